@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
+import {ERC4626} from "@openzeppelin/contracts/token/ERC20/extensions/ERC4626.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+
+import {ILiquidityVault} from "./interfaces/ILiquidityVault.sol";
+import {IPerpEngine} from "./interfaces/IPerpEngine.sol";
+
+/// @title LiquidityVault
+/// @notice ERC-4626 shares of the LP pool, the traders' counterparty. The pool's tokens and its ledger
+/// live in the PerpEngine; `totalAssets` is the pool marked to the oracle (`IPerpEngine.lpValue`).
+/// @dev Deposits follow the engine's pause; withdrawals never do, but only free liquidity (not reserved
+/// for open positions' capped profits) can leave. A 6-decimal offset of virtual shares defeats the
+/// first-depositor inflation attack, and the pool's value comes from the engine's ledger, so a donation
+/// to either contract moves no share price.
+contract LiquidityVault is ILiquidityVault, ERC4626 {
+    using SafeERC20 for IERC20;
+
+    /// @inheritdoc ILiquidityVault
+    address public immutable engine;
+
+    constructor(
+        IERC20Metadata asset_,
+        address engine_,
+        string memory name_,
+        string memory symbol_
+    ) ERC20(name_, symbol_) ERC4626(asset_) {
+        engine = engine_;
+    }
+
+    /// @notice The LP pool marked to the oracle. Reverts while any market's oracle refuses a price, so
+    /// nobody deposits or withdraws at a stale share price.
+    function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {
+        return IPerpEngine(engine).lpValue();
+    }
+
+    function maxDeposit(address) public view override(ERC4626, IERC4626) returns (uint256) {
+        return Pausable(engine).paused() ? 0 : type(uint256).max;
+    }
+
+    function maxMint(address) public view override(ERC4626, IERC4626) returns (uint256) {
+        return Pausable(engine).paused() ? 0 : type(uint256).max;
+    }
+
+    /// @notice The lesser of the owner's assets and the pool's free liquidity.
+    function maxWithdraw(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
+        return Math.min(super.maxWithdraw(owner), IPerpEngine(engine).freeLiquidity());
+    }
+
+    /// @notice The lesser of the owner's shares and the shares that free liquidity can redeem.
+    function maxRedeem(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
+        uint256 free = _convertToShares(IPerpEngine(engine).freeLiquidity(), Math.Rounding.Floor);
+        return Math.min(balanceOf(owner), free);
+    }
+
+    function deposit(uint256 assets, address receiver) public override(ERC4626, IERC4626) returns (uint256) {
+        if (Pausable(engine).paused()) revert DepositsPaused();
+        return super.deposit(assets, receiver);
+    }
+
+    function mint(uint256 shares, address receiver) public override(ERC4626, IERC4626) returns (uint256) {
+        if (Pausable(engine).paused()) revert DepositsPaused();
+        return super.mint(shares, receiver);
+    }
+
+    /// @dev The LP's tokens go straight to the engine, which books them; a token that delivers less than
+    /// asked (fee on transfer) is refused.
+    function _deposit(address caller, address receiver, uint256 assets, uint256 shares) internal override {
+        if (assets == 0 || shares == 0) revert ZeroAmount();
+        IERC20 token = IERC20(asset());
+        uint256 before = token.balanceOf(engine);
+        token.safeTransferFrom(caller, engine, assets);
+        uint256 received = token.balanceOf(engine) - before;
+        if (received != assets) revert TransferAmountMismatch(assets, received);
+        IPerpEngine(engine).creditLiquidity(assets);
+        _mint(receiver, shares);
+        emit Deposit(caller, receiver, assets, shares);
+    }
+
+    /// @dev The engine pays the LP from free liquidity, or reverts with `InsufficientLiquidity`.
+    function _withdraw(
+        address caller,
+        address receiver,
+        address owner,
+        uint256 assets,
+        uint256 shares
+    ) internal override {
+        if (assets == 0 || shares == 0) revert ZeroAmount();
+        if (caller != owner) _spendAllowance(owner, caller, shares);
+        _burn(owner, shares);
+        IPerpEngine(engine).withdrawLiquidity(receiver, assets);
+        emit Withdraw(caller, receiver, owner, assets, shares);
+    }
+
+    function _decimalsOffset() internal pure override returns (uint8) {
+        return 6;
+    }
+}

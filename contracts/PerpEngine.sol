@@ -1,0 +1,758 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IBackstopModule} from "./interfaces/IBackstopModule.sol";
+import {ILiquidityVault} from "./interfaces/ILiquidityVault.sol";
+import {IPerpEngine, Market, MarketConfig, Position} from "./interfaces/IPerpEngine.sol";
+import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
+import {ConstantsLib} from "./libraries/ConstantsLib.sol";
+import {MathLib, WAD} from "./libraries/MathLib.sol";
+import {PositionMath} from "./libraries/PositionMath.sol";
+import {RiskLib} from "./libraries/RiskLib.sol";
+
+/// @title PerpEngine
+/// @notice Markets, isolated positions, the LP ledger and the loss waterfall of Bulwark.
+/// @dev Custody: the engine holds every collateral token of the system except the backstop's: traders'
+/// margins, the LP pool (whose ERC-4626 shares the LiquidityVault issues) and fees not yet distributed.
+/// So a trade moves no tokens between contracts; only the ledger below changes.
+contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+    using SafeCast for int256;
+    using MathLib for uint256;
+
+    bytes32 public constant MARKET_ADMIN_ROLE = keccak256("MARKET_ADMIN_ROLE");
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+
+    IERC20 private immutable COLLATERAL;
+    /// @dev 1e18 x 10^(18 - decimals): size x price / DEN is an amount of collateral.
+    uint256 private immutable DEN;
+    /// @dev 10^(18 - decimals): an 18-decimal USD amount / SCALE is an amount of collateral.
+    uint256 private immutable SCALE;
+    /// @dev 10^decimals: one whole collateral token, for bounds expressed in tokens.
+    uint256 private immutable ONE_TOKEN;
+
+    ILiquidityVault public vault;
+    IBackstopModule public backstop;
+    address public treasury;
+    uint64 public backstopFeeShare;
+    uint64 public treasuryFeeShare;
+
+    uint256 public marketCount;
+    mapping(uint256 marketId => Market) internal _markets;
+    mapping(address account => mapping(uint256 marketId => Position)) internal _positions;
+
+    uint128 public lpBalance; // realized LP assets
+    uint128 public totalReserved; // sum over markets of their positions' profit caps
+    uint128 public pendingProtocolFees; // trading fees owed to the backstop and the treasury
+    uint128 public pendingPenalties; // liquidation penalties owed to the backstop
+    mapping(address account => uint256) public claimable;
+
+    constructor(IERC20Metadata collateral_, address admin, address treasury_) {
+        uint8 decimals = collateral_.decimals();
+        if (decimals < 6 || decimals > 18) revert UnsupportedDecimals(decimals);
+        if (admin == address(0) || treasury_ == address(0)) revert ZeroAddress();
+        COLLATERAL = collateral_;
+        SCALE = 10 ** (18 - decimals);
+        DEN = WAD * SCALE;
+        ONE_TOKEN = 10 ** decimals;
+        treasury = treasury_;
+        backstopFeeShare = 0.2e18;
+        treasuryFeeShare = 0.1e18;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    modifier onlyVault() {
+        if (msg.sender != address(vault)) revert OnlyVault(msg.sender);
+        _;
+    }
+
+    // ================================================================ traders
+
+    /// @inheritdoc IPerpEngine
+    function openPosition(uint256 marketId, int256 size, uint256 margin) external nonReentrant whenNotPaused {
+        if (size == 0) revert ZeroSize();
+        Market storage m = _market(marketId);
+        Position memory old = _positions[msg.sender][marketId];
+        if (old.size != 0) revert PositionExists(msg.sender, marketId);
+
+        uint256 price = m.oracle.priceForNewRisk();
+        int256 index = _accrueFunding(m, price);
+        Position memory p = Position(size.toInt128(), price.toUint128(), margin.toUint128(), index.toInt128());
+        uint256 fee = _checkNewRisk(m, p, price, MathLib.abs(size));
+
+        _writePosition(msg.sender, marketId, m, old, p);
+        _chargeFee(fee);
+        _checkReserve();
+        _pull(msg.sender, margin + fee);
+        emit PositionModified(msg.sender, marketId, size, size, price, price, margin, 0, 0, fee);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function increasePosition(
+        uint256 marketId,
+        uint256 sizeDelta,
+        uint256 marginDelta
+    ) external nonReentrant whenNotPaused {
+        if (sizeDelta == 0) revert ZeroSize();
+        Market storage m = _market(marketId);
+        Position memory old = _existing(msg.sender, marketId);
+
+        uint256 price = m.oracle.priceForNewRisk();
+        int256 index = _accrueFunding(m, price);
+        int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
+        int256 margin = int256(uint256(old.margin) + marginDelta) - funding;
+        if (margin < 0) revert PositionWouldBeLiquidatable(margin, 0);
+
+        uint256 oldAbs = MathLib.abs(old.size);
+        uint256 newAbs = oldAbs + sizeDelta;
+        // The new entry is the size-weighted average, rounded against the trader: up for a long, down
+        // for a short.
+        uint256 weighted = oldAbs * old.entryPrice + sizeDelta * price;
+        uint256 entry = old.size > 0 ? weighted.mulDivUp(1, newAbs) : weighted / newAbs;
+        int256 signedDelta = old.size > 0 ? int256(sizeDelta) : -int256(sizeDelta);
+        Position memory p = Position(
+            (old.size + signedDelta).toInt128(),
+            entry.toUint128(),
+            uint256(margin).toUint128(),
+            index.toInt128()
+        );
+        uint256 fee = _checkNewRisk(m, p, price, sizeDelta);
+
+        _writePosition(msg.sender, marketId, m, old, p);
+        _settleVault(funding, false);
+        _chargeFee(fee);
+        _checkReserve();
+        _pull(msg.sender, marginDelta + fee);
+        emit PositionModified(msg.sender, marketId, signedDelta, p.size, price, entry, p.margin, 0, funding, fee);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function reducePosition(uint256 marketId, uint256 sizeDelta) external nonReentrant {
+        if (sizeDelta == 0) revert ZeroSize();
+        Market storage m = _market(marketId);
+        Position memory old = _existing(msg.sender, marketId);
+        uint256 oldAbs = MathLib.abs(old.size);
+        if (sizeDelta >= oldAbs) revert ReduceExceedsSize(sizeDelta, oldAbs);
+
+        uint256 price = m.oracle.price();
+        int256 index = _accrueFunding(m, price);
+        MarketConfig memory c = m.config;
+        int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
+        int256 closed = old.size > 0 ? int256(sizeDelta) : -int256(sizeDelta);
+        // The closed part may realize its share of the position's profit cap.
+        uint256 cap = uint256(old.margin).wMulDown(c.maxProfitFactor).mulDivDown(sizeDelta, oldAbs);
+        int256 realized = PositionMath.pnl(closed, old.entryPrice, price, cap, DEN);
+        uint256 fee = PositionMath.notional(sizeDelta, price, DEN).wMulUp(c.tradingFeeRatio);
+        int256 margin = int256(uint256(old.margin)) - funding + realized - int256(fee);
+
+        Position memory p = Position(old.size - closed.toInt128(), old.entryPrice, 0, index.toInt128());
+        uint256 remainingUsd = PositionMath.notionalUsd(oldAbs - sizeDelta, price);
+        if (remainingUsd < c.minNotional) revert NotionalBelowMinimum(remainingUsd, c.minNotional);
+        (int256 equity, uint256 liquidationMargin) = RiskLib.health(c, p.size, p.entryPrice, margin, price, DEN);
+        if (margin < 0 || equity < int256(liquidationMargin)) {
+            revert PositionWouldBeLiquidatable(equity, liquidationMargin);
+        }
+        p.margin = uint256(margin).toUint128();
+
+        _writePosition(msg.sender, marketId, m, old, p);
+        _settleVault(funding - realized, false);
+        _chargeFee(fee);
+        emit PositionModified(
+            msg.sender,
+            marketId,
+            -closed,
+            p.size,
+            price,
+            old.entryPrice,
+            p.margin,
+            realized,
+            funding,
+            fee
+        );
+    }
+
+    /// @inheritdoc IPerpEngine
+    function closePosition(uint256 marketId) external nonReentrant returns (uint256 payout) {
+        Market storage m = _market(marketId);
+        Position memory old = _existing(msg.sender, marketId);
+
+        uint256 price = m.oracle.price();
+        int256 index = _accrueFunding(m, price);
+        MarketConfig memory c = m.config;
+        uint256 absSize = MathLib.abs(old.size);
+        int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
+        uint256 cap = uint256(old.margin).wMulDown(c.maxProfitFactor);
+        int256 pnl = PositionMath.pnl(old.size, old.entryPrice, price, cap, DEN);
+        int256 equity = int256(uint256(old.margin)) + pnl - funding;
+        if (equity < 0) revert PositionBankrupt(msg.sender, marketId, equity);
+        uint256 fee = PositionMath.notional(absSize, price, DEN).wMulUp(c.tradingFeeRatio).min(uint256(equity));
+        payout = uint256(equity) - fee;
+
+        _writePosition(msg.sender, marketId, m, old, Position(0, 0, 0, 0));
+        // The vault receives the trader's loss (margin - equity), or pays their profit when negative.
+        _settleVault(funding - pnl, false);
+        _chargeFee(fee);
+        if (payout > 0) COLLATERAL.safeTransfer(msg.sender, payout);
+        emit PositionModified(msg.sender, marketId, -old.size, 0, price, old.entryPrice, 0, pnl, funding, fee);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function addMargin(uint256 marketId, uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        Market storage m = _market(marketId);
+        Position memory old = _existing(msg.sender, marketId);
+        Position memory p = Position(old.size, old.entryPrice, (old.margin + amount).toUint128(), old.fundingIndex);
+
+        _writePosition(msg.sender, marketId, m, old, p);
+        _pull(msg.sender, amount);
+        emit PositionModified(msg.sender, marketId, 0, p.size, 0, p.entryPrice, p.margin, 0, 0, 0);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function removeMargin(uint256 marketId, uint256 amount) external nonReentrant whenNotPaused {
+        if (amount == 0) revert ZeroAmount();
+        Market storage m = _market(marketId);
+        Position memory old = _existing(msg.sender, marketId);
+
+        uint256 price = m.oracle.priceForNewRisk();
+        int256 index = _accrueFunding(m, price);
+        MarketConfig memory c = m.config;
+        int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
+        int256 margin = int256(uint256(old.margin)) - funding - int256(amount);
+        if (margin < int256(uint256(c.minMargin))) revert MarginBelowMinimum(MathLib.pos(margin), c.minMargin);
+
+        // Unrealized profit counts as zero here: a price spike must not let margin out before the
+        // profit is realized (and paid for with a closing fee).
+        uint256 notional = PositionMath.notional(MathLib.abs(old.size), price, DEN);
+        int256 loss = PositionMath.pnl(old.size, old.entryPrice, price, 0, DEN);
+        int256 equity = margin + loss;
+        uint256 initialMargin = notional.wMulUp(c.initialMarginRatio);
+        if (equity < int256(initialMargin)) revert InsufficientInitialMargin(equity, initialMargin);
+        uint256 liquidationMargin = RiskLib.liquidationMargin(c, notional);
+        if (equity < int256(liquidationMargin)) revert PositionWouldBeLiquidatable(equity, liquidationMargin);
+
+        Position memory p = Position(old.size, old.entryPrice, uint256(margin).toUint128(), index.toInt128());
+        _writePosition(msg.sender, marketId, m, old, p);
+        _settleVault(funding, false);
+        COLLATERAL.safeTransfer(msg.sender, amount);
+        emit PositionModified(msg.sender, marketId, 0, p.size, price, p.entryPrice, p.margin, 0, funding, 0);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function claim(address receiver) external nonReentrant returns (uint256 amount) {
+        amount = claimable[msg.sender];
+        if (amount == 0) revert NothingToClaim(msg.sender);
+        claimable[msg.sender] = 0;
+        COLLATERAL.safeTransfer(receiver, amount);
+        emit Claimed(msg.sender, receiver, amount);
+    }
+
+    // ================================================================ keepers
+
+    /// @inheritdoc IPerpEngine
+    function liquidate(
+        address account,
+        uint256 marketId,
+        address feeRecipient
+    ) external nonReentrant returns (uint256 keeperFee) {
+        Market storage m = _market(marketId);
+        Position memory p = _existing(account, marketId);
+        uint256 price = m.oracle.price();
+        int256 index = _accrueFunding(m, price);
+        RiskLib.Plan memory plan = RiskLib.plan(m.config, p, price, index, DEN);
+        if (!plan.liquidatable) revert PositionHealthy(account, marketId, plan.equity, plan.liquidationMargin);
+
+        _execute(account, marketId, m, p, plan, price, index, feeRecipient);
+        keeperFee = plan.keeperFee;
+        COLLATERAL.safeTransfer(feeRecipient, keeperFee);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function liquidateBatch(
+        address[] calldata accounts,
+        uint256[] calldata marketIds,
+        address feeRecipient
+    ) external nonReentrant returns (uint256 liquidated, uint256 keeperFees) {
+        if (accounts.length != marketIds.length) revert LengthMismatch(accounts.length, marketIds.length);
+        // Each market's price and funding index are read once; a price of max means its oracle refused.
+        uint256 count = marketCount;
+        uint256[] memory prices = new uint256[](count);
+        int256[] memory indexes = new int256[](count);
+        for (uint256 i; i < accounts.length; ++i) {
+            uint256 marketId = marketIds[i];
+            if (marketId >= count) continue;
+            Market storage m = _markets[marketId];
+            if (prices[marketId] == 0) {
+                try m.oracle.price() returns (uint256 price) {
+                    prices[marketId] = price;
+                    indexes[marketId] = _accrueFunding(m, price);
+                } catch {
+                    prices[marketId] = type(uint256).max;
+                }
+            }
+            if (prices[marketId] == type(uint256).max) continue;
+
+            Position memory p = _positions[accounts[i]][marketId];
+            if (p.size == 0) continue;
+            RiskLib.Plan memory plan = RiskLib.plan(m.config, p, prices[marketId], indexes[marketId], DEN);
+            if (!plan.liquidatable) continue;
+            _execute(accounts[i], marketId, m, p, plan, prices[marketId], indexes[marketId], feeRecipient);
+            ++liquidated;
+            keeperFees += plan.keeperFee;
+        }
+        if (keeperFees > 0) COLLATERAL.safeTransfer(feeRecipient, keeperFees);
+        emit BatchLiquidated(msg.sender, accounts.length, liquidated, keeperFees);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function distributeFees() external nonReentrant {
+        if (address(backstop) == address(0)) revert NotWired();
+        uint256 fees = pendingProtocolFees;
+        uint256 shares = uint256(backstopFeeShare) + treasuryFeeShare;
+        uint256 toTreasury = shares == 0 ? 0 : fees.mulDivDown(treasuryFeeShare, shares);
+        uint256 toBackstop = fees - toTreasury + pendingPenalties;
+        pendingProtocolFees = 0;
+        pendingPenalties = 0;
+
+        if (toBackstop > 0) {
+            COLLATERAL.safeTransfer(address(backstop), toBackstop);
+            backstop.notifyIncome(toBackstop);
+        }
+        if (toTreasury > 0) COLLATERAL.safeTransfer(treasury, toTreasury);
+        emit FeesDistributed(toBackstop, toTreasury);
+    }
+
+    // ================================================================ vault
+
+    /// @inheritdoc IPerpEngine
+    function creditLiquidity(uint256 assets) external onlyVault nonReentrant {
+        uint256 balance = lpBalance + assets;
+        lpBalance = balance.toUint128();
+        emit LiquidityAdded(assets, balance);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function withdrawLiquidity(address receiver, uint256 assets) external onlyVault nonReentrant {
+        uint256 free = freeLiquidity();
+        if (assets > free) revert InsufficientLiquidity(assets, free);
+        uint256 balance = lpBalance - assets;
+        lpBalance = uint128(balance); // cannot truncate: it only decreased
+        COLLATERAL.safeTransfer(receiver, assets);
+        emit LiquidityRemoved(receiver, assets, balance);
+    }
+
+    // ================================================================ admin
+
+    /// @inheritdoc IPerpEngine
+    function wire(address vault_, address backstop_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(vault) != address(0)) revert AlreadyWired();
+        if (
+            ILiquidityVault(vault_).engine() != address(this) || ILiquidityVault(vault_).asset() != address(COLLATERAL)
+        ) {
+            revert WrongCounterparty(vault_);
+        }
+        if (
+            IBackstopModule(backstop_).engine() != address(this) ||
+            IBackstopModule(backstop_).asset() != address(COLLATERAL)
+        ) revert WrongCounterparty(backstop_);
+        vault = ILiquidityVault(vault_);
+        backstop = IBackstopModule(backstop_);
+        emit Wired(vault_, backstop_);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function addMarket(
+        IPriceOracle oracle,
+        MarketConfig calldata config
+    ) external onlyRole(MARKET_ADMIN_ROLE) returns (uint256 marketId) {
+        marketId = marketCount;
+        if (marketId == ConstantsLib.MAX_MARKETS) revert TooManyMarkets(ConstantsLib.MAX_MARKETS);
+        if (address(oracle) == address(0)) revert ZeroAddress();
+        _validate(config);
+        oracle.price(); // a market starts only with an oracle that answers
+        Market storage m = _markets[marketId];
+        m.oracle = oracle;
+        m.lastFundingTime = uint64(block.timestamp);
+        m.config = config;
+        marketCount = marketId + 1;
+        emit MarketAdded(marketId, address(oracle), config);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function setMarketConfig(uint256 marketId, MarketConfig calldata config) external onlyRole(MARKET_ADMIN_ROLE) {
+        Market storage m = _market(marketId);
+        _validate(config);
+        // Funding so far accrues at the old rate; profit caps of open positions follow the new factor.
+        _accrueFunding(m, m.oracle.price());
+        uint256 reserveBefore = _reserve(m);
+        m.config = config;
+        totalReserved = (totalReserved + _reserve(m) - reserveBefore).toUint128();
+        emit MarketConfigUpdated(marketId, config);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function setFeeShares(uint256 backstopShare, uint256 treasuryShare) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        uint256 max = ConstantsLib.MAX_PROTOCOL_FEE_SHARE;
+        if (backstopShare + treasuryShare > max) {
+            revert ParameterOutOfBounds("protocolFeeShare", backstopShare + treasuryShare, 0, max);
+        }
+        backstopFeeShare = uint64(backstopShare);
+        treasuryFeeShare = uint64(treasuryShare);
+        emit FeeSharesUpdated(backstopShare, treasuryShare);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function setTreasury(address treasury_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (treasury_ == address(0)) revert ZeroAddress();
+        treasury = treasury_;
+        emit TreasuryUpdated(treasury_);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function pause() external onlyRole(GUARDIAN_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc IPerpEngine
+    function unpause() external onlyRole(GUARDIAN_ROLE) {
+        _unpause();
+    }
+
+    // ================================================================ views
+
+    /// @inheritdoc IPerpEngine
+    function collateral() external view returns (address) {
+        return address(COLLATERAL);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function getMarket(uint256 marketId) external view returns (Market memory) {
+        return _market(marketId);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function getPosition(address account, uint256 marketId) external view returns (Position memory) {
+        return _positions[account][marketId];
+    }
+
+    /// @inheritdoc IPerpEngine
+    function fundingRate(uint256 marketId) external view returns (int256) {
+        return _fundingRate(_market(marketId));
+    }
+
+    /// @inheritdoc IPerpEngine
+    function currentFundingIndex(uint256 marketId) external view returns (int256) {
+        Market storage m = _market(marketId);
+        return _currentIndex(m, m.oracle.price());
+    }
+
+    /// @inheritdoc IPerpEngine
+    function lpValue() external view returns (uint256) {
+        int256 value = int256(uint256(lpBalance));
+        uint256 count = marketCount;
+        for (uint256 id; id < count; ++id) {
+            value += _marketMark(_markets[id]);
+        }
+        return MathLib.pos(value);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function freeLiquidity() public view returns (uint256) {
+        return MathLib.pos(int256(uint256(lpBalance)) - int256(uint256(totalReserved)));
+    }
+
+    /// @inheritdoc IPerpEngine
+    function openInterestNotional() external view returns (uint256 total) {
+        uint256 count = marketCount;
+        for (uint256 id; id < count; ++id) {
+            Market storage m = _markets[id];
+            total += PositionMath.notional(uint256(m.longSize) + m.shortSize, m.oracle.price(), DEN);
+        }
+    }
+
+    // ================================================================ internal: liquidation
+
+    /// @dev Carries out `plan` and emits one event per waterfall step. The keeper fee is transferred by
+    /// the caller (once per batch).
+    function _execute(
+        address account,
+        uint256 marketId,
+        Market storage m,
+        Position memory p,
+        RiskLib.Plan memory plan,
+        uint256 price,
+        int256 index,
+        address feeRecipient
+    ) internal {
+        int256 traderLoss = plan.funding - plan.pnlClosed;
+        int256 remainingSize;
+        uint256 covered;
+        if (plan.full) {
+            _writePosition(account, marketId, m, p, Position(0, 0, 0, 0));
+            if (plan.badDebt > 0) covered = backstop.cover(plan.badDebt);
+            // The engine holds the margin and now the cover; after paying the keeper, the penalty and the
+            // refund, the vault books the rest: the trader's loss less what is socialized.
+            _settleVault(
+                int256(uint256(p.margin) + covered) - int256(plan.keeperFee + plan.penalty + plan.refund),
+                true
+            );
+        } else {
+            remainingSize = p.size > 0 ? p.size - int256(plan.sizeClosed) : p.size + int256(plan.sizeClosed);
+            Position memory r = Position(
+                remainingSize.toInt128(),
+                p.entryPrice,
+                plan.newMargin.toUint128(),
+                index.toInt128()
+            );
+            _writePosition(account, marketId, m, p, r);
+            _settleVault(traderLoss, true);
+        }
+        if (plan.penalty > 0) pendingPenalties += plan.penalty.toUint128();
+
+        emit KeeperPaid(account, marketId, feeRecipient, plan.keeperFee);
+        if (plan.penalty > 0) emit PenaltyPaid(account, marketId, plan.penalty);
+        emit PositionLiquidated(
+            account,
+            marketId,
+            msg.sender,
+            price,
+            plan.sizeClosed,
+            remainingSize,
+            traderLoss,
+            plan.refund
+        );
+        if (plan.badDebt > 0) {
+            emit BadDebtCovered(account, marketId, plan.badDebt, covered);
+            if (plan.badDebt > covered) emit LossSocialized(account, marketId, plan.badDebt - covered);
+        }
+        if (plan.refund > 0 && !COLLATERAL.trySafeTransfer(account, plan.refund)) {
+            claimable[account] += plan.refund;
+            emit RefundDeferred(account, plan.refund);
+        }
+    }
+
+    // ================================================================ internal: positions
+
+    /// @dev Replaces `old` by `p` in storage and in the market's aggregates, keeping `totalReserved` equal
+    /// to the sum of the markets' reserves.
+    function _writePosition(
+        address account,
+        uint256 marketId,
+        Market storage m,
+        Position memory old,
+        Position memory p
+    ) internal {
+        uint256 reserveBefore = _reserve(m);
+        _aggregate(m, old, false);
+        _aggregate(m, p, true);
+        totalReserved = (totalReserved + _reserve(m) - reserveBefore).toUint128();
+        if (p.size == 0) delete _positions[account][marketId];
+        else _positions[account][marketId] = p;
+    }
+
+    /// @dev Adds `p` to (or removes it from) its market's sums. Each term is computed the same way both
+    /// times, so the sums equal the sums over open positions exactly.
+    function _aggregate(Market storage m, Position memory p, bool add) internal {
+        if (p.size == 0) return;
+        uint128 absSize = uint128(MathLib.abs(p.size)); // |int128| fits uint128
+        uint128 entryNotional = PositionMath.notionalUsd(absSize, p.entryPrice).toUint128();
+        int128 checkpoint = ((int256(p.size) * p.fundingIndex) / int256(WAD)).toInt128();
+        if (add) {
+            m.fundingCheckpointSum += checkpoint;
+            if (p.size > 0) {
+                m.longSize += absSize;
+                m.longEntryNotional += entryNotional;
+                m.longMargin += p.margin;
+            } else {
+                m.shortSize += absSize;
+                m.shortEntryNotional += entryNotional;
+                m.shortMargin += p.margin;
+            }
+        } else {
+            m.fundingCheckpointSum -= checkpoint;
+            if (p.size > 0) {
+                m.longSize -= absSize;
+                m.longEntryNotional -= entryNotional;
+                m.longMargin -= p.margin;
+            } else {
+                m.shortSize -= absSize;
+                m.shortEntryNotional -= entryNotional;
+                m.shortMargin -= p.margin;
+            }
+        }
+    }
+
+    /// @dev Checks a position after an open or increase and returns the trading fee on `traded` size.
+    function _checkNewRisk(
+        Market storage m,
+        Position memory p,
+        uint256 price,
+        uint256 traded
+    ) internal view returns (uint256 fee) {
+        MarketConfig memory c = m.config;
+        uint256 absSize = MathLib.abs(p.size);
+        if (p.margin < c.minMargin) revert MarginBelowMinimum(p.margin, c.minMargin);
+        uint256 usd = PositionMath.notionalUsd(absSize, price);
+        if (usd < c.minNotional) revert NotionalBelowMinimum(usd, c.minNotional);
+        uint256 openInterest = (p.size > 0 ? m.longSize : m.shortSize) + traded;
+        if (openInterest > c.maxOpenInterest) revert OpenInterestCapExceeded(openInterest, c.maxOpenInterest);
+
+        (int256 equity, uint256 liquidationMargin) = RiskLib.health(
+            c,
+            p.size,
+            p.entryPrice,
+            int256(uint256(p.margin)),
+            price,
+            DEN
+        );
+        uint256 initialMargin = PositionMath.notional(absSize, price, DEN).wMulUp(c.initialMarginRatio);
+        if (equity < int256(initialMargin)) revert InsufficientInitialMargin(equity, initialMargin);
+        if (equity < int256(liquidationMargin)) revert PositionWouldBeLiquidatable(equity, liquidationMargin);
+        fee = PositionMath.notional(traded, price, DEN).wMulUp(c.tradingFeeRatio);
+    }
+
+    // ================================================================ internal: markets and money
+
+    function _market(uint256 marketId) internal view returns (Market storage) {
+        if (marketId >= marketCount) revert UnknownMarket(marketId);
+        return _markets[marketId];
+    }
+
+    function _existing(address account, uint256 marketId) internal view returns (Position memory p) {
+        p = _positions[account][marketId];
+        if (p.size == 0) revert NoPosition(account, marketId);
+    }
+
+    /// @dev Moves the funding index to now at `price` and returns it.
+    function _accrueFunding(Market storage m, uint256 price) internal returns (int256 index) {
+        index = _currentIndex(m, price);
+        if (m.lastFundingTime != block.timestamp) {
+            m.fundingIndex = index.toInt128();
+            m.lastFundingTime = uint64(block.timestamp);
+        }
+    }
+
+    function _currentIndex(Market storage m, uint256 price) internal view returns (int256) {
+        uint256 elapsed = block.timestamp - m.lastFundingTime;
+        if (elapsed == 0) return m.fundingIndex;
+        // Per base unit: rate per day x price x days elapsed (truncated toward zero; positions round
+        // their own share against the trader).
+        return m.fundingIndex + (_fundingRate(m) * int256(price) * int256(elapsed)) / int256(WAD * 1 days);
+    }
+
+    /// @dev Proportional to skew, capped at the maximum rate when |skew| >= skewScale.
+    function _fundingRate(Market storage m) internal view returns (int256) {
+        int256 skew = int256(uint256(m.longSize)) - int256(uint256(m.shortSize));
+        int256 scale = int256(uint256(m.config.skewScale));
+        int256 proportional = (skew * int256(WAD)) / scale;
+        if (proportional > int256(WAD)) proportional = int256(WAD);
+        if (proportional < -int256(WAD)) proportional = -int256(WAD);
+        return (proportional * int256(uint256(m.config.maxFundingRatePerDay))) / int256(WAD);
+    }
+
+    /// @dev What a market's open positions are worth to the vault now (collateral units), rounded against
+    /// the vault: pending funding, plus each side's unrealized loss up to its margin, minus each side's
+    /// unrealized profit up to its reserve.
+    function _marketMark(Market storage m) internal view returns (int256 mark) {
+        uint256 price = m.oracle.price();
+        int256 index = _currentIndex(m, price);
+        int256 netSize = int256(uint256(m.longSize)) - int256(uint256(m.shortSize));
+        int256 fundingOwed = (netSize * index) / int256(WAD) - m.fundingCheckpointSum;
+        mark =
+            fundingOwed >= 0 ? int256(uint256(fundingOwed) / SCALE) : -int256(uint256(-fundingOwed).mulDivUp(1, SCALE));
+        uint64 factor = m.config.maxProfitFactor;
+        int256 longPnl = int256(uint256(m.longSize).mulDivUp(price, WAD)) - int256(uint256(m.longEntryNotional));
+        int256 shortPnl = int256(uint256(m.shortEntryNotional)) - int256(uint256(m.shortSize).mulDivDown(price, WAD));
+        mark += _sideMark(longPnl, m.longMargin, factor) + _sideMark(shortPnl, m.shortMargin, factor);
+    }
+
+    function _sideMark(int256 tradersPnlUsd, uint256 margin, uint256 factor) internal view returns (int256) {
+        if (tradersPnlUsd > 0) return -int256(uint256(tradersPnlUsd).mulDivUp(1, SCALE).min(margin.wMulUp(factor)));
+        return int256((uint256(-tradersPnlUsd) / SCALE).min(margin));
+    }
+
+    /// @dev A market's reserve: the sum of its positions' profit caps, rounded up.
+    function _reserve(Market storage m) internal view returns (uint256) {
+        return (uint256(m.longMargin) + m.shortMargin).wMulUp(m.config.maxProfitFactor);
+    }
+
+    /// @dev New positions must leave every open position's capped profit payable from the LP pool.
+    function _checkReserve() internal view {
+        if (totalReserved > lpBalance) revert InsufficientLiquidity(totalReserved, lpBalance);
+    }
+
+    /// @dev Books `delta` to the LP pool (positive: the vault gains). A trader action that would overdraw
+    /// the pool reverts; a liquidation (`saturate`) never does, and the pool then stops at zero.
+    function _settleVault(int256 delta, bool saturate) internal {
+        int256 balance = int256(uint256(lpBalance)) + delta;
+        if (balance < 0) {
+            if (!saturate) revert InsufficientLiquidity(MathLib.abs(delta), lpBalance);
+            balance = 0;
+        }
+        lpBalance = uint256(balance).toUint128();
+    }
+
+    /// @dev Splits a trading fee: the protocol's part (rounded down) waits for `distributeFees`; the rest
+    /// goes to the LP pool at once.
+    function _chargeFee(uint256 fee) internal {
+        if (fee == 0) return;
+        uint256 protocolPart = fee.wMulDown(uint256(backstopFeeShare) + treasuryFeeShare);
+        pendingProtocolFees += protocolPart.toUint128();
+        lpBalance += (fee - protocolPart).toUint128();
+    }
+
+    /// @dev Pulls `amount` from `from`, refusing tokens that deliver less than asked (fee on transfer).
+    function _pull(address from, uint256 amount) internal {
+        uint256 before = COLLATERAL.balanceOf(address(this));
+        COLLATERAL.safeTransferFrom(from, address(this), amount);
+        uint256 received = COLLATERAL.balanceOf(address(this)) - before;
+        if (received != amount) revert TransferAmountMismatch(amount, received);
+    }
+
+    function _validate(MarketConfig calldata c) internal view {
+        _bound(
+            "initialMarginRatio",
+            c.initialMarginRatio,
+            ConstantsLib.MIN_INITIAL_MARGIN_RATIO,
+            ConstantsLib.MAX_INITIAL_MARGIN_RATIO
+        );
+        // Maintenance plus the keeper fee stays below the initial margin, so a fresh position is healthy.
+        _bound(
+            "maintenanceMarginRatio",
+            c.maintenanceMarginRatio,
+            ConstantsLib.MIN_MAINTENANCE_MARGIN_RATIO,
+            MathLib.pos(int256(uint256(c.initialMarginRatio)) - int256(uint256(c.keeperFeeRatio)) - 1)
+        );
+        _bound("tradingFeeRatio", c.tradingFeeRatio, 0, ConstantsLib.MAX_TRADING_FEE_RATIO);
+        _bound("liquidationPenaltyRatio", c.liquidationPenaltyRatio, 0, ConstantsLib.MAX_LIQUIDATION_PENALTY_RATIO);
+        _bound("keeperFeeRatio", c.keeperFeeRatio, 0, ConstantsLib.MAX_KEEPER_FEE_RATIO);
+        _bound(
+            "maxProfitFactor",
+            c.maxProfitFactor,
+            ConstantsLib.MIN_MAX_PROFIT_FACTOR,
+            ConstantsLib.MAX_MAX_PROFIT_FACTOR
+        );
+        _bound("maxFundingRatePerDay", c.maxFundingRatePerDay, 0, ConstantsLib.MAX_FUNDING_RATE_PER_DAY);
+        _bound("partialLiquidationBuffer", c.partialLiquidationBuffer, 0, ConstantsLib.MAX_PARTIAL_LIQUIDATION_BUFFER);
+        uint256 maxKeeperFee = ConstantsLib.MAX_KEEPER_FEE_TOKENS * ONE_TOKEN;
+        _bound("minKeeperFee", c.minKeeperFee, 1, maxKeeperFee);
+        _bound("maxKeeperFee", c.maxKeeperFee, c.minKeeperFee, maxKeeperFee);
+        _bound("minMargin", c.minMargin, 1, ConstantsLib.MAX_MIN_MARGIN_TOKENS * ONE_TOKEN);
+        _bound("minNotional", c.minNotional, 1, type(uint128).max);
+        _bound("maxOpenInterest", c.maxOpenInterest, 1, ConstantsLib.MAX_OPEN_INTEREST);
+        _bound("skewScale", c.skewScale, 1, ConstantsLib.MAX_OPEN_INTEREST);
+    }
+
+    function _bound(bytes32 name, uint256 value, uint256 min, uint256 max) internal pure {
+        if (value < min || value > max) revert ParameterOutOfBounds(name, value, min, max);
+    }
+}

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {IBackstopModule} from "./IBackstopModule.sol";
+import {ILiquidityVault} from "./ILiquidityVault.sol";
+import {IPriceOracle} from "./IPriceOracle.sol";
+
+/// @notice A market's risk parameters. Ratios are 18-decimal fractions of notional; money is in
+/// collateral units; sizes are 18-decimal base units; notional thresholds are 18-decimal USD.
+struct MarketConfig {
+    uint64 initialMarginRatio; // equity needed to open, increase or remove margin
+    uint64 maintenanceMarginRatio; // below this (plus the keeper fee) a position is liquidatable
+    uint64 tradingFeeRatio; // fee on traded notional
+    uint64 liquidationPenaltyRatio; // to the backstop, from what margin is left after the keeper fee
+    uint64 keeperFeeRatio; // keeper fee before its floor and cap
+    uint64 maxProfitFactor; // a position's profit is capped at margin x this, and reserved in the vault
+    uint64 maxFundingRatePerDay; // funding rate at a skew of `skewScale` or more
+    uint64 partialLiquidationBuffer; // a partial liquidation leaves equity >= notional x (maintenance + this)
+    uint96 minKeeperFee; // floor: dust still pays for a keeper's gas
+    uint96 maxKeeperFee; // cap: no windfall on whales
+    uint96 minMargin; // smallest margin a position may open with or keep after removing margin
+    uint128 minNotional; // smallest position (USD); a reduce or partial liquidation never leaves less
+    uint128 maxOpenInterest; // per side, in base units
+    uint128 skewScale; // base units of skew at which funding reaches its maximum rate
+    uint128 partialLiquidationThreshold; // positions above this notional (USD) may be liquidated in part
+}
+
+/// @notice A market: its oracle, funding state, per-side aggregates (sums over its positions) and config.
+struct Market {
+    IPriceOracle oracle;
+    uint64 lastFundingTime;
+    int128 fundingIndex; // cumulative funding per base unit, USD (18 decimals); longs pay when it rises
+    int128 fundingCheckpointSum; // sum over positions of size x checkpoint / 1e18, to mark funding in O(1)
+    uint128 longSize;
+    uint128 shortSize;
+    uint128 longEntryNotional; // sum over longs of size x entry price / 1e18 (USD, rounded down each)
+    uint128 shortEntryNotional;
+    uint128 longMargin;
+    uint128 shortMargin;
+    MarketConfig config;
+}
+
+/// @notice A position: isolated, one per (account, market).
+struct Position {
+    int128 size; // base units; positive long, negative short
+    uint128 entryPrice; // 18 decimals
+    uint128 margin; // collateral units
+    int128 fundingIndex; // the market's index when funding was last settled
+}
+
+/// @title IPerpEngine
+/// @notice Markets, positions, the LP ledger and liquidations of Bulwark.
+interface IPerpEngine {
+    // ---------------------------------------------------------------- events
+    event Wired(address vault, address backstop);
+    event MarketAdded(uint256 indexed marketId, address oracle, MarketConfig config);
+    event MarketConfigUpdated(uint256 indexed marketId, MarketConfig config);
+    event FeeSharesUpdated(uint256 backstopShare, uint256 treasuryShare);
+    event TreasuryUpdated(address treasury);
+    /// @notice Every trader action (open, increase, reduce, close, add or remove margin).
+    /// @param realizedPnl PnL the action realized (positive: paid to the trader).
+    /// @param fundingPaid Funding settled (positive: paid by the trader).
+    event PositionModified(
+        address indexed account,
+        uint256 indexed marketId,
+        int256 sizeDelta,
+        int256 size,
+        uint256 price,
+        uint256 entryPrice,
+        uint256 margin,
+        int256 realizedPnl,
+        int256 fundingPaid,
+        uint256 fee
+    );
+    /// @notice Waterfall step 1.
+    event KeeperPaid(address indexed account, uint256 indexed marketId, address indexed recipient, uint256 fee);
+    /// @notice Waterfall step 2 (only emitted when non-zero).
+    event PenaltyPaid(address indexed account, uint256 indexed marketId, uint256 penalty);
+    /// @notice Waterfall step 3: the trader's PnL and funding settled with the vault, the rest refunded.
+    event PositionLiquidated(
+        address indexed account,
+        uint256 indexed marketId,
+        address indexed keeper,
+        uint256 price,
+        uint256 sizeClosed,
+        int256 remainingSize,
+        int256 traderLoss,
+        uint256 refund
+    );
+    /// @notice Waterfall step 4 (only emitted when there is bad debt).
+    event BadDebtCovered(address indexed account, uint256 indexed marketId, uint256 badDebt, uint256 covered);
+    /// @notice Waterfall step 5 (only emitted when non-zero): absorbed pro rata by all LP shares.
+    event LossSocialized(address indexed account, uint256 indexed marketId, uint256 amount);
+    /// @notice A refund the token refused to deliver (e.g. a blocklisted trader); `claim` pays it.
+    event RefundDeferred(address indexed account, uint256 amount);
+    event Claimed(address indexed account, address indexed receiver, uint256 amount);
+    event BatchLiquidated(address indexed keeper, uint256 attempted, uint256 liquidated, uint256 keeperFees);
+    event FeesDistributed(uint256 toBackstop, uint256 toTreasury);
+    event LiquidityAdded(uint256 assets, uint256 lpBalance);
+    event LiquidityRemoved(address indexed receiver, uint256 assets, uint256 lpBalance);
+
+    // ---------------------------------------------------------------- errors
+    error UnsupportedDecimals(uint8 decimals);
+    error ZeroAddress();
+    error AlreadyWired();
+    error WrongCounterparty(address contractAddress);
+    error NotWired();
+    error OnlyVault(address caller);
+    error TooManyMarkets(uint256 max);
+    error UnknownMarket(uint256 marketId);
+    error ParameterOutOfBounds(bytes32 name, uint256 value, uint256 min, uint256 max);
+    error ZeroAmount();
+    error ZeroSize();
+    error PositionExists(address account, uint256 marketId);
+    error NoPosition(address account, uint256 marketId);
+    error MarginBelowMinimum(uint256 margin, uint256 minMargin);
+    error NotionalBelowMinimum(uint256 notional, uint256 minNotional);
+    error InsufficientInitialMargin(int256 equity, uint256 required);
+    error OpenInterestCapExceeded(uint256 openInterest, uint256 cap);
+    error InsufficientLiquidity(uint256 required, uint256 available);
+    error ReduceExceedsSize(uint256 sizeDelta, uint256 size);
+    error PositionWouldBeLiquidatable(int256 equity, uint256 liquidationMargin);
+    error PositionBankrupt(address account, uint256 marketId, int256 equity);
+    error PositionHealthy(address account, uint256 marketId, int256 equity, uint256 liquidationMargin);
+    error LengthMismatch(uint256 accounts, uint256 marketIds);
+    error TransferAmountMismatch(uint256 expected, uint256 received);
+    error NothingToClaim(address account);
+
+    // ---------------------------------------------------------------- traders
+    /// @notice Opens a position of `size` (positive long, negative short) with `margin`, at the oracle
+    /// price. Pulls `margin` plus the trading fee from the caller.
+    /// @dev Reverts while paused, while the sequencer is down or in its grace period, and when the
+    /// position would not hold its initial margin, would breach the open-interest cap, or its profit cap
+    /// cannot be reserved in the vault.
+    function openPosition(uint256 marketId, int256 size, uint256 margin) external;
+
+    /// @notice Adds `sizeDelta` base units in the position's direction and `marginDelta` margin; the entry
+    /// price becomes the size-weighted average. Pulls `marginDelta` plus the fee. Settles funding.
+    function increasePosition(uint256 marketId, uint256 sizeDelta, uint256 marginDelta) external;
+
+    /// @notice Closes `sizeDelta` base units (less than the size), realizing that part's PnL into margin
+    /// and paying the fee from it. Works while paused. Settles funding.
+    function reducePosition(uint256 marketId, uint256 sizeDelta) external;
+
+    /// @notice Closes the position and pays out its equity less the fee. Works while paused and during a
+    /// sequencer outage. Reverts on a bankrupt position (negative equity): that is a liquidation.
+    /// @return payout What the caller received.
+    function closePosition(uint256 marketId) external returns (uint256 payout);
+
+    /// @notice Adds margin. Needs no price, so it works while paused and while the oracle is down.
+    function addMargin(uint256 marketId, uint256 amount) external;
+
+    /// @notice Removes margin while the position keeps its initial margin, counting unrealized profit as
+    /// zero (profit cannot be withdrawn before it is realized). Settles funding.
+    function removeMargin(uint256 marketId, uint256 amount) external;
+
+    /// @notice Pays the caller refunds that a liquidation could not deliver.
+    function claim(address receiver) external returns (uint256 amount);
+
+    // ---------------------------------------------------------------- keepers
+    /// @notice Liquidates `account`'s position in `marketId` and pays the keeper fee to `feeRecipient`.
+    /// @dev Reverts with `PositionHealthy` when equity >= liquidation margin. Never blocked by the pause
+    /// or the sequencer feed (see docs/ORACLE.md).
+    /// @return keeperFee What `feeRecipient` received.
+    function liquidate(address account, uint256 marketId, address feeRecipient) external returns (uint256 keeperFee);
+
+    /// @notice Liquidates every listed position that is liquidatable now; skips the rest (healthy, closed,
+    /// or in a market whose oracle refuses a price) without reverting. Pays the fees in one transfer.
+    /// @return liquidated How many positions were liquidated.
+    /// @return keeperFees The total paid to `feeRecipient`.
+    function liquidateBatch(
+        address[] calldata accounts,
+        uint256[] calldata marketIds,
+        address feeRecipient
+    ) external returns (uint256 liquidated, uint256 keeperFees);
+
+    /// @notice Sends accrued protocol fees and liquidation penalties to the backstop (as streamed income)
+    /// and the treasury. Anyone may call it.
+    function distributeFees() external;
+
+    // ---------------------------------------------------------------- vault
+    /// @notice Books `assets` that the vault has just transferred to the engine. Only the vault.
+    function creditLiquidity(uint256 assets) external;
+
+    /// @notice Pays `assets` of free liquidity to `receiver`. Only the vault.
+    function withdrawLiquidity(address receiver, uint256 assets) external;
+
+    // ---------------------------------------------------------------- admin
+    /// @notice Wires the vault and the backstop in, once; both must name this engine and its collateral.
+    function wire(address vault, address backstop) external;
+    function addMarket(IPriceOracle oracle, MarketConfig calldata config) external returns (uint256 marketId);
+    function setMarketConfig(uint256 marketId, MarketConfig calldata config) external;
+    function setFeeShares(uint256 backstopShare, uint256 treasuryShare) external;
+    function setTreasury(address treasury) external;
+    function pause() external;
+    function unpause() external;
+
+    // ---------------------------------------------------------------- views
+    function getMarket(uint256 marketId) external view returns (Market memory);
+    function getPosition(address account, uint256 marketId) external view returns (Position memory);
+    /// @notice The current funding rate per day (18 decimals, positive: longs pay).
+    function fundingRate(uint256 marketId) external view returns (int256);
+    /// @notice The market's cumulative funding index as it would be accrued now (18 decimals).
+    function currentFundingIndex(uint256 marketId) external view returns (int256);
+    /// @notice The LP pool marked to the oracle: realized balance, plus traders' unrealized losses (each
+    /// side's at most its margin), minus their unrealized profits (each side's at most its reserve), plus
+    /// pending funding. Reverts if any market's oracle refuses a price.
+    function lpValue() external view returns (uint256);
+    /// @notice Realized LP balance not reserved for open positions' capped profits.
+    function freeLiquidity() external view returns (uint256);
+    /// @notice Sum over markets of both sides' open interest at the oracle price (collateral units).
+    function openInterestNotional() external view returns (uint256);
+    function lpBalance() external view returns (uint128);
+    function totalReserved() external view returns (uint128);
+    function pendingProtocolFees() external view returns (uint128);
+    function pendingPenalties() external view returns (uint128);
+    function marketCount() external view returns (uint256);
+    function collateral() external view returns (address);
+    function vault() external view returns (ILiquidityVault);
+    function backstop() external view returns (IBackstopModule);
+    function treasury() external view returns (address);
+    function backstopFeeShare() external view returns (uint64);
+    function treasuryFeeShare() external view returns (uint64);
+    function claimable(address account) external view returns (uint256);
+}

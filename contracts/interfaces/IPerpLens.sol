@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {IPerpEngine} from "./IPerpEngine.sol";
+
+/// @notice What a keeper or a front end needs to know about a position now.
+struct PositionHealth {
+    int256 size;
+    uint256 entryPrice;
+    uint256 margin;
+    uint256 price;
+    int256 pnl; // unrealized, after the profit cap (collateral)
+    int256 funding; // accrued, owed by the trader when positive (collateral)
+    int256 equity; // margin + pnl - funding
+    uint256 notional; // collateral
+    uint256 leverage; // notional / equity, 18 decimals; type(uint256).max when equity <= 0
+    uint256 maintenanceMargin;
+    uint256 keeperFee;
+    uint256 liquidationMargin; // maintenance margin + keeper fee
+    uint256 liquidationPrice; // ignores future funding and keeper-fee floor/cap changes; 0 if none
+    bool liquidatable;
+}
+/// @notice What `liquidate` would do now, step by step through the loss waterfall (collateral units).
+struct LiquidationPreview {
+    bool liquidatable;
+    bool full;
+    uint256 price;
+    uint256 sizeClosed;
+    int256 equity;
+    uint256 liquidationMargin;
+    uint256 keeperFee;
+    uint256 penalty;
+    int256 traderLoss; // what the trader's PnL and funding hand to the vault (negative: the vault pays)
+    uint256 traderRefund;
+    uint256 badDebt;
+    uint256 coveredByBackstop;
+    uint256 socialized;
+}
+
+/// @title IPerpLens
+/// @notice Read-only views of positions for keepers, front ends and risk dashboards, kept out of the engine so
+/// that the engine stays under the contract-size limit. Every figure is computed with the engine's own
+/// rounding, from the engine's state and the market's oracle.
+interface IPerpLens {
+    /// @notice A position's size, margin, entry price, unrealized PnL, accrued funding, equity, leverage,
+    /// margins, liquidation price and whether it is liquidatable, all at the oracle price now.
+    /// @dev Reverts with `IPerpEngine.NoPosition` when there is none, and with the oracle's error when
+    /// the market's oracle refuses a price.
+    function positionHealth(address account, uint256 marketId) external view returns (PositionHealth memory);
+
+    /// @notice What `liquidate(account, marketId, …)` would do now, step by step through the waterfall:
+    /// whether it is liquidatable, the size closed, keeper fee, penalty, the trader's loss to the vault,
+    /// their refund, the bad debt, the backstop's part and the socialized part. All zero (not liquidatable)
+    /// when there is no position.
+    function previewLiquidation(address account, uint256 marketId) external view returns (LiquidationPreview memory);
+
+    /// @notice Whether `liquidate(account, marketId, …)` would succeed now (false when there is no position).
+    function isLiquidatable(address account, uint256 marketId) external view returns (bool);
+
+    function engine() external view returns (IPerpEngine);
+}

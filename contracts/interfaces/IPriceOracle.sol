@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+/// @title IPriceOracle
+/// @notice A market's price source: one Chainlink feed, checked and scaled to 18 decimals.
+interface IPriceOracle {
+    /// @notice The feed answered zero or a negative number.
+    error NonPositivePrice(int256 answer);
+    /// @notice The feed's last update is older than this oracle accepts.
+    error StalePrice(uint256 updatedAt, uint256 maxAge);
+    /// @notice The price lies outside this oracle's own sanity bounds (18 decimals).
+    error PriceOutOfBounds(uint256 price, uint256 minPrice, uint256 maxPrice);
+    /// @notice The L2 sequencer-uptime feed reports the sequencer down (or has no valid round).
+    error SequencerDown(uint256 statusSince);
+    /// @notice The sequencer is up again, but not for long enough to trust prices for new risk.
+    error SequencerGracePeriodNotOver(uint256 upSince, uint256 gracePeriod);
+    /// @notice Constructor arguments that would make a useless or dangerous oracle.
+    error InvalidFeed(address feed);
+    error InvalidFeedDecimals(uint8 decimals);
+    error InvalidMaxAge(uint256 maxAge);
+    error InvalidPriceBounds(uint256 minPrice, uint256 maxPrice);
+    error InvalidGracePeriod(uint256 gracePeriod);
+
+    /// @notice The feed's latest answer as an 18-decimal price.
+    /// @dev Reverts when the answer is non-positive, stale or out of bounds. Does not consult the
+    /// sequencer feed: closes, top-ups and liquidations use this (see docs/ORACLE.md).
+    function price() external view returns (uint256);
+
+    /// @notice As `price`, and also reverts while the L2 sequencer is down or within its grace period.
+    /// @dev Used for actions that add risk: open, increase, remove margin.
+    function priceForNewRisk() external view returns (uint256);
+
+    /// @notice Whether the sequencer is up and past its grace period (always true without a feed).
+    function sequencerReady() external view returns (bool);
+
+    function feed() external view returns (address);
+    function sequencerFeed() external view returns (address);
+    function maxAge() external view returns (uint256);
+    function minPrice() external view returns (uint256);
+    function maxPrice() external view returns (uint256);
+    function gracePeriod() external view returns (uint256);
+}

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+/// @title ConstantsLib
+/// @notice The hard bounds that no role can set a parameter beyond, and the protocol's defaults.
+/// Ratios are 18-decimal fixed point (1e18 = 100 %).
+library ConstantsLib {
+    // ---- markets ----
+    uint256 internal constant MAX_MARKETS = 16;
+    uint256 internal constant MIN_INITIAL_MARGIN_RATIO = 0.01e18; // at most 100x
+    uint256 internal constant MAX_INITIAL_MARGIN_RATIO = 0.5e18; // at least 2x
+    uint256 internal constant MIN_MAINTENANCE_MARGIN_RATIO = 0.005e18;
+    uint256 internal constant MAX_TRADING_FEE_RATIO = 0.01e18;
+    uint256 internal constant MAX_LIQUIDATION_PENALTY_RATIO = 0.05e18;
+    uint256 internal constant MAX_KEEPER_FEE_RATIO = 0.02e18;
+    uint256 internal constant MIN_MAX_PROFIT_FACTOR = 1e18;
+    uint256 internal constant MAX_MAX_PROFIT_FACTOR = 20e18;
+    uint256 internal constant MAX_FUNDING_RATE_PER_DAY = 0.1e18;
+    uint256 internal constant MAX_PARTIAL_LIQUIDATION_BUFFER = 0.2e18;
+    /// @dev Whole collateral tokens (scaled by the token's decimals at construction).
+    uint256 internal constant MAX_KEEPER_FEE_TOKENS = 1_000;
+    uint256 internal constant MAX_MIN_MARGIN_TOKENS = 10_000;
+    /// @dev Sizes and open interest are 18-decimal base units; this caps both sides' sums so that the
+    /// per-market aggregates cannot overflow their 128-bit slots.
+    uint256 internal constant MAX_OPEN_INTEREST = 1e30;
+
+    // ---- fee split ----
+    uint256 internal constant MAX_PROTOCOL_FEE_SHARE = 0.5e18; // backstop + treasury share of a fee
+
+    // ---- backstop ----
+    uint256 internal constant MIN_COOLDOWN = 1 days;
+    uint256 internal constant MAX_COOLDOWN = 30 days;
+    uint256 internal constant MIN_UNSTAKE_WINDOW = 1 hours;
+    uint256 internal constant MAX_UNSTAKE_WINDOW = 14 days;
+    uint256 internal constant MAX_COVER_RATIO = 0.5e18;
+    uint256 internal constant MIN_INCOME_PERIOD = 1 hours;
+    uint256 internal constant MAX_INCOME_PERIOD = 30 days;
+
+    // ---- oracle ----
+    uint256 internal constant MIN_ORACLE_MAX_AGE = 1 minutes;
+    uint256 internal constant MAX_ORACLE_MAX_AGE = 2 days;
+    uint256 internal constant MAX_SEQUENCER_GRACE_PERIOD = 1 days;
+}

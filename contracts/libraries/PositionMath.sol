@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {MathLib, WAD} from "./MathLib.sol";
+
+/// @title PositionMath
+/// @notice The money a position is worth, in collateral units. `den` is 1e18 x 10^(18 - token decimals):
+/// size (18 decimals) x price (18 decimals) / den = collateral units. Each function rounds against the
+/// trader, as its comment says.
+library PositionMath {
+    using MathLib for uint256;
+
+    /// @dev Notional value, rounded up: margin requirements and fees computed from it err against the trader.
+    function notional(uint256 absSize, uint256 price, uint256 den) internal pure returns (uint256) {
+        return absSize.mulDivUp(price, den);
+    }
+
+    /// @dev Unrealized PnL of `size` entered at `entryPrice`: a profit is rounded down and capped at
+    /// `profitCap`, a loss is rounded up.
+    function pnl(
+        int256 size,
+        uint256 entryPrice,
+        uint256 price,
+        uint256 profitCap,
+        uint256 den
+    ) internal pure returns (int256) {
+        if (size == 0 || price == entryPrice) return 0;
+        uint256 diff = price > entryPrice ? price - entryPrice : entryPrice - price;
+        bool gain = (size > 0) == (price > entryPrice);
+        if (gain) return int256(MathLib.abs(size).mulDivDown(diff, den).min(profitCap));
+        return -int256(MathLib.abs(size).mulDivUp(diff, den));
+    }
+
+    /// @dev Funding accrued since `checkpoint`: owed by the trader when positive (rounded up), owed to
+    /// the trader when negative (rounded down).
+    function funding(int256 size, int256 index, int256 checkpoint, uint256 den) internal pure returns (int256) {
+        int256 delta = index - checkpoint;
+        if (size == 0 || delta == 0) return 0;
+        uint256 amount = MathLib.abs(size);
+        uint256 absDelta = MathLib.abs(delta);
+        if ((size > 0) == (delta > 0)) return int256(amount.mulDivUp(absDelta, den));
+        return -int256(amount.mulDivDown(absDelta, den));
+    }
+
+    /// @dev Notional in 18-decimal USD, rounded down (checked against minimums, so down is strict).
+    function notionalUsd(uint256 absSize, uint256 price) internal pure returns (uint256) {
+        return absSize.mulDivDown(price, WAD);
+    }
+
+    /// @dev The keeper fee: a share of notional (rounded up), within its floor and cap.
+    function keeperFee(
+        uint256 notional_,
+        uint256 ratio,
+        uint256 minFee,
+        uint256 maxFee
+    ) internal pure returns (uint256) {
+        return notional_.wMulUp(ratio).clamp(minFee, maxFee);
+    }
+}

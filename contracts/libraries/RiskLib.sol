@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {MarketConfig, Position} from "../interfaces/IPerpEngine.sol";
+import {MathLib} from "./MathLib.sol";
+import {PositionMath} from "./PositionMath.sol";
+
+/// @title RiskLib
+/// @notice A position's health against its market's config, and the plan of its liquidation. Shared by
+/// the engine (which executes plans) and the lens (which previews them), so both compute the same
+/// numbers. `den` as in PositionMath.
+library RiskLib {
+    using MathLib for uint256;
+
+    /// @notice What a liquidation will do: computed once, then executed or reported.
+    struct Plan {
+        bool liquidatable;
+        bool full;
+        uint256 sizeClosed;
+        int256 equity;
+        uint256 liquidationMargin;
+        uint256 keeperFee;
+        uint256 penalty;
+        int256 funding; // settled in full, whether the liquidation is partial or not
+        int256 pnlClosed;
+        uint256 refund;
+        uint256 badDebt;
+        uint256 newMargin; // partial only
+    }
+
+    function keeperFee(MarketConfig memory c, uint256 notional) internal pure returns (uint256) {
+        return PositionMath.keeperFee(notional, c.keeperFeeRatio, c.minKeeperFee, c.maxKeeperFee);
+    }
+
+    /// @dev Maintenance margin plus the keeper fee: equity below this is liquidatable.
+    function liquidationMargin(MarketConfig memory c, uint256 notional) internal pure returns (uint256) {
+        return notional.wMulUp(c.maintenanceMarginRatio) + keeperFee(c, notional);
+    }
+
+    /// @dev Equity (funding already settled into `margin`) and liquidation margin of a position.
+    function health(
+        MarketConfig memory c,
+        int256 size,
+        uint256 entryPrice,
+        int256 margin,
+        uint256 price,
+        uint256 den
+    ) internal pure returns (int256 equity, uint256 required) {
+        uint256 cap = MathLib.pos(margin).wMulDown(c.maxProfitFactor);
+        equity = margin + PositionMath.pnl(size, entryPrice, price, cap, den);
+        required = liquidationMargin(c, PositionMath.notional(MathLib.abs(size), price, den));
+    }
+
+    /// @dev Decides what liquidating `p` at `price` does: nothing if healthy; a partial close if the
+    /// position is above the partial threshold and closing part of it restores health with the buffer;
+    /// otherwise a full close through the waterfall.
+    function plan(
+        MarketConfig memory c,
+        Position memory p,
+        uint256 price,
+        int256 index,
+        uint256 den
+    ) internal pure returns (Plan memory result) {
+        uint256 absSize = MathLib.abs(p.size);
+        uint256 notional = PositionMath.notional(absSize, price, den);
+        uint256 fee = keeperFee(c, notional);
+        result.funding = PositionMath.funding(p.size, index, p.fundingIndex, den);
+        result.pnlClosed = PositionMath.pnl(
+            p.size,
+            p.entryPrice,
+            price,
+            uint256(p.margin).wMulDown(c.maxProfitFactor),
+            den
+        );
+        result.equity = int256(uint256(p.margin)) + result.pnlClosed - result.funding;
+        result.liquidationMargin = notional.wMulUp(c.maintenanceMarginRatio) + fee;
+        // Exactly at the liquidation margin is still healthy.
+        if (result.equity >= int256(result.liquidationMargin)) return result;
+        result.liquidatable = true;
+
+        if (
+            PositionMath.notionalUsd(absSize, price) > c.partialLiquidationThreshold &&
+            _planPartial(c, p, price, notional, result, den)
+        ) return result;
+
+        result.full = true;
+        result.sizeClosed = absSize;
+        result.keeperFee = fee;
+        int256 rest = result.equity - int256(fee);
+        if (rest >= 0) {
+            // The penalty only takes what is left after the keeper: it is zero before any bad debt.
+            result.penalty = notional.wMulUp(c.liquidationPenaltyRatio).min(uint256(rest));
+            result.refund = uint256(rest) - result.penalty;
+        } else {
+            result.badDebt = uint256(-rest);
+        }
+    }
+
+    /// @dev Fills `result` with a partial liquidation and returns true if one restores health with the
+    /// buffer; leaves `result` untouched and returns false otherwise.
+    function _planPartial(
+        MarketConfig memory c,
+        Position memory p,
+        uint256 price,
+        uint256 notional,
+        Plan memory result,
+        uint256 den
+    ) private pure returns (bool) {
+        uint256 target = uint256(c.maintenanceMarginRatio) + c.partialLiquidationBuffer;
+        if (c.partialLiquidationBuffer == 0 || target <= c.liquidationPenaltyRatio || result.equity <= 0) return false;
+
+        // Closing a fraction f pays fees (k + q)·f·N and leaves equity E − (k + q)·f·N against a
+        // requirement of (1 − f)·N·(target + k), so f ≥ (N·(target + k) − E) / (N·(target − q)).
+        // The keeper fee's floor and cap bend that line: the result is checked exactly below.
+        uint256 need = notional.wMulUp(target + c.keeperFeeRatio);
+        uint256 excess = need > uint256(result.equity) ? need - uint256(result.equity) : 0;
+        uint256 fraction = excess.wDivUp(notional.wMulDown(target - c.liquidationPenaltyRatio));
+        uint256 absSize = MathLib.abs(p.size);
+        uint256 sizeClosed = absSize.wMulUp(fraction).max(1);
+        if (sizeClosed >= absSize) return false;
+        uint256 remaining = absSize - sizeClosed;
+        if (PositionMath.notionalUsd(remaining, price) < c.minNotional) return false;
+
+        uint256 closedNotional = PositionMath.notional(sizeClosed, price, den);
+        uint256 fee = keeperFee(c, closedNotional);
+        uint256 penalty = closedNotional.wMulUp(c.liquidationPenaltyRatio);
+        int256 closed = p.size > 0 ? int256(sizeClosed) : -int256(sizeClosed);
+        uint256 cap = uint256(p.margin).wMulDown(c.maxProfitFactor).mulDivDown(sizeClosed, absSize);
+        int256 pnlClosed = PositionMath.pnl(closed, p.entryPrice, price, cap, den);
+        int256 newMargin = int256(uint256(p.margin)) - result.funding + pnlClosed - int256(fee + penalty);
+        if (newMargin <= 0) return false;
+
+        (int256 equity, ) = health(c, p.size - closed, p.entryPrice, newMargin, price, den);
+        uint256 remainingNotional = PositionMath.notional(remaining, price, den);
+        if (equity < int256(remainingNotional.wMulUp(target) + keeperFee(c, remainingNotional))) return false;
+
+        result.sizeClosed = sizeClosed;
+        result.keeperFee = fee;
+        result.penalty = penalty;
+        result.pnlClosed = pnlClosed;
+        result.newMargin = uint256(newMargin);
+        return true;
+    }
+}

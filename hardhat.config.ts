@@ -1,0 +1,31 @@
+import { createRequire } from "node:module";
+import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
+import { defineConfig } from "hardhat/config";
+
+const require = createRequire(import.meta.url);
+
+// The compiler comes from the npm `solc` package (WASM), pinned exactly in package.json:
+// this machine and CI cannot download compilers.
+const solc = {
+  version: require("solc/package.json").version as string,
+  path: require.resolve("solc/soljson.js"),
+  settings: { optimizer: { enabled: true, runs: 200 }, viaIR: true },
+};
+
+export default defineConfig({
+  plugins: [hardhatToolboxMochaEthers],
+  solidity: {
+    profiles: {
+      default: solc,
+      production: solc,
+    },
+    npmFilesToBuild: ["@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol"],
+  },
+  paths: { ignition: "deploy" },
+  test: {
+    solidity: {
+      fuzz: { runs: 256 },
+      invariant: { runs: 64, depth: 32, failOnRevert: false },
+    },
+  },
+});

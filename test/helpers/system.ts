@@ -1,0 +1,119 @@
+import { network } from "hardhat";
+
+/** One in-process network shared by every mocha test file that imports this module. */
+export const { ethers, networkHelpers } = await network.create();
+
+export const WAD = 10n ** 18n;
+export const ETH = 0n;
+export const BTC = 1n;
+export const FEED_DECIMALS = 8;
+
+/** A price in the feeds' 8 decimals from a number of dollars. */
+export const feedPrice = (usd: number | bigint) => BigInt(usd) * 10n ** 8n;
+
+export interface MarketConfig {
+  initialMarginRatio: bigint;
+  maintenanceMarginRatio: bigint;
+  tradingFeeRatio: bigint;
+  liquidationPenaltyRatio: bigint;
+  keeperFeeRatio: bigint;
+  maxProfitFactor: bigint;
+  maxFundingRatePerDay: bigint;
+  partialLiquidationBuffer: bigint;
+  minKeeperFee: bigint;
+  maxKeeperFee: bigint;
+  minMargin: bigint;
+  minNotional: bigint;
+  maxOpenInterest: bigint;
+  skewScale: bigint;
+  partialLiquidationThreshold: bigint;
+}
+
+/** The defaults of DESIGN.md ("Numbers"), with money in a token of `decimals`. */
+export function marketConfig(decimals: number, overrides: Partial<MarketConfig> = {}): MarketConfig {
+  const token = 10n ** BigInt(decimals);
+  return {
+    initialMarginRatio: WAD / 10n, // 10 %: 10x
+    maintenanceMarginRatio: WAD / 20n, // 5 %
+    tradingFeeRatio: (5n * WAD) / 10_000n, // 5 bps
+    liquidationPenaltyRatio: WAD / 100n, // 1 %
+    keeperFeeRatio: (5n * WAD) / 1_000n, // 0.5 %
+    maxProfitFactor: 9n * WAD, // 900 % of margin
+    maxFundingRatePerDay: WAD / 1_000n, // 0.1 % a day at full skew
+    partialLiquidationBuffer: (25n * WAD) / 1_000n, // 2.5 %
+    minKeeperFee: 2n * token,
+    maxKeeperFee: 100n * token,
+    minMargin: 10n * token,
+    minNotional: 100n * WAD, // $100
+    maxOpenInterest: 10_000n * WAD,
+    skewScale: 1_000n * WAD,
+    partialLiquidationThreshold: 100_000n * WAD, // $100k
+    ...overrides,
+  };
+}
+
+export interface SystemOptions {
+  decimals?: number;
+  ethConfig?: Partial<MarketConfig>;
+  btcConfig?: Partial<MarketConfig>;
+}
+
+/** Deploys and wires the whole system with mock collateral and mock Chainlink feeds. */
+export async function deploySystem(options: SystemOptions = {}) {
+  const decimals = options.decimals ?? 6;
+  const unit = 10n ** BigInt(decimals);
+  const [admin, treasury, lp, staker, keeper, alice, bob, carol, dave] = await ethers.getSigners();
+
+  const token = await ethers.deployContract("MockERC20", ["Mock USD", "mUSD", decimals]);
+  const ethFeed = await ethers.deployContract("MockV3Aggregator", [FEED_DECIMALS, feedPrice(3_000)]);
+  const btcFeed = await ethers.deployContract("MockV3Aggregator", [FEED_DECIMALS, feedPrice(60_000)]);
+  const oracleArgs = (feed: unknown) => [feed, 3_600n, WAD / 100n, 10_000_000n * WAD, ethers.ZeroAddress, 0n];
+  const ethOracle = await ethers.deployContract("ChainlinkOracle", oracleArgs(ethFeed));
+  const btcOracle = await ethers.deployContract("ChainlinkOracle", oracleArgs(btcFeed));
+
+  const engine = await ethers.deployContract("PerpEngine", [token, admin, treasury]);
+  const vault = await ethers.deployContract("LiquidityVault", [token, engine, "Bulwark LP", "bwLP"]);
+  const backstop = await ethers.deployContract("BackstopModule", [token, engine, admin, "Bulwark Backstop", "bwBACK"]);
+  const lens = await ethers.deployContract("PerpLens", [engine]);
+  await engine.wire(vault, backstop);
+  await engine.grantRole(await engine.MARKET_ADMIN_ROLE(), admin);
+  await engine.grantRole(await engine.GUARDIAN_ROLE(), admin);
+  await engine.addMarket(ethOracle, marketConfig(decimals, options.ethConfig));
+  await engine.addMarket(
+    btcOracle,
+    marketConfig(decimals, { maxOpenInterest: 500n * WAD, skewScale: 50n * WAD, ...options.btcConfig }),
+  );
+
+  for (const who of [lp, staker, keeper, alice, bob, carol, dave]) {
+    await token.mint(who, 10_000_000n * unit);
+    await token.connect(who).approve(engine, ethers.MaxUint256);
+    await token.connect(who).approve(vault, ethers.MaxUint256);
+    await token.connect(who).approve(backstop, ethers.MaxUint256);
+  }
+
+  return {
+    decimals,
+    unit,
+    token,
+    ethFeed,
+    btcFeed,
+    ethOracle,
+    btcOracle,
+    engine,
+    vault,
+    backstop,
+    lens,
+    admin,
+    treasury,
+    lp,
+    staker,
+    keeper,
+    alice,
+    bob,
+    carol,
+    dave,
+  };
+}
+
+export const deploy6 = () => deploySystem({ decimals: 6 });
+export const deploy18 = () => deploySystem({ decimals: 18 });
