@@ -16,20 +16,9 @@ import {
   keeperFee,
   pnl,
   position,
+  inOneBlock,
+  GAS,
 } from "./helpers/liq.js";
-
-const GAS = { gasLimit: 3_000_000n };
-
-/** Sends the calls in one block, so that the positions they open share one funding checkpoint. */
-async function inOneBlock(sends: (() => Promise<unknown>)[]) {
-  await ethers.provider.send("evm_setAutomine", [false]);
-  try {
-    for (const send of sends) await send();
-    await networkHelpers.mine();
-  } finally {
-    await ethers.provider.send("evm_setAutomine", [true]);
-  }
-}
 
 for (const decimals of [6, 18]) {
   describe(`Liquidation (${decimals}-decimal collateral)`, function () {

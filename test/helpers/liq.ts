@@ -448,3 +448,123 @@ export async function checkedLiquidation(
 /** The backstop's per-cover cap from what was staked: min(assets x ratio, assets - floor). */
 export const coverCap = (assets: bigint, ratio = (3n * WAD) / 10n, floor = 0n) =>
   min(wMulDown(assets, ratio), assets > floor ? assets - floor : 0n);
+
+/** Sends the calls in one block, so that the positions they open share one funding checkpoint. */
+export async function inOneBlock(sends: (() => Promise<unknown>)[]) {
+  await ethers.provider.send("evm_setAutomine", [false]);
+  try {
+    for (const send of sends) await send();
+    await networkHelpers.mine();
+  } finally {
+    await ethers.provider.send("evm_setAutomine", [true]);
+  }
+}
+
+/** Gas limit for transactions sent while automine is off (no estimate against pending state). */
+export const GAS = { gasLimit: 3_000_000n };
+
+export interface BatchEntry {
+  account: any;
+  marketId: bigint;
+}
+
+/**
+ * Runs `liquidateBatch` over `entries` in the next block and checks it against the model: which entries
+ * are skipped (unknown market, a market in `staleMarkets`, no position, already liquidated earlier in
+ * the batch, healthy), the return values, each liquidation's events, one transfer of all keeper fees,
+ * the balance changes, the LP ledger and conservation summed over the batch, and solvency.
+ * `backstopAssets` is what the test staked: each cover takes at most 30 % of what is left.
+ */
+export async function checkedBatch(
+  s: any,
+  entries: BatchEntry[],
+  opts: {
+    keeper?: any;
+    recipient?: any;
+    staleMarkets?: bigint[];
+    backstopAssets: bigint;
+    accounts: unknown[];
+    deferred?: unknown[];
+  },
+) {
+  const keeper = opts.keeper ?? s.keeper;
+  const recipient = opts.recipient ?? keeper;
+  const count: bigint = await s.engine.marketCount();
+  const ts = BigInt(await networkHelpers.time.latest()) + 1n;
+  const done = new Set<string>();
+  let assets = opts.backstopAssets;
+  const plans: { entry: BatchEntry; e: Expected; p: Pos; price: bigint; covered: bigint; socialized: bigint }[] = [];
+  for (const entry of entries) {
+    if (entry.marketId >= count || (opts.staleMarkets ?? []).includes(entry.marketId)) continue;
+    const key = `${entry.account.address}:${entry.marketId}`;
+    if (done.has(key)) continue;
+    const x = await expectedAt(s, entry.account, entry.marketId, ts);
+    if (x.p.size === 0n || !x.e.liquidatable) continue;
+    done.add(key);
+    const covered = min(x.e.badDebt, coverCap(assets));
+    assets -= covered;
+    plans.push({ entry, e: x.e, p: x.p, price: x.price, covered, socialized: x.e.badDebt - covered });
+  }
+  const sum = (f: (x: (typeof plans)[number]) => bigint) => plans.reduce((a, x) => a + f(x), 0n);
+  const fees = sum((x) => x.e.keeperFee);
+  const covered = sum((x) => x.covered);
+  const refunds = sum((x) => x.e.refund);
+  const refundsPaid = sum((x) => ((opts.deferred ?? []).includes(x.entry.account) ? 0n : x.e.refund));
+
+  const accounts = entries.map((x) => x.account.address);
+  const ids = entries.map((x) => x.marketId);
+  const [liquidated, keeperFees] = await s.engine.connect(keeper).liquidateBatch.staticCall(accounts, ids, recipient);
+  expect([liquidated, keeperFees], "liquidateBatch returns (liquidated, keeperFees)").to.deep.equal([
+    BigInt(plans.length),
+    fees,
+  ]);
+
+  const who = [recipient, s.engine, s.backstop];
+  const before = await Promise.all(who.map((a) => s.token.balanceOf(a)));
+  const lpBefore: bigint = await s.engine.lpBalance();
+  const marginsClosed = sum((x) => x.p.margin);
+  await networkHelpers.time.setNextBlockTimestamp(ts);
+  const tx = s.engine.connect(keeper).liquidateBatch(accounts, ids, recipient);
+  await expect(tx)
+    .to.emit(s.engine, "BatchLiquidated")
+    .withArgs(keeper.address, BigInt(entries.length), BigInt(plans.length), fees);
+  for (const x of plans) {
+    const a = x.entry.account.address;
+    await expect(tx).to.emit(s.engine, "KeeperPaid").withArgs(a, x.entry.marketId, recipient.address, x.e.keeperFee);
+    await expect(tx)
+      .to.emit(s.engine, "PositionLiquidated")
+      .withArgs(
+        a,
+        x.entry.marketId,
+        keeper.address,
+        x.price,
+        x.e.sizeClosed,
+        0n,
+        x.e.funding - x.e.pnlClosed,
+        x.e.refund,
+      );
+    if (x.e.badDebt > 0n) {
+      await expect(tx).to.emit(s.engine, "BadDebtCovered").withArgs(a, x.entry.marketId, x.e.badDebt, x.covered);
+    }
+    expect(x.e.full, "batch test positions are below the partial threshold").to.equal(true);
+  }
+  const receipt = await (await tx).wait();
+  const transfersToRecipient = receipt.logs.filter((log: any) => {
+    if (log.address !== s.token.target) return false;
+    const parsed = s.token.interface.parseLog(log);
+    return parsed?.name === "Transfer" && parsed.args.to === recipient.address;
+  });
+  expect(transfersToRecipient.length, "keeper fees paid in one transfer").to.equal(fees > 0n ? 1 : 0);
+
+  const after = await Promise.all(who.map((a) => s.token.balanceOf(a)));
+  expect(after[0] - before[0], "recipient gets the keeper fees once").to.equal(fees);
+  expect(after[1] - before[1], "engine: + covers - fees - refunds").to.equal(covered - fees - refundsPaid);
+  expect(after[2] - before[2], "backstop pays the covers").to.equal(-covered);
+  const lpDelta = (await s.engine.lpBalance()) - lpBefore;
+  expect(marginsClosed + covered, "conservation over the batch").to.equal(
+    fees + sum((x) => x.e.penalty) + refunds + lpDelta,
+  );
+  for (const x of plans) expect((await s.engine.getPosition(x.entry.account, x.entry.marketId)).size).to.equal(0n);
+  await expectSolvent(s, opts.accounts);
+  return { plans, fees, covered, receipt, tx };
+}
