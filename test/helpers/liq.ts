@@ -568,3 +568,40 @@ export async function checkedBatch(
   await expectSolvent(s, opts.accounts);
   return { plans, fees, covered, receipt, tx };
 }
+
+/** OpenZeppelin ERC-4626 conversions with a decimals offset of 6 (10^6 virtual shares, 1 virtual asset). */
+export const OFFSET = 10n ** 6n;
+export const toShares = (assets: bigint, totalAssets: bigint, supply: bigint, up = false) =>
+  up ? divUp(assets * (supply + OFFSET), totalAssets + 1n) : (assets * (supply + OFFSET)) / (totalAssets + 1n);
+export const toAssets = (shares: bigint, totalAssets: bigint, supply: bigint, up = false) =>
+  up ? divUp(shares * (totalAssets + 1n), supply + OFFSET) : (shares * (totalAssets + 1n)) / (supply + OFFSET);
+
+/**
+ * A BackstopModule on its own, whose `engine` is a plain account (so tests call cover and notifyIncome
+ * directly), over a MockERC20 of `decimals`.
+ */
+export async function standaloneBackstop(decimals: number) {
+  const signers = await ethers.getSigners();
+  const [admin, staker, alice, bob, carol, engine] = [
+    signers[0],
+    signers[3],
+    signers[5],
+    signers[6],
+    signers[7],
+    signers[9],
+  ];
+  const unit = 10n ** BigInt(decimals);
+  const token: any = await ethers.deployContract("MockERC20", ["Mock USD", "mUSD", decimals]);
+  const backstop: any = await ethers.deployContract("BackstopModule", [token, engine, admin, "Backstop", "BACK"]);
+  for (const who of [staker, alice, bob, carol, engine]) {
+    await token.mint(who, 10_000_000n * unit);
+    await token.connect(who).approve(backstop, ethers.MaxUint256);
+  }
+  return { token, backstop, admin, staker, alice, bob, carol, engine, unit, decimals };
+}
+
+/** The engine's part in income: transfer, then notify (as `distributeFees` does). */
+export async function addIncome(b: any, amount: bigint) {
+  await b.token.connect(b.engine).transfer(b.backstop, amount);
+  return b.backstop.connect(b.engine).notifyIncome(amount);
+}
