@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { deploySystem, ETH, networkHelpers, WAD } from "./helpers/system.js";
+import { deploySystem, ethers, ETH, networkHelpers, WAD } from "./helpers/system.js";
 import { checkedLiquidation, coverCap, FEED_STEP, setPrice, usd } from "./helpers/liq.js";
 
 /**
@@ -144,6 +144,31 @@ for (const decimals of [6, 18]) {
       expect(r.e.equity).to.equal(-oneStepLoss);
       expect(r.e.badDebt).to.equal(tokens(100n) + oneStepLoss);
       expect([r.covered, r.socialized]).to.deep.equal([r.e.badDebt, 0n]);
+    });
+
+    it("the penalty reaches the stakers through distributeFees, streamed as backstop income", async function () {
+      const s = await at(usd(2_800n), tokens(1_000n));
+      await s.engine.connect(s.keeper).liquidate(s.alice, ETH, s.keeper);
+      // Opening fees: 15 + 15 tokens, 30 % of each (4.5) pending for the protocol; the treasury's third is 3.
+      expect(await s.engine.pendingProtocolFees()).to.equal(tokens(9n));
+      expect(await s.engine.pendingPenalties()).to.equal(tokens(280n));
+      const toBackstop = tokens(6n) + tokens(280n);
+      const tx = s.engine.distributeFees();
+      await expect(tx).to.emit(s.engine, "FeesDistributed").withArgs(toBackstop, tokens(3n));
+      const t = BigInt(await networkHelpers.time.latest()); // the distributeFees block
+      await expect(tx)
+        .to.emit(s.backstop, "IncomeAdded")
+        .withArgs(toBackstop, t + 7n * 86_400n);
+      await expect(tx).to.changeTokenBalances(
+        ethers,
+        s.token,
+        [s.engine, s.backstop, s.treasury],
+        [-(toBackstop + tokens(3n)), toBackstop, tokens(3n)],
+      );
+      expect(await s.backstop.totalAssets()).to.equal(tokens(1_000n));
+      await networkHelpers.time.increase(7n * 86_400n);
+      expect(await s.backstop.totalAssets()).to.equal(tokens(1_000n) + toBackstop);
+      expect([await s.engine.pendingProtocolFees(), await s.engine.pendingPenalties()]).to.deep.equal([0n, 0n]);
     });
   });
 }
