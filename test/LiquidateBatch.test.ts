@@ -98,19 +98,23 @@ for (const decimals of [6, 18]) {
 }
 
 describe("LiquidateBatch gas", function () {
-  async function tenLiquidatable() {
-    const s = await deploySystem({ decimals: 6 });
-    const traders = await extraTraders(s, 10);
-    await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
-    await s.backstop.connect(s.staker).deposit(10_000n * s.unit, s.staker);
-    await s.engine.connect(s.dave).openPosition(ETH, -10n * WAD, 10_000n * s.unit);
-    await inOneBlock(traders.map((t) => () => s.engine.connect(t).openPosition(ETH, WAD, 300n * s.unit, GAS)));
-    await setPrice(s.ethFeed, usd(2_750n)); // equity 50 < 137.5 + 13.75: each liquidated with a refund
-    return { ...s, traders };
-  }
+  /** Ten traders long 1 ETH from $3,000 with 300 margin each; ETH at `price`. */
+  const book = (price: bigint) =>
+    async function tenLiquidatable() {
+      const s = await deploySystem({ decimals: 6 });
+      const traders = await extraTraders(s, 10);
+      await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
+      await s.backstop.connect(s.staker).deposit(10_000n * s.unit, s.staker);
+      await s.engine.connect(s.dave).openPosition(ETH, -10n * WAD, 10_000n * s.unit);
+      await inOneBlock(traders.map((t) => () => s.engine.connect(t).openPosition(ETH, WAD, 300n * s.unit, GAS)));
+      await setPrice(s.ethFeed, price);
+      return { ...s, traders };
+    };
+  const withRefunds = book(usd(2_750n)); // equity 50 < 137.5 + 13.75: the trader gets a refund
+  const withBadDebt = book(usd(2_650n)); // equity -50: the backstop covers 63.25 each
 
-  async function batchGas(n: number) {
-    const s = await networkHelpers.loadFixture(tenLiquidatable);
+  async function batchGas(fixture: typeof withRefunds, n: number) {
+    const s = await networkHelpers.loadFixture(fixture);
     const chosen = s.traders.slice(0, n);
     const tx = await s.engine.connect(s.keeper).liquidateBatch(
       chosen,
@@ -125,20 +129,25 @@ describe("LiquidateBatch gas", function () {
     return receipt!.gasUsed;
   }
 
-  it("gas grows linearly with the number of liquidated positions (1, 5, 10), well under 150k per extra position", async function () {
-    const g1 = await batchGas(1);
-    const g5 = await batchGas(5);
-    const g10 = await batchGas(10);
-    const perExtra = (g10 - g1) / 9n;
-    expect(g5).to.be.gt(g1);
-    expect(g10).to.be.gt(g5);
-    expect(perExtra).to.be.lt(150_000n);
-    // Linear: the 1→5 slope and the 5→10 slope agree within 10 %.
-    const slopeA = (g5 - g1) / 4n;
-    const slopeB = (g10 - g5) / 5n;
-    expect(slopeA > slopeB ? slopeA - slopeB : slopeB - slopeA).to.be.lt(slopeA / 10n);
-    if (process.env.BATCH_GAS_REPORT) {
-      process.stdout.write(`batch gas: 1=${g1} 5=${g5} 10=${g10} per extra=${perExtra}\n`);
-    }
-  });
+  for (const [label, fixture] of [
+    ["with refunds", withRefunds],
+    ["with bad debt covered by the backstop", withBadDebt],
+  ] as const) {
+    it(`gas grows linearly with the number of liquidated positions (1, 5, 10) ${label}, under 150k per extra position`, async function () {
+      const g1 = await batchGas(fixture, 1);
+      const g5 = await batchGas(fixture, 5);
+      const g10 = await batchGas(fixture, 10);
+      const perExtra = (g10 - g1) / 9n;
+      expect(g5).to.be.gt(g1);
+      expect(g10).to.be.gt(g5);
+      expect(perExtra).to.be.lt(150_000n);
+      // Linear: the 1→5 slope and the 5→10 slope agree within 10 %.
+      const slopeA = (g5 - g1) / 4n;
+      const slopeB = (g10 - g5) / 5n;
+      expect(slopeA > slopeB ? slopeA - slopeB : slopeB - slopeA).to.be.lt(slopeA / 10n);
+      if (process.env.BATCH_GAS_REPORT) {
+        process.stdout.write(`batch gas ${label}: 1=${g1} 5=${g5} 10=${g10} per extra=${perExtra}\n`);
+      }
+    });
+  }
 });

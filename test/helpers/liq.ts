@@ -353,6 +353,8 @@ export async function checkedLiquidation(
   const ts = latest + 1n;
   const { price, index, p, e } = await expectedAt(s, account, marketId, ts);
   expect(e.liquidatable, "model says liquidatable").to.equal(true);
+  if (e.badDebt > 0n)
+    expect([e.penalty, e.refund], "no penalty or refund once there is bad debt").to.deep.equal([0n, 0n]);
   const covered = min(e.badDebt, opts.coverCap);
   const socialized = e.badDebt - covered;
   const refundPaid = opts.refundDeferred ? 0n : e.refund;
