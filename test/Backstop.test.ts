@@ -1,0 +1,457 @@
+import { expect } from "chai";
+import { deploySystem, ethers, ETH, networkHelpers, WAD } from "./helpers/system.js";
+import { addIncome, blockTime, OFFSET, standaloneBackstop, toAssets, toShares } from "./helpers/liq.js";
+
+const DAY = 86_400n;
+const COOLDOWN = 7n * DAY;
+const WINDOW = 2n * DAY;
+const INCOME_PERIOD = 7n * DAY;
+const name = (n: string) => ethers.encodeBytes32String(n);
+
+for (const decimals of [6, 18]) {
+  describe(`BackstopModule (${decimals}-decimal collateral)`, function () {
+    const unit = 10n ** BigInt(decimals);
+    const tokens = (n: bigint) => n * unit;
+    const fresh = () => standaloneBackstop(decimals);
+
+    /** Alice and Bob each stake 1,000 tokens; Alice starts a cooldown for all her shares. */
+    async function twoStakersAliceCooling() {
+      const b = await standaloneBackstop(decimals);
+      await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
+      await b.backstop.connect(b.bob).deposit(tokens(1_000n), b.bob);
+      const shares: bigint = await b.backstop.balanceOf(b.alice);
+      const start = await blockTime(await b.backstop.connect(b.alice).cooldown(shares));
+      return { ...b, shares, start, windowStart: start + COOLDOWN, windowEnd: start + COOLDOWN + WINDOW };
+    }
+
+    describe("deposit and mint", function () {
+      it("deposit mints assets x 10^6 shares into an empty backstop, then pro rata; totalAssets is the stored stake", async function () {
+        const b = await networkHelpers.loadFixture(fresh);
+        await expect(b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice))
+          .to.emit(b.backstop, "Deposit")
+          .withArgs(b.alice.address, b.alice.address, tokens(1_000n), tokens(1_000n) * OFFSET);
+        const expected = toShares(tokens(250n), tokens(1_000n), tokens(1_000n) * OFFSET);
+        const tx = b.backstop.connect(b.bob).deposit(tokens(250n), b.carol);
+        await expect(tx).to.changeTokenBalances(ethers, b.token, [b.bob, b.backstop], [-tokens(250n), tokens(250n)]);
+        expect(await b.backstop.balanceOf(b.carol)).to.equal(expected);
+        expect(await b.backstop.totalAssets()).to.equal(tokens(1_250n));
+      });
+
+      it("mint pulls the assets rounded up", async function () {
+        const b = await networkHelpers.loadFixture(fresh);
+        await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
+        await addIncome(b, tokens(3n));
+        await networkHelpers.time.increase(INCOME_PERIOD);
+        const ta: bigint = await b.backstop.totalAssets();
+        expect(ta).to.equal(tokens(1_003n));
+        const shares = 123_456_789n;
+        const assets = toAssets(shares, ta, tokens(1_000n) * OFFSET, true);
+        const tx = b.backstop.connect(b.bob).mint(shares, b.bob);
+        await expect(tx).to.emit(b.backstop, "Deposit").withArgs(b.bob.address, b.bob.address, assets, shares);
+        await expect(tx).to.changeTokenBalance(ethers, b.token, b.bob, -assets);
+      });
+
+      it("deposit of zero reverts with ZeroAmount", async function () {
+        const b = await networkHelpers.loadFixture(fresh);
+        await expect(b.backstop.connect(b.alice).deposit(0n, b.alice)).to.be.revertedWithCustomError(
+          b.backstop,
+          "ZeroAmount",
+        );
+      });
+
+      it("a fee-on-transfer token is refused with TransferAmountMismatch(expected, received)", async function () {
+        const [admin, , , , , alice, , , , engine] = await ethers.getSigners();
+        const fot = await ethers.deployContract("FeeOnTransferToken", ["Fee USD", "fUSD", decimals]);
+        const backstop = await ethers.deployContract("BackstopModule", [fot, engine, admin, "B", "B"]);
+        await fot.mint(alice, tokens(10_000n));
+        await fot.connect(alice).approve(backstop, ethers.MaxUint256);
+        await expect(backstop.connect(alice).deposit(tokens(1_000n), alice))
+          .to.be.revertedWithCustomError(backstop, "TransferAmountMismatch")
+          .withArgs(tokens(1_000n), tokens(990n));
+      });
+    });
+
+    describe("cooldown", function () {
+      it("cooldown fixes shares and value and emits CooldownStarted with the window", async function () {
+        const b = await networkHelpers.loadFixture(fresh);
+        await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
+        const half = (await b.backstop.balanceOf(b.alice)) / 2n;
+        const latest = BigInt(await networkHelpers.time.latest());
+        await networkHelpers.time.setNextBlockTimestamp(latest + 10n);
+        await expect(b.backstop.connect(b.alice).cooldown(half))
+          .to.emit(b.backstop, "CooldownStarted")
+          .withArgs(b.alice.address, half, tokens(500n), latest + 10n + COOLDOWN, latest + 10n + COOLDOWN + WINDOW);
+        const s = await b.backstop.cooldownStatus(b.alice);
+        expect([s.start, s.windowStart, s.windowEnd, s.shares, s.valueAtRequest, s.valueNow, s.inWindow]).to.deep.equal(
+          [
+            latest + 10n,
+            latest + 10n + COOLDOWN,
+            latest + 10n + COOLDOWN + WINDOW,
+            half,
+            tokens(500n),
+            tokens(500n),
+            false,
+          ],
+        );
+      });
+
+      it("cooldown reverts with ZeroAmount for zero shares and InsufficientShares above the balance", async function () {
+        const b = await networkHelpers.loadFixture(fresh);
+        await b.backstop.connect(b.alice).deposit(tokens(1n), b.alice);
+        const balance: bigint = await b.backstop.balanceOf(b.alice);
+        await expect(b.backstop.connect(b.alice).cooldown(0n)).to.be.revertedWithCustomError(b.backstop, "ZeroAmount");
+        await expect(b.backstop.connect(b.alice).cooldown(balance + 1n))
+          .to.be.revertedWithCustomError(b.backstop, "InsufficientShares")
+          .withArgs(balance + 1n, balance);
+      });
+
+      it("cooldownStatus of an account without a cooldown is all zero", async function () {
+        const b = await networkHelpers.loadFixture(fresh);
+        const s = await b.backstop.cooldownStatus(b.carol);
+        expect([s.start, s.windowStart, s.windowEnd, s.shares, s.valueAtRequest, s.valueNow, s.inWindow]).to.deep.equal(
+          [0n, 0n, 0n, 0n, 0n, 0n, false],
+        );
+      });
+
+      it("redeem and withdraw revert with NoCooldown without a cooldown", async function () {
+        const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
+        await expect(b.backstop.connect(b.bob).redeem(1n, b.bob, b.bob))
+          .to.be.revertedWithCustomError(b.backstop, "NoCooldown")
+          .withArgs(b.bob.address);
+        await expect(b.backstop.connect(b.bob).withdraw(1n, b.bob, b.bob))
+          .to.be.revertedWithCustomError(b.backstop, "NoCooldown")
+          .withArgs(b.bob.address);
+      });
+    });
+
+    describe("unstake window", function () {
+      it("one second before windowStart redeem reverts with OutsideUnstakeWindow(timestamp, windowStart, windowEnd)", async function () {
+        const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
+        await networkHelpers.time.setNextBlockTimestamp(b.windowStart - 1n);
+        await expect(b.backstop.connect(b.alice).redeem(b.shares, b.alice, b.alice))
+          .to.be.revertedWithCustomError(b.backstop, "OutsideUnstakeWindow")
+          .withArgs(b.windowStart - 1n, b.windowStart, b.windowEnd);
+      });
+
+      it("redeem at exactly windowStart pays the value at request", async function () {
+        const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
+        await networkHelpers.time.setNextBlockTimestamp(b.windowStart);
+        const tx = b.backstop.connect(b.alice).redeem(b.shares, b.alice, b.alice);
+        await expect(tx)
+          .to.emit(b.backstop, "Withdraw")
+          .withArgs(b.alice.address, b.alice.address, b.alice.address, tokens(1_000n), b.shares);
+        await expect(tx).to.changeTokenBalance(ethers, b.token, b.alice, tokens(1_000n));
+        expect(await b.backstop.totalAssets()).to.equal(tokens(1_000n));
+      });
+
+      it("withdraw at exactly windowEnd succeeds; one second after it reverts with OutsideUnstakeWindow", async function () {
+        const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
+        const snapshot = await networkHelpers.takeSnapshot();
+        await networkHelpers.time.setNextBlockTimestamp(b.windowEnd);
+        await expect(b.backstop.connect(b.alice).withdraw(tokens(400n), b.alice, b.alice)).to.changeTokenBalance(
+          ethers,
+          b.token,
+          b.alice,
+          tokens(400n),
+        );
+        await snapshot.restore();
+        await networkHelpers.time.setNextBlockTimestamp(b.windowEnd + 1n);
+        await expect(b.backstop.connect(b.alice).withdraw(tokens(400n), b.alice, b.alice))
+          .to.be.revertedWithCustomError(b.backstop, "OutsideUnstakeWindow")
+          .withArgs(b.windowEnd + 1n, b.windowStart, b.windowEnd);
+      });
+
+      it("maxWithdraw and maxRedeem are zero before the window, the cooled amount inside it (both ends), zero after", async function () {
+        const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
+        const views = async () => [await b.backstop.maxWithdraw(b.alice), await b.backstop.maxRedeem(b.alice)];
+        await networkHelpers.time.increaseTo(b.windowStart - 1n);
+        expect(await views()).to.deep.equal([0n, 0n]);
+        expect((await b.backstop.cooldownStatus(b.alice)).inWindow).to.equal(false);
+        await networkHelpers.time.increaseTo(b.windowStart);
+        expect(await views()).to.deep.equal([tokens(1_000n), b.shares]);
+        expect((await b.backstop.cooldownStatus(b.alice)).inWindow).to.equal(true);
+        await networkHelpers.time.increaseTo(b.windowEnd);
+        expect(await views()).to.deep.equal([tokens(1_000n), b.shares]);
+        await networkHelpers.time.increaseTo(b.windowEnd + 1n);
+        expect(await views()).to.deep.equal([0n, 0n]);
+        expect(await b.backstop.maxRedeem(b.bob), "no cooldown: zero").to.equal(0n);
+      });
+
+      it("redeem and withdraw beyond the cooled shares revert with ExceedsCooldownShares", async function () {
+        const b = await networkHelpers.loadFixture(fresh);
+        await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
+        const half = (await b.backstop.balanceOf(b.alice)) / 2n;
+        const start = await blockTime(await b.backstop.connect(b.alice).cooldown(half));
+        await networkHelpers.time.setNextBlockTimestamp(start + COOLDOWN);
+        await expect(b.backstop.connect(b.alice).redeem(half + 1n, b.alice, b.alice))
+          .to.be.revertedWithCustomError(b.backstop, "ExceedsCooldownShares")
+          .withArgs(half + 1n, half);
+        // 501 tokens at the request's price of 10^6 shares per unit needs 501e6 x unit shares.
+        await expect(b.backstop.connect(b.alice).withdraw(tokens(501n), b.alice, b.alice))
+          .to.be.revertedWithCustomError(b.backstop, "ExceedsCooldownShares")
+          .withArgs(tokens(501n) * OFFSET, half);
+      });
+
+      it("redeem and withdraw of zero revert with ZeroAmount inside the window", async function () {
+        const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
+        await networkHelpers.time.increaseTo(b.windowStart);
+        await expect(b.backstop.connect(b.alice).redeem(0n, b.alice, b.alice)).to.be.revertedWithCustomError(
+          b.backstop,
+          "ZeroAmount",
+        );
+        await expect(b.backstop.connect(b.alice).withdraw(0n, b.alice, b.alice)).to.be.revertedWithCustomError(
+          b.backstop,
+          "ZeroAmount",
+        );
+      });
+    });
+
+    describe("leaving pays min(value at request, value now)", function () {
+      it("a cover during the cooldown lowers what the leaver gets (redeem)", async function () {
+        const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
+        await expect(b.backstop.connect(b.engine).cover(tokens(300n)))
+          .to.emit(b.backstop, "Covered")
+          .withArgs(tokens(300n), tokens(300n), tokens(1_700n));
+        const supply: bigint = await b.backstop.totalSupply();
+        const expected = toAssets(b.shares, tokens(1_700n), supply);
+        expect(expected).to.be.lt(tokens(1_000n));
+        expect(expected).to.equal((b.shares * (tokens(1_700n) + 1n)) / (supply + OFFSET));
+        await networkHelpers.time.setNextBlockTimestamp(b.windowStart);
+        await expect(b.backstop.connect(b.alice).redeem(b.shares, b.alice, b.alice)).to.changeTokenBalances(
+          ethers,
+          b.token,
+          [b.alice, b.backstop],
+          [expected, -expected],
+        );
+        expect(await b.backstop.totalAssets()).to.equal(tokens(1_700n) - expected);
+        const cd = await b.backstop.cooldowns(b.alice);
+        expect([cd.shares, cd.value]).to.deep.equal([0n, 0n]);
+      });
+
+      it("a cover during the cooldown lowers what the leaver gets (withdraw burns shares at the current, lower price)", async function () {
+        const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
+        await b.backstop.connect(b.engine).cover(tokens(300n));
+        const supply: bigint = await b.backstop.totalSupply();
+        await networkHelpers.time.increaseTo(b.windowStart);
+        const most = toAssets(b.shares, tokens(1_700n), supply);
+        expect(await b.backstop.maxWithdraw(b.alice)).to.equal(most);
+        const assets = tokens(800n);
+        const sharesAtNow = toShares(assets, tokens(1_700n), supply, true);
+        const sharesAtRequest = (assets * b.shares + tokens(1_000n) - 1n) / tokens(1_000n);
+        expect(sharesAtNow).to.be.gt(sharesAtRequest);
+        await expect(b.backstop.connect(b.alice).withdraw(assets, b.alice, b.alice))
+          .to.emit(b.backstop, "Withdraw")
+          .withArgs(b.alice.address, b.alice.address, b.alice.address, assets, sharesAtNow);
+        expect(await b.backstop.balanceOf(b.alice)).to.equal(b.shares - sharesAtNow);
+      });
+
+      it("income during the cooldown does not raise what the leaver gets (redeem pays the value at request)", async function () {
+        const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
+        await addIncome(b, tokens(200n));
+        // The income was notified two blocks after the cooldown: fully vested at windowStart + 2.
+        await networkHelpers.time.increaseTo(b.windowStart + 2n);
+        const supply: bigint = await b.backstop.totalSupply();
+        const now: bigint = await b.backstop.totalAssets();
+        expect(now).to.equal(tokens(2_200n));
+        expect(toAssets(b.shares, now, supply)).to.be.gt(tokens(1_000n));
+        expect(await b.backstop.maxWithdraw(b.alice)).to.equal(tokens(1_000n));
+        await networkHelpers.time.setNextBlockTimestamp(b.windowStart + 3n);
+        await expect(b.backstop.connect(b.alice).redeem(b.shares, b.alice, b.alice)).to.changeTokenBalance(
+          ethers,
+          b.token,
+          b.alice,
+          tokens(1_000n),
+        );
+        // What Alice leaves behind stays with Bob.
+        expect(await b.backstop.totalAssets()).to.equal(tokens(1_200n));
+        expect(await b.backstop.convertToAssets(await b.backstop.balanceOf(b.bob))).to.equal(
+          toAssets(await b.backstop.balanceOf(b.bob), tokens(1_200n), await b.backstop.totalSupply()),
+        );
+      });
+
+      it("a partial redeem takes its share of the cooldown's value and leaves the rest redeemable", async function () {
+        const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
+        await networkHelpers.time.setNextBlockTimestamp(b.windowStart);
+        const third = b.shares / 3n;
+        await b.backstop.connect(b.alice).redeem(third, b.alice, b.alice);
+        const cd = await b.backstop.cooldowns(b.alice);
+        const used = (tokens(1_000n) * third + b.shares - 1n) / b.shares;
+        expect([cd.shares, cd.value]).to.deep.equal([b.shares - third, tokens(1_000n) - used]);
+      });
+    });
+
+    describe("cover", function () {
+      async function staked() {
+        const b = await standaloneBackstop(decimals);
+        await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
+        return b;
+      }
+
+      it("only the engine may cover or notify income (OnlyEngine)", async function () {
+        const b = await networkHelpers.loadFixture(staked);
+        await expect(b.backstop.connect(b.alice).cover(1n))
+          .to.be.revertedWithCustomError(b.backstop, "OnlyEngine")
+          .withArgs(b.alice.address);
+        await expect(b.backstop.connect(b.admin).notifyIncome(1n))
+          .to.be.revertedWithCustomError(b.backstop, "OnlyEngine")
+          .withArgs(b.admin.address);
+      });
+
+      it("a cover pays at most maxCover = 30 % of assets; totalCovered, lastCoverAmount and lastCoverTime record it", async function () {
+        const b = await networkHelpers.loadFixture(staked);
+        expect(await b.backstop.maxCover()).to.equal(tokens(300n));
+        const tx = b.backstop.connect(b.engine).cover(tokens(5_000n));
+        await expect(tx).to.emit(b.backstop, "Covered").withArgs(tokens(5_000n), tokens(300n), tokens(700n));
+        await expect(tx).to.changeTokenBalances(ethers, b.token, [b.engine, b.backstop], [tokens(300n), -tokens(300n)]);
+        const t1 = await blockTime(await tx);
+        expect(await b.backstop.maxCover()).to.equal(tokens(210n));
+        const tx2 = await b.backstop.connect(b.engine).cover(tokens(50n));
+        const t2 = await blockTime(tx2);
+        expect(t2).to.be.gt(t1);
+        expect([
+          await b.backstop.totalCovered(),
+          await b.backstop.lastCoverAmount(),
+          await b.backstop.lastCoverTime(),
+          await b.backstop.totalAssets(),
+        ]).to.deep.equal([tokens(350n), tokens(50n), t2, tokens(650n)]);
+      });
+
+      it("a cover with nothing to give pays zero and emits nothing", async function () {
+        const b = await networkHelpers.loadFixture(fresh);
+        await expect(b.backstop.connect(b.engine).cover(tokens(1n))).not.to.emit(b.backstop, "Covered");
+        expect(await b.backstop.totalCovered()).to.equal(0n);
+      });
+
+      it("the minAssetsRemaining floor binds below the ratio", async function () {
+        const b = await networkHelpers.loadFixture(staked);
+        await b.backstop.connect(b.admin).setParameters(COOLDOWN, WINDOW, WAD / 2n, tokens(900n), INCOME_PERIOD);
+        expect(await b.backstop.maxCover()).to.equal(tokens(100n));
+        await expect(b.backstop.connect(b.engine).cover(tokens(500n)))
+          .to.emit(b.backstop, "Covered")
+          .withArgs(tokens(500n), tokens(100n), tokens(900n));
+      });
+    });
+
+    describe("setParameters", function () {
+      const ok = [COOLDOWN, WINDOW, (3n * WAD) / 10n, 0n, INCOME_PERIOD] as const;
+      const cases: [string, number, bigint, bigint, bigint][] = [
+        ["cooldownPeriod", 0, DAY - 1n, DAY, 30n * DAY],
+        ["cooldownPeriod", 0, 30n * DAY + 1n, DAY, 30n * DAY],
+        ["unstakeWindow", 1, 3_599n, 3_600n, 14n * DAY],
+        ["unstakeWindow", 1, 14n * DAY + 1n, 3_600n, 14n * DAY],
+        ["maxCoverRatio", 2, WAD / 2n + 1n, 0n, WAD / 2n],
+        ["minAssetsRemaining", 3, 2n ** 128n, 0n, 2n ** 128n - 1n],
+        ["incomePeriod", 4, 3_599n, 3_600n, 30n * DAY],
+        ["incomePeriod", 4, 30n * DAY + 1n, 3_600n, 30n * DAY],
+      ];
+      for (const [param, index, value, lo, hi] of cases) {
+        it(`setParameters reverts with ParameterOutOfBounds for ${param} = ${value}`, async function () {
+          const b = await networkHelpers.loadFixture(fresh);
+          const args = [...ok] as bigint[];
+          args[index] = value;
+          await expect(b.backstop.connect(b.admin).setParameters(...args))
+            .to.be.revertedWithCustomError(b.backstop, "ParameterOutOfBounds")
+            .withArgs(name(param), value, lo, hi);
+        });
+      }
+
+      it("setParameters at the bounds succeeds, emits ParametersUpdated and sets every parameter; only the admin", async function () {
+        const b = await networkHelpers.loadFixture(fresh);
+        const args = [DAY, 14n * DAY, WAD / 2n, tokens(5n), 3_600n] as const;
+        await expect(b.backstop.connect(b.admin).setParameters(...args))
+          .to.emit(b.backstop, "ParametersUpdated")
+          .withArgs(...args);
+        expect([
+          await b.backstop.cooldownPeriod(),
+          await b.backstop.unstakeWindow(),
+          await b.backstop.maxCoverRatio(),
+          await b.backstop.minAssetsRemaining(),
+          await b.backstop.incomePeriod(),
+        ]).to.deep.equal([...args]);
+        await expect(b.backstop.connect(b.alice).setParameters(...ok))
+          .to.be.revertedWithCustomError(b.backstop, "AccessControlUnauthorizedAccount")
+          .withArgs(b.alice.address, ethers.ZeroHash);
+      });
+    });
+
+    describe("income streaming", function () {
+      it("income vests linearly over incomePeriod: totalAssets and incomeStreaming at 0, 1/4, 1/2 and the end", async function () {
+        const b = await networkHelpers.loadFixture(fresh);
+        await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
+        const income = tokens(700n) + 3n; // not a multiple of the period: the vested part rounds down
+        await b.token.connect(b.engine).transfer(b.backstop, income);
+        const tx = b.backstop.connect(b.engine).notifyIncome(income);
+        const t0 = await blockTime(await tx);
+        await expect(tx)
+          .to.emit(b.backstop, "IncomeAdded")
+          .withArgs(income, t0 + INCOME_PERIOD);
+        expect(await b.backstop.totalAssets()).to.equal(tokens(1_000n));
+        expect(await b.backstop.incomeStreaming()).to.equal(income);
+        for (const elapsed of [INCOME_PERIOD / 4n, INCOME_PERIOD / 2n, INCOME_PERIOD - 1n]) {
+          await networkHelpers.time.increaseTo(t0 + elapsed);
+          const vested = (income * elapsed) / INCOME_PERIOD;
+          expect(await b.backstop.totalAssets(), `at ${elapsed}s`).to.equal(tokens(1_000n) + vested);
+          expect(await b.backstop.incomeStreaming(), `at ${elapsed}s`).to.equal(income - vested);
+        }
+        await networkHelpers.time.increaseTo(t0 + INCOME_PERIOD);
+        expect(await b.backstop.totalAssets()).to.equal(tokens(1_000n) + income);
+        expect(await b.backstop.incomeStreaming()).to.equal(0n);
+        expect(await b.token.balanceOf(b.backstop)).to.equal(tokens(1_000n) + income);
+      });
+
+      it("new income restarts the stream with what was still unvested, over a full period", async function () {
+        const b = await networkHelpers.loadFixture(fresh);
+        await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
+        const t0 = await blockTime(await addIncome(b, tokens(700n)));
+        await networkHelpers.time.setNextBlockTimestamp(t0 + 2n * DAY);
+        const t1 = await blockTime(await addIncome(b, tokens(140n)));
+        const vestedAtT1 = (tokens(700n) * (t1 - t0)) / INCOME_PERIOD; // about 200
+        const streaming = tokens(700n) - vestedAtT1 + tokens(140n); // about 640
+        expect(await b.backstop.incomeStreaming()).to.equal(streaming);
+        await networkHelpers.time.increaseTo(t1 + DAY);
+        expect(await b.backstop.totalAssets()).to.equal(
+          tokens(1_000n) + vestedAtT1 + (streaming * DAY) / INCOME_PERIOD,
+        );
+        await networkHelpers.time.increaseTo(t1 + INCOME_PERIOD);
+        expect(await b.backstop.totalAssets()).to.equal(tokens(1_840n));
+      });
+
+      it("a cover mid-stream books what has vested and leaves the rest streaming", async function () {
+        const b = await networkHelpers.loadFixture(fresh);
+        await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
+        const t0 = await blockTime(await addIncome(b, tokens(700n)));
+        await networkHelpers.time.setNextBlockTimestamp(t0 + INCOME_PERIOD / 2n);
+        // Assets then: 1,000 + 350 vested; the cap is 30 % of 1,350.
+        await expect(b.backstop.connect(b.engine).cover(tokens(1_000n)))
+          .to.emit(b.backstop, "Covered")
+          .withArgs(tokens(1_000n), tokens(405n), tokens(945n));
+        expect(await b.backstop.incomeStreaming()).to.equal(tokens(350n));
+        await networkHelpers.time.increaseTo(t0 + INCOME_PERIOD);
+        expect(await b.backstop.totalAssets()).to.equal(tokens(1_295n));
+      });
+    });
+
+    describe("coverageRatio", function () {
+      it("coverageRatio is max with no open interest, then assets / open-interest notional (rounded down)", async function () {
+        const s = await deploySystem({ decimals });
+        await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+        await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
+        expect(await s.backstop.coverageRatio()).to.equal(ethers.MaxUint256);
+        await s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
+        await s.engine.connect(s.bob).openPosition(ETH, -7n * WAD, tokens(3_000n));
+        // Open interest 17 ETH x $3,000 = 51,000 tokens.
+        expect(await s.backstop.coverageRatio()).to.equal((tokens(10_000n) * WAD) / tokens(51_000n));
+      });
+    });
+
+    it("backstop value ignores its token balance: its balance always covers totalAssets", async function () {
+      const b = await networkHelpers.loadFixture(fresh);
+      await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
+      await addIncome(b, tokens(100n));
+      await b.backstop.connect(b.engine).cover(tokens(200n));
+      await networkHelpers.time.increase(INCOME_PERIOD);
+      expect(await b.token.balanceOf(b.backstop)).to.be.gte(await b.backstop.totalAssets());
+      expect(await b.backstop.totalAssets()).to.equal(tokens(900n));
+    });
+  });
+}
