@@ -118,6 +118,8 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     ) public override(ERC4626, IERC4626) returns (uint256 shares) {
         Cooldown memory cd = _checkWindow(owner);
         if (assets == 0) revert ZeroAmount();
+        uint256 maxAssets = _assetsOut(cd, cd.shares);
+        if (assets > maxAssets) revert ExceedsCooldownAssets(assets, maxAssets);
         // Shares are priced at the lesser of the price now and at the request, so it takes the more shares.
         shares = Math.max(_convertToShares(assets, Math.Rounding.Ceil), assets.mulDivUp(cd.shares, cd.value));
         if (shares > cd.shares) revert ExceedsCooldownShares(shares, cd.shares);

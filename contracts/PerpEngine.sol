@@ -149,7 +149,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
         int256 closed = old.size > 0 ? int256(sizeDelta) : -int256(sizeDelta);
         // The closed part may realize its share of the position's profit cap.
-        uint256 cap = uint256(old.margin).wMulDown(c.maxProfitFactor).mulDivDown(sizeDelta, oldAbs);
+        uint256 cap = RiskLib.profitCap(c, old.margin, oldAbs, old.entryPrice, DEN).mulDivDown(sizeDelta, oldAbs);
         int256 realized = PositionMath.pnl(closed, old.entryPrice, price, cap, DEN);
         uint256 fee = PositionMath.notional(sizeDelta, price, DEN).wMulUp(c.tradingFeeRatio);
         int256 margin = int256(uint256(old.margin)) - funding + realized - int256(fee);
@@ -190,7 +190,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         MarketConfig memory c = m.config;
         uint256 absSize = MathLib.abs(old.size);
         int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
-        uint256 cap = uint256(old.margin).wMulDown(c.maxProfitFactor);
+        uint256 cap = RiskLib.profitCap(c, old.margin, absSize, old.entryPrice, DEN);
         int256 pnl = PositionMath.pnl(old.size, old.entryPrice, price, cap, DEN);
         int256 equity = int256(uint256(old.margin)) + pnl - funding;
         if (equity < 0) revert PositionBankrupt(msg.sender, marketId, equity);
@@ -395,7 +395,10 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         _accrueFunding(m, m.oracle.price());
         uint256 reserveBefore = _reserve(m);
         m.config = config;
-        totalReserved = (totalReserved + _reserve(m) - reserveBefore).toUint128();
+        uint256 reserveAfter = _reserve(m);
+        totalReserved = (totalReserved + reserveAfter - reserveBefore).toUint128();
+        // A higher cap on open positions must be payable from the pool, as at open.
+        if (reserveAfter > reserveBefore) _checkReserve();
         emit MarketConfigUpdated(marketId, config);
     }
 
@@ -661,7 +664,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     /// @dev What a market's open positions are worth to the vault now (collateral units), rounded against
     /// the vault: pending funding, plus each side's unrealized loss up to its margin, minus each side's
-    /// unrealized profit up to its reserve.
+    /// unrealized profit up to its reserve (its positions cannot be paid more).
     function _marketMark(Market storage m) internal view returns (int256 mark) {
         uint256 price = m.oracle.price();
         int256 index = _currentIndex(m, price);
@@ -669,20 +672,28 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         int256 fundingOwed = (netSize * index) / int256(WAD) - m.fundingCheckpointSum;
         mark =
             fundingOwed >= 0 ? int256(uint256(fundingOwed) / SCALE) : -int256(uint256(-fundingOwed).mulDivUp(1, SCALE));
-        uint64 factor = m.config.maxProfitFactor;
         int256 longPnl = int256(uint256(m.longSize).mulDivUp(price, WAD)) - int256(uint256(m.longEntryNotional));
         int256 shortPnl = int256(uint256(m.shortEntryNotional)) - int256(uint256(m.shortSize).mulDivDown(price, WAD));
-        mark += _sideMark(longPnl, m.longMargin, factor) + _sideMark(shortPnl, m.shortMargin, factor);
+        mark += _sideMark(longPnl, m.longMargin, _sideReserve(m, m.longMargin, m.longEntryNotional));
+        mark += _sideMark(shortPnl, m.shortMargin, _sideReserve(m, m.shortMargin, m.shortEntryNotional));
     }
 
-    function _sideMark(int256 tradersPnlUsd, uint256 margin, uint256 factor) internal view returns (int256) {
-        if (tradersPnlUsd > 0) return -int256(uint256(tradersPnlUsd).mulDivUp(1, SCALE).min(margin.wMulUp(factor)));
+    function _sideMark(int256 tradersPnlUsd, uint256 margin, uint256 reserve) internal view returns (int256) {
+        if (tradersPnlUsd > 0) return -int256(uint256(tradersPnlUsd).mulDivUp(1, SCALE).min(reserve));
         return int256((uint256(-tradersPnlUsd) / SCALE).min(margin));
     }
 
-    /// @dev A market's reserve: the sum of its positions' profit caps, rounded up.
+    /// @dev A market's reserve: the sum of its two sides' reserves.
     function _reserve(Market storage m) internal view returns (uint256) {
-        return (uint256(m.longMargin) + m.shortMargin).wMulUp(m.config.maxProfitFactor);
+        return
+            _sideReserve(m, m.longMargin, m.longEntryNotional) + _sideReserve(m, m.shortMargin, m.shortEntryNotional);
+    }
+
+    /// @dev At least the sum of the side's positions' profit caps (RiskLib.profitCap): the lesser of its
+    /// margin and its entry notional's initial margin (rounded up), times the factor (rounded up).
+    function _sideReserve(Market storage m, uint256 margin, uint256 entryNotionalUsd) internal view returns (uint256) {
+        uint256 initialMargin = entryNotionalUsd.mulDivUp(m.config.initialMarginRatio, DEN);
+        return margin.min(initialMargin).wMulUp(m.config.maxProfitFactor);
     }
 
     /// @dev New positions must leave every open position's capped profit payable from the LP pool.

@@ -36,7 +36,8 @@ contract PerpLens is IPerpLens {
         h.entryPrice = p.entryPrice;
         h.margin = p.margin;
         h.funding = PositionMath.funding(p.size, engine.currentFundingIndex(marketId), p.fundingIndex, DEN);
-        h.pnl = PositionMath.pnl(p.size, p.entryPrice, h.price, uint256(p.margin).wMulDown(c.maxProfitFactor), DEN);
+        uint256 cap = RiskLib.profitCap(c, p.margin, MathLib.abs(p.size), p.entryPrice, DEN);
+        h.pnl = PositionMath.pnl(p.size, p.entryPrice, h.price, cap, DEN);
         h.equity = int256(uint256(p.margin)) + h.pnl - h.funding;
         h.notional = PositionMath.notional(MathLib.abs(p.size), h.price, DEN);
         h.leverage = h.equity > 0 ? h.notional.wDivUp(uint256(h.equity)) : type(uint256).max;
@@ -44,7 +45,7 @@ contract PerpLens is IPerpLens {
         h.keeperFee = RiskLib.keeperFee(c, h.notional);
         h.liquidationMargin = h.maintenanceMargin + h.keeperFee;
         h.liquidatable = h.equity < int256(h.liquidationMargin);
-        h.liquidationPrice = _liquidationPrice(p, h.funding, h.keeperFee, c.maintenanceMarginRatio);
+        h.liquidationPrice = _liquidationPrice(p, h.funding, c);
     }
 
     /// @inheritdoc IPerpLens
@@ -81,22 +82,36 @@ contract PerpLens is IPerpLens {
         preview.socialized = plan.badDebt - preview.coveredByBackstop;
     }
 
-    /// @dev The price at which equity meets the liquidation margin, holding funding and the keeper fee
-    /// fixed and ignoring the profit cap. Zero when no price liquidates a long (or every price does a short).
+    /// @dev The price at which equity meets the liquidation margin, holding funding fixed and ignoring
+    /// the profit cap and unit rounding. The keeper fee is proportional to notional between its floor and
+    /// cap, so the price is solved with the proportional fee first, then with the floor or the cap if the
+    /// fee at that price falls outside them. Zero when no price liquidates a long (or every price does a short).
     function _liquidationPrice(
         Position memory p,
         int256 funding,
-        uint256 keeperFee,
-        uint256 maintenanceRatio
+        MarketConfig memory c
+    ) internal view returns (uint256 price) {
+        uint256 absSize = MathLib.abs(p.size);
+        price = _solve(p, funding, c.maintenanceMarginRatio + c.keeperFeeRatio, 0);
+        uint256 fee = PositionMath.notional(absSize, price, DEN).wMulUp(c.keeperFeeRatio);
+        if (fee < c.minKeeperFee) price = _solve(p, funding, c.maintenanceMarginRatio, c.minKeeperFee);
+        else if (fee > c.maxKeeperFee) price = _solve(p, funding, c.maintenanceMarginRatio, c.maxKeeperFee);
+    }
+
+    /// @dev Solves M + s·(P − E) − F = r·s·P + K for a long, and M + s·(E − P) − F = r·s·P + K for a short:
+    /// long P = (s·E + F + K − M) / (s·(1 − r)), short P = (M + s·E − F − K) / (s·(1 + r)).
+    function _solve(
+        Position memory p,
+        int256 funding,
+        uint256 ratio,
+        uint256 fixedFee
     ) internal view returns (uint256) {
         uint256 absSize = MathLib.abs(p.size);
         int256 entryValue = int256(PositionMath.notionalUsd(absSize, p.entryPrice) / SCALE);
-        int256 fixedPart = funding + int256(keeperFee) - int256(uint256(p.margin));
-        // long:  M + s(P − E) − F = m·s·P + K  ⇒  P = (s·E + F + K − M) / (s·(1 − m))
-        // short: M + s(E − P) − F = m·s·P + K  ⇒  P = (M + s·E − F − K) / (s·(1 + m))
+        int256 fixedPart = funding + int256(fixedFee) - int256(uint256(p.margin));
         int256 numerator = p.size > 0 ? entryValue + fixedPart : entryValue - fixedPart;
-        if (numerator <= 0) return 0;
-        uint256 factor = p.size > 0 ? WAD - maintenanceRatio : WAD + maintenanceRatio;
+        if (numerator <= 0 || (p.size > 0 && ratio >= WAD)) return 0;
+        uint256 factor = p.size > 0 ? WAD - ratio : WAD + ratio;
         return uint256(numerator).mulDivDown(DEN, absSize.wMulDown(factor));
     }
 }

@@ -51,6 +51,7 @@ interface IBackstopModule is IERC4626 {
     error NoCooldown(address account);
     error OutsideUnstakeWindow(uint256 timestamp, uint256 windowStart, uint256 windowEnd);
     error ExceedsCooldownShares(uint256 shares, uint256 cooldownShares);
+    error ExceedsCooldownAssets(uint256 assets, uint256 maxAssets);
     error InsufficientShares(uint256 shares, uint256 balance);
     error ParameterOutOfBounds(bytes32 name, uint256 value, uint256 min, uint256 max);
     error TransferAmountMismatch(uint256 expected, uint256 received);

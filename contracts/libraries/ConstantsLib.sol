@@ -14,7 +14,7 @@ library ConstantsLib {
     uint256 internal constant MAX_LIQUIDATION_PENALTY_RATIO = 0.05e18;
     uint256 internal constant MAX_KEEPER_FEE_RATIO = 0.02e18;
     uint256 internal constant MIN_MAX_PROFIT_FACTOR = 1e18;
-    uint256 internal constant MAX_MAX_PROFIT_FACTOR = 20e18;
+    uint256 internal constant MAX_MAX_PROFIT_FACTOR = 18e18; // fits MarketConfig.maxProfitFactor (uint64)
     uint256 internal constant MAX_FUNDING_RATE_PER_DAY = 0.1e18;
     uint256 internal constant MAX_PARTIAL_LIQUIDATION_BUFFER = 0.2e18;
     /// @dev Whole collateral tokens (scaled by the token's decimals at construction).

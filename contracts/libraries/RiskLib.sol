@@ -12,6 +12,9 @@ import {PositionMath} from "./PositionMath.sol";
 library RiskLib {
     using MathLib for uint256;
 
+    /// @dev Collateral units added to a partial liquidation's target to absorb the round-ups of the check.
+    uint256 internal constant PARTIAL_ROUNDING_ALLOWANCE = 8;
+
     /// @notice What a liquidation will do: computed once, then executed or reported.
     struct Plan {
         bool liquidatable;
@@ -26,6 +29,20 @@ library RiskLib {
         uint256 refund;
         uint256 badDebt;
         uint256 newMargin; // partial only
+    }
+
+    /// @dev A position's profit cap: `maxProfitFactor` times the lesser of its margin and the initial margin
+    /// of its entry notional (rounded down). Margin added beyond the initial margin does not raise the cap,
+    /// so a top-up can never lock LP liquidity in the reserve.
+    function profitCap(
+        MarketConfig memory c,
+        uint256 margin,
+        uint256 absSize,
+        uint256 entryPrice,
+        uint256 den
+    ) internal pure returns (uint256) {
+        uint256 initialMargin = PositionMath.notionalUsd(absSize, entryPrice).mulDivDown(c.initialMarginRatio, den);
+        return margin.min(initialMargin).wMulDown(c.maxProfitFactor);
     }
 
     function keeperFee(MarketConfig memory c, uint256 notional) internal pure returns (uint256) {
@@ -46,7 +63,7 @@ library RiskLib {
         uint256 price,
         uint256 den
     ) internal pure returns (int256 equity, uint256 required) {
-        uint256 cap = MathLib.pos(margin).wMulDown(c.maxProfitFactor);
+        uint256 cap = profitCap(c, MathLib.pos(margin), MathLib.abs(size), entryPrice, den);
         equity = margin + PositionMath.pnl(size, entryPrice, price, cap, den);
         required = liquidationMargin(c, PositionMath.notional(MathLib.abs(size), price, den));
     }
@@ -69,7 +86,7 @@ library RiskLib {
             p.size,
             p.entryPrice,
             price,
-            uint256(p.margin).wMulDown(c.maxProfitFactor),
+            profitCap(c, p.margin, absSize, p.entryPrice, den),
             den
         );
         result.equity = int256(uint256(p.margin)) + result.pnlClosed - result.funding;
@@ -111,8 +128,11 @@ library RiskLib {
 
         // Closing a fraction f pays fees (k + q)·f·N and leaves equity E − (k + q)·f·N against a
         // requirement of (1 − f)·N·(target + k), so f ≥ (N·(target + k) − E) / (N·(target − q)).
-        // The keeper fee's floor and cap bend that line: the result is checked exactly below.
-        uint256 need = notional.wMulUp(target + c.keeperFeeRatio);
+        // The keeper fee's floor and cap bend that line: the result is checked exactly below. The exact
+        // check rounds up at each step (closed notional, fee, penalty, loss, requirement), so the target
+        // carries an allowance of a few collateral units; without it the closed form lands on the boundary
+        // and a 6-decimal position would always fall back to a full liquidation.
+        uint256 need = notional.wMulUp(target + c.keeperFeeRatio) + PARTIAL_ROUNDING_ALLOWANCE;
         uint256 excess = need > uint256(result.equity) ? need - uint256(result.equity) : 0;
         uint256 fraction = excess.wDivUp(notional.wMulDown(target - c.liquidationPenaltyRatio));
         uint256 absSize = MathLib.abs(p.size);
@@ -125,7 +145,7 @@ library RiskLib {
         uint256 fee = keeperFee(c, closedNotional);
         uint256 penalty = closedNotional.wMulUp(c.liquidationPenaltyRatio);
         int256 closed = p.size > 0 ? int256(sizeClosed) : -int256(sizeClosed);
-        uint256 cap = uint256(p.margin).wMulDown(c.maxProfitFactor).mulDivDown(sizeClosed, absSize);
+        uint256 cap = profitCap(c, p.margin, absSize, p.entryPrice, den).mulDivDown(sizeClosed, absSize);
         int256 pnlClosed = PositionMath.pnl(closed, p.entryPrice, price, cap, den);
         int256 newMargin = int256(uint256(p.margin)) - result.funding + pnlClosed - int256(fee + penalty);
         if (newMargin <= 0) return false;
