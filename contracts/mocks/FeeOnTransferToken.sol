@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+
+/// @notice Test double: an ERC20 that burns 1 % of every transfer between two accounts, so the
+/// receiver gets less than the amount sent. Bulwark must refuse it as collateral.
+contract FeeOnTransferToken is ERC20 {
+    uint8 private immutable DECIMALS;
+
+    constructor(uint8 decimals_) ERC20("Fee On Transfer USD", "fotUSD") {
+        DECIMALS = decimals_;
+    }
+
+    function decimals() public view override returns (uint8) {
+        return DECIMALS;
+    }
+
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        if (from == address(0) || to == address(0)) {
+            super._update(from, to, value);
+            return;
+        }
+        uint256 burnt = value / 100;
+        super._update(from, address(0), burnt);
+        super._update(from, to, value - burnt);
+    }
+}
