@@ -4,9 +4,11 @@ pragma solidity 0.8.34;
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
 /// @notice Test double: an ERC20 that burns 1 % of every transfer between two accounts, so the
-/// receiver gets less than the amount sent. Bulwark must refuse it as collateral.
+/// receiver gets less than the amount sent. Bulwark must refuse it as collateral. The fee can be switched
+/// off and on, as a token with a dormant fee switch (USDT has one) could turn it on after listing.
 contract FeeOnTransferToken is ERC20 {
     uint8 private immutable DECIMALS;
+    bool public feeOn = true;
 
     constructor(uint8 decimals_) ERC20("Fee On Transfer USD", "fotUSD") {
         DECIMALS = decimals_;
@@ -20,8 +22,12 @@ contract FeeOnTransferToken is ERC20 {
         _mint(to, amount);
     }
 
+    function setFeeOn(bool on) external {
+        feeOn = on;
+    }
+
     function _update(address from, address to, uint256 value) internal override {
-        if (from == address(0) || to == address(0)) {
+        if (!feeOn || from == address(0) || to == address(0)) {
             super._update(from, to, value);
             return;
         }

@@ -28,6 +28,10 @@ contract ReentrantToken is ERC20 {
         armed = true;
     }
 
+    function disarm() external {
+        armed = false;
+    }
+
     function _update(address from, address to, uint256 value) internal override {
         super._update(from, to, value);
         if (armed && from != address(0) && to != address(0)) {
