@@ -172,6 +172,32 @@ for (const [name, fixture] of cases) {
   });
 }
 
+describe("PerpEngine funding larger than margin", function () {
+  for (const [name, fixture] of [
+    ["6-decimal", funded6],
+    ["18-decimal", funded18],
+  ] as const) {
+    it(`increasePosition reverts with PositionWouldBeLiquidatable(margin - funding, 0) once funding exceeds the margin (${name})`, async function () {
+      const s = await networkHelpers.loadFixture(fixture);
+      const u = s.unit;
+      const maxRate = WAD / 10n; // 10 % a day, the highest allowed
+      await s.engine.setMarketConfig(ETH, marketConfig(s.decimals, { maxFundingRatePerDay: maxRate, skewScale: WAD }));
+      const t0 = await start(s);
+      await at(t0);
+      await s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, 3_000n * u);
+      const elapsed = 2n * 86_400n; // 20 % of notional: twice the margin
+      await at(t0 + elapsed - 1n);
+      await s.ethFeed.updateAnswer(feedPrice(3_000));
+      const owed = fundingOwed(10n * WAD, indexDelta(maxRate, PRICE, elapsed), s.decimals);
+      expect(owed).to.equal(6_000n * u);
+      await at(t0 + elapsed);
+      await expect(s.engine.connect(s.alice).increasePosition(ETH, WAD, 1_000n * u))
+        .to.be.revertedWithCustomError(s.engine, "PositionWouldBeLiquidatable")
+        .withArgs(3_000n * u + 1_000n * u - owed, 0n);
+    });
+  }
+});
+
 describe("PerpEngine funding switched off", function () {
   it("a zero maxFundingRatePerDay leaves the index at zero whatever the skew", async function () {
     const s = await networkHelpers.loadFixture(fundedNoFunding6);
