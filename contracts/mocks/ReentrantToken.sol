@@ -4,11 +4,11 @@ pragma solidity 0.8.34;
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 
-/// @notice Test double: an ERC20 whose transfers, once armed, call `target` with `data` and bubble up its
-/// revert, to prove that a hostile collateral token cannot re-enter Bulwark's contracts.
+/// @notice Test double: an ERC20 whose transfers, once armed, call `callbackTarget` with `callbackData` and
+/// bubble up its revert, to prove that a hostile collateral token cannot re-enter Bulwark's contracts.
 contract ReentrantToken is ERC20 {
-    address public target;
-    bytes public data;
+    address public callbackTarget;
+    bytes public callbackData;
     bool public armed;
 
     constructor() ERC20("Reentrant USD", "reUSD") {}
@@ -21,10 +21,11 @@ contract ReentrantToken is ERC20 {
         _mint(to, amount);
     }
 
-    /// @notice Arms the callback: the next transfer calls `target_` with `data_` (once).
+    /// @notice Arms the callback: the next transfer calls `target_` with `data_`. A transfer whose callback
+    /// succeeds disarms it; one whose callback reverts rolls the disarming back too, so call `disarm`.
     function arm(address target_, bytes calldata data_) external {
-        target = target_;
-        data = data_;
+        callbackTarget = target_;
+        callbackData = data_;
         armed = true;
     }
 
@@ -36,7 +37,7 @@ contract ReentrantToken is ERC20 {
         super._update(from, to, value);
         if (armed && from != address(0) && to != address(0)) {
             armed = false;
-            Address.functionCall(target, data);
+            Address.functionCall(callbackTarget, callbackData);
         }
     }
 }
