@@ -6,7 +6,7 @@ const OFFSET = 10n ** 6n;
 const FEE_RATIO = (5n * WAD) / 10_000n;
 
 /** A whole system around a hand-made collateral token (fee-on-transfer or re-entrant), one ETH market. */
-async function deployAround(token: any) {
+async function deployAround(token: any, decimals = 6) {
   const [admin, treasury, lp, , , alice, bob] = await ethers.getSigners();
   const feed = await ethers.deployContract("MockV3Aggregator", [8, feedPrice(3_000)]);
   const oracle = await ethers.deployContract("ChainlinkOracle", [
@@ -22,18 +22,21 @@ async function deployAround(token: any) {
   const backstop = await ethers.deployContract("BackstopModule", [token, engine, admin, "B", "B"]);
   await engine.wire(vault, backstop);
   await engine.grantRole(await engine.MARKET_ADMIN_ROLE(), admin);
-  await engine.addMarket(oracle, marketConfig(6, { maxFundingRatePerDay: 0n }));
-  const unit = 10n ** 6n;
+  await engine.addMarket(oracle, marketConfig(decimals, { maxFundingRatePerDay: 0n }));
+  const unit = 10n ** BigInt(decimals);
   for (const who of [lp, alice, bob]) {
     await token.mint(who, 10_000_000n * unit);
     await token.connect(who).approve(engine, ethers.MaxUint256);
     await token.connect(who).approve(vault, ethers.MaxUint256);
   }
-  return { token, feed, oracle, engine, vault, backstop, lp, alice, bob, unit };
+  return { token, feed, oracle, engine, vault, backstop, lp, alice, bob, unit, decimals };
 }
 
-async function feeOnTransferSystem() {
-  return deployAround(await ethers.deployContract("FeeOnTransferToken", [6]));
+async function feeOnTransferSystem6() {
+  return deployAround(await ethers.deployContract("FeeOnTransferToken", [6]), 6);
+}
+async function feeOnTransferSystem18() {
+  return deployAround(await ethers.deployContract("FeeOnTransferToken", [18]), 18);
 }
 async function reentrantSystem() {
   const s = await deployAround(await ethers.deployContract("ReentrantToken"));
@@ -149,31 +152,36 @@ for (const [name, bare, funded] of [
 }
 
 describe("Attacks with hostile collateral tokens", function () {
-  it("defence: a fee-on-transfer token is refused on LP deposit with TransferAmountMismatch", async function () {
-    const s = await networkHelpers.loadFixture(feeOnTransferSystem);
-    const assets = 1_000n * s.unit;
-    await expect(s.vault.connect(s.lp).deposit(assets, s.lp))
-      .to.be.revertedWithCustomError(s.vault, "TransferAmountMismatch")
-      .withArgs(assets, assets - assets / 100n);
-    expect(await s.engine.lpBalance()).to.equal(0n);
-  });
+  for (const [name, fixture] of [
+    ["6-decimal", feeOnTransferSystem6],
+    ["18-decimal", feeOnTransferSystem18],
+  ] as const) {
+    it(`defence: a fee-on-transfer token is refused on LP deposit with TransferAmountMismatch (${name})`, async function () {
+      const s = await networkHelpers.loadFixture(fixture);
+      const assets = 1_000n * s.unit;
+      await expect(s.vault.connect(s.lp).deposit(assets, s.lp))
+        .to.be.revertedWithCustomError(s.vault, "TransferAmountMismatch")
+        .withArgs(assets, assets - assets / 100n);
+      expect(await s.engine.lpBalance()).to.equal(0n);
+    });
 
-  it("defence: a fee switched on after listing is refused on open and addMargin with TransferAmountMismatch", async function () {
-    const s = await networkHelpers.loadFixture(feeOnTransferSystem);
-    await s.token.setFeeOn(false);
-    await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
-    await s.engine.connect(s.bob).openPosition(ETH, WAD, 500n * s.unit);
-    await s.token.setFeeOn(true);
-    const pulled = 500n * s.unit + tradingFee(WAD, usd(3_000), FEE_RATIO, 6);
-    await expect(s.engine.connect(s.alice).openPosition(ETH, WAD, 500n * s.unit))
-      .to.be.revertedWithCustomError(s.engine, "TransferAmountMismatch")
-      .withArgs(pulled, pulled - pulled / 100n);
-    await expect(s.engine.connect(s.bob).addMargin(ETH, 100n * s.unit))
-      .to.be.revertedWithCustomError(s.engine, "TransferAmountMismatch")
-      .withArgs(100n * s.unit, 99n * s.unit);
-    expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(0n);
-    expect((await s.engine.getPosition(s.bob, ETH)).margin).to.equal(500n * s.unit);
-  });
+    it(`defence: a fee switched on after listing is refused on open and addMargin with TransferAmountMismatch (${name})`, async function () {
+      const s = await networkHelpers.loadFixture(fixture);
+      await s.token.setFeeOn(false);
+      await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
+      await s.engine.connect(s.bob).openPosition(ETH, WAD, 500n * s.unit);
+      await s.token.setFeeOn(true);
+      const pulled = 500n * s.unit + tradingFee(WAD, usd(3_000), FEE_RATIO, s.decimals);
+      await expect(s.engine.connect(s.alice).openPosition(ETH, WAD, 500n * s.unit))
+        .to.be.revertedWithCustomError(s.engine, "TransferAmountMismatch")
+        .withArgs(pulled, pulled - pulled / 100n);
+      await expect(s.engine.connect(s.bob).addMargin(ETH, 100n * s.unit))
+        .to.be.revertedWithCustomError(s.engine, "TransferAmountMismatch")
+        .withArgs(100n * s.unit, 99n * s.unit);
+      expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(0n);
+      expect((await s.engine.getPosition(s.bob, ETH)).margin).to.equal(500n * s.unit);
+    });
+  }
 
   it("defence: a token re-entering the engine during closePosition's payout hits ReentrancyGuardReentrantCall", async function () {
     const s = await networkHelpers.loadFixture(reentrantSystem);

@@ -119,6 +119,7 @@ for (const [name, fixture] of cases) {
       await s.engine.connect(s.alice).openPosition(ETH, 60n * WAD, 20_000n * u);
       expect(fundingRate(60n * WAD, scale, MAX_RATE)).to.equal(MAX_RATE);
       expect(await s.engine.fundingRate(ETH)).to.equal(MAX_RATE);
+      await at(t0 + 1n);
       await s.engine.connect(s.bob).openPosition(ETH, -120n * WAD, 40_000n * u);
       expect(await s.engine.fundingRate(ETH)).to.equal(-MAX_RATE);
       await at(t0 + 2_000n);
@@ -126,6 +127,18 @@ for (const [name, fixture] of cases) {
       const expected =
         indexDelta(MAX_RATE, PRICE, 1n) + indexDelta(fundingRate(-60n * WAD, scale, MAX_RATE), PRICE, 1_999n);
       expect(await s.engine.currentFundingIndex(ETH)).to.equal(expected);
+      // Settled at the clamp: the long, opened at index 0, receives (rounded down) what the short side pays.
+      await at(t0 + 2_001n);
+      const index = expected + indexDelta(-MAX_RATE, PRICE, 1n);
+      const owed = fundingOwed(60n * WAD, index, s.decimals);
+      expect(owed).to.be.lessThan(0n);
+      const fee = tradingFee(60n * WAD, PRICE, FEE_RATIO, s.decimals);
+      await expect(s.engine.connect(s.alice).closePosition(ETH)).to.changeTokenBalance(
+        ethers,
+        s.token,
+        s.alice,
+        20_000n * u - owed - fee,
+      );
     });
 
     it("is settled on increase, reduce and removeMargin: each charges the accrued funding and moves the checkpoint", async function () {

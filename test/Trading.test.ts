@@ -468,7 +468,10 @@ for (const [name, fixture, bareFixture] of cases) {
         await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * u);
         await networkHelpers.time.increase(3_601);
         await s.engine.pause();
-        await expect(s.ethOracle.price()).to.be.revertedWithCustomError(s.ethOracle, "StalePrice");
+        const [, , , updatedAt] = await s.ethFeed.latestRoundData();
+        await expect(s.ethOracle.price())
+          .to.be.revertedWithCustomError(s.ethOracle, "StalePrice")
+          .withArgs(updatedAt, 3_600n);
         const tx = s.engine.connect(s.alice).addMargin(ETH, 50n * u);
         await expect(tx)
           .to.emit(s.engine, "PositionModified")
