@@ -14,6 +14,7 @@ import {
   usd,
   type System,
 } from "./helpers/trading.js";
+import { deployAround } from "./helpers/tokens.js";
 
 const FEE_RATIO = (5n * WAD) / 10_000n; // 5 bps, the fixture's default
 const IMR = WAD / 10n;
@@ -599,3 +600,34 @@ for (const [name, fixture, bareFixture] of cases) {
     });
   });
 }
+
+async function blocklistSystem() {
+  const s = await deployAround(await ethers.deployContract("BlocklistToken"));
+  await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
+  return s;
+}
+
+describe("PerpEngine claim (6-decimal blocklist collateral)", function () {
+  it("a refund the token refuses to deliver is deferred, and claim pays it to another receiver once", async function () {
+    const s = await networkHelpers.loadFixture(blocklistSystem);
+    const u = s.unit;
+    const [, , , , keeper] = await ethers.getSigners();
+    await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * u);
+    await s.feed.updateAnswer(feedPrice(2_850));
+    // Equity 150; keeper fee ceil(2850 x 0.5 %) = 14.25; penalty ceil(2850 x 1 %) = 28.5; the rest is refunded.
+    const refund = 150n * u - mulDivUp(2_850n * u, (5n * WAD) / 1_000n, WAD) - mulDivUp(2_850n * u, WAD / 100n, WAD);
+    expect(refund).to.equal((10_725n * u) / 100n);
+    await s.token.setBlocked(s.alice, true);
+    await expect(s.engine.connect(keeper).liquidate(s.alice, ETH, keeper))
+      .to.emit(s.engine, "RefundDeferred")
+      .withArgs(s.alice.address, refund);
+    expect(await s.engine.claimable(s.alice)).to.equal(refund);
+    const tx = s.engine.connect(s.alice).claim(s.bob);
+    await expect(tx).to.emit(s.engine, "Claimed").withArgs(s.alice.address, s.bob.address, refund);
+    await expect(tx).to.changeTokenBalances(ethers, s.token, [s.bob, s.engine], [refund, -refund]);
+    expect(await s.engine.claimable(s.alice)).to.equal(0n);
+    await expect(s.engine.connect(s.alice).claim(s.bob))
+      .to.be.revertedWithCustomError(s.engine, "NothingToClaim")
+      .withArgs(s.alice.address);
+  });
+});
