@@ -1,8 +1,10 @@
 import { expect } from "chai";
-import { ETH, ethers, feedPrice, marketConfig, networkHelpers, WAD } from "./helpers/system.js";
+import { BTC, ETH, ethers, feedPrice, marketConfig, networkHelpers, WAD } from "./helpers/system.js";
 import {
   deployNoFunding6,
   deployNoFunding18,
+  funded6,
+  funded18,
   fundedNoFunding6,
   fundedNoFunding18,
   mulDivDown,
@@ -631,3 +633,65 @@ describe("PerpEngine claim (6-decimal blocklist collateral)", function () {
       .withArgs(s.alice.address);
   });
 });
+
+for (const [name, fixture] of [
+  ["6-decimal", funded6],
+  ["18-decimal", funded18],
+] as const) {
+  describe(`PerpEngine token accounting (${name} collateral, funding on)`, function () {
+    it("after every action the engine holds exactly lpBalance + all margins + pending protocol fees", async function () {
+      const s = await networkHelpers.loadFixture(fixture);
+      const u = s.unit;
+      const traders = [s.alice, s.bob, s.carol, s.dave];
+      const check = async (step: string) => {
+        let margins = 0n;
+        for (const t of traders) {
+          for (const id of [ETH, BTC]) margins += (await s.engine.getPosition(t, id)).margin;
+        }
+        const owed =
+          (await s.engine.lpBalance()) +
+          margins +
+          (await s.engine.pendingProtocolFees()) +
+          (await s.engine.pendingPenalties());
+        expect(await s.token.balanceOf(s.engine), step).to.equal(owed);
+      };
+      const odd = (n: bigint) => (n * WAD) / 7n + 13n; // sizes that divide unevenly
+      const steps: [string, () => Promise<unknown>][] = [
+        ["alice opens long", () => s.engine.connect(s.alice).openPosition(ETH, odd(10n), 1_777n * u + 3n)],
+        ["bob opens short", () => s.engine.connect(s.bob).openPosition(ETH, -odd(25n), 3_333n * u + 1n)],
+        ["carol opens BTC long", () => s.engine.connect(s.carol).openPosition(BTC, odd(1n), 2_000n * u)],
+        ["price moves", () => s.ethFeed.updateAnswer(3_123_45678901n)],
+        ["time passes", () => networkHelpers.time.increase(1_800)],
+        ["alice increases", () => s.engine.connect(s.alice).increasePosition(ETH, odd(3n), 111n * u)],
+        ["bob reduces", () => s.engine.connect(s.bob).reducePosition(ETH, odd(4n))],
+        ["btc moves", () => s.btcFeed.updateAnswer(61_234_98765432n)],
+        ["carol adds margin", () => s.engine.connect(s.carol).addMargin(BTC, 7n * u + 5n)],
+        ["dave opens short", () => s.engine.connect(s.dave).openPosition(ETH, -odd(2n), 500n * u)],
+        ["time passes again", () => networkHelpers.time.increase(1_700)],
+        ["eth refreshes", () => s.ethFeed.updateAnswer(2_987_00000001n)],
+        ["btc refreshes", () => s.btcFeed.updateAnswer(59_999_99999999n)],
+        ["alice removes margin", () => s.engine.connect(s.alice).removeMargin(ETH, 13n * u + 7n)],
+        ["bob closes", () => s.engine.connect(s.bob).closePosition(ETH)],
+        ["carol closes", () => s.engine.connect(s.carol).closePosition(BTC)],
+        ["fees distributed", () => s.engine.distributeFees()],
+        ["alice closes", () => s.engine.connect(s.alice).closePosition(ETH)],
+        ["dave closes", () => s.engine.connect(s.dave).closePosition(ETH)],
+      ];
+      for (const [step, action] of steps) {
+        await action();
+        await check(step);
+      }
+      expect(await s.engine.totalReserved()).to.equal(0n);
+      const m = await s.engine.getMarket(ETH);
+      expect([m.longSize, m.shortSize, m.longMargin, m.shortMargin, m.fundingCheckpointSum]).to.deep.equal([
+        0n,
+        0n,
+        0n,
+        0n,
+        0n,
+      ]);
+      // With no position open the pool is worth exactly its ledger.
+      expect(await s.vault.totalAssets()).to.equal(await s.engine.lpBalance());
+    });
+  });
+}
