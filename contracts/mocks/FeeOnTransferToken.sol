@@ -3,10 +3,12 @@ pragma solidity 0.8.34;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
-/// @notice Test collateral that burns 1 % (rounded down) of every transfer, so the receiver gets less than
-/// was sent. Anyone may mint. Never deployed outside local networks.
+/// @notice Test double: an ERC20 that burns 1 % of every transfer between two accounts, so the
+/// receiver gets less than the amount sent. Bulwark must refuse it as collateral. The fee can be switched
+/// off and on, as a token with a dormant fee switch (USDT has one) could turn it on after listing.
 contract FeeOnTransferToken is ERC20 {
     uint8 private immutable DECIMALS;
+    bool public feeOn = true;
 
     constructor(string memory name_, string memory symbol_, uint8 decimals_) ERC20(name_, symbol_) {
         DECIMALS = decimals_;
@@ -20,10 +22,17 @@ contract FeeOnTransferToken is ERC20 {
         _mint(to, amount);
     }
 
+    function setFeeOn(bool on) external {
+        feeOn = on;
+    }
+
     function _update(address from, address to, uint256 value) internal override {
-        if (from == address(0) || to == address(0)) return super._update(from, to, value);
-        uint256 burned = value / 100;
-        super._update(from, address(0), burned);
-        super._update(from, to, value - burned);
+        if (!feeOn || from == address(0) || to == address(0)) {
+            super._update(from, to, value);
+            return;
+        }
+        uint256 burnt = value / 100;
+        super._update(from, address(0), burnt);
+        super._update(from, to, value - burnt);
     }
 }

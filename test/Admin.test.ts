@@ -1,0 +1,330 @@
+import { expect } from "chai";
+import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
+import {
+  BTC,
+  deploy6,
+  deploy18,
+  ETH,
+  ethers,
+  feedPrice,
+  marketConfig,
+  networkHelpers,
+  WAD,
+  type MarketConfig,
+} from "./helpers/system.js";
+import { funded6, funded18, mulDivUp, notional, usd } from "./helpers/trading.js";
+
+const name32 = (s: string) => ethers.encodeBytes32String(s);
+const role = (s: string) => ethers.keccak256(ethers.toUtf8Bytes(s));
+const MAX_OPEN_INTEREST = 10n ** 30n;
+const UINT128_MAX = 2n ** 128n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/** The hard-coded bounds of PerpEngine._validate for the default config, in a token of `decimals`. */
+function bounds(decimals: number): [keyof MarketConfig, bigint | null, bigint][] {
+  const one = 10n ** BigInt(decimals);
+  const c = marketConfig(decimals);
+  return [
+    ["initialMarginRatio", WAD / 100n, WAD / 2n],
+    ["maintenanceMarginRatio", (5n * WAD) / 1_000n, c.initialMarginRatio - c.keeperFeeRatio - 1n],
+    ["tradingFeeRatio", null, WAD / 100n],
+    ["liquidationPenaltyRatio", null, WAD / 20n],
+    ["keeperFeeRatio", null, WAD / 50n],
+    ["maxProfitFactor", WAD, 20n * WAD],
+    ["maxFundingRatePerDay", null, WAD / 10n],
+    ["partialLiquidationBuffer", null, WAD / 5n],
+    ["minKeeperFee", 1n, 1_000n * one],
+    ["maxKeeperFee", c.minKeeperFee, 1_000n * one],
+    ["minMargin", 1n, 10_000n * one],
+    ["minNotional", 1n, UINT128_MAX],
+    ["maxOpenInterest", 1n, MAX_OPEN_INTEREST],
+    ["skewScale", 1n, MAX_OPEN_INTEREST],
+  ];
+}
+
+describe("PerpEngine admin", function () {
+  describe("constructor and wiring", function () {
+    it("reverts with UnsupportedDecimals outside 6..18 and ZeroAddress for a zero admin or treasury", async function () {
+      const [admin, treasury] = await ethers.getSigners();
+      const factory = await ethers.getContractFactory("PerpEngine");
+      for (const decimals of [5n, 19n]) {
+        const token = await ethers.deployContract("MockERC20", ["T", "T", decimals]);
+        await expect(factory.deploy(token, admin, treasury))
+          .to.be.revertedWithCustomError(factory, "UnsupportedDecimals")
+          .withArgs(decimals);
+      }
+      const token = await ethers.deployContract("MockERC20", ["T", "T", 6]);
+      await expect(factory.deploy(token, ethers.ZeroAddress, treasury))
+        .to.be.revertedWithCustomError(factory, "ZeroAddress")
+        .withArgs();
+      await expect(factory.deploy(token, admin, ethers.ZeroAddress))
+        .to.be.revertedWithCustomError(factory, "ZeroAddress")
+        .withArgs();
+    });
+
+    it("starts with 20 % / 10 % fee shares, its treasury and collateral, and the wired vault and backstop", async function () {
+      const s = await networkHelpers.loadFixture(deploy6);
+      expect(await s.engine.backstopFeeShare()).to.equal((2n * WAD) / 10n);
+      expect(await s.engine.treasuryFeeShare()).to.equal(WAD / 10n);
+      expect(await s.engine.treasury()).to.equal(s.treasury.address);
+      expect(await s.engine.collateral()).to.equal(await s.token.getAddress());
+      expect(await s.engine.vault()).to.equal(await s.vault.getAddress());
+      expect(await s.engine.backstop()).to.equal(await s.backstop.getAddress());
+      expect(await s.engine.marketCount()).to.equal(2n);
+      expect(await s.engine.MARKET_ADMIN_ROLE()).to.equal(role("MARKET_ADMIN_ROLE"));
+      expect(await s.engine.GUARDIAN_ROLE()).to.equal(role("GUARDIAN_ROLE"));
+      expect(await s.engine.claimable(s.alice)).to.equal(0n);
+    });
+
+    it("wire emits Wired once, then reverts with AlreadyWired; only the default admin may wire", async function () {
+      const s = await networkHelpers.loadFixture(deploy6);
+      const engine = await ethers.deployContract("PerpEngine", [s.token, s.admin, s.treasury]);
+      const vault = await ethers.deployContract("LiquidityVault", [s.token, engine, "LP", "LP"]);
+      const backstop = await ethers.deployContract("BackstopModule", [s.token, engine, s.admin, "B", "B"]);
+      await expect(engine.connect(s.alice).wire(vault, backstop))
+        .to.be.revertedWithCustomError(engine, "AccessControlUnauthorizedAccount")
+        .withArgs(s.alice.address, ethers.ZeroHash);
+      await expect(engine.wire(vault, backstop))
+        .to.emit(engine, "Wired")
+        .withArgs(await vault.getAddress(), await backstop.getAddress());
+      await expect(engine.wire(vault, backstop)).to.be.revertedWithCustomError(engine, "AlreadyWired").withArgs();
+    });
+
+    it("wire reverts with WrongCounterparty for a vault or backstop of another engine or another asset", async function () {
+      const s = await networkHelpers.loadFixture(deploy6);
+      const engine = await ethers.deployContract("PerpEngine", [s.token, s.admin, s.treasury]);
+      const other = await ethers.deployContract("MockERC20", ["O", "O", 6]);
+      const vault = await ethers.deployContract("LiquidityVault", [s.token, engine, "LP", "LP"]);
+      const backstop = await ethers.deployContract("BackstopModule", [s.token, engine, s.admin, "B", "B"]);
+      const otherAssetVault = await ethers.deployContract("LiquidityVault", [other, engine, "LP", "LP"]);
+      const otherAssetBackstop = await ethers.deployContract("BackstopModule", [other, engine, s.admin, "B", "B"]);
+      for (const [v, b, wrong] of [
+        [s.vault, backstop, s.vault],
+        [otherAssetVault, backstop, otherAssetVault],
+        [vault, s.backstop, s.backstop],
+        [vault, otherAssetBackstop, otherAssetBackstop],
+      ] as const) {
+        await expect(engine.wire(v, b))
+          .to.be.revertedWithCustomError(engine, "WrongCounterparty")
+          .withArgs(await wrong.getAddress());
+      }
+      expect(await engine.vault()).to.equal(ethers.ZeroAddress);
+    });
+
+    it("distributeFees reverts with NotWired before wiring", async function () {
+      const s = await networkHelpers.loadFixture(deploy6);
+      const engine = await ethers.deployContract("PerpEngine", [s.token, s.admin, s.treasury]);
+      await expect(engine.distributeFees()).to.be.revertedWithCustomError(engine, "NotWired").withArgs();
+    });
+  });
+
+  for (const [label, fixture, fundedFixture] of [
+    ["6-decimal", deploy6, funded6],
+    ["18-decimal", deploy18, funded18],
+  ] as const) {
+    describe(`markets (${label} collateral)`, function () {
+      it("addMarket lists an answering oracle with its config and emits MarketAdded", async function () {
+        const s = await networkHelpers.loadFixture(fixture);
+        const config = marketConfig(s.decimals, { tradingFeeRatio: WAD / 1_000n });
+        await expect(s.engine.addMarket(s.btcOracle, config))
+          .to.emit(s.engine, "MarketAdded")
+          .withArgs(2n, await s.btcOracle.getAddress(), anyValue);
+        const m = await s.engine.getMarket(2n);
+        expect(m.oracle).to.equal(await s.btcOracle.getAddress());
+        expect(m.config.tradingFeeRatio).to.equal(WAD / 1_000n);
+        expect(m.lastFundingTime).to.equal(BigInt(await networkHelpers.time.latest()));
+        expect(await s.engine.marketCount()).to.equal(3n);
+      });
+
+      it("addMarket reverts with ZeroAddress, the oracle's own error, and TooManyMarkets after 16; only MARKET_ADMIN_ROLE", async function () {
+        const s = await networkHelpers.loadFixture(fixture);
+        const config = marketConfig(s.decimals);
+        await expect(s.engine.addMarket(ethers.ZeroAddress, config))
+          .to.be.revertedWithCustomError(s.engine, "ZeroAddress")
+          .withArgs();
+        await expect(s.engine.connect(s.alice).addMarket(s.ethOracle, config))
+          .to.be.revertedWithCustomError(s.engine, "AccessControlUnauthorizedAccount")
+          .withArgs(s.alice.address, role("MARKET_ADMIN_ROLE"));
+        await s.ethFeed.updateAnswer(0n);
+        await expect(s.engine.addMarket(s.ethOracle, config))
+          .to.be.revertedWithCustomError(s.ethOracle, "NonPositivePrice")
+          .withArgs(0n);
+        for (let i = 2; i < 16; i++) await s.engine.addMarket(s.btcOracle, config);
+        await expect(s.engine.addMarket(s.btcOracle, config))
+          .to.be.revertedWithCustomError(s.engine, "TooManyMarkets")
+          .withArgs(16n);
+        expect(await s.engine.marketCount()).to.equal(16n);
+      });
+
+      it("addMarket and setMarketConfig revert with ParameterOutOfBounds one step outside every bound", async function () {
+        const s = await networkHelpers.loadFixture(fixture);
+        for (const [field, lo, hi] of bounds(s.decimals)) {
+          // Upper bounds beyond the field's type cannot be encoded: minNotional's is the uint128 maximum
+          // itself, maxProfitFactor's 20e18 exceeds uint64 (see Bug.maxProfitFactor.test.ts).
+          const unencodable = field === "minNotional" || field === "maxProfitFactor";
+          const tries: bigint[] = unencodable ? [] : [hi + 1n];
+          if (lo !== null && lo > 0n) tries.push(lo - 1n);
+          for (const value of tries) {
+            const config = marketConfig(s.decimals, { [field]: value });
+            const min = lo ?? 0n;
+            await expect(s.engine.addMarket(s.ethOracle, config))
+              .to.be.revertedWithCustomError(s.engine, "ParameterOutOfBounds")
+              .withArgs(name32(field), value, min, hi);
+            await expect(s.engine.setMarketConfig(ETH, config))
+              .to.be.revertedWithCustomError(s.engine, "ParameterOutOfBounds")
+              .withArgs(name32(field), value, min, hi);
+          }
+        }
+        expect(await s.engine.marketCount()).to.equal(2n);
+      });
+
+      it("accepts a config with every parameter at its lowest bound and one with every parameter at its highest", async function () {
+        const s = await networkHelpers.loadFixture(fixture);
+        const one = s.unit;
+        const lowest = marketConfig(s.decimals, {
+          initialMarginRatio: WAD / 100n,
+          maintenanceMarginRatio: (5n * WAD) / 1_000n,
+          tradingFeeRatio: 0n,
+          liquidationPenaltyRatio: 0n,
+          keeperFeeRatio: 0n,
+          maxProfitFactor: WAD,
+          maxFundingRatePerDay: 0n,
+          partialLiquidationBuffer: 0n,
+          minKeeperFee: 1n,
+          maxKeeperFee: 1n,
+          minMargin: 1n,
+          minNotional: 1n,
+          maxOpenInterest: 1n,
+          skewScale: 1n,
+        });
+        const highest = marketConfig(s.decimals, {
+          initialMarginRatio: WAD / 2n,
+          maintenanceMarginRatio: WAD / 2n - WAD / 50n - 1n,
+          tradingFeeRatio: WAD / 100n,
+          liquidationPenaltyRatio: WAD / 20n,
+          keeperFeeRatio: WAD / 50n,
+          maxProfitFactor: UINT64_MAX, // the highest encodable; the bound's 20e18 is not (see Bug.maxProfitFactor.test.ts)
+          maxFundingRatePerDay: WAD / 10n,
+          partialLiquidationBuffer: WAD / 5n,
+          minKeeperFee: 1_000n * one,
+          maxKeeperFee: 1_000n * one,
+          minMargin: 10_000n * one,
+          minNotional: UINT128_MAX,
+          maxOpenInterest: MAX_OPEN_INTEREST,
+          skewScale: MAX_OPEN_INTEREST,
+        });
+        await expect(s.engine.setMarketConfig(ETH, lowest)).to.emit(s.engine, "MarketConfigUpdated");
+        expect((await s.engine.getMarket(ETH)).config.maxOpenInterest).to.equal(1n);
+        await expect(s.engine.setMarketConfig(ETH, highest)).to.emit(s.engine, "MarketConfigUpdated");
+        expect((await s.engine.getMarket(ETH)).config.minNotional).to.equal(UINT128_MAX);
+      });
+
+      it("setMarketConfig re-reserves open positions at the new profit factor; UnknownMarket and role checked", async function () {
+        const s = await networkHelpers.loadFixture(fundedFixture);
+        const u = s.unit;
+        await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * u);
+        await s.engine.connect(s.bob).openPosition(BTC, -WAD / 10n, 1_000n * u);
+        expect(await s.engine.totalReserved()).to.equal(1_300n * u * 9n);
+        await expect(s.engine.setMarketConfig(ETH, marketConfig(s.decimals, { maxProfitFactor: 18n * WAD })))
+          .to.emit(s.engine, "MarketConfigUpdated")
+          .withArgs(ETH, anyValue);
+        expect(await s.engine.totalReserved()).to.equal(300n * u * 18n + 1_000n * u * 9n);
+        expect((await s.engine.getMarket(ETH)).lastFundingTime).to.equal(BigInt(await networkHelpers.time.latest()));
+        await expect(s.engine.setMarketConfig(2n, marketConfig(s.decimals)))
+          .to.be.revertedWithCustomError(s.engine, "UnknownMarket")
+          .withArgs(2n);
+        await expect(s.engine.connect(s.alice).setMarketConfig(ETH, marketConfig(s.decimals)))
+          .to.be.revertedWithCustomError(s.engine, "AccessControlUnauthorizedAccount")
+          .withArgs(s.alice.address, role("MARKET_ADMIN_ROLE"));
+      });
+
+      it("views: getMarket, fundingRate and currentFundingIndex revert with UnknownMarket; openInterestNotional sums both sides of every market, rounded up", async function () {
+        const s = await networkHelpers.loadFixture(fundedFixture);
+        const u = s.unit;
+        for (const call of [s.engine.getMarket(5n), s.engine.fundingRate(5n), s.engine.currentFundingIndex(5n)]) {
+          await expect(call).to.be.revertedWithCustomError(s.engine, "UnknownMarket").withArgs(5n);
+        }
+        await s.engine.connect(s.alice).openPosition(ETH, WAD / 3n, 200n * u);
+        await s.engine.connect(s.bob).openPosition(ETH, -WAD, 400n * u);
+        await s.engine.connect(s.carol).openPosition(BTC, WAD / 7n, 2_000n * u);
+        await s.ethFeed.updateAnswer(feedPrice(3_333));
+        const expected = notional(WAD / 3n + WAD, usd(3_333), s.decimals) + notional(WAD / 7n, usd(60_000), s.decimals);
+        expect(await s.engine.openInterestNotional()).to.equal(expected);
+        expect(notional(WAD / 7n, usd(60_000), s.decimals)).to.equal(
+          mulDivUp(WAD / 7n, usd(60_000), WAD * 10n ** (18n - BigInt(s.decimals))),
+        );
+      });
+    });
+  }
+
+  describe("fee shares, treasury, roles, pause", function () {
+    it("setFeeShares accepts up to 50 % in total and reverts with ParameterOutOfBounds above", async function () {
+      const s = await networkHelpers.loadFixture(funded6);
+      await expect(s.engine.setFeeShares((4n * WAD) / 10n, WAD / 10n))
+        .to.emit(s.engine, "FeeSharesUpdated")
+        .withArgs((4n * WAD) / 10n, WAD / 10n);
+      await expect(s.engine.setFeeShares((4n * WAD) / 10n, WAD / 10n + 1n))
+        .to.be.revertedWithCustomError(s.engine, "ParameterOutOfBounds")
+        .withArgs(name32("protocolFeeShare"), WAD / 2n + 1n, 0n, WAD / 2n);
+      await expect(s.engine.connect(s.alice).setFeeShares(0n, 0n))
+        .to.be.revertedWithCustomError(s.engine, "AccessControlUnauthorizedAccount")
+        .withArgs(s.alice.address, ethers.ZeroHash);
+      // 50 % of a 1.5 fee to the protocol: 0.6 backstop-side + 0.15 treasury share, all of the rest to LPs.
+      const lpBefore = await s.engine.lpBalance();
+      await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
+      expect(await s.engine.pendingProtocolFees()).to.equal((15n * s.unit) / 20n);
+      expect((await s.engine.lpBalance()) - lpBefore).to.equal((15n * s.unit) / 20n);
+    });
+
+    it("with zero protocol shares every fee goes to LPs and distributeFees sends nothing", async function () {
+      const s = await networkHelpers.loadFixture(funded6);
+      await s.engine.setFeeShares(0n, 0n);
+      const lpBefore = await s.engine.lpBalance();
+      await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
+      expect((await s.engine.lpBalance()) - lpBefore).to.equal((15n * s.unit) / 10n);
+      await expect(s.engine.distributeFees()).to.emit(s.engine, "FeesDistributed").withArgs(0n, 0n);
+    });
+
+    it("setTreasury moves the treasury's fees to the new address; reverts with ZeroAddress; admin only", async function () {
+      const s = await networkHelpers.loadFixture(funded6);
+      await expect(s.engine.setTreasury(ethers.ZeroAddress))
+        .to.be.revertedWithCustomError(s.engine, "ZeroAddress")
+        .withArgs();
+      await expect(s.engine.connect(s.alice).setTreasury(s.alice))
+        .to.be.revertedWithCustomError(s.engine, "AccessControlUnauthorizedAccount")
+        .withArgs(s.alice.address, ethers.ZeroHash);
+      await expect(s.engine.setTreasury(s.dave)).to.emit(s.engine, "TreasuryUpdated").withArgs(s.dave.address);
+      await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
+      // 0.45 pending; a third (0.15) to the treasury.
+      await expect(s.engine.distributeFees()).to.changeTokenBalances(
+        ethers,
+        s.token,
+        [s.dave, s.treasury],
+        [(15n * s.unit) / 100n, 0n],
+      );
+    });
+
+    it("only GUARDIAN_ROLE pauses and unpauses; granted roles take effect and revoked ones stop", async function () {
+      const s = await networkHelpers.loadFixture(deploy6);
+      const guardian = role("GUARDIAN_ROLE");
+      await expect(s.engine.connect(s.carol).pause())
+        .to.be.revertedWithCustomError(s.engine, "AccessControlUnauthorizedAccount")
+        .withArgs(s.carol.address, guardian);
+      await expect(s.engine.connect(s.alice).grantRole(guardian, s.carol))
+        .to.be.revertedWithCustomError(s.engine, "AccessControlUnauthorizedAccount")
+        .withArgs(s.alice.address, ethers.ZeroHash);
+      await s.engine.grantRole(guardian, s.carol);
+      await expect(s.engine.connect(s.carol).pause()).to.emit(s.engine, "Paused").withArgs(s.carol.address);
+      expect(await s.engine.paused()).to.equal(true);
+      await expect(s.engine.connect(s.carol).pause())
+        .to.be.revertedWithCustomError(s.engine, "EnforcedPause")
+        .withArgs();
+      await s.engine.revokeRole(guardian, s.carol);
+      await expect(s.engine.connect(s.carol).unpause())
+        .to.be.revertedWithCustomError(s.engine, "AccessControlUnauthorizedAccount")
+        .withArgs(s.carol.address, guardian);
+      await expect(s.engine.unpause()).to.emit(s.engine, "Unpaused").withArgs(s.admin.address);
+      await expect(s.engine.unpause()).to.be.revertedWithCustomError(s.engine, "ExpectedPause").withArgs();
+    });
+  });
+});

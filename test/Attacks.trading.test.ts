@@ -1,0 +1,230 @@
+import { expect } from "chai";
+import { deploy6, deploy18, ETH, ethers, feedPrice, marketConfig, networkHelpers, WAD } from "./helpers/system.js";
+import { fundedNoFunding6, fundedNoFunding18, mulDivDown, splitFee, tradingFee, usd } from "./helpers/trading.js";
+import { deployAround } from "./helpers/tokens.js";
+
+const OFFSET = 10n ** 6n;
+const FEE_RATIO = (5n * WAD) / 10_000n;
+
+async function feeOnTransferSystem6() {
+  return deployAround(await ethers.deployContract("FeeOnTransferToken", ["Fee USD", "fUSD", 6]), 6);
+}
+async function feeOnTransferSystem18() {
+  return deployAround(await ethers.deployContract("FeeOnTransferToken", ["Fee USD", "fUSD", 18]), 18);
+}
+async function reentrantSystem() {
+  const s = await deployAround(await ethers.deployContract("ReentrantToken"));
+  await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
+  return s;
+}
+
+/** The system with an L2 market (id 2): the ETH feed behind an oracle gated by a sequencer-uptime feed. */
+const GRACE = 3_600n;
+async function sequencerSystem() {
+  const s = await fundedNoFunding6();
+  const sequencer = await ethers.deployContract("MockV3Aggregator", [0, 0n]);
+  const oracle = await ethers.deployContract("ChainlinkOracle", [
+    s.ethFeed,
+    3_600n,
+    WAD / 100n,
+    10_000_000n * WAD,
+    sequencer,
+    GRACE,
+  ]);
+  await s.engine.addMarket(oracle, marketConfig(6, { maxFundingRatePerDay: 0n }));
+  const now = BigInt(await networkHelpers.time.latest());
+  await sequencer.updateRoundData(1n, 0n, now, now - GRACE - 1n); // up for longer than the grace period
+  return { ...s, sequencer, l2Oracle: oracle, L2: 2n };
+}
+
+for (const [name, bare, funded] of [
+  ["6-decimal", deploy6, fundedNoFunding6],
+  ["18-decimal", deploy18, fundedNoFunding18],
+] as const) {
+  describe(`Attacks on trading and the LP vault (${name} collateral)`, function () {
+    it("defence: virtual shares + ledger accounting defeat first-depositor inflation (1 wei deposit, large donations)", async function () {
+      const s = await networkHelpers.loadFixture(bare);
+      const attacker = s.dave;
+      const victim = s.carol;
+      await s.vault.connect(attacker).deposit(1n, attacker);
+      expect(await s.vault.balanceOf(attacker)).to.equal(OFFSET);
+      const donation = 100_000n * s.unit;
+      await s.token.connect(attacker).transfer(s.engine, donation);
+      await s.token.connect(attacker).transfer(s.vault, donation);
+      expect(await s.vault.totalAssets()).to.equal(1n); // donations are not booked
+
+      const deposit = 10_000n * s.unit;
+      await s.vault.connect(victim).deposit(deposit, victim);
+      const victimShares = mulDivDown(deposit, OFFSET + OFFSET, 1n + 1n);
+      expect(await s.vault.balanceOf(victim)).to.equal(victimShares);
+
+      const victimBefore = await s.token.balanceOf(victim);
+      await s.vault.connect(victim).redeem(victimShares, victim, victim);
+      expect((await s.token.balanceOf(victim)) - victimBefore).to.be.greaterThanOrEqual(deposit - 1n);
+
+      const attackerBefore = await s.token.balanceOf(attacker);
+      const attackerShares = await s.vault.balanceOf(attacker);
+      await s.vault.connect(attacker).redeem(attackerShares, attacker, attacker);
+      expect((await s.token.balanceOf(attacker)) - attackerBefore).to.be.lessThanOrEqual(1n);
+    });
+
+    it("defence: the share price comes from the engine's ledger, so donations to the engine or vault do not move it", async function () {
+      const s = await networkHelpers.loadFixture(funded);
+      const price = await s.vault.convertToAssets(WAD);
+      const total = await s.vault.totalAssets();
+      await s.token.connect(s.dave).transfer(s.engine, 500_000n * s.unit);
+      await s.token.connect(s.dave).transfer(s.vault, 500_000n * s.unit);
+      expect(await s.vault.totalAssets()).to.equal(total);
+      expect(await s.vault.convertToAssets(WAD)).to.equal(price);
+      expect(await s.vault.maxWithdraw(s.lp)).to.equal(await s.engine.freeLiquidity());
+    });
+
+    it("defence: opening and closing at one price moves the LP share price by exactly the LP part of the fees", async function () {
+      const s = await networkHelpers.loadFixture(funded);
+      const supply = await s.vault.totalSupply();
+      const total = await s.vault.totalAssets();
+      const size = 7n * WAD;
+      const fee = tradingFee(size, usd(3_000), FEE_RATIO, s.decimals);
+      await s.engine.connect(s.alice).openPosition(ETH, size, 5_000n * s.unit);
+      expect(await s.vault.totalAssets()).to.equal(total + splitFee(fee).lp);
+      await s.engine.connect(s.alice).closePosition(ETH);
+      const after = total + 2n * splitFee(fee).lp;
+      expect(await s.vault.totalAssets()).to.equal(after);
+      expect(await s.vault.totalSupply()).to.equal(supply);
+      expect(await s.vault.convertToAssets(supply)).to.equal(mulDivDown(supply, after + 1n, supply + OFFSET));
+    });
+
+    it("defence: stale, zero, negative and out-of-bounds prices refuse opens with the oracle's error", async function () {
+      const s = await networkHelpers.loadFixture(funded);
+      const open = () => s.engine.connect(s.alice).openPosition(ETH, WAD, 500n * s.unit);
+      await s.ethFeed.updateAnswer(0n);
+      await expect(open()).to.be.revertedWithCustomError(s.ethOracle, "NonPositivePrice").withArgs(0n);
+      await s.ethFeed.updateAnswer(-feedPrice(3_000));
+      await expect(open()).to.be.revertedWithCustomError(s.ethOracle, "NonPositivePrice").withArgs(-feedPrice(3_000));
+      await s.ethFeed.updateAnswer(feedPrice(10_000_001));
+      await expect(open())
+        .to.be.revertedWithCustomError(s.ethOracle, "PriceOutOfBounds")
+        .withArgs(usd(10_000_001), WAD / 100n, 10_000_000n * WAD);
+      await s.ethFeed.updateAnswer(feedPrice(3_000));
+      const [, , , updatedAt] = await s.ethFeed.latestRoundData();
+      await networkHelpers.time.increase(3_601);
+      await expect(open()).to.be.revertedWithCustomError(s.ethOracle, "StalePrice").withArgs(updatedAt, 3_600n);
+      expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(0n);
+    });
+
+    it("defence: removeMargin counts unrealized profit as zero, so a price spike cannot pull margin out", async function () {
+      const s = await networkHelpers.loadFixture(funded);
+      await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
+      await s.ethFeed.updateAnswer(feedPrice(6_000)); // +2700 capped profit, notional doubles
+      const before = await s.engine.getPosition(s.alice, ETH);
+      await expect(s.engine.connect(s.alice).removeMargin(ETH, 1n))
+        .to.be.revertedWithCustomError(s.engine, "InsufficientInitialMargin")
+        .withArgs(300n * s.unit - 1n, 600n * s.unit);
+      expect((await s.engine.getPosition(s.alice, ETH)).margin).to.equal(before.margin);
+    });
+  });
+}
+
+describe("Attacks with hostile collateral tokens", function () {
+  for (const [name, fixture] of [
+    ["6-decimal", feeOnTransferSystem6],
+    ["18-decimal", feeOnTransferSystem18],
+  ] as const) {
+    it(`defence: a fee-on-transfer token is refused on LP deposit with TransferAmountMismatch (${name})`, async function () {
+      const s = await networkHelpers.loadFixture(fixture);
+      const assets = 1_000n * s.unit;
+      await expect(s.vault.connect(s.lp).deposit(assets, s.lp))
+        .to.be.revertedWithCustomError(s.vault, "TransferAmountMismatch")
+        .withArgs(assets, assets - assets / 100n);
+      expect(await s.engine.lpBalance()).to.equal(0n);
+    });
+
+    it(`defence: a fee switched on after listing is refused on open and addMargin with TransferAmountMismatch (${name})`, async function () {
+      const s = await networkHelpers.loadFixture(fixture);
+      await s.token.setFeeOn(false);
+      await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
+      await s.engine.connect(s.bob).openPosition(ETH, WAD, 500n * s.unit);
+      await s.token.setFeeOn(true);
+      const pulled = 500n * s.unit + tradingFee(WAD, usd(3_000), FEE_RATIO, s.decimals);
+      await expect(s.engine.connect(s.alice).openPosition(ETH, WAD, 500n * s.unit))
+        .to.be.revertedWithCustomError(s.engine, "TransferAmountMismatch")
+        .withArgs(pulled, pulled - pulled / 100n);
+      await expect(s.engine.connect(s.bob).addMargin(ETH, 100n * s.unit))
+        .to.be.revertedWithCustomError(s.engine, "TransferAmountMismatch")
+        .withArgs(100n * s.unit, 99n * s.unit);
+      expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(0n);
+      expect((await s.engine.getPosition(s.bob, ETH)).margin).to.equal(500n * s.unit);
+    });
+  }
+
+  it("defence: a token re-entering the engine during closePosition's payout hits ReentrancyGuardReentrantCall", async function () {
+    const s = await networkHelpers.loadFixture(reentrantSystem);
+    await s.engine.connect(s.alice).openPosition(ETH, WAD, 500n * s.unit);
+    await s.feed.updateAnswer(feedPrice(3_300));
+    await s.token.arm(s.engine, s.engine.interface.encodeFunctionData("closePosition", [ETH]));
+    const lpBalance = await s.engine.lpBalance();
+    await expect(s.engine.connect(s.alice).closePosition(ETH))
+      .to.be.revertedWithCustomError(s.engine, "ReentrancyGuardReentrantCall")
+      .withArgs();
+    expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(WAD);
+    expect(await s.engine.lpBalance()).to.equal(lpBalance);
+    await s.token.disarm();
+    await s.engine.connect(s.alice).closePosition(ETH);
+    expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(0n);
+  });
+
+  it("defence: a token re-entering during openPosition's pull or withdrawLiquidity's payment hits ReentrancyGuardReentrantCall", async function () {
+    const s = await networkHelpers.loadFixture(reentrantSystem);
+    await s.token.arm(s.engine, s.engine.interface.encodeFunctionData("openPosition", [ETH, WAD, 500n * s.unit]));
+    await expect(s.engine.connect(s.alice).openPosition(ETH, -WAD, 500n * s.unit))
+      .to.be.revertedWithCustomError(s.engine, "ReentrancyGuardReentrantCall")
+      .withArgs();
+    await s.token.arm(s.engine, s.engine.interface.encodeFunctionData("distributeFees"));
+    await expect(s.vault.connect(s.lp).withdraw(1_000n * s.unit, s.lp, s.lp))
+      .to.be.revertedWithCustomError(s.engine, "ReentrancyGuardReentrantCall")
+      .withArgs();
+    expect(await s.engine.lpBalance()).to.equal(1_000_000n * s.unit);
+  });
+});
+
+describe("Attacks around the L2 sequencer", function () {
+  it("defence: an outage refuses opens, increases and margin removal but allows closes, reduces and top-ups; after restart the grace period still refuses opens", async function () {
+    const s = await networkHelpers.loadFixture(sequencerSystem);
+    const u = s.unit;
+    await s.engine.connect(s.alice).openPosition(s.L2, 2n * WAD, 1_000n * u);
+    await s.engine.connect(s.carol).openPosition(s.L2, -WAD, 1_000n * u);
+
+    const downSince = BigInt(await networkHelpers.time.latest());
+    await s.sequencer.updateRoundData(2n, 1n, downSince, downSince);
+    await expect(s.engine.connect(s.bob).openPosition(s.L2, WAD, 500n * u))
+      .to.be.revertedWithCustomError(s.l2Oracle, "SequencerDown")
+      .withArgs(downSince);
+    await expect(s.engine.connect(s.alice).increasePosition(s.L2, WAD, 500n * u))
+      .to.be.revertedWithCustomError(s.l2Oracle, "SequencerDown")
+      .withArgs(downSince);
+    await expect(s.engine.connect(s.alice).removeMargin(s.L2, u))
+      .to.be.revertedWithCustomError(s.l2Oracle, "SequencerDown")
+      .withArgs(downSince);
+    await s.engine.connect(s.alice).addMargin(s.L2, u);
+    await s.engine.connect(s.alice).reducePosition(s.L2, WAD);
+    const fee = tradingFee(WAD, usd(3_000), FEE_RATIO, 6);
+    await expect(s.engine.connect(s.carol).closePosition(s.L2)).to.changeTokenBalance(
+      ethers,
+      s.token,
+      s.carol,
+      1_000n * u - fee,
+    );
+
+    const upSince = BigInt(await networkHelpers.time.latest()) + 1n;
+    await networkHelpers.time.setNextBlockTimestamp(upSince);
+    await s.sequencer.updateRoundData(3n, 0n, upSince, upSince);
+    await expect(s.engine.connect(s.bob).openPosition(s.L2, WAD, 500n * u))
+      .to.be.revertedWithCustomError(s.l2Oracle, "SequencerGracePeriodNotOver")
+      .withArgs(upSince, GRACE);
+    await networkHelpers.time.setNextBlockTimestamp(upSince + GRACE - 1n);
+    await s.ethFeed.updateAnswer(feedPrice(3_000));
+    await networkHelpers.time.setNextBlockTimestamp(upSince + GRACE);
+    await s.engine.connect(s.bob).openPosition(s.L2, WAD, 500n * u);
+    expect((await s.engine.getPosition(s.bob, s.L2)).size).to.equal(WAD);
+  });
+});

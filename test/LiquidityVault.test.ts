@@ -1,0 +1,258 @@
+import { expect } from "chai";
+import { BTC, deploy6, deploy18, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/system.js";
+import {
+  fundedNoFunding6,
+  fundedNoFunding18,
+  funded6,
+  funded18,
+  fundingRate,
+  indexDelta,
+  mulDivDown,
+  mulDivUp,
+  usd,
+  type System,
+} from "./helpers/trading.js";
+
+const OFFSET = 10n ** 6n; // virtual shares of the vault's 6-decimal offset
+
+/** OpenZeppelin ERC-4626 conversions with the virtual share and asset, computed here. */
+const sharesForDeposit = (assets: bigint, supply: bigint, total: bigint) =>
+  mulDivDown(assets, supply + OFFSET, total + 1n);
+const assetsForMint = (shares: bigint, supply: bigint, total: bigint) => mulDivUp(shares, total + 1n, supply + OFFSET);
+const sharesForWithdraw = (assets: bigint, supply: bigint, total: bigint) =>
+  mulDivUp(assets, supply + OFFSET, total + 1n);
+const assetsForRedeem = (shares: bigint, supply: bigint, total: bigint) =>
+  mulDivDown(shares, total + 1n, supply + OFFSET);
+
+const cases = [
+  ["6-decimal", deploy6, fundedNoFunding6, funded6],
+  ["18-decimal", deploy18, fundedNoFunding18, funded18],
+] as const;
+
+for (const [name, bare, funded, fundedWithFunding] of cases) {
+  describe(`LiquidityVault (${name} collateral)`, function () {
+    describe("deposit, mint, withdraw, redeem", function () {
+      it("deposit sends the tokens straight to the engine, books them and mints assets x 1e6 shares to an empty vault", async function () {
+        const s = await networkHelpers.loadFixture(bare);
+        const assets = 1_000n * s.unit;
+        const tx = s.vault.connect(s.lp).deposit(assets, s.carol);
+        await expect(tx)
+          .to.emit(s.vault, "Deposit")
+          .withArgs(s.lp.address, s.carol.address, assets, assets * OFFSET);
+        await expect(tx).to.emit(s.engine, "LiquidityAdded").withArgs(assets, assets);
+        await expect(tx).to.changeTokenBalances(ethers, s.token, [s.lp, s.engine, s.vault], [-assets, assets, 0n]);
+        expect(await s.vault.balanceOf(s.carol)).to.equal(assets * OFFSET);
+        expect(await s.engine.lpBalance()).to.equal(assets);
+        expect(await s.vault.totalAssets()).to.equal(assets);
+        expect(await s.vault.engine()).to.equal(await s.engine.getAddress());
+      });
+
+      it("mint, withdraw and redeem convert with the virtual offset, rounding against the caller", async function () {
+        const s = await networkHelpers.loadFixture(funded);
+        const u = s.unit;
+        // Give the pool a non-round share price: a trader loses 123.456789 to it.
+        await s.engine.connect(s.alice).openPosition(ETH, WAD, 500n * u);
+        await s.ethFeed.updateAnswer(287_654_321_100n);
+        await s.engine.connect(s.alice).closePosition(ETH);
+        let supply = await s.vault.totalSupply();
+        let total = await s.engine.lpBalance();
+        expect(await s.vault.totalAssets()).to.equal(total);
+
+        const shares = 777_777_777_777n;
+        const paid = assetsForMint(shares, supply, total);
+        await expect(s.vault.connect(s.bob).mint(shares, s.bob)).to.changeTokenBalances(
+          ethers,
+          s.token,
+          [s.bob, s.engine],
+          [-paid, paid],
+        );
+        expect(await s.vault.balanceOf(s.bob)).to.equal(shares);
+        supply += shares;
+        total += paid;
+
+        const assets = 333n * u + 1n;
+        const burnt = sharesForWithdraw(assets, supply, total);
+        const tx = s.vault.connect(s.lp).withdraw(assets, s.dave, s.lp);
+        await expect(tx)
+          .to.emit(s.engine, "LiquidityRemoved")
+          .withArgs(s.dave.address, assets, total - assets);
+        await expect(tx).to.changeTokenBalances(ethers, s.token, [s.dave, s.engine], [assets, -assets]);
+        supply -= burnt;
+        total -= assets;
+        expect(await s.vault.totalSupply()).to.equal(supply);
+
+        const redeemed = assetsForRedeem(shares, supply, total);
+        await expect(s.vault.connect(s.bob).redeem(shares, s.bob, s.bob)).to.changeTokenBalance(
+          ethers,
+          s.token,
+          s.bob,
+          redeemed,
+        );
+        expect(redeemed).to.be.lessThanOrEqual(paid); // no round trip gains
+        expect(await s.vault.balanceOf(s.bob)).to.equal(0n);
+      });
+
+      it("withdraw on behalf of an owner spends the caller's share allowance", async function () {
+        const s = await networkHelpers.loadFixture(funded);
+        const assets = 100n * s.unit;
+        const shares = sharesForWithdraw(assets, await s.vault.totalSupply(), await s.vault.totalAssets());
+        await expect(s.vault.connect(s.bob).withdraw(assets, s.bob, s.lp))
+          .to.be.revertedWithCustomError(s.vault, "ERC20InsufficientAllowance")
+          .withArgs(s.bob.address, 0n, shares);
+        await s.vault.connect(s.lp).approve(s.bob, shares);
+        await expect(s.vault.connect(s.bob).withdraw(assets, s.bob, s.lp)).to.changeTokenBalance(
+          ethers,
+          s.token,
+          s.bob,
+          assets,
+        );
+        expect(await s.vault.allowance(s.lp, s.bob)).to.equal(0n);
+      });
+
+      it("reverts with ZeroAmount on a zero deposit, mint, withdraw or redeem", async function () {
+        const s = await networkHelpers.loadFixture(funded);
+        const v = s.vault.connect(s.lp);
+        await expect(v.deposit(0n, s.lp)).to.be.revertedWithCustomError(s.vault, "ZeroAmount").withArgs();
+        await expect(v.mint(0n, s.lp)).to.be.revertedWithCustomError(s.vault, "ZeroAmount").withArgs();
+        await expect(v.withdraw(0n, s.lp, s.lp))
+          .to.be.revertedWithCustomError(s.vault, "ZeroAmount")
+          .withArgs();
+        await expect(v.redeem(0n, s.lp, s.lp))
+          .to.be.revertedWithCustomError(s.vault, "ZeroAmount")
+          .withArgs();
+      });
+    });
+
+    describe("pause", function () {
+      it("refuses deposits and mints with DepositsPaused (maxDeposit = maxMint = 0) but lets LPs withdraw", async function () {
+        const s = await networkHelpers.loadFixture(funded);
+        await s.engine.pause();
+        await expect(s.vault.connect(s.bob).deposit(s.unit, s.bob))
+          .to.be.revertedWithCustomError(s.vault, "DepositsPaused")
+          .withArgs();
+        await expect(s.vault.connect(s.bob).mint(OFFSET, s.bob))
+          .to.be.revertedWithCustomError(s.vault, "DepositsPaused")
+          .withArgs();
+        expect(await s.vault.maxDeposit(s.bob)).to.equal(0n);
+        expect(await s.vault.maxMint(s.bob)).to.equal(0n);
+        await expect(s.vault.connect(s.lp).withdraw(1_000n * s.unit, s.lp, s.lp)).to.changeTokenBalance(
+          ethers,
+          s.token,
+          s.lp,
+          1_000n * s.unit,
+        );
+        await s.engine.unpause();
+        expect(await s.vault.maxDeposit(s.bob)).to.equal(ethers.MaxUint256);
+      });
+    });
+
+    describe("free liquidity", function () {
+      it("maxWithdraw and maxRedeem stop at free liquidity (LP balance less reserved profit caps)", async function () {
+        const s = await networkHelpers.loadFixture(funded);
+        const u = s.unit;
+        await s.engine.connect(s.alice).openPosition(ETH, 300n * WAD, 100_000n * u);
+        const lpBalance = await s.engine.lpBalance();
+        const free = lpBalance - 900_000n * u;
+        expect(await s.engine.freeLiquidity()).to.equal(free);
+        expect(await s.vault.maxWithdraw(s.lp)).to.equal(free);
+        const supply = await s.vault.totalSupply();
+        expect(await s.vault.maxRedeem(s.lp)).to.equal(mulDivDown(free, supply + OFFSET, lpBalance + 1n));
+        await expect(s.vault.connect(s.lp).withdraw(free + 1n, s.lp, s.lp))
+          .to.be.revertedWithCustomError(s.vault, "ERC4626ExceededMaxWithdraw")
+          .withArgs(s.lp.address, free + 1n, free);
+        await s.vault.connect(s.lp).withdraw(free, s.lp, s.lp);
+        expect(await s.engine.freeLiquidity()).to.equal(0n);
+        await expect(s.vault.connect(s.lp).redeem(1n, s.lp, s.lp))
+          .to.be.revertedWithCustomError(s.vault, "ERC4626ExceededMaxRedeem")
+          .withArgs(s.lp.address, 1n, 0n);
+      });
+
+      it("the engine's LP entry points revert with OnlyVault for anyone but the vault", async function () {
+        const s = await networkHelpers.loadFixture(funded);
+        await expect(s.engine.connect(s.lp).creditLiquidity(1n))
+          .to.be.revertedWithCustomError(s.engine, "OnlyVault")
+          .withArgs(s.lp.address);
+        await expect(s.engine.connect(s.lp).withdrawLiquidity(s.lp, 1n))
+          .to.be.revertedWithCustomError(s.engine, "OnlyVault")
+          .withArgs(s.lp.address);
+      });
+    });
+
+    describe("totalAssets marks to the oracle", function () {
+      async function withLong(s: System) {
+        await s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, 3_000n * s.unit);
+        return s.engine.lpBalance();
+      }
+
+      it("counts a long's unrealized profit as a liability, up to the side's reserve", async function () {
+        const s = await networkHelpers.loadFixture(funded);
+        const lpBalance = await withLong(s);
+        await s.ethFeed.updateAnswer(feedPrice(3_300));
+        expect(await s.vault.totalAssets()).to.equal(lpBalance - 3_000n * s.unit);
+        await s.ethFeed.updateAnswer(feedPrice(6_000)); // profit 30000, reserve 9 x 3000 = 27000
+        expect(await s.vault.totalAssets()).to.equal(lpBalance - 27_000n * s.unit);
+      });
+
+      it("counts a long's unrealized loss as an asset, up to the side's margin", async function () {
+        const s = await networkHelpers.loadFixture(funded);
+        const lpBalance = await withLong(s);
+        await s.ethFeed.updateAnswer(feedPrice(2_800));
+        expect(await s.vault.totalAssets()).to.equal(lpBalance + 2_000n * s.unit);
+        await s.ethFeed.updateAnswer(feedPrice(2_500)); // loss 5000 but margin 3000
+        expect(await s.vault.totalAssets()).to.equal(lpBalance + 3_000n * s.unit);
+      });
+
+      it("marks a short's profit and loss the other way round, per market", async function () {
+        const s = await networkHelpers.loadFixture(funded);
+        await s.engine.connect(s.bob).openPosition(BTC, -WAD, 6_000n * s.unit);
+        const lpBalance = await s.engine.lpBalance();
+        await s.btcFeed.updateAnswer(feedPrice(59_000));
+        expect(await s.vault.totalAssets()).to.equal(lpBalance - 1_000n * s.unit);
+        await s.btcFeed.updateAnswer(feedPrice(61_500));
+        expect(await s.vault.totalAssets()).to.equal(lpBalance + 1_500n * s.unit);
+      });
+
+      it("counts funding accrued but not yet settled", async function () {
+        const s = await networkHelpers.loadFixture(fundedWithFunding);
+        await s.ethFeed.updateAnswer(feedPrice(3_000));
+        const t0 = BigInt(await networkHelpers.time.latest()) + 5n;
+        await networkHelpers.time.setNextBlockTimestamp(t0);
+        await s.engine.connect(s.alice).openPosition(ETH, 100n * WAD, 40_000n * s.unit);
+        const lpBalance = await s.engine.lpBalance();
+        await networkHelpers.time.setNextBlockTimestamp(t0 + 3_000n);
+        await networkHelpers.mine();
+        const index = indexDelta(fundingRate(100n * WAD, 1_000n * WAD, WAD / 1_000n), usd(3_000), 3_000n);
+        const pending = (100n * WAD * index) / WAD / 10n ** (18n - BigInt(s.decimals));
+        expect(pending).to.be.greaterThan(0n);
+        expect(await s.vault.totalAssets()).to.equal(lpBalance + pending);
+      });
+
+      it("refuses deposits and withdrawals with the oracle's StalePrice while a feed is stale", async function () {
+        const s = await networkHelpers.loadFixture(funded);
+        await networkHelpers.time.increase(3_601);
+        const [, , , updatedAt] = await s.ethFeed.latestRoundData();
+        await expect(s.vault.connect(s.lp).withdraw(s.unit, s.lp, s.lp))
+          .to.be.revertedWithCustomError(s.ethOracle, "StalePrice")
+          .withArgs(updatedAt, 3_600n);
+        await expect(s.vault.connect(s.lp).redeem(OFFSET, s.lp, s.lp))
+          .to.be.revertedWithCustomError(s.ethOracle, "StalePrice")
+          .withArgs(updatedAt, 3_600n);
+        await expect(s.vault.connect(s.bob).deposit(s.unit, s.bob))
+          .to.be.revertedWithCustomError(s.ethOracle, "StalePrice")
+          .withArgs(updatedAt, 3_600n);
+      });
+
+      it("share price follows trader losses: an LP redeems more after a trader's loss is realized", async function () {
+        const s = await networkHelpers.loadFixture(funded);
+        const shares = await s.vault.balanceOf(s.lp);
+        const before = await s.vault.previewRedeem(shares);
+        await s.engine.connect(s.alice).openPosition(ETH, WAD, 500n * s.unit);
+        await s.ethFeed.updateAnswer(feedPrice(2_900));
+        await s.engine.connect(s.alice).closePosition(ETH);
+        const total = await s.engine.lpBalance();
+        expect(await s.vault.previewRedeem(shares)).to.equal(assetsForRedeem(shares, shares, total));
+        expect(await s.vault.previewRedeem(shares)).to.be.greaterThan(before + 100n * s.unit - 1n);
+      });
+    });
+  });
+}
