@@ -7,7 +7,7 @@ import { loadDeployment, parseUnits } from "./lib/deployment.js";
 import { Keeper } from "./lib/keeper.js";
 
 const env = process.env;
-const { ethers } = await network.connect();
+const { ethers } = await network.getOrCreate();
 const d = await loadDeployment(ethers, env.KEEPER_DEPLOYMENT_ID || undefined);
 const [signer] = await ethers.getSigners();
 const keeper = new Keeper(ethers, d, signer, {

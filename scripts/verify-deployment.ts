@@ -6,7 +6,7 @@ import { network } from "hardhat";
 import { attach, moduleIdOf, readIgnitionAddresses, readParameters } from "./lib/deployment.js";
 import { verifyDeployment } from "./lib/verify.js";
 
-const connection = await network.connect();
+const connection = await network.getOrCreate();
 const { ethers } = connection;
 const { chainId } = await ethers.provider.getNetwork();
 const { deploymentId, deployed, addresses } = await readIgnitionAddresses(chainId, process.env.VERIFY_DEPLOYMENT_ID);

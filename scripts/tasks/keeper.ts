@@ -14,7 +14,7 @@ interface Args {
 }
 
 export default async function keeperTask(args: Args, hre: HardhatRuntimeEnvironment) {
-  const { ethers } = await hre.network.connect();
+  const { ethers } = await hre.network.getOrCreate();
   const d = await loadDeployment(ethers, args.deploymentId || undefined);
   const [signer] = await ethers.getSigners();
   const keeper = new Keeper(ethers, d, signer, {
