@@ -1,5 +1,11 @@
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import { Contract } from "ethers";
 import { type Deployment, formatUnits } from "./deployment.js";
+
+const FEED_ABI = [
+  "function decimals() view returns (uint8)",
+  "function latestRoundData() view returns (uint80, int256, uint256, uint256, uint80)",
+];
 
 export interface KeeperOptions {
   /** Receives the keeper fees; defaults to the signer. */
@@ -105,11 +111,26 @@ export class Keeper {
   async gasCostInCollateral(gas: bigint): Promise<bigint> {
     const fees = await this.ethers.provider.getFeeData();
     const gasPrice = fees.maxFeePerGas ?? fees.gasPrice ?? 0n;
-    const ethUsd = await this.d.ethOracle.price(); // 18 decimals
+    const ethUsd = await this.ethUsd(); // 18 decimals
     const wei = gas * gasPrice;
     // wei (1e18 per ETH) x USD/ETH (1e18) -> collateral units, rounded up: never overestimate profit.
     const denominator = 10n ** 36n / 10n ** BigInt(this.d.decimals);
     return (wei * ethUsd + denominator - 1n) / denominator;
+  }
+
+  /**
+   * ETH's price in USD (18 decimals) for gas costs: the ETH-USD oracle, or when it refuses (stale, out of
+   * bounds), the feed's raw last answer: good enough to price gas, and liquidations must not stop for it.
+   */
+  async ethUsd(): Promise<bigint> {
+    try {
+      return await this.d.ethOracle.price();
+    } catch (error) {
+      const feed = new Contract(await this.d.ethOracle.feed(), FEED_ABI, this.ethers.provider);
+      const [[, answer], decimals] = await Promise.all([feed.latestRoundData(), feed.decimals()]);
+      this.log(`ETH-USD oracle refused (${short(error)}); pricing gas at the feed's last answer`);
+      return (answer as bigint) * 10n ** (18n - BigInt(decimals));
+    }
   }
 
   /** Liquidates `candidates` in batches that pay for themselves. */
@@ -219,5 +240,6 @@ function describe(batch: Candidate[]) {
 export function short(error: unknown): string {
   const e = error as { shortMessage?: string; message?: string; revert?: { name?: string; args?: unknown[] } };
   if (e?.revert?.name) return `${e.revert.name}(${(e.revert.args ?? []).join(", ")})`;
-  return (e?.shortMessage ?? e?.message ?? String(error)).split("\n")[0];
+  const text = (e?.shortMessage ?? e?.message ?? String(error)).split("\n")[0];
+  return /reverted with custom error '([^']+)'/.exec(text)?.[1] ?? text;
 }
