@@ -105,7 +105,7 @@ export async function stakerStatus({ ethers, d, signer }: ToolContext, accountTe
     b.balanceOf(account),
     b.cooldownStatus(account),
     b.incomeStreaming(),
-    b.coverageRatio(),
+    b.coverageRatio().catch(() => undefined), // reverts while an oracle with open interest refuses a price
     b.totalAssets(),
     b.maxCover(),
     b.lastCoverAmount(),
@@ -133,7 +133,7 @@ export async function stakerStatus({ ethers, d, signer }: ToolContext, accountTe
             `    requested ${date(s.start)} for ${s.shares} shares worth ${money(d, s.valueAtRequest)} (now ${money(d, s.valueNow)})`,
             `    window ${date(s.windowStart)} .. ${date(s.windowEnd)}`,
           ]),
-      `Backstop: assets ${money(d, assets)}, income streaming ${money(d, streaming)}, coverage ratio ${percent(coverage)}`,
+      `Backstop: assets ${money(d, assets)}, income streaming ${money(d, streaming)}, coverage ratio ${coverage === undefined ? "unavailable (an oracle refuses a price)" : percent(coverage)}`,
       `  max cover now ${money(d, maxCover)}; covered in total ${money(d, totalCovered)}; last cover ${money(d, lastAmount)} at ${date(lastTime)}`,
     ],
     data: {
