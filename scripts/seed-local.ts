@@ -26,7 +26,9 @@ const open = async (who: typeof a, market: bigint, leverage: bigint, margin: big
   const price = market === 0n ? ethPrice : btcPrice;
   const size = (leverage * margin * unit * WAD * 10n ** BigInt(18 - d.decimals)) / price;
   await (await d.engine.connect(who).openPosition(market, long ? size : -size, margin * unit)).wait();
-  console.log(`${who.address} opened ${market === 0n ? "ETH" : "BTC"} ${long ? "long" : "short"} ${leverage}x with ${margin}`);
+  console.log(
+    `${who.address} opened ${market === 0n ? "ETH" : "BTC"} ${long ? "long" : "short"} ${leverage}x with ${margin}`,
+  );
 };
 await open(a, 0n, 9n, 5_000n, true);
 await open(b, 0n, 9n, 4_000n, true);

@@ -26,8 +26,12 @@ const problems = await verifyDeployment(ethers, d, {
 });
 if (problems.length > 0) {
   for (const line of problems) console.error(`MISMATCH ${line}`);
-  console.error(`${problems.length} mismatch(es) in deployment ${deploymentId} (${moduleId}, parameters ${parameterFile}.json)`);
+  console.error(
+    `${problems.length} mismatch(es) in deployment ${deploymentId} (${moduleId}, parameters ${parameterFile}.json)`,
+  );
   process.exitCode = 1;
 } else {
-  console.log(`OK: deployment ${deploymentId} (${moduleId}) matches ${parameterFile}.json: wiring, roles, 2 markets, oracles`);
+  console.log(
+    `OK: deployment ${deploymentId} (${moduleId}) matches ${parameterFile}.json: wiring, roles, 2 markets, oracles`,
+  );
 }

@@ -42,7 +42,14 @@ async function openedAndMoved(): Promise<System> {
 
 const silent = () => {};
 const keeperFor = (s: System, overrides: Partial<ConstructorParameters<typeof Keeper>[3]> = {}) =>
-  new Keeper(ethers, s, s.keeper, { minProfit: 0n, batchSize: 2, startBlock: 0, dryRun: false, log: silent, ...overrides });
+  new Keeper(ethers, s, s.keeper, {
+    minProfit: 0n,
+    batchSize: 2,
+    startBlock: 0,
+    dryRun: false,
+    log: silent,
+    ...overrides,
+  });
 
 /** The (trader index) positions that the test's own arithmetic finds unhealthy, with their keeper fees. */
 function expectedLiquidations(s: System) {

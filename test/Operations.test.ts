@@ -1,6 +1,15 @@
 import { expect } from "chai";
 import { Keeper } from "../scripts/lib/keeper.js";
-import { cooldown, lpStatus, setParameter, setPaused, stake, stakerStatus, systemStatus, unstake } from "../scripts/lib/tools.js";
+import {
+  cooldown,
+  lpStatus,
+  setParameter,
+  setPaused,
+  stake,
+  stakerStatus,
+  systemStatus,
+  unstake,
+} from "../scripts/lib/tools.js";
 import { verifyDeployment } from "../scripts/lib/verify.js";
 import { deployLocal } from "../scripts/lib/local.js";
 import { connection, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/ops.js";
@@ -59,7 +68,13 @@ describe("Operations on a localhost deployment", function () {
     const eth = (status.data.markets as { longSize: bigint; shortSize: bigint; skew: bigint }[])[0];
     expect([eth.longSize, eth.shortSize, eth.skew]).to.deep.equal([15n * WAD, 10n * WAD, 5n * WAD]);
     await s.ethFeed.updateAnswer(feedPrice(2_760n));
-    const keeper = new Keeper(ethers, s, s.keeper, { minProfit: 0n, batchSize: 10, startBlock: 0, dryRun: false, log: () => {} });
+    const keeper = new Keeper(ethers, s, s.keeper, {
+      minProfit: 0n,
+      batchSize: 10,
+      startBlock: 0,
+      dryRun: false,
+      log: () => {},
+    });
     const tick = await keeper.tick();
     expect(tick?.liquidated).to.equal(1);
     expect((await s.engine.getPosition(s.alice.address, ETH)).size).to.equal(0n);

@@ -1,11 +1,15 @@
-import type { IgnitionModuleBuilder } from "@nomicfoundation/hardhat-ignition/modules";
+import type {
+  ContractFuture,
+  IgnitionModuleBuilder,
+  ModuleParameterRuntimeValue,
+} from "@nomicfoundation/ignition-core";
 import { id, ZeroAddress } from "ethers";
 
 export const MARKET_ADMIN_ROLE = id("MARKET_ADMIN_ROLE");
 export const GUARDIAN_ROLE = id("GUARDIAN_ROLE");
 
 /** An address the module reads from its parameters, or a contract another module deploys. */
-type AddressInput = Parameters<IgnitionModuleBuilder["contractAt"]>[1];
+type AddressInput = ContractFuture<string> | ModuleParameterRuntimeValue<string>;
 
 export interface SystemInputs {
   collateral: AddressInput;
@@ -34,7 +38,7 @@ export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
     m.contract(
       "ChainlinkOracle",
       [
-        feed as string,
+        feed,
         m.getParameter(`${market}MaxAge`),
         m.getParameter(`${market}MinPrice`),
         m.getParameter(`${market}MaxPrice`),
@@ -46,7 +50,7 @@ export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
   const ethOracle = oracle("eth", inputs.ethFeed);
   const btcOracle = oracle("btc", inputs.btcFeed);
 
-  const collateral = inputs.collateral as string;
+  const { collateral } = inputs;
   const engine = m.contract("PerpEngine", [collateral, deployer, treasury]);
   const vault = m.contract("LiquidityVault", [
     collateral,

@@ -11,11 +11,19 @@ export default buildModule("LocalMocks", (m) => {
     m.getParameter("collateralDecimals", 6n),
   ]);
   const feedDecimals = m.getParameter("feedDecimals", 8n);
-  const ethFeed = m.contract("MockV3Aggregator", [feedDecimals, m.getParameter("ethInitialAnswer", 3_000n * 10n ** 8n)], {
-    id: "EthUsdFeed",
-  });
-  const btcFeed = m.contract("MockV3Aggregator", [feedDecimals, m.getParameter("btcInitialAnswer", 60_000n * 10n ** 8n)], {
-    id: "BtcUsdFeed",
-  });
+  const ethFeed = m.contract(
+    "MockV3Aggregator",
+    [feedDecimals, m.getParameter("ethInitialAnswer", 3_000n * 10n ** 8n)],
+    {
+      id: "EthUsdFeed",
+    },
+  );
+  const btcFeed = m.contract(
+    "MockV3Aggregator",
+    [feedDecimals, m.getParameter("btcInitialAnswer", 60_000n * 10n ** 8n)],
+    {
+      id: "BtcUsdFeed",
+    },
+  );
   return { collateral, ethFeed, btcFeed };
 });

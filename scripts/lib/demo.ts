@@ -119,20 +119,27 @@ const PLANS: TraderPlan[] = [
  * the backstop covers, and a crash in BTC bankrupts a whale beyond the backstop's per-cover cap so that
  * the rest is socialized across LP shares. Every figure in the result is summed from the engine's events.
  */
-export async function runDemo(connection: NetworkConnection, log: (line: string) => void = () => {}): Promise<DemoResult> {
+export async function runDemo(
+  connection: NetworkConnection,
+  log: (line: string) => void = () => {},
+): Promise<DemoResult> {
   const { ethers, networkHelpers } = connection;
   const d = await deployLocal(connection);
   const unit = 10n ** BigInt(d.decimals);
   const usd = (x: bigint) => formatUnits(x, d.decimals);
   const [admin, treasury, lp1, lp2, staker1, staker2, keeperSigner] = await ethers.getSigners();
   const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
-  log(`Deployed LocalBulwark through Ignition: engine ${d.addresses.engine}, vault ${d.addresses.vault}, backstop ${d.addresses.backstop}`);
-  log(`  treasury ${treasury.address}; markets ETH-USD (0) at $3,000 and BTC-USD (1) at $60,000; collateral ${d.decimals} decimals`);
+  log(
+    `Deployed LocalBulwark through Ignition: engine ${d.addresses.engine}, vault ${d.addresses.vault}, backstop ${d.addresses.backstop}`,
+  );
+  log(
+    `  treasury ${treasury.address}; markets ETH-USD (0) at $3,000 and BTC-USD (1) at $60,000; collateral ${d.decimals} decimals`,
+  );
 
   const fund = async (who: { address: string }, amount: bigint) => {
     await d.collateral.mint(who.address, amount);
   };
-  const approveAll = async (who: (typeof lp1)) => {
+  const approveAll = async (who: typeof lp1) => {
     const c = d.collateral.connect(who);
     await c.approve(d.addresses.engine, ethers.MaxUint256);
     await c.approve(d.addresses.vault, ethers.MaxUint256);
@@ -168,7 +175,7 @@ export async function runDemo(connection: NetworkConnection, log: (line: string)
     await fund(wallet, margin * 2n);
     await d.collateral.connect(wallet).approve(d.addresses.engine, ethers.MaxUint256);
     const price = plan.market === ETH ? 3_000n : 60_000n;
-    const notionalUsd = BigInt(Math.round(plan.margin * plan.leverage * 100)) * WAD / 100n;
+    const notionalUsd = (BigInt(Math.round(plan.margin * plan.leverage * 100)) * WAD) / 100n;
     const size = (notionalUsd / price) * (plan.long ? 1n : -1n);
     await d.engine.connect(wallet).openPosition(plan.market, size, margin);
     traders.push({ wallet, plan, size });
@@ -177,7 +184,9 @@ export async function runDemo(connection: NetworkConnection, log: (line: string)
         `size ${ethers.formatUnits(size < 0n ? -size : size, 18).slice(0, 8)}, margin ${usd(margin)}`,
     );
   }
-  log(`${traders.length} positions open; LP value ${usd(await d.engine.lpValue())}, reserved ${usd(await d.engine.totalReserved())}`);
+  log(
+    `${traders.length} positions open; LP value ${usd(await d.engine.lpValue())}, reserved ${usd(await d.engine.totalReserved())}`,
+  );
 
   const keeper = new Keeper(ethers, d, keeperSigner, {
     minProfit: 0n,
@@ -209,7 +218,9 @@ export async function runDemo(connection: NetworkConnection, log: (line: string)
       `  ${w.liquidations} liquidated: keeper fees ${usd(w.keeperFees)}, penalties ${usd(w.penalties)}, ` +
         `bad debt ${usd(w.badDebt)} (backstop ${usd(w.coveredByBackstop)}, socialized ${usd(w.socialized)})`,
     );
-    log(`  LP share ${usd6(before.lp, d.decimals)} -> ${usd6(after.lp, d.decimals)}, backstop share ${usd6(before.backstop, d.decimals)} -> ${usd6(after.backstop, d.decimals)}`);
+    log(
+      `  LP share ${usd6(before.lp, d.decimals)} -> ${usd6(after.lp, d.decimals)}, backstop share ${usd6(before.backstop, d.decimals)} -> ${usd6(after.backstop, d.decimals)}`,
+    );
   };
 
   await phase("Move: ETH -7% to $2,790, BTC +6% to $63,600", async () => {
@@ -218,11 +229,15 @@ export async function runDemo(connection: NetworkConnection, log: (line: string)
   });
 
   // Winners take profit; fees and penalties go to stakers and the treasury.
-  for (const t of traders.filter((x) => (x.plan.market === ETH ? !x.plan.long : x.plan.long) && x.plan.leverage === 5)) {
+  for (const t of traders.filter(
+    (x) => (x.plan.market === ETH ? !x.plan.long : x.plan.long) && x.plan.leverage === 5,
+  )) {
     const balance = await d.collateral.balanceOf(t.wallet.address);
     await d.engine.connect(t.wallet).closePosition(t.plan.market);
     const paid = (await d.collateral.balanceOf(t.wallet.address)) - balance;
-    log(`Trader ${t.wallet.address.slice(0, 10)} closes ${t.plan.market === ETH ? "ETH short" : "BTC long"} 5x with a profit: paid ${usd(paid)} on ${usd(BigInt(t.plan.margin) * unit)} margin`);
+    log(
+      `Trader ${t.wallet.address.slice(0, 10)} closes ${t.plan.market === ETH ? "ETH short" : "BTC long"} 5x with a profit: paid ${usd(paid)} on ${usd(BigInt(t.plan.margin) * unit)} margin`,
+    );
   }
   await d.engine.distributeFees();
   log(`Fees and penalties distributed; a day passes (backstop income streams), feeds report again`);
@@ -241,8 +256,12 @@ export async function runDemo(connection: NetworkConnection, log: (line: string)
   const totals = await waterfallFromEvents(d, fromBlock, toBlock);
   const keeperEarned = (await d.collateral.balanceOf(keeperSigner.address)) - keeperBalanceBefore;
   log("");
-  log(`Keeper ${keeperSigner.address.slice(0, 10)} earned ${usd(keeperEarned)} in fees over ${totals.liquidations} liquidations`);
-  log(`Backstop covered ${usd(await d.backstop.totalCovered())} in total; coverage ratio now ${ethers.formatUnits(await d.backstop.coverageRatio(), 16).slice(0, 6)} %`);
+  log(
+    `Keeper ${keeperSigner.address.slice(0, 10)} earned ${usd(keeperEarned)} in fees over ${totals.liquidations} liquidations`,
+  );
+  log(
+    `Backstop covered ${usd(await d.backstop.totalCovered())} in total; coverage ratio now ${ethers.formatUnits(await d.backstop.coverageRatio(), 16).slice(0, 6)} %`,
+  );
 
   const crashes = phases.slice(1);
   return {
@@ -280,10 +299,14 @@ export function waterfallTable(r: DemoResult): string {
     ...r.phases.map((p) => `${usd6(get(p).before, r.decimals)} > ${usd6(get(p).after, r.decimals)}`),
     `${usd6(get(r.phases[0]).before, r.decimals)} > ${usd6(get(r.phases.at(-1)!).after, r.decimals)}`,
   ];
-  body.push(price("LP share price", (p) => p.lpSharePrice), price("Backstop share price", (p) => p.backstopSharePrice));
+  body.push(
+    price("LP share price", (p) => p.lpSharePrice),
+    price("Backstop share price", (p) => p.backstopSharePrice),
+  );
   const all = [["", ...heads], ...body];
   const widths = all[0].map((_, c) => Math.max(...all.map((row) => row[c].length)));
-  const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(" | ");
+  const line = (row: string[]) =>
+    row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(" | ");
   const rule = widths.map((w) => "-".repeat(w)).join("-+-");
   return [line(all[0]), rule, ...body.map(line)].join("\n");
 }

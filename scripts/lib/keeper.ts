@@ -79,7 +79,12 @@ export class Keeper {
       ]);
       const events = [
         ...modified.map((e) => ({ e, account: e.args.account, marketId: e.args.marketId, size: e.args.size })),
-        ...liquidated.map((e) => ({ e, account: e.args.account, marketId: e.args.marketId, size: e.args.remainingSize })),
+        ...liquidated.map((e) => ({
+          e,
+          account: e.args.account,
+          marketId: e.args.marketId,
+          size: e.args.remainingSize,
+        })),
       ].sort((a, b) => a.e.blockNumber - b.e.blockNumber || a.e.index - b.e.index);
       for (const { account, marketId, size } of events) {
         if (size === 0n) this.open.delete(key(account, marketId));
@@ -157,7 +162,9 @@ export class Keeper {
           continue;
         }
         if (this.options.dryRun) {
-          this.log(`dry run: would liquidate ${batch.length} (${describe(batch)}) for ${fmt(expectedFee)}, gas ${fmt(cost)}`);
+          this.log(
+            `dry run: would liquidate ${batch.length} (${describe(batch)}) for ${fmt(expectedFee)}, gas ${fmt(cost)}`,
+          );
           continue;
         }
         const tx = await engine.liquidateBatch(accounts, ids, this.feeRecipient, { gasLimit: (gas * 12n) / 10n });
@@ -175,7 +182,9 @@ export class Keeper {
         const fees = event ? (event.args.keeperFees as bigint) : 0n;
         liquidated += count;
         keeperFees += fees;
-        this.log(`liquidated ${count}/${batch.length} (${describe(batch)}) fee ${fmt(fees)} tx ${tx.hash} gas ${receipt?.gasUsed}`);
+        this.log(
+          `liquidated ${count}/${batch.length} (${describe(batch)}) fee ${fmt(fees)} tx ${tx.hash} gas ${receipt?.gasUsed}`,
+        );
       } catch (error) {
         errors++;
         this.log(`batch of ${batch.length} failed (${describe(batch)}): ${short(error)}`);
@@ -222,7 +231,9 @@ export class Keeper {
 
   /** Polls every `intervalMs` until `iterations` polls have run (forever when 0) or `signal` aborts. */
   async run(intervalMs: number, iterations = 0, signal?: AbortSignal) {
-    this.log(`watching from block ${this.options.startBlock}, fees to ${this.feeRecipient}${this.options.dryRun ? " (dry run)" : ""}`);
+    this.log(
+      `watching from block ${this.options.startBlock}, fees to ${this.feeRecipient}${this.options.dryRun ? " (dry run)" : ""}`,
+    );
     for (let i = 0; iterations === 0 || i < iterations; i++) {
       if (signal?.aborted) break;
       await this.tick();

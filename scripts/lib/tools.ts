@@ -2,6 +2,7 @@ import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardha
 import type { NetworkConnection } from "hardhat/types/network";
 import { type Deployment, formatUnits, loadDeployment, parseUnits } from "./deployment.js";
 import { short } from "./keeper.js";
+import { CONFIG_FIELDS } from "./verify.js";
 
 /** What a tool reports: `lines` for people, `data` (bigints become strings) for --json. */
 export interface Report {
@@ -101,18 +102,20 @@ function statusOf(s: Awaited<ReturnType<Deployment["backstop"]["cooldownStatus"]
 export async function stakerStatus({ ethers, d, signer }: ToolContext, accountText: string): Promise<Report> {
   const account = accountText || signer.address;
   const b = d.backstop;
-  const [shares, s, streaming, coverage, assets, maxCover, lastAmount, lastTime, totalCovered, now] = await Promise.all([
-    b.balanceOf(account),
-    b.cooldownStatus(account),
-    b.incomeStreaming(),
-    b.coverageRatio().catch(() => undefined), // reverts while an oracle with open interest refuses a price
-    b.totalAssets(),
-    b.maxCover(),
-    b.lastCoverAmount(),
-    b.lastCoverTime(),
-    b.totalCovered(),
-    ethers.provider.getBlock("latest").then((block) => BigInt(block!.timestamp)),
-  ]);
+  const [shares, s, streaming, coverage, assets, maxCover, lastAmount, lastTime, totalCovered, now] = await Promise.all(
+    [
+      b.balanceOf(account),
+      b.cooldownStatus(account),
+      b.incomeStreaming(),
+      b.coverageRatio().catch(() => undefined), // reverts while an oracle with open interest refuses a price
+      b.totalAssets(),
+      b.maxCover(),
+      b.lastCoverAmount(),
+      b.lastCoverTime(),
+      b.totalCovered(),
+      ethers.provider.getBlock("latest").then((block) => BigInt(block!.timestamp)),
+    ],
+  );
   const value = await b.convertToAssets(shares);
   const phase =
     s.start === 0n
@@ -196,20 +199,35 @@ export async function lpStatus({ d, signer }: ToolContext, accountText: string):
 }
 
 // ---------------------------------------------------------------- operators
-export async function addMarket({ d, signer }: ToolContext, oracle: string, config: Record<string, bigint>): Promise<Report> {
+export async function addMarket(
+  { d, signer }: ToolContext,
+  oracle: string,
+  config: Record<string, bigint>,
+): Promise<Report> {
   const tx = await d.engine.connect(signer).addMarket(oracle, config as never);
   await tx.wait();
   const id = (await d.engine.marketCount()) - 1n;
-  return { lines: [`Added market ${id} with oracle ${oracle} (tx ${tx.hash})`], data: { action: "addMarket", marketId: id, oracle, tx: tx.hash } };
+  return {
+    lines: [`Added market ${id} with oracle ${oracle} (tx ${tx.hash})`],
+    data: { action: "addMarket", marketId: id, oracle, tx: tx.hash },
+  };
 }
 
 /** Reads a market's config, changes one field and writes it back (the engine enforces the bounds). */
-export async function setParameter({ d, signer }: ToolContext, marketId: bigint, field: string, valueText: string): Promise<Report> {
+export async function setParameter(
+  { d, signer }: ToolContext,
+  marketId: bigint,
+  field: string,
+  valueText: string,
+): Promise<Report> {
   const current = (await d.engine.getMarket(marketId)).config;
-  const fields = Object.keys(current.toObject());
-  if (!fields.includes(field)) throw new Error(`unknown field ${field}; one of ${fields.join(", ")}`);
-  const config = { ...current.toObject(), [field]: BigInt(valueText) };
-  const before = current.toObject()[field] as bigint;
+  if (!(CONFIG_FIELDS as readonly string[]).includes(field)) {
+    throw new Error(`unknown field ${field}; one of ${CONFIG_FIELDS.join(", ")}`);
+  }
+  const config = Object.fromEntries(
+    CONFIG_FIELDS.map((f) => [f, f === field ? BigInt(valueText) : BigInt(current[f])]),
+  );
+  const before = BigInt(current[field as (typeof CONFIG_FIELDS)[number]]);
   const tx = await d.engine.connect(signer).setMarketConfig(marketId, config as never);
   await tx.wait();
   return {
@@ -222,7 +240,10 @@ export async function setPaused({ d, signer }: ToolContext, paused: boolean): Pr
   const engine = d.engine.connect(signer);
   const tx = paused ? await engine.pause() : await engine.unpause();
   await tx.wait();
-  return { lines: [`Engine ${paused ? "paused" : "unpaused"} (tx ${tx.hash})`], data: { action: paused ? "pause" : "unpause", tx: tx.hash } };
+  return {
+    lines: [`Engine ${paused ? "paused" : "unpaused"} (tx ${tx.hash})`],
+    data: { action: paused ? "pause" : "unpause", tx: tx.hash },
+  };
 }
 
 export async function systemStatus({ ethers, d }: ToolContext): Promise<Report> {
@@ -241,14 +262,35 @@ export async function systemStatus({ ethers, d }: ToolContext): Promise<Report> 
     const rate = await d.engine.fundingRate(id);
     const skew = BigInt(m.longSize) - BigInt(m.shortSize);
     const oiUsd = price === undefined ? undefined : ((BigInt(m.longSize) + BigInt(m.shortSize)) * price) / 10n ** 18n;
-    markets.push({ marketId: id, oracle: m.oracle, price, priceError, longSize: m.longSize, shortSize: m.shortSize, skew, openInterestUsd: oiUsd, fundingRatePerDay: rate });
+    markets.push({
+      marketId: id,
+      oracle: m.oracle,
+      price,
+      priceError,
+      longSize: m.longSize,
+      shortSize: m.shortSize,
+      skew,
+      openInterestUsd: oiUsd,
+      fundingRatePerDay: rate,
+    });
     lines.push(
       `Market ${id}: price ${price === undefined ? `unavailable (${priceError})` : formatUnits(price, 18)}, ` +
         `OI long ${formatUnits(BigInt(m.longSize), 18, 4)} short ${formatUnits(BigInt(m.shortSize), 18, 4)} (skew ${formatUnits(skew, 18, 4)}), ` +
         `OI ${oiUsd === undefined ? "?" : "$" + formatUnits(oiUsd, 18)}, funding ${formatUnits(rate, 16, 4)} %/day`,
     );
   }
-  const [paused, lpBalance, reserved, free, vaultAssets, backstopAssets, coverage, streaming, pendingFees, pendingPenalties] = await Promise.all([
+  const [
+    paused,
+    lpBalance,
+    reserved,
+    free,
+    vaultAssets,
+    backstopAssets,
+    coverage,
+    streaming,
+    pendingFees,
+    pendingPenalties,
+  ] = await Promise.all([
     d.engine.paused(),
     d.engine.lpBalance(),
     d.engine.totalReserved(),
@@ -267,6 +309,18 @@ export async function systemStatus({ ethers, d }: ToolContext): Promise<Report> 
   );
   return {
     lines,
-    data: { paused, markets, lpBalance, reserved, freeLiquidity: free, vaultAssets, backstopAssets, coverageRatio: coverage, incomeStreaming: streaming, pendingProtocolFees: pendingFees, pendingPenalties },
+    data: {
+      paused,
+      markets,
+      lpBalance,
+      reserved,
+      freeLiquidity: free,
+      vaultAssets,
+      backstopAssets,
+      coverageRatio: coverage,
+      incomeStreaming: streaming,
+      pendingProtocolFees: pendingFees,
+      pendingPenalties,
+    },
   };
 }

@@ -6,7 +6,8 @@ import { short } from "./keeper.js";
 export const MARKET_ADMIN_ROLE = id("MARKET_ADMIN_ROLE");
 export const GUARDIAN_ROLE = id("GUARDIAN_ROLE");
 
-const CONFIG_FIELDS = [
+/** MarketConfig's fields in order. */
+export const CONFIG_FIELDS = [
   "initialMarginRatio",
   "maintenanceMarginRatio",
   "tradingFeeRatio",
@@ -89,7 +90,8 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
       if (!(await d.engine.hasRole(role, who))) problems.push(`engine ${name}: ${who} does not hold it`);
     }
     for (const who of have) {
-      if (!want.has(who) && (await d.engine.hasRole(role, who))) problems.push(`engine ${name}: unexpected holder ${who}`);
+      if (!want.has(who) && (await d.engine.hasRole(role, who)))
+        problems.push(`engine ${name}: unexpected holder ${who}`);
     }
   }
   if (!(await d.backstop.hasRole(ZeroHash, input.deployer))) {
@@ -120,10 +122,26 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
     }
     expectAddress(`${m.name} oracle feed()`, await m.oracle.feed(), m.feed);
     expectValue(`${m.name} oracle maxAge()`, await m.oracle.maxAge(), BigInt(param(`${m.prefix}MaxAge`) as bigint));
-    expectValue(`${m.name} oracle minPrice()`, await m.oracle.minPrice(), BigInt(param(`${m.prefix}MinPrice`) as bigint));
-    expectValue(`${m.name} oracle maxPrice()`, await m.oracle.maxPrice(), BigInt(param(`${m.prefix}MaxPrice`) as bigint));
-    expectAddress(`${m.name} oracle sequencerFeed()`, await m.oracle.sequencerFeed(), String(param("sequencerFeed", ZeroAddress)));
-    expectValue(`${m.name} oracle gracePeriod()`, await m.oracle.gracePeriod(), BigInt(param("sequencerGracePeriod", 3_600n) as bigint));
+    expectValue(
+      `${m.name} oracle minPrice()`,
+      await m.oracle.minPrice(),
+      BigInt(param(`${m.prefix}MinPrice`) as bigint),
+    );
+    expectValue(
+      `${m.name} oracle maxPrice()`,
+      await m.oracle.maxPrice(),
+      BigInt(param(`${m.prefix}MaxPrice`) as bigint),
+    );
+    expectAddress(
+      `${m.name} oracle sequencerFeed()`,
+      await m.oracle.sequencerFeed(),
+      String(param("sequencerFeed", ZeroAddress)),
+    );
+    expectValue(
+      `${m.name} oracle gracePeriod()`,
+      await m.oracle.gracePeriod(),
+      BigInt(param("sequencerGracePeriod", 3_600n) as bigint),
+    );
     try {
       await m.oracle.price();
     } catch (error) {

@@ -10,5 +10,7 @@ interface Args {
 }
 
 export default async function (args: Args, hre: HardhatRuntimeEnvironment) {
-  await runTool(await hre.network.getOrCreate(), args, (ctx) => setParameter(ctx, BigInt(args.market), args.field, args.value));
+  await runTool(await hre.network.getOrCreate(), args, (ctx) =>
+    setParameter(ctx, BigInt(args.market), args.field, args.value),
+  );
 }
