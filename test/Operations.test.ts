@@ -12,6 +12,9 @@ import {
 } from "../scripts/lib/tools.js";
 import { verifyDeployment } from "../scripts/lib/verify.js";
 import { deployLocal } from "../scripts/lib/local.js";
+import { attach, readParameters } from "../scripts/lib/deployment.js";
+import Bulwark from "../deploy/modules/Bulwark.js";
+import LocalMocks from "../deploy/modules/LocalMocks.js";
 import { connection, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/ops.js";
 
 /** What `npx hardhat ignition deploy deploy/modules/LocalBulwark.ts --network localhost` deploys. */
@@ -108,5 +111,48 @@ describe("Operations on a localhost deployment", function () {
     await s.engine.connect(s.alice).openPosition(ETH, WAD, 1_000n * s.unit);
     const lp = await lpStatus(as(s.lp), "");
     expect(lp.data.value).to.equal(await s.vault.convertToAssets(await s.vault.balanceOf(s.lp.address)));
+  });
+
+  it("deploys the testnet module (Bulwark) on an existing token and feeds given as parameters, with the roles handed over", async function () {
+    const [deployer, treasury, admin, guardian] = await ethers.getSigners();
+    const mocks = await connection.ignition.deploy(LocalMocks, { displayUi: false });
+    const sepolia = (await readParameters("sepolia")).Bulwark;
+    const params = {
+      ...sepolia,
+      collateral: await mocks.collateral.getAddress(),
+      ethFeed: await mocks.ethFeed.getAddress(),
+      btcFeed: await mocks.btcFeed.getAddress(),
+      ethMaxAge: 3_600n,
+      btcMaxAge: 3_600n,
+      treasury: treasury.address,
+      marketAdmin: admin.address,
+      guardian: guardian.address,
+    };
+    const r = await connection.ignition.deploy(Bulwark, { parameters: { Bulwark: params as never }, displayUi: false });
+    const d = await attach(ethers, {
+      collateral: await r.collateral.getAddress(),
+      engine: await r.engine.getAddress(),
+      vault: await r.vault.getAddress(),
+      backstop: await r.backstop.getAddress(),
+      lens: await r.lens.getAddress(),
+      ethOracle: await r.ethOracle.getAddress(),
+      btcOracle: await r.btcOracle.getAddress(),
+    });
+    const input = { params, deployer: deployer.address, ethFeed: params.ethFeed, btcFeed: params.btcFeed };
+    expect(await verifyDeployment(ethers, d, input)).to.deep.equal([]);
+    const marketAdminRole = await d.engine.MARKET_ADMIN_ROLE();
+    expect(await d.engine.hasRole(marketAdminRole, deployer.address)).to.equal(false);
+    expect(await d.engine.hasRole(marketAdminRole, admin.address)).to.equal(true);
+    expect(await d.engine.hasRole(await d.engine.GUARDIAN_ROLE(), guardian.address)).to.equal(true);
+    expect(await d.engine.treasury()).to.equal(treasury.address);
+    // Checked against the file as written (deployer-held roles, the real Sepolia feeds), every difference is named.
+    const againstFile = await verifyDeployment(ethers, d, {
+      ...input,
+      params: sepolia,
+      ethFeed: String(sepolia.ethFeed),
+    });
+    expect(againstFile).to.include(`collateral: ${params.collateral}, expected ${sepolia.collateral}`);
+    expect(againstFile).to.include(`ETH-USD oracle feed(): ${params.ethFeed}, expected ${sepolia.ethFeed}`);
+    expect(againstFile).to.include(`engine MARKET_ADMIN_ROLE: ${deployer.address.toLowerCase()} does not hold it`);
   });
 });

@@ -1,4 +1,5 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import { erc20Metadata } from "../lib/erc20.js";
 import { buildSystem } from "../lib/system.js";
 
 /**
@@ -6,7 +7,7 @@ import { buildSystem } from "../lib/system.js";
  * later mainnets): every address comes from the parameter file (deploy/parameters/<network>.json).
  */
 export default buildModule("Bulwark", (m) => {
-  const collateral = m.contractAt("IERC20Metadata", m.getParameter<string>("collateral"));
+  const collateral = m.contractAt("IERC20Metadata", erc20Metadata, m.getParameter<string>("collateral"));
   const system = buildSystem(m, {
     collateral,
     ethFeed: m.getParameter<string>("ethFeed"),
