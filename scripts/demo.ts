@@ -14,4 +14,7 @@ if (jsonOut) {
   console.log("");
   console.log("Loss waterfall (collateral units), summed from the engine's events:");
   console.log(waterfallTable(result));
+  console.log("");
+  console.log("Bad debt = covered by the backstop + socialized. Share prices mark open positions to the oracle, so a");
+  console.log("crash also hands open losers' losses to LPs: the LP share price can rise while a loss is socialized.");
 }

@@ -15,7 +15,7 @@ const parameterFile = process.env.VERIFY_PARAMETERS ?? connection.networkName;
 const params = (await readParameters(parameterFile))[moduleId] ?? {};
 const deployer = process.env.VERIFY_DEPLOYER ?? (await ethers.getSigners())[0].address;
 const feed = (suffix: string, param: string) =>
-  moduleIdOf(deployed) === "LocalBulwark" ? deployed[`LocalMocks#${suffix}`] : String(params[param]);
+  moduleId === "LocalBulwark" ? deployed[`LocalMocks#${suffix}`] : String(params[param]);
 
 const d = await attach(ethers, addresses);
 const problems = await verifyDeployment(ethers, d, {
@@ -23,6 +23,8 @@ const problems = await verifyDeployment(ethers, d, {
   deployer,
   ethFeed: feed("EthUsdFeed", "ethFeed"),
   btcFeed: feed("BtcUsdFeed", "btcFeed"),
+  // Real Chainlink feeds name their pair; the local mocks do not.
+  checkFeedDescriptions: moduleId === "Bulwark",
 });
 if (problems.length > 0) {
   for (const line of problems) console.error(`MISMATCH ${line}`);

@@ -154,5 +154,11 @@ describe("Operations on a localhost deployment", function () {
     expect(againstFile).to.include(`collateral: ${params.collateral}, expected ${sepolia.collateral}`);
     expect(againstFile).to.include(`ETH-USD oracle feed(): ${params.ethFeed}, expected ${sepolia.ethFeed}`);
     expect(againstFile).to.include(`engine MARKET_ADMIN_ROLE: ${deployer.address.toLowerCase()} does not hold it`);
+    // Real feeds name their pair; a mock in their place is caught.
+    const described = await verifyDeployment(ethers, d, { ...input, checkFeedDescriptions: true });
+    expect(described).to.deep.equal([
+      `ETH-USD feed description(): "v0.8/tests/MockV3Aggregator.sol", expected "ETH / USD"`,
+      `BTC-USD feed description(): "v0.8/tests/MockV3Aggregator.sol", expected "BTC / USD"`,
+    ]);
   });
 });

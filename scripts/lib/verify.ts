@@ -1,5 +1,5 @@
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
-import { id, ZeroAddress, ZeroHash } from "ethers";
+import { Contract, id, ZeroAddress, ZeroHash } from "ethers";
 import { type Deployment } from "./deployment.js";
 import { short } from "./keeper.js";
 
@@ -35,6 +35,8 @@ export interface VerifyInput {
   btcFeed: string;
   /** First block to scan for role events (the deployment's first block is enough). */
   fromBlock?: number;
+  /** Also require the feeds' description() to be "ETH / USD" and "BTC / USD" (real Chainlink feeds). */
+  checkFeedDescriptions?: boolean;
 }
 
 /**
@@ -121,6 +123,12 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
       }
     }
     expectAddress(`${m.name} oracle feed()`, await m.oracle.feed(), m.feed);
+    if (input.checkFeedDescriptions) {
+      const pair = m.name.replace("-", " / ");
+      const feed = new Contract(m.feed, ["function description() view returns (string)"], ethers.provider);
+      const description = await feed.description().catch((error: unknown) => `unreadable (${short(error)})`);
+      if (description !== pair) problems.push(`${m.name} feed description(): "${description}", expected "${pair}"`);
+    }
     expectValue(`${m.name} oracle maxAge()`, await m.oracle.maxAge(), BigInt(param(`${m.prefix}MaxAge`) as bigint));
     expectValue(
       `${m.name} oracle minPrice()`,
