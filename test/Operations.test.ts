@@ -1,8 +1,11 @@
 import { expect } from "chai";
 import { Keeper } from "../scripts/lib/keeper.js";
 import {
+  addMarket,
   cooldown,
+  lpDeposit,
   lpStatus,
+  lpWithdraw,
   setParameter,
   setPaused,
   stake,
@@ -15,7 +18,7 @@ import { deployLocal } from "../scripts/lib/local.js";
 import { attach, readParameters } from "../scripts/lib/deployment.js";
 import Bulwark from "../deploy/modules/Bulwark.js";
 import LocalMocks from "../deploy/modules/LocalMocks.js";
-import { connection, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/ops.js";
+import { BTC, connection, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/ops.js";
 
 /** What `npx hardhat ignition deploy deploy/modules/LocalBulwark.ts --network localhost` deploys. */
 async function localhostDeployment() {
@@ -160,5 +163,36 @@ describe("Operations on a localhost deployment", function () {
       `ETH-USD feed description(): "v0.8/tests/MockV3Aggregator.sol", expected "ETH / USD"`,
       `BTC-USD feed description(): "v0.8/tests/MockV3Aggregator.sol", expected "BTC / USD"`,
     ]);
+  });
+
+  it("LP tools move exactly the amounts asked; operator tools add a market and refuse a parameter outside its bounds", async function () {
+    const s = await networkHelpers.loadFixture(localhostDeployment);
+    const as = (signer: typeof s.lp) => ({ ethers, d: s, signer });
+    const before = await s.collateral.balanceOf(s.lp.address);
+    const deposited = await lpDeposit(as(s.lp), "1000.5");
+    expect(deposited.data.assets).to.equal(1_000_500_000n);
+    expect(await s.vault.balanceOf(s.lp.address)).to.equal(deposited.data.shares);
+    await lpWithdraw(as(s.lp), "400");
+    expect(before - (await s.collateral.balanceOf(s.lp.address))).to.equal(600_500_000n);
+
+    const feed = await ethers.deployContract("MockV3Aggregator", [8, feedPrice(150n)]);
+    const oracle = await ethers.deployContract("ChainlinkOracle", [
+      feed,
+      3_600n,
+      WAD / 100n,
+      1_000_000n * WAD,
+      ethers.ZeroAddress,
+      0n,
+    ]);
+    const config = s.parameters.LocalBulwark.ethConfig as Record<string, bigint>;
+    const added = await addMarket(as(s.deployer), await oracle.getAddress(), config);
+    expect(added.data.marketId).to.equal(2n);
+    expect((await s.engine.getMarket(2n)).oracle).to.equal(await oracle.getAddress());
+
+    const tooHigh = WAD / 5n; // 20 %: above initial margin (10 %) less the keeper fee ratio (0.5 %)
+    await expect(setParameter(as(s.deployer), BTC, "maintenanceMarginRatio", tooHigh.toString()))
+      .to.be.revertedWithCustomError(s.engine, "ParameterOutOfBounds")
+      .withArgs(ethers.encodeBytes32String("maintenanceMarginRatio"), tooHigh, WAD / 200n, (95n * WAD) / 1_000n - 1n);
+    await expect(setParameter(as(s.deployer), BTC, "noSuchField", "1")).to.be.rejectedWith("unknown field noSuchField");
   });
 });
