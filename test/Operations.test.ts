@@ -193,6 +193,10 @@ describe("Operations on a localhost deployment", function () {
     await expect(setParameter(as(s.deployer), BTC, "maintenanceMarginRatio", tooHigh.toString()))
       .to.be.revertedWithCustomError(s.engine, "ParameterOutOfBounds")
       .withArgs(ethers.encodeBytes32String("maintenanceMarginRatio"), tooHigh, WAD / 200n, (95n * WAD) / 1_000n - 1n);
-    await expect(setParameter(as(s.deployer), BTC, "noSuchField", "1")).to.be.rejectedWith("unknown field noSuchField");
+    const unknown = await setParameter(as(s.deployer), BTC, "noSuchField", "1").then(
+      () => "no error",
+      (error: Error) => error.message,
+    );
+    expect(unknown).to.match(/^unknown field noSuchField; one of initialMarginRatio, /);
   });
 });
