@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
-import { defineConfig } from "hardhat/config";
+import { configVariable, defineConfig } from "hardhat/config";
+import { bulwarkTasks } from "./scripts/tasks/index.js";
 
 const require = createRequire(import.meta.url);
 
@@ -12,14 +13,29 @@ const solc = {
   settings: { optimizer: { enabled: true, runs: 200 }, viaIR: true },
 };
 
+// Testnets: RPC URLs and the deployer key are config variables, read from the environment or from
+// the encrypted keystore (`npx hardhat keystore set DEPLOYER_PRIVATE_KEY`); never from this file.
+const deployer = [configVariable("DEPLOYER_PRIVATE_KEY")];
+
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
+  tasks: bulwarkTasks,
   solidity: {
     profiles: {
       default: solc,
       production: solc,
     },
     npmFilesToBuild: ["@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol"],
+  },
+  networks: {
+    sepolia: { type: "http", chainType: "l1", url: configVariable("SEPOLIA_RPC_URL"), accounts: deployer },
+    arbitrumSepolia: {
+      type: "http",
+      chainType: "generic",
+      url: configVariable("ARBITRUM_SEPOLIA_RPC_URL"),
+      accounts: deployer,
+    },
+    baseSepolia: { type: "http", chainType: "op", url: configVariable("BASE_SEPOLIA_RPC_URL"), accounts: deployer },
   },
   paths: { ignition: "deploy" },
   test: {

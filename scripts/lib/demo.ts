@@ -1,0 +1,343 @@
+import type { NetworkConnection } from "hardhat/types/network";
+import { type Deployment, formatUnits } from "./deployment.js";
+import { Keeper } from "./keeper.js";
+import { deployLocal } from "./local.js";
+
+const WAD = 10n ** 18n;
+const ETH = 0n;
+const BTC = 1n;
+const feedAnswer = (usd: number) => BigInt(Math.round(usd * 1e8));
+
+/** Sums over the engine's waterfall events in a block range, in collateral units. */
+export interface Waterfall {
+  liquidations: number;
+  keeperFees: bigint;
+  penalties: bigint;
+  traderLossToVault: bigint;
+  badDebt: bigint;
+  coveredByBackstop: bigint;
+  socialized: bigint;
+}
+
+export interface PhaseReport extends Waterfall {
+  name: string;
+  lpSharePrice: { before: bigint; after: bigint };
+  backstopSharePrice: { before: bigint; after: bigint };
+}
+
+export interface DemoResult {
+  decimals: number;
+  fromBlock: number;
+  toBlock: number;
+  totals: Waterfall;
+  phases: PhaseReport[];
+  /** Before the first crash and after the second. */
+  lpSharePrice: { before: bigint; after: bigint };
+  backstopSharePrice: { before: bigint; after: bigint };
+  traders: number;
+  deployment: Deployment["addresses"];
+}
+
+/** Reads the waterfall events of `engine` between two blocks (inclusive) and sums them. */
+export async function waterfallFromEvents(d: Deployment, fromBlock: number, toBlock: number): Promise<Waterfall> {
+  const e = d.engine;
+  const [keeper, penalty, liquidated, badDebt, socialized] = await Promise.all([
+    e.queryFilter(e.filters.KeeperPaid(), fromBlock, toBlock),
+    e.queryFilter(e.filters.PenaltyPaid(), fromBlock, toBlock),
+    e.queryFilter(e.filters.PositionLiquidated(), fromBlock, toBlock),
+    e.queryFilter(e.filters.BadDebtCovered(), fromBlock, toBlock),
+    e.queryFilter(e.filters.LossSocialized(), fromBlock, toBlock),
+  ]);
+  const sum = <T>(xs: T[], f: (x: T) => bigint) => xs.reduce((s, x) => s + f(x), 0n);
+  return {
+    liquidations: liquidated.length,
+    keeperFees: sum(keeper, (x) => x.args.fee),
+    penalties: sum(penalty, (x) => x.args.penalty),
+    traderLossToVault: sum(liquidated, (x) => x.args.traderLoss),
+    badDebt: sum(badDebt, (x) => x.args.badDebt),
+    coveredByBackstop: sum(badDebt, (x) => x.args.covered),
+    socialized: sum(socialized, (x) => x.args.amount),
+  };
+}
+
+/** Assets per whole share (collateral units), for the LP vault and the backstop. */
+async function sharePrices(d: Deployment) {
+  const [lpDecimals, backstopDecimals] = await Promise.all([d.vault.decimals(), d.backstop.decimals()]);
+  return {
+    lp: await d.vault.convertToAssets(10n ** lpDecimals),
+    backstop: await d.backstop.convertToAssets(10n ** backstopDecimals),
+  };
+}
+
+interface TraderPlan {
+  market: bigint;
+  long: boolean;
+  leverage: number;
+  margin: number; // USD
+}
+
+// Each trader's one position. ETH opens at $3,000 and BTC at $60,000.
+const PLANS: TraderPlan[] = [
+  ...[
+    [2, 20_000],
+    [3, 15_000],
+    [4, 12_000],
+    [5, 10_000],
+    [6, 9_000],
+    [7, 8_000],
+    [9, 6_000],
+    [9.5, 5_000],
+  ].map(([leverage, margin]) => ({ market: ETH, long: true, leverage, margin })),
+  ...[
+    [2, 20_000],
+    [3, 12_000],
+    [5, 10_000],
+    [8, 6_000],
+  ].map(([leverage, margin]) => ({ market: ETH, long: false, leverage, margin })),
+  ...[
+    [2, 20_000],
+    [3, 15_000],
+    [4, 12_000],
+    [5, 10_000],
+    [7, 8_000],
+    [6, 150_000], // the whale whose bankruptcy exceeds the backstop's per-cover cap
+  ].map(([leverage, margin]) => ({ market: BTC, long: true, leverage, margin })),
+  ...[
+    [2, 20_000],
+    [3, 12_000],
+    [4, 10_000],
+    [5, 10_000],
+    [6, 8_000],
+    [9, 6_000],
+    [9.5, 5_000],
+  ].map(([leverage, margin]) => ({ market: BTC, long: false, leverage, margin })),
+];
+
+/**
+ * The whole story on a fresh local deployment: LPs and stakers fund the pools, 25 traders open positions,
+ * a price move lets the keeper liquidate the over-levered ones, a gap crash in ETH leaves bad debt that
+ * the backstop covers, and a crash in BTC bankrupts a whale beyond the backstop's per-cover cap so that
+ * the rest is socialized across LP shares. Every figure in the result is summed from the engine's events.
+ */
+export async function runDemo(
+  connection: NetworkConnection,
+  log: (line: string) => void = () => {},
+): Promise<DemoResult> {
+  const { ethers, networkHelpers } = connection;
+  const d = await deployLocal(connection);
+  const unit = 10n ** BigInt(d.decimals);
+  const usd = (x: bigint) => formatUnits(x, d.decimals);
+  const [admin, treasury, lp1, lp2, staker1, staker2, keeperSigner] = await ethers.getSigners();
+  const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
+  log(
+    `Deployed LocalBulwark through Ignition: engine ${d.addresses.engine}, vault ${d.addresses.vault}, backstop ${d.addresses.backstop}`,
+  );
+  log(
+    `  treasury ${treasury.address}; markets ETH-USD (0) at $3,000 and BTC-USD (1) at $60,000; collateral ${d.decimals} decimals`,
+  );
+
+  const fund = async (who: { address: string }, amount: bigint) => {
+    await d.collateral.mint(who.address, amount);
+  };
+  const approveAll = async (who: typeof lp1) => {
+    const c = d.collateral.connect(who);
+    await c.approve(d.addresses.engine, ethers.MaxUint256);
+    await c.approve(d.addresses.vault, ethers.MaxUint256);
+    await c.approve(d.addresses.backstop, ethers.MaxUint256);
+  };
+
+  // ---- liquidity and stake
+  for (const [who, amount] of [
+    [lp1, 4_000_000n],
+    [lp2, 3_000_000n],
+  ] as const) {
+    await fund(who, amount * unit);
+    await approveAll(who);
+    await d.vault.connect(who).deposit(amount * unit, who.address);
+    log(`LP ${who.address.slice(0, 10)} deposits ${usd(amount * unit)}`);
+  }
+  for (const [who, amount] of [
+    [staker1, 120_000n],
+    [staker2, 80_000n],
+  ] as const) {
+    await fund(who, amount * unit);
+    await approveAll(who);
+    await d.backstop.connect(who).deposit(amount * unit, who.address);
+    log(`Staker ${who.address.slice(0, 10)} stakes ${usd(amount * unit)} in the backstop`);
+  }
+
+  // ---- traders
+  const traders = [];
+  for (const [i, plan] of PLANS.entries()) {
+    const wallet = new ethers.Wallet(ethers.id(`bulwark demo trader ${i}`), ethers.provider);
+    await admin.sendTransaction({ to: wallet.address, value: 10n ** 18n });
+    const margin = BigInt(plan.margin) * unit;
+    await fund(wallet, margin * 2n);
+    await d.collateral.connect(wallet).approve(d.addresses.engine, ethers.MaxUint256);
+    const price = plan.market === ETH ? 3_000n : 60_000n;
+    const notionalUsd = (BigInt(Math.round(plan.margin * plan.leverage * 100)) * WAD) / 100n;
+    const size = (notionalUsd / price) * (plan.long ? 1n : -1n);
+    await d.engine.connect(wallet).openPosition(plan.market, size, margin);
+    traders.push({ wallet, plan, size });
+    log(
+      `Trader ${String(i + 1).padStart(2, "0")} opens ${plan.market === ETH ? "ETH" : "BTC"} ${plan.long ? "long " : "short"} ${plan.leverage}x: ` +
+        `size ${ethers.formatUnits(size < 0n ? -size : size, 18).slice(0, 8)}, margin ${usd(margin)}`,
+    );
+  }
+  log(
+    `${traders.length} positions open; LP value ${usd(await d.engine.lpValue())}, reserved ${usd(await d.engine.totalReserved())}`,
+  );
+
+  const keeper = new Keeper(ethers, d, keeperSigner, {
+    minProfit: 0n,
+    batchSize: 10,
+    startBlock: fromBlock,
+    dryRun: false,
+    log: (line) => log(`  keeper: ${line}`),
+  });
+  const keeperBalanceBefore = await d.collateral.balanceOf(keeperSigner.address);
+
+  const phases: PhaseReport[] = [];
+  const phase = async (name: string, move: () => Promise<void>) => {
+    const before = await sharePrices(d);
+    const start = (await ethers.provider.getBlockNumber()) + 1;
+    log("");
+    log(`== ${name}`);
+    await move();
+    await keeper.tick();
+    const end = await ethers.provider.getBlockNumber();
+    const after = await sharePrices(d);
+    const w = await waterfallFromEvents(d, start, end);
+    phases.push({
+      name,
+      ...w,
+      lpSharePrice: { before: before.lp, after: after.lp },
+      backstopSharePrice: { before: before.backstop, after: after.backstop },
+    });
+    log(
+      `  ${w.liquidations} liquidated: keeper fees ${usd(w.keeperFees)}, penalties ${usd(w.penalties)}, ` +
+        `bad debt ${usd(w.badDebt)} (backstop ${usd(w.coveredByBackstop)}, socialized ${usd(w.socialized)})`,
+    );
+    log(
+      `  LP share ${usd6(before.lp, d.decimals)} -> ${usd6(after.lp, d.decimals)}, backstop share ${usd6(before.backstop, d.decimals)} -> ${usd6(after.backstop, d.decimals)}`,
+    );
+  };
+
+  await phase("Move: ETH -7% to $2,790, BTC +6% to $63,600", async () => {
+    await d.ethFeed.updateAnswer(feedAnswer(2_790));
+    await d.btcFeed.updateAnswer(feedAnswer(63_600));
+  });
+
+  // Winners take profit; fees and penalties go to stakers and the treasury.
+  for (const t of traders.filter(
+    (x) => (x.plan.market === ETH ? !x.plan.long : x.plan.long) && x.plan.leverage === 5,
+  )) {
+    const balance = await d.collateral.balanceOf(t.wallet.address);
+    await d.engine.connect(t.wallet).closePosition(t.plan.market);
+    const paid = (await d.collateral.balanceOf(t.wallet.address)) - balance;
+    log(
+      `Trader ${t.wallet.address.slice(0, 10)} closes ${t.plan.market === ETH ? "ETH short" : "BTC long"} 5x with a profit: paid ${usd(paid)} on ${usd(BigInt(t.plan.margin) * unit)} margin`,
+    );
+  }
+  await d.engine.distributeFees();
+  log(`Fees and penalties distributed; a day passes (backstop income streams), feeds report again`);
+  await networkHelpers.time.increase(86_400);
+  await d.ethFeed.updateAnswer(feedAnswer(2_790));
+  await d.btcFeed.updateAnswer(feedAnswer(63_600));
+
+  await phase("Crash 1: ETH gaps to $2,000 (-28%): bankrupt longs, the backstop covers", async () => {
+    await d.ethFeed.updateAnswer(feedAnswer(2_000));
+  });
+  await phase("Crash 2: BTC gaps to $36,000 (-43%): the whale's shortfall exceeds the per-cover cap", async () => {
+    await d.btcFeed.updateAnswer(feedAnswer(36_000));
+  });
+
+  const toBlock = await ethers.provider.getBlockNumber();
+  const totals = await waterfallFromEvents(d, fromBlock, toBlock);
+  const keeperEarned = (await d.collateral.balanceOf(keeperSigner.address)) - keeperBalanceBefore;
+  log("");
+  log(
+    `Keeper ${keeperSigner.address.slice(0, 10)} earned ${usd(keeperEarned)} in fees over ${totals.liquidations} liquidations`,
+  );
+  log(
+    `Backstop covered ${usd(await d.backstop.totalCovered())} in total; coverage ratio now ${ethers.formatUnits(await d.backstop.coverageRatio(), 16).slice(0, 6)} %`,
+  );
+
+  const crashes = phases.slice(1);
+  return {
+    decimals: d.decimals,
+    fromBlock,
+    toBlock,
+    totals,
+    phases,
+    lpSharePrice: { before: crashes[0].lpSharePrice.before, after: crashes[1].lpSharePrice.after },
+    backstopSharePrice: { before: crashes[0].backstopSharePrice.before, after: crashes[1].backstopSharePrice.after },
+    traders: traders.length,
+    deployment: d.addresses,
+  };
+}
+
+const usd6 = (x: bigint, decimals: number) => formatUnits(x, decimals, Math.min(decimals, 6));
+
+/** The waterfall table: one column per phase and a total. */
+export function waterfallTable(r: DemoResult): string {
+  const fmt = (x: bigint) => formatUnits(x, r.decimals);
+  const rows: [string, (w: Waterfall) => string][] = [
+    ["Liquidations", (w) => String(w.liquidations)],
+    ["1 Keeper fees", (w) => fmt(w.keeperFees)],
+    ["2 Penalties (to stakers)", (w) => fmt(w.penalties)],
+    ["3 Traders' losses to vault", (w) => fmt(w.traderLossToVault)],
+    ["4 Bad debt", (w) => fmt(w.badDebt)],
+    ["  covered by backstop", (w) => fmt(w.coveredByBackstop)],
+    ["5 Socialized (LPs)", (w) => fmt(w.socialized)],
+  ];
+  const heads = ["Move", "Crash 1 (ETH)", "Crash 2 (BTC)", "Total"];
+  const cols = [...r.phases, r.totals];
+  const body = rows.map(([label, f]) => [label, ...cols.map(f)]);
+  const price = (label: string, get: (p: PhaseReport) => { before: bigint; after: bigint }) => [
+    label,
+    ...r.phases.map((p) => `${usd6(get(p).before, r.decimals)} > ${usd6(get(p).after, r.decimals)}`),
+    `${usd6(get(r.phases[0]).before, r.decimals)} > ${usd6(get(r.phases.at(-1)!).after, r.decimals)}`,
+  ];
+  body.push(
+    price("LP share price", (p) => p.lpSharePrice),
+    price("Backstop share price", (p) => p.backstopSharePrice),
+  );
+  const all = [["", ...heads], ...body];
+  const widths = all[0].map((_, c) => Math.max(...all.map((row) => row[c].length)));
+  const line = (row: string[]) =>
+    row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(" | ");
+  const rule = widths.map((w) => "-".repeat(w)).join("-+-");
+  return [line(all[0]), rule, ...body.map(line)].join("\n");
+}
+
+/** The machine-readable summary of `npm run demo -- --json` (amounts as strings of collateral units). */
+export function demoJson(r: DemoResult) {
+  const s = (x: bigint) => x.toString();
+  return {
+    collateralDecimals: r.decimals,
+    keeperFees: s(r.totals.keeperFees),
+    penalties: s(r.totals.penalties),
+    traderLossToVault: s(r.totals.traderLossToVault),
+    badDebt: s(r.totals.badDebt),
+    coveredByBackstop: s(r.totals.coveredByBackstop),
+    socialized: s(r.totals.socialized),
+    liquidations: r.totals.liquidations,
+    lpSharePrice: { before: s(r.lpSharePrice.before), after: s(r.lpSharePrice.after) },
+    backstopSharePrice: { before: s(r.backstopSharePrice.before), after: s(r.backstopSharePrice.after) },
+    traders: r.traders,
+    blocks: { from: r.fromBlock, to: r.toBlock },
+    phases: r.phases.map((p) => ({
+      name: p.name,
+      liquidations: p.liquidations,
+      keeperFees: s(p.keeperFees),
+      penalties: s(p.penalties),
+      traderLossToVault: s(p.traderLossToVault),
+      badDebt: s(p.badDebt),
+      coveredByBackstop: s(p.coveredByBackstop),
+      socialized: s(p.socialized),
+      lpSharePrice: { before: s(p.lpSharePrice.before), after: s(p.lpSharePrice.after) },
+      backstopSharePrice: { before: s(p.backstopSharePrice.before), after: s(p.backstopSharePrice.after) },
+    })),
+  };
+}

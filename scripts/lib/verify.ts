@@ -1,0 +1,179 @@
+import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
+import { Contract, id, ZeroAddress, ZeroHash } from "ethers";
+import { type Deployment } from "./deployment.js";
+import { short } from "./keeper.js";
+
+export const MARKET_ADMIN_ROLE = id("MARKET_ADMIN_ROLE");
+export const GUARDIAN_ROLE = id("GUARDIAN_ROLE");
+
+/** MarketConfig's fields in order. */
+export const CONFIG_FIELDS = [
+  "initialMarginRatio",
+  "maintenanceMarginRatio",
+  "tradingFeeRatio",
+  "liquidationPenaltyRatio",
+  "keeperFeeRatio",
+  "maxProfitFactor",
+  "maxFundingRatePerDay",
+  "partialLiquidationBuffer",
+  "minKeeperFee",
+  "maxKeeperFee",
+  "minMargin",
+  "minNotional",
+  "maxOpenInterest",
+  "skewScale",
+  "partialLiquidationThreshold",
+] as const;
+
+export interface VerifyInput {
+  /** The module's parameters (the `Bulwark` or `LocalBulwark` object of the parameter file). */
+  params: Record<string, unknown>;
+  /** The account that deployed the system (holds DEFAULT_ADMIN_ROLE; default holder of the other roles). */
+  deployer: string;
+  /** The feeds the oracles must read: from the parameters (Bulwark) or the mocks' addresses (LocalBulwark). */
+  ethFeed: string;
+  btcFeed: string;
+  /** First block to scan for role events (the deployment's first block is enough). */
+  fromBlock?: number;
+  /** Also require the feeds' description() to be "ETH / USD" and "BTC / USD" (real Chainlink feeds). */
+  checkFeedDescriptions?: boolean;
+}
+
+/**
+ * Reads every wired address, role and market parameter of a deployment back from the chain and returns
+ * one line per mismatch with what was expected (empty when the deployment is exactly as configured).
+ */
+export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, input: VerifyInput): Promise<string[]> {
+  const problems: string[] = [];
+  const { params } = input;
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+  const expectAddress = (what: string, actual: string, expected: string) => {
+    if (!same(actual, expected)) problems.push(`${what}: ${actual}, expected ${expected}`);
+  };
+  const expectValue = (what: string, actual: bigint | boolean, expected: bigint | boolean) => {
+    if (actual !== expected) problems.push(`${what}: ${actual}, expected ${expected}`);
+  };
+  const param = (name: string, fallback?: unknown) => (name in params ? params[name] : fallback);
+  const a = d.addresses;
+
+  for (const [name, address] of Object.entries(a)) {
+    if ((await ethers.provider.getCode(address)) === "0x") problems.push(`${name}: no code at ${address}`);
+  }
+  if (problems.length > 0) return problems;
+
+  // ---- wiring
+  if (typeof params.collateral === "string") expectAddress("collateral", a.collateral, params.collateral);
+  expectAddress("engine.collateral()", await d.engine.collateral(), a.collateral);
+  expectAddress("engine.vault()", await d.engine.vault(), a.vault);
+  expectAddress("engine.backstop()", await d.engine.backstop(), a.backstop);
+  expectAddress("engine.treasury()", await d.engine.treasury(), String(param("treasury", input.deployer)));
+  expectAddress("vault.asset()", await d.vault.asset(), a.collateral);
+  expectAddress("vault.engine()", await d.vault.engine(), a.engine);
+  expectAddress("backstop.asset()", await d.backstop.asset(), a.collateral);
+  expectAddress("backstop.engine()", await d.backstop.engine(), a.engine);
+  expectAddress("lens.engine()", await d.lens.engine(), a.engine);
+
+  // ---- roles: the configured holders, and nobody else (rebuilt from the role events)
+  const expectedHolders: Record<string, string[]> = {
+    DEFAULT_ADMIN_ROLE: [input.deployer],
+    MARKET_ADMIN_ROLE: [String(param("marketAdmin", input.deployer))],
+    GUARDIAN_ROLE: [String(param("guardian", input.deployer))],
+  };
+  const roleIds: Record<string, string> = {
+    DEFAULT_ADMIN_ROLE: ZeroHash,
+    MARKET_ADMIN_ROLE,
+    GUARDIAN_ROLE,
+  };
+  const holders = await roleHolders(d, input.fromBlock ?? 0);
+  for (const [name, role] of Object.entries(roleIds)) {
+    const want = new Set(expectedHolders[name].map((x) => x.toLowerCase()));
+    const have = holders.get(role) ?? new Set<string>();
+    for (const who of want) {
+      if (!(await d.engine.hasRole(role, who))) problems.push(`engine ${name}: ${who} does not hold it`);
+    }
+    for (const who of have) {
+      if (!want.has(who) && (await d.engine.hasRole(role, who)))
+        problems.push(`engine ${name}: unexpected holder ${who}`);
+    }
+  }
+  if (!(await d.backstop.hasRole(ZeroHash, input.deployer))) {
+    problems.push(`backstop DEFAULT_ADMIN_ROLE: ${input.deployer} does not hold it`);
+  }
+
+  // ---- markets
+  expectValue("engine.marketCount()", await d.engine.marketCount(), 2n);
+  const markets = [
+    { id: 0n, name: "ETH-USD", prefix: "eth", oracle: d.ethOracle, oracleAddress: a.ethOracle, feed: input.ethFeed },
+    { id: 1n, name: "BTC-USD", prefix: "btc", oracle: d.btcOracle, oracleAddress: a.btcOracle, feed: input.btcFeed },
+  ];
+  for (const m of markets) {
+    let market;
+    try {
+      market = await d.engine.getMarket(m.id);
+    } catch (error) {
+      problems.push(`market ${m.id} (${m.name}): cannot read: ${short(error)}`);
+      continue;
+    }
+    expectAddress(`market ${m.id} (${m.name}) oracle`, market.oracle, m.oracleAddress);
+    const config = param(`${m.prefix}Config`) as Record<string, bigint> | undefined;
+    if (config === undefined) problems.push(`parameters: ${m.prefix}Config is missing`);
+    else {
+      for (const field of CONFIG_FIELDS) {
+        expectValue(`market ${m.id} (${m.name}) config.${field}`, BigInt(market.config[field]), BigInt(config[field]));
+      }
+    }
+    expectAddress(`${m.name} oracle feed()`, await m.oracle.feed(), m.feed);
+    if (input.checkFeedDescriptions) {
+      const pair = m.name.replace("-", " / ");
+      const feed = new Contract(m.feed, ["function description() view returns (string)"], ethers.provider);
+      const description = await feed.description().catch((error: unknown) => `unreadable (${short(error)})`);
+      if (description !== pair) problems.push(`${m.name} feed description(): "${description}", expected "${pair}"`);
+    }
+    expectValue(`${m.name} oracle maxAge()`, await m.oracle.maxAge(), BigInt(param(`${m.prefix}MaxAge`) as bigint));
+    expectValue(
+      `${m.name} oracle minPrice()`,
+      await m.oracle.minPrice(),
+      BigInt(param(`${m.prefix}MinPrice`) as bigint),
+    );
+    expectValue(
+      `${m.name} oracle maxPrice()`,
+      await m.oracle.maxPrice(),
+      BigInt(param(`${m.prefix}MaxPrice`) as bigint),
+    );
+    expectAddress(
+      `${m.name} oracle sequencerFeed()`,
+      await m.oracle.sequencerFeed(),
+      String(param("sequencerFeed", ZeroAddress)),
+    );
+    expectValue(
+      `${m.name} oracle gracePeriod()`,
+      await m.oracle.gracePeriod(),
+      BigInt(param("sequencerGracePeriod", 3_600n) as bigint),
+    );
+    try {
+      await m.oracle.price();
+    } catch (error) {
+      problems.push(`${m.name} oracle price() reverts: ${short(error)}`);
+    }
+  }
+  return problems;
+}
+
+/** Accounts that were granted each role and not revoked since, from the engine's events. */
+async function roleHolders(d: Deployment, fromBlock: number) {
+  const [granted, revoked] = await Promise.all([
+    d.engine.queryFilter(d.engine.filters.RoleGranted(), fromBlock),
+    d.engine.queryFilter(d.engine.filters.RoleRevoked(), fromBlock),
+  ]);
+  const events = [...granted.map((e) => ({ e, grant: true })), ...revoked.map((e) => ({ e, grant: false }))].sort(
+    (x, y) => x.e.blockNumber - y.e.blockNumber || x.e.index - y.e.index,
+  );
+  const holders = new Map<string, Set<string>>();
+  for (const { e, grant } of events) {
+    const set = holders.get(e.args.role) ?? new Set<string>();
+    if (grant) set.add(e.args.account.toLowerCase());
+    else set.delete(e.args.account.toLowerCase());
+    holders.set(e.args.role, set);
+  }
+  return holders;
+}

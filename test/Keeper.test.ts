@@ -1,0 +1,164 @@
+import { expect } from "chai";
+import { Keeper } from "../scripts/lib/keeper.js";
+import { BTC, deployThroughIgnition, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/ops.js";
+
+type System = Awaited<ReturnType<typeof deployThroughIgnition>>;
+
+// Each trader's position: ETH opens at $3,000, BTC at $60,000.
+const PLANS = [
+  { market: ETH, size: 15n * WAD, margin: 5_000n }, // 9x long: liquidatable after ETH -8 %
+  { market: ETH, size: 12n * WAD, margin: 4_000n }, // 9x long: liquidatable after ETH -8 %
+  { market: ETH, size: 10n * WAD, margin: 10_000n }, // 3x long: healthy
+  { market: ETH, size: -13n * WAD, margin: 8_000n }, // ~5x short: in profit
+  { market: BTC, size: (2n * WAD) / 3n, margin: 10_000n }, // 4x long: healthy
+  { market: BTC, size: -(3n * WAD) / 4n, margin: 5_000n }, // 9x short: liquidatable after BTC +7 %
+];
+const ETH_AFTER = 2_760n;
+const BTC_AFTER = 64_200n;
+
+/** Equity, liquidation margin and keeper fee at `price` in collateral units (6 decimals), funding ignored. */
+function health(size: bigint, entry: bigint, price: bigint, margin: bigint, unit: bigint) {
+  const scale = WAD / unit; // 1e12 for 6 decimals
+  const pnlUsd = (size * (price - entry) * WAD) / WAD; // 18-decimal USD
+  const pnl = pnlUsd >= 0n ? pnlUsd / scale : -((-pnlUsd + scale - 1n) / scale); // losses round up
+  const abs = size < 0n ? -size : size;
+  const notional = (abs * price + scale - 1n) / scale; // ceil, collateral units
+  const maintenance = (notional * 5n + 99n) / 100n; // ceil(notional x 5 %)
+  const rawFee = (notional * 5n + 999n) / 1_000n; // ceil(notional x 0.5 %)
+  const keeperFee = rawFee < 2n * unit ? 2n * unit : rawFee > 100n * unit ? 100n * unit : rawFee;
+  const equity = margin * unit + pnl;
+  return { equity, liquidationMargin: maintenance + keeperFee, keeperFee };
+}
+
+async function openedAndMoved(): Promise<System> {
+  const s = await deployThroughIgnition();
+  for (const [i, p] of PLANS.entries()) {
+    await s.engine.connect(s.traders[i]).openPosition(p.market, p.size, p.margin * s.unit);
+  }
+  await s.ethFeed.updateAnswer(feedPrice(ETH_AFTER));
+  await s.btcFeed.updateAnswer(feedPrice(BTC_AFTER));
+  return s;
+}
+
+const silent = () => {};
+const keeperFor = (s: System, overrides: Partial<ConstructorParameters<typeof Keeper>[3]> = {}) =>
+  new Keeper(ethers, s, s.keeper, {
+    minProfit: 0n,
+    batchSize: 2,
+    startBlock: 0,
+    dryRun: false,
+    log: silent,
+    ...overrides,
+  });
+
+/** The (trader index) positions that the test's own arithmetic finds unhealthy, with their keeper fees. */
+function expectedLiquidations(s: System) {
+  return PLANS.map((p, i) => {
+    const [entry, now] = p.market === ETH ? [3_000n * WAD, ETH_AFTER * WAD] : [60_000n * WAD, BTC_AFTER * WAD];
+    const h = health(p.size, entry / WAD, now / WAD, p.margin, s.unit);
+    return { i, unhealthy: h.equity < h.liquidationMargin, keeperFee: h.keeperFee };
+  });
+}
+
+describe("Keeper", function () {
+  it("liquidates exactly the positions that are unhealthy by independent arithmetic and pays the fees to the keeper", async function () {
+    const s = await networkHelpers.loadFixture(openedAndMoved);
+    const expected = expectedLiquidations(s);
+    expect(expected.filter((e) => e.unhealthy).map((e) => e.i)).to.deep.equal([0, 1, 5]);
+    const expectedFees = expected.filter((e) => e.unhealthy).reduce((sum, e) => sum + e.keeperFee, 0n);
+    expect(expectedFees).to.equal(300n * s.unit);
+
+    const balanceBefore = await s.collateral.balanceOf(s.keeper.address);
+    const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
+    const keeper = keeperFor(s);
+    const first = await keeper.tick();
+    expect(first?.liquidatable).to.equal(3);
+    expect(first?.liquidated).to.equal(3);
+    for (let i = 0; i < 3; i++) {
+      await networkHelpers.mine();
+      const later = await keeper.tick();
+      expect(later?.liquidatable).to.equal(0);
+    }
+
+    const liquidated = await s.engine.queryFilter(s.engine.filters.PositionLiquidated(), fromBlock);
+    const accounts = liquidated.map((e) => `${e.args.account}/${e.args.marketId}`).sort();
+    const want = expected
+      .filter((e) => e.unhealthy)
+      .map((e) => `${s.traders[e.i].address}/${PLANS[e.i].market}`)
+      .sort();
+    expect(accounts).to.deep.equal(want);
+    for (const e of expected) {
+      const position = await s.engine.getPosition(s.traders[e.i].address, PLANS[e.i].market);
+      expect(position.size === 0n).to.equal(e.unhealthy, `trader ${e.i} position closed iff unhealthy`);
+    }
+    const paid = await s.engine.queryFilter(s.engine.filters.KeeperPaid(), fromBlock);
+    expect(paid.every((e) => e.args.recipient === s.keeper.address)).to.equal(true);
+    expect(paid.reduce((sum, e) => sum + e.args.fee, 0n)).to.equal(expectedFees);
+    expect((await s.collateral.balanceOf(s.keeper.address)) - balanceBefore).to.equal(expectedFees);
+    expect(keeper.open.size).to.equal(3);
+  });
+
+  it("tracks closes through PositionModified and forgets closed positions", async function () {
+    const s = await networkHelpers.loadFixture(openedAndMoved);
+    const keeper = keeperFor(s, { dryRun: true });
+    await keeper.tick();
+    expect(keeper.open.size).to.equal(6);
+    await s.engine.connect(s.traders[3]).closePosition(ETH);
+    await keeper.tick();
+    expect(keeper.open.size).to.equal(5);
+    expect(keeper.open.has(`${s.traders[3].address.toLowerCase()}:${ETH}`)).to.equal(false);
+  });
+
+  it("in dry-run mode sends no transaction and leaves the positions liquidatable", async function () {
+    const s = await networkHelpers.loadFixture(openedAndMoved);
+    const lines: string[] = [];
+    const nonce = await ethers.provider.getTransactionCount(s.keeper.address);
+    const tick = await keeperFor(s, { dryRun: true, log: (l) => lines.push(l) }).tick();
+    expect(tick?.liquidatable).to.equal(3);
+    expect(tick?.liquidated).to.equal(0);
+    expect(await ethers.provider.getTransactionCount(s.keeper.address)).to.equal(nonce);
+    expect(await s.lens.isLiquidatable(s.traders[0].address, ETH)).to.equal(true);
+    expect(lines.filter((l) => l.startsWith("dry run: would liquidate"))).to.have.length(2);
+  });
+
+  it("skips batches whose keeper fee does not beat the gas cost plus the minimum profit", async function () {
+    const s = await networkHelpers.loadFixture(openedAndMoved);
+    // Batches of 2 and 1 pay 200 and 100: a minimum profit of 150 keeps only the first.
+    const tick = await keeperFor(s, { minProfit: 150n * s.unit }).tick();
+    expect(tick?.liquidated).to.equal(2);
+    expect(tick?.skipped).to.equal(1);
+    const gas = await keeperFor(s).gasCostInCollateral(1_000_000n);
+    const fees = await ethers.provider.getFeeData();
+    const expectedGas = (1_000_000n * (fees.maxFeePerGas ?? 0n) * ETH_AFTER * WAD + 10n ** 30n - 1n) / 10n ** 30n;
+    expect(gas).to.equal(expectedGas);
+  });
+
+  it("survives an oracle that refuses a price and a transaction that cannot be sent, and carries on", async function () {
+    const s = await networkHelpers.loadFixture(openedAndMoved);
+    const lines: string[] = [];
+    const keeper = keeperFor(s, { batchSize: 10, log: (l) => lines.push(l) });
+    // The keeper's account cannot pay for gas: the batch fails, the keeper logs it and returns.
+    const balance = await ethers.provider.getBalance(s.keeper.address);
+    await networkHelpers.setBalance(s.keeper.address, 0n);
+    const failed = await keeper.tick();
+    expect(failed?.errors).to.equal(1);
+    expect(failed?.liquidated).to.equal(0);
+    expect(lines.some((l) => l.startsWith("batch of 3 failed"))).to.equal(true);
+
+    // An hour and more later the ETH feed is stale: ETH previews fail with StalePrice, BTC is still liquidated.
+    await networkHelpers.setBalance(s.keeper.address, balance);
+    await networkHelpers.time.increase(3_700);
+    await s.btcFeed.updateAnswer(feedPrice(BTC_AFTER));
+    const partial = await keeper.tick();
+    expect(partial?.errors).to.equal(4);
+    expect(partial?.liquidated).to.equal(1);
+    expect(lines.filter((l) => l.startsWith("preview failed") && l.includes("StalePrice"))).to.have.length(4);
+    expect(lines.some((l) => l.startsWith("ETH-USD oracle refused (StalePrice"))).to.equal(true);
+    expect((await s.engine.getPosition(s.traders[5].address, BTC)).size).to.equal(0n);
+
+    // The feed reports again: the ETH positions are liquidated at the next block.
+    await s.ethFeed.updateAnswer(feedPrice(ETH_AFTER));
+    const recovered = await keeper.tick();
+    expect(recovered?.liquidated).to.equal(2);
+  });
+});
