@@ -463,7 +463,9 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         int256 value = int256(uint256(lpBalance));
         uint256 count = marketCount;
         for (uint256 id; id < count; ++id) {
-            value += _marketMark(_markets[id]);
+            Market storage m = _markets[id];
+            // A market without positions owes and is owed nothing: its oracle need not answer.
+            if (m.longSize != 0 || m.shortSize != 0) value += _marketMark(m);
         }
         return MathLib.pos(value);
     }
@@ -478,7 +480,8 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 count = marketCount;
         for (uint256 id; id < count; ++id) {
             Market storage m = _markets[id];
-            total += PositionMath.notional(uint256(m.longSize) + m.shortSize, m.oracle.price(), DEN);
+            uint256 size = uint256(m.longSize) + m.shortSize;
+            if (size != 0) total += PositionMath.notional(size, m.oracle.price(), DEN);
         }
     }
 

@@ -204,7 +204,7 @@ interface IPerpEngine {
     function currentFundingIndex(uint256 marketId) external view returns (int256);
     /// @notice The LP pool marked to the oracle: realized balance, plus traders' unrealized losses (each
     /// side's at most its margin), minus their unrealized profits (each side's at most its reserve), plus
-    /// pending funding. Reverts if any market's oracle refuses a price.
+    /// pending funding. Reverts if the oracle of any market with open positions refuses a price.
     function lpValue() external view returns (uint256);
     /// @notice Realized LP balance not reserved for open positions' capped profits.
     function freeLiquidity() external view returns (uint256);
