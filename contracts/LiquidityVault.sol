@@ -35,8 +35,8 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         engine = engine_;
     }
 
-    /// @notice The LP pool marked to the oracle. Reverts while the oracle of any market with open positions refuses a price, so
-    /// nobody deposits or withdraws at a stale share price.
+    /// @notice The LP pool marked to the oracle. Reverts while the oracle of a market with open positions
+    /// refuses a price, so nobody deposits or withdraws at a stale share price.
     function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {
         return IPerpEngine(engine).lpValue();
     }
