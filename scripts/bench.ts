@@ -83,6 +83,7 @@ async function main() {
   await s.vault.connect(s.lp).deposit(1_000_000n * u, s.lp);
   await s.backstop.connect(s.staker).deposit(100_000n * u, s.staker);
   await s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, 10_000n * u);
+  await tick(s, 60); // a market in use has a non-zero funding index and checkpoint sum
   await s.engine.connect(s.bob).openPosition(ETH, -8n * WAD, 10_000n * u);
   await s.engine.connect(s.keeper).distributeFees();
   await tick(s, 600);
