@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol";
+
+import {BackstopModule} from "../../contracts/BackstopModule.sol";
+import {ChainlinkOracle} from "../../contracts/ChainlinkOracle.sol";
+import {LiquidityVault} from "../../contracts/LiquidityVault.sol";
+import {PerpEngine} from "../../contracts/PerpEngine.sol";
+import {MarketConfig} from "../../contracts/interfaces/IPerpEngine.sol";
+import {MockERC20} from "../../contracts/mocks/MockERC20.sol";
+import {GAS_VM} from "./gas/GasVm.sol";
+
+/// @notice Gas snapshots of every user-facing operation, in the scenarios of scripts/bench.ts: a market in
+/// use (LP and backstop funded, both sides open, fee income streaming), a fresh account for each first-time
+/// action, time moved on between actions. Each test runs isolated, so every call is its own transaction
+/// and its storage starts cold. `npm run gas:check` fails when a figure in snapshots/ changes.
+/// forge-config: default.isolate = true
+contract GasTest {
+    uint256 internal constant ETH = 0;
+    uint256 internal constant WAD = 1e18;
+    uint256 internal constant USD = 1e6; // one collateral token
+    int256 internal constant ETH_PRICE = 3_000e8;
+    int256 internal constant BTC_PRICE = 60_000e8;
+
+    MockERC20 internal token;
+    MockV3Aggregator internal ethFeed;
+    MockV3Aggregator internal btcFeed;
+    PerpEngine internal engine;
+    LiquidityVault internal vault;
+    BackstopModule internal backstop;
+
+    address internal constant TREASURY = address(0x7EA5);
+    address internal constant LP = address(0x1001);
+    address internal constant STAKER = address(0x1002);
+    address internal constant ALICE = address(0x1003);
+    address internal constant BOB = address(0x1004);
+    address internal constant KEEPER = address(0x1005);
+    uint160 internal nextAccount = 0x2000;
+
+    function setUp() public {
+        token = new MockERC20("Mock USD", "mUSD", 6);
+        ethFeed = new MockV3Aggregator(8, ETH_PRICE);
+        btcFeed = new MockV3Aggregator(8, BTC_PRICE);
+        ChainlinkOracle ethOracle = new ChainlinkOracle(
+            address(ethFeed),
+            3_600,
+            WAD / 100,
+            10_000_000 * WAD,
+            address(0),
+            0
+        );
+        ChainlinkOracle btcOracle = new ChainlinkOracle(
+            address(btcFeed),
+            3_600,
+            WAD / 100,
+            10_000_000 * WAD,
+            address(0),
+            0
+        );
+        engine = new PerpEngine(token, address(this), TREASURY);
+        vault = new LiquidityVault(token, address(engine), "Bulwark LP", "bwLP");
+        backstop = new BackstopModule(token, address(engine), address(this), "Bulwark Backstop", "bwBACK");
+        engine.wire(address(vault), address(backstop));
+        engine.grantRole(engine.MARKET_ADMIN_ROLE(), address(this));
+        engine.addMarket(ethOracle, _config(10_000 * WAD, 1_000 * WAD));
+        engine.addMarket(btcOracle, _config(500 * WAD, 50 * WAD));
+
+        for (uint160 who = 0x1001; who <= 0x1005; ++who) _fund(address(who));
+        GAS_VM.prank(LP);
+        vault.deposit(1_000_000 * USD, LP);
+        GAS_VM.prank(STAKER);
+        backstop.deposit(100_000 * USD, STAKER);
+        GAS_VM.prank(ALICE);
+        engine.openPosition(ETH, 10e18, 10_000 * USD);
+        engine.distributeFees(); // fee income streams to the backstop
+        // A market in use has a non-zero funding index (and checkpoint sum): let skewed funding accrue.
+        _tick(60, ETH_PRICE);
+        // ... and fees charged since the last distribution.
+        GAS_VM.prank(BOB);
+        engine.openPosition(ETH, -8e18, 10_000 * USD);
+        _tick(600, ETH_PRICE);
+    }
+
+    function test_Gas_LpDeposit() public {
+        address lp = _freshAccount();
+        GAS_VM.prank(lp);
+        vault.deposit(10_000 * USD, lp);
+        GAS_VM.snapshotGasLastCall("lpDeposit");
+    }
+
+    function test_Gas_LpWithdraw() public {
+        address lp = _freshAccount();
+        GAS_VM.prank(lp);
+        vault.deposit(10_000 * USD, lp);
+        _tick(600, ETH_PRICE);
+        GAS_VM.prank(lp);
+        vault.withdraw(5_000 * USD, lp, lp);
+        GAS_VM.snapshotGasLastCall("lpWithdraw");
+    }
+
+    function test_Gas_OpenPosition() public {
+        address trader = _freshAccount();
+        GAS_VM.prank(trader);
+        engine.openPosition(ETH, 1e18, 600 * USD);
+        GAS_VM.snapshotGasLastCall("openPosition");
+    }
+
+    function test_Gas_IncreasePosition() public {
+        address trader = _openLong(600 * USD);
+        _tick(600, ETH_PRICE);
+        GAS_VM.prank(trader);
+        engine.increasePosition(ETH, 0.5e18, 300 * USD);
+        GAS_VM.snapshotGasLastCall("increasePosition");
+    }
+
+    function test_Gas_AddMargin() public {
+        address trader = _openLong(600 * USD);
+        _tick(600, ETH_PRICE);
+        GAS_VM.prank(trader);
+        engine.addMargin(ETH, 100 * USD);
+        GAS_VM.snapshotGasLastCall("addMargin");
+    }
+
+    function test_Gas_ClosePosition() public {
+        address trader = _openLong(600 * USD);
+        _tick(600, ETH_PRICE);
+        GAS_VM.prank(trader);
+        engine.closePosition(ETH);
+        GAS_VM.snapshotGasLastCall("closePosition");
+    }
+
+    /// @dev 1 ETH long with 400 margin at 3,000; at 2,750 its equity 150 is below 151.25, above the keeper fee.
+    function test_Gas_Liquidate() public {
+        address victim = _openLong(400 * USD);
+        _tick(600, 2_750e8);
+        GAS_VM.prank(KEEPER);
+        engine.liquidate(victim, ETH, KEEPER);
+        GAS_VM.snapshotGasLastCall("liquidate");
+        require(engine.getPosition(victim, ETH).size == 0, "position not liquidated");
+        require(backstop.totalCovered() == 0, "unexpected bad debt");
+    }
+
+    /// @dev At 2,600 the same position's equity is about zero, below the 13-token keeper fee: the backstop
+    /// covers. The backstop's first cover ever also sets its cover statistics from zero; the second is typical.
+    function test_Gas_LiquidateWithBackstopCover() public {
+        address first = _openLong(400 * USD);
+        address second = _openLong(400 * USD);
+        _tick(600, 2_600e8);
+        GAS_VM.prank(KEEPER);
+        engine.liquidate(first, ETH, KEEPER);
+        GAS_VM.snapshotGasLastCall("liquidateWithBackstopCoverFirst");
+        _tick(600, 2_600e8);
+        GAS_VM.prank(KEEPER);
+        engine.liquidate(second, ETH, KEEPER);
+        GAS_VM.snapshotGasLastCall("liquidateWithBackstopCover");
+        // Each equity is zero less a little funding: each shortfall is the 13-token keeper fee and a bit more.
+        uint256 covered = backstop.totalCovered();
+        require(covered > 26 * USD && covered < 27 * USD, "backstop did not cover both shortfalls");
+    }
+
+    /// @dev Batches of 1 and of 11 positions like the one in test_Gas_Liquidate, at the same price.
+    function test_Gas_LiquidateBatch() public {
+        address[] memory one = new address[](1);
+        uint256[] memory oneIds = new uint256[](1);
+        address[] memory eleven = new address[](11);
+        uint256[] memory elevenIds = new uint256[](11);
+        one[0] = _openLong(400 * USD);
+        for (uint256 i; i < 11; ++i) eleven[i] = _openLong(400 * USD);
+        _tick(600, 2_750e8);
+
+        GAS_VM.prank(KEEPER);
+        (uint256 liquidatedOne, ) = engine.liquidateBatch(one, oneIds, KEEPER);
+        uint256 gasOne = GAS_VM.snapshotGasLastCall("liquidateBatch1");
+        GAS_VM.prank(KEEPER);
+        (uint256 liquidatedEleven, ) = engine.liquidateBatch(eleven, elevenIds, KEEPER);
+        uint256 gasEleven = GAS_VM.snapshotGasLastCall("liquidateBatch11");
+        require(liquidatedOne == 1 && liquidatedEleven == 11, "batch skipped a position");
+        require(gasEleven > gasOne, "a larger batch cost less");
+        GAS_VM.snapshotValue("liquidateBatchPerExtraPosition", (gasEleven - gasOne) / 10);
+    }
+
+    function test_Gas_BackstopStake() public {
+        address staker = _freshAccount();
+        GAS_VM.prank(staker);
+        backstop.deposit(10_000 * USD, staker);
+        GAS_VM.snapshotGasLastCall("backstopStake");
+    }
+
+    function test_Gas_BackstopCooldown() public {
+        address staker = _freshAccount();
+        GAS_VM.prank(staker);
+        uint256 shares = backstop.deposit(10_000 * USD, staker);
+        _tick(600, ETH_PRICE);
+        GAS_VM.prank(staker);
+        backstop.cooldown(shares);
+        GAS_VM.snapshotGasLastCall("backstopCooldown");
+    }
+
+    function test_Gas_BackstopUnstake() public {
+        address staker = _freshAccount();
+        GAS_VM.prank(staker);
+        uint256 shares = backstop.deposit(10_000 * USD, staker);
+        _tick(600, ETH_PRICE);
+        GAS_VM.prank(staker);
+        backstop.cooldown(shares);
+        GAS_VM.warp(block.timestamp + 7 days + 1 hours);
+        GAS_VM.prank(staker);
+        backstop.redeem(shares, staker, staker);
+        GAS_VM.snapshotGasLastCall("backstopUnstake");
+        require(backstop.balanceOf(staker) == 0, "shares left behind");
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    function _config(uint256 maxOpenInterest, uint256 skewScale) internal pure returns (MarketConfig memory) {
+        return
+            MarketConfig({
+                initialMarginRatio: 0.1e18,
+                maintenanceMarginRatio: 0.05e18,
+                tradingFeeRatio: 0.0005e18,
+                liquidationPenaltyRatio: 0.01e18,
+                keeperFeeRatio: 0.005e18,
+                maxProfitFactor: 9e18,
+                maxFundingRatePerDay: 0.001e18,
+                partialLiquidationBuffer: 0.025e18,
+                minKeeperFee: uint96(2 * USD),
+                maxKeeperFee: uint96(100 * USD),
+                minMargin: uint96(10 * USD),
+                minNotional: 100e18,
+                maxOpenInterest: uint128(maxOpenInterest),
+                skewScale: uint128(skewScale),
+                partialLiquidationThreshold: 100_000e18
+            });
+    }
+
+    /// @dev An account never seen before, holding tokens approved to the three contracts.
+    function _freshAccount() internal returns (address account) {
+        account = address(++nextAccount);
+        _fund(account);
+    }
+
+    function _fund(address account) internal {
+        token.mint(account, 10_000_000 * USD);
+        GAS_VM.prank(account);
+        token.approve(address(engine), type(uint256).max);
+        GAS_VM.prank(account);
+        token.approve(address(vault), type(uint256).max);
+        GAS_VM.prank(account);
+        token.approve(address(backstop), type(uint256).max);
+    }
+
+    /// @dev A fresh account opening 1 ETH long at the current price.
+    function _openLong(uint256 margin) internal returns (address trader) {
+        trader = _freshAccount();
+        GAS_VM.prank(trader);
+        engine.openPosition(ETH, 1e18, margin);
+    }
+
+    /// @dev Moves time on and refreshes both feeds, so prices stay fresh and funding accrues.
+    function _tick(uint256 seconds_, int256 ethPrice) internal {
+        GAS_VM.warp(block.timestamp + seconds_);
+        ethFeed.updateAnswer(ethPrice);
+        btcFeed.updateAnswer(BTC_PRICE);
+    }
+}
