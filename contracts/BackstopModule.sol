@@ -43,9 +43,10 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     uint64 private _incomeUpdated;
     uint64 private _incomeEnd;
 
-    uint256 public totalCovered;
-    uint256 public lastCoverAmount;
-    uint256 public lastCoverTime;
+    // The cover statistics share one slot: a cover writes it once.
+    uint128 private _totalCovered;
+    uint96 private _lastCoverAmount;
+    uint32 private _lastCoverTime;
 
     mapping(address account => Cooldown) public cooldowns;
 
@@ -78,7 +79,7 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         uint256 balance = balanceOf(msg.sender);
         if (shares > balance) revert InsufficientShares(shares, balance);
         uint256 value = _convertToAssets(shares, Math.Rounding.Floor);
-        cooldowns[msg.sender] = Cooldown(uint64(block.timestamp), shares.toUint128(), value.toUint128());
+        cooldowns[msg.sender] = Cooldown(uint40(block.timestamp), shares.toUint112(), value.toUint104());
         uint256 windowStart = block.timestamp + cooldownPeriod;
         emit CooldownStarted(msg.sender, shares, value, windowStart, windowStart + unstakeWindow);
     }
@@ -135,9 +136,9 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         if (paid == 0) return 0;
         uint256 assetsAfter = _storedAssets - paid;
         _storedAssets = uint128(assetsAfter); // cannot truncate: it only decreased
-        totalCovered += paid;
-        lastCoverAmount = paid;
-        lastCoverTime = block.timestamp;
+        _totalCovered += paid.toUint128();
+        _lastCoverAmount = paid.toUint96();
+        _lastCoverTime = uint32(block.timestamp); // fits until 2106
         IERC20(asset()).safeTransfer(engine, paid);
         emit Covered(amount, paid, assetsAfter);
     }
@@ -204,6 +205,21 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     }
 
     /// @inheritdoc IBackstopModule
+    function totalCovered() external view returns (uint256) {
+        return _totalCovered;
+    }
+
+    /// @inheritdoc IBackstopModule
+    function lastCoverAmount() external view returns (uint256) {
+        return _lastCoverAmount;
+    }
+
+    /// @inheritdoc IBackstopModule
+    function lastCoverTime() external view returns (uint256) {
+        return _lastCoverTime;
+    }
+
+    /// @inheritdoc IBackstopModule
     function incomeStreaming() external view returns (uint256) {
         return _unvested - _vested();
     }
@@ -236,7 +252,7 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     ) internal {
         // What leaves is taken off the cooldown, its value pro rata (rounded against the staker).
         uint256 valueUsed = uint256(cd.value).mulDivUp(shares, cd.shares);
-        cooldowns[owner] = Cooldown(cd.start, cd.shares - uint128(shares), cd.value - uint128(valueUsed.min(cd.value)));
+        cooldowns[owner] = Cooldown(cd.start, cd.shares - uint112(shares), cd.value - uint104(valueUsed.min(cd.value)));
         _accrue();
         _storedAssets -= assets.toUint128();
         super._withdraw(caller, receiver, owner, assets, shares);
@@ -251,7 +267,8 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         uint256 balance = balanceOf(from);
         if (cd.shares > balance) {
             uint256 reducedValue = uint256(cd.value).mulDivDown(balance, cd.shares);
-            cooldowns[from] = Cooldown(cd.start, uint128(balance), uint128(reducedValue));
+            // Both shrink: balance < cd.shares and reducedValue <= cd.value.
+            cooldowns[from] = Cooldown(cd.start, uint112(balance), uint104(reducedValue));
             emit CooldownReduced(from, balance, reducedValue);
         }
     }

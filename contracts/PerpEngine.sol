@@ -40,13 +40,15 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @dev 10^decimals: one whole collateral token, for bounds expressed in tokens.
     uint256 private immutable ONE_TOKEN;
 
+    // These three share a slot with Pausable's flag, which every trade reads anyway.
+    uint64 public backstopFeeShare;
+    uint64 public treasuryFeeShare;
+    uint64 public marketCount;
+
     ILiquidityVault public vault;
     IBackstopModule public backstop;
     address public treasury;
-    uint64 public backstopFeeShare;
-    uint64 public treasuryFeeShare;
 
-    uint256 public marketCount;
     mapping(uint256 marketId => Market) internal _markets;
     mapping(address account => mapping(uint256 marketId => Position)) internal _positions;
 
@@ -316,11 +318,13 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @inheritdoc IPerpEngine
     function distributeFees() external nonReentrant {
         if (address(backstop) == address(0)) revert NotWired();
-        uint256 fees = pendingProtocolFees;
+        // One unit of fees stays behind so that the slot never returns to zero: the next trade's fee then
+        // costs a 2,900-gas write instead of a 20,000-gas one.
+        uint256 fees = MathLib.pos(int256(uint256(pendingProtocolFees)) - 1);
         uint256 shares = uint256(backstopFeeShare) + treasuryFeeShare;
         uint256 toTreasury = shares == 0 ? 0 : fees.mulDivDown(treasuryFeeShare, shares);
         uint256 toBackstop = fees - toTreasury + pendingPenalties;
-        pendingProtocolFees = 0;
+        pendingProtocolFees -= uint128(fees); // fees <= pendingProtocolFees
         pendingPenalties = 0;
 
         if (toBackstop > 0) {
@@ -383,7 +387,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         m.oracle = oracle;
         m.lastFundingTime = uint64(block.timestamp);
         m.config = config;
-        marketCount = marketId + 1;
+        marketCount = uint64(marketId + 1); // at most MAX_MARKETS
         emit MarketAdded(marketId, address(oracle), config);
     }
 

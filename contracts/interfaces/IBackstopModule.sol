@@ -7,14 +7,14 @@ import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 /// @notice Stakers' capital that covers bankrupt positions' shortfall before any loss is socialized.
 /// An ERC-4626 vault over the collateral token whose value comes from its own stored accounting.
 interface IBackstopModule is IERC4626 {
-    /// @notice A staker's request to leave, fixed when it is made.
+    /// @notice A staker's request to leave, fixed when it is made (one storage slot).
     /// @param start When `cooldown` was called.
     /// @param shares Shares that may leave in the window (reduced if the staker transfers shares away).
     /// @param value What those shares were worth at the request: the most they can take out.
     struct Cooldown {
-        uint64 start;
-        uint128 shares;
-        uint128 value;
+        uint40 start;
+        uint112 shares;
+        uint104 value;
     }
 
     /// @notice Everything a staker's front end shows about a cooldown.

@@ -31,9 +31,9 @@ struct Market {
     uint64 lastFundingTime;
     int128 fundingIndex; // cumulative funding per base unit, USD (18 decimals); longs pay when it rises
     int128 fundingCheckpointSum; // sum over positions of size x checkpoint / 1e18, to mark funding in O(1)
-    uint128 longSize;
-    uint128 shortSize;
+    uint128 longSize; // a side's size and entry notional share a slot: a trade touches one side
     uint128 longEntryNotional; // sum over longs of size x entry price / 1e18 (USD, rounded down each)
+    uint128 shortSize;
     uint128 shortEntryNotional;
     uint128 longMargin;
     uint128 shortMargin;
@@ -214,7 +214,7 @@ interface IPerpEngine {
     function totalReserved() external view returns (uint128);
     function pendingProtocolFees() external view returns (uint128);
     function pendingPenalties() external view returns (uint128);
-    function marketCount() external view returns (uint256);
+    function marketCount() external view returns (uint64);
     function collateral() external view returns (address);
     function vault() external view returns (ILiquidityVault);
     function backstop() external view returns (IBackstopModule);
