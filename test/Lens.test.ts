@@ -263,7 +263,6 @@ for (const decimals of [6, 18]) {
           await setPrice(s.btcFeed, usd(60_000n));
         }
       });
-
     });
 
     describe("liquidation price with the keeper fee proportional to price, or at its floor (at its cap: above)", function () {
@@ -295,8 +294,7 @@ for (const decimals of [6, 18]) {
         const now = BigInt(await networkHelpers.time.latest());
         const index = await fundingIndexAt(s.engine, ETH, c, await feedPriceOf(s, ETH), now);
         const p = await position(s.engine, account, ETH);
-        const liquidatable = (steps: bigint) =>
-          expectedLiquidation(c, p, steps * FEED_STEP, index, den).liquidatable;
+        const liquidatable = (steps: bigint) => expectedLiquidation(c, p, steps * FEED_STEP, index, den).liquidatable;
         const entry = p.entryPrice / FEED_STEP;
         // Bisection between a healthy price (the entry) and a liquidatable one.
         let [healthy, unhealthy] = p.size < 0n ? [entry, 2n * entry] : [entry, 1n];
