@@ -21,6 +21,7 @@ import {
   notional,
   notionalUsd,
   pnl,
+  profitCap,
   sideReserve,
   splitFee,
   tradingFee,
@@ -332,6 +333,41 @@ describe("PerpEngine admin", function () {
         );
         expect(await s.engine.lpBalance()).to.equal(splitFee(fee).lp);
         expect(await s.engine.totalReserved()).to.equal(0n);
+      });
+
+      it("setMarketConfig re-prices open positions' caps with initialMarginRatio: raising it raises an over-margined position's reserve (refused while the pool cannot pay), lowering it lowers the cap", async function () {
+        const s = await networkHelpers.loadFixture(noFundingFixture);
+        const u = s.unit;
+        const lpFee = splitFee(tradingFee(WAD, usd(3_000), FEE_RATIO, s.decimals)).lp;
+        await s.vault.connect(s.lp).deposit(2_700n * u - lpFee, s.lp);
+        // Margin 500 against an entry initial margin of 300: reserve 9 x 300.
+        await s.engine.connect(s.alice).openPosition(ETH, WAD, 500n * u);
+        const entry = notionalUsd(WAD, usd(3_000));
+        const reserveAt = (imr: bigint) => sideReserve(500n * u, entry, imr, 9n * WAD, s.decimals);
+        expect(await s.engine.totalReserved()).to.equal(reserveAt(IMR));
+        expect(await s.engine.lpBalance()).to.equal(2_700n * u);
+        const imr15 = (15n * WAD) / 100n;
+        expect(reserveAt(imr15)).to.equal(4_050n * u);
+        await expect(
+          s.engine.setMarketConfig(
+            ETH,
+            marketConfig(s.decimals, { maxFundingRatePerDay: 0n, initialMarginRatio: imr15 }),
+          ),
+        )
+          .to.be.revertedWithCustomError(s.engine, "InsufficientLiquidity")
+          .withArgs(4_050n * u, 2_700n * u);
+        const imr5 = WAD / 20n;
+        const lowered = { maxFundingRatePerDay: 0n, initialMarginRatio: imr5, maintenanceMarginRatio: WAD / 40n };
+        await s.engine.setMarketConfig(ETH, marketConfig(s.decimals, lowered));
+        expect(await s.engine.totalReserved()).to.equal(reserveAt(imr5));
+        // At $6,000 (profit 3,000) the open position now realizes at most 9 x 150.
+        await s.ethFeed.updateAnswer(feedPrice(6_000));
+        const cap = profitCap(500n * u, WAD, usd(3_000), imr5, 9n * WAD, s.decimals);
+        expect(cap).to.equal(1_350n * u);
+        const fee = tradingFee(WAD, usd(6_000), FEE_RATIO, s.decimals);
+        await expect(s.engine.connect(s.alice).closePosition(ETH))
+          .to.emit(s.engine, "PositionModified")
+          .withArgs(s.alice.address, ETH, -WAD, 0n, usd(6_000), usd(3_000), 0n, cap, 0n, fee);
       });
 
       it("views: getMarket, fundingRate and currentFundingIndex revert with UnknownMarket; openInterestNotional sums both sides of every market, rounded up", async function () {
