@@ -12,13 +12,29 @@ import {
   WAD,
   type MarketConfig,
 } from "./helpers/system.js";
-import { funded6, funded18, mulDivUp, notional, usd } from "./helpers/trading.js";
+import {
+  deployNoFunding6,
+  deployNoFunding18,
+  funded6,
+  funded18,
+  mulDivUp,
+  notional,
+  notionalUsd,
+  pnl,
+  profitCap,
+  sideReserve,
+  splitFee,
+  tradingFee,
+  usd,
+} from "./helpers/trading.js";
 
 const name32 = (s: string) => ethers.encodeBytes32String(s);
 const role = (s: string) => ethers.keccak256(ethers.toUtf8Bytes(s));
 const MAX_OPEN_INTEREST = 10n ** 30n;
 const UINT128_MAX = 2n ** 128n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
+const IMR = WAD / 10n;
+const FEE_RATIO = (5n * WAD) / 10_000n;
 
 /** The hard-coded bounds of PerpEngine._validate for the default config, in a token of `decimals`. */
 function bounds(decimals: number): [keyof MarketConfig, bigint | null, bigint][] {
@@ -30,7 +46,7 @@ function bounds(decimals: number): [keyof MarketConfig, bigint | null, bigint][]
     ["tradingFeeRatio", null, WAD / 100n],
     ["liquidationPenaltyRatio", null, WAD / 20n],
     ["keeperFeeRatio", null, WAD / 50n],
-    ["maxProfitFactor", WAD, 20n * WAD],
+    ["maxProfitFactor", WAD, 18n * WAD],
     ["maxFundingRatePerDay", null, WAD / 10n],
     ["partialLiquidationBuffer", null, WAD / 5n],
     ["minKeeperFee", 1n, 1_000n * one],
@@ -118,9 +134,9 @@ describe("PerpEngine admin", function () {
     });
   });
 
-  for (const [label, fixture, fundedFixture] of [
-    ["6-decimal", deploy6, funded6],
-    ["18-decimal", deploy18, funded18],
+  for (const [label, fixture, fundedFixture, noFundingFixture] of [
+    ["6-decimal", deploy6, funded6, deployNoFunding6],
+    ["18-decimal", deploy18, funded18, deployNoFunding18],
   ] as const) {
     describe(`markets (${label} collateral)`, function () {
       it("addMarket lists an answering oracle with its config and emits MarketAdded", async function () {
@@ -159,9 +175,8 @@ describe("PerpEngine admin", function () {
       it("addMarket and setMarketConfig revert with ParameterOutOfBounds one step outside every bound", async function () {
         const s = await networkHelpers.loadFixture(fixture);
         for (const [field, lo, hi] of bounds(s.decimals)) {
-          // Upper bounds beyond the field's type cannot be encoded: minNotional's is the uint128 maximum
-          // itself, maxProfitFactor's 20e18 exceeds uint64 (see Bug.maxProfitFactor.test.ts).
-          const unencodable = field === "minNotional" || field === "maxProfitFactor";
+          // minNotional's upper bound is the uint128 maximum itself: one above cannot be encoded.
+          const unencodable = field === "minNotional";
           const tries: bigint[] = unencodable ? [] : [hi + 1n];
           if (lo !== null && lo > 0n) tries.push(lo - 1n);
           for (const value of tries) {
@@ -203,7 +218,7 @@ describe("PerpEngine admin", function () {
           tradingFeeRatio: WAD / 100n,
           liquidationPenaltyRatio: WAD / 20n,
           keeperFeeRatio: WAD / 50n,
-          maxProfitFactor: UINT64_MAX, // the highest encodable; the bound's 20e18 is not (see Bug.maxProfitFactor.test.ts)
+          maxProfitFactor: 18n * WAD,
           maxFundingRatePerDay: WAD / 10n,
           partialLiquidationBuffer: WAD / 5n,
           minKeeperFee: 1_000n * one,
@@ -217,6 +232,24 @@ describe("PerpEngine admin", function () {
         expect((await s.engine.getMarket(ETH)).config.maxOpenInterest).to.equal(1n);
         await expect(s.engine.setMarketConfig(ETH, highest)).to.emit(s.engine, "MarketConfigUpdated");
         expect((await s.engine.getMarket(ETH)).config.minNotional).to.equal(UINT128_MAX);
+        expect((await s.engine.getMarket(ETH)).config.maxProfitFactor).to.equal(18n * WAD);
+      });
+
+      it("maxProfitFactor's upper bound, 18x, fits its uint64 field: 18x is stored, 18x + 1 and type(uint64).max revert with ParameterOutOfBounds", async function () {
+        const s = await networkHelpers.loadFixture(fixture);
+        expect(18n * WAD).to.be.lessThan(UINT64_MAX);
+        await s.engine.setMarketConfig(ETH, marketConfig(s.decimals, { maxProfitFactor: 18n * WAD }));
+        expect((await s.engine.getMarket(ETH)).config.maxProfitFactor).to.equal(18n * WAD);
+        for (const value of [18n * WAD + 1n, UINT64_MAX]) {
+          const config = marketConfig(s.decimals, { maxProfitFactor: value });
+          await expect(s.engine.setMarketConfig(ETH, config))
+            .to.be.revertedWithCustomError(s.engine, "ParameterOutOfBounds")
+            .withArgs(name32("maxProfitFactor"), value, WAD, 18n * WAD);
+          await expect(s.engine.addMarket(s.ethOracle, config))
+            .to.be.revertedWithCustomError(s.engine, "ParameterOutOfBounds")
+            .withArgs(name32("maxProfitFactor"), value, WAD, 18n * WAD);
+        }
+        expect((await s.engine.getMarket(ETH)).config.maxProfitFactor).to.equal(18n * WAD);
       });
 
       it("setMarketConfig re-reserves open positions at the new profit factor; UnknownMarket and role checked", async function () {
@@ -224,11 +257,15 @@ describe("PerpEngine admin", function () {
         const u = s.unit;
         await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * u);
         await s.engine.connect(s.bob).openPosition(BTC, -WAD / 10n, 1_000n * u);
-        expect(await s.engine.totalReserved()).to.equal(1_300n * u * 9n);
+        // Bob's 1,000 margin is above his entry's initial margin of 600 (10 % of $6,000): 9 x 600 reserved.
+        const eth = (factor: bigint) => sideReserve(300n * u, notionalUsd(WAD, usd(3_000)), IMR, factor, s.decimals);
+        const btc = sideReserve(1_000n * u, notionalUsd(WAD / 10n, usd(60_000)), IMR, 9n * WAD, s.decimals);
+        expect([eth(9n * WAD), btc]).to.deep.equal([2_700n * u, 5_400n * u]);
+        expect(await s.engine.totalReserved()).to.equal(eth(9n * WAD) + btc);
         await expect(s.engine.setMarketConfig(ETH, marketConfig(s.decimals, { maxProfitFactor: 18n * WAD })))
           .to.emit(s.engine, "MarketConfigUpdated")
           .withArgs(ETH, anyValue);
-        expect(await s.engine.totalReserved()).to.equal(300n * u * 18n + 1_000n * u * 9n);
+        expect(await s.engine.totalReserved()).to.equal(eth(18n * WAD) + btc);
         expect((await s.engine.getMarket(ETH)).lastFundingTime).to.equal(BigInt(await networkHelpers.time.latest()));
         await expect(s.engine.setMarketConfig(2n, marketConfig(s.decimals)))
           .to.be.revertedWithCustomError(s.engine, "UnknownMarket")
@@ -236,6 +273,101 @@ describe("PerpEngine admin", function () {
         await expect(s.engine.connect(s.alice).setMarketConfig(ETH, marketConfig(s.decimals)))
           .to.be.revertedWithCustomError(s.engine, "AccessControlUnauthorizedAccount")
           .withArgs(s.alice.address, role("MARKET_ADMIN_ROLE"));
+      });
+
+      /** An LP pool holding exactly the reserve of Alice's 1 ETH long at 10x (9 x 300), funding off. */
+      async function poolExactlyReserving() {
+        const s = await noFundingFixture();
+        const u = s.unit;
+        const reserve = sideReserve(300n * u, notionalUsd(WAD, usd(3_000)), IMR, 9n * WAD, s.decimals);
+        const lpFee = splitFee(tradingFee(WAD, usd(3_000), FEE_RATIO, s.decimals)).lp;
+        await s.vault.connect(s.lp).deposit(reserve - lpFee, s.lp);
+        await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * u);
+        expect([await s.engine.lpBalance(), await s.engine.totalReserved()]).to.deep.equal([reserve, reserve]);
+        return s;
+      }
+      const raised = (decimals: number) =>
+        marketConfig(decimals, { maxFundingRatePerDay: 0n, maxProfitFactor: 18n * WAD });
+
+      it("setMarketConfig reverts with InsufficientLiquidity(totalReserved, lpBalance) when a higher profit factor would reserve more than the LP pool, and goes through when the pool covers it exactly", async function () {
+        const s = await networkHelpers.loadFixture(poolExactlyReserving);
+        const u = s.unit;
+        const reserve9 = sideReserve(300n * u, notionalUsd(WAD, usd(3_000)), IMR, 9n * WAD, s.decimals);
+        const reserve18 = sideReserve(300n * u, notionalUsd(WAD, usd(3_000)), IMR, 18n * WAD, s.decimals);
+        expect([reserve9, reserve18]).to.deep.equal([2_700n * u, 5_400n * u]);
+        await expect(s.engine.setMarketConfig(ETH, raised(s.decimals)))
+          .to.be.revertedWithCustomError(s.engine, "InsufficientLiquidity")
+          .withArgs(reserve18, reserve9);
+        expect((await s.engine.getMarket(ETH)).config.maxProfitFactor).to.equal(9n * WAD);
+        expect(await s.engine.totalReserved()).to.equal(reserve9);
+        // One unit short of the new reserve still reverts; the exact reserve is accepted.
+        await s.vault.connect(s.lp).deposit(reserve18 - reserve9 - 1n, s.lp);
+        await expect(s.engine.setMarketConfig(ETH, raised(s.decimals)))
+          .to.be.revertedWithCustomError(s.engine, "InsufficientLiquidity")
+          .withArgs(reserve18, reserve18 - 1n);
+        await s.vault.connect(s.lp).deposit(1n, s.lp);
+        await expect(s.engine.setMarketConfig(ETH, raised(s.decimals))).to.emit(s.engine, "MarketConfigUpdated");
+        expect([await s.engine.totalReserved(), await s.engine.lpBalance()]).to.deep.equal([reserve18, reserve18]);
+        expect(await s.engine.freeLiquidity()).to.equal(0n);
+        // Lowering the factor releases the reserve.
+        await s.engine.setMarketConfig(ETH, marketConfig(s.decimals, { maxFundingRatePerDay: 0n }));
+        expect(await s.engine.totalReserved()).to.equal(reserve9);
+      });
+
+      it("with the raise refused, a profitable trader's capped profit stays payable: closePosition at $9,000 pays margin + 9 x 300 - fee", async function () {
+        const s = await networkHelpers.loadFixture(poolExactlyReserving);
+        const u = s.unit;
+        await expect(s.engine.setMarketConfig(ETH, raised(s.decimals)))
+          .to.be.revertedWithCustomError(s.engine, "InsufficientLiquidity")
+          .withArgs(5_400n * u, 2_700n * u);
+        await s.ethFeed.updateAnswer(feedPrice(9_000));
+        const profit = pnl(WAD, usd(3_000), usd(9_000), 2_700n * u, s.decimals);
+        expect(profit).to.equal(2_700n * u); // uncapped it would be 6,000
+        const fee = tradingFee(WAD, usd(9_000), FEE_RATIO, s.decimals);
+        const payout = 300n * u + profit - fee;
+        await expect(s.engine.connect(s.alice).closePosition(ETH)).to.changeTokenBalances(
+          ethers,
+          s.token,
+          [s.alice, s.engine],
+          [payout, -payout],
+        );
+        expect(await s.engine.lpBalance()).to.equal(splitFee(fee).lp);
+        expect(await s.engine.totalReserved()).to.equal(0n);
+      });
+
+      it("setMarketConfig re-prices open positions' caps with initialMarginRatio: raising it raises an over-margined position's reserve (refused while the pool cannot pay), lowering it lowers the cap", async function () {
+        const s = await networkHelpers.loadFixture(noFundingFixture);
+        const u = s.unit;
+        const lpFee = splitFee(tradingFee(WAD, usd(3_000), FEE_RATIO, s.decimals)).lp;
+        await s.vault.connect(s.lp).deposit(2_700n * u - lpFee, s.lp);
+        // Margin 500 against an entry initial margin of 300: reserve 9 x 300.
+        await s.engine.connect(s.alice).openPosition(ETH, WAD, 500n * u);
+        const entry = notionalUsd(WAD, usd(3_000));
+        const reserveAt = (imr: bigint) => sideReserve(500n * u, entry, imr, 9n * WAD, s.decimals);
+        expect(await s.engine.totalReserved()).to.equal(reserveAt(IMR));
+        expect(await s.engine.lpBalance()).to.equal(2_700n * u);
+        const imr15 = (15n * WAD) / 100n;
+        expect(reserveAt(imr15)).to.equal(4_050n * u);
+        await expect(
+          s.engine.setMarketConfig(
+            ETH,
+            marketConfig(s.decimals, { maxFundingRatePerDay: 0n, initialMarginRatio: imr15 }),
+          ),
+        )
+          .to.be.revertedWithCustomError(s.engine, "InsufficientLiquidity")
+          .withArgs(4_050n * u, 2_700n * u);
+        const imr5 = WAD / 20n;
+        const lowered = { maxFundingRatePerDay: 0n, initialMarginRatio: imr5, maintenanceMarginRatio: WAD / 40n };
+        await s.engine.setMarketConfig(ETH, marketConfig(s.decimals, lowered));
+        expect(await s.engine.totalReserved()).to.equal(reserveAt(imr5));
+        // At $6,000 (profit 3,000) the open position now realizes at most 9 x 150.
+        await s.ethFeed.updateAnswer(feedPrice(6_000));
+        const cap = profitCap(500n * u, WAD, usd(3_000), imr5, 9n * WAD, s.decimals);
+        expect(cap).to.equal(1_350n * u);
+        const fee = tradingFee(WAD, usd(6_000), FEE_RATIO, s.decimals);
+        await expect(s.engine.connect(s.alice).closePosition(ETH))
+          .to.emit(s.engine, "PositionModified")
+          .withArgs(s.alice.address, ETH, -WAD, 0n, usd(6_000), usd(3_000), 0n, cap, 0n, fee);
       });
 
       it("views: getMarket, fundingRate and currentFundingIndex revert with UnknownMarket; openInterestNotional sums both sides of every market, rounded up", async function () {

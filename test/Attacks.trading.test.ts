@@ -1,10 +1,23 @@
 import { expect } from "chai";
 import { deploy6, deploy18, ETH, ethers, feedPrice, marketConfig, networkHelpers, WAD } from "./helpers/system.js";
-import { fundedNoFunding6, fundedNoFunding18, mulDivDown, splitFee, tradingFee, usd } from "./helpers/trading.js";
+import {
+  fundedNoFunding6,
+  fundedNoFunding18,
+  mulDivDown,
+  notionalUsd,
+  pnl,
+  profitCap,
+  sideReserve,
+  splitFee,
+  tradingFee,
+  usd,
+} from "./helpers/trading.js";
 import { deployAround } from "./helpers/tokens.js";
 
 const OFFSET = 10n ** 6n;
 const FEE_RATIO = (5n * WAD) / 10_000n;
+const IMR = WAD / 10n;
+const MAX_PROFIT_FACTOR = 9n * WAD;
 
 async function feeOnTransferSystem6() {
   return deployAround(await ethers.deployContract("FeeOnTransferToken", ["Fee USD", "fUSD", 6]), 6);
@@ -110,6 +123,58 @@ for (const [name, bare, funded] of [
       await networkHelpers.time.increase(3_601);
       await expect(open()).to.be.revertedWithCustomError(s.ethOracle, "StalePrice").withArgs(updatedAt, 3_600n);
       expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(0n);
+    });
+
+    it("defence: a margin top-up cannot lock LP liquidity: the profit cap is bounded by the entry's initial margin", async function () {
+      const s = await networkHelpers.loadFixture(funded);
+      const u = s.unit;
+      const reserveOf = (margin: bigint, entryNotionalUsd: bigint) =>
+        sideReserve(margin, entryNotionalUsd, IMR, MAX_PROFIT_FACTOR, s.decimals);
+      await s.engine.connect(s.alice).openPosition(ETH, WAD / 10n, 30n * u);
+      const aliceEntry = notionalUsd(WAD / 10n, usd(3_000));
+      expect(await s.engine.totalReserved()).to.equal(reserveOf(30n * u, aliceEntry));
+      expect(await s.engine.totalReserved()).to.equal(270n * u);
+
+      // A top-up of 200,000 (free to add and take back) leaves the reserve at 9 x the initial margin of 30.
+      const topUp = 200_000n * u;
+      await s.engine.connect(s.alice).addMargin(ETH, topUp);
+      const aliceMargin = 30n * u + topUp;
+      expect(await s.engine.totalReserved()).to.equal(reserveOf(aliceMargin, aliceEntry));
+      expect(await s.engine.totalReserved()).to.equal(270n * u);
+      const lpBalance = await s.engine.lpBalance();
+      expect(await s.engine.freeLiquidity()).to.equal(lpBalance - 270n * u);
+      expect(await s.vault.maxWithdraw(s.lp)).to.equal(lpBalance - 270n * u);
+
+      // New traders still open; the long side reserves 9 x the initial margin of its entries.
+      await s.engine.connect(s.bob).openPosition(ETH, WAD, 300n * u);
+      const sideEntry = aliceEntry + notionalUsd(WAD, usd(3_000));
+      const reserved = reserveOf(aliceMargin + 300n * u, sideEntry);
+      expect(reserved).to.equal(2_970n * u);
+      expect(await s.engine.totalReserved()).to.equal(reserved);
+
+      // At $6,000 the long side's profit is 3,300; the LP mark owes it only up to the side's reserve.
+      await s.ethFeed.updateAnswer(feedPrice(6_000));
+      expect(await s.vault.totalAssets()).to.equal((await s.engine.lpBalance()) - reserved);
+
+      // LPs withdraw everything above the reserve.
+      await s.ethFeed.updateAnswer(feedPrice(3_000));
+      const free = (await s.engine.lpBalance()) - reserved;
+      await expect(s.vault.connect(s.lp).withdraw(free, s.lp, s.lp)).to.changeTokenBalance(ethers, s.token, s.lp, free);
+      expect(await s.engine.lpBalance()).to.equal(reserved);
+
+      // Alice's profit at $6,000 stops at 9 x 30, paid from the reserve.
+      await s.ethFeed.updateAnswer(feedPrice(6_000));
+      const cap = profitCap(aliceMargin, WAD / 10n, usd(3_000), IMR, MAX_PROFIT_FACTOR, s.decimals);
+      expect(cap).to.equal(270n * u);
+      const profit = pnl(WAD / 10n, usd(3_000), usd(6_000), cap, s.decimals);
+      expect(profit).to.equal(cap); // uncapped it would be 300
+      const payout = aliceMargin + profit - tradingFee(WAD / 10n, usd(6_000), FEE_RATIO, s.decimals);
+      await expect(s.engine.connect(s.alice).closePosition(ETH)).to.changeTokenBalance(
+        ethers,
+        s.token,
+        s.alice,
+        payout,
+      );
     });
 
     it("defence: removeMargin counts unrealized profit as zero, so a price spike cannot pull margin out", async function () {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { deploySystem, ethers, ETH, networkHelpers, WAD } from "./helpers/system.js";
-import { addIncome, blockTime, OFFSET, standaloneBackstop, toAssets, toShares } from "./helpers/liq.js";
+import { addIncome, blockTime, min, OFFSET, standaloneBackstop, toAssets, toShares } from "./helpers/liq.js";
 
 const DAY = 86_400n;
 const COOLDOWN = 7n * DAY;
@@ -177,19 +177,46 @@ for (const decimals of [6, 18]) {
         expect(await b.backstop.maxRedeem(b.bob), "no cooldown: zero").to.equal(0n);
       });
 
-      it("redeem and withdraw beyond the cooled shares revert with ExceedsCooldownShares", async function () {
+      it("redeem beyond the cooled shares reverts with ExceedsCooldownShares, withdraw beyond their value with ExceedsCooldownAssets; exactly their value withdraws", async function () {
         const b = await networkHelpers.loadFixture(fresh);
         await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
+        const supply: bigint = await b.backstop.totalSupply();
         const half = (await b.backstop.balanceOf(b.alice)) / 2n;
         const start = await blockTime(await b.backstop.connect(b.alice).cooldown(half));
+        const value = toAssets(half, tokens(1_000n), supply);
+        expect((await b.backstop.cooldowns(b.alice)).value).to.equal(value);
         await networkHelpers.time.setNextBlockTimestamp(start + COOLDOWN);
         await expect(b.backstop.connect(b.alice).redeem(half + 1n, b.alice, b.alice))
           .to.be.revertedWithCustomError(b.backstop, "ExceedsCooldownShares")
           .withArgs(half + 1n, half);
-        // 501 tokens at the request's price of 10^6 shares per unit needs 501e6 x unit shares.
+        // At most min(value now, value at request) of the cooled shares: 500 tokens, nothing changed since.
+        const maxAssets = min(toAssets(half, tokens(1_000n), supply), value);
+        expect(maxAssets).to.equal(tokens(500n));
+        await expect(b.backstop.connect(b.alice).withdraw(maxAssets + 1n, b.alice, b.alice))
+          .to.be.revertedWithCustomError(b.backstop, "ExceedsCooldownAssets")
+          .withArgs(maxAssets + 1n, maxAssets);
         await expect(b.backstop.connect(b.alice).withdraw(tokens(501n), b.alice, b.alice))
-          .to.be.revertedWithCustomError(b.backstop, "ExceedsCooldownShares")
-          .withArgs(tokens(501n) * OFFSET, half);
+          .to.be.revertedWithCustomError(b.backstop, "ExceedsCooldownAssets")
+          .withArgs(tokens(501n), maxAssets);
+        await expect(b.backstop.connect(b.alice).withdraw(maxAssets, b.alice, b.alice))
+          .to.emit(b.backstop, "Withdraw")
+          .withArgs(b.alice.address, b.alice.address, b.alice.address, maxAssets, half);
+        expect(await b.backstop.balanceOf(b.alice)).to.equal(half);
+      });
+
+      it("withdraw in the window of a cooldown worth zero (one share, 10^-6 of a unit) reverts with ExceedsCooldownAssets(assets, 0)", async function () {
+        const b = await networkHelpers.loadFixture(fresh);
+        await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
+        const supply: bigint = await b.backstop.totalSupply();
+        const start = await blockTime(await b.backstop.connect(b.alice).cooldown(1n));
+        expect(toAssets(1n, tokens(1_000n), supply)).to.equal(0n);
+        expect((await b.backstop.cooldowns(b.alice)).value).to.equal(0n);
+        await networkHelpers.time.setNextBlockTimestamp(start + COOLDOWN);
+        await expect(b.backstop.connect(b.alice).withdraw(1n, b.alice, b.alice))
+          .to.be.revertedWithCustomError(b.backstop, "ExceedsCooldownAssets")
+          .withArgs(1n, 0n);
+        expect(await b.backstop.maxWithdraw(b.alice)).to.equal(0n);
+        expect(await b.backstop.balanceOf(b.alice)).to.equal(supply);
       });
 
       it("redeem and withdraw of zero revert with ZeroAmount inside the window", async function () {
@@ -228,13 +255,17 @@ for (const decimals of [6, 18]) {
         expect([cd.shares, cd.value]).to.deep.equal([0n, 0n]);
       });
 
-      it("a cover during the cooldown lowers what the leaver gets (withdraw burns shares at the current, lower price)", async function () {
+      it("a cover during the cooldown lowers what the leaver gets (withdraw burns shares at the current, lower price; one unit above the lower value reverts with ExceedsCooldownAssets)", async function () {
         const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
         await b.backstop.connect(b.engine).cover(tokens(300n));
         const supply: bigint = await b.backstop.totalSupply();
         await networkHelpers.time.increaseTo(b.windowStart);
         const most = toAssets(b.shares, tokens(1_700n), supply);
         expect(await b.backstop.maxWithdraw(b.alice)).to.equal(most);
+        expect(most).to.be.lt(tokens(1_000n));
+        await expect(b.backstop.connect(b.alice).withdraw(most + 1n, b.alice, b.alice))
+          .to.be.revertedWithCustomError(b.backstop, "ExceedsCooldownAssets")
+          .withArgs(most + 1n, most);
         const assets = tokens(800n);
         const sharesAtNow = toShares(assets, tokens(1_700n), supply, true);
         const sharesAtRequest = (assets * b.shares + tokens(1_000n) - 1n) / tokens(1_000n);

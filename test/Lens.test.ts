@@ -17,6 +17,14 @@ import {
   usd,
   wMulDown,
   wMulUp,
+  abs,
+  expectedLiquidation,
+  FEED_STEP,
+  fundingRatePerDay,
+  lensLiquidationPrice,
+  profitCap,
+  inOneBlock,
+  GAS,
 } from "./helpers/liq.js";
 
 const CENT = WAD / 100n;
@@ -26,7 +34,6 @@ for (const decimals of [6, 18]) {
     const unit = 10n ** BigInt(decimals);
     const tokens = (n: bigint) => n * unit;
     const den = denOf(decimals);
-    const scale = 10n ** BigInt(18 - decimals);
     const accountsOf = (s: any) => [s.lp, s.staker, s.keeper, s.alice, s.bob, s.carol, s.dave];
 
     /** Alice long 10 ETH from $3,000 with 3,000 margin; Bob's short first (no funding for Alice). */
@@ -155,18 +162,12 @@ for (const decimals of [6, 18]) {
         const p = await position(s.engine, account, marketId);
         const size = p.size < 0n ? -p.size : p.size;
         const f = funding(p.size, index, p.fundingIndex, den);
-        const u = pnl(p.size, p.entryPrice, price, wMulDown(p.margin, c.maxProfitFactor), den);
+        const u = pnl(p.size, p.entryPrice, price, profitCap(c, p.margin, size, p.entryPrice, den), den);
         const equity = p.margin + u - f;
         const n = notional(size, price, den);
         const kf = keeperFee(c, n);
         const mm = wMulUp(n, c.maintenanceMarginRatio);
-        // Solve margin + size x (P - entry) - funding = mm ratio x size x P + keeper fee for P (long), or
-        // margin + size x (entry - P) - funding = ... (short), with the entry value in collateral units.
-        const entryValue = (size * p.entryPrice) / WAD / scale;
-        const fixedPart = f + kf - p.margin;
-        const num = p.size > 0n ? entryValue + fixedPart : entryValue - fixedPart;
-        const factor = p.size > 0n ? WAD - c.maintenanceMarginRatio : WAD + c.maintenanceMarginRatio;
-        const liquidationPrice = num <= 0n ? 0n : (num * den) / wMulDown(size, factor);
+        const liquidationPrice = lensLiquidationPrice(c, p, f, den);
         return {
           size: p.size,
           entryPrice: p.entryPrice,
@@ -262,7 +263,84 @@ for (const decimals of [6, 18]) {
           await setPrice(s.btcFeed, usd(60_000n));
         }
       });
+    });
 
+    describe("liquidation price with the keeper fee proportional to price, or at its floor (at its cap: above)", function () {
+      /**
+       * From $3,000 at 10x, in one block (one funding checkpoint, zero skew after): Alice short 1 ETH and
+       * Carol long 1 ETH (keeper fee proportional near their liquidation prices), Bob short 0.1 ETH and
+       * Dave long 0.1 ETH (proportional fee below the 2-token floor there).
+       */
+      async function smallBook() {
+        const s = await deploySystem({ decimals });
+        await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+        await inOneBlock([
+          () => s.engine.connect(s.alice).openPosition(ETH, -WAD, tokens(300n), GAS),
+          () => s.engine.connect(s.carol).openPosition(ETH, WAD, tokens(300n), GAS),
+          () => s.engine.connect(s.bob).openPosition(ETH, -WAD / 10n, tokens(30n), GAS),
+          () => s.engine.connect(s.dave).openPosition(ETH, WAD / 10n, tokens(30n), GAS),
+        ]);
+        return s;
+      }
+
+      /**
+       * The feed price (a whole number of feed steps) at which the model first finds the position
+       * liquidatable, moving away from the entry: the lowest such price for a short, the highest for a long.
+       */
+      async function modelBoundary(s: any, account: any) {
+        const c = await configOf(s.engine, ETH);
+        const m = await s.engine.getMarket(ETH);
+        expect(fundingRatePerDay(c, m.longSize, m.shortSize), "zero skew: no funding accrues").to.equal(0n);
+        const now = BigInt(await networkHelpers.time.latest());
+        const index = await fundingIndexAt(s.engine, ETH, c, await feedPriceOf(s, ETH), now);
+        const p = await position(s.engine, account, ETH);
+        const liquidatable = (steps: bigint) => expectedLiquidation(c, p, steps * FEED_STEP, index, den).liquidatable;
+        const entry = p.entryPrice / FEED_STEP;
+        // Bisection between a healthy price (the entry) and a liquidatable one.
+        let [healthy, unhealthy] = p.size < 0n ? [entry, 2n * entry] : [entry, 1n];
+        expect([liquidatable(healthy), liquidatable(unhealthy)]).to.deep.equal([false, true]);
+        while (abs(unhealthy - healthy) > 1n) {
+          const mid = (healthy + unhealthy) / 2n;
+          if (liquidatable(mid)) unhealthy = mid;
+          else healthy = mid;
+        }
+        return { c, p, boundary: unhealthy * FEED_STEP, f: funding(p.size, index, p.fundingIndex, den) };
+      }
+
+      // Reported prices, by hand: short (300 + 3,000) / 1.055; long (3,000 - 300) / 0.945; with the 2-token
+      // floor for 0.1 ETH: short (30 + 300 - 2) / (0.1 x 1.05); long (300 + 2 - 30) / (0.1 x 0.95).
+      for (const [label, who, expectedPrice] of [
+        ["a short 1 ETH, keeper fee proportional", "alice", (3_300n * WAD * 1_000n) / 1_055n],
+        ["a long 1 ETH, keeper fee proportional", "carol", (2_700n * WAD * 1_000n) / 945n],
+        ["a short 0.1 ETH, keeper fee at its floor", "bob", (328n * WAD * 10_000n) / 1_050n],
+        ["a long 0.1 ETH, keeper fee at its floor", "dave", (272n * WAD * 10_000n) / 950n],
+      ] as const) {
+        it(`${label}: the reported price is within a feed step (plus unit rounding) of the true boundary; healthy a step before it, liquidated at it`, async function () {
+          const s = await networkHelpers.loadFixture(smallBook);
+          const account = s[who];
+          const { c, p, boundary, f } = await modelBoundary(s, account);
+          const reported = (await s.lens.positionHealth(account, ETH)).liquidationPrice;
+          expect(reported).to.equal(expectedPrice);
+          expect(reported).to.equal(lensLiquidationPrice(c, p, f, den));
+          // The lens ignores unit rounding, which moves equity less the liquidation margin by under four
+          // collateral units against the trader: as a price, 4 units over the slope |s| x (1 - m - k).
+          const slope = wMulDown(abs(p.size), WAD - c.maintenanceMarginRatio - c.keeperFeeRatio);
+          const rounding = divUp(4n * den, slope);
+          expect(abs(reported - boundary), "reported vs true boundary").to.be.lte(FEED_STEP + rounding);
+          if (decimals === 18) expect(abs(reported - boundary), "within one feed step").to.be.lte(FEED_STEP);
+          // The contract agrees with the model on both sides of the boundary.
+          const before = p.size < 0n ? boundary - FEED_STEP : boundary + FEED_STEP;
+          await setPrice(s.ethFeed, before);
+          expect(await s.lens.isLiquidatable(account, ETH), "a feed step before the boundary").to.equal(false);
+          await setPrice(s.ethFeed, boundary);
+          expect(await s.lens.isLiquidatable(account, ETH), "at the boundary").to.equal(true);
+          const r = await checkedLiquidation(s, account, ETH, { coverCap: 0n, accounts: accountsOf(s) });
+          expect([r.e.full, r.e.badDebt]).to.deep.equal([true, 0n]);
+        });
+      }
+    });
+
+    describe("leverage", function () {
       it("leverage is max when equity is not positive", async function () {
         const s = await networkHelpers.loadFixture(staked);
         await setPrice(s.ethFeed, usd(2_650n));

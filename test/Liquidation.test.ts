@@ -13,6 +13,9 @@ import {
   setPrice,
   usd,
   wMulUp,
+  wMulDown,
+  divUp,
+  PARTIAL_ROUNDING_ALLOWANCE,
   keeperFee,
   pnl,
   position,
@@ -173,7 +176,7 @@ for (const decimals of [6, 18]) {
 
     describe("partial liquidation", function () {
       // Long 20 ETH from $3,000 with 6,000 margin (Bob's short first). Partial threshold lowered to $10k.
-      // At $2,840: equity 2,800 < 2,840 + 100. (A 10 ETH position does not do: see PartialLiquidation.bug.test.ts.)
+      // At $2,840: equity 2,800 < 2,840 + 100.
       function partialFixture(overrides: Record<string, bigint>) {
         return async function partialPositions() {
           const s = await deploySystem({
@@ -216,6 +219,48 @@ for (const decimals of [6, 18]) {
           s.engine,
           "PositionHealthy",
         );
+      });
+
+      /** Long 10 ETH from $3,000 with 3,000 margin (Bob's short first), partial threshold $10k, at $2,850. */
+      async function tenEth() {
+        const s = await deploySystem({ decimals, ethConfig: { partialLiquidationThreshold: 10_000n * WAD } });
+        await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+        await s.engine.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
+        await s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
+        await setPrice(s.ethFeed, usd(2_850n));
+        return s;
+      }
+
+      it("10 ETH long at $2,850 (equity 1,500 < 1,525, keeper fee proportional) is liquidated in part: the closed-form size with the rounding allowance", async function () {
+        const s = await networkHelpers.loadFixture(tenEth);
+        const c = await configOf(s.engine, ETH);
+        const price = usd(2_850n);
+        // The closed form, by hand: need = N x (m + buffer + k) + allowance; close the fraction
+        // (need - equity) / (N x (m + buffer - penalty)) of the size, rounded up.
+        const n = notional(10n * WAD, price, den);
+        expect(n).to.equal(tokens(28_500n));
+        const target = c.maintenanceMarginRatio + c.partialLiquidationBuffer;
+        const need = wMulUp(n, target + c.keeperFeeRatio) + PARTIAL_ROUNDING_ALLOWANCE;
+        const excess = need - tokens(1_500n);
+        const fraction = divUp(excess * WAD, wMulDown(n, target - c.liquidationPenaltyRatio));
+        const sizeClosed = wMulUp(10n * WAD, fraction);
+        // 780 / 1,852.5 of 10 ETH = 4.2105263... ETH, plus the allowance's 8 units / 185.25 tokens per ETH.
+        expect(sizeClosed).to.be.closeTo(4_210_526_315_789_473_690n, divUp(8n * WAD, 185n * unit) + 10n);
+        const r = await checkedLiquidation(s, s.alice, ETH, { coverCap: 0n, accounts: accountsOf(s) });
+        expect([r.e.equity, r.e.liquidationMargin]).to.deep.equal([tokens(1_500n), tokens(1_525n)]);
+        expect([r.e.full, r.e.sizeClosed]).to.deep.equal([false, sizeClosed]);
+        // The rest, read back from the engine, is healthy with the buffer and above minNotional.
+        const rest = await position(s.engine, s.alice, ETH);
+        expect(rest.size).to.equal(10n * WAD - sizeClosed);
+        const restNotional = notional(rest.size, price, den);
+        const restEquity = rest.margin + pnl(rest.size, rest.entryPrice, price, 0n, den);
+        expect(restEquity, "rest healthy with the buffer").to.be.gte(
+          wMulUp(restNotional, target) + keeperFee(c, restNotional),
+        );
+        expect((rest.size * price) / WAD, "rest above minNotional").to.be.gte(c.minNotional);
+        // The penalty is paid on the closed notional only, not on 28,500.
+        expect(r.e.penalty).to.equal(wMulUp(notional(sizeClosed, price, den), c.liquidationPenaltyRatio));
+        expect(r.e.penalty).to.be.lessThan(tokens(285n));
       });
 
       it("a partial close is not attempted below partialLiquidationThreshold (full liquidation)", async function () {

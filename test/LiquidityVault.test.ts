@@ -9,6 +9,8 @@ import {
   indexDelta,
   mulDivDown,
   mulDivUp,
+  notionalUsd,
+  sideReserve,
   usd,
   type System,
 } from "./helpers/trading.js";
@@ -152,7 +154,10 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
         const u = s.unit;
         await s.engine.connect(s.alice).openPosition(ETH, 300n * WAD, 100_000n * u);
         const lpBalance = await s.engine.lpBalance();
-        const free = lpBalance - 900_000n * u;
+        // Margin 100,000 above the entry's initial margin of 90,000 (10 % of $900,000): 9 x 90,000 reserved.
+        const reserve = sideReserve(100_000n * u, notionalUsd(300n * WAD, usd(3_000)), WAD / 10n, 9n * WAD, s.decimals);
+        expect(reserve).to.equal(810_000n * u);
+        const free = lpBalance - reserve;
         expect(await s.engine.freeLiquidity()).to.equal(free);
         expect(await s.vault.maxWithdraw(s.lp)).to.equal(free);
         const supply = await s.vault.totalSupply();

@@ -10,7 +10,10 @@ import {
   mulDivDown,
   mulDivUp,
   notional,
+  notionalUsd,
   pnl,
+  profitCap,
+  sideReserve,
   splitFee,
   tradingFee,
   usd,
@@ -21,6 +24,10 @@ import { deployAround } from "./helpers/tokens.js";
 const FEE_RATIO = (5n * WAD) / 10_000n; // 5 bps, the fixture's default
 const IMR = WAD / 10n;
 const MAX_PROFIT_FACTOR = 9n * WAD;
+
+/** The reserve of one side of the ETH market at the fixture's config. */
+const reserveOf = (sideMargin: bigint, sideEntryNotionalUsd: bigint, decimals: number) =>
+  sideReserve(sideMargin, sideEntryNotionalUsd, IMR, MAX_PROFIT_FACTOR, decimals);
 
 /** The engine's LP ledger and token balance, to compare before and after an action. */
 async function ledger(s: System) {
@@ -71,7 +78,9 @@ for (const [name, fixture, bareFixture] of cases) {
         const after = await ledger(s);
         expect(after.lpBalance - before.lpBalance).to.equal(split.lp);
         expect(after.pendingProtocolFees - before.pendingProtocolFees).to.equal(split.protocol);
-        expect(after.totalReserved).to.equal(mulDivUp(margin, MAX_PROFIT_FACTOR, WAD));
+        // Margin 1,000 exceeds the entry's initial margin of 600: the cap is 9 x 600, not 9 x 1,000.
+        expect(after.totalReserved).to.equal(reserveOf(margin, notionalUsd(size, usd(3_000)), s.decimals));
+        expect(after.totalReserved).to.equal(5_400n * u);
         const m = await s.engine.getMarket(ETH);
         expect([m.longSize, m.longMargin, m.longEntryNotional, m.shortSize]).to.deep.equal([
           size,
@@ -171,11 +180,12 @@ for (const [name, fixture, bareFixture] of cases) {
           .withArgs(2n * WAD + 1n, 2n * WAD);
       });
 
-      it("reverts with InsufficientLiquidity when the LP pool cannot reserve margin x maxProfitFactor, and opens when it exactly can", async function () {
+      it("reverts with InsufficientLiquidity when the LP pool cannot reserve the profit cap, and opens when it exactly can", async function () {
         const s = await networkHelpers.loadFixture(bareFixture);
         const u = s.unit;
         const margin = 300n * u;
-        const reserve = mulDivUp(margin, MAX_PROFIT_FACTOR, WAD);
+        const reserve = reserveOf(margin, notionalUsd(WAD, usd(3_000)), s.decimals);
+        expect(reserve).to.equal(2_700n * u);
         const lpFee = splitFee(tradingFee(WAD, usd(3_000), FEE_RATIO, s.decimals)).lp;
         await expect(s.engine.connect(s.alice).openPosition(ETH, WAD, margin))
           .to.be.revertedWithCustomError(s.engine, "InsufficientLiquidity")
@@ -225,7 +235,9 @@ for (const [name, fixture, bareFixture] of cases) {
         });
         const after = await ledger(s);
         expect(after.lpBalance - before.lpBalance).to.equal(splitFee(fee).lp);
-        expect(after.totalReserved).to.equal(mulDivUp(1_000n * u, MAX_PROFIT_FACTOR, WAD));
+        // 9 x the initial margin of the averaged entry (900.2 plus a unit from rounding up), below 9 x 1,000.
+        expect(after.totalReserved).to.equal(reserveOf(1_000n * u, notionalUsd(3n * WAD, entry), s.decimals));
+        expect(after.totalReserved).to.be.lessThan(9_000n * u);
       });
 
       it("on a short: entry becomes the size-weighted average rounded down", async function () {
@@ -277,7 +289,9 @@ for (const [name, fixture, bareFixture] of cases) {
         const u = s.unit;
         await s.engine.connect(s.alice).openPosition(ETH, 2n * WAD, 1_000n * u);
         await s.ethFeed.updateAnswer(feedPrice(3_300));
-        const cap = mulDivDown(mulDivDown(1_000n * u, MAX_PROFIT_FACTOR, WAD), WAD / 2n, 2n * WAD);
+        const fullCap = profitCap(1_000n * u, 2n * WAD, usd(3_000), IMR, MAX_PROFIT_FACTOR, s.decimals);
+        expect(fullCap).to.equal(5_400n * u);
+        const cap = mulDivDown(fullCap, WAD / 2n, 2n * WAD);
         const realized = pnl(WAD / 2n, usd(3_000), usd(3_300), cap, s.decimals);
         expect(realized).to.equal(150n * u);
         const fee = tradingFee(WAD / 2n, usd(3_300), FEE_RATIO, s.decimals);
@@ -308,7 +322,7 @@ for (const [name, fixture, bareFixture] of cases) {
         const after = await ledger(s);
         expect(after.lpBalance - before.lpBalance).to.equal(splitFee(fee).lp - realized);
         expect(after.pendingProtocolFees - before.pendingProtocolFees).to.equal(splitFee(fee).protocol);
-        expect(after.totalReserved).to.equal(mulDivUp(margin, MAX_PROFIT_FACTOR, WAD));
+        expect(after.totalReserved).to.equal(reserveOf(margin, notionalUsd((3n * WAD) / 2n, usd(3_000)), s.decimals));
       });
 
       it("realizes a short's loss (rounded up) into margin; the LP pool gains it; works while paused", async function () {
@@ -387,7 +401,7 @@ for (const [name, fixture, bareFixture] of cases) {
         expect(after.engineTokens).to.equal(after.lpBalance + after.pendingProtocolFees);
       });
 
-      it("caps a long's profit at margin x maxProfitFactor", async function () {
+      it("caps a long's profit at maxProfitFactor x margin when margin is the initial margin", async function () {
         const s = await networkHelpers.loadFixture(fixture);
         const u = s.unit;
         await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * u);
@@ -400,6 +414,26 @@ for (const [name, fixture, bareFixture] of cases) {
           [s.alice, s.engine],
           [payout, -payout],
         );
+      });
+
+      it("caps an over-margined long's profit at maxProfitFactor x its entry's initial margin, not x its margin", async function () {
+        const s = await networkHelpers.loadFixture(fixture);
+        const u = s.unit;
+        await s.engine.connect(s.alice).openPosition(ETH, WAD, 500n * u);
+        await s.ethFeed.updateAnswer(feedPrice(6_000)); // uncapped profit 3,000; 9 x margin would be 4,500
+        const cap = profitCap(500n * u, WAD, usd(3_000), IMR, MAX_PROFIT_FACTOR, s.decimals);
+        expect(cap).to.equal(2_700n * u);
+        const profit = pnl(WAD, usd(3_000), usd(6_000), cap, s.decimals);
+        expect(profit).to.equal(cap);
+        const fee = tradingFee(WAD, usd(6_000), FEE_RATIO, s.decimals);
+        const payout = 500n * u + profit - fee;
+        const before = await ledger(s);
+        const tx = s.engine.connect(s.alice).closePosition(ETH);
+        await expect(tx)
+          .to.emit(s.engine, "PositionModified")
+          .withArgs(s.alice.address, ETH, -WAD, 0n, usd(6_000), usd(3_000), 0n, profit, 0n, fee);
+        await expect(tx).to.changeTokenBalances(ethers, s.token, [s.alice, s.engine], [payout, -payout]);
+        expect((await ledger(s)).lpBalance - before.lpBalance).to.equal(splitFee(fee).lp - profit);
       });
 
       it("pays a short's margin less its loss and fee; the LP pool gains the loss; works while paused", async function () {
@@ -481,7 +515,9 @@ for (const [name, fixture, bareFixture] of cases) {
           .withArgs(s.alice.address, ETH, 0n, WAD, 0n, usd(3_000), 350n * u, 0n, 0n, 0n);
         await expect(tx).to.changeTokenBalances(ethers, s.token, [s.alice, s.engine], [-50n * u, 50n * u]);
         expect((await positionOf(s, s.alice)).margin).to.equal(350n * u);
-        expect(await s.engine.totalReserved()).to.equal(mulDivUp(350n * u, MAX_PROFIT_FACTOR, WAD));
+        // The top-up does not raise the reserve: it stays 9 x the entry's initial margin of 300.
+        expect(await s.engine.totalReserved()).to.equal(reserveOf(350n * u, notionalUsd(WAD, usd(3_000)), s.decimals));
+        expect(await s.engine.totalReserved()).to.equal(2_700n * u);
       });
 
       it("reverts with ZeroAmount, NoPosition and UnknownMarket", async function () {
@@ -508,7 +544,7 @@ for (const [name, fixture, bareFixture] of cases) {
         await expect(tx).to.changeTokenBalances(ethers, s.token, [s.alice, s.engine], [200n * u, -200n * u]);
         const after = await ledger(s);
         expect(after.lpBalance).to.equal(before.lpBalance);
-        expect(after.totalReserved).to.equal(mulDivUp(300n * u, MAX_PROFIT_FACTOR, WAD));
+        expect(after.totalReserved).to.equal(reserveOf(300n * u, notionalUsd(WAD, usd(3_000)), s.decimals));
       });
 
       it("reverts with InsufficientInitialMargin one unit past the initial margin, counting losses but not profits", async function () {

@@ -53,7 +53,41 @@ export function keeperFee(c: MarketConfig, n: bigint): bigint {
   return raw < c.minKeeperFee ? c.minKeeperFee : raw;
 }
 
+/** A position's profit cap: maxProfitFactor x min(margin, floor(entry notional USD x initialMarginRatio / den)). */
+export const profitCap = (c: MarketConfig, margin: bigint, absSize: bigint, entryPrice: bigint, den: bigint) =>
+  wMulDown(min(margin, (notionalUsd(absSize, entryPrice) * c.initialMarginRatio) / den), c.maxProfitFactor);
+
+/** Collateral units added to a partial liquidation's target, to absorb the round-ups of the exact check. */
+export const PARTIAL_ROUNDING_ALLOWANCE = 8n;
+
 export const liquidationMargin = (c: MarketConfig, n: bigint) => wMulUp(n, c.maintenanceMarginRatio) + keeperFee(c, n);
+
+/**
+ * The lens's liquidation price (IPerpLens): the price at which equity meets the liquidation margin,
+ * holding funding `f` fixed and ignoring the profit cap and unit rounding. With the keeper fee k·N
+ * proportional to notional: long P = (s·E + F − M) / (s·(1 − m − k)), short P = (M + s·E − F) / (s·(1 + m + k));
+ * if the fee at that price is below the floor (above the cap), solved again with the floor (the cap) as a
+ * fixed fee K: long P = (s·E + F + K − M) / (s·(1 − m)), short P = (M + s·E − F − K) / (s·(1 + m)).
+ * Zero when no price liquidates a long (or every price does a short). Values in collateral units, the
+ * entry value rounded down to a unit, the price rounded down.
+ */
+export function lensLiquidationPrice(c: MarketConfig, p: Pos, f: bigint, den: bigint): bigint {
+  const size = abs(p.size);
+  const long = p.size > 0n;
+  const scale = den / WAD;
+  const solve = (ratio: bigint, fixedFee: bigint) => {
+    const entryValue = notionalUsd(size, p.entryPrice) / scale;
+    const fixedPart = f + fixedFee - p.margin;
+    const num = long ? entryValue + fixedPart : entryValue - fixedPart;
+    if (num <= 0n || (long && ratio >= WAD)) return 0n;
+    return (num * den) / wMulDown(size, long ? WAD - ratio : WAD + ratio);
+  };
+  const proportional = solve(c.maintenanceMarginRatio + c.keeperFeeRatio, 0n);
+  const fee = wMulUp(notional(size, proportional, den), c.keeperFeeRatio);
+  if (fee < c.minKeeperFee) return solve(c.maintenanceMarginRatio, c.minKeeperFee);
+  if (fee > c.maxKeeperFee) return solve(c.maintenanceMarginRatio, c.maxKeeperFee);
+  return proportional;
+}
 
 export interface Pos {
   size: bigint;
@@ -83,7 +117,7 @@ export function expectedLiquidation(c: MarketConfig, p: Pos, price: bigint, inde
   const n = notional(size, price, den);
   const fee = keeperFee(c, n);
   const f = funding(p.size, index, p.fundingIndex, den);
-  const pnlAll = pnl(p.size, p.entryPrice, price, wMulDown(p.margin, c.maxProfitFactor), den);
+  const pnlAll = pnl(p.size, p.entryPrice, price, profitCap(c, p.margin, size, p.entryPrice, den), den);
   const equity = p.margin + pnlAll - f;
   const lm = wMulUp(n, c.maintenanceMarginRatio) + fee;
   const r: Expected = {
@@ -122,7 +156,7 @@ export function expectedLiquidation(c: MarketConfig, p: Pos, price: bigint, inde
 function partialLiquidation(c: MarketConfig, p: Pos, price: bigint, n: bigint, r: Expected, den: bigint) {
   const target = c.maintenanceMarginRatio + c.partialLiquidationBuffer;
   if (c.partialLiquidationBuffer === 0n || target <= c.liquidationPenaltyRatio || r.equity <= 0n) return null;
-  const need = wMulUp(n, target + c.keeperFeeRatio);
+  const need = wMulUp(n, target + c.keeperFeeRatio) + PARTIAL_ROUNDING_ALLOWANCE;
   const excess = need > r.equity ? need - r.equity : 0n;
   const fraction = divUp(excess * WAD, wMulDown(n, target - c.liquidationPenaltyRatio));
   const size = abs(p.size);
@@ -134,12 +168,13 @@ function partialLiquidation(c: MarketConfig, p: Pos, price: bigint, n: bigint, r
   const fee = keeperFee(c, closedN);
   const penalty = wMulUp(closedN, c.liquidationPenaltyRatio);
   const closed = p.size > 0n ? sizeClosed : -sizeClosed;
-  const cap = (wMulDown(p.margin, c.maxProfitFactor) * sizeClosed) / size;
+  const cap = (profitCap(c, p.margin, size, p.entryPrice, den) * sizeClosed) / size;
   const pnlClosed = pnl(closed, p.entryPrice, price, cap, den);
   const newMargin = p.margin - r.funding + pnlClosed - fee - penalty;
   if (newMargin <= 0n) return null;
   const rest = p.size - closed;
-  const restEquity = newMargin + pnl(rest, p.entryPrice, price, wMulDown(newMargin, c.maxProfitFactor), den);
+  const restCap = profitCap(c, newMargin, remaining, p.entryPrice, den);
+  const restEquity = newMargin + pnl(rest, p.entryPrice, price, restCap, den);
   const restN = notional(remaining, price, den);
   if (restEquity < wMulUp(restN, target) + keeperFee(c, restN)) return null;
   return { ...r, sizeClosed, keeperFee: fee, penalty, pnlClosed, newMargin };

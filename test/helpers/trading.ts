@@ -23,6 +23,38 @@ export const notional = (size: bigint, price: bigint, decimals: number) => mulDi
 /** Notional in 18-decimal USD, rounded down. */
 export const notionalUsd = (size: bigint, price: bigint) => mulDivDown(abs(size), price, WAD);
 
+/**
+ * The initial margin of a position's entry, in collateral, rounded down:
+ * floor(notionalUsd(|size|, entryPrice) x initialMarginRatio / den).
+ */
+export const entryInitialMargin = (size: bigint, entryPrice: bigint, imr: bigint, decimals: number) =>
+  mulDivDown(notionalUsd(size, entryPrice), imr, denOf(decimals));
+
+/**
+ * A position's profit cap: maxProfitFactor x min(margin, its entry's initial margin), rounded down.
+ * Margin added beyond the initial margin does not raise it.
+ */
+export const profitCap = (
+  margin: bigint,
+  size: bigint,
+  entryPrice: bigint,
+  imr: bigint,
+  factor: bigint,
+  decimals: number,
+) => mulDivDown(min(margin, entryInitialMargin(size, entryPrice, imr, decimals)), factor, WAD);
+
+/**
+ * One side's reserve (the LP pool must hold the sum over sides and markets): maxProfitFactor x
+ * min(side margin, the side's entry notional (USD) x initialMarginRatio / den rounded up), rounded up.
+ */
+export const sideReserve = (
+  sideMargin: bigint,
+  sideEntryNotionalUsd: bigint,
+  imr: bigint,
+  factor: bigint,
+  decimals: number,
+) => mulDivUp(min(sideMargin, mulDivUp(sideEntryNotionalUsd, imr, denOf(decimals))), factor, WAD);
+
 export const tradingFee = (traded: bigint, price: bigint, ratio: bigint, decimals: number) =>
   mulDivUp(notional(traded, price, decimals), ratio, WAD);
 
