@@ -427,12 +427,12 @@ describe("PerpEngine admin", function () {
         .withArgs(s.alice.address, ethers.ZeroHash);
       await expect(s.engine.setTreasury(s.dave)).to.emit(s.engine, "TreasuryUpdated").withArgs(s.dave.address);
       await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
-      // 0.45 pending; a third (0.15) to the treasury.
+      // 0.45 pending, one unit of which stays behind; a third of the rest (rounded down) to the treasury.
       await expect(s.engine.distributeFees()).to.changeTokenBalances(
         ethers,
         s.token,
         [s.dave, s.treasury],
-        [(15n * s.unit) / 100n, 0n],
+        [((45n * s.unit) / 100n - 1n) / 3n, 0n],
       );
     });
 

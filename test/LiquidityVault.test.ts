@@ -232,8 +232,9 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
         expect(await s.vault.totalAssets()).to.equal(lpBalance + pending);
       });
 
-      it("refuses deposits and withdrawals with the oracle's StalePrice while a feed is stale", async function () {
+      it("refuses deposits and withdrawals with the oracle's StalePrice while a market with positions has a stale feed", async function () {
         const s = await networkHelpers.loadFixture(funded);
+        await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
         await networkHelpers.time.increase(3_601);
         const [, , , updatedAt] = await s.ethFeed.latestRoundData();
         await expect(s.vault.connect(s.lp).withdraw(s.unit, s.lp, s.lp))
@@ -245,6 +246,26 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
         await expect(s.vault.connect(s.bob).deposit(s.unit, s.bob))
           .to.be.revertedWithCustomError(s.ethOracle, "StalePrice")
           .withArgs(updatedAt, 3_600n);
+      });
+
+      it("a stale feed of a market without positions blocks neither deposits nor withdrawals", async function () {
+        const s = await networkHelpers.loadFixture(funded);
+        await networkHelpers.time.increase(3_601);
+        await expect(s.ethOracle.price()).to.be.revertedWithCustomError(s.ethOracle, "StalePrice");
+        const lpBalance = await s.engine.lpBalance();
+        expect(await s.vault.totalAssets()).to.equal(lpBalance);
+        await expect(s.vault.connect(s.lp).withdraw(s.unit, s.lp, s.lp)).to.changeTokenBalance(
+          ethers,
+          s.token,
+          s.lp,
+          s.unit,
+        );
+        await expect(s.vault.connect(s.bob).deposit(s.unit, s.bob)).to.changeTokenBalance(
+          ethers,
+          s.token,
+          s.bob,
+          -s.unit,
+        );
       });
 
       it("share price follows trader losses: an LP redeems more after a trader's loss is realized", async function () {

@@ -614,18 +614,20 @@ for (const [name, fixture, bareFixture] of cases) {
         const fees = [WAD, (7n * WAD) / 3n].map((size) => tradingFee(size, usd(3_000), FEE_RATIO, s.decimals));
         const pending = fees.map((f) => splitFee(f).protocol).reduce((a, b) => a + b);
         expect(await s.engine.pendingProtocolFees()).to.equal(pending);
-        const toTreasury = mulDivDown(pending, WAD / 10n, (3n * WAD) / 10n);
-        const toBackstop = pending - toTreasury;
+        // One unit stays behind so that the slot never returns to zero (a cheaper next fee).
+        const paid = pending - 1n;
+        const toTreasury = mulDivDown(paid, WAD / 10n, (3n * WAD) / 10n);
+        const toBackstop = paid - toTreasury;
         const tx = s.engine.connect(s.keeper).distributeFees();
         await expect(tx).to.emit(s.engine, "FeesDistributed").withArgs(toBackstop, toTreasury);
         await expect(tx).to.changeTokenBalances(
           ethers,
           s.token,
           [s.engine, s.backstop, s.treasury],
-          [-pending, toBackstop, toTreasury],
+          [-paid, toBackstop, toTreasury],
         );
-        expect(await s.engine.pendingProtocolFees()).to.equal(0n);
-        // Nothing pending: a second call moves nothing.
+        expect(await s.engine.pendingProtocolFees()).to.equal(1n);
+        // Only the unit left behind: a second call moves nothing.
         await expect(s.engine.distributeFees()).to.emit(s.engine, "FeesDistributed").withArgs(0n, 0n);
       });
 
