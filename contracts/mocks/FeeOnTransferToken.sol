@@ -1,26 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.34;
 
-import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {MockERC20} from "./MockERC20.sol";
 
 /// @notice Test double: an ERC20 that burns 1 % of every transfer between two accounts, so the
 /// receiver gets less than the amount sent. Bulwark must refuse it as collateral. The fee can be switched
 /// off and on, as a token with a dormant fee switch (USDT has one) could turn it on after listing.
-contract FeeOnTransferToken is ERC20 {
-    uint8 private immutable DECIMALS;
+contract FeeOnTransferToken is MockERC20 {
     bool public feeOn = true;
 
-    constructor(string memory name_, string memory symbol_, uint8 decimals_) ERC20(name_, symbol_) {
-        DECIMALS = decimals_;
-    }
-
-    function decimals() public view override returns (uint8) {
-        return DECIMALS;
-    }
-
-    function mint(address to, uint256 amount) external {
-        _mint(to, amount);
-    }
+    constructor(string memory name_, string memory symbol_, uint8 decimals_) MockERC20(name_, symbol_, decimals_) {}
 
     function setFeeOn(bool on) external {
         feeOn = on;

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import {
+  deploySystem,
   ethers,
   feedPrice,
   FEED_DECIMALS,
@@ -250,54 +251,8 @@ export async function expectSolvent(s: any, accounts: unknown[]) {
 /** Like `deploySystem` but with a collateral contract of the caller's choice (same constructor as MockERC20). */
 export async function deployWithToken(tokenContract: string, options: SystemOptions = {}) {
   const decimals = options.decimals ?? 6;
-  const unit = 10n ** BigInt(decimals);
-  const [admin, treasury, lp, staker, keeper, alice, bob, carol, dave] = await ethers.getSigners();
-  const token: any = await ethers.deployContract(tokenContract, ["Test USD", "tUSD", decimals]);
-  const ethFeed = await ethers.deployContract("MockV3Aggregator", [FEED_DECIMALS, feedPrice(3_000)]);
-  const btcFeed = await ethers.deployContract("MockV3Aggregator", [FEED_DECIMALS, feedPrice(60_000)]);
-  const oracleArgs = (feed: unknown) => [feed, 3_600n, WAD / 100n, 10_000_000n * WAD, ethers.ZeroAddress, 0n];
-  const ethOracle = await ethers.deployContract("ChainlinkOracle", oracleArgs(ethFeed));
-  const btcOracle = await ethers.deployContract("ChainlinkOracle", oracleArgs(btcFeed));
-  const engine = await ethers.deployContract("PerpEngine", [token, admin, treasury]);
-  const vault = await ethers.deployContract("LiquidityVault", [token, engine, "Bulwark LP", "bwLP"]);
-  const backstop = await ethers.deployContract("BackstopModule", [token, engine, admin, "Bulwark Backstop", "bwBACK"]);
-  const lens = await ethers.deployContract("PerpLens", [engine]);
-  await engine.wire(vault, backstop);
-  await engine.grantRole(await engine.MARKET_ADMIN_ROLE(), admin);
-  await engine.grantRole(await engine.GUARDIAN_ROLE(), admin);
-  await engine.addMarket(ethOracle, marketConfig(decimals, options.ethConfig));
-  await engine.addMarket(
-    btcOracle,
-    marketConfig(decimals, { maxOpenInterest: 500n * WAD, skewScale: 50n * WAD, ...options.btcConfig }),
-  );
-  for (const who of [lp, staker, keeper, alice, bob, carol, dave]) {
-    await token.mint(who, 10_000_000n * unit);
-    await token.connect(who).approve(engine, ethers.MaxUint256);
-    await token.connect(who).approve(vault, ethers.MaxUint256);
-    await token.connect(who).approve(backstop, ethers.MaxUint256);
-  }
-  return {
-    decimals,
-    unit,
-    token,
-    ethFeed,
-    btcFeed,
-    ethOracle,
-    btcOracle,
-    engine,
-    vault,
-    backstop,
-    lens,
-    admin,
-    treasury,
-    lp,
-    staker,
-    keeper,
-    alice,
-    bob,
-    carol,
-    dave,
-  };
+  const token = await ethers.deployContract(tokenContract, ["Test USD", "tUSD", decimals]);
+  return deploySystem({ ...options, decimals, token });
 }
 
 /** Funds and approves extra signers (the accounts after the fixture's nine) for many-position tests. */

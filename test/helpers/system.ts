@@ -54,6 +54,9 @@ export function marketConfig(decimals: number, overrides: Partial<MarketConfig> 
 
 export interface SystemOptions {
   decimals?: number;
+  /** A collateral contract already deployed (a test token), instead of a fresh MockERC20. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  token?: any;
   ethConfig?: Partial<MarketConfig>;
   btcConfig?: Partial<MarketConfig>;
 }
@@ -64,7 +67,8 @@ export async function deploySystem(options: SystemOptions = {}) {
   const unit = 10n ** BigInt(decimals);
   const [admin, treasury, lp, staker, keeper, alice, bob, carol, dave] = await ethers.getSigners();
 
-  const token = await ethers.deployContract("MockERC20", ["Mock USD", "mUSD", decimals]);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const token: any = options.token ?? (await ethers.deployContract("MockERC20", ["Mock USD", "mUSD", decimals]));
   const ethFeed = await ethers.deployContract("MockV3Aggregator", [FEED_DECIMALS, feedPrice(3_000)]);
   const btcFeed = await ethers.deployContract("MockV3Aggregator", [FEED_DECIMALS, feedPrice(60_000)]);
   const oracleArgs = (feed: unknown) => [feed, 3_600n, WAD / 100n, 10_000_000n * WAD, ethers.ZeroAddress, 0n];
