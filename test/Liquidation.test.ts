@@ -191,7 +191,7 @@ for (const decimals of [6, 18]) {
         };
       }
       const lowThreshold = partialFixture({});
-      const dustGuard = partialFixture({ minNotional: 30_000n * WAD });
+      const dustGuard = partialFixture({ minNotional: 40_000n * WAD });
 
       it("a partial close restores health with the buffer: sizeClosed < size, remaining healthy, no dust", async function () {
         const s = await networkHelpers.loadFixture(lowThreshold);
@@ -292,6 +292,36 @@ for (const decimals of [6, 18]) {
           accounts: accountsOf(s),
         });
         expect([r.e.full, r.e.badDebt, r.covered]).to.deep.equal([true, tokens(1_100n), tokens(1_100n)]);
+      });
+
+      it("a large position whose keeper fee sits at its cap is still liquidated in part when that restores health", async function () {
+        // 100 ETH long from $3,000 with 30,000 margin, default $100k threshold. At $2,740 equity is 4,000,
+        // at most 1.5 % of the 274,000 notional: the proportional bound would close everything, the
+        // capped-fee bound closes about 94 % and leaves the rest healthy with the buffer.
+        const s = await networkHelpers.loadFixture(async function whale() {
+          const s = await deploySystem({ decimals });
+          await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+          await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
+          await s.engine.connect(s.bob).openPosition(ETH, -100n * WAD, tokens(100_000n));
+          await s.engine.connect(s.alice).openPosition(ETH, 100n * WAD, tokens(30_000n));
+          return s;
+        });
+        await setPrice(s.ethFeed, usd(2_740n));
+        const c = await configOf(s.engine, ETH);
+        const r = await checkedLiquidation(s, s.alice, ETH, {
+          coverCap: coverCap(tokens(10_000n)),
+          accounts: accountsOf(s),
+        });
+        expect([r.e.equity, r.e.full]).to.deep.equal([tokens(4_000n), false]);
+        expect(r.e.keeperFee, "the closed part's fee is capped too").to.equal(c.maxKeeperFee);
+        expect(r.e.sizeClosed).to.be.gt(90n * WAD);
+        expect(r.e.sizeClosed).to.be.lt(95n * WAD);
+        const rest = await position(s.engine, s.alice, ETH);
+        const restNotional = notional(rest.size, usd(2_740n), den);
+        const restEquity = rest.margin + pnl(rest.size, usd(3_000n), usd(2_740n), 0n, den);
+        const buffered =
+          wMulUp(restNotional, c.maintenanceMarginRatio + c.partialLiquidationBuffer) + keeperFee(c, restNotional);
+        expect(restEquity, "the rest is healthy with the buffer").to.be.gte(buffered);
       });
 
       it("a partial close that would leave less than minNotional is refused: full liquidation", async function () {

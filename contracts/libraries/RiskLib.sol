@@ -125,14 +125,40 @@ library RiskLib {
     ) private pure returns (bool) {
         uint256 target = uint256(c.maintenanceMarginRatio) + c.partialLiquidationBuffer;
         if (c.partialLiquidationBuffer == 0 || target <= c.liquidationPenaltyRatio || result.equity <= 0) return false;
+        // Closing a fraction f of notional N leaves equity E − K(f·N) − q·f·N against a requirement of
+        // (1 − f)·N·target + K((1 − f)·N), K being the keeper fee. Where K is proportional (ratio k) the
+        // two fees add up to k·N, so f ≥ (N·(target + k) − E) / (N·(target − q)). Where K sits at its cap
+        // (large positions) they add up to at most 2·K(N), which can be far less than k·N. Both bounds are
+        // tried, in that order, and each is checked exactly.
+        return
+            _tryPartial(c, p, price, notional, target, notional.wMulUp(target + c.keeperFeeRatio), result, den) ||
+            _tryPartial(
+                c,
+                p,
+                price,
+                notional,
+                target,
+                notional.wMulUp(target) + 2 * keeperFee(c, notional),
+                result,
+                den
+            );
+    }
 
-        // Closing a fraction f pays fees (k + q)·f·N and leaves equity E − (k + q)·f·N against a
-        // requirement of (1 − f)·N·(target + k), so f ≥ (N·(target + k) − E) / (N·(target − q)).
-        // The keeper fee's floor and cap bend that line: the result is checked exactly below. The exact
-        // check rounds up at each step (closed notional, fee, penalty, loss, requirement), so the target
-        // carries an allowance of a few collateral units; without it the closed form lands on the boundary
-        // and a 6-decimal position would always fall back to a full liquidation.
-        uint256 need = notional.wMulUp(target + c.keeperFeeRatio) + PARTIAL_ROUNDING_ALLOWANCE;
+    /// @dev Tries the smallest close that leaves equity `need` before fees, per the bound its caller chose.
+    function _tryPartial(
+        MarketConfig memory c,
+        Position memory p,
+        uint256 price,
+        uint256 notional,
+        uint256 target,
+        uint256 need,
+        Plan memory result,
+        uint256 den
+    ) private pure returns (bool) {
+        // The exact check rounds up at each step (closed notional, fee, penalty, loss, requirement), so the
+        // target carries an allowance of a few collateral units; without it the closed form lands on the
+        // boundary and a 6-decimal position would always fall back to a full liquidation.
+        need += PARTIAL_ROUNDING_ALLOWANCE;
         uint256 excess = need > uint256(result.equity) ? need - uint256(result.equity) : 0;
         uint256 fraction = excess.wDivUp(notional.wMulDown(target - c.liquidationPenaltyRatio));
         uint256 absSize = MathLib.abs(p.size);

@@ -153,11 +153,31 @@ export function expectedLiquidation(c: MarketConfig, p: Pos, price: bigint, inde
   return r;
 }
 
-/** The smallest close (by the closed-form fraction) that leaves the rest healthy with the buffer, or null. */
+/**
+ * The smallest close that leaves the rest healthy with the buffer, or null. Two closed forms, in order:
+ * the two keeper fees adding up to keeperFeeRatio x notional (exact where the fee is proportional), then
+ * to twice the full position's fee (a bound where the fee sits at its cap); each is checked exactly.
+ */
 function partialLiquidation(c: MarketConfig, p: Pos, price: bigint, n: bigint, r: Expected, den: bigint) {
   const target = c.maintenanceMarginRatio + c.partialLiquidationBuffer;
   if (c.partialLiquidationBuffer === 0n || target <= c.liquidationPenaltyRatio || r.equity <= 0n) return null;
-  const need = wMulUp(n, target + c.keeperFeeRatio) + PARTIAL_ROUNDING_ALLOWANCE;
+  return (
+    tryPartial(c, p, price, n, r, den, target, wMulUp(n, target + c.keeperFeeRatio)) ??
+    tryPartial(c, p, price, n, r, den, target, wMulUp(n, target) + 2n * keeperFee(c, n))
+  );
+}
+
+function tryPartial(
+  c: MarketConfig,
+  p: Pos,
+  price: bigint,
+  n: bigint,
+  r: Expected,
+  den: bigint,
+  target: bigint,
+  bound: bigint,
+) {
+  const need = bound + PARTIAL_ROUNDING_ALLOWANCE;
   const excess = need > r.equity ? need - r.equity : 0n;
   const fraction = divUp(excess * WAD, wMulDown(n, target - c.liquidationPenaltyRatio));
   const size = abs(p.size);
