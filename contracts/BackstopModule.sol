@@ -122,8 +122,8 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         uint256 maxAssets = _assetsOut(cd, cd.shares);
         if (assets > maxAssets) revert ExceedsCooldownAssets(assets, maxAssets);
         // Shares are priced at the lesser of the price now and at the request, so it takes the more shares.
+        // Within the cooled value, this is at most the cooled shares: assets <= both values bounds each term.
         shares = Math.max(_convertToShares(assets, Math.Rounding.Ceil), assets.mulDivUp(cd.shares, cd.value));
-        if (shares > cd.shares) revert ExceedsCooldownShares(shares, cd.shares);
         _leave(_msgSender(), receiver, owner, assets, shares, cd);
     }
 
