@@ -62,8 +62,9 @@ contract PositionMathTest is BaseTest {
         price = _bound(price, MIN_PRICE, MAX_PRICE);
         uint256 den = _den(eighteen);
         uint256 noCap = type(uint128).max;
-        int256 sum = PositionMath.pnl(int256(absSize), entry, price, noCap, den) +
-            PositionMath.pnl(-int256(absSize), entry, price, noCap, den);
+        int256 sum =
+            PositionMath.pnl(int256(absSize), entry, price, noCap, den) +
+                PositionMath.pnl(-int256(absSize), entry, price, noCap, den);
         // The LP, counterparty to both, never pays out more than it takes in: the sum is 0 or -1.
         _assertLe(sum, 0, "mirror positions never net a profit");
         _assertLe(-sum, 1, "and lose at most one unit to rounding");
@@ -83,8 +84,9 @@ contract PositionMathTest is BaseTest {
         int256 sign = long ? int256(1) : int256(-1);
         uint256 noCap = type(uint128).max;
         int256 whole = PositionMath.pnl(sign * int256(absSize), entry, price, noCap, DEN);
-        int256 parts = PositionMath.pnl(sign * int256(split), entry, price, noCap, DEN) +
-            PositionMath.pnl(sign * int256(absSize - split), entry, price, noCap, DEN);
+        int256 parts =
+            PositionMath.pnl(sign * int256(split), entry, price, noCap, DEN) +
+                PositionMath.pnl(sign * int256(absSize - split), entry, price, noCap, DEN);
         _assertLe(parts, whole, "splitting a close cannot gain from rounding");
     }
 
@@ -96,7 +98,8 @@ contract PositionMathTest is BaseTest {
     ) public pure {
         int256 size = _size(rawSize);
         // Indexes are int128 in storage; a realistic index stays far below 1e30 (USD per unit, 18 dec).
-        index = int256(_bound(Model.abs(index == type(int256).min ? int256(0) : index), 0, 1e30)) *
+        index =
+            int256(_bound(Model.abs(index == type(int256).min ? int256(0) : index), 0, 1e30)) *
             (index < 0 ? int256(-1) : int256(1));
         checkpoint =
             int256(_bound(Model.abs(checkpoint == type(int256).min ? int256(0) : checkpoint), 0, 1e30)) *
