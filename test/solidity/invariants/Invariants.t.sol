@@ -89,11 +89,12 @@ contract InvariantsTest is BaseTest {
         k[1] = KeeperHandler.liquidateBatch.selector;
         k[2] = KeeperHandler.distributeFees.selector;
         s[3] = FuzzSelector(address(keeper), k);
-        bytes4[] memory w = new bytes4[](4);
+        bytes4[] memory w = new bytes4[](5);
         w[0] = Simulator.warp.selector;
         w[1] = Simulator.movePrice.selector;
-        w[2] = Simulator.gap.selector;
-        w[3] = Simulator.staleRound.selector;
+        w[2] = Simulator.nudge.selector;
+        w[3] = Simulator.gap.selector;
+        w[4] = Simulator.staleRound.selector;
         s[4] = FuzzSelector(address(simulator), w);
     }
 
@@ -205,6 +206,22 @@ contract InvariantsTest is BaseTest {
             reserved += product == 0 ? 0 : (product - 1) / ONE + 1;
         }
         _assertEq(engine.totalReserved(), reserved, "INV-AGG-2 totalReserved");
+    }
+
+    // ---------------------------------------------------------------- handler self-test
+
+    /// @dev The handlers' own prediction on a known path: a 9.5x long walked down 8.5 % is liquidated in
+    /// full with equity left above the keeper fee (penalty and refund), and no check records a violation.
+    function test_handlers_predict_a_solvent_full_liquidation() public {
+        traders.open(0, 0, true, 1_000, 95);
+        simulator.nudge(0, 9_700);
+        simulator.nudge(0, 9_700);
+        simulator.nudge(0, 9_850);
+        keeper.liquidate(0, 0);
+        _assertEq(ghosts.pathCount("liquidate.solvent"), 1, "one solvent full liquidation");
+        _assertEq(engine.getPosition(traders.trader(0), 0).size, int256(0), "position gone");
+        bytes32[5] memory ids = [bytes32("INV-CONS"), "INV-WF", "INV-LIQ", "INV-BACK", "INV-LIVE"];
+        for (uint256 i; i < ids.length; ++i) _assertEq(ghosts.violations(ids[i]), 0, "no violation recorded");
     }
 
     // ---------------------------------------------------------------- helpers

@@ -43,9 +43,10 @@ contract KeeperHandler is HandlerBase {
         Ghosts ghosts_
     ) HandlerBase(token_, engine_, vault_, backstop_, ethFeed_, btcFeed_, ghosts_) {}
 
+    /// @dev Prefers an unhealthy position (scanning from the seed) so that liquidations are common; falls
+    /// back to the seed's position, healthy or not, which must then revert.
     function liquidate(uint256 actorSeed, uint256 marketSeed) external action {
-        address a = _trader(actorSeed);
-        uint256 id = marketSeed % 2;
+        (address a, uint256 id) = _pick(actorSeed, marketSeed);
         if (engine.getPosition(a, id).size == 0) return;
         (bool ok, uint256 price) = _price(id);
         if (!ok) {
@@ -109,6 +110,7 @@ contract KeeperHandler is HandlerBase {
             for (uint256 k; k < n; ++k) {
                 Position memory p = engine.getPosition(accounts[k], ids[k]);
                 if (!expected[k] || p.size == 0) continue;
+                ghosts.count("batch.partial");
                 // A partial liquidation leaves a healthy position above the minimum notional.
                 (, uint256 price) = _price(ids[k]);
                 (, int256 equity, uint256 liquidationMargin, ) = _health(accounts[k], ids[k], price);
@@ -141,6 +143,19 @@ contract KeeperHandler is HandlerBase {
         } catch {
             ghosts.fail("INV-LIVE", "distributeFees reverted");
         }
+    }
+
+    function _pick(uint256 actorSeed, uint256 marketSeed) private view returns (address, uint256) {
+        for (uint256 k; k < TRADERS * 2; ++k) {
+            address a = _trader(actorSeed + k / 2);
+            uint256 id = (marketSeed + k) % 2;
+            if (engine.getPosition(a, id).size == 0) continue;
+            (bool ok, uint256 price) = _price(id);
+            if (!ok) continue;
+            (, int256 equity, uint256 liquidationMargin, ) = _health(a, id, price);
+            if (equity < int256(liquidationMargin)) return (a, id);
+        }
+        return (_trader(actorSeed), marketSeed % 2);
     }
 
     function _snapshot(address a, uint256 id, uint256 price) private view returns (Before memory b) {

@@ -41,6 +41,13 @@ contract Simulator is HandlerBase {
         _post(feed, (uint256(feed.latestAnswer()) * bps) / 10_000);
     }
 
+    /// @dev Nudges one market by -3 % to +3 %: small steps walk positions to the edge of their health,
+    /// where partial liquidations happen.
+    function nudge(uint256 marketSeed, uint256 bpsSeed) external action {
+        MockV3Aggregator feed = _feed(marketSeed % 2);
+        _post(feed, (uint256(feed.latestAnswer()) * _bound(bpsSeed, 9_700, 10_300)) / 10_000);
+    }
+
     /// @dev A gap: one market falls 20 % to 80 % (or rises 25 % to 400 %) in one round.
     function gap(uint256 marketSeed, uint256 bpsSeed, bool down) external action {
         MockV3Aggregator feed = _feed(marketSeed % 2);
