@@ -41,7 +41,14 @@ export default defineConfig({
   test: {
     solidity: {
       fuzz: { runs: 256 },
-      invariant: { runs: 64, depth: 32, failOnRevert: false },
+      // `npm run test:deep` (BULWARK_DEEP=1) runs the invariant suite longer; runs and depth can be overridden.
+      invariant: process.env.BULWARK_DEEP
+        ? {
+            runs: Number(process.env.INVARIANT_RUNS ?? 1000),
+            depth: Number(process.env.INVARIANT_DEPTH ?? 50),
+            failOnRevert: false,
+          }
+        : { runs: 64, depth: 32, failOnRevert: false },
     },
   },
 });

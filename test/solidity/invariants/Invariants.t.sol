@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {Market, Position} from "../../../contracts/interfaces/IPerpEngine.sol";
+import {BaseTest} from "../utils/BaseTest.sol";
+import {vm} from "../utils/Vm.sol";
+import {Ghosts} from "./handlers/Ghosts.sol";
+import {KeeperHandler} from "./handlers/KeeperHandler.sol";
+import {LpHandler} from "./handlers/LpHandler.sol";
+import {Simulator} from "./handlers/Simulator.sol";
+import {StakerHandler} from "./handlers/StakerHandler.sol";
+import {TraderHandler} from "./handlers/TraderHandler.sol";
+
+/// @notice The system's invariants (see InvariantsSpec.md) under random sequences of trader, LP, staker
+/// and keeper actions, time warps, price moves, gap crashes and stale rounds.
+contract InvariantsTest is BaseTest {
+    struct FuzzSelector {
+        address addr;
+        bytes4[] selectors;
+    }
+
+    uint256 private constant TRADERS = 4;
+
+    Ghosts private ghosts;
+    TraderHandler private traders;
+    LpHandler private lps;
+    StakerHandler private stakers;
+    KeeperHandler private keeper;
+    Simulator private simulator;
+    uint256 private engineBase;
+    uint256 private backstopBase;
+
+    function setUp() public {
+        _deploySystem();
+        ghosts = new Ghosts(block.timestamp);
+        traders = new TraderHandler(token, engine, vault, backstop, ethFeed, btcFeed, ghosts);
+        lps = new LpHandler(token, engine, vault, backstop, ethFeed, btcFeed, ghosts);
+        stakers = new StakerHandler(token, engine, vault, backstop, ethFeed, btcFeed, ghosts);
+        keeper = new KeeperHandler(token, engine, vault, backstop, ethFeed, btcFeed, ghosts);
+        simulator = new Simulator(token, engine, vault, backstop, ethFeed, btcFeed, ghosts);
+
+        for (uint256 i; i < TRADERS; ++i) _fund(traders.trader(i), 10_000_000 * UNIT);
+        for (uint256 i; i < 2; ++i) _fund(lps.lp(i), 20_000_000 * UNIT);
+        for (uint256 i; i < 2; ++i) _fund(stakers.staker(i), 5_000_000 * UNIT);
+        // Seed liquidity and stake so that trading can start at once.
+        address firstLp = lps.lp(0);
+        address firstStaker = stakers.staker(0);
+        vm.prank(firstLp);
+        vault.deposit(5_000_000 * UNIT, firstLp);
+        vm.prank(firstStaker);
+        backstop.deposit(20_000 * UNIT, firstStaker); // small: bad debt can exceed its cover cap
+        engineBase = token.balanceOf(address(engine));
+        backstopBase = token.balanceOf(address(backstop));
+        ghosts.checkBackstopPrice(backstop);
+    }
+
+    // ---------------------------------------------------------------- targets (StdInvariant getters)
+
+    function targetContracts() public view returns (address[] memory targets) {
+        targets = new address[](5);
+        targets[0] = address(traders);
+        targets[1] = address(lps);
+        targets[2] = address(stakers);
+        targets[3] = address(keeper);
+        targets[4] = address(simulator);
+    }
+
+    function targetSelectors() public view returns (FuzzSelector[] memory s) {
+        s = new FuzzSelector[](5);
+        bytes4[] memory t = new bytes4[](6);
+        t[0] = TraderHandler.open.selector;
+        t[1] = TraderHandler.increase.selector;
+        t[2] = TraderHandler.reduce.selector;
+        t[3] = TraderHandler.close.selector;
+        t[4] = TraderHandler.addMargin.selector;
+        t[5] = TraderHandler.removeMargin.selector;
+        s[0] = FuzzSelector(address(traders), t);
+        bytes4[] memory l = new bytes4[](2);
+        l[0] = LpHandler.deposit.selector;
+        l[1] = LpHandler.withdraw.selector;
+        s[1] = FuzzSelector(address(lps), l);
+        bytes4[] memory st = new bytes4[](3);
+        st[0] = StakerHandler.stake.selector;
+        st[1] = StakerHandler.cooldown.selector;
+        st[2] = StakerHandler.unstake.selector;
+        s[2] = FuzzSelector(address(stakers), st);
+        bytes4[] memory k = new bytes4[](3);
+        k[0] = KeeperHandler.liquidate.selector;
+        k[1] = KeeperHandler.liquidateBatch.selector;
+        k[2] = KeeperHandler.distributeFees.selector;
+        s[3] = FuzzSelector(address(keeper), k);
+        bytes4[] memory w = new bytes4[](5);
+        w[0] = Simulator.warp.selector;
+        w[1] = Simulator.movePrice.selector;
+        w[2] = Simulator.nudge.selector;
+        w[3] = Simulator.gap.selector;
+        w[4] = Simulator.staleRound.selector;
+        s[4] = FuzzSelector(address(simulator), w);
+    }
+
+    function excludeContracts() public pure returns (address[] memory) {
+        return new address[](0);
+    }
+
+    function targetSenders() public pure returns (address[] memory senders) {
+        senders = new address[](1);
+        senders[0] = address(0x5E4D);
+    }
+
+    // ---------------------------------------------------------------- INV-SOLV
+
+    /// INV-SOLV-1
+    function invariant_INV_SOLV_1_engine_holds_every_claim_on_it() public view {
+        _assertGe(token.balanceOf(address(engine)), _ledger(), "INV-SOLV-1 engine balance >= claims on it");
+    }
+
+    /// INV-SOLV-2
+    function invariant_INV_SOLV_2_backstop_holds_its_assets() public view {
+        _assertGe(token.balanceOf(address(backstop)), backstop.totalAssets(), "INV-SOLV-2 backstop balance");
+    }
+
+    // ---------------------------------------------------------------- INV-CONS
+
+    /// INV-CONS-1
+    function invariant_INV_CONS_1_engine_ledger_matches_its_balance_to_the_unit() public view {
+        _assertEq(token.balanceOf(address(engine)), _ledger(), "INV-CONS-1 engine balance == ledger");
+    }
+
+    /// INV-CONS-2
+    function invariant_INV_CONS_2_ghost_flows_explain_both_balances() public view {
+        _assertEq(
+            token.balanceOf(address(engine)),
+            engineBase + ghosts.engineIn() - ghosts.engineOut(),
+            "INV-CONS-2 engine"
+        );
+        _assertEq(
+            token.balanceOf(address(backstop)),
+            backstopBase + ghosts.backstopIn() - ghosts.backstopOut(),
+            "INV-CONS-2 backstop"
+        );
+    }
+
+    /// INV-CONS-3 (handler side): every successful call moved exactly the tokens Model.sol predicts.
+    function invariant_INV_CONS_3_calls_moved_the_predicted_amounts() public view {
+        _noViolation("INV-CONS");
+    }
+
+    // ---------------------------------------------------------------- handler-side checks
+
+    /// INV-WF-1..4
+    function invariant_INV_WF_waterfall_order() public view {
+        _noViolation("INV-WF");
+    }
+
+    /// INV-LIQ-1..3
+    function invariant_INV_LIQ_no_healthy_position_liquidated_and_no_dust() public view {
+        _noViolation("INV-LIQ");
+    }
+
+    /// INV-BACK-1..2
+    function invariant_INV_BACK_backstop_share_price_falls_only_on_cover() public view {
+        _noViolation("INV-BACK");
+    }
+
+    /// INV-LIVE-1..5
+    function invariant_INV_LIVE_required_calls_succeed() public view {
+        _noViolation("INV-LIVE");
+    }
+
+    // ---------------------------------------------------------------- INV-AGG
+
+    /// INV-AGG-1
+    function invariant_INV_AGG_1_market_aggregates_equal_sums_over_positions() public view {
+        for (uint256 id; id < 2; ++id) {
+            Market memory m = engine.getMarket(id);
+            uint256[6] memory sums; // longSize, shortSize, longEntry, shortEntry, longMargin, shortMargin
+            int256 checkpoints;
+            for (uint256 i; i < TRADERS; ++i) {
+                Position memory p = engine.getPosition(traders.trader(i), id);
+                if (p.size == 0) continue;
+                uint256 absSize = p.size > 0 ? uint256(int256(p.size)) : uint256(-int256(p.size));
+                uint256 side = p.size > 0 ? 0 : 1;
+                sums[side] += absSize;
+                sums[2 + side] += (absSize * p.entryPrice) / ONE;
+                sums[4 + side] += p.margin;
+                checkpoints += (int256(p.size) * p.fundingIndex) / int256(ONE);
+            }
+            _assertEq(m.longSize, sums[0], "INV-AGG-1 longSize");
+            _assertEq(m.shortSize, sums[1], "INV-AGG-1 shortSize");
+            _assertEq(m.longEntryNotional, sums[2], "INV-AGG-1 longEntryNotional");
+            _assertEq(m.shortEntryNotional, sums[3], "INV-AGG-1 shortEntryNotional");
+            _assertEq(m.longMargin, sums[4], "INV-AGG-1 longMargin");
+            _assertEq(m.shortMargin, sums[5], "INV-AGG-1 shortMargin");
+            _assertEq(int256(m.fundingCheckpointSum), checkpoints, "INV-AGG-1 fundingCheckpointSum");
+        }
+    }
+
+    /// INV-AGG-2
+    function invariant_INV_AGG_2_total_reserved_is_the_sum_of_rounded_up_caps() public view {
+        uint256 reserved;
+        for (uint256 id; id < 2; ++id) {
+            Market memory m = engine.getMarket(id);
+            uint256 margins;
+            for (uint256 i; i < TRADERS; ++i) margins += engine.getPosition(traders.trader(i), id).margin;
+            uint256 product = margins * m.config.maxProfitFactor;
+            reserved += product == 0 ? 0 : (product - 1) / ONE + 1;
+        }
+        _assertEq(engine.totalReserved(), reserved, "INV-AGG-2 totalReserved");
+    }
+
+    // ---------------------------------------------------------------- handler self-test
+
+    /// @dev The handlers' own prediction on a known path: a 9.5x long walked down 8.5 % is liquidated in
+    /// full with equity left above the keeper fee (penalty and refund), and no check records a violation.
+    function test_handlers_predict_a_solvent_full_liquidation() public {
+        traders.open(0, 0, true, 1_000, 95);
+        simulator.nudge(0, 9_700);
+        simulator.nudge(0, 9_700);
+        simulator.nudge(0, 9_850);
+        keeper.liquidate(0, 0);
+        _assertEq(ghosts.pathCount("liquidate.solvent"), 1, "one solvent full liquidation");
+        _assertEq(engine.getPosition(traders.trader(0), 0).size, int256(0), "position gone");
+        bytes32[5] memory ids = [bytes32("INV-CONS"), "INV-WF", "INV-LIQ", "INV-BACK", "INV-LIVE"];
+        for (uint256 i; i < ids.length; ++i) _assertEq(ghosts.violations(ids[i]), 0, "no violation recorded");
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /// @dev What the engine owes: margins of the known actors' positions, the LP pool, undistributed fees
+    /// and penalties, and deferred refunds.
+    function _ledger() private view returns (uint256 total) {
+        for (uint256 i; i < TRADERS; ++i) {
+            address a = traders.trader(i);
+            total += engine.getPosition(a, 0).margin + engine.getPosition(a, 1).margin + engine.claimable(a);
+        }
+        total += engine.lpBalance() + engine.pendingProtocolFees() + engine.pendingPenalties();
+    }
+
+    function _noViolation(bytes32 id) private view {
+        uint256 count = ghosts.violations(id);
+        if (count != 0) revert AssertionFailedUint(ghosts.firstViolation(id), count, 0);
+    }
+}

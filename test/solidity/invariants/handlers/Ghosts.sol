@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {BackstopModule} from "../../../../contracts/BackstopModule.sol";
+
+/// @notice Shared ghost state of the invariant run: every token that entered or left the engine and the
+/// backstop, per path; the simulated clock; and the first violation each handler-side check recorded
+/// (invariants INV-WF, INV-LIQ, INV-BACK, INV-LIVE are checked inside handlers, around each call).
+contract Ghosts {
+    // Token flows, measured as balance changes of the counterparties (never from return values).
+    uint256 public engineIn;
+    uint256 public engineOut;
+    uint256 public backstopIn;
+    uint256 public backstopOut;
+    mapping(bytes32 path => uint256) public pathTotal;
+    mapping(bytes32 path => uint256) public pathCount;
+
+    uint256 public time;
+
+    mapping(bytes32 id => uint256) public violations;
+    mapping(bytes32 id => string) public firstViolation;
+
+    // INV-BACK-1: the backstop's share price (assets + 1) / (supply + 1e6) as of the last action.
+    uint256 private _lastAssets;
+    uint256 private _lastSupply;
+    uint256 private _lastCovered;
+
+    constructor(uint256 time_) {
+        time = time_;
+    }
+
+    function setTime(uint256 time_) external {
+        time = time_;
+    }
+
+    function engineFlow(bytes32 path, uint256 inAmount, uint256 outAmount) external {
+        engineIn += inAmount;
+        engineOut += outAmount;
+        pathTotal[path] += inAmount + outAmount;
+        pathCount[path] += 1;
+    }
+
+    function backstopFlow(bytes32 path, uint256 inAmount, uint256 outAmount) external {
+        backstopIn += inAmount;
+        backstopOut += outAmount;
+        pathTotal[path] += inAmount + outAmount;
+        pathCount[path] += 1;
+    }
+
+    function count(bytes32 path) external {
+        pathCount[path] += 1;
+    }
+
+    function fail(bytes32 id, string memory reason) external {
+        if (violations[id] == 0) firstViolation[id] = reason;
+        violations[id] += 1;
+    }
+
+    /// @dev INV-BACK-1: between two actions the share price may fall only if a cover happened.
+    function checkBackstopPrice(BackstopModule backstop) external {
+        uint256 assets = backstop.totalAssets() + 1;
+        uint256 supply = backstop.totalSupply() + 1e6;
+        uint256 covered = backstop.totalCovered();
+        if (_lastSupply != 0 && assets * _lastSupply < _lastAssets * supply && covered == _lastCovered) {
+            if (violations["INV-BACK"] == 0) firstViolation["INV-BACK"] = "backstop share price fell without a cover";
+            violations["INV-BACK"] += 1;
+        }
+        _lastAssets = assets;
+        _lastSupply = supply;
+        _lastCovered = covered;
+    }
+}

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol";
+
+import {BackstopModule} from "../../../../contracts/BackstopModule.sol";
+import {LiquidityVault} from "../../../../contracts/LiquidityVault.sol";
+import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
+import {MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
+import {MockERC20} from "../../../../contracts/mocks/MockERC20.sol";
+import {Model} from "../../utils/Model.sol";
+import {vm} from "../../utils/Vm.sol";
+import {Ghosts} from "./Ghosts.sol";
+
+/// @notice What every handler shares: the system, the fixed actors, the clock and bounded inputs.
+abstract contract HandlerBase {
+    uint256 internal constant DEN = 1e30; // 6-decimal collateral
+    uint256 internal constant UNIT = 1e6;
+    uint256 internal constant TRADERS = 4;
+    uint256 internal constant LPS = 2;
+    uint256 internal constant STAKERS = 2;
+    address internal constant KEEPER = address(0x4EE9E4);
+
+    MockERC20 internal token;
+    PerpEngine internal engine;
+    LiquidityVault internal vault;
+    BackstopModule internal backstop;
+    Ghosts internal ghosts;
+    MockV3Aggregator internal ethFeed;
+    MockV3Aggregator internal btcFeed;
+
+    constructor(
+        MockERC20 token_,
+        PerpEngine engine_,
+        LiquidityVault vault_,
+        BackstopModule backstop_,
+        MockV3Aggregator ethFeed_,
+        MockV3Aggregator btcFeed_,
+        Ghosts ghosts_
+    ) {
+        token = token_;
+        engine = engine_;
+        vault = vault_;
+        backstop = backstop_;
+        ethFeed = ethFeed_;
+        btcFeed = btcFeed_;
+        ghosts = ghosts_;
+    }
+
+    /// @dev Every action runs at the simulated time and is followed by the backstop share-price check.
+    modifier action() {
+        vm.warp(ghosts.time());
+        _;
+        ghosts.checkBackstopPrice(backstop);
+    }
+
+    function trader(uint256 i) public pure returns (address) {
+        return address(uint160(0x1000 + i));
+    }
+
+    function lp(uint256 i) public pure returns (address) {
+        return address(uint160(0x2000 + i));
+    }
+
+    function staker(uint256 i) public pure returns (address) {
+        return address(uint160(0x3000 + i));
+    }
+
+    function _trader(uint256 seed) internal pure returns (address) {
+        return trader(seed % TRADERS);
+    }
+
+    function _feed(uint256 marketId) internal view returns (MockV3Aggregator) {
+        return marketId == 0 ? ethFeed : btcFeed;
+    }
+
+    function _config(uint256 marketId) internal view returns (MarketConfig memory) {
+        return engine.getMarket(marketId).config;
+    }
+
+    function _price(uint256 marketId) internal view returns (bool ok, uint256 price) {
+        try engine.getMarket(marketId).oracle.price() returns (uint256 p) {
+            return (true, p);
+        } catch {
+            return (false, 0);
+        }
+    }
+
+    /// @dev Equity and liquidation margin of a position now, from Model.sol (funding index from the engine).
+    function _health(
+        address account,
+        uint256 marketId,
+        uint256 price
+    ) internal view returns (Position memory p, int256 equity, uint256 liquidationMargin, uint256 notional) {
+        p = engine.getPosition(account, marketId);
+        MarketConfig memory c = _config(marketId);
+        equity = Model.equity(c, p, price, engine.currentFundingIndex(marketId), DEN);
+        notional = Model.notional(Model.abs(p.size), price, DEN);
+        liquidationMargin = Model.liquidationMargin(c, notional);
+    }
+
+    function _bound(uint256 x, uint256 lo, uint256 hi) internal pure returns (uint256) {
+        if (x >= lo && x <= hi) return x;
+        return lo + (x % (hi - lo + 1));
+    }
+
+    function _balance(address who) internal view returns (uint256) {
+        return token.balanceOf(who);
+    }
+}

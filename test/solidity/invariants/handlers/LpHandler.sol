@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol";
+
+import {BackstopModule} from "../../../../contracts/BackstopModule.sol";
+import {LiquidityVault} from "../../../../contracts/LiquidityVault.sol";
+import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
+import {MockERC20} from "../../../../contracts/mocks/MockERC20.sol";
+import {vm} from "../../utils/Vm.sol";
+import {Ghosts} from "./Ghosts.sol";
+import {HandlerBase} from "./HandlerBase.sol";
+
+/// @notice Liquidity providers deposit and withdraw; a withdrawal within maxWithdraw must succeed (INV-LIVE).
+contract LpHandler is HandlerBase {
+    constructor(
+        MockERC20 token_,
+        PerpEngine engine_,
+        LiquidityVault vault_,
+        BackstopModule backstop_,
+        MockV3Aggregator ethFeed_,
+        MockV3Aggregator btcFeed_,
+        Ghosts ghosts_
+    ) HandlerBase(token_, engine_, vault_, backstop_, ethFeed_, btcFeed_, ghosts_) {}
+
+    function deposit(uint256 actorSeed, uint256 amountSeed) external action {
+        address a = lp(actorSeed % LPS);
+        uint256 amount = _bound(amountSeed, 1, 2_000_000) * UNIT;
+        uint256 before = _balance(a);
+        vm.prank(a);
+        try vault.deposit(amount, a) {
+            uint256 paid = before - _balance(a);
+            ghosts.engineFlow("lp.deposit", paid, 0);
+            if (paid != amount) ghosts.fail("INV-CONS", "deposit pulled other than the amount");
+        } catch {}
+    }
+
+    function withdraw(uint256 actorSeed, uint256 bpsSeed) external action {
+        address a = lp(actorSeed % LPS);
+        uint256 max;
+        try vault.maxWithdraw(a) returns (uint256 m) {
+            max = m;
+        } catch {
+            return; // an oracle refuses a price: the share price is unknown
+        }
+        uint256 amount = (max * _bound(bpsSeed, 1, 10_000)) / 10_000;
+        if (amount == 0) return;
+        uint256 before = _balance(a);
+        vm.prank(a);
+        try vault.withdraw(amount, a, a) {
+            uint256 received = _balance(a) - before;
+            ghosts.engineFlow("lp.withdraw", 0, received);
+            if (received != amount) ghosts.fail("INV-CONS", "withdraw paid other than the amount");
+        } catch {
+            ghosts.fail("INV-LIVE", "a withdrawal within maxWithdraw reverted");
+        }
+    }
+}

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol";
+
+import {BackstopModule} from "../../../../contracts/BackstopModule.sol";
+import {LiquidityVault} from "../../../../contracts/LiquidityVault.sol";
+import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
+import {MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
+import {Model} from "../../utils/Model.sol";
+import {MockERC20} from "../../../../contracts/mocks/MockERC20.sol";
+import {vm} from "../../utils/Vm.sol";
+import {Ghosts} from "./Ghosts.sol";
+import {HandlerBase} from "./HandlerBase.sol";
+
+/// @notice Traders open, increase, reduce, close and move margin, with bounded sizes and leverage. Checks
+/// what each successful call moved against Model.sol, and that a solvent position can always be closed
+/// and any position topped up (INV-LIVE).
+contract TraderHandler is HandlerBase {
+    constructor(
+        MockERC20 token_,
+        PerpEngine engine_,
+        LiquidityVault vault_,
+        BackstopModule backstop_,
+        MockV3Aggregator ethFeed_,
+        MockV3Aggregator btcFeed_,
+        Ghosts ghosts_
+    ) HandlerBase(token_, engine_, vault_, backstop_, ethFeed_, btcFeed_, ghosts_) {}
+
+    function open(
+        uint256 actorSeed,
+        uint256 marketSeed,
+        bool long,
+        uint256 usdSeed,
+        uint256 leverageSeed
+    ) external action {
+        address a = _trader(actorSeed);
+        uint256 id = marketSeed % 2;
+        if (engine.getPosition(a, id).size != 0) return;
+        (bool ok, uint256 price) = _price(id);
+        if (!ok) return;
+        uint256 usd = _bound(usdSeed, 150, 300_000) * 1e18;
+        uint256 absSize = (usd * 1e18) / price + 1;
+        // Leverage 1x to 9.5x (tenths), never below the minimum margin.
+        uint256 margin = ((usd / 1e12) * 10) / _bound(leverageSeed, 10, 95);
+        if (margin < 10 * UNIT) margin = 10 * UNIT;
+        int256 size = long ? int256(absSize) : -int256(absSize);
+
+        uint256 before = _balance(a);
+        vm.prank(a);
+        try engine.openPosition(id, size, margin) {
+            uint256 paid = before - _balance(a);
+            ghosts.engineFlow("open", paid, 0);
+            uint256 fee = Model.ceilDivU(Model.notional(absSize, price, DEN) * _config(id).tradingFeeRatio, 1e18);
+            if (paid != margin + fee) ghosts.fail("INV-CONS", "open pulled other than margin + fee");
+        } catch {}
+    }
+
+    function increase(uint256 actorSeed, uint256 marketSeed, uint256 usdSeed, uint256 marginSeed) external action {
+        address a = _trader(actorSeed);
+        uint256 id = marketSeed % 2;
+        if (engine.getPosition(a, id).size == 0) return;
+        (bool ok, uint256 price) = _price(id);
+        if (!ok) return;
+        uint256 sizeDelta = (_bound(usdSeed, 1, 100_000) * 1e36) / price + 1;
+        uint256 marginDelta = _bound(marginSeed, 0, 20_000) * UNIT;
+
+        uint256 before = _balance(a);
+        vm.prank(a);
+        try engine.increasePosition(id, sizeDelta, marginDelta) {
+            uint256 paid = before - _balance(a);
+            ghosts.engineFlow("increase", paid, 0);
+            uint256 fee = Model.ceilDivU(Model.notional(sizeDelta, price, DEN) * _config(id).tradingFeeRatio, 1e18);
+            if (paid != marginDelta + fee) ghosts.fail("INV-CONS", "increase pulled other than margin + fee");
+        } catch {}
+    }
+
+    function reduce(uint256 actorSeed, uint256 marketSeed, uint256 bpsSeed) external action {
+        address a = _trader(actorSeed);
+        uint256 id = marketSeed % 2;
+        Position memory p = engine.getPosition(a, id);
+        uint256 absSize = Model.abs(p.size);
+        if (absSize < 2) return;
+        uint256 sizeDelta = _bound((absSize * _bound(bpsSeed, 1, 9_999)) / 10_000, 1, absSize - 1);
+
+        uint256 before = _balance(a);
+        vm.prank(a);
+        try engine.reducePosition(id, sizeDelta) {
+            if (_balance(a) != before) ghosts.fail("INV-CONS", "reduce moved the trader's tokens");
+            ghosts.count("reduce");
+            (, uint256 price) = _price(id);
+            uint256 remaining = Model.abs(engine.getPosition(a, id).size);
+            if (remaining != absSize - sizeDelta) ghosts.fail("INV-LIQ", "reduce left another size");
+            if ((remaining * price) / 1e18 < _config(id).minNotional) ghosts.fail("INV-LIQ", "reduce left dust");
+        } catch {}
+    }
+
+    function close(uint256 actorSeed, uint256 marketSeed) external action {
+        address a = _trader(actorSeed);
+        uint256 id = marketSeed % 2;
+        if (engine.getPosition(a, id).size == 0) return;
+        (bool ok, uint256 price) = _price(id);
+        uint256 before = _balance(a);
+        if (!ok) {
+            vm.prank(a);
+            try engine.closePosition(id) {
+                ghosts.fail("INV-LIVE", "close succeeded without a price");
+            } catch {}
+            return;
+        }
+        (Position memory p, int256 equity, , uint256 notional) = _health(a, id, price);
+        MarketConfig memory c = _config(id);
+        uint256 cap = (uint256(p.margin) * c.maxProfitFactor) / 1e18;
+        int256 toVault =
+            Model.funding(p.size, engine.currentFundingIndex(id), p.fundingIndex, DEN) -
+                Model.pnl(p.size, p.entryPrice, price, cap, DEN);
+        bool mustSucceed = equity >= 0 && int256(uint256(engine.lpBalance())) + toVault >= 0;
+
+        vm.prank(a);
+        try engine.closePosition(id) returns (uint256 payout) {
+            uint256 received = _balance(a) - before;
+            ghosts.engineFlow("close", 0, received);
+            uint256 fee = Model.ceilDivU(notional * c.tradingFeeRatio, 1e18);
+            uint256 expected = equity < 0 ? 0 : uint256(equity) - (fee < uint256(equity) ? fee : uint256(equity));
+            if (received != expected || payout != received)
+                ghosts.fail("INV-CONS", "close paid other than equity - fee");
+            if (equity < 0) ghosts.fail("INV-LIVE", "a bankrupt position was closed");
+        } catch {
+            if (mustSucceed) ghosts.fail("INV-LIVE", "a solvent position could not be closed");
+        }
+    }
+
+    function addMargin(uint256 actorSeed, uint256 marketSeed, uint256 amountSeed) external action {
+        address a = _trader(actorSeed);
+        uint256 id = marketSeed % 2;
+        if (engine.getPosition(a, id).size == 0) return;
+        uint256 amount = _bound(amountSeed, 1, 50_000 * UNIT);
+        uint256 before = _balance(a);
+        vm.prank(a);
+        try engine.addMargin(id, amount) {
+            uint256 paid = before - _balance(a);
+            ghosts.engineFlow("addMargin", paid, 0);
+            if (paid != amount) ghosts.fail("INV-CONS", "addMargin pulled other than the amount");
+        } catch {
+            // Needs no price and works while paused: a position can always be topped up.
+            ghosts.fail("INV-LIVE", "addMargin reverted");
+        }
+    }
+
+    function removeMargin(uint256 actorSeed, uint256 marketSeed, uint256 amountSeed) external action {
+        address a = _trader(actorSeed);
+        uint256 id = marketSeed % 2;
+        Position memory p = engine.getPosition(a, id);
+        if (p.size == 0) return;
+        uint256 amount = _bound(amountSeed, 1, p.margin);
+        uint256 before = _balance(a);
+        vm.prank(a);
+        try engine.removeMargin(id, amount) {
+            uint256 received = _balance(a) - before;
+            ghosts.engineFlow("removeMargin", 0, received);
+            if (received != amount) ghosts.fail("INV-CONS", "removeMargin paid other than the amount");
+        } catch {}
+    }
+}

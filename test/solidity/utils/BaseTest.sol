@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol";
+
+import {BackstopModule} from "../../../contracts/BackstopModule.sol";
+import {ChainlinkOracle} from "../../../contracts/ChainlinkOracle.sol";
+import {LiquidityVault} from "../../../contracts/LiquidityVault.sol";
+import {PerpEngine} from "../../../contracts/PerpEngine.sol";
+import {MarketConfig} from "../../../contracts/interfaces/IPerpEngine.sol";
+import {MockERC20} from "../../../contracts/mocks/MockERC20.sol";
+import {vm} from "./Vm.sol";
+
+/// @notice Deploys and wires the system as test/helpers/system.ts does (6-decimal collateral, ETH-USD at
+/// $3,000 and BTC-USD at $60,000 on 8-decimal mock feeds, the default market config), and offers the
+/// assertions that forge-std would have.
+abstract contract BaseTest {
+    error AssertionFailed(string what, int256 left, int256 right);
+    error AssertionFailedUint(string what, uint256 left, uint256 right);
+
+    uint256 internal constant ONE = 1e18;
+    uint8 internal constant DECIMALS = 6;
+    uint256 internal constant UNIT = 1e6; // one collateral token
+    uint256 internal constant DEN = 1e18 * 1e12; // size x price / DEN = collateral units
+    uint8 internal constant FEED_DECIMALS = 8;
+    uint256 internal constant ORACLE_MAX_AGE = 3_600;
+    uint256 internal constant START_TIME = 1_750_000_000;
+    uint256 internal constant ETH = 0;
+    uint256 internal constant BTC = 1;
+
+    MockERC20 internal token;
+    MockV3Aggregator internal ethFeed;
+    MockV3Aggregator internal btcFeed;
+    ChainlinkOracle internal ethOracle;
+    ChainlinkOracle internal btcOracle;
+    PerpEngine internal engine;
+    LiquidityVault internal vault;
+    BackstopModule internal backstop;
+    address internal treasury = address(0x7EA5);
+
+    function _deploySystem() internal {
+        vm.warp(START_TIME);
+        token = new MockERC20("Mock USD", "mUSD", DECIMALS);
+        ethFeed = new MockV3Aggregator(FEED_DECIMALS, 3_000e8);
+        btcFeed = new MockV3Aggregator(FEED_DECIMALS, 60_000e8);
+        ethOracle = new ChainlinkOracle(address(ethFeed), ORACLE_MAX_AGE, 0.01e18, 10_000_000e18, address(0), 0);
+        btcOracle = new ChainlinkOracle(address(btcFeed), ORACLE_MAX_AGE, 0.01e18, 10_000_000e18, address(0), 0);
+
+        engine = new PerpEngine(token, address(this), treasury);
+        vault = new LiquidityVault(token, address(engine), "Bulwark LP", "bwLP");
+        backstop = new BackstopModule(token, address(engine), address(this), "Bulwark Backstop", "bwBACK");
+        engine.wire(address(vault), address(backstop));
+        engine.grantRole(engine.MARKET_ADMIN_ROLE(), address(this));
+        engine.grantRole(engine.GUARDIAN_ROLE(), address(this));
+        engine.addMarket(ethOracle, _marketConfig(ETH));
+        engine.addMarket(btcOracle, _marketConfig(BTC));
+    }
+
+    /// @dev marketConfig(6) of test/helpers/system.ts; BTC gets its smaller open-interest cap and skew scale.
+    function _marketConfig(uint256 marketId) internal pure returns (MarketConfig memory c) {
+        c = MarketConfig({
+            initialMarginRatio: 0.1e18,
+            maintenanceMarginRatio: 0.05e18,
+            tradingFeeRatio: 0.0005e18,
+            liquidationPenaltyRatio: 0.01e18,
+            keeperFeeRatio: 0.005e18,
+            maxProfitFactor: 9e18,
+            maxFundingRatePerDay: 0.001e18,
+            partialLiquidationBuffer: 0.025e18,
+            minKeeperFee: uint96(2 * UNIT),
+            maxKeeperFee: uint96(100 * UNIT),
+            minMargin: uint96(10 * UNIT),
+            minNotional: 100e18,
+            maxOpenInterest: 10_000e18,
+            skewScale: 1_000e18,
+            partialLiquidationThreshold: 100_000e18
+        });
+        if (marketId == BTC) {
+            c.maxOpenInterest = 500e18;
+            c.skewScale = 50e18;
+        }
+    }
+
+    /// @dev Mints `amount` to `who` and approves the engine, the vault and the backstop for everything.
+    function _fund(address who, uint256 amount) internal {
+        token.mint(who, amount);
+        vm.startPrank(who);
+        token.approve(address(engine), type(uint256).max);
+        token.approve(address(vault), type(uint256).max);
+        token.approve(address(backstop), type(uint256).max);
+        vm.stopPrank();
+    }
+
+    // ---------------------------------------------------------------- assertions
+
+    function _assertEq(uint256 left, uint256 right, string memory what) internal pure {
+        if (left != right) revert AssertionFailedUint(what, left, right);
+    }
+
+    function _assertEq(int256 left, int256 right, string memory what) internal pure {
+        if (left != right) revert AssertionFailed(what, left, right);
+    }
+
+    function _assertLe(uint256 left, uint256 right, string memory what) internal pure {
+        if (left > right) revert AssertionFailedUint(what, left, right);
+    }
+
+    function _assertLe(int256 left, int256 right, string memory what) internal pure {
+        if (left > right) revert AssertionFailed(what, left, right);
+    }
+
+    function _assertGe(uint256 left, uint256 right, string memory what) internal pure {
+        if (left < right) revert AssertionFailedUint(what, left, right);
+    }
+
+    function _assertTrue(bool condition, string memory what) internal pure {
+        if (!condition) revert AssertionFailedUint(what, 0, 1);
+    }
+
+    /// @dev Maps `x` into [lo, hi] (inclusive) without discarding the run.
+    function _bound(uint256 x, uint256 lo, uint256 hi) internal pure returns (uint256) {
+        if (x >= lo && x <= hi) return x;
+        return lo + (x % (hi - lo + 1));
+    }
+}

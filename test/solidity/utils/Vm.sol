@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+/// @notice The subset of the Foundry/EDR cheatcodes these tests use (forge-std is not installable here).
+interface Vm {
+    function warp(uint256 timestamp) external;
+    function prank(address sender) external;
+    function startPrank(address sender) external;
+    function stopPrank() external;
+    function assume(bool condition) external pure;
+    function expectRevert(bytes calldata revertData) external;
+    function label(address account, string calldata newLabel) external;
+}
+
+/// @dev The address at which Hardhat's EDR serves the cheatcodes.
+Vm constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
