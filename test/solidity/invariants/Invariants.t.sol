@@ -3,6 +3,7 @@ pragma solidity 0.8.34;
 
 import {Market, Position} from "../../../contracts/interfaces/IPerpEngine.sol";
 import {BaseTest} from "../utils/BaseTest.sol";
+import {Model} from "../utils/Model.sol";
 import {vm} from "../utils/Vm.sol";
 import {Ghosts} from "./handlers/Ghosts.sol";
 import {KeeperHandler} from "./handlers/KeeperHandler.sol";
@@ -200,10 +201,22 @@ contract InvariantsTest is BaseTest {
         uint256 reserved;
         for (uint256 id; id < 2; ++id) {
             Market memory m = engine.getMarket(id);
-            uint256 margins;
-            for (uint256 i; i < TRADERS; ++i) margins += engine.getPosition(traders.trader(i), id).margin;
-            uint256 product = margins * m.config.maxProfitFactor;
-            reserved += product == 0 ? 0 : (product - 1) / ONE + 1;
+            // Per side: min(sum of margins, initial margin of the sum of entry notionals, rounded up) times
+            // the factor, rounded up (PerpEngine._sideReserve), from the positions themselves.
+            uint256[2] memory margins;
+            uint256[2] memory entryNotionals;
+            for (uint256 i; i < TRADERS; ++i) {
+                Position memory p = engine.getPosition(traders.trader(i), id);
+                if (p.size == 0) continue;
+                uint256 side = p.size > 0 ? 0 : 1;
+                margins[side] += p.margin;
+                entryNotionals[side] += (Model.abs(p.size) * p.entryPrice) / ONE;
+            }
+            for (uint256 side; side < 2; ++side) {
+                uint256 initialMargin = Model.ceilDivU(entryNotionals[side] * m.config.initialMarginRatio, DEN);
+                uint256 base = margins[side] < initialMargin ? margins[side] : initialMargin;
+                reserved += Model.ceilDivU(base * m.config.maxProfitFactor, ONE);
+            }
         }
         _assertEq(engine.totalReserved(), reserved, "INV-AGG-2 totalReserved");
     }

@@ -56,6 +56,15 @@ library Model {
         return ceilDivU(notional_ * c.maintenanceMarginRatio, ONE) + keeperFee(c, notional_);
     }
 
+    /// @dev Profit cap: the factor times the lesser of the margin and the entry notional's initial margin
+    /// (entry notional floor(|size| x entry / 1e18), its initial margin rounded down, the product too).
+    function profitCap(MarketConfig memory c, Position memory p, uint256 den) internal pure returns (uint256) {
+        uint256 entryNotional = (abs(p.size) * p.entryPrice) / ONE;
+        uint256 initialMargin = (entryNotional * c.initialMarginRatio) / den;
+        uint256 base = p.margin < initialMargin ? p.margin : initialMargin;
+        return (base * c.maxProfitFactor) / ONE;
+    }
+
     /// @dev Equity of `p` at `price` and funding `index`: margin + capped PnL - funding.
     function equity(
         MarketConfig memory c,
@@ -64,7 +73,7 @@ library Model {
         int256 index,
         uint256 den
     ) internal pure returns (int256) {
-        uint256 cap = (uint256(p.margin) * c.maxProfitFactor) / ONE;
+        uint256 cap = profitCap(c, p, den);
         return
             int256(uint256(p.margin)) +
             pnl(p.size, p.entryPrice, price, cap, den) -

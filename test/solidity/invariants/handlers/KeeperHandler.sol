@@ -125,7 +125,9 @@ contract KeeperHandler is HandlerBase {
     }
 
     function distributeFees() external action {
-        uint256 fees = engine.pendingProtocolFees();
+        // One unit of fees stays behind in the engine (its slot never returns to zero).
+        uint256 pending = engine.pendingProtocolFees();
+        uint256 fees = pending == 0 ? 0 : pending - 1;
         uint256 penalties = engine.pendingPenalties();
         uint256 shares = uint256(engine.backstopFeeShare()) + engine.treasuryFeeShare();
         uint256 toTreasury = (fees * engine.treasuryFeeShare()) / shares;

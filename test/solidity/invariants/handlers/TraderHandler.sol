@@ -110,7 +110,7 @@ contract TraderHandler is HandlerBase {
         }
         (Position memory p, int256 equity, , uint256 notional) = _health(a, id, price);
         MarketConfig memory c = _config(id);
-        uint256 cap = (uint256(p.margin) * c.maxProfitFactor) / 1e18;
+        uint256 cap = Model.profitCap(c, p, DEN);
         int256 toVault =
             Model.funding(p.size, engine.currentFundingIndex(id), p.fundingIndex, DEN) -
                 Model.pnl(p.size, p.entryPrice, price, cap, DEN);
