@@ -7,7 +7,7 @@ const major = Number(version.split(".")[0]);
 if (major < 22) {
   console.error(
     `\nBulwark: npm is running on Node ${version}; installing needs Node >= 22.\n` +
-      "Run instead:  npx -y -p node@24 -- npm install\n",
+      "Run instead:  npx -y -p node@24 -- npm install --loglevel=warn\n",
   );
   process.exit(1);
 }
