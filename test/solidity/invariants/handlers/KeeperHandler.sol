@@ -65,8 +65,9 @@ contract KeeperHandler is HandlerBase {
             uint256 paid = _balance(KEEPER) - b.keeperBalance;
             if (paid != fee) ghosts.fail("INV-WF", "keeper received other than the reported fee");
             _checkWaterfall(a, id, b, paid);
-        } catch {
+        } catch (bytes memory reason) {
             if (unhealthy) ghosts.fail("INV-LIVE", "an unhealthy position could not be liquidated");
+            if (_refusedForPause(reason)) ghosts.fail("INV-PAUSE", "liquidate refused by the pause");
         }
     }
 
@@ -93,7 +94,11 @@ contract KeeperHandler is HandlerBase {
         uint256 keeperBefore = _balance(KEEPER);
         uint256 backstopBefore = _balance(address(backstop));
         uint256[] memory traderBefore = new uint256[](TRADERS);
-        for (uint256 i; i < TRADERS; ++i) traderBefore[i] = _balance(trader(i));
+        uint256[] memory claimableBefore = new uint256[](TRADERS);
+        for (uint256 i; i < TRADERS; ++i) {
+            traderBefore[i] = _balance(trader(i));
+            claimableBefore[i] = engine.claimable(trader(i));
+        }
 
         vm.prank(KEEPER);
         try engine.liquidateBatch(accounts, ids, KEEPER) returns (uint256 liquidated, uint256 fees) {
@@ -101,7 +106,11 @@ contract KeeperHandler is HandlerBase {
             uint256 paid = _balance(KEEPER) - keeperBefore;
             if (paid != fees) ghosts.fail("INV-WF", "batch keeper fees differ from the transfer");
             uint256 refunds;
-            for (uint256 i; i < TRADERS; ++i) refunds += _balance(trader(i)) - traderBefore[i];
+            for (uint256 i; i < TRADERS; ++i) {
+                uint256 paidOut = _balance(trader(i)) - traderBefore[i];
+                refunds += paidOut;
+                _checkDeferral(trader(i), paidOut, engine.claimable(trader(i)) - claimableBefore[i]);
+            }
             uint256 covered = backstopBefore - _balance(address(backstop));
             ghosts.engineFlow("batch.keeper", 0, paid);
             ghosts.engineFlow("batch.refund", 0, refunds);
@@ -130,7 +139,7 @@ contract KeeperHandler is HandlerBase {
         uint256 fees = pending == 0 ? 0 : pending - 1;
         uint256 penalties = engine.pendingPenalties();
         uint256 shares = uint256(engine.backstopFeeShare()) + engine.treasuryFeeShare();
-        uint256 toTreasury = (fees * engine.treasuryFeeShare()) / shares;
+        uint256 toTreasury = shares == 0 ? 0 : (fees * engine.treasuryFeeShare()) / shares;
         address treasury = engine.treasury();
         uint256 treasuryBefore = _balance(treasury);
         uint256 backstopBefore = _balance(address(backstop));
@@ -145,6 +154,18 @@ contract KeeperHandler is HandlerBase {
         } catch {
             ghosts.fail("INV-LIVE", "distributeFees reverted");
         }
+    }
+
+    /// @dev INV-CLAIM-1: a refund to a blocked trader is deferred in full to `claimable`; an unblocked
+    /// trader's refund is paid at once. The deferred amount is remembered for the trader's claim.
+    function _checkDeferral(address a, uint256 paidOut, uint256 deferredNow) private {
+        if (_blocked(a)) {
+            if (paidOut != 0) ghosts.fail("INV-CLAIM", "a blocked trader received a refund");
+            if (deferredNow != 0) ghosts.count("liquidate.deferred");
+        } else if (deferredNow != 0) {
+            ghosts.fail("INV-CLAIM", "a refund to an unblocked trader was deferred");
+        }
+        ghosts.defer(a, deferredNow);
     }
 
     function _pick(uint256 actorSeed, uint256 marketSeed) private view returns (address, uint256) {
@@ -177,6 +198,7 @@ contract KeeperHandler is HandlerBase {
         MarketConfig memory c = _config(id);
         Position memory after_ = engine.getPosition(a, id);
         uint256 refund = _balance(a) - b.traderBalance + engine.claimable(a) - b.claimable;
+        _checkDeferral(a, _balance(a) - b.traderBalance, engine.claimable(a) - b.claimable);
         uint256 covered = b.backstopBalance - _balance(address(backstop));
         uint256 penalty = engine.pendingPenalties() - b.pendingPenalties;
         ghosts.engineFlow("liquidate.keeper", 0, keeperPaid);
