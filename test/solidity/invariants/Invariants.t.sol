@@ -307,7 +307,7 @@ contract InvariantsTest is BaseTest {
         for (uint256 i; i < 2; ++i) traders.open(i, 1, true, 300_000, 10);
         uint256 refusedBefore = ghosts.pathCount("config.refused");
         for (uint256 seed; seed < 64 && ghosts.pathCount("config.refused") == refusedBefore; ++seed) {
-            guardian.setMarketConfig(seed % 2, seed);
+            guardian.setMarketConfig(seed % 2, seed, false);
         }
         _assertEq(ghosts.pathCount("config.refused"), refusedBefore + 1, "one config change refused");
         _assertNoViolations();

@@ -52,10 +52,16 @@ contract GuardianHandler is HandlerBase {
     /// @dev Changes one market's fee, penalty, keeper fee, funding, buffer, profit factor and initial margin,
     /// each drawn inside its bound (the initial margin above maintenance + keeper fee ratio, as _validate
     /// requires). Predicts the new totalReserved from the positions and whether the pool can carry it.
-    function setMarketConfig(uint256 marketSeed, uint256 seed) external action {
+    /// `extreme` takes the largest initial margin ratio and profit factor, the change most likely to raise
+    /// the reserve beyond the pool.
+    function setMarketConfig(uint256 marketSeed, uint256 seed, bool extreme) external action {
         uint256 id = marketSeed % 2;
         MarketConfig memory old = _config(id);
         MarketConfig memory c = _draw(_config(id), seed); // a copy: _draw writes into it
+        if (extreme) {
+            c.initialMarginRatio = uint64(ConstantsLib.MAX_INITIAL_MARGIN_RATIO);
+            c.maxProfitFactor = uint64(ConstantsLib.MAX_MAX_PROFIT_FACTOR);
+        }
         (bool ok, ) = _price(id);
         uint256 reservedBefore = engine.totalReserved();
         uint256 lpBalance = engine.lpBalance();
@@ -74,13 +80,15 @@ contract GuardianHandler is HandlerBase {
             }
             if (engine.totalReserved() != reservedAfter) ghosts.fail("INV-ADM", "totalReserved not recomputed");
             // Funding so far accrued at the old rate, up to now.
-            if (engine.getMarket(id).fundingIndex != index) ghosts.fail("INV-ADM", "funding not accrued at the old rate");
+            if (engine.getMarket(id).fundingIndex != index)
+                ghosts.fail("INV-ADM", "funding not accrued at the old rate");
             if (engine.lpBalance() != lpBalance) ghosts.fail("INV-ADM", "a config change moved the LP pool");
         } catch (bytes memory reason) {
             if (keccak256(abi.encode(_config(id))) != keccak256(abi.encode(old))) {
                 ghosts.fail("INV-ADM", "a refused config change changed the config");
             }
-            if (engine.totalReserved() != reservedBefore) ghosts.fail("INV-ADM", "a refused config change moved totalReserved");
+            if (engine.totalReserved() != reservedBefore)
+                ghosts.fail("INV-ADM", "a refused config change moved totalReserved");
             if (!ok) return; // the oracle's own error
             if (!tooLarge) {
                 ghosts.fail("INV-ADM", "an in-bounds config change reverted");

@@ -112,7 +112,8 @@ contract TraderHandler is HandlerBase {
         } catch (bytes memory reason) {
             // Reduce moves no tokens: neither the pause nor a blocklist may stop it.
             if (_refusedForPause(reason)) ghosts.fail("INV-PAUSE", "reduce refused by the pause");
-            if (keccak256(reason) == keccak256(_blockedError(a))) ghosts.fail("INV-CLAIM", "reduce refused by the blocklist");
+            if (keccak256(reason) == keccak256(_blockedError(a)))
+                ghosts.fail("INV-CLAIM", "reduce refused by the blocklist");
         }
     }
 
@@ -229,11 +230,11 @@ contract TraderHandler is HandlerBase {
             if (engine.claimable(a) != 0) ghosts.fail("INV-CLAIM", "claim left a claimable balance");
             if (_blocked(receiver)) ghosts.fail("INV-CLAIM", "claim paid a blocked receiver");
         } catch (bytes memory reason) {
-            bytes memory expected = owed == 0
-                ? abi.encodeWithSelector(IPerpEngine.NothingToClaim.selector, a)
-                : _blockedError(receiver);
+            bytes memory expected =
+                owed == 0 ? abi.encodeWithSelector(IPerpEngine.NothingToClaim.selector, a) : _blockedError(receiver);
             if (owed != 0 && !_blocked(receiver)) ghosts.fail("INV-CLAIM", "a claim to an unblocked receiver reverted");
-            else if (keccak256(reason) != keccak256(expected)) ghosts.fail("INV-CLAIM", "claim reverted for another reason");
+            else if (keccak256(reason) != keccak256(expected))
+                ghosts.fail("INV-CLAIM", "claim reverted for another reason");
             if (engine.claimable(a) != owed) ghosts.fail("INV-CLAIM", "a failed claim changed claimable");
         }
     }
