@@ -264,7 +264,7 @@ contract InvariantsTest is BaseTest {
         simulator.nudge(0, 9_700);
         simulator.nudge(0, 9_700);
         simulator.nudge(0, 9_850);
-        keeper.liquidate(0, 0);
+        keeper.liquidate(0, 0, false);
         _assertEq(ghosts.pathCount("liquidate.solvent"), 1, "one solvent full liquidation");
         _assertEq(engine.getPosition(traders.trader(0), 0).size, int256(0), "position gone");
         _assertNoViolations();
@@ -281,7 +281,7 @@ contract InvariantsTest is BaseTest {
         simulator.nudge(0, 9_700);
         simulator.nudge(0, 9_700);
         simulator.nudge(0, 9_850);
-        keeper.liquidate(0, 0);
+        keeper.liquidate(0, 0, false);
         address a = traders.trader(0);
         _assertEq(ghosts.pathCount("liquidate.deferred"), 1, "one deferred refund");
         _assertTrue(engine.claimable(a) > 0, "refund deferred");

@@ -7,6 +7,7 @@ import {BackstopModule} from "../../../../contracts/BackstopModule.sol";
 import {LiquidityVault} from "../../../../contracts/LiquidityVault.sol";
 import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
 import {MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
+import {BlocklistToken} from "../../../../contracts/mocks/BlocklistToken.sol";
 import {MockERC20} from "../../../../contracts/mocks/MockERC20.sol";
 import {Model} from "../../utils/Model.sol";
 import {vm} from "../../utils/Vm.sol";
@@ -45,9 +46,15 @@ contract KeeperHandler is HandlerBase {
 
     /// @dev Prefers an unhealthy position (scanning from the seed) so that liquidations are common; falls
     /// back to the seed's position, healthy or not, which must then revert.
-    function liquidate(uint256 actorSeed, uint256 marketSeed) external action {
+    /// `blockFirst`: the token blocks the trader just before (an issuer may block at any time), so that a
+    /// refund must be deferred to `claimable` (INV-CLAIM-1).
+    function liquidate(uint256 actorSeed, uint256 marketSeed, bool blockFirst) external action {
         (address a, uint256 id) = _pick(actorSeed, marketSeed);
         if (engine.getPosition(a, id).size == 0) return;
+        if (blockFirst && !_blocked(a)) {
+            BlocklistToken(address(token)).setBlocked(a, true);
+            ghosts.count("block");
+        }
         (bool ok, uint256 price) = _price(id);
         if (!ok) {
             vm.prank(KEEPER);
@@ -71,7 +78,8 @@ contract KeeperHandler is HandlerBase {
         }
     }
 
-    function liquidateBatch(uint256 seed) external action {
+    /// @dev `blockFirst`: the token blocks every trader about to be liquidated, as in `liquidate`.
+    function liquidateBatch(uint256 seed, bool blockFirst) external action {
         uint256 n = TRADERS * 2;
         address[] memory accounts = new address[](n);
         uint256[] memory ids = new uint256[](n);
@@ -89,6 +97,10 @@ contract KeeperHandler is HandlerBase {
             if (equity < int256(liquidationMargin)) {
                 expected[k] = true;
                 ++expectedCount;
+                if (blockFirst && !_blocked(accounts[k])) {
+                    BlocklistToken(address(token)).setBlocked(accounts[k], true);
+                    ghosts.count("block");
+                }
             }
         }
         uint256 keeperBefore = _balance(KEEPER);

@@ -215,8 +215,16 @@ contract TraderHandler is HandlerBase {
 
     /// @dev Claims deferred refunds, to the trader or to another receiver. Pays exactly what was deferred
     /// since the last claim (INV-CLAIM-2); a blocked receiver gets nothing and the claim stays.
+    /// Prefers a trader with something to claim (scanning from the seed), so that deferred refunds are
+    /// claimed in the run; falls back to the seed's trader, whose claim must then revert.
     function claim(uint256 actorSeed, bool toSelf) external action {
         address a = _trader(actorSeed);
+        for (uint256 k; k < TRADERS; ++k) {
+            if (engine.claimable(_trader(actorSeed + k)) != 0) {
+                a = _trader(actorSeed + k);
+                break;
+            }
+        }
         address receiver = toSelf ? a : CLAIM_RECEIVER;
         uint256 owed = engine.claimable(a);
         if (owed != ghosts.deferred(a)) ghosts.fail("INV-CLAIM", "claimable differs from the deferred refunds");
