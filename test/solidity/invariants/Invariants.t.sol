@@ -6,14 +6,16 @@ import {BaseTest} from "../utils/BaseTest.sol";
 import {Model} from "../utils/Model.sol";
 import {vm} from "../utils/Vm.sol";
 import {Ghosts} from "./handlers/Ghosts.sol";
+import {GuardianHandler} from "./handlers/GuardianHandler.sol";
 import {KeeperHandler} from "./handlers/KeeperHandler.sol";
 import {LpHandler} from "./handlers/LpHandler.sol";
 import {Simulator} from "./handlers/Simulator.sol";
 import {StakerHandler} from "./handlers/StakerHandler.sol";
 import {TraderHandler} from "./handlers/TraderHandler.sol";
 
-/// @notice The system's invariants (see InvariantsSpec.md) under random sequences of trader, LP, staker
-/// and keeper actions, time warps, price moves, gap crashes and stale rounds.
+/// @notice The system's invariants (see InvariantsSpec.md) under random sequences of trader, LP, staker,
+/// keeper and guardian/admin actions (pause, config and fee-share changes), a token blocklist, time warps,
+/// price moves, gap crashes and stale rounds.
 contract InvariantsTest is BaseTest {
     struct FuzzSelector {
         address addr;
@@ -28,6 +30,7 @@ contract InvariantsTest is BaseTest {
     StakerHandler private stakers;
     KeeperHandler private keeper;
     Simulator private simulator;
+    GuardianHandler private guardian;
     uint256 private engineBase;
     uint256 private backstopBase;
 
@@ -39,6 +42,10 @@ contract InvariantsTest is BaseTest {
         stakers = new StakerHandler(token, engine, vault, backstop, ethFeed, btcFeed, ghosts);
         keeper = new KeeperHandler(token, engine, vault, backstop, ethFeed, btcFeed, ghosts);
         simulator = new Simulator(token, engine, vault, backstop, ethFeed, btcFeed, ghosts);
+        guardian = new GuardianHandler(token, engine, vault, backstop, ethFeed, btcFeed, ghosts);
+        engine.grantRole(engine.GUARDIAN_ROLE(), address(guardian));
+        engine.grantRole(engine.MARKET_ADMIN_ROLE(), address(guardian));
+        engine.grantRole(engine.DEFAULT_ADMIN_ROLE(), address(guardian));
 
         for (uint256 i; i < TRADERS; ++i) _fund(traders.trader(i), 10_000_000 * UNIT);
         for (uint256 i; i < 2; ++i) _fund(lps.lp(i), 20_000_000 * UNIT);
@@ -58,23 +65,26 @@ contract InvariantsTest is BaseTest {
     // ---------------------------------------------------------------- targets (StdInvariant getters)
 
     function targetContracts() public view returns (address[] memory targets) {
-        targets = new address[](5);
+        targets = new address[](6);
         targets[0] = address(traders);
         targets[1] = address(lps);
         targets[2] = address(stakers);
         targets[3] = address(keeper);
         targets[4] = address(simulator);
+        targets[5] = address(guardian);
     }
 
     function targetSelectors() public view returns (FuzzSelector[] memory s) {
-        s = new FuzzSelector[](5);
-        bytes4[] memory t = new bytes4[](6);
+        s = new FuzzSelector[](6);
+        bytes4[] memory t = new bytes4[](8);
         t[0] = TraderHandler.open.selector;
         t[1] = TraderHandler.increase.selector;
         t[2] = TraderHandler.reduce.selector;
         t[3] = TraderHandler.close.selector;
         t[4] = TraderHandler.addMargin.selector;
         t[5] = TraderHandler.removeMargin.selector;
+        t[6] = TraderHandler.setBlocked.selector;
+        t[7] = TraderHandler.claim.selector;
         s[0] = FuzzSelector(address(traders), t);
         bytes4[] memory l = new bytes4[](2);
         l[0] = LpHandler.deposit.selector;
@@ -97,6 +107,11 @@ contract InvariantsTest is BaseTest {
         w[3] = Simulator.gap.selector;
         w[4] = Simulator.staleRound.selector;
         s[4] = FuzzSelector(address(simulator), w);
+        bytes4[] memory g = new bytes4[](3);
+        g[0] = GuardianHandler.setPaused.selector;
+        g[1] = GuardianHandler.setMarketConfig.selector;
+        g[2] = GuardianHandler.setFeeShares.selector;
+        s[5] = FuzzSelector(address(guardian), g);
     }
 
     function excludeContracts() public pure returns (address[] memory) {
@@ -168,6 +183,25 @@ contract InvariantsTest is BaseTest {
         _noViolation("INV-LIVE");
     }
 
+    /// INV-ADM-1..3
+    function invariant_INV_ADM_admin_changes_take_effect_exactly_or_change_nothing() public view {
+        _noViolation("INV-ADM");
+    }
+
+    /// INV-PAUSE-1..2
+    function invariant_INV_PAUSE_pause_stops_new_risk_only() public view {
+        _noViolation("INV-PAUSE");
+    }
+
+    /// INV-CLAIM-1..3
+    function invariant_INV_CLAIM_deferred_refunds_are_claimable_exactly() public view {
+        _noViolation("INV-CLAIM");
+        for (uint256 i; i < TRADERS; ++i) {
+            address a = traders.trader(i);
+            _assertEq(engine.claimable(a), ghosts.deferred(a), "INV-CLAIM-2 claimable == deferred refunds");
+        }
+    }
+
     // ---------------------------------------------------------------- INV-AGG
 
     /// INV-AGG-1
@@ -230,11 +264,53 @@ contract InvariantsTest is BaseTest {
         simulator.nudge(0, 9_700);
         simulator.nudge(0, 9_700);
         simulator.nudge(0, 9_850);
-        keeper.liquidate(0, 0);
+        keeper.liquidate(0, 0, false);
         _assertEq(ghosts.pathCount("liquidate.solvent"), 1, "one solvent full liquidation");
         _assertEq(engine.getPosition(traders.trader(0), 0).size, int256(0), "position gone");
-        bytes32[5] memory ids = [bytes32("INV-CONS"), "INV-WF", "INV-LIQ", "INV-BACK", "INV-LIVE"];
-        for (uint256 i; i < ids.length; ++i) _assertEq(ghosts.violations(ids[i]), 0, "no violation recorded");
+        _assertNoViolations();
+    }
+
+    /// @dev A blocked trader liquidated with equity above the keeper fee: the refund waits in claimable,
+    /// the trader's own close of another position reverts with Blocked, and once unblocked the claim pays
+    /// exactly the deferred refund; every check passes, paused in between.
+    function test_handlers_defer_a_blocked_refund_and_claim_it() public {
+        traders.open(0, 0, true, 1_000, 95);
+        traders.open(0, 1, true, 1_000, 20);
+        traders.setBlocked(0, true);
+        guardian.setPaused(true);
+        simulator.nudge(0, 9_700);
+        simulator.nudge(0, 9_700);
+        simulator.nudge(0, 9_850);
+        keeper.liquidate(0, 0, false);
+        address a = traders.trader(0);
+        _assertEq(ghosts.pathCount("liquidate.deferred"), 1, "one deferred refund");
+        _assertTrue(engine.claimable(a) > 0, "refund deferred");
+        _assertEq(engine.claimable(a), ghosts.deferred(a), "claimable == ghost");
+        traders.close(0, 1);
+        _assertEq(ghosts.pathCount("close.blocked"), 1, "blocked close refused");
+        traders.claim(0, true); // blocked receiver: reverts, claim stays
+        _assertEq(engine.claimable(a), ghosts.deferred(a), "claim kept");
+        traders.setBlocked(0, false);
+        guardian.setPaused(false);
+        uint256 owed = engine.claimable(a);
+        uint256 before = token.balanceOf(a);
+        traders.claim(0, true);
+        _assertEq(token.balanceOf(a) - before, owed, "claim paid the deferred refund");
+        _assertEq(engine.claimable(a), 0, "nothing left to claim");
+        _assertNoViolations();
+    }
+
+    /// @dev A config change whose reserve the pool cannot carry is refused with InsufficientLiquidity.
+    function test_handlers_refuse_a_reserve_beyond_the_pool() public {
+        // Six 1x positions of $300k each on ETH: margin ~ notional, reserve = 0.1 x notional x 9 each.
+        for (uint256 i; i < 4; ++i) traders.open(i, 0, i % 2 == 0, 300_000, 10);
+        for (uint256 i; i < 2; ++i) traders.open(i, 1, true, 300_000, 10);
+        uint256 refusedBefore = ghosts.pathCount("config.refused");
+        for (uint256 seed; seed < 64 && ghosts.pathCount("config.refused") == refusedBefore; ++seed) {
+            guardian.setMarketConfig(seed % 2, seed, false);
+        }
+        _assertEq(ghosts.pathCount("config.refused"), refusedBefore + 1, "one config change refused");
+        _assertNoViolations();
     }
 
     // ---------------------------------------------------------------- helpers
@@ -247,6 +323,24 @@ contract InvariantsTest is BaseTest {
             total += engine.getPosition(a, 0).margin + engine.getPosition(a, 1).margin + engine.claimable(a);
         }
         total += engine.lpBalance() + engine.pendingProtocolFees() + engine.pendingPenalties();
+    }
+
+    function _assertNoViolations() private view {
+        bytes32[8] memory ids = [
+            bytes32("INV-CONS"),
+            "INV-WF",
+            "INV-LIQ",
+            "INV-BACK",
+            "INV-LIVE",
+            "INV-ADM",
+            "INV-PAUSE",
+            "INV-CLAIM"
+        ];
+        for (uint256 i; i < ids.length; ++i) {
+            if (ghosts.violations(ids[i]) != 0) {
+                revert AssertionFailedUint(ghosts.firstViolation(ids[i]), ghosts.violations(ids[i]), 0);
+            }
+        }
     }
 
     function _noViolation(bytes32 id) private view {

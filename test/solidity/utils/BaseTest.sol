@@ -8,11 +8,12 @@ import {ChainlinkOracle} from "../../../contracts/ChainlinkOracle.sol";
 import {LiquidityVault} from "../../../contracts/LiquidityVault.sol";
 import {PerpEngine} from "../../../contracts/PerpEngine.sol";
 import {MarketConfig} from "../../../contracts/interfaces/IPerpEngine.sol";
-import {MockERC20} from "../../../contracts/mocks/MockERC20.sol";
+import {BlocklistToken} from "../../../contracts/mocks/BlocklistToken.sol";
 import {vm} from "./Vm.sol";
 
 /// @notice Deploys and wires the system as test/helpers/system.ts does (6-decimal collateral, ETH-USD at
-/// $3,000 and BTC-USD at $60,000 on 8-decimal mock feeds, the default market config), and offers the
+/// $3,000 and BTC-USD at $60,000 on 8-decimal mock feeds, the default market config; the collateral can
+/// block accounts), and offers the
 /// assertions that forge-std would have.
 abstract contract BaseTest {
     error AssertionFailed(string what, int256 left, int256 right);
@@ -28,7 +29,7 @@ abstract contract BaseTest {
     uint256 internal constant ETH = 0;
     uint256 internal constant BTC = 1;
 
-    MockERC20 internal token;
+    BlocklistToken internal token; // blocks accounts as USDC does: refunds to them are deferred to claim
     MockV3Aggregator internal ethFeed;
     MockV3Aggregator internal btcFeed;
     ChainlinkOracle internal ethOracle;
@@ -40,7 +41,7 @@ abstract contract BaseTest {
 
     function _deploySystem() internal {
         vm.warp(START_TIME);
-        token = new MockERC20("Mock USD", "mUSD", DECIMALS);
+        token = new BlocklistToken("Mock USD", "mUSD", DECIMALS);
         ethFeed = new MockV3Aggregator(FEED_DECIMALS, 3_000e8);
         btcFeed = new MockV3Aggregator(FEED_DECIMALS, 60_000e8);
         ethOracle = new ChainlinkOracle(address(ethFeed), ORACLE_MAX_AGE, 0.01e18, 10_000_000e18, address(0), 0);

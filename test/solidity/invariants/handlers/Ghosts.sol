@@ -5,7 +5,8 @@ import {BackstopModule} from "../../../../contracts/BackstopModule.sol";
 
 /// @notice Shared ghost state of the invariant run: every token that entered or left the engine and the
 /// backstop, per path; the simulated clock; and the first violation each handler-side check recorded
-/// (invariants INV-WF, INV-LIQ, INV-BACK, INV-LIVE are checked inside handlers, around each call).
+/// (invariants INV-WF, INV-LIQ, INV-BACK, INV-LIVE, INV-ADM, INV-PAUSE, INV-CLAIM are checked inside
+/// handlers, around each call).
 contract Ghosts {
     // Token flows, measured as balance changes of the counterparties (never from return values).
     uint256 public engineIn;
@@ -16,6 +17,10 @@ contract Ghosts {
     mapping(bytes32 path => uint256) public pathCount;
 
     uint256 public time;
+
+    // INV-CLAIM: liquidation refunds deferred to `claimable` (the trader was blocked), per account, since
+    // the account's last claim; measured as the change of `claimable` around each liquidation.
+    mapping(address account => uint256) public deferred;
 
     mapping(bytes32 id => uint256) public violations;
     mapping(bytes32 id => string) public firstViolation;
@@ -45,6 +50,14 @@ contract Ghosts {
         backstopOut += outAmount;
         pathTotal[path] += inAmount + outAmount;
         pathCount[path] += 1;
+    }
+
+    function defer(address account, uint256 amount) external {
+        deferred[account] += amount;
+    }
+
+    function claimed(address account) external {
+        deferred[account] = 0;
     }
 
     function count(bytes32 path) external {

@@ -7,6 +7,7 @@ import {BackstopModule} from "../../../../contracts/BackstopModule.sol";
 import {LiquidityVault} from "../../../../contracts/LiquidityVault.sol";
 import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
 import {MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
+import {BlocklistToken} from "../../../../contracts/mocks/BlocklistToken.sol";
 import {MockERC20} from "../../../../contracts/mocks/MockERC20.sol";
 import {Model} from "../../utils/Model.sol";
 import {vm} from "../../utils/Vm.sol";
@@ -20,6 +21,8 @@ abstract contract HandlerBase {
     uint256 internal constant LPS = 2;
     uint256 internal constant STAKERS = 2;
     address internal constant KEEPER = address(0x4EE9E4);
+    /// @dev OpenZeppelin Pausable's EnforcedPause().
+    bytes4 internal constant ENFORCED_PAUSE = bytes4(keccak256("EnforcedPause()"));
 
     MockERC20 internal token;
     PerpEngine internal engine;
@@ -106,5 +109,25 @@ abstract contract HandlerBase {
 
     function _balance(address who) internal view returns (uint256) {
         return token.balanceOf(who);
+    }
+
+    /// @dev Whether the collateral (a BlocklistToken in the invariant run) refuses transfers from or to `who`.
+    function _blocked(address who) internal view returns (bool) {
+        return BlocklistToken(address(token)).blocked(who);
+    }
+
+    /// @dev The revert data of the token's Blocked(who) error.
+    function _blockedError(address who) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(BlocklistToken.Blocked.selector, who);
+    }
+
+    /// @dev The first four bytes of revert data (zero when there are fewer).
+    function _selector(bytes memory reason) internal pure returns (bytes4 s) {
+        if (reason.length >= 4) s = bytes4(reason);
+    }
+
+    /// @dev INV-PAUSE-2: an action that must work while paused was refused because of the pause.
+    function _refusedForPause(bytes memory reason) internal pure returns (bool) {
+        return _selector(reason) == ENFORCED_PAUSE;
     }
 }

@@ -7,6 +7,7 @@ import {BackstopModule} from "../../../../contracts/BackstopModule.sol";
 import {LiquidityVault} from "../../../../contracts/LiquidityVault.sol";
 import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
 import {MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
+import {BlocklistToken} from "../../../../contracts/mocks/BlocklistToken.sol";
 import {MockERC20} from "../../../../contracts/mocks/MockERC20.sol";
 import {Model} from "../../utils/Model.sol";
 import {vm} from "../../utils/Vm.sol";
@@ -45,9 +46,15 @@ contract KeeperHandler is HandlerBase {
 
     /// @dev Prefers an unhealthy position (scanning from the seed) so that liquidations are common; falls
     /// back to the seed's position, healthy or not, which must then revert.
-    function liquidate(uint256 actorSeed, uint256 marketSeed) external action {
+    /// `blockFirst`: the token blocks the trader just before (an issuer may block at any time), so that a
+    /// refund must be deferred to `claimable` (INV-CLAIM-1).
+    function liquidate(uint256 actorSeed, uint256 marketSeed, bool blockFirst) external action {
         (address a, uint256 id) = _pick(actorSeed, marketSeed);
         if (engine.getPosition(a, id).size == 0) return;
+        if (blockFirst && !_blocked(a)) {
+            BlocklistToken(address(token)).setBlocked(a, true);
+            ghosts.count("block");
+        }
         (bool ok, uint256 price) = _price(id);
         if (!ok) {
             vm.prank(KEEPER);
@@ -65,12 +72,14 @@ contract KeeperHandler is HandlerBase {
             uint256 paid = _balance(KEEPER) - b.keeperBalance;
             if (paid != fee) ghosts.fail("INV-WF", "keeper received other than the reported fee");
             _checkWaterfall(a, id, b, paid);
-        } catch {
+        } catch (bytes memory reason) {
             if (unhealthy) ghosts.fail("INV-LIVE", "an unhealthy position could not be liquidated");
+            if (_refusedForPause(reason)) ghosts.fail("INV-PAUSE", "liquidate refused by the pause");
         }
     }
 
-    function liquidateBatch(uint256 seed) external action {
+    /// @dev `blockFirst`: the token blocks every trader about to be liquidated, as in `liquidate`.
+    function liquidateBatch(uint256 seed, bool blockFirst) external action {
         uint256 n = TRADERS * 2;
         address[] memory accounts = new address[](n);
         uint256[] memory ids = new uint256[](n);
@@ -88,12 +97,20 @@ contract KeeperHandler is HandlerBase {
             if (equity < int256(liquidationMargin)) {
                 expected[k] = true;
                 ++expectedCount;
+                if (blockFirst && !_blocked(accounts[k])) {
+                    BlocklistToken(address(token)).setBlocked(accounts[k], true);
+                    ghosts.count("block");
+                }
             }
         }
         uint256 keeperBefore = _balance(KEEPER);
         uint256 backstopBefore = _balance(address(backstop));
         uint256[] memory traderBefore = new uint256[](TRADERS);
-        for (uint256 i; i < TRADERS; ++i) traderBefore[i] = _balance(trader(i));
+        uint256[] memory claimableBefore = new uint256[](TRADERS);
+        for (uint256 i; i < TRADERS; ++i) {
+            traderBefore[i] = _balance(trader(i));
+            claimableBefore[i] = engine.claimable(trader(i));
+        }
 
         vm.prank(KEEPER);
         try engine.liquidateBatch(accounts, ids, KEEPER) returns (uint256 liquidated, uint256 fees) {
@@ -101,7 +118,11 @@ contract KeeperHandler is HandlerBase {
             uint256 paid = _balance(KEEPER) - keeperBefore;
             if (paid != fees) ghosts.fail("INV-WF", "batch keeper fees differ from the transfer");
             uint256 refunds;
-            for (uint256 i; i < TRADERS; ++i) refunds += _balance(trader(i)) - traderBefore[i];
+            for (uint256 i; i < TRADERS; ++i) {
+                uint256 paidOut = _balance(trader(i)) - traderBefore[i];
+                refunds += paidOut;
+                _checkDeferral(trader(i), paidOut, engine.claimable(trader(i)) - claimableBefore[i]);
+            }
             uint256 covered = backstopBefore - _balance(address(backstop));
             ghosts.engineFlow("batch.keeper", 0, paid);
             ghosts.engineFlow("batch.refund", 0, refunds);
@@ -130,7 +151,7 @@ contract KeeperHandler is HandlerBase {
         uint256 fees = pending == 0 ? 0 : pending - 1;
         uint256 penalties = engine.pendingPenalties();
         uint256 shares = uint256(engine.backstopFeeShare()) + engine.treasuryFeeShare();
-        uint256 toTreasury = (fees * engine.treasuryFeeShare()) / shares;
+        uint256 toTreasury = shares == 0 ? 0 : (fees * engine.treasuryFeeShare()) / shares;
         address treasury = engine.treasury();
         uint256 treasuryBefore = _balance(treasury);
         uint256 backstopBefore = _balance(address(backstop));
@@ -145,6 +166,18 @@ contract KeeperHandler is HandlerBase {
         } catch {
             ghosts.fail("INV-LIVE", "distributeFees reverted");
         }
+    }
+
+    /// @dev INV-CLAIM-1: a refund to a blocked trader is deferred in full to `claimable`; an unblocked
+    /// trader's refund is paid at once. The deferred amount is remembered for the trader's claim.
+    function _checkDeferral(address a, uint256 paidOut, uint256 deferredNow) private {
+        if (_blocked(a)) {
+            if (paidOut != 0) ghosts.fail("INV-CLAIM", "a blocked trader received a refund");
+            if (deferredNow != 0) ghosts.count("liquidate.deferred");
+        } else if (deferredNow != 0) {
+            ghosts.fail("INV-CLAIM", "a refund to an unblocked trader was deferred");
+        }
+        ghosts.defer(a, deferredNow);
     }
 
     function _pick(uint256 actorSeed, uint256 marketSeed) private view returns (address, uint256) {
@@ -177,6 +210,7 @@ contract KeeperHandler is HandlerBase {
         MarketConfig memory c = _config(id);
         Position memory after_ = engine.getPosition(a, id);
         uint256 refund = _balance(a) - b.traderBalance + engine.claimable(a) - b.claimable;
+        _checkDeferral(a, _balance(a) - b.traderBalance, engine.claimable(a) - b.claimable);
         uint256 covered = b.backstopBalance - _balance(address(backstop));
         uint256 penalty = engine.pendingPenalties() - b.pendingPenalties;
         ghosts.engineFlow("liquidate.keeper", 0, keeperPaid);

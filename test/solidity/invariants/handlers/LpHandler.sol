@@ -6,12 +6,14 @@ import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggreg
 import {BackstopModule} from "../../../../contracts/BackstopModule.sol";
 import {LiquidityVault} from "../../../../contracts/LiquidityVault.sol";
 import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
+import {ILiquidityVault} from "../../../../contracts/interfaces/ILiquidityVault.sol";
 import {MockERC20} from "../../../../contracts/mocks/MockERC20.sol";
 import {vm} from "../../utils/Vm.sol";
 import {Ghosts} from "./Ghosts.sol";
 import {HandlerBase} from "./HandlerBase.sol";
 
-/// @notice Liquidity providers deposit and withdraw; a withdrawal within maxWithdraw must succeed (INV-LIVE).
+/// @notice Liquidity providers deposit and withdraw; a withdrawal within maxWithdraw must succeed, paused or
+/// not (INV-LIVE); a deposit while paused reverts with DepositsPaused (INV-PAUSE).
 contract LpHandler is HandlerBase {
     constructor(
         MockERC20 token_,
@@ -26,13 +28,19 @@ contract LpHandler is HandlerBase {
     function deposit(uint256 actorSeed, uint256 amountSeed) external action {
         address a = lp(actorSeed % LPS);
         uint256 amount = _bound(amountSeed, 1, 2_000_000) * UNIT;
+        bool paused = engine.paused();
         uint256 before = _balance(a);
         vm.prank(a);
         try vault.deposit(amount, a) {
             uint256 paid = before - _balance(a);
             ghosts.engineFlow("lp.deposit", paid, 0);
             if (paid != amount) ghosts.fail("INV-CONS", "deposit pulled other than the amount");
-        } catch {}
+            if (paused) ghosts.fail("INV-PAUSE", "an LP deposit succeeded while paused");
+        } catch (bytes memory reason) {
+            if (paused && _selector(reason) != ILiquidityVault.DepositsPaused.selector) {
+                ghosts.fail("INV-PAUSE", "an LP deposit reverted other than DepositsPaused while paused");
+            }
+        }
     }
 
     function withdraw(uint256 actorSeed, uint256 bpsSeed) external action {
@@ -52,6 +60,7 @@ contract LpHandler is HandlerBase {
             ghosts.engineFlow("lp.withdraw", 0, received);
             if (received != amount) ghosts.fail("INV-CONS", "withdraw paid other than the amount");
         } catch {
+            // Withdrawals ignore the pause: this also holds while paused (INV-PAUSE-2).
             ghosts.fail("INV-LIVE", "a withdrawal within maxWithdraw reverted");
         }
     }

@@ -6,7 +6,8 @@ import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggreg
 import {BackstopModule} from "../../../../contracts/BackstopModule.sol";
 import {LiquidityVault} from "../../../../contracts/LiquidityVault.sol";
 import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
-import {MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
+import {IPerpEngine, MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
+import {BlocklistToken} from "../../../../contracts/mocks/BlocklistToken.sol";
 import {Model} from "../../utils/Model.sol";
 import {MockERC20} from "../../../../contracts/mocks/MockERC20.sol";
 import {vm} from "../../utils/Vm.sol";
@@ -15,8 +16,13 @@ import {HandlerBase} from "./HandlerBase.sol";
 
 /// @notice Traders open, increase, reduce, close and move margin, with bounded sizes and leverage. Checks
 /// what each successful call moved against Model.sol, and that a solvent position can always be closed
-/// and any position topped up (INV-LIVE).
+/// and any position topped up (INV-LIVE), also while paused (INV-PAUSE). The token may block a trader:
+/// then the trader's own transfers revert with its Blocked error and deferred refunds wait for claim
+/// (INV-CLAIM).
 contract TraderHandler is HandlerBase {
+    /// @dev Where a trader may send a claim instead of to themselves (never blocked).
+    address public constant CLAIM_RECEIVER = address(0xC1A1);
+
     constructor(
         MockERC20 token_,
         PerpEngine engine_,
@@ -45,6 +51,7 @@ contract TraderHandler is HandlerBase {
         uint256 margin = ((usd / 1e12) * 10) / _bound(leverageSeed, 10, 95);
         if (margin < 10 * UNIT) margin = 10 * UNIT;
         int256 size = long ? int256(absSize) : -int256(absSize);
+        bool paused = engine.paused();
 
         uint256 before = _balance(a);
         vm.prank(a);
@@ -53,7 +60,11 @@ contract TraderHandler is HandlerBase {
             ghosts.engineFlow("open", paid, 0);
             uint256 fee = Model.ceilDivU(Model.notional(absSize, price, DEN) * _config(id).tradingFeeRatio, 1e18);
             if (paid != margin + fee) ghosts.fail("INV-CONS", "open pulled other than margin + fee");
-        } catch {}
+            if (paused) ghosts.fail("INV-PAUSE", "open succeeded while paused");
+            if (_blocked(a)) ghosts.fail("INV-CLAIM", "a blocked trader opened a position");
+        } catch (bytes memory reason) {
+            _checkPaused(paused, reason, "open reverted other than EnforcedPause while paused");
+        }
     }
 
     function increase(uint256 actorSeed, uint256 marketSeed, uint256 usdSeed, uint256 marginSeed) external action {
@@ -64,6 +75,7 @@ contract TraderHandler is HandlerBase {
         if (!ok) return;
         uint256 sizeDelta = (_bound(usdSeed, 1, 100_000) * 1e36) / price + 1;
         uint256 marginDelta = _bound(marginSeed, 0, 20_000) * UNIT;
+        bool paused = engine.paused();
 
         uint256 before = _balance(a);
         vm.prank(a);
@@ -72,7 +84,12 @@ contract TraderHandler is HandlerBase {
             ghosts.engineFlow("increase", paid, 0);
             uint256 fee = Model.ceilDivU(Model.notional(sizeDelta, price, DEN) * _config(id).tradingFeeRatio, 1e18);
             if (paid != marginDelta + fee) ghosts.fail("INV-CONS", "increase pulled other than margin + fee");
-        } catch {}
+            if (paused) ghosts.fail("INV-PAUSE", "increase succeeded while paused");
+            // Even a zero pull is a transfer from the trader, which the token refuses.
+            if (_blocked(a)) ghosts.fail("INV-CLAIM", "a blocked trader increased a position");
+        } catch (bytes memory reason) {
+            _checkPaused(paused, reason, "increase reverted other than EnforcedPause while paused");
+        }
     }
 
     function reduce(uint256 actorSeed, uint256 marketSeed, uint256 bpsSeed) external action {
@@ -92,7 +109,12 @@ contract TraderHandler is HandlerBase {
             uint256 remaining = Model.abs(engine.getPosition(a, id).size);
             if (remaining != absSize - sizeDelta) ghosts.fail("INV-LIQ", "reduce left another size");
             if ((remaining * price) / 1e18 < _config(id).minNotional) ghosts.fail("INV-LIQ", "reduce left dust");
-        } catch {}
+        } catch (bytes memory reason) {
+            // Reduce moves no tokens: neither the pause nor a blocklist may stop it.
+            if (_refusedForPause(reason)) ghosts.fail("INV-PAUSE", "reduce refused by the pause");
+            if (keccak256(reason) == keccak256(_blockedError(a)))
+                ghosts.fail("INV-CLAIM", "reduce refused by the blocklist");
+        }
     }
 
     function close(uint256 actorSeed, uint256 marketSeed) external action {
@@ -115,18 +137,29 @@ contract TraderHandler is HandlerBase {
             Model.funding(p.size, engine.currentFundingIndex(id), p.fundingIndex, DEN) -
                 Model.pnl(p.size, p.entryPrice, price, cap, DEN);
         bool mustSucceed = equity >= 0 && int256(uint256(engine.lpBalance())) + toVault >= 0;
+        uint256 fee = Model.ceilDivU(notional * c.tradingFeeRatio, 1e18);
+        uint256 expected = equity < 0 ? 0 : uint256(equity) - (fee < uint256(equity) ? fee : uint256(equity));
+        // A blocked trader cannot receive a payout: that close reverts with the token's error, nothing else.
+        bool blockedPayout = _blocked(a) && expected > 0;
 
         vm.prank(a);
         try engine.closePosition(id) returns (uint256 payout) {
             uint256 received = _balance(a) - before;
             ghosts.engineFlow("close", 0, received);
-            uint256 fee = Model.ceilDivU(notional * c.tradingFeeRatio, 1e18);
-            uint256 expected = equity < 0 ? 0 : uint256(equity) - (fee < uint256(equity) ? fee : uint256(equity));
             if (received != expected || payout != received)
                 ghosts.fail("INV-CONS", "close paid other than equity - fee");
             if (equity < 0) ghosts.fail("INV-LIVE", "a bankrupt position was closed");
-        } catch {
-            if (mustSucceed) ghosts.fail("INV-LIVE", "a solvent position could not be closed");
+            if (blockedPayout) ghosts.fail("INV-CLAIM", "a close paid a blocked trader");
+        } catch (bytes memory reason) {
+            if (_refusedForPause(reason)) ghosts.fail("INV-PAUSE", "close refused by the pause");
+            if (mustSucceed && blockedPayout) {
+                ghosts.count("close.blocked");
+                if (keccak256(reason) != keccak256(_blockedError(a))) {
+                    ghosts.fail("INV-CLAIM", "a blocked trader's close reverted other than Blocked");
+                }
+            } else if (mustSucceed) {
+                ghosts.fail("INV-LIVE", "a solvent position could not be closed");
+            }
         }
     }
 
@@ -135,15 +168,21 @@ contract TraderHandler is HandlerBase {
         uint256 id = marketSeed % 2;
         if (engine.getPosition(a, id).size == 0) return;
         uint256 amount = _bound(amountSeed, 1, 50_000 * UNIT);
+        bool blocked = _blocked(a);
         uint256 before = _balance(a);
         vm.prank(a);
         try engine.addMargin(id, amount) {
             uint256 paid = before - _balance(a);
             ghosts.engineFlow("addMargin", paid, 0);
             if (paid != amount) ghosts.fail("INV-CONS", "addMargin pulled other than the amount");
-        } catch {
-            // Needs no price and works while paused: a position can always be topped up.
-            ghosts.fail("INV-LIVE", "addMargin reverted");
+            if (blocked) ghosts.fail("INV-CLAIM", "a blocked trader added margin");
+        } catch (bytes memory reason) {
+            // Needs no price and works while paused: a position can always be topped up, unless the token
+            // refuses the trader's transfer.
+            if (!blocked) ghosts.fail("INV-LIVE", "addMargin reverted");
+            else if (keccak256(reason) != keccak256(_blockedError(a))) {
+                ghosts.fail("INV-CLAIM", "a blocked trader's addMargin reverted other than Blocked");
+            }
         }
     }
 
@@ -153,12 +192,63 @@ contract TraderHandler is HandlerBase {
         Position memory p = engine.getPosition(a, id);
         if (p.size == 0) return;
         uint256 amount = _bound(amountSeed, 1, p.margin);
+        bool paused = engine.paused();
         uint256 before = _balance(a);
         vm.prank(a);
         try engine.removeMargin(id, amount) {
             uint256 received = _balance(a) - before;
             ghosts.engineFlow("removeMargin", 0, received);
             if (received != amount) ghosts.fail("INV-CONS", "removeMargin paid other than the amount");
-        } catch {}
+            if (paused) ghosts.fail("INV-PAUSE", "removeMargin succeeded while paused");
+            if (_blocked(a)) ghosts.fail("INV-CLAIM", "a blocked trader received margin");
+        } catch (bytes memory reason) {
+            _checkPaused(paused, reason, "removeMargin reverted other than EnforcedPause while paused");
+        }
+    }
+
+    /// @dev The token blocks or unblocks one trader (as a stablecoin issuer may).
+    function setBlocked(uint256 actorSeed, bool isBlocked) external action {
+        address a = _trader(actorSeed);
+        BlocklistToken(address(token)).setBlocked(a, isBlocked);
+        ghosts.count(isBlocked ? bytes32("block") : bytes32("unblock"));
+    }
+
+    /// @dev Claims deferred refunds, to the trader or to another receiver. Pays exactly what was deferred
+    /// since the last claim (INV-CLAIM-2); a blocked receiver gets nothing and the claim stays.
+    /// Prefers a trader with something to claim (scanning from the seed), so that deferred refunds are
+    /// claimed in the run; falls back to the seed's trader, whose claim must then revert.
+    function claim(uint256 actorSeed, bool toSelf) external action {
+        address a = _trader(actorSeed);
+        for (uint256 k; k < TRADERS; ++k) {
+            if (engine.claimable(_trader(actorSeed + k)) != 0) {
+                a = _trader(actorSeed + k);
+                break;
+            }
+        }
+        address receiver = toSelf ? a : CLAIM_RECEIVER;
+        uint256 owed = engine.claimable(a);
+        if (owed != ghosts.deferred(a)) ghosts.fail("INV-CLAIM", "claimable differs from the deferred refunds");
+        uint256 before = _balance(receiver);
+        vm.prank(a);
+        try engine.claim(receiver) returns (uint256 amount) {
+            uint256 received = _balance(receiver) - before;
+            ghosts.engineFlow("claim", 0, received);
+            ghosts.claimed(a);
+            if (received != owed || amount != owed) ghosts.fail("INV-CLAIM", "claim paid other than claimable");
+            if (engine.claimable(a) != 0) ghosts.fail("INV-CLAIM", "claim left a claimable balance");
+            if (_blocked(receiver)) ghosts.fail("INV-CLAIM", "claim paid a blocked receiver");
+        } catch (bytes memory reason) {
+            bytes memory expected =
+                owed == 0 ? abi.encodeWithSelector(IPerpEngine.NothingToClaim.selector, a) : _blockedError(receiver);
+            if (owed != 0 && !_blocked(receiver)) ghosts.fail("INV-CLAIM", "a claim to an unblocked receiver reverted");
+            else if (keccak256(reason) != keccak256(expected))
+                ghosts.fail("INV-CLAIM", "claim reverted for another reason");
+            if (engine.claimable(a) != owed) ghosts.fail("INV-CLAIM", "a failed claim changed claimable");
+        }
+    }
+
+    /// @dev INV-PAUSE-1: while paused, a call that adds risk or pulls margin out reverts with EnforcedPause.
+    function _checkPaused(bool paused, bytes memory reason, string memory what) private {
+        if (paused && !_refusedForPause(reason)) ghosts.fail("INV-PAUSE", what);
     }
 }

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol";
+
+import {BackstopModule} from "../../../../contracts/BackstopModule.sol";
+import {LiquidityVault} from "../../../../contracts/LiquidityVault.sol";
+import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
+import {IPerpEngine, MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
+import {ConstantsLib} from "../../../../contracts/libraries/ConstantsLib.sol";
+import {MockERC20} from "../../../../contracts/mocks/MockERC20.sol";
+import {Model} from "../../utils/Model.sol";
+import {Ghosts} from "./Ghosts.sol";
+import {HandlerBase} from "./HandlerBase.sol";
+
+/// @notice The guardian pauses and unpauses; the market admin changes a market's risk and fee parameters
+/// within their ConstantsLib bounds; the admin changes the fee shares. Holds GUARDIAN_ROLE,
+/// MARKET_ADMIN_ROLE and DEFAULT_ADMIN_ROLE. Checks that a config change takes effect exactly, with
+/// funding accrued at the old rate and the reserve recomputed, and that a change raising the reserve
+/// beyond the LP pool reverts with InsufficientLiquidity and changes nothing (INV-ADM).
+contract GuardianHandler is HandlerBase {
+    /// @dev What setMarketConfig may change; everything else stays as BaseTest configured it.
+    struct Draw {
+        uint256 tradingFeeRatio;
+        uint256 liquidationPenaltyRatio;
+        uint256 keeperFeeRatio;
+        uint256 maxFundingRatePerDay;
+        uint256 partialLiquidationBuffer;
+        uint256 maxProfitFactor;
+        uint256 initialMarginRatio;
+    }
+
+    constructor(
+        MockERC20 token_,
+        PerpEngine engine_,
+        LiquidityVault vault_,
+        BackstopModule backstop_,
+        MockV3Aggregator ethFeed_,
+        MockV3Aggregator btcFeed_,
+        Ghosts ghosts_
+    ) HandlerBase(token_, engine_, vault_, backstop_, ethFeed_, btcFeed_, ghosts_) {}
+
+    /// @dev Pauses or unpauses (whichever applies); `pause` chooses the target state.
+    function setPaused(bool pause) external action {
+        if (pause == engine.paused()) return;
+        if (pause) engine.pause();
+        else engine.unpause();
+        ghosts.count(pause ? bytes32("pause") : bytes32("unpause"));
+        if (engine.paused() != pause) ghosts.fail("INV-ADM", "pause state did not change");
+    }
+
+    /// @dev Changes one market's fee, penalty, keeper fee, funding, buffer, profit factor and initial margin,
+    /// each drawn inside its bound (the initial margin above maintenance + keeper fee ratio, as _validate
+    /// requires). Predicts the new totalReserved from the positions and whether the pool can carry it.
+    /// `extreme` takes the largest initial margin ratio and profit factor, the change most likely to raise
+    /// the reserve beyond the pool.
+    function setMarketConfig(uint256 marketSeed, uint256 seed, bool extreme) external action {
+        uint256 id = marketSeed % 2;
+        MarketConfig memory old = _config(id);
+        MarketConfig memory c = _draw(_config(id), seed); // a copy: _draw writes into it
+        if (extreme) {
+            c.initialMarginRatio = uint64(ConstantsLib.MAX_INITIAL_MARGIN_RATIO);
+            c.maxProfitFactor = uint64(ConstantsLib.MAX_MAX_PROFIT_FACTOR);
+        }
+        (bool ok, ) = _price(id);
+        uint256 reservedBefore = engine.totalReserved();
+        uint256 lpBalance = engine.lpBalance();
+        uint256 reserveBefore = _reserveOf(id, old);
+        uint256 reserveAfter = _reserveOf(id, c);
+        uint256 reservedAfter = reservedBefore + reserveAfter - reserveBefore;
+        bool tooLarge = reserveAfter > reserveBefore && reservedAfter > lpBalance;
+        int256 index = ok ? engine.currentFundingIndex(id) : int256(0);
+
+        try engine.setMarketConfig(id, c) {
+            ghosts.count("config.set");
+            if (!ok) ghosts.fail("INV-ADM", "a config change succeeded without a price");
+            if (tooLarge) ghosts.fail("INV-ADM", "a config change raised the reserve beyond the pool");
+            if (keccak256(abi.encode(_config(id))) != keccak256(abi.encode(c))) {
+                ghosts.fail("INV-ADM", "the stored config differs from the one set");
+            }
+            if (engine.totalReserved() != reservedAfter) ghosts.fail("INV-ADM", "totalReserved not recomputed");
+            // Funding so far accrued at the old rate, up to now.
+            if (engine.getMarket(id).fundingIndex != index)
+                ghosts.fail("INV-ADM", "funding not accrued at the old rate");
+            if (engine.lpBalance() != lpBalance) ghosts.fail("INV-ADM", "a config change moved the LP pool");
+        } catch (bytes memory reason) {
+            if (keccak256(abi.encode(_config(id))) != keccak256(abi.encode(old))) {
+                ghosts.fail("INV-ADM", "a refused config change changed the config");
+            }
+            if (engine.totalReserved() != reservedBefore)
+                ghosts.fail("INV-ADM", "a refused config change moved totalReserved");
+            if (!ok) return; // the oracle's own error
+            if (!tooLarge) {
+                ghosts.fail("INV-ADM", "an in-bounds config change reverted");
+                return;
+            }
+            ghosts.count("config.refused");
+            bytes memory expected = abi.encodeWithSelector(
+                IPerpEngine.InsufficientLiquidity.selector,
+                reservedAfter,
+                lpBalance
+            );
+            if (keccak256(reason) != keccak256(expected)) {
+                ghosts.fail("INV-ADM", "a reserve beyond the pool reverted other than InsufficientLiquidity");
+            }
+        }
+    }
+
+    /// @dev New backstop and treasury shares with a sum up to the 50 % bound.
+    function setFeeShares(uint256 backstopSeed, uint256 treasurySeed) external action {
+        uint256 max = ConstantsLib.MAX_PROTOCOL_FEE_SHARE;
+        uint256 backstopShare = _bound(backstopSeed, 0, max);
+        uint256 treasuryShare = _bound(treasurySeed, 0, max - backstopShare);
+        try engine.setFeeShares(backstopShare, treasuryShare) {
+            ghosts.count("feeShares.set");
+            if (engine.backstopFeeShare() != backstopShare || engine.treasuryFeeShare() != treasuryShare) {
+                ghosts.fail("INV-ADM", "fee shares differ from the ones set");
+            }
+        } catch {
+            ghosts.fail("INV-ADM", "in-bounds fee shares reverted");
+        }
+    }
+
+    /// @dev Overwrites the drawn fields of `c` (a fresh copy of the current config) and returns it.
+    function _draw(MarketConfig memory c, uint256 seed) private pure returns (MarketConfig memory) {
+        Draw memory d;
+        d.tradingFeeRatio = _bound(_part(seed, 0), 0, ConstantsLib.MAX_TRADING_FEE_RATIO);
+        d.liquidationPenaltyRatio = _bound(_part(seed, 1), 0, ConstantsLib.MAX_LIQUIDATION_PENALTY_RATIO);
+        d.keeperFeeRatio = _bound(_part(seed, 2), 0, ConstantsLib.MAX_KEEPER_FEE_RATIO);
+        d.maxFundingRatePerDay = _bound(_part(seed, 3), 0, ConstantsLib.MAX_FUNDING_RATE_PER_DAY);
+        d.partialLiquidationBuffer = _bound(_part(seed, 4), 0, ConstantsLib.MAX_PARTIAL_LIQUIDATION_BUFFER);
+        d.maxProfitFactor = _bound(
+            _part(seed, 5),
+            ConstantsLib.MIN_MAX_PROFIT_FACTOR,
+            ConstantsLib.MAX_MAX_PROFIT_FACTOR
+        );
+        // _validate: maintenance < initial - keeper fee ratio.
+        uint256 minInitial = uint256(c.maintenanceMarginRatio) + d.keeperFeeRatio + 1;
+        if (minInitial < ConstantsLib.MIN_INITIAL_MARGIN_RATIO) minInitial = ConstantsLib.MIN_INITIAL_MARGIN_RATIO;
+        d.initialMarginRatio = _bound(_part(seed, 6), minInitial, ConstantsLib.MAX_INITIAL_MARGIN_RATIO);
+
+        c.tradingFeeRatio = uint64(d.tradingFeeRatio);
+        c.liquidationPenaltyRatio = uint64(d.liquidationPenaltyRatio);
+        c.keeperFeeRatio = uint64(d.keeperFeeRatio);
+        c.maxFundingRatePerDay = uint64(d.maxFundingRatePerDay);
+        c.partialLiquidationBuffer = uint64(d.partialLiquidationBuffer);
+        c.maxProfitFactor = uint64(d.maxProfitFactor);
+        c.initialMarginRatio = uint64(d.initialMarginRatio);
+        return c;
+    }
+
+    function _part(uint256 seed, uint256 i) private pure returns (uint256) {
+        return uint256(keccak256(abi.encode(seed, i)));
+    }
+
+    /// @dev A market's reserve under config `c`, from the traders' positions: per side,
+    /// ceil(min(margin, ceil(entry notional x initialMarginRatio / DEN)) x maxProfitFactor / 1e18).
+    function _reserveOf(uint256 id, MarketConfig memory c) private view returns (uint256 reserve) {
+        uint256[2] memory margins;
+        uint256[2] memory entryNotionals;
+        for (uint256 i; i < TRADERS; ++i) {
+            Position memory p = engine.getPosition(trader(i), id);
+            if (p.size == 0) continue;
+            uint256 side = p.size > 0 ? 0 : 1;
+            margins[side] += p.margin;
+            entryNotionals[side] += (Model.abs(p.size) * p.entryPrice) / 1e18;
+        }
+        for (uint256 side; side < 2; ++side) {
+            uint256 initialMargin = Model.ceilDivU(entryNotionals[side] * c.initialMarginRatio, DEN);
+            uint256 base = margins[side] < initialMargin ? margins[side] : initialMargin;
+            reserve += Model.ceilDivU(base * c.maxProfitFactor, 1e18);
+        }
+    }
+}
