@@ -7,9 +7,9 @@ import {BackstopModule} from "../../contracts/BackstopModule.sol";
 import {ChainlinkOracle} from "../../contracts/ChainlinkOracle.sol";
 import {LiquidityVault} from "../../contracts/LiquidityVault.sol";
 import {PerpEngine} from "../../contracts/PerpEngine.sol";
-import {MarketConfig} from "../../contracts/interfaces/IPerpEngine.sol";
 import {MockERC20} from "../../contracts/mocks/MockERC20.sol";
 import {GAS_VM} from "./gas/GasVm.sol";
+import {defaultMarketConfig} from "./utils/MarketDefaults.sol";
 
 /// @notice Gas snapshots of every user-facing operation, in the scenarios of scripts/bench.ts: a market in
 /// use (LP and backstop funded, both sides open, fee income streaming), a fresh account for each first-time
@@ -63,8 +63,8 @@ contract GasTest {
         backstop = new BackstopModule(token, address(engine), address(this), "Bulwark Backstop", "bwBACK");
         engine.wire(address(vault), address(backstop));
         engine.grantRole(engine.MARKET_ADMIN_ROLE(), address(this));
-        engine.addMarket(ethOracle, _config(10_000 * WAD, 1_000 * WAD));
-        engine.addMarket(btcOracle, _config(500 * WAD, 50 * WAD));
+        engine.addMarket(ethOracle, defaultMarketConfig(false));
+        engine.addMarket(btcOracle, defaultMarketConfig(true));
 
         for (uint160 who = 0x1001; who <= 0x1005; ++who) _fund(address(who));
         GAS_VM.prank(LP);
@@ -212,27 +212,6 @@ contract GasTest {
     }
 
     // ---------------------------------------------------------------- helpers
-
-    function _config(uint256 maxOpenInterest, uint256 skewScale) internal pure returns (MarketConfig memory) {
-        return
-            MarketConfig({
-                initialMarginRatio: 0.1e18,
-                maintenanceMarginRatio: 0.05e18,
-                tradingFeeRatio: 0.0005e18,
-                liquidationPenaltyRatio: 0.01e18,
-                keeperFeeRatio: 0.005e18,
-                maxProfitFactor: 9e18,
-                maxFundingRatePerDay: 0.001e18,
-                partialLiquidationBuffer: 0.025e18,
-                minKeeperFee: uint96(2 * USD),
-                maxKeeperFee: uint96(100 * USD),
-                minMargin: uint96(10 * USD),
-                minNotional: 100e18,
-                maxOpenInterest: uint128(maxOpenInterest),
-                skewScale: uint128(skewScale),
-                partialLiquidationThreshold: 100_000e18
-            });
-    }
 
     /// @dev An account never seen before, holding tokens approved to the three contracts.
     function _freshAccount() internal returns (address account) {

@@ -9,6 +9,7 @@ import {LiquidityVault} from "../../../contracts/LiquidityVault.sol";
 import {PerpEngine} from "../../../contracts/PerpEngine.sol";
 import {MarketConfig} from "../../../contracts/interfaces/IPerpEngine.sol";
 import {BlocklistToken} from "../../../contracts/mocks/BlocklistToken.sol";
+import {defaultMarketConfig} from "./MarketDefaults.sol";
 import {vm} from "./Vm.sol";
 
 /// @notice Deploys and wires the system as test/helpers/system.ts does (6-decimal collateral, ETH-USD at
@@ -57,29 +58,8 @@ abstract contract BaseTest {
         engine.addMarket(btcOracle, _marketConfig(BTC));
     }
 
-    /// @dev marketConfig(6) of test/helpers/system.ts; BTC gets its smaller open-interest cap and skew scale.
-    function _marketConfig(uint256 marketId) internal pure returns (MarketConfig memory c) {
-        c = MarketConfig({
-            initialMarginRatio: 0.1e18,
-            maintenanceMarginRatio: 0.05e18,
-            tradingFeeRatio: 0.0005e18,
-            liquidationPenaltyRatio: 0.01e18,
-            keeperFeeRatio: 0.005e18,
-            maxProfitFactor: 9e18,
-            maxFundingRatePerDay: 0.001e18,
-            partialLiquidationBuffer: 0.025e18,
-            minKeeperFee: uint96(2 * UNIT),
-            maxKeeperFee: uint96(100 * UNIT),
-            minMargin: uint96(10 * UNIT),
-            minNotional: 100e18,
-            maxOpenInterest: 10_000e18,
-            skewScale: 1_000e18,
-            partialLiquidationThreshold: 100_000e18
-        });
-        if (marketId == BTC) {
-            c.maxOpenInterest = 500e18;
-            c.skewScale = 50e18;
-        }
+    function _marketConfig(uint256 marketId) internal pure returns (MarketConfig memory) {
+        return defaultMarketConfig(marketId == BTC);
     }
 
     /// @dev Mints `amount` to `who` and approves the engine, the vault and the backstop for everything.
