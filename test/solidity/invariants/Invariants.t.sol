@@ -6,6 +6,7 @@ import {BaseTest} from "../utils/BaseTest.sol";
 import {Model} from "../utils/Model.sol";
 import {vm} from "../utils/Vm.sol";
 import {Ghosts} from "./handlers/Ghosts.sol";
+import {System} from "./handlers/HandlerBase.sol";
 import {GuardianHandler} from "./handlers/GuardianHandler.sol";
 import {KeeperHandler} from "./handlers/KeeperHandler.sol";
 import {LpHandler} from "./handlers/LpHandler.sol";
@@ -37,12 +38,13 @@ contract InvariantsTest is BaseTest {
     function setUp() public {
         _deploySystem();
         ghosts = new Ghosts(block.timestamp);
-        traders = new TraderHandler(token, engine, vault, backstop, ethFeed, btcFeed, ghosts);
-        lps = new LpHandler(token, engine, vault, backstop, ethFeed, btcFeed, ghosts);
-        stakers = new StakerHandler(token, engine, vault, backstop, ethFeed, btcFeed, ghosts);
-        keeper = new KeeperHandler(token, engine, vault, backstop, ethFeed, btcFeed, ghosts);
-        simulator = new Simulator(token, engine, vault, backstop, ethFeed, btcFeed, ghosts);
-        guardian = new GuardianHandler(token, engine, vault, backstop, ethFeed, btcFeed, ghosts);
+        System memory system = System(token, engine, vault, backstop, ethFeed, btcFeed, ghosts);
+        traders = new TraderHandler(system);
+        lps = new LpHandler(system);
+        stakers = new StakerHandler(system);
+        keeper = new KeeperHandler(system);
+        simulator = new Simulator(system);
+        guardian = new GuardianHandler(system);
         engine.grantRole(engine.GUARDIAN_ROLE(), address(guardian));
         engine.grantRole(engine.MARKET_ADMIN_ROLE(), address(guardian));
         engine.grantRole(engine.DEFAULT_ADMIN_ROLE(), address(guardian));

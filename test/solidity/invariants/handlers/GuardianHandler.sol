@@ -1,17 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.34;
 
-import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol";
-
-import {BackstopModule} from "../../../../contracts/BackstopModule.sol";
-import {LiquidityVault} from "../../../../contracts/LiquidityVault.sol";
-import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
 import {IPerpEngine, MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
 import {ConstantsLib} from "../../../../contracts/libraries/ConstantsLib.sol";
-import {MockERC20} from "../../../../contracts/mocks/MockERC20.sol";
 import {Model} from "../../utils/Model.sol";
-import {Ghosts} from "./Ghosts.sol";
-import {HandlerBase} from "./HandlerBase.sol";
+import {HandlerBase, System} from "./HandlerBase.sol";
 
 /// @notice The guardian pauses and unpauses; the market admin changes a market's risk and fee parameters
 /// within their ConstantsLib bounds; the admin changes the fee shares. Holds GUARDIAN_ROLE,
@@ -30,15 +23,7 @@ contract GuardianHandler is HandlerBase {
         uint256 initialMarginRatio;
     }
 
-    constructor(
-        MockERC20 token_,
-        PerpEngine engine_,
-        LiquidityVault vault_,
-        BackstopModule backstop_,
-        MockV3Aggregator ethFeed_,
-        MockV3Aggregator btcFeed_,
-        Ghosts ghosts_
-    ) HandlerBase(token_, engine_, vault_, backstop_, ethFeed_, btcFeed_, ghosts_) {}
+    constructor(System memory system) HandlerBase(system) {}
 
     /// @dev Pauses or unpauses (whichever applies); `pause` chooses the target state.
     function setPaused(bool pause) external action {

@@ -13,6 +13,17 @@ import {Model} from "../../utils/Model.sol";
 import {vm} from "../../utils/Vm.sol";
 import {Ghosts} from "./Ghosts.sol";
 
+/// @notice The contracts every handler acts on, and the ghosts they record into.
+struct System {
+    MockERC20 token;
+    PerpEngine engine;
+    LiquidityVault vault;
+    BackstopModule backstop;
+    MockV3Aggregator ethFeed;
+    MockV3Aggregator btcFeed;
+    Ghosts ghosts;
+}
+
 /// @notice What every handler shares: the system, the fixed actors, the clock and bounded inputs.
 abstract contract HandlerBase {
     uint256 internal constant DEN = 1e30; // 6-decimal collateral
@@ -32,22 +43,14 @@ abstract contract HandlerBase {
     MockV3Aggregator internal ethFeed;
     MockV3Aggregator internal btcFeed;
 
-    constructor(
-        MockERC20 token_,
-        PerpEngine engine_,
-        LiquidityVault vault_,
-        BackstopModule backstop_,
-        MockV3Aggregator ethFeed_,
-        MockV3Aggregator btcFeed_,
-        Ghosts ghosts_
-    ) {
-        token = token_;
-        engine = engine_;
-        vault = vault_;
-        backstop = backstop_;
-        ethFeed = ethFeed_;
-        btcFeed = btcFeed_;
-        ghosts = ghosts_;
+    constructor(System memory system) {
+        token = system.token;
+        engine = system.engine;
+        vault = system.vault;
+        backstop = system.backstop;
+        ethFeed = system.ethFeed;
+        btcFeed = system.btcFeed;
+        ghosts = system.ghosts;
     }
 
     /// @dev Every action runs at the simulated time and is followed by the backstop share-price check.

@@ -1,18 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.34;
 
-import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol";
-
-import {BackstopModule} from "../../../../contracts/BackstopModule.sol";
-import {LiquidityVault} from "../../../../contracts/LiquidityVault.sol";
-import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
 import {MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
 import {BlocklistToken} from "../../../../contracts/mocks/BlocklistToken.sol";
-import {MockERC20} from "../../../../contracts/mocks/MockERC20.sol";
 import {Model} from "../../utils/Model.sol";
 import {vm} from "../../utils/Vm.sol";
-import {Ghosts} from "./Ghosts.sol";
-import {HandlerBase} from "./HandlerBase.sol";
+import {HandlerBase, System} from "./HandlerBase.sol";
 
 /// @notice A keeper liquidates (one or a batch) and distributes fees. Around each liquidation it predicts
 /// the waterfall with Model.sol and checks every layer (INV-WF), that only unhealthy positions go and no
@@ -34,15 +27,7 @@ contract KeeperHandler is HandlerBase {
         uint256 pendingPenalties;
     }
 
-    constructor(
-        MockERC20 token_,
-        PerpEngine engine_,
-        LiquidityVault vault_,
-        BackstopModule backstop_,
-        MockV3Aggregator ethFeed_,
-        MockV3Aggregator btcFeed_,
-        Ghosts ghosts_
-    ) HandlerBase(token_, engine_, vault_, backstop_, ethFeed_, btcFeed_, ghosts_) {}
+    constructor(System memory system) HandlerBase(system) {}
 
     /// @dev Prefers an unhealthy position (scanning from the seed) so that liquidations are common; falls
     /// back to the seed's position, healthy or not, which must then revert.

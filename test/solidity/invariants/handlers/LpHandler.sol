@@ -1,29 +1,14 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.34;
 
-import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol";
-
-import {BackstopModule} from "../../../../contracts/BackstopModule.sol";
-import {LiquidityVault} from "../../../../contracts/LiquidityVault.sol";
-import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
 import {ILiquidityVault} from "../../../../contracts/interfaces/ILiquidityVault.sol";
-import {MockERC20} from "../../../../contracts/mocks/MockERC20.sol";
 import {vm} from "../../utils/Vm.sol";
-import {Ghosts} from "./Ghosts.sol";
-import {HandlerBase} from "./HandlerBase.sol";
+import {HandlerBase, System} from "./HandlerBase.sol";
 
 /// @notice Liquidity providers deposit and withdraw; a withdrawal within maxWithdraw must succeed, paused or
 /// not (INV-LIVE); a deposit while paused reverts with DepositsPaused (INV-PAUSE).
 contract LpHandler is HandlerBase {
-    constructor(
-        MockERC20 token_,
-        PerpEngine engine_,
-        LiquidityVault vault_,
-        BackstopModule backstop_,
-        MockV3Aggregator ethFeed_,
-        MockV3Aggregator btcFeed_,
-        Ghosts ghosts_
-    ) HandlerBase(token_, engine_, vault_, backstop_, ethFeed_, btcFeed_, ghosts_) {}
+    constructor(System memory system) HandlerBase(system) {}
 
     function deposit(uint256 actorSeed, uint256 amountSeed) external action {
         address a = lp(actorSeed % LPS);

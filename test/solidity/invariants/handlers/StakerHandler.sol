@@ -1,28 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.34;
 
-import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol";
-
-import {BackstopModule} from "../../../../contracts/BackstopModule.sol";
-import {LiquidityVault} from "../../../../contracts/LiquidityVault.sol";
-import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
-import {MockERC20} from "../../../../contracts/mocks/MockERC20.sol";
 import {vm} from "../../utils/Vm.sol";
-import {Ghosts} from "./Ghosts.sol";
-import {HandlerBase} from "./HandlerBase.sol";
+import {HandlerBase, System} from "./HandlerBase.sol";
 
 /// @notice Stakers stake, start cooldowns and unstake inside their window; an unstake within maxRedeem
 /// must succeed and never pay more than the value fixed at the request (INV-LIVE, INV-BACK).
 contract StakerHandler is HandlerBase {
-    constructor(
-        MockERC20 token_,
-        PerpEngine engine_,
-        LiquidityVault vault_,
-        BackstopModule backstop_,
-        MockV3Aggregator ethFeed_,
-        MockV3Aggregator btcFeed_,
-        Ghosts ghosts_
-    ) HandlerBase(token_, engine_, vault_, backstop_, ethFeed_, btcFeed_, ghosts_) {}
+    constructor(System memory system) HandlerBase(system) {}
 
     function stake(uint256 actorSeed, uint256 amountSeed) external action {
         address a = staker(actorSeed % STAKERS);

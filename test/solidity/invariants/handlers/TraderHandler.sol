@@ -1,18 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.34;
 
-import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol";
-
-import {BackstopModule} from "../../../../contracts/BackstopModule.sol";
-import {LiquidityVault} from "../../../../contracts/LiquidityVault.sol";
-import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
 import {IPerpEngine, MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
 import {BlocklistToken} from "../../../../contracts/mocks/BlocklistToken.sol";
 import {Model} from "../../utils/Model.sol";
-import {MockERC20} from "../../../../contracts/mocks/MockERC20.sol";
 import {vm} from "../../utils/Vm.sol";
-import {Ghosts} from "./Ghosts.sol";
-import {HandlerBase} from "./HandlerBase.sol";
+import {HandlerBase, System} from "./HandlerBase.sol";
 
 /// @notice Traders open, increase, reduce, close and move margin, with bounded sizes and leverage. Checks
 /// what each successful call moved against Model.sol, and that a solvent position can always be closed
@@ -23,15 +16,7 @@ contract TraderHandler is HandlerBase {
     /// @dev Where a trader may send a claim instead of to themselves (never blocked).
     address public constant CLAIM_RECEIVER = address(0xC1A1);
 
-    constructor(
-        MockERC20 token_,
-        PerpEngine engine_,
-        LiquidityVault vault_,
-        BackstopModule backstop_,
-        MockV3Aggregator ethFeed_,
-        MockV3Aggregator btcFeed_,
-        Ghosts ghosts_
-    ) HandlerBase(token_, engine_, vault_, backstop_, ethFeed_, btcFeed_, ghosts_) {}
+    constructor(System memory system) HandlerBase(system) {}
 
     function open(
         uint256 actorSeed,
