@@ -25,7 +25,10 @@ export default defineConfig({
       default: solc,
       production: solc,
     },
-    npmFilesToBuild: ["@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol"],
+    npmFilesToBuild: [
+      "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol",
+      "@openzeppelin/contracts/governance/TimelockController.sol",
+    ],
   },
   networks: {
     sepolia: { type: "http", chainType: "l1", url: configVariable("SEPOLIA_RPC_URL"), accounts: deployer },

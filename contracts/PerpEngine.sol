@@ -9,6 +9,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
+import {ConfigLogic} from "./ConfigLogic.sol";
 import {IBackstopModule} from "./interfaces/IBackstopModule.sol";
 import {ILiquidityVault} from "./interfaces/ILiquidityVault.sol";
 import {IPerpEngine, Market, MarketConfig, Position} from "./interfaces/IPerpEngine.sol";
@@ -237,10 +238,9 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 notional = PositionMath.notional(MathLib.abs(old.size), price, DEN);
         int256 loss = PositionMath.pnl(old.size, old.entryPrice, price, 0, DEN);
         int256 equity = margin + loss;
+        // Meeting the initial margin implies meeting the liquidation margin (ConfigLogic's bounds).
         uint256 initialMargin = notional.wMulUp(c.initialMarginRatio);
         if (equity < int256(initialMargin)) revert InsufficientInitialMargin(equity, initialMargin);
-        uint256 liquidationMargin = RiskLib.liquidationMargin(c, notional);
-        if (equity < int256(liquidationMargin)) revert PositionWouldBeLiquidatable(equity, liquidationMargin);
 
         Position memory p = Position(old.size, old.entryPrice, uint256(margin).toUint128(), index.toInt128());
         _writePosition(msg.sender, marketId, m, old, p);
@@ -380,13 +380,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     ) external onlyRole(MARKET_ADMIN_ROLE) returns (uint256 marketId) {
         marketId = marketCount;
         if (marketId == ConstantsLib.MAX_MARKETS) revert TooManyMarkets(ConstantsLib.MAX_MARKETS);
-        if (address(oracle) == address(0)) revert ZeroAddress();
-        _validate(config);
-        oracle.price(); // a market starts only with an oracle that answers
-        Market storage m = _markets[marketId];
-        m.oracle = oracle;
-        m.lastFundingTime = uint64(block.timestamp);
-        m.config = config;
+        ConfigLogic.initMarket(_markets[marketId], oracle, config, SCALE);
         marketCount = uint64(marketId + 1); // at most MAX_MARKETS
         emit MarketAdded(marketId, address(oracle), config);
     }
@@ -394,11 +388,10 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @inheritdoc IPerpEngine
     function setMarketConfig(uint256 marketId, MarketConfig calldata config) external onlyRole(MARKET_ADMIN_ROLE) {
         Market storage m = _market(marketId);
-        _validate(config);
         // Funding so far accrues at the old rate; profit caps of open positions follow the new factor.
         _accrueFunding(m, m.oracle.price());
         uint256 reserveBefore = _reserve(m);
-        m.config = config;
+        ConfigLogic.setConfig(m, config, SCALE);
         uint256 reserveAfter = _reserve(m);
         totalReserved = (totalReserved + reserveAfter - reserveBefore).toUint128();
         // A higher cap on open positions must be payable from the pool, as at open.
@@ -442,24 +435,21 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     }
 
     /// @inheritdoc IPerpEngine
-    function getMarket(uint256 marketId) external view returns (Market memory) {
-        return _market(marketId);
-    }
-
-    /// @inheritdoc IPerpEngine
     function getPosition(address account, uint256 marketId) external view returns (Position memory) {
         return _positions[account][marketId];
     }
 
     /// @inheritdoc IPerpEngine
-    function fundingRate(uint256 marketId) external view returns (int256) {
-        return _fundingRate(_market(marketId));
-    }
-
-    /// @inheritdoc IPerpEngine
-    function currentFundingIndex(uint256 marketId) external view returns (int256) {
-        Market storage m = _market(marketId);
-        return _currentIndex(m, m.oracle.price());
+    function extsload(bytes32 startSlot, uint256 nSlots) external view returns (bytes32[] memory values) {
+        values = new bytes32[](nSlots);
+        for (uint256 i; i < nSlots; ++i) {
+            bytes32 value;
+            // Reads storage only; `values` is written through Solidity's own bounds-checked indexing.
+            assembly ("memory-safe") {
+                value := sload(add(startSlot, i))
+            }
+            values[i] = value;
+        }
     }
 
     /// @inheritdoc IPerpEngine
@@ -616,17 +606,11 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 openInterest = (p.size > 0 ? m.longSize : m.shortSize) + traded;
         if (openInterest > c.maxOpenInterest) revert OpenInterestCapExceeded(openInterest, c.maxOpenInterest);
 
-        (int256 equity, uint256 liquidationMargin) = RiskLib.health(
-            c,
-            p.size,
-            p.entryPrice,
-            int256(uint256(p.margin)),
-            price,
-            DEN
-        );
+        // ConfigLogic's bounds keep the initial margin at or above the liquidation margin at every notional
+        // from the minimum up, so a position that meets it is healthy.
+        (int256 equity, ) = RiskLib.health(c, p.size, p.entryPrice, int256(uint256(p.margin)), price, DEN);
         uint256 initialMargin = PositionMath.notional(absSize, price, DEN).wMulUp(c.initialMarginRatio);
         if (equity < int256(initialMargin)) revert InsufficientInitialMargin(equity, initialMargin);
-        if (equity < int256(liquidationMargin)) revert PositionWouldBeLiquidatable(equity, liquidationMargin);
         fee = PositionMath.notional(traded, price, DEN).wMulUp(c.tradingFeeRatio);
     }
 
@@ -654,19 +638,13 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     function _currentIndex(Market storage m, uint256 price) internal view returns (int256) {
         uint256 elapsed = block.timestamp - m.lastFundingTime;
         if (elapsed == 0) return m.fundingIndex;
-        // Per base unit: rate per day x price x days elapsed (truncated toward zero; positions round
-        // their own share against the trader).
-        return m.fundingIndex + (_fundingRate(m) * int256(price) * int256(elapsed)) / int256(WAD * 1 days);
-    }
-
-    /// @dev Proportional to skew, capped at the maximum rate when |skew| >= skewScale.
-    function _fundingRate(Market storage m) internal view returns (int256) {
-        int256 skew = int256(uint256(m.longSize)) - int256(uint256(m.shortSize));
-        int256 scale = int256(uint256(m.config.skewScale));
-        int256 proportional = (skew * int256(WAD)) / scale;
-        if (proportional > int256(WAD)) proportional = int256(WAD);
-        if (proportional < -int256(WAD)) proportional = -int256(WAD);
-        return (proportional * int256(uint256(m.config.maxFundingRatePerDay))) / int256(WAD);
+        int256 rate = PositionMath.fundingRate(
+            m.longSize,
+            m.shortSize,
+            m.config.skewScale,
+            m.config.maxFundingRatePerDay
+        );
+        return PositionMath.accrueIndex(m.fundingIndex, rate, price, elapsed);
     }
 
     /// @dev What a market's open positions are worth to the vault now (collateral units), rounded against
@@ -734,43 +712,5 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         COLLATERAL.safeTransferFrom(from, address(this), amount);
         uint256 received = COLLATERAL.balanceOf(address(this)) - before;
         if (received != amount) revert TransferAmountMismatch(amount, received);
-    }
-
-    function _validate(MarketConfig calldata c) internal view {
-        _bound(
-            "initialMarginRatio",
-            c.initialMarginRatio,
-            ConstantsLib.MIN_INITIAL_MARGIN_RATIO,
-            ConstantsLib.MAX_INITIAL_MARGIN_RATIO
-        );
-        // Maintenance plus the keeper fee stays below the initial margin, so a fresh position is healthy.
-        _bound(
-            "maintenanceMarginRatio",
-            c.maintenanceMarginRatio,
-            ConstantsLib.MIN_MAINTENANCE_MARGIN_RATIO,
-            MathLib.pos(int256(uint256(c.initialMarginRatio)) - int256(uint256(c.keeperFeeRatio)) - 1)
-        );
-        _bound("tradingFeeRatio", c.tradingFeeRatio, 0, ConstantsLib.MAX_TRADING_FEE_RATIO);
-        _bound("liquidationPenaltyRatio", c.liquidationPenaltyRatio, 0, ConstantsLib.MAX_LIQUIDATION_PENALTY_RATIO);
-        _bound("keeperFeeRatio", c.keeperFeeRatio, 0, ConstantsLib.MAX_KEEPER_FEE_RATIO);
-        _bound(
-            "maxProfitFactor",
-            c.maxProfitFactor,
-            ConstantsLib.MIN_MAX_PROFIT_FACTOR,
-            ConstantsLib.MAX_MAX_PROFIT_FACTOR
-        );
-        _bound("maxFundingRatePerDay", c.maxFundingRatePerDay, 0, ConstantsLib.MAX_FUNDING_RATE_PER_DAY);
-        _bound("partialLiquidationBuffer", c.partialLiquidationBuffer, 0, ConstantsLib.MAX_PARTIAL_LIQUIDATION_BUFFER);
-        uint256 maxKeeperFee = ConstantsLib.MAX_KEEPER_FEE_TOKENS * ONE_TOKEN;
-        _bound("minKeeperFee", c.minKeeperFee, 1, maxKeeperFee);
-        _bound("maxKeeperFee", c.maxKeeperFee, c.minKeeperFee, maxKeeperFee);
-        _bound("minMargin", c.minMargin, 1, ConstantsLib.MAX_MIN_MARGIN_TOKENS * ONE_TOKEN);
-        _bound("minNotional", c.minNotional, 1, type(uint128).max);
-        _bound("maxOpenInterest", c.maxOpenInterest, 1, ConstantsLib.MAX_OPEN_INTEREST);
-        _bound("skewScale", c.skewScale, 1, ConstantsLib.MAX_OPEN_INTEREST);
-    }
-
-    function _bound(bytes32 name, uint256 value, uint256 min, uint256 max) internal pure {
-        if (value < min || value > max) revert ParameterOutOfBounds(name, value, min, max);
     }
 }

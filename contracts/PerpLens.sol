@@ -4,6 +4,7 @@ pragma solidity 0.8.34;
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 
 import {IPerpEngine, Market, MarketConfig, Position} from "./interfaces/IPerpEngine.sol";
+import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {IPerpLens, LiquidationPreview, PositionHealth} from "./interfaces/IPerpLens.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
 import {PositionMath} from "./libraries/PositionMath.sol";
@@ -25,17 +26,57 @@ contract PerpLens is IPerpLens {
         DEN = WAD * SCALE;
     }
 
+    /// @dev PerpEngine's `_markets` mapping: its storage slot after AccessControl's `_roles` (0), the
+    /// `{_paused, fee shares, marketCount}` word (1), `vault`, `backstop` and `treasury` (2–4). A wrong
+    /// slot decodes a zero oracle, which every lens test would catch.
+    uint256 private constant MARKETS_SLOT = 5;
+    /// @dev A Market is 11 words: oracle and funding time, the two funding sums, three per-side words,
+    /// and the config in six.
+    uint256 private constant MARKET_WORDS = 11;
+
+    /// @inheritdoc IPerpLens
+    function getMarket(uint256 marketId) public view returns (Market memory m) {
+        if (marketId >= engine.marketCount()) revert IPerpEngine.UnknownMarket(marketId);
+        bytes32[] memory w = engine.extsload(keccak256(abi.encode(marketId, MARKETS_SLOT)), MARKET_WORDS);
+        m.oracle = IPriceOracle(address(uint160(uint256(w[0]))));
+        m.lastFundingTime = uint64(uint256(w[0]) >> 160);
+        (m.fundingIndex, m.fundingCheckpointSum) = (int128(_lo(w[1])), int128(_hi(w[1])));
+        (m.longSize, m.longEntryNotional) = (_lo(w[2]), _hi(w[2]));
+        (m.shortSize, m.shortEntryNotional) = (_lo(w[3]), _hi(w[3]));
+        (m.longMargin, m.shortMargin) = (_lo(w[4]), _hi(w[4]));
+        MarketConfig memory c = m.config;
+        (c.initialMarginRatio, c.maintenanceMarginRatio) = (_u64(w[5], 0), _u64(w[5], 1));
+        (c.tradingFeeRatio, c.liquidationPenaltyRatio) = (_u64(w[5], 2), _u64(w[5], 3));
+        (c.keeperFeeRatio, c.maxProfitFactor) = (_u64(w[6], 0), _u64(w[6], 1));
+        (c.maxFundingRatePerDay, c.partialLiquidationBuffer) = (_u64(w[6], 2), _u64(w[6], 3));
+        (c.minKeeperFee, c.maxKeeperFee) = (uint96(uint256(w[7])), uint96(uint256(w[7]) >> 96));
+        (c.minMargin, c.minNotional) = (uint96(uint256(w[8])), uint128(uint256(w[8]) >> 96));
+        (c.maxOpenInterest, c.skewScale) = (_lo(w[9]), _hi(w[9]));
+        c.partialLiquidationThreshold = _lo(w[10]);
+    }
+
+    /// @inheritdoc IPerpLens
+    function fundingRate(uint256 marketId) external view returns (int256) {
+        return _rate(getMarket(marketId));
+    }
+
+    /// @inheritdoc IPerpLens
+    function currentFundingIndex(uint256 marketId) public view returns (int256) {
+        Market memory m = getMarket(marketId);
+        return _index(m, m.oracle.price());
+    }
+
     /// @inheritdoc IPerpLens
     function positionHealth(address account, uint256 marketId) external view returns (PositionHealth memory h) {
         Position memory p = engine.getPosition(account, marketId);
         if (p.size == 0) revert IPerpEngine.NoPosition(account, marketId);
-        Market memory m = engine.getMarket(marketId);
+        Market memory m = getMarket(marketId);
         MarketConfig memory c = m.config;
         h.price = m.oracle.price();
         h.size = p.size;
         h.entryPrice = p.entryPrice;
         h.margin = p.margin;
-        h.funding = PositionMath.funding(p.size, engine.currentFundingIndex(marketId), p.fundingIndex, DEN);
+        h.funding = PositionMath.funding(p.size, _index(m, h.price), p.fundingIndex, DEN);
         uint256 cap = RiskLib.profitCap(c, p.margin, MathLib.abs(p.size), p.entryPrice, DEN);
         h.pnl = PositionMath.pnl(p.size, p.entryPrice, h.price, cap, DEN);
         h.equity = int256(uint256(p.margin)) + h.pnl - h.funding;
@@ -52,9 +93,9 @@ contract PerpLens is IPerpLens {
     function isLiquidatable(address account, uint256 marketId) external view returns (bool) {
         Position memory p = engine.getPosition(account, marketId);
         if (p.size == 0) return false;
-        Market memory m = engine.getMarket(marketId);
+        Market memory m = getMarket(marketId);
         uint256 price = m.oracle.price();
-        return RiskLib.plan(m.config, p, price, engine.currentFundingIndex(marketId), DEN).liquidatable;
+        return RiskLib.plan(m.config, p, price, _index(m, price), DEN).liquidatable;
     }
 
     /// @inheritdoc IPerpLens
@@ -64,9 +105,9 @@ contract PerpLens is IPerpLens {
     ) external view returns (LiquidationPreview memory preview) {
         Position memory p = engine.getPosition(account, marketId);
         if (p.size == 0) return preview;
-        Market memory m = engine.getMarket(marketId);
+        Market memory m = getMarket(marketId);
         preview.price = m.oracle.price();
-        RiskLib.Plan memory plan = RiskLib.plan(m.config, p, preview.price, engine.currentFundingIndex(marketId), DEN);
+        RiskLib.Plan memory plan = RiskLib.plan(m.config, p, preview.price, _index(m, preview.price), DEN);
         preview.liquidatable = plan.liquidatable;
         preview.equity = plan.equity;
         preview.liquidationMargin = plan.liquidationMargin;
@@ -80,6 +121,30 @@ contract PerpLens is IPerpLens {
         preview.badDebt = plan.badDebt;
         preview.coveredByBackstop = plan.badDebt.min(engine.backstop().maxCover());
         preview.socialized = plan.badDebt - preview.coveredByBackstop;
+    }
+
+    function _rate(Market memory m) internal pure returns (int256) {
+        return PositionMath.fundingRate(m.longSize, m.shortSize, m.config.skewScale, m.config.maxFundingRatePerDay);
+    }
+
+    /// @dev The engine's `_currentIndex`, from a decoded market.
+    function _index(Market memory m, uint256 price) internal view returns (int256) {
+        uint256 elapsed = block.timestamp - m.lastFundingTime;
+        if (elapsed == 0) return m.fundingIndex;
+        return PositionMath.accrueIndex(m.fundingIndex, _rate(m), price, elapsed);
+    }
+
+    function _lo(bytes32 word) internal pure returns (uint128) {
+        return uint128(uint256(word));
+    }
+
+    function _hi(bytes32 word) internal pure returns (uint128) {
+        return uint128(uint256(word) >> 128);
+    }
+
+    /// @dev The `i`-th 64-bit field of a word, from the low end.
+    function _u64(bytes32 word, uint256 i) internal pure returns (uint64) {
+        return uint64(uint256(word) >> (64 * i));
     }
 
     /// @dev The price at which equity meets the liquidation margin, holding funding fixed and ignoring

@@ -15,7 +15,7 @@ import {
 } from "../scripts/lib/tools.js";
 import { verifyDeployment } from "../scripts/lib/verify.js";
 import { deployLocal } from "../scripts/lib/local.js";
-import { attach, readParameters } from "../scripts/lib/deployment.js";
+import { addressesOfModule, attach, readParameters } from "../scripts/lib/deployment.js";
 import Bulwark from "../deploy/modules/Bulwark.js";
 import LocalMocks from "../deploy/modules/LocalMocks.js";
 import { BTC, connection, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/ops.js";
@@ -36,8 +36,14 @@ async function localhostDeployment() {
     deployer: deployer.address,
     ethFeed: await d.ethFeed.getAddress(),
     btcFeed: await d.btcFeed.getAddress(),
+    local: true,
   };
-  return { ...d, unit, deployer, lp, staker, keeper, alice, bob, verifyInput };
+  // The timelock holds every admin role; on this local deployment its delay is 0, and the admin steps of
+  // these tests act as the timelock itself (the timelock tasks are tested on their own).
+  await networkHelpers.impersonateAccount(d.addresses.timelock);
+  await networkHelpers.setBalance(d.addresses.timelock, 10n ** 18n);
+  const admin = await ethers.getSigner(d.addresses.timelock);
+  return { ...d, unit, deployer, admin, lp, staker, keeper, alice, bob, verifyInput };
 }
 
 describe("Operations on a localhost deployment", function () {
@@ -45,9 +51,9 @@ describe("Operations on a localhost deployment", function () {
     const s = await networkHelpers.loadFixture(localhostDeployment);
     expect(await verifyDeployment(ethers, s, s.verifyInput)).to.deep.equal([]);
 
-    const ctx = { ethers, d: s, signer: s.deployer };
+    const ctx = { ethers, d: s, signer: s.admin };
     await setParameter(ctx, ETH, "maintenanceMarginRatio", (WAD / 25n).toString()); // 5 % -> 4 %
-    await s.engine.grantRole(await s.engine.GUARDIAN_ROLE(), s.alice.address);
+    await s.engine.connect(s.admin).grantRole(await s.engine.GUARDIAN_ROLE(), s.alice.address);
     const problems = await verifyDeployment(ethers, s, s.verifyInput);
     expect(problems).to.deep.equal([
       `engine GUARDIAN_ROLE: unexpected holder ${s.alice.address.toLowerCase()}`,
@@ -128,24 +134,21 @@ describe("Operations on a localhost deployment", function () {
       ethMaxAge: 3_600n,
       btcMaxAge: 3_600n,
       treasury: treasury.address,
-      marketAdmin: admin.address,
+      timelockProposer: admin.address,
       guardian: guardian.address,
     };
     const r = await connection.ignition.deploy(Bulwark, { parameters: { Bulwark: params as never }, displayUi: false });
-    const d = await attach(ethers, {
-      collateral: await r.collateral.getAddress(),
-      engine: await r.engine.getAddress(),
-      vault: await r.vault.getAddress(),
-      backstop: await r.backstop.getAddress(),
-      lens: await r.lens.getAddress(),
-      ethOracle: await r.ethOracle.getAddress(),
-      btcOracle: await r.btcOracle.getAddress(),
-    });
+    const d = await attach(ethers, await addressesOfModule(r));
     const input = { params, deployer: deployer.address, ethFeed: params.ethFeed, btcFeed: params.btcFeed };
     expect(await verifyDeployment(ethers, d, input)).to.deep.equal([]);
     const marketAdminRole = await d.engine.MARKET_ADMIN_ROLE();
     expect(await d.engine.hasRole(marketAdminRole, deployer.address)).to.equal(false);
-    expect(await d.engine.hasRole(marketAdminRole, admin.address)).to.equal(true);
+    expect(await d.engine.hasRole(marketAdminRole, admin.address)).to.equal(false);
+    expect(await d.engine.hasRole(marketAdminRole, d.addresses.timelock)).to.equal(true);
+    expect(await d.engine.hasRole(ethers.ZeroHash, deployer.address)).to.equal(false);
+    expect(await d.backstop.hasRole(ethers.ZeroHash, deployer.address)).to.equal(false);
+    expect(await d.timelock.getMinDelay()).to.equal(2n * 24n * 3600n);
+    expect(await d.timelock.hasRole(await d.timelock.PROPOSER_ROLE(), admin.address)).to.equal(true);
     expect(await d.engine.hasRole(await d.engine.GUARDIAN_ROLE(), guardian.address)).to.equal(true);
     expect(await d.engine.treasury()).to.equal(treasury.address);
     // Checked against the file as written (deployer-held roles, the real Sepolia feeds), every difference is named.
@@ -156,7 +159,7 @@ describe("Operations on a localhost deployment", function () {
     });
     expect(againstFile).to.include(`collateral: ${params.collateral}, expected ${sepolia.collateral}`);
     expect(againstFile).to.include(`ETH-USD oracle feed(): ${params.ethFeed}, expected ${sepolia.ethFeed}`);
-    expect(againstFile).to.include(`engine MARKET_ADMIN_ROLE: ${deployer.address.toLowerCase()} does not hold it`);
+    expect(againstFile).to.include(`timelock PROPOSER_ROLE: ${deployer.address} does not hold it`);
     // Real feeds name their pair; a mock in their place is caught.
     const described = await verifyDeployment(ethers, d, { ...input, checkFeedDescriptions: true });
     expect(described).to.deep.equal([
@@ -185,15 +188,15 @@ describe("Operations on a localhost deployment", function () {
       0n,
     ]);
     const config = s.parameters.LocalBulwark.ethConfig as Record<string, bigint>;
-    const added = await addMarket(as(s.deployer), await oracle.getAddress(), config);
+    const added = await addMarket(as(s.admin), await oracle.getAddress(), config);
     expect(added.data.marketId).to.equal(2n);
-    expect((await s.engine.getMarket(2n)).oracle).to.equal(await oracle.getAddress());
+    expect((await s.lens.getMarket(2n)).oracle).to.equal(await oracle.getAddress());
 
     const tooHigh = WAD / 5n; // 20 %: above initial margin (10 %) less the keeper fee ratio (0.5 %)
-    await expect(setParameter(as(s.deployer), BTC, "maintenanceMarginRatio", tooHigh.toString()))
+    await expect(setParameter(as(s.admin), BTC, "maintenanceMarginRatio", tooHigh.toString()))
       .to.be.revertedWithCustomError(s.engine, "ParameterOutOfBounds")
       .withArgs(ethers.encodeBytes32String("maintenanceMarginRatio"), tooHigh, WAD / 200n, (95n * WAD) / 1_000n - 1n);
-    const unknown = await setParameter(as(s.deployer), BTC, "noSuchField", "1").then(
+    const unknown = await setParameter(as(s.admin), BTC, "noSuchField", "1").then(
       () => "no error",
       (error: Error) => error.message,
     );

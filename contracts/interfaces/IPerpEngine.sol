@@ -196,12 +196,11 @@ interface IPerpEngine {
     function unpause() external;
 
     // ---------------------------------------------------------------- views
-    function getMarket(uint256 marketId) external view returns (Market memory);
+    /// @notice `account`'s position in `marketId` (all zero if none).
     function getPosition(address account, uint256 marketId) external view returns (Position memory);
-    /// @notice The current funding rate per day (18 decimals, positive: longs pay).
-    function fundingRate(uint256 marketId) external view returns (int256);
-    /// @notice The market's cumulative funding index as it would be accrued now (18 decimals).
-    function currentFundingIndex(uint256 marketId) external view returns (int256);
+    /// @notice Raw storage: `nSlots` words from `startSlot`. PerpLens decodes markets from it, so the
+    /// engine spends no bytecode on views that only read (as Uniswap v4's PoolManager and Morpho Blue do).
+    function extsload(bytes32 startSlot, uint256 nSlots) external view returns (bytes32[] memory);
     /// @notice The LP pool marked to the oracle: realized balance, plus traders' unrealized losses (each
     /// side's at most its margin), minus their unrealized profits (each side's at most its reserve), plus
     /// pending funding. Reverts if the oracle of any market with open positions refuses a price.

@@ -11,6 +11,8 @@ export interface DeploymentAddresses {
   lens: string;
   ethOracle: string;
   btcOracle: string;
+  /** OpenZeppelin TimelockController holding every admin role. */
+  timelock: string;
 }
 
 export const DEPLOY_DIR = path.resolve(import.meta.dirname, "../../deploy");
@@ -24,6 +26,7 @@ const FUTURE_IDS: Record<keyof DeploymentAddresses, string[]> = {
   lens: ["PerpLens"],
   ethOracle: ["EthUsdOracle"],
   btcOracle: ["BtcUsdOracle"],
+  timelock: ["Timelock"],
 };
 
 /** The Ignition module a deployment used, from the keys of its deployed_addresses.json. */
@@ -40,6 +43,15 @@ export function addressesFromIgnition(deployed: Record<string, string>): Deploym
     out[role] = deployed[key];
   }
   return out as DeploymentAddresses;
+}
+
+/** The addresses of a Bulwark or LocalBulwark Ignition deployment's result, by role. */
+export async function addressesOfModule(
+  r: Record<keyof DeploymentAddresses, { getAddress(): Promise<string> }>,
+): Promise<DeploymentAddresses> {
+  const roles = Object.keys(FUTURE_IDS) as (keyof DeploymentAddresses)[];
+  const values = await Promise.all(roles.map((role) => r[role].getAddress()));
+  return Object.fromEntries(roles.map((role, i) => [role, values[i]])) as unknown as DeploymentAddresses;
 }
 
 /** Reads deploy/deployments/<id>/deployed_addresses.json; the id defaults to Ignition's `chain-<chainId>`. */
@@ -60,7 +72,7 @@ export async function readParameters(networkName: string): Promise<Record<string
 
 /** Typed contract handles for a deployment, connected to `ethers`' provider (and a signer if given). */
 export async function attach(ethers: HardhatEthers, addresses: DeploymentAddresses) {
-  const [engine, vault, backstop, lens, collateral, ethOracle, btcOracle] = await Promise.all([
+  const [engine, vault, backstop, lens, collateral, ethOracle, btcOracle, timelock] = await Promise.all([
     ethers.getContractAt("PerpEngine", addresses.engine),
     ethers.getContractAt("LiquidityVault", addresses.vault),
     ethers.getContractAt("BackstopModule", addresses.backstop),
@@ -68,9 +80,10 @@ export async function attach(ethers: HardhatEthers, addresses: DeploymentAddress
     ethers.getContractAt("MockERC20", addresses.collateral),
     ethers.getContractAt("ChainlinkOracle", addresses.ethOracle),
     ethers.getContractAt("ChainlinkOracle", addresses.btcOracle),
+    ethers.getContractAt("TimelockController", addresses.timelock),
   ]);
   const decimals = Number(await collateral.decimals());
-  return { addresses, engine, vault, backstop, lens, collateral, ethOracle, btcOracle, decimals };
+  return { addresses, engine, vault, backstop, lens, collateral, ethOracle, btcOracle, timelock, decimals };
 }
 
 export type Deployment = Awaited<ReturnType<typeof attach>>;

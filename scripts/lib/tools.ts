@@ -220,7 +220,7 @@ export async function setParameter(
   field: string,
   valueText: string,
 ): Promise<Report> {
-  const current = (await d.engine.getMarket(marketId)).config;
+  const current = (await d.lens.getMarket(marketId)).config;
   if (!(CONFIG_FIELDS as readonly string[]).includes(field)) {
     throw new Error(`unknown field ${field}; one of ${CONFIG_FIELDS.join(", ")}`);
   }
@@ -251,7 +251,7 @@ export async function systemStatus({ ethers, d }: ToolContext): Promise<Report> 
   const markets = [];
   const lines: string[] = [];
   for (let id = 0n; id < count; id++) {
-    const m = await d.engine.getMarket(id);
+    const m = await d.lens.getMarket(id);
     let price: bigint | undefined;
     let priceError: string | undefined;
     try {
@@ -259,7 +259,7 @@ export async function systemStatus({ ethers, d }: ToolContext): Promise<Report> 
     } catch (error) {
       priceError = short(error);
     }
-    const rate = await d.engine.fundingRate(id);
+    const rate = await d.lens.fundingRate(id);
     const skew = BigInt(m.longSize) - BigInt(m.shortSize);
     const oiUsd = price === undefined ? undefined : ((BigInt(m.longSize) + BigInt(m.shortSize)) * price) / 10n ** 18n;
     markets.push({

@@ -54,7 +54,7 @@ contract GuardianHandler is HandlerBase {
         uint256 reserveAfter = _reserveOf(id, c);
         uint256 reservedAfter = reservedBefore + reserveAfter - reserveBefore;
         bool tooLarge = reserveAfter > reserveBefore && reservedAfter > lpBalance;
-        int256 index = ok ? engine.currentFundingIndex(id) : int256(0);
+        int256 index = ok ? lens.currentFundingIndex(id) : int256(0);
 
         try engine.setMarketConfig(id, c) {
             ghosts.count("config.set");
@@ -65,8 +65,7 @@ contract GuardianHandler is HandlerBase {
             }
             if (engine.totalReserved() != reservedAfter) ghosts.fail("INV-ADM", "totalReserved not recomputed");
             // Funding so far accrued at the old rate, up to now.
-            if (engine.getMarket(id).fundingIndex != index)
-                ghosts.fail("INV-ADM", "funding not accrued at the old rate");
+            if (lens.getMarket(id).fundingIndex != index) ghosts.fail("INV-ADM", "funding not accrued at the old rate");
             if (engine.lpBalance() != lpBalance) ghosts.fail("INV-ADM", "a config change moved the LP pool");
         } catch (bytes memory reason) {
             if (keccak256(abi.encode(_config(id))) != keccak256(abi.encode(old))) {
@@ -119,8 +118,14 @@ contract GuardianHandler is HandlerBase {
             ConstantsLib.MIN_MAX_PROFIT_FACTOR,
             ConstantsLib.MAX_MAX_PROFIT_FACTOR
         );
-        // _validate: maintenance < initial - keeper fee ratio.
-        uint256 minInitial = uint256(c.maintenanceMarginRatio) + d.keeperFeeRatio + 1;
+        // ConfigLogic.validate: initial - maintenance - keeper ratio leaves two units of rounding at the
+        // minimum notional, and initial - maintenance leaves room for the keeper-fee floor there.
+        uint256 minNotionalUnits = c.minNotional / (DEN / 1e18);
+        uint256 minInitial =
+            uint256(c.maintenanceMarginRatio) + d.keeperFeeRatio + Model.ceilDivU(2 * DEN, c.minNotional);
+        uint256 floorRoom =
+            uint256(c.maintenanceMarginRatio) + Model.ceilDivU((uint256(c.minKeeperFee) + 1) * 1e18, minNotionalUnits);
+        if (minInitial < floorRoom) minInitial = floorRoom;
         if (minInitial < ConstantsLib.MIN_INITIAL_MARGIN_RATIO) minInitial = ConstantsLib.MIN_INITIAL_MARGIN_RATIO;
         d.initialMarginRatio = _bound(_part(seed, 6), minInitial, ConstantsLib.MAX_INITIAL_MARGIN_RATIO);
 
