@@ -445,6 +445,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         for (uint256 i; i < nSlots; ++i) {
             bytes32 value;
             // Reads storage only; `values` is written through Solidity's own bounds-checked indexing.
+            // solhint-disable-next-line no-inline-assembly
             assembly ("memory-safe") {
                 value := sload(add(startSlot, i))
             }
