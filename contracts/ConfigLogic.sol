@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.34;
 
-import {IPerpEngine, Market, MarketConfig} from "./interfaces/IPerpEngine.sol";
+import {IPerpEngine, MarketConfig, MarketState, StoredConfig} from "./interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
+import {ConfigLib} from "./libraries/ConfigLib.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
 
@@ -16,19 +17,19 @@ library ConfigLogic {
 
     /// @notice Validates `c` and starts market `m` on `oracle`, which must answer now.
     /// @param scale 10^(18 - collateral decimals).
-    function initMarket(Market storage m, IPriceOracle oracle, MarketConfig calldata c, uint256 scale) external {
+    function initMarket(MarketState storage m, IPriceOracle oracle, MarketConfig calldata c, uint256 scale) external {
         if (address(oracle) == address(0)) revert IPerpEngine.ZeroAddress();
         validate(c, scale);
         oracle.price(); // a market starts only with an oracle that answers
         m.oracle = oracle;
-        m.lastFundingTime = uint64(block.timestamp);
-        m.config = c;
+        m.lastFundingTime = uint32(block.timestamp); // fits until 2106
+        m.config = _pack(c);
     }
 
     /// @notice Validates `c` and makes it market `m`'s config. The engine accrues funding and re-reserves.
-    function setConfig(Market storage m, MarketConfig calldata c, uint256 scale) external {
+    function setConfig(MarketState storage m, MarketConfig calldata c, uint256 scale) external {
         validate(c, scale);
-        m.config = c;
+        m.config = _pack(c);
     }
 
     /// @notice Reverts with `ParameterOutOfBounds` unless every field of `c` is within its bounds.
@@ -51,7 +52,7 @@ library ConfigLogic {
             "maintenanceMarginRatio",
             c.maintenanceMarginRatio,
             ConstantsLib.MIN_MAINTENANCE_MARGIN_RATIO,
-            MathLib.pos(int256(uint256(c.initialMarginRatio)) - int256(uint256(c.keeperFeeRatio)) - 1)
+            MathLib.pos(int256(uint256(c.initialMarginRatio)) - int256(uint256(c.keeperFeeRatio) + ConfigLib.RATIO_UNIT))
         );
         _bound("tradingFeeRatio", c.tradingFeeRatio, 0, ConstantsLib.MAX_TRADING_FEE_RATIO);
         _bound("liquidationPenaltyRatio", c.liquidationPenaltyRatio, 0, ConstantsLib.MAX_LIQUIDATION_PENALTY_RATIO);
@@ -78,6 +79,45 @@ library ConfigLogic {
         _bound("minMargin", c.minMargin, 1, ConstantsLib.MAX_MIN_MARGIN_TOKENS * (WAD / scale));
         _bound("maxOpenInterest", c.maxOpenInterest, 1, ConstantsLib.MAX_OPEN_INTEREST);
         _bound("skewScale", c.skewScale, 1, ConstantsLib.MAX_OPEN_INTEREST);
+        _bound("partialLiquidationThreshold", c.partialLiquidationThreshold, 0, type(uint112).max);
+        _step("initialMarginRatio", c.initialMarginRatio);
+        _step("maintenanceMarginRatio", c.maintenanceMarginRatio);
+        _step("tradingFeeRatio", c.tradingFeeRatio);
+        _step("liquidationPenaltyRatio", c.liquidationPenaltyRatio);
+        _step("keeperFeeRatio", c.keeperFeeRatio);
+        _step("maxProfitFactor", c.maxProfitFactor);
+        _step("maxFundingRatePerDay", c.maxFundingRatePerDay);
+        _step("partialLiquidationBuffer", c.partialLiquidationBuffer);
+    }
+
+    /// @dev `c` in its stored form. Every narrowing is exact for a config that `validate` accepted: ratios
+    /// are multiples of the unit and at most 18 (a uint32 holds 42.9 units' worth), the keeper fees at
+    /// most 1,000 tokens of 18 decimals (1e21 < 2^72), the minimum margin at most 10,000 (1e22 < 2^96),
+    /// the partial threshold bounded to 112 bits, and the rest keep their 128 bits.
+    function _pack(MarketConfig calldata c) private pure returns (StoredConfig memory) {
+        uint256 u = ConfigLib.RATIO_UNIT;
+        return
+            StoredConfig({
+                initialMarginRatio: uint32(c.initialMarginRatio / u),
+                maintenanceMarginRatio: uint32(c.maintenanceMarginRatio / u),
+                tradingFeeRatio: uint32(c.tradingFeeRatio / u),
+                liquidationPenaltyRatio: uint32(c.liquidationPenaltyRatio / u),
+                keeperFeeRatio: uint32(c.keeperFeeRatio / u),
+                maxProfitFactor: uint32(c.maxProfitFactor / u),
+                maxFundingRatePerDay: uint32(c.maxFundingRatePerDay / u),
+                partialLiquidationBuffer: uint32(c.partialLiquidationBuffer / u),
+                minKeeperFee: uint72(c.minKeeperFee),
+                maxKeeperFee: uint72(c.maxKeeperFee),
+                partialLiquidationThreshold: uint112(c.partialLiquidationThreshold),
+                minNotional: c.minNotional,
+                skewScale: c.skewScale,
+                maxOpenInterest: c.maxOpenInterest,
+                minMargin: c.minMargin
+            });
+    }
+
+    function _step(bytes32 name, uint256 value) private pure {
+        if (value % ConfigLib.RATIO_UNIT != 0) revert IPerpEngine.ParameterPrecision(name, value, ConfigLib.RATIO_UNIT);
     }
 
     function _bound(bytes32 name, uint256 value, uint256 min, uint256 max) private pure {

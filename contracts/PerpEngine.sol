@@ -12,8 +12,9 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {ConfigLogic} from "./ConfigLogic.sol";
 import {IBackstopModule} from "./interfaces/IBackstopModule.sol";
 import {ILiquidityVault} from "./interfaces/ILiquidityVault.sol";
-import {IPerpEngine, Market, MarketConfig, Position} from "./interfaces/IPerpEngine.sol";
+import {IPerpEngine, MarketConfig, MarketState, Position} from "./interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
+import {ConfigLib} from "./libraries/ConfigLib.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
 import {PositionMath} from "./libraries/PositionMath.sol";
@@ -50,7 +51,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     IBackstopModule public backstop;
     address public treasury;
 
-    mapping(uint256 marketId => Market) internal _markets;
+    mapping(uint256 marketId => MarketState) internal _markets;
     mapping(address account => mapping(uint256 marketId => Position)) internal _positions;
 
     uint128 public lpBalance; // realized LP assets
@@ -83,7 +84,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @inheritdoc IPerpEngine
     function openPosition(uint256 marketId, int256 size, uint256 margin) external nonReentrant whenNotPaused {
         if (size == 0) revert ZeroSize();
-        Market storage m = _market(marketId);
+        MarketState storage m = _market(marketId);
         Position memory old = _positions[msg.sender][marketId];
         if (old.size != 0) revert PositionExists(msg.sender, marketId);
 
@@ -106,7 +107,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 marginDelta
     ) external nonReentrant whenNotPaused {
         if (sizeDelta == 0) revert ZeroSize();
-        Market storage m = _market(marketId);
+        MarketState storage m = _market(marketId);
         Position memory old = _existing(msg.sender, marketId);
 
         uint256 price = m.oracle.priceForNewRisk();
@@ -141,14 +142,14 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @inheritdoc IPerpEngine
     function reducePosition(uint256 marketId, uint256 sizeDelta) external nonReentrant {
         if (sizeDelta == 0) revert ZeroSize();
-        Market storage m = _market(marketId);
+        MarketState storage m = _market(marketId);
         Position memory old = _existing(msg.sender, marketId);
         uint256 oldAbs = MathLib.abs(old.size);
         if (sizeDelta >= oldAbs) revert ReduceExceedsSize(sizeDelta, oldAbs);
 
         uint256 price = m.oracle.price();
         int256 index = _accrueFunding(m, price);
-        MarketConfig memory c = m.config;
+        MarketConfig memory c = ConfigLib.risk(m.config);
         int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
         int256 closed = old.size > 0 ? int256(sizeDelta) : -int256(sizeDelta);
         // The closed part may realize its share of the position's profit cap.
@@ -185,12 +186,12 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     /// @inheritdoc IPerpEngine
     function closePosition(uint256 marketId) external nonReentrant returns (uint256 payout) {
-        Market storage m = _market(marketId);
+        MarketState storage m = _market(marketId);
         Position memory old = _existing(msg.sender, marketId);
 
         uint256 price = m.oracle.price();
         int256 index = _accrueFunding(m, price);
-        MarketConfig memory c = m.config;
+        MarketConfig memory c = ConfigLib.risk(m.config);
         uint256 absSize = MathLib.abs(old.size);
         int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
         uint256 cap = RiskLib.profitCap(c, old.margin, absSize, old.entryPrice, DEN);
@@ -211,7 +212,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @inheritdoc IPerpEngine
     function addMargin(uint256 marketId, uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
-        Market storage m = _market(marketId);
+        MarketState storage m = _market(marketId);
         Position memory old = _existing(msg.sender, marketId);
         Position memory p = Position(old.size, old.entryPrice, (old.margin + amount).toUint128(), old.fundingIndex);
 
@@ -223,15 +224,16 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @inheritdoc IPerpEngine
     function removeMargin(uint256 marketId, uint256 amount) external nonReentrant whenNotPaused {
         if (amount == 0) revert ZeroAmount();
-        Market storage m = _market(marketId);
+        MarketState storage m = _market(marketId);
         Position memory old = _existing(msg.sender, marketId);
 
         uint256 price = m.oracle.priceForNewRisk();
         int256 index = _accrueFunding(m, price);
-        MarketConfig memory c = m.config;
+        MarketConfig memory c = ConfigLib.risk(m.config);
         int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
         int256 margin = int256(uint256(old.margin)) - funding - int256(amount);
-        if (margin < int256(uint256(c.minMargin))) revert MarginBelowMinimum(MathLib.pos(margin), c.minMargin);
+        uint256 minMargin = m.config.minMargin;
+        if (margin < int256(minMargin)) revert MarginBelowMinimum(MathLib.pos(margin), minMargin);
 
         // Unrealized profit counts as zero here: a price spike must not let margin out before the
         // profit is realized (and paid for with a closing fee).
@@ -266,11 +268,11 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 marketId,
         address feeRecipient
     ) external nonReentrant returns (uint256 keeperFee) {
-        Market storage m = _market(marketId);
+        MarketState storage m = _market(marketId);
         Position memory p = _existing(account, marketId);
         uint256 price = m.oracle.price();
         int256 index = _accrueFunding(m, price);
-        RiskLib.Plan memory plan = RiskLib.plan(m.config, p, price, index, DEN);
+        RiskLib.Plan memory plan = RiskLib.plan(ConfigLib.risk(m.config), p, price, index, DEN);
         if (!plan.liquidatable) revert PositionHealthy(account, marketId, plan.equity, plan.liquidationMargin);
 
         _execute(account, marketId, m, p, plan, price, index, feeRecipient);
@@ -289,14 +291,16 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 count = marketCount;
         uint256[] memory prices = new uint256[](count);
         int256[] memory indexes = new int256[](count);
+        MarketConfig[] memory configs = new MarketConfig[](count);
         for (uint256 i; i < accounts.length; ++i) {
             uint256 marketId = marketIds[i];
             if (marketId >= count) continue;
-            Market storage m = _markets[marketId];
+            MarketState storage m = _markets[marketId];
             if (prices[marketId] == 0) {
                 try m.oracle.price() returns (uint256 price) {
                     prices[marketId] = price;
                     indexes[marketId] = _accrueFunding(m, price);
+                    configs[marketId] = ConfigLib.risk(m.config);
                 } catch {
                     prices[marketId] = type(uint256).max;
                 }
@@ -305,7 +309,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
             Position memory p = _positions[accounts[i]][marketId];
             if (p.size == 0) continue;
-            RiskLib.Plan memory plan = RiskLib.plan(m.config, p, prices[marketId], indexes[marketId], DEN);
+            RiskLib.Plan memory plan = RiskLib.plan(configs[marketId], p, prices[marketId], indexes[marketId], DEN);
             if (!plan.liquidatable) continue;
             _execute(accounts[i], marketId, m, p, plan, prices[marketId], indexes[marketId], feeRecipient);
             ++liquidated;
@@ -387,7 +391,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     /// @inheritdoc IPerpEngine
     function setMarketConfig(uint256 marketId, MarketConfig calldata config) external onlyRole(MARKET_ADMIN_ROLE) {
-        Market storage m = _market(marketId);
+        MarketState storage m = _market(marketId);
         // Funding so far accrues at the old rate; profit caps of open positions follow the new factor.
         _accrueFunding(m, m.oracle.price());
         uint256 reserveBefore = _reserve(m);
@@ -458,7 +462,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         int256 value = int256(uint256(lpBalance));
         uint256 count = marketCount;
         for (uint256 id; id < count; ++id) {
-            Market storage m = _markets[id];
+            MarketState storage m = _markets[id];
             // A market without positions owes and is owed nothing: its oracle need not answer.
             if (m.longSize != 0 || m.shortSize != 0) value += _marketMark(m);
         }
@@ -474,7 +478,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     function openInterestNotional() external view returns (uint256 total) {
         uint256 count = marketCount;
         for (uint256 id; id < count; ++id) {
-            Market storage m = _markets[id];
+            MarketState storage m = _markets[id];
             uint256 size = uint256(m.longSize) + m.shortSize;
             if (size != 0) total += PositionMath.notional(size, m.oracle.price(), DEN);
         }
@@ -487,7 +491,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     function _execute(
         address account,
         uint256 marketId,
-        Market storage m,
+        MarketState storage m,
         Position memory p,
         RiskLib.Plan memory plan,
         uint256 price,
@@ -548,21 +552,23 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     function _writePosition(
         address account,
         uint256 marketId,
-        Market storage m,
+        MarketState storage m,
         Position memory old,
         Position memory p
     ) internal {
-        uint256 reserveBefore = _reserve(m);
+        // A position never changes side (open starts it, close ends it), so only its side's reserve moves.
+        bool long = old.size > 0 || p.size > 0;
+        uint256 reserveBefore = _reserveOf(m, long);
         _aggregate(m, old, false);
         _aggregate(m, p, true);
-        totalReserved = (totalReserved + _reserve(m) - reserveBefore).toUint128();
+        totalReserved = (totalReserved + _reserveOf(m, long) - reserveBefore).toUint128();
         if (p.size == 0) delete _positions[account][marketId];
         else _positions[account][marketId] = p;
     }
 
     /// @dev Adds `p` to (or removes it from) its market's sums. Each term is computed the same way both
     /// times, so the sums equal the sums over open positions exactly.
-    function _aggregate(Market storage m, Position memory p, bool add) internal {
+    function _aggregate(MarketState storage m, Position memory p, bool add) internal {
         if (p.size == 0) return;
         uint128 absSize = uint128(MathLib.abs(p.size)); // |int128| fits uint128
         uint128 entryNotional = PositionMath.notionalUsd(absSize, p.entryPrice).toUint128();
@@ -572,40 +578,42 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
             if (p.size > 0) {
                 m.longSize += absSize;
                 m.longEntryNotional += entryNotional;
-                m.longMargin += p.margin;
+                m.longMargin = (uint256(m.longMargin) + p.margin).toUint112();
             } else {
                 m.shortSize += absSize;
                 m.shortEntryNotional += entryNotional;
-                m.shortMargin += p.margin;
+                m.shortMargin = (uint256(m.shortMargin) + p.margin).toUint112();
             }
         } else {
             m.fundingCheckpointSum -= checkpoint;
             if (p.size > 0) {
                 m.longSize -= absSize;
                 m.longEntryNotional -= entryNotional;
-                m.longMargin -= p.margin;
+                m.longMargin -= uint112(p.margin); // was added to the sum, so it fits
             } else {
                 m.shortSize -= absSize;
                 m.shortEntryNotional -= entryNotional;
-                m.shortMargin -= p.margin;
+                m.shortMargin -= uint112(p.margin); // was added to the sum, so it fits
             }
         }
     }
 
     /// @dev Checks a position after an open or increase and returns the trading fee on `traded` size.
     function _checkNewRisk(
-        Market storage m,
+        MarketState storage m,
         Position memory p,
         uint256 price,
         uint256 traded
     ) internal view returns (uint256 fee) {
-        MarketConfig memory c = m.config;
+        MarketConfig memory c = ConfigLib.risk(m.config);
         uint256 absSize = MathLib.abs(p.size);
-        if (p.margin < c.minMargin) revert MarginBelowMinimum(p.margin, c.minMargin);
+        uint256 minMargin = m.config.minMargin; // the trade limits: ConfigLib.risk leaves them out
+        if (p.margin < minMargin) revert MarginBelowMinimum(p.margin, minMargin);
         uint256 usd = PositionMath.notionalUsd(absSize, price);
         if (usd < c.minNotional) revert NotionalBelowMinimum(usd, c.minNotional);
         uint256 openInterest = (p.size > 0 ? m.longSize : m.shortSize) + traded;
-        if (openInterest > c.maxOpenInterest) revert OpenInterestCapExceeded(openInterest, c.maxOpenInterest);
+        uint256 maxOpenInterest = m.config.maxOpenInterest;
+        if (openInterest > maxOpenInterest) revert OpenInterestCapExceeded(openInterest, maxOpenInterest);
 
         // ConfigLogic's bounds keep the initial margin at or above the liquidation margin at every notional
         // from the minimum up, so a position that meets it is healthy.
@@ -617,9 +625,11 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     // ================================================================ internal: markets and money
 
-    function _market(uint256 marketId) internal view returns (Market storage) {
-        if (marketId >= marketCount) revert UnknownMarket(marketId);
-        return _markets[marketId];
+    /// @dev A market exists once it has an oracle (ConfigLogic.initMarket refuses a zero one): the check
+    /// reads the word every action reads anyway, instead of `marketCount`.
+    function _market(uint256 marketId) internal view returns (MarketState storage m) {
+        m = _markets[marketId];
+        if (address(m.oracle) == address(0)) revert UnknownMarket(marketId);
     }
 
     function _existing(address account, uint256 marketId) internal view returns (Position memory p) {
@@ -628,22 +638,22 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     }
 
     /// @dev Moves the funding index to now at `price` and returns it.
-    function _accrueFunding(Market storage m, uint256 price) internal returns (int256 index) {
+    function _accrueFunding(MarketState storage m, uint256 price) internal returns (int256 index) {
         index = _currentIndex(m, price);
         if (m.lastFundingTime != block.timestamp) {
             m.fundingIndex = index.toInt128();
-            m.lastFundingTime = uint64(block.timestamp);
+            m.lastFundingTime = uint32(block.timestamp); // fits until 2106
         }
     }
 
-    function _currentIndex(Market storage m, uint256 price) internal view returns (int256) {
+    function _currentIndex(MarketState storage m, uint256 price) internal view returns (int256) {
         uint256 elapsed = block.timestamp - m.lastFundingTime;
         if (elapsed == 0) return m.fundingIndex;
         int256 rate = PositionMath.fundingRate(
             m.longSize,
             m.shortSize,
             m.config.skewScale,
-            m.config.maxFundingRatePerDay
+            m.config.maxFundingRatePerDay * ConfigLib.RATIO_UNIT
         );
         return PositionMath.accrueIndex(m.fundingIndex, rate, price, elapsed);
     }
@@ -651,7 +661,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @dev What a market's open positions are worth to the vault now (collateral units), rounded against
     /// the vault: pending funding, plus each side's unrealized loss up to its margin, minus each side's
     /// unrealized profit up to its reserve (its positions cannot be paid more).
-    function _marketMark(Market storage m) internal view returns (int256 mark) {
+    function _marketMark(MarketState storage m) internal view returns (int256 mark) {
         uint256 price = m.oracle.price();
         int256 index = _currentIndex(m, price);
         int256 netSize = int256(uint256(m.longSize)) - int256(uint256(m.shortSize));
@@ -670,16 +680,23 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     }
 
     /// @dev A market's reserve: the sum of its two sides' reserves.
-    function _reserve(Market storage m) internal view returns (uint256) {
+    function _reserve(MarketState storage m) internal view returns (uint256) {
         return
             _sideReserve(m, m.longMargin, m.longEntryNotional) + _sideReserve(m, m.shortMargin, m.shortEntryNotional);
     }
 
+    function _reserveOf(MarketState storage m, bool long) internal view returns (uint256) {
+        return
+            long
+                ? _sideReserve(m, m.longMargin, m.longEntryNotional)
+                : _sideReserve(m, m.shortMargin, m.shortEntryNotional);
+    }
+
     /// @dev At least the sum of the side's positions' profit caps (RiskLib.profitCap): the lesser of its
     /// margin and its entry notional's initial margin (rounded up), times the factor (rounded up).
-    function _sideReserve(Market storage m, uint256 margin, uint256 entryNotionalUsd) internal view returns (uint256) {
-        uint256 initialMargin = entryNotionalUsd.mulDivUp(m.config.initialMarginRatio, DEN);
-        return margin.min(initialMargin).wMulUp(m.config.maxProfitFactor);
+    function _sideReserve(MarketState storage m, uint256 margin, uint256 entryNotionalUsd) internal view returns (uint256) {
+        uint256 initialMargin = entryNotionalUsd.mulDivUp(m.config.initialMarginRatio * ConfigLib.RATIO_UNIT, DEN);
+        return margin.min(initialMargin).wMulUp(m.config.maxProfitFactor * ConfigLib.RATIO_UNIT);
     }
 
     /// @dev New positions must leave every open position's capped profit payable from the LP pool.

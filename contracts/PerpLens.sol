@@ -6,6 +6,7 @@ import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IER
 import {IPerpEngine, Market, MarketConfig, Position} from "./interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {IPerpLens, LiquidationPreview, PositionHealth} from "./interfaces/IPerpLens.sol";
+import {ConfigLib} from "./libraries/ConfigLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
 import {PositionMath} from "./libraries/PositionMath.sol";
 import {RiskLib} from "./libraries/RiskLib.sol";
@@ -30,29 +31,31 @@ contract PerpLens is IPerpLens {
     /// `{_paused, fee shares, marketCount}` word (1), `vault`, `backstop` and `treasury` (2–4). A wrong
     /// slot decodes a zero oracle, which every lens test would catch.
     uint256 private constant MARKETS_SLOT = 5;
-    /// @dev A Market is 11 words: oracle and funding time, the two funding sums, three per-side words,
-    /// and the config in six.
-    uint256 private constant MARKET_WORDS = 11;
+    /// @dev A MarketState is 9 words: the oracle, the two funding sums, the two sides, the margins with
+    /// the funding clock, and the config in four (ConfigLib).
+    uint256 private constant MARKET_WORDS = 9;
 
     /// @inheritdoc IPerpLens
     function getMarket(uint256 marketId) public view returns (Market memory m) {
         if (marketId >= engine.marketCount()) revert IPerpEngine.UnknownMarket(marketId);
         bytes32[] memory w = engine.extsload(keccak256(abi.encode(marketId, MARKETS_SLOT)), MARKET_WORDS);
         m.oracle = IPriceOracle(address(uint160(uint256(w[0]))));
-        m.lastFundingTime = uint64(uint256(w[0]) >> 160);
         (m.fundingIndex, m.fundingCheckpointSum) = (int128(_lo(w[1])), int128(_hi(w[1])));
         (m.longSize, m.longEntryNotional) = (_lo(w[2]), _hi(w[2]));
         (m.shortSize, m.shortEntryNotional) = (_lo(w[3]), _hi(w[3]));
-        (m.longMargin, m.shortMargin) = (_lo(w[4]), _hi(w[4]));
+        m.longMargin = uint112(uint256(w[4]));
+        m.shortMargin = uint112(uint256(w[4]) >> 112);
+        m.lastFundingTime = uint32(uint256(w[4]) >> 224);
         MarketConfig memory c = m.config;
-        (c.initialMarginRatio, c.maintenanceMarginRatio) = (_u64(w[5], 0), _u64(w[5], 1));
-        (c.tradingFeeRatio, c.liquidationPenaltyRatio) = (_u64(w[5], 2), _u64(w[5], 3));
-        (c.keeperFeeRatio, c.maxProfitFactor) = (_u64(w[6], 0), _u64(w[6], 1));
-        (c.maxFundingRatePerDay, c.partialLiquidationBuffer) = (_u64(w[6], 2), _u64(w[6], 3));
-        (c.minKeeperFee, c.maxKeeperFee) = (uint96(uint256(w[7])), uint96(uint256(w[7]) >> 96));
-        (c.minMargin, c.minNotional) = (uint96(uint256(w[8])), uint128(uint256(w[8]) >> 96));
-        (c.maxOpenInterest, c.skewScale) = (_lo(w[9]), _hi(w[9]));
-        c.partialLiquidationThreshold = _lo(w[10]);
+        (c.initialMarginRatio, c.maintenanceMarginRatio) = (_ratio(w[5], 0), _ratio(w[5], 1));
+        (c.tradingFeeRatio, c.liquidationPenaltyRatio) = (_ratio(w[5], 2), _ratio(w[5], 3));
+        (c.keeperFeeRatio, c.maxProfitFactor) = (_ratio(w[5], 4), _ratio(w[5], 5));
+        (c.maxFundingRatePerDay, c.partialLiquidationBuffer) = (_ratio(w[5], 6), _ratio(w[5], 7));
+        c.minKeeperFee = uint96(uint72(uint256(w[6])));
+        c.maxKeeperFee = uint96(uint72(uint256(w[6]) >> 72));
+        c.partialLiquidationThreshold = uint112(uint256(w[6]) >> 144);
+        (c.minNotional, c.skewScale) = (_lo(w[7]), _hi(w[7]));
+        (c.maxOpenInterest, c.minMargin) = (_lo(w[8]), uint96(uint256(w[8]) >> 128));
     }
 
     /// @inheritdoc IPerpLens
@@ -142,9 +145,9 @@ contract PerpLens is IPerpLens {
         return uint128(uint256(word) >> 128);
     }
 
-    /// @dev The `i`-th 64-bit field of a word, from the low end.
-    function _u64(bytes32 word, uint256 i) internal pure returns (uint64) {
-        return uint64(uint256(word) >> (64 * i));
+    /// @dev The `i`-th stored ratio of a word (32 bits each, from the low end), back in 18 decimals.
+    function _ratio(bytes32 word, uint256 i) internal pure returns (uint64) {
+        return uint64(uint256(uint32(uint256(word) >> (32 * i))) * ConfigLib.RATIO_UNIT);
     }
 
     /// @dev The price at which equity meets the liquidation margin, holding funding fixed and ignoring
