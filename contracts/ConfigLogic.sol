@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.34;
 
+import {IBackstopModule} from "./interfaces/IBackstopModule.sol";
+import {ILiquidityVault} from "./interfaces/ILiquidityVault.sol";
 import {IPerpEngine, MarketConfig, MarketState, StoredConfig} from "./interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {ConfigLib} from "./libraries/ConfigLib.sol";
@@ -32,6 +34,17 @@ library ConfigLogic {
         m.config = _pack(c);
     }
 
+    /// @notice Reverts with `WrongCounterparty` unless the vault and the backstop both name this engine
+    /// (the caller: this runs by DELEGATECALL) and `collateral` as theirs.
+    function checkCounterparties(address vault, address backstop, address collateral) external view {
+        if (ILiquidityVault(vault).engine() != address(this) || ILiquidityVault(vault).asset() != collateral) {
+            revert IPerpEngine.WrongCounterparty(vault);
+        }
+        if (IBackstopModule(backstop).engine() != address(this) || IBackstopModule(backstop).asset() != collateral) {
+            revert IPerpEngine.WrongCounterparty(backstop);
+        }
+    }
+
     /// @notice Reverts with `ParameterOutOfBounds` unless every field of `c` is within its bounds.
     /// @dev Beyond each field's own range, two bounds tie fields together so that no valid configuration
     /// makes a position that meets its initial margin liquidatable, at any notional from `minNotional` up
@@ -52,7 +65,9 @@ library ConfigLogic {
             "maintenanceMarginRatio",
             c.maintenanceMarginRatio,
             ConstantsLib.MIN_MAINTENANCE_MARGIN_RATIO,
-            MathLib.pos(int256(uint256(c.initialMarginRatio)) - int256(uint256(c.keeperFeeRatio) + ConfigLib.RATIO_UNIT))
+            MathLib.pos(
+                int256(uint256(c.initialMarginRatio)) - int256(uint256(c.keeperFeeRatio) + ConfigLib.RATIO_UNIT)
+            )
         );
         _bound("tradingFeeRatio", c.tradingFeeRatio, 0, ConstantsLib.MAX_TRADING_FEE_RATIO);
         _bound("liquidationPenaltyRatio", c.liquidationPenaltyRatio, 0, ConstantsLib.MAX_LIQUIDATION_PENALTY_RATIO);

@@ -363,15 +363,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @inheritdoc IPerpEngine
     function wire(address vault_, address backstop_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (address(vault) != address(0)) revert AlreadyWired();
-        if (
-            ILiquidityVault(vault_).engine() != address(this) || ILiquidityVault(vault_).asset() != address(COLLATERAL)
-        ) {
-            revert WrongCounterparty(vault_);
-        }
-        if (
-            IBackstopModule(backstop_).engine() != address(this) ||
-            IBackstopModule(backstop_).asset() != address(COLLATERAL)
-        ) revert WrongCounterparty(backstop_);
+        ConfigLogic.checkCounterparties(vault_, backstop_, address(COLLATERAL));
         vault = ILiquidityVault(vault_);
         backstop = IBackstopModule(backstop_);
         emit Wired(vault_, backstop_);
@@ -558,10 +550,12 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     ) internal {
         // A position never changes side (open starts it, close ends it), so only its side's reserve moves.
         bool long = old.size > 0 || p.size > 0;
-        uint256 reserveBefore = _reserveOf(m, long);
+        uint256 im = m.config.initialMarginRatio * ConfigLib.RATIO_UNIT;
+        uint256 factor = m.config.maxProfitFactor * ConfigLib.RATIO_UNIT;
+        uint256 reserveBefore = _reserveOf(m, long, im, factor);
         _aggregate(m, old, false);
         _aggregate(m, p, true);
-        totalReserved = (totalReserved + _reserveOf(m, long) - reserveBefore).toUint128();
+        totalReserved = (totalReserved + _reserveOf(m, long, im, factor) - reserveBefore).toUint128();
         if (p.size == 0) delete _positions[account][marketId];
         else _positions[account][marketId] = p;
     }
@@ -670,8 +664,10 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
             fundingOwed >= 0 ? int256(uint256(fundingOwed) / SCALE) : -int256(uint256(-fundingOwed).mulDivUp(1, SCALE));
         int256 longPnl = int256(uint256(m.longSize).mulDivUp(price, WAD)) - int256(uint256(m.longEntryNotional));
         int256 shortPnl = int256(uint256(m.shortEntryNotional)) - int256(uint256(m.shortSize).mulDivDown(price, WAD));
-        mark += _sideMark(longPnl, m.longMargin, _sideReserve(m, m.longMargin, m.longEntryNotional));
-        mark += _sideMark(shortPnl, m.shortMargin, _sideReserve(m, m.shortMargin, m.shortEntryNotional));
+        uint256 im = m.config.initialMarginRatio * ConfigLib.RATIO_UNIT;
+        uint256 factor = m.config.maxProfitFactor * ConfigLib.RATIO_UNIT;
+        mark += _sideMark(longPnl, m.longMargin, _sideReserve(m.longMargin, m.longEntryNotional, im, factor));
+        mark += _sideMark(shortPnl, m.shortMargin, _sideReserve(m.shortMargin, m.shortEntryNotional, im, factor));
     }
 
     function _sideMark(int256 tradersPnlUsd, uint256 margin, uint256 reserve) internal view returns (int256) {
@@ -681,22 +677,29 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     /// @dev A market's reserve: the sum of its two sides' reserves.
     function _reserve(MarketState storage m) internal view returns (uint256) {
+        uint256 im = m.config.initialMarginRatio * ConfigLib.RATIO_UNIT;
+        uint256 factor = m.config.maxProfitFactor * ConfigLib.RATIO_UNIT;
         return
-            _sideReserve(m, m.longMargin, m.longEntryNotional) + _sideReserve(m, m.shortMargin, m.shortEntryNotional);
+            _sideReserve(m.longMargin, m.longEntryNotional, im, factor) +
+            _sideReserve(m.shortMargin, m.shortEntryNotional, im, factor);
     }
 
-    function _reserveOf(MarketState storage m, bool long) internal view returns (uint256) {
-        return
-            long
-                ? _sideReserve(m, m.longMargin, m.longEntryNotional)
-                : _sideReserve(m, m.shortMargin, m.shortEntryNotional);
+    function _reserveOf(MarketState storage m, bool long, uint256 im, uint256 factor) internal view returns (uint256) {
+        (uint256 margin, uint256 entryNotional) = long
+            ? (m.longMargin, m.longEntryNotional)
+            : (m.shortMargin, m.shortEntryNotional);
+        return _sideReserve(margin, entryNotional, im, factor);
     }
 
     /// @dev At least the sum of the side's positions' profit caps (RiskLib.profitCap): the lesser of its
     /// margin and its entry notional's initial margin (rounded up), times the factor (rounded up).
-    function _sideReserve(MarketState storage m, uint256 margin, uint256 entryNotionalUsd) internal view returns (uint256) {
-        uint256 initialMargin = entryNotionalUsd.mulDivUp(m.config.initialMarginRatio * ConfigLib.RATIO_UNIT, DEN);
-        return margin.min(initialMargin).wMulUp(m.config.maxProfitFactor * ConfigLib.RATIO_UNIT);
+    function _sideReserve(
+        uint256 margin,
+        uint256 entryNotionalUsd,
+        uint256 initialMarginRatio,
+        uint256 maxProfitFactor
+    ) internal view returns (uint256) {
+        return margin.min(entryNotionalUsd.mulDivUp(initialMarginRatio, DEN)).wMulUp(maxProfitFactor);
     }
 
     /// @dev New positions must leave every open position's capped profit payable from the LP pool.

@@ -46,16 +46,8 @@ contract PerpLens is IPerpLens {
         m.longMargin = uint112(uint256(w[4]));
         m.shortMargin = uint112(uint256(w[4]) >> 112);
         m.lastFundingTime = uint32(uint256(w[4]) >> 224);
-        MarketConfig memory c = m.config;
-        (c.initialMarginRatio, c.maintenanceMarginRatio) = (_ratio(w[5], 0), _ratio(w[5], 1));
-        (c.tradingFeeRatio, c.liquidationPenaltyRatio) = (_ratio(w[5], 2), _ratio(w[5], 3));
-        (c.keeperFeeRatio, c.maxProfitFactor) = (_ratio(w[5], 4), _ratio(w[5], 5));
-        (c.maxFundingRatePerDay, c.partialLiquidationBuffer) = (_ratio(w[5], 6), _ratio(w[5], 7));
-        c.minKeeperFee = uint96(uint72(uint256(w[6])));
-        c.maxKeeperFee = uint96(uint72(uint256(w[6]) >> 72));
-        c.partialLiquidationThreshold = uint112(uint256(w[6]) >> 144);
-        (c.minNotional, c.skewScale) = (_lo(w[7]), _hi(w[7]));
-        (c.maxOpenInterest, c.minMargin) = (_lo(w[8]), uint96(uint256(w[8]) >> 128));
+        m.config = ConfigLib.decode(w[5], w[6], w[7]);
+        (m.config.maxOpenInterest, m.config.minMargin) = (_lo(w[8]), uint96(uint256(w[8]) >> 128));
     }
 
     /// @inheritdoc IPerpLens
@@ -143,11 +135,6 @@ contract PerpLens is IPerpLens {
 
     function _hi(bytes32 word) internal pure returns (uint128) {
         return uint128(uint256(word) >> 128);
-    }
-
-    /// @dev The `i`-th stored ratio of a word (32 bits each, from the low end), back in 18 decimals.
-    function _ratio(bytes32 word, uint256 i) internal pure returns (uint64) {
-        return uint64(uint256(uint32(uint256(word) >> (32 * i))) * ConfigLib.RATIO_UNIT);
     }
 
     /// @dev The price at which equity meets the liquidation margin, holding funding fixed and ignoring

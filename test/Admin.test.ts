@@ -37,6 +37,8 @@ const UINT128_MAX = 2n ** 128n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
 const IMR = WAD / 10n;
 const FEE_RATIO = (5n * WAD) / 10_000n;
+/** ConfigLib.RATIO_UNIT: ratios are stored as multiples of 1e-8. */
+const RATIO_UNIT = 10n ** 10n;
 
 /** The bounds of ConfigLogic.validate for the default config, in a token of `decimals`. */
 function bounds(decimals: number): [keyof MarketConfig, bigint | null, bigint][] {
@@ -49,7 +51,7 @@ function bounds(decimals: number): [keyof MarketConfig, bigint | null, bigint][]
   const maxKeeperFloor = ((c.minNotional / scale) * (c.initialMarginRatio - c.maintenanceMarginRatio)) / WAD - 1n;
   return [
     ["initialMarginRatio", WAD / 100n, WAD / 2n],
-    ["maintenanceMarginRatio", (5n * WAD) / 1_000n, c.initialMarginRatio - c.keeperFeeRatio - 1n],
+    ["maintenanceMarginRatio", (5n * WAD) / 1_000n, c.initialMarginRatio - c.keeperFeeRatio - RATIO_UNIT],
     ["tradingFeeRatio", null, WAD / 100n],
     ["liquidationPenaltyRatio", null, WAD / 20n],
     ["keeperFeeRatio", null, WAD / 50n],
@@ -200,6 +202,23 @@ describe("PerpEngine admin", function () {
         expect(await s.engine.marketCount()).to.equal(2n);
       });
 
+      it("addMarket and setMarketConfig revert with ParameterPrecision for a ratio finer than 1e-8, and change nothing", async function () {
+        const s = await networkHelpers.loadFixture(fixture);
+        const before = await s.lens.getMarket(ETH);
+        for (const field of ["initialMarginRatio", "tradingFeeRatio", "maxProfitFactor"] as const) {
+          const value = marketConfig(s.decimals)[field] + 1n;
+          const config = marketConfig(s.decimals, { [field]: value });
+          await expect(s.engine.addMarket(s.ethOracle, config))
+            .to.be.revertedWithCustomError(s.engine, "ParameterPrecision")
+            .withArgs(name32(field), value, RATIO_UNIT);
+          await expect(s.engine.setMarketConfig(ETH, config))
+            .to.be.revertedWithCustomError(s.engine, "ParameterPrecision")
+            .withArgs(name32(field), value, RATIO_UNIT);
+        }
+        expect(await s.lens.getMarket(ETH)).to.deep.equal(before);
+        expect(await s.engine.marketCount()).to.equal(2n);
+      });
+
       it("accepts a config with every parameter at its lowest bound and one with every parameter at its highest", async function () {
         const s = await networkHelpers.loadFixture(fixture);
         const one = s.unit;
@@ -222,7 +241,7 @@ describe("PerpEngine admin", function () {
         });
         const highest = marketConfig(s.decimals, {
           initialMarginRatio: WAD / 2n,
-          maintenanceMarginRatio: WAD / 2n - WAD / 50n - 1n,
+          maintenanceMarginRatio: WAD / 2n - WAD / 50n - RATIO_UNIT,
           tradingFeeRatio: WAD / 100n,
           liquidationPenaltyRatio: WAD / 20n,
           keeperFeeRatio: WAD / 50n,

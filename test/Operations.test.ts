@@ -195,7 +195,12 @@ describe("Operations on a localhost deployment", function () {
     const tooHigh = WAD / 5n; // 20 %: above initial margin (10 %) less the keeper fee ratio (0.5 %)
     await expect(setParameter(as(s.admin), BTC, "maintenanceMarginRatio", tooHigh.toString()))
       .to.be.revertedWithCustomError(s.engine, "ParameterOutOfBounds")
-      .withArgs(ethers.encodeBytes32String("maintenanceMarginRatio"), tooHigh, WAD / 200n, (95n * WAD) / 1_000n - 1n);
+      .withArgs(
+        ethers.encodeBytes32String("maintenanceMarginRatio"),
+        tooHigh,
+        WAD / 200n,
+        (95n * WAD) / 1_000n - 10n ** 10n,
+      );
     const unknown = await setParameter(as(s.admin), BTC, "noSuchField", "1").then(
       () => "no error",
       (error: Error) => error.message,

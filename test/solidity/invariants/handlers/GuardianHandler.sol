@@ -2,6 +2,7 @@
 pragma solidity 0.8.34;
 
 import {IPerpEngine, MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
+import {ConfigLib} from "../../../../contracts/libraries/ConfigLib.sol";
 import {ConstantsLib} from "../../../../contracts/libraries/ConstantsLib.sol";
 import {Model} from "../../utils/Model.sol";
 import {HandlerBase, System} from "./HandlerBase.sol";
@@ -129,6 +130,18 @@ contract GuardianHandler is HandlerBase {
         if (minInitial < ConstantsLib.MIN_INITIAL_MARGIN_RATIO) minInitial = ConstantsLib.MIN_INITIAL_MARGIN_RATIO;
         d.initialMarginRatio = _bound(_part(seed, 6), minInitial, ConstantsLib.MAX_INITIAL_MARGIN_RATIO);
 
+        // ConfigLogic stores ratios in whole steps of ConfigLib.RATIO_UNIT: round each draw down to one
+        // (the initial margin up, so it keeps its lower bound).
+        d.tradingFeeRatio = _step(d.tradingFeeRatio);
+        d.liquidationPenaltyRatio = _step(d.liquidationPenaltyRatio);
+        d.keeperFeeRatio = _step(d.keeperFeeRatio);
+        d.maxFundingRatePerDay = _step(d.maxFundingRatePerDay);
+        d.partialLiquidationBuffer = _step(d.partialLiquidationBuffer);
+        d.maxProfitFactor = _step(d.maxProfitFactor);
+        d.initialMarginRatio = _step(d.initialMarginRatio + ConfigLib.RATIO_UNIT - 1);
+        if (d.initialMarginRatio > ConstantsLib.MAX_INITIAL_MARGIN_RATIO) {
+            d.initialMarginRatio = ConstantsLib.MAX_INITIAL_MARGIN_RATIO;
+        }
         c.tradingFeeRatio = uint64(d.tradingFeeRatio);
         c.liquidationPenaltyRatio = uint64(d.liquidationPenaltyRatio);
         c.keeperFeeRatio = uint64(d.keeperFeeRatio);
@@ -137,6 +150,10 @@ contract GuardianHandler is HandlerBase {
         c.maxProfitFactor = uint64(d.maxProfitFactor);
         c.initialMarginRatio = uint64(d.initialMarginRatio);
         return c;
+    }
+
+    function _step(uint256 ratio) private pure returns (uint256) {
+        return ratio - (ratio % ConfigLib.RATIO_UNIT);
     }
 
     function _part(uint256 seed, uint256 i) private pure returns (uint256) {
