@@ -38,7 +38,7 @@ contract StakerHandler is HandlerBase {
         uint256 max = backstop.maxRedeem(a);
         uint256 shares = (max * _bound(bpsSeed, 1, 10_000)) / 10_000;
         if (shares == 0) return;
-        (, uint128 cdShares, uint128 cdValue) = backstop.cooldowns(a);
+        (, , uint128 cdShares, uint128 cdValue) = backstop.cooldowns(a);
         uint256 atRequest = (uint256(cdValue) * shares) / cdShares;
         bool worthSomething = backstop.previewRedeem(shares) > 0 && atRequest > 0;
         uint256 before = _balance(a);
