@@ -378,7 +378,13 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         if (assets > available) revert ExitExceedsCoverReserve(assets, available);
         // What leaves is taken off the cooldown: its shares, and from its value exactly the assets paid.
         // Neither underflows: shares <= cd.shares and assets <= cd.value (redeem and withdraw check both).
-        cooldowns[owner] = Cooldown(cd.start, cd.rulesVersion, cd.shares - uint112(shares), cd.value - uint96(assets));
+        // A cooldown whose shares have all left is over: deleted, whatever value the price left unpaid.
+        if (shares == cd.shares) {
+            delete cooldowns[owner];
+        } else {
+            uint112 sharesLeft = cd.shares - uint112(shares);
+            cooldowns[owner] = Cooldown(cd.start, cd.rulesVersion, sharesLeft, cd.value - uint96(assets));
+        }
         _accrue();
         _storedAssets -= assets.toUint128();
         super._withdraw(caller, receiver, owner, assets, shares);
