@@ -35,11 +35,28 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         uint32 unstakeWindow;
     }
 
+    /// @dev One slot. Timestamps fit uint32 until 2106. A window's base is recorded up to 2^96 - 1 units
+    /// (about 7.9e10 tokens at 18 decimals); the covers' total saturates there.
+    struct Accrual {
+        uint32 incomeUpdated; // `_unvested` is as of this time
+        uint32 incomeEnd; // when what is streaming has fully vested
+        uint96 windowBase; // the running cover window's base
+        uint96 totalCovered;
+    }
+
+    /// @dev One slot. Amounts fit uint96: a window's covers take at most its base.
+    struct CoverState {
+        uint32 lastCoverTime;
+        uint32 windowStart; // 0 until the first cover
+        uint96 lastCoverAmount;
+        uint96 windowUsed;
+    }
+
     /// @inheritdoc IBackstopModule
     address public immutable engine;
 
     // One slot that cooldown, unstake and cover each read once: the parameters (durations fit uint32,
-    // ConstantsLib bounds them to days), the leaving rules' version and the running cover window's start.
+    // ConstantsLib bounds them to days) and the leaving rules' version.
     /// @inheritdoc IBackstopModule
     uint32 public cooldownPeriod = 7 days;
     /// @inheritdoc IBackstopModule
@@ -52,24 +69,18 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     uint64 public maxCoverRatio = 0.3e18;
     /// @inheritdoc IBackstopModule
     uint16 public rulesVersion;
-    uint32 private _windowStart; // 0 until the first cover; uint32 fits until 2106
 
     uint128 private _storedAssets; // staked plus income already in the share price
-    uint128 private _unvested; // income still streaming, as of `_incomeUpdated`
+    uint128 private _unvested; // income still streaming, as of `_accrual.incomeUpdated`
 
-    // `_accrue` writes this slot on every cover, so the running total of covers costs no slot of its own.
-    uint64 private _incomeUpdated;
-    uint64 private _incomeEnd;
-    uint128 private _totalCovered;
+    // `_accrue` writes this slot on every cover, so the window's base and the covers' total cost no slot
+    // of their own.
+    Accrual private _accrual;
+    // A cover writes this slot once.
+    CoverState private _covers;
 
-    // A cover writes this slot once. Amounts fit uint96: a window's limit is capped at 2^96 - 1.
-    uint32 private _lastCoverTime;
-    uint96 private _lastCoverAmount;
-    uint96 private _windowUsed;
-
-    // Every cover reads the floor; the base is written when a window opens.
-    uint128 private _minAssetsRemaining;
-    uint128 private _windowBase;
+    /// @inheritdoc IBackstopModule
+    uint256 public minAssetsRemaining;
 
     mapping(uint16 version => LeaveRules) private _pastRules;
     mapping(address account => Cooldown) public cooldowns;
@@ -198,12 +209,12 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     function cover(uint256 amount) external onlyEngine returns (uint256 paid) {
         _accrue();
         uint256 assets = _storedAssets; // `_accrue` has booked everything vested
-        uint256 floor = _minAssetsRemaining;
+        uint256 floor = minAssetsRemaining;
         uint256 aboveFloor = assets > floor ? assets - floor : 0;
-        uint256 start = _windowStart;
+        uint256 start = _covers.windowStart;
         bool opens = start == 0 || block.timestamp >= start + coverWindow;
-        uint256 base = opens ? assets : _windowBase;
-        uint256 used = opens ? 0 : _windowUsed;
+        uint256 base = opens ? assets.min(type(uint96).max) : _accrual.windowBase;
+        uint256 used = opens ? 0 : _covers.windowUsed;
         uint256 limit = _limit(base);
         uint256 remaining = limit > used ? limit - used : 0;
         paid = amount.min(remaining).min(aboveFloor);
@@ -215,17 +226,15 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         }
         if (opens) {
             start = block.timestamp;
-            _windowStart = uint32(start); // fits until 2106
-            _windowBase = uint128(assets); // assets is `_storedAssets`, a uint128
-            emit CoverWindowOpened(start, assets, limit);
+            _accrual.windowBase = uint96(base); // capped above
+            emit CoverWindowOpened(start, base, limit);
         }
         used += paid;
         uint256 assetsAfter = assets - paid;
         _storedAssets = uint128(assetsAfter); // cannot truncate: it only decreased
-        _totalCovered += uint128(paid); // paid <= limit < 2^96
-        _windowUsed = uint96(used); // used <= limit <= 2^96 - 1
-        _lastCoverAmount = uint96(paid);
-        _lastCoverTime = uint32(block.timestamp); // fits until 2106
+        _accrual.totalCovered = uint96((_accrual.totalCovered + paid).min(type(uint96).max)); // a statistic: saturates
+        // paid <= used <= limit <= base < 2^96; timestamps fit until 2106.
+        _covers = CoverState(uint32(block.timestamp), uint32(start), uint96(paid), uint96(used));
         IERC20(asset()).safeTransfer(engine, paid);
         emit Covered(amount, paid, assetsAfter);
         if (limitBinds) emit CoverLimitReached(start, limit, used);
@@ -236,7 +245,7 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         _accrue();
         _unvested += amount.toUint128();
         uint256 end = block.timestamp + incomePeriod;
-        _incomeEnd = uint64(end);
+        _accrual.incomeEnd = uint32(end); // fits until 2106
         emit IncomeAdded(amount, end);
     }
 
@@ -269,7 +278,7 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         cooldownPeriod = uint32(cooldownPeriod_);
         unstakeWindow = uint32(unstakeWindow_);
         maxCoverRatio = uint64(maxCoverRatio_);
-        _minAssetsRemaining = uint128(minAssetsRemaining_);
+        minAssetsRemaining = minAssetsRemaining_;
         incomePeriod = uint32(incomePeriod_);
         emit ParametersUpdated(cooldownPeriod_, unstakeWindow_, maxCoverRatio_, minAssetsRemaining_, incomePeriod_);
     }
@@ -286,19 +295,19 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     /// @inheritdoc IBackstopModule
     function maxCover() public view returns (uint256) {
         uint256 assets = totalAssets();
-        uint256 floor = _minAssetsRemaining;
+        uint256 floor = minAssetsRemaining;
         uint256 aboveFloor = assets > floor ? assets - floor : 0;
         return coverWindowStatus().remaining.min(aboveFloor);
     }
 
     /// @inheritdoc IBackstopModule
     function coverWindowStatus() public view returns (CoverWindow memory w) {
-        uint256 start = _windowStart;
+        uint256 start = _covers.windowStart;
         uint256 end = start + coverWindow;
         if (start != 0 && block.timestamp < end) {
-            (w.start, w.end, w.base, w.used) = (start, end, _windowBase, _windowUsed);
+            (w.start, w.end, w.base, w.used) = (start, end, _accrual.windowBase, _covers.windowUsed);
         } else {
-            w.base = totalAssets();
+            w.base = totalAssets().min(type(uint96).max);
         }
         w.limit = _limit(w.base);
         w.remaining = w.limit > w.used ? w.limit - w.used : 0;
@@ -324,23 +333,18 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     }
 
     /// @inheritdoc IBackstopModule
-    function minAssetsRemaining() external view returns (uint256) {
-        return _minAssetsRemaining;
-    }
-
-    /// @inheritdoc IBackstopModule
     function totalCovered() external view returns (uint256) {
-        return _totalCovered;
+        return _accrual.totalCovered;
     }
 
     /// @inheritdoc IBackstopModule
     function lastCoverAmount() external view returns (uint256) {
-        return _lastCoverAmount;
+        return _covers.lastCoverAmount;
     }
 
     /// @inheritdoc IBackstopModule
     function lastCoverTime() external view returns (uint256) {
-        return _lastCoverTime;
+        return _covers.lastCoverTime;
     }
 
     /// @inheritdoc IBackstopModule
@@ -423,18 +427,19 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     /// @dev The assets that may leave now: unlimited unless a cover window runs, then whatever exceeds its
     /// remaining capacity plus the floor.
     function _exitCapacity() internal view returns (uint256) {
-        uint256 start = _windowStart;
+        uint256 start = _covers.windowStart;
         if (start == 0 || block.timestamp >= start + coverWindow) return type(uint256).max;
-        uint256 limit = _limit(_windowBase);
-        uint256 used = _windowUsed;
-        uint256 reserve = (limit > used ? limit - used : 0) + _minAssetsRemaining;
+        uint256 limit = _limit(_accrual.windowBase);
+        uint256 used = _covers.windowUsed;
+        uint256 reserve = (limit > used ? limit - used : 0) + minAssetsRemaining;
         uint256 assets = totalAssets();
         return assets > reserve ? assets - reserve : 0;
     }
 
-    /// @dev A window's limit on `base`: rounded down, and capped so that its covers fit their uint96 fields.
+    /// @dev A window's limit on `base` (at most 2^96 - 1), rounded down: below the base, so its covers fit
+    /// their uint96 fields.
     function _limit(uint256 base) internal view returns (uint256) {
-        return base.wMulDown(maxCoverRatio).min(type(uint96).max);
+        return base.wMulDown(maxCoverRatio);
     }
 
     function _windowOf(Cooldown memory cd) internal view returns (uint256 windowStart, uint256 windowEnd) {
@@ -467,8 +472,9 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
 
     function _vested() internal view returns (uint256) {
         uint256 unvested = _unvested;
-        if (unvested == 0 || block.timestamp >= _incomeEnd) return unvested;
-        return unvested.mulDivDown(block.timestamp - _incomeUpdated, _incomeEnd - _incomeUpdated);
+        if (unvested == 0 || block.timestamp >= _accrual.incomeEnd) return unvested;
+        return
+            unvested.mulDivDown(block.timestamp - _accrual.incomeUpdated, _accrual.incomeEnd - _accrual.incomeUpdated);
     }
 
     function _accrue() internal {
@@ -477,7 +483,7 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
             _storedAssets += uint128(vested); // vested <= _unvested, a uint128
             _unvested -= uint128(vested);
         }
-        _incomeUpdated = uint64(block.timestamp);
+        _accrual.incomeUpdated = uint32(block.timestamp); // fits until 2106
     }
 
     function _decimalsOffset() internal pure override returns (uint8) {

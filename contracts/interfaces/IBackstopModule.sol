@@ -43,8 +43,8 @@ interface IBackstopModule is IERC4626 {
     /// @param end The first second at which the running window no longer runs (0 if none runs).
     /// @param base The backstop's assets at the window's start; with no running window, its assets now
     /// (the base the next cover would fix).
-    /// @param limit What the window's covers may take in all: `base x maxCoverRatio`, rounded down, and
-    /// at most 2^96 - 1 units.
+    /// @param limit What the window's covers may take in all: `base x maxCoverRatio`, rounded down. The
+    /// base is recorded up to 2^96 - 1 units (about 7.9e10 tokens at 18 decimals), which bounds the limit.
     /// @param used What the window's covers have taken so far.
     /// @param remaining `limit - used` (0 if the ratio was lowered below what was used). A cover also
     /// never takes the backstop below `minAssetsRemaining`: `maxCover()` applies both.
@@ -149,7 +149,7 @@ interface IBackstopModule is IERC4626 {
     /// @notice Income booked but not yet in the share price.
     function incomeStreaming() external view returns (uint256);
 
-    /// @notice Everything covers have paid since deployment.
+    /// @notice Everything covers have paid since deployment (saturates at 2^96 - 1 units).
     function totalCovered() external view returns (uint256);
     /// @notice What the latest cover paid.
     function lastCoverAmount() external view returns (uint256);
