@@ -503,6 +503,102 @@ for (const decimals of [6, 18]) {
       });
     });
 
+    describe("leaving rules fixed at the request", function () {
+      it("setParameters versions the leaving rules only when they change (LeaveRulesVersioned); earlier cooldowns keep their window", async function () {
+        const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
+        expect(await b.backstop.rulesVersion()).to.equal(0n);
+        const same = b.backstop.connect(b.admin).setParameters(COOLDOWN, WINDOW, WAD / 2n, 0n, INCOME_PERIOD);
+        await expect(same).not.to.emit(b.backstop, "LeaveRulesVersioned");
+        expect(await b.backstop.rulesVersion()).to.equal(0n);
+        await expect(b.backstop.connect(b.admin).setParameters(30n * DAY, DAY, WAD / 2n, 0n, INCOME_PERIOD))
+          .to.emit(b.backstop, "LeaveRulesVersioned")
+          .withArgs(1n, 30n * DAY, DAY);
+        expect(await b.backstop.rulesVersion()).to.equal(1n);
+        expect((await b.backstop.cooldowns(b.alice)).rulesVersion).to.equal(0n);
+        const s = await b.backstop.cooldownStatus(b.alice);
+        expect([s.windowStart, s.windowEnd]).to.deep.equal([b.windowStart, b.windowEnd]);
+        // Bob's cooldown, requested now, runs on the new rules.
+        const bobShares: bigint = await b.backstop.balanceOf(b.bob);
+        const latest = BigInt(await networkHelpers.time.latest());
+        await networkHelpers.time.setNextBlockTimestamp(latest + 1n);
+        await expect(b.backstop.connect(b.bob).cooldown(bobShares))
+          .to.emit(b.backstop, "CooldownStarted")
+          .withArgs(b.bob.address, bobShares, tokens(1_000n), latest + 1n + 30n * DAY, latest + 1n + 31n * DAY);
+        expect((await b.backstop.cooldowns(b.bob)).rulesVersion).to.equal(1n);
+        await networkHelpers.time.increaseTo(b.windowStart);
+        expect(await b.backstop.maxRedeem(b.alice), "Alice's window is open on her rules").to.equal(b.shares);
+        expect(await b.backstop.maxRedeem(b.bob), "Bob's is not").to.equal(0n);
+      });
+    });
+
+    describe("exits during a running cover window", function () {
+      it("an exit must leave the window's remaining capacity plus the floor (ExitExceedsCoverReserve); maxWithdraw and maxRedeem include it; after the window it is free", async function () {
+        const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
+        await b.backstop
+          .connect(b.admin)
+          .setParameters(COOLDOWN, WINDOW, (3n * WAD) / 10n, tokens(1_000n), INCOME_PERIOD);
+        await networkHelpers.time.setNextBlockTimestamp(b.windowStart);
+        // The window opens on 2,000: limit 600, used 100; reserve 500 + floor 1,000 of the 1,900 left.
+        await b.backstop.connect(b.engine).cover(tokens(100n));
+        const available = tokens(400n);
+        expect(await b.backstop.maxWithdraw(b.alice)).to.equal(available);
+        const supply: bigint = await b.backstop.totalSupply();
+        const maxShares = toShares(available, tokens(1_900n), supply);
+        expect(await b.backstop.maxRedeem(b.alice)).to.equal(maxShares);
+        await expect(b.backstop.connect(b.alice).withdraw(available + 1n, b.alice, b.alice))
+          .to.be.revertedWithCustomError(b.backstop, "ExitExceedsCoverReserve")
+          .withArgs(available + 1n, available);
+        const capacity: bigint = await b.backstop.maxCover();
+        expect(capacity).to.equal(tokens(500n));
+        await b.backstop.connect(b.alice).withdraw(available, b.alice, b.alice);
+        expect(await b.backstop.maxCover(), "the window can still cover what it could").to.equal(capacity);
+        expect(await b.backstop.maxWithdraw(b.alice)).to.equal(0n);
+        // Once the window has ended, the rest of the cooldown may leave.
+        await networkHelpers.time.increaseTo(b.windowStart + DAY);
+        expect(await b.backstop.maxWithdraw(b.alice)).to.be.gt(0n);
+        const rest: bigint = await b.backstop.maxRedeem(b.alice);
+        await expect(b.backstop.connect(b.alice).redeem(rest, b.alice, b.alice)).to.emit(b.backstop, "Withdraw");
+        expect(await b.backstop.balanceOf(b.alice), "all of the cooldown has left").to.equal(0n);
+      });
+    });
+
+    describe("previews", function () {
+      it("previewRedeem and previewWithdraw quote for the caller as owner; previewRedeemFor/previewWithdrawFor for any owner", async function () {
+        const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
+        await addIncome(b, tokens(200n));
+        await networkHelpers.time.increaseTo(b.windowStart + 2n);
+        const half = b.shares / 2n;
+        // Income raised the price since the request: Alice's exit pays the value at request.
+        const atRequest = (tokens(1_000n) * half) / b.shares;
+        expect(await b.backstop.connect(b.alice).previewRedeem(half)).to.equal(atRequest);
+        expect(await b.backstop.previewRedeemFor(b.alice, half)).to.equal(atRequest);
+        const atNow: bigint = await b.backstop.convertToAssets(half);
+        expect(atNow).to.be.gt(atRequest);
+        expect(await b.backstop.connect(b.carol).previewRedeem(half), "no cooldown: the current price").to.equal(atNow);
+        const assets = tokens(300n);
+        const burns = (assets * b.shares + tokens(1_000n) - 1n) / tokens(1_000n);
+        expect(await b.backstop.connect(b.alice).previewWithdraw(assets)).to.equal(burns);
+        expect(await b.backstop.previewWithdrawFor(b.alice, assets)).to.equal(burns);
+        // An operator approved by Alice gets what Alice's own preview says, not the operator's.
+        await b.backstop.connect(b.alice).approve(b.carol, ethers.MaxUint256);
+        await expect(b.backstop.connect(b.carol).withdraw(assets, b.carol, b.alice))
+          .to.emit(b.backstop, "Withdraw")
+          .withArgs(b.carol.address, b.carol.address, b.alice.address, assets, burns);
+      });
+
+      it("redeem of shares worth nothing reverts with ExitPaysNothing and burns nothing", async function () {
+        const b = await networkHelpers.loadFixture(fresh);
+        await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
+        const start = await blockTime(await b.backstop.connect(b.alice).cooldown(1n));
+        await networkHelpers.time.setNextBlockTimestamp(start + COOLDOWN);
+        await expect(b.backstop.connect(b.alice).redeem(1n, b.alice, b.alice))
+          .to.be.revertedWithCustomError(b.backstop, "ExitPaysNothing")
+          .withArgs(1n);
+        expect(await b.backstop.maxRedeem(b.alice)).to.equal(0n);
+        expect(await b.backstop.previewRedeemFor(b.alice, 1n)).to.equal(0n);
+      });
+    });
+
     describe("income streaming", function () {
       it("income vests linearly over incomePeriod: totalAssets and incomeStreaming at 0, 1/4, 1/2 and the end", async function () {
         const b = await networkHelpers.loadFixture(fresh);
