@@ -579,6 +579,11 @@ for (const decimals of [6, 18]) {
         const burns = (assets * b.shares + tokens(1_000n) - 1n) / tokens(1_000n);
         expect(await b.backstop.connect(b.alice).previewWithdraw(assets)).to.equal(burns);
         expect(await b.backstop.previewWithdrawFor(b.alice, assets)).to.equal(burns);
+        const supply: bigint = await b.backstop.totalSupply();
+        const ta: bigint = await b.backstop.totalAssets();
+        expect(await b.backstop.previewWithdrawFor(b.carol, assets), "no cooldown: the current price").to.equal(
+          toShares(assets, ta, supply, true),
+        );
         // An operator approved by Alice gets what Alice's own preview says, not the operator's.
         await b.backstop.connect(b.alice).approve(b.carol, ethers.MaxUint256);
         await expect(b.backstop.connect(b.carol).withdraw(assets, b.carol, b.alice))
