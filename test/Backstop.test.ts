@@ -300,14 +300,31 @@ for (const decimals of [6, 18]) {
         );
       });
 
-      it("a partial redeem takes its share of the cooldown's value and leaves the rest redeemable", async function () {
+      it("a partial redeem takes what it paid off the cooldown's value and leaves the rest redeemable", async function () {
         const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
         await networkHelpers.time.setNextBlockTimestamp(b.windowStart);
         const third = b.shares / 3n;
-        await b.backstop.connect(b.alice).redeem(third, b.alice, b.alice);
+        const supply: bigint = await b.backstop.totalSupply();
+        const paid = min(toAssets(third, tokens(2_000n), supply), (tokens(1_000n) * third) / b.shares);
+        await expect(b.backstop.connect(b.alice).redeem(third, b.alice, b.alice)).to.changeTokenBalance(
+          ethers,
+          b.token,
+          b.alice,
+          paid,
+        );
+        // Exactly what was paid comes off the cooldown's value: nothing for a unit not paid.
         const cd = await b.backstop.cooldowns(b.alice);
-        const used = (tokens(1_000n) * third + b.shares - 1n) / b.shares;
-        expect([cd.shares, cd.value]).to.deep.equal([b.shares - third, tokens(1_000n) - used]);
+        expect([cd.shares, cd.value]).to.deep.equal([b.shares - third, tokens(1_000n) - paid]);
+        // The rest pays the lesser of its value now (rounded down again) and what is left of the cooldown.
+        const rest = min(toAssets(b.shares - third, tokens(2_000n) - paid, supply - third), tokens(1_000n) - paid);
+        expect(rest, "at most one unit short of the value at request in all").to.be.gte(tokens(1_000n) - paid - 1n);
+        await expect(b.backstop.connect(b.alice).redeem(b.shares - third, b.alice, b.alice)).to.changeTokenBalance(
+          ethers,
+          b.token,
+          b.alice,
+          rest,
+        );
+        expect((await b.backstop.cooldownStatus(b.alice)).start, "an emptied cooldown is deleted").to.equal(0n);
       });
     });
 
@@ -331,11 +348,13 @@ for (const decimals of [6, 18]) {
       it("a cover pays at most maxCover = 30 % of assets; totalCovered, lastCoverAmount and lastCoverTime record it", async function () {
         const b = await networkHelpers.loadFixture(staked);
         expect(await b.backstop.maxCover()).to.equal(tokens(300n));
-        const tx = b.backstop.connect(b.engine).cover(tokens(5_000n));
-        await expect(tx).to.emit(b.backstop, "Covered").withArgs(tokens(5_000n), tokens(300n), tokens(700n));
-        await expect(tx).to.changeTokenBalances(ethers, b.token, [b.engine, b.backstop], [tokens(300n), -tokens(300n)]);
+        const tx = b.backstop.connect(b.engine).cover(tokens(100n));
+        await expect(tx).to.emit(b.backstop, "Covered").withArgs(tokens(100n), tokens(100n), tokens(900n));
+        await expect(tx).to.changeTokenBalances(ethers, b.token, [b.engine, b.backstop], [tokens(100n), -tokens(100n)]);
         const t1 = await blockTime(await tx);
-        expect(await b.backstop.maxCover()).to.equal(tokens(210n));
+        await expect(tx).to.emit(b.backstop, "CoverWindowOpened").withArgs(t1, tokens(1_000n), tokens(300n));
+        await expect(tx).not.to.emit(b.backstop, "CoverLimitReached");
+        expect(await b.backstop.maxCover(), "the window's base stays 1,000").to.equal(tokens(200n));
         const tx2 = await b.backstop.connect(b.engine).cover(tokens(50n));
         const t2 = await blockTime(tx2);
         expect(t2).to.be.gt(t1);
@@ -344,7 +363,86 @@ for (const decimals of [6, 18]) {
           await b.backstop.lastCoverAmount(),
           await b.backstop.lastCoverTime(),
           await b.backstop.totalAssets(),
-        ]).to.deep.equal([tokens(350n), tokens(50n), t2, tokens(650n)]);
+        ]).to.deep.equal([tokens(150n), tokens(50n), t2, tokens(850n)]);
+      });
+
+      it("the covers of one window take at most 30 % of its base in all; CoverLimitReached says so; a new window opens 24 hours after the first cover", async function () {
+        const b = await networkHelpers.loadFixture(staked);
+        const t1 = await blockTime(await b.backstop.connect(b.engine).cover(tokens(200n)));
+        const tx = b.backstop.connect(b.engine).cover(tokens(5_000n));
+        await expect(tx).to.emit(b.backstop, "Covered").withArgs(tokens(5_000n), tokens(100n), tokens(700n));
+        await expect(tx).to.emit(b.backstop, "CoverLimitReached").withArgs(t1, tokens(300n), tokens(300n));
+        await expect(tx).not.to.emit(b.backstop, "CoverWindowOpened");
+        const w = await b.backstop.coverWindowStatus();
+        expect([w.start, w.end, w.base, w.limit, w.used, w.remaining]).to.deep.equal([
+          t1,
+          t1 + DAY,
+          tokens(1_000n),
+          tokens(300n),
+          tokens(300n),
+          0n,
+        ]);
+        expect(await b.backstop.maxCover()).to.equal(0n);
+        // Full: a cover pays nothing, says why, and changes nothing.
+        const full = b.backstop.connect(b.engine).cover(tokens(1n));
+        await expect(full).to.emit(b.backstop, "CoverLimitReached").withArgs(t1, tokens(300n), tokens(300n));
+        await expect(full).not.to.emit(b.backstop, "Covered");
+        expect(await b.backstop.totalCovered()).to.equal(tokens(300n));
+        // One second before the end the window still runs; at its end the next cover opens a new one on 700.
+        await networkHelpers.time.setNextBlockTimestamp(t1 + DAY - 1n);
+        await expect(b.backstop.connect(b.engine).cover(tokens(1n))).not.to.emit(b.backstop, "Covered");
+        await networkHelpers.time.increaseTo(t1 + DAY);
+        const idle = await b.backstop.coverWindowStatus();
+        expect([idle.start, idle.end, idle.base, idle.limit, idle.used, idle.remaining]).to.deep.equal([
+          0n,
+          0n,
+          tokens(700n),
+          tokens(210n),
+          0n,
+          tokens(210n),
+        ]);
+        await networkHelpers.time.setNextBlockTimestamp(t1 + DAY + 1n);
+        const next = b.backstop.connect(b.engine).cover(tokens(1_000n));
+        await expect(next)
+          .to.emit(b.backstop, "CoverWindowOpened")
+          .withArgs(t1 + DAY + 1n, tokens(700n), tokens(210n));
+        await expect(next).to.emit(b.backstop, "Covered").withArgs(tokens(1_000n), tokens(210n), tokens(490n));
+        await expect(next)
+          .to.emit(b.backstop, "CoverLimitReached")
+          .withArgs(t1 + DAY + 1n, tokens(210n), tokens(210n));
+      });
+
+      it("stakers joining during a window do not raise its limit; income vesting does not either", async function () {
+        const b = await networkHelpers.loadFixture(staked);
+        const t1 = await blockTime(await b.backstop.connect(b.engine).cover(tokens(100n)));
+        await b.backstop.connect(b.bob).deposit(tokens(9_000n), b.bob);
+        expect(await b.backstop.maxCover()).to.equal(tokens(200n));
+        await expect(b.backstop.connect(b.engine).cover(tokens(1_000n)))
+          .to.emit(b.backstop, "CoverLimitReached")
+          .withArgs(t1, tokens(300n), tokens(300n));
+      });
+
+      it("setCoverWindow sets the window within [1 hour, 7 days] and emits CoverWindowUpdated; only the admin", async function () {
+        const b = await networkHelpers.loadFixture(staked);
+        expect(await b.backstop.coverWindow()).to.equal(DAY);
+        await expect(b.backstop.connect(b.admin).setCoverWindow(3_599n))
+          .to.be.revertedWithCustomError(b.backstop, "ParameterOutOfBounds")
+          .withArgs(name("coverWindow"), 3_599n, 3_600n, 7n * DAY);
+        await expect(b.backstop.connect(b.admin).setCoverWindow(7n * DAY + 1n))
+          .to.be.revertedWithCustomError(b.backstop, "ParameterOutOfBounds")
+          .withArgs(name("coverWindow"), 7n * DAY + 1n, 3_600n, 7n * DAY);
+        await expect(b.backstop.connect(b.alice).setCoverWindow(3_600n))
+          .to.be.revertedWithCustomError(b.backstop, "AccessControlUnauthorizedAccount")
+          .withArgs(b.alice.address, ethers.ZeroHash);
+        await expect(b.backstop.connect(b.admin).setCoverWindow(3_600n))
+          .to.emit(b.backstop, "CoverWindowUpdated")
+          .withArgs(3_600n);
+        const t1 = await blockTime(await b.backstop.connect(b.engine).cover(tokens(300n)));
+        expect((await b.backstop.coverWindowStatus()).end).to.equal(t1 + 3_600n);
+        await networkHelpers.time.setNextBlockTimestamp(t1 + 3_600n);
+        await expect(b.backstop.connect(b.engine).cover(tokens(1_000n)))
+          .to.emit(b.backstop, "Covered")
+          .withArgs(tokens(1_000n), tokens(210n), tokens(490n));
       });
 
       it("a cover with nothing to give pays zero and emits nothing", async function () {
@@ -402,6 +500,107 @@ for (const decimals of [6, 18]) {
         await expect(b.backstop.connect(b.alice).setParameters(...ok))
           .to.be.revertedWithCustomError(b.backstop, "AccessControlUnauthorizedAccount")
           .withArgs(b.alice.address, ethers.ZeroHash);
+      });
+    });
+
+    describe("leaving rules fixed at the request", function () {
+      it("setParameters versions the leaving rules only when they change (LeaveRulesVersioned); earlier cooldowns keep their window", async function () {
+        const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
+        expect(await b.backstop.rulesVersion()).to.equal(0n);
+        const same = b.backstop.connect(b.admin).setParameters(COOLDOWN, WINDOW, WAD / 2n, 0n, INCOME_PERIOD);
+        await expect(same).not.to.emit(b.backstop, "LeaveRulesVersioned");
+        expect(await b.backstop.rulesVersion()).to.equal(0n);
+        await expect(b.backstop.connect(b.admin).setParameters(30n * DAY, DAY, WAD / 2n, 0n, INCOME_PERIOD))
+          .to.emit(b.backstop, "LeaveRulesVersioned")
+          .withArgs(1n, 30n * DAY, DAY);
+        expect(await b.backstop.rulesVersion()).to.equal(1n);
+        expect((await b.backstop.cooldowns(b.alice)).rulesVersion).to.equal(0n);
+        const s = await b.backstop.cooldownStatus(b.alice);
+        expect([s.windowStart, s.windowEnd]).to.deep.equal([b.windowStart, b.windowEnd]);
+        // Bob's cooldown, requested now, runs on the new rules.
+        const bobShares: bigint = await b.backstop.balanceOf(b.bob);
+        const latest = BigInt(await networkHelpers.time.latest());
+        await networkHelpers.time.setNextBlockTimestamp(latest + 1n);
+        await expect(b.backstop.connect(b.bob).cooldown(bobShares))
+          .to.emit(b.backstop, "CooldownStarted")
+          .withArgs(b.bob.address, bobShares, tokens(1_000n), latest + 1n + 30n * DAY, latest + 1n + 31n * DAY);
+        expect((await b.backstop.cooldowns(b.bob)).rulesVersion).to.equal(1n);
+        await networkHelpers.time.increaseTo(b.windowStart);
+        expect(await b.backstop.maxRedeem(b.alice), "Alice's window is open on her rules").to.equal(b.shares);
+        expect(await b.backstop.maxRedeem(b.bob), "Bob's is not").to.equal(0n);
+      });
+    });
+
+    describe("exits during a running cover window", function () {
+      it("an exit must leave the window's remaining capacity plus the floor (ExitExceedsCoverReserve); maxWithdraw and maxRedeem include it; after the window it is free", async function () {
+        const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
+        await b.backstop
+          .connect(b.admin)
+          .setParameters(COOLDOWN, WINDOW, (3n * WAD) / 10n, tokens(1_000n), INCOME_PERIOD);
+        await networkHelpers.time.setNextBlockTimestamp(b.windowStart);
+        // The window opens on 2,000: limit 600, used 100; reserve 500 + floor 1,000 of the 1,900 left.
+        await b.backstop.connect(b.engine).cover(tokens(100n));
+        const available = tokens(400n);
+        expect(await b.backstop.maxWithdraw(b.alice)).to.equal(available);
+        const supply: bigint = await b.backstop.totalSupply();
+        const maxShares = toShares(available, tokens(1_900n), supply);
+        expect(await b.backstop.maxRedeem(b.alice)).to.equal(maxShares);
+        await expect(b.backstop.connect(b.alice).withdraw(available + 1n, b.alice, b.alice))
+          .to.be.revertedWithCustomError(b.backstop, "ExitExceedsCoverReserve")
+          .withArgs(available + 1n, available);
+        const capacity: bigint = await b.backstop.maxCover();
+        expect(capacity).to.equal(tokens(500n));
+        await b.backstop.connect(b.alice).withdraw(available, b.alice, b.alice);
+        expect(await b.backstop.maxCover(), "the window can still cover what it could").to.equal(capacity);
+        expect(await b.backstop.maxWithdraw(b.alice)).to.equal(0n);
+        // Once the window has ended, the rest of the cooldown may leave.
+        await networkHelpers.time.increaseTo(b.windowStart + DAY);
+        expect(await b.backstop.maxWithdraw(b.alice)).to.be.gt(0n);
+        const rest: bigint = await b.backstop.maxRedeem(b.alice);
+        await expect(b.backstop.connect(b.alice).redeem(rest, b.alice, b.alice)).to.emit(b.backstop, "Withdraw");
+        expect(await b.backstop.balanceOf(b.alice), "all of the cooldown has left").to.equal(0n);
+      });
+    });
+
+    describe("previews", function () {
+      it("previewRedeem and previewWithdraw quote for the caller as owner; previewRedeemFor/previewWithdrawFor for any owner", async function () {
+        const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
+        await addIncome(b, tokens(200n));
+        await networkHelpers.time.increaseTo(b.windowStart + 2n);
+        const half = b.shares / 2n;
+        // Income raised the price since the request: Alice's exit pays the value at request.
+        const atRequest = (tokens(1_000n) * half) / b.shares;
+        expect(await b.backstop.connect(b.alice).previewRedeem(half)).to.equal(atRequest);
+        expect(await b.backstop.previewRedeemFor(b.alice, half)).to.equal(atRequest);
+        const atNow: bigint = await b.backstop.convertToAssets(half);
+        expect(atNow).to.be.gt(atRequest);
+        expect(await b.backstop.connect(b.carol).previewRedeem(half), "no cooldown: the current price").to.equal(atNow);
+        const assets = tokens(300n);
+        const burns = (assets * b.shares + tokens(1_000n) - 1n) / tokens(1_000n);
+        expect(await b.backstop.connect(b.alice).previewWithdraw(assets)).to.equal(burns);
+        expect(await b.backstop.previewWithdrawFor(b.alice, assets)).to.equal(burns);
+        const supply: bigint = await b.backstop.totalSupply();
+        const ta: bigint = await b.backstop.totalAssets();
+        expect(await b.backstop.previewWithdrawFor(b.carol, assets), "no cooldown: the current price").to.equal(
+          toShares(assets, ta, supply, true),
+        );
+        // An operator approved by Alice gets what Alice's own preview says, not the operator's.
+        await b.backstop.connect(b.alice).approve(b.carol, ethers.MaxUint256);
+        await expect(b.backstop.connect(b.carol).withdraw(assets, b.carol, b.alice))
+          .to.emit(b.backstop, "Withdraw")
+          .withArgs(b.carol.address, b.carol.address, b.alice.address, assets, burns);
+      });
+
+      it("redeem of shares worth nothing reverts with ExitPaysNothing and burns nothing", async function () {
+        const b = await networkHelpers.loadFixture(fresh);
+        await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
+        const start = await blockTime(await b.backstop.connect(b.alice).cooldown(1n));
+        await networkHelpers.time.setNextBlockTimestamp(start + COOLDOWN);
+        await expect(b.backstop.connect(b.alice).redeem(1n, b.alice, b.alice))
+          .to.be.revertedWithCustomError(b.backstop, "ExitPaysNothing")
+          .withArgs(1n);
+        expect(await b.backstop.maxRedeem(b.alice)).to.equal(0n);
+        expect(await b.backstop.previewRedeemFor(b.alice, 1n)).to.equal(0n);
       });
     });
 

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { BTC, deploySystem, ethers, ETH, networkHelpers, WAD } from "./helpers/system.js";
-import { checkedBatch, extraTraders, GAS, inOneBlock, setPrice, usd } from "./helpers/liq.js";
+import { blockTime, checkedBatch, extraTraders, GAS, inOneBlock, setPrice, usd } from "./helpers/liq.js";
 
 for (const decimals of [6, 18]) {
   describe(`LiquidateBatch (${decimals}-decimal collateral)`, function () {
@@ -80,7 +80,7 @@ for (const decimals of [6, 18]) {
         .withArgs(2n, 1n);
     });
 
-    it("liquidates bad debt in order: each cover takes at most 30 % of what the backstop has left", async function () {
+    it("liquidates bad debt in order: the covers of one window take at most 30 % of the backstop in all", async function () {
       const s = await networkHelpers.loadFixture(mixedBook);
       await setPrice(s.ethFeed, usd(2_000n)); // Alice and Bob: equity -7,000, bad debt 7,100 each
       const r = await checkedBatch(
@@ -91,8 +91,11 @@ for (const decimals of [6, 18]) {
         ],
         { staleMarkets: [BTC], backstopAssets: tokens(10_000n), accounts: accountsOf(s) },
       );
-      expect(r.plans.map((x) => x.covered)).to.deep.equal([tokens(3_000n), tokens(2_100n)]);
-      expect(r.plans.map((x) => x.socialized)).to.deep.equal([tokens(4_100n), tokens(5_000n)]);
+      expect(r.plans.map((x) => x.covered)).to.deep.equal([tokens(3_000n), 0n]);
+      expect(r.plans.map((x) => x.socialized)).to.deep.equal([tokens(4_100n), tokens(7_100n)]);
+      await expect(r.tx)
+        .to.emit(s.backstop, "CoverLimitReached")
+        .withArgs(await blockTime(await r.tx), tokens(3_000n), tokens(3_000n));
     });
   });
 }

@@ -6,18 +6,28 @@ import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 /// @title IBackstopModule
 /// @notice Stakers' capital that covers bankrupt positions' shortfall before any loss is socialized.
 /// An ERC-4626 vault over the collateral token whose value comes from its own stored accounting.
+/// @dev Covers are limited per cover window, not per call: the window opens at its first cover, fixes its
+/// base (the backstop's assets then), and the covers until it ends take at most `maxCoverRatio` of that
+/// base. While a window runs, exits must leave its remaining capacity (plus `minAssetsRemaining`) behind,
+/// so that nobody leaving mid-crash shifts more of it onto the LPs.
 interface IBackstopModule is IERC4626 {
     /// @notice A staker's request to leave, fixed when it is made (one storage slot).
-    /// @param start When `cooldown` was called.
+    /// @param start When `cooldown` was called (uint32: fits until 2106).
+    /// @param rulesVersion The leaving rules (`cooldownPeriod`, `unstakeWindow`) in force at `start`: the
+    /// window is computed from them, whatever the admin sets later.
     /// @param shares Shares that may leave in the window (reduced if the staker transfers shares away).
-    /// @param value What those shares were worth at the request: the most they can take out.
+    /// @param value The most those shares can still take out: their value at the request, less what
+    /// partial exits already paid. uint96: a cooldown carries at most 2^96 - 1 units, about 7.9e10 tokens
+    /// at 18 decimals (7.9e22 at 6); `cooldown` of more reverts (SafeCast) and the staker cools down less.
     struct Cooldown {
-        uint40 start;
+        uint32 start;
+        uint16 rulesVersion;
         uint112 shares;
-        uint104 value;
+        uint96 value;
     }
 
     /// @notice Everything a staker's front end shows about a cooldown.
+    /// @dev `windowStart` and `windowEnd` are the window fixed at the request (both ends inclusive).
     struct CooldownStatus {
         uint256 start;
         uint256 windowStart;
@@ -26,6 +36,25 @@ interface IBackstopModule is IERC4626 {
         uint256 valueAtRequest;
         uint256 valueNow;
         bool inWindow;
+    }
+
+    /// @notice The cover window a keeper or staker sees now.
+    /// @param start When the running window opened at its first cover; 0 if no window runs now.
+    /// @param end The first second at which the running window no longer runs (0 if none runs).
+    /// @param base The backstop's assets at the window's start; with no running window, its assets now
+    /// (the base the next cover would fix).
+    /// @param limit What the window's covers may take in all: `base x maxCoverRatio`, rounded down. The
+    /// base is recorded up to 2^96 - 1 units (about 7.9e10 tokens at 18 decimals), which bounds the limit.
+    /// @param used What the window's covers have taken so far.
+    /// @param remaining `limit - used` (0 if the ratio was lowered below what was used). A cover also
+    /// never takes the backstop below `minAssetsRemaining`: `maxCover()` applies both.
+    struct CoverWindow {
+        uint256 start;
+        uint256 end;
+        uint256 base;
+        uint256 limit;
+        uint256 used;
+        uint256 remaining;
     }
 
     event CooldownStarted(
@@ -37,6 +66,11 @@ interface IBackstopModule is IERC4626 {
     );
     event CooldownReduced(address indexed account, uint256 shares, uint256 value);
     event Covered(uint256 requested, uint256 paid, uint256 assetsAfter);
+    /// @notice A cover opened a new window, fixing its base and limit.
+    event CoverWindowOpened(uint256 windowStart, uint256 base, uint256 limit);
+    /// @notice A cover asked for more than the window's remaining capacity: it paid up to the limit (the
+    /// engine socializes the rest). `used` is what the window has taken, this cover included.
+    event CoverLimitReached(uint256 windowStart, uint256 limit, uint256 used);
     event IncomeAdded(uint256 amount, uint256 streamingUntil);
     event ParametersUpdated(
         uint256 cooldownPeriod,
@@ -45,6 +79,9 @@ interface IBackstopModule is IERC4626 {
         uint256 minAssetsRemaining,
         uint256 incomePeriod
     );
+    /// @notice The leaving rules changed: cooldowns requested from now on use `rulesVersion`.
+    event LeaveRulesVersioned(uint256 rulesVersion, uint256 cooldownPeriod, uint256 unstakeWindow);
+    event CoverWindowUpdated(uint256 coverWindow);
 
     error OnlyEngine(address caller);
     error ZeroAmount();
@@ -52,27 +89,58 @@ interface IBackstopModule is IERC4626 {
     error OutsideUnstakeWindow(uint256 timestamp, uint256 windowStart, uint256 windowEnd);
     error ExceedsCooldownShares(uint256 shares, uint256 cooldownShares);
     error ExceedsCooldownAssets(uint256 assets, uint256 maxAssets);
+    /// @notice A redeem of `shares` would pay nothing (their value rounds down to zero): refused, so that
+    /// no shares are burnt for nothing.
+    error ExitPaysNothing(uint256 shares);
+    /// @notice An exit of `assets` during a running cover window would leave less than the window's
+    /// remaining capacity plus `minAssetsRemaining`; at most `available` may leave until the window ends.
+    error ExitExceedsCoverReserve(uint256 assets, uint256 available);
     error InsufficientShares(uint256 shares, uint256 balance);
     error ParameterOutOfBounds(bytes32 name, uint256 value, uint256 min, uint256 max);
+    /// @notice The leaving rules have been changed 65,535 times: the version counter is full.
+    error LeaveRulesExhausted();
     error TransferAmountMismatch(uint256 expected, uint256 received);
 
-    /// @notice Starts (or restarts) the caller's cooldown for `shares`, fixing their value now.
+    /// @notice Starts (or restarts) the caller's cooldown for `shares`, fixing their value and the window
+    /// (`cooldownPeriod` and `unstakeWindow` as they are now) at this moment.
     /// @dev The shares keep covering losses during the cooldown and the window; at withdrawal the staker
-    /// receives the lesser of the value fixed here and the value then.
+    /// receives the lesser of the value fixed here and the value then. Reverts (SafeCast) if the value
+    /// exceeds 2^96 - 1 units or the shares 2^112 - 1.
     function cooldown(uint256 shares) external;
 
     /// @notice Pays up to `amount` of a shortfall to the engine. Only the engine may call it.
-    /// @return paid At most `maxCover()`: the per-cover share of assets, never below the minimum left behind.
+    /// @dev Opens a cover window if none runs (fixing its base at the assets now). Emits
+    /// `CoverLimitReached` when the window's limit, not `amount` or the floor, decides what is paid.
+    /// @return paid `min(amount, maxCover())`: the window's remaining capacity, never below the minimum
+    /// left behind. The engine socializes the rest.
     function cover(uint256 amount) external returns (uint256 paid);
 
     /// @notice Books `amount` of income the engine has just transferred in; it streams into the share
     /// price over `incomePeriod` (together with whatever was still streaming). Only the engine.
     function notifyIncome(uint256 amount) external;
 
-    /// @notice The most one cover can pay now.
+    /// @notice Sets the cover window's length, within ConstantsLib's bounds. Only the admin.
+    /// @dev A running window ends `coverWindow` after its start as set now (a change applies to it).
+    function setCoverWindow(uint256 coverWindow_) external;
+
+    /// @notice The most one cover can pay now: the window's remaining capacity (or, with no running
+    /// window, `maxCoverRatio` of the assets now), never taking the assets below `minAssetsRemaining`.
     function maxCover() external view returns (uint256);
 
-    /// @notice The caller-independent state of `account`'s cooldown.
+    /// @notice The running cover window (or the one the next cover would open): start, base, limit,
+    /// used and remaining capacity.
+    function coverWindowStatus() external view returns (CoverWindow memory);
+
+    /// @notice What `redeem(shares, _, owner)` would pay in this transaction, ignoring the window and
+    /// the limits that `maxRedeem` reports: the lesser of the shares' value now and their part of the
+    /// cooldown's value (at the current price if `owner` has no cooldown).
+    function previewRedeemFor(address owner, uint256 shares) external view returns (uint256 assets);
+
+    /// @notice The shares `withdraw(assets, _, owner)` would burn in this transaction, ignoring the
+    /// window and the limits that `maxWithdraw` reports (at the current price if `owner` has no cooldown).
+    function previewWithdrawFor(address owner, uint256 assets) external view returns (uint256 shares);
+
+    /// @notice The caller-independent state of `account`'s cooldown, with the window fixed at its request.
     function cooldownStatus(address account) external view returns (CooldownStatus memory);
 
     /// @notice Backstop assets over the open-interest notional of all markets (18 decimals; max if no OI).
@@ -81,13 +149,20 @@ interface IBackstopModule is IERC4626 {
     /// @notice Income booked but not yet in the share price.
     function incomeStreaming() external view returns (uint256);
 
+    /// @notice Everything covers have paid since deployment (saturates at 2^96 - 1 units).
     function totalCovered() external view returns (uint256);
+    /// @notice What the latest cover paid.
     function lastCoverAmount() external view returns (uint256);
+    /// @notice When the latest cover was paid.
     function lastCoverTime() external view returns (uint256);
     function engine() external view returns (address);
-    function cooldownPeriod() external view returns (uint64);
-    function unstakeWindow() external view returns (uint64);
+    function cooldownPeriod() external view returns (uint32);
+    function unstakeWindow() external view returns (uint32);
     function maxCoverRatio() external view returns (uint64);
     function minAssetsRemaining() external view returns (uint256);
-    function incomePeriod() external view returns (uint64);
+    function incomePeriod() external view returns (uint32);
+    /// @notice The cover window's length (24 hours by default).
+    function coverWindow() external view returns (uint32);
+    /// @notice The version of the leaving rules in force; a cooldown requested now records it.
+    function rulesVersion() external view returns (uint16);
 }

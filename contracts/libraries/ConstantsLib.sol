@@ -35,6 +35,10 @@ library ConstantsLib {
     uint256 internal constant MAX_COVER_RATIO = 0.5e18;
     uint256 internal constant MIN_INCOME_PERIOD = 1 hours;
     uint256 internal constant MAX_INCOME_PERIOD = 30 days;
+    /// @dev A cover window must span a crash's liquidations (many blocks) and not outlast the unstake
+    /// windows it holds exits in for long.
+    uint256 internal constant MIN_COVER_WINDOW = 1 hours;
+    uint256 internal constant MAX_COVER_WINDOW = 7 days;
 
     // ---- oracle ----
     uint256 internal constant MIN_ORACLE_MAX_AGE = 1 minutes;

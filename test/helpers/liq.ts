@@ -457,7 +457,10 @@ export async function checkedLiquidation(
   return { e, p, price, index, covered, socialized, lpDelta, tx };
 }
 
-/** The backstop's per-cover cap from what was staked: min(assets x ratio, assets - floor). */
+/**
+ * What the first cover of a cover window can pay, from what was staked: min(assets x ratio, assets - floor).
+ * Later covers in the same window share that limit (the window's base is fixed at its first cover).
+ */
 export const coverCap = (assets: bigint, ratio = (3n * WAD) / 10n, floor = 0n) =>
   min(wMulDown(assets, ratio), assets > floor ? assets - floor : 0n);
 
@@ -485,7 +488,8 @@ export interface BatchEntry {
  * are skipped (unknown market, a market in `staleMarkets`, no position, already liquidated earlier in
  * the batch, healthy), the return values, each liquidation's events, one transfer of all keeper fees,
  * the balance changes, the LP ledger and conservation summed over the batch, and solvency.
- * `backstopAssets` is what the test staked: each cover takes at most 30 % of what is left.
+ * `backstopAssets` is what the test staked, with no cover window running: the batch's first cover opens
+ * one whose covers take at most 30 % of `backstopAssets` in all.
  */
 export async function checkedBatch(
   s: any,
@@ -505,6 +509,7 @@ export async function checkedBatch(
   const ts = BigInt(await networkHelpers.time.latest()) + 1n;
   const done = new Set<string>();
   let assets = opts.backstopAssets;
+  let windowRoom = wMulDown(assets, (3n * WAD) / 10n);
   const plans: { entry: BatchEntry; e: Expected; p: Pos; price: bigint; covered: bigint; socialized: bigint }[] = [];
   for (const entry of entries) {
     if (entry.marketId >= count || (opts.staleMarkets ?? []).includes(entry.marketId)) continue;
@@ -513,7 +518,8 @@ export async function checkedBatch(
     const x = await expectedAt(s, entry.account, entry.marketId, ts);
     if (x.p.size === 0n || !x.e.liquidatable) continue;
     done.add(key);
-    const covered = min(x.e.badDebt, coverCap(assets));
+    const covered = min(x.e.badDebt, min(windowRoom, assets));
+    windowRoom -= covered;
     assets -= covered;
     plans.push({ entry, e: x.e, p: x.p, price: x.price, covered, socialized: x.e.badDebt - covered });
   }

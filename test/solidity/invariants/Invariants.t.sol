@@ -175,7 +175,7 @@ contract InvariantsTest is BaseTest {
         _noViolation("INV-LIQ");
     }
 
-    /// INV-BACK-1..2
+    /// INV-BACK-1..3
     function invariant_INV_BACK_backstop_share_price_falls_only_on_cover() public view {
         _noViolation("INV-BACK");
     }

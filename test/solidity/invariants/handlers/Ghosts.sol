@@ -30,6 +30,11 @@ contract Ghosts {
     uint256 private _lastSupply;
     uint256 private _lastCovered;
 
+    // INV-BACK-3: the covers of the cover window that the last observed cover fell in.
+    uint256 public coverWindowStart;
+    uint256 public coverWindowBase;
+    uint256 public coverWindowSum;
+
     constructor(uint256 time_) {
         time = time_;
     }
@@ -64,9 +69,34 @@ contract Ghosts {
         pathCount[path] += 1;
     }
 
-    function fail(bytes32 id, string memory reason) external {
+    function fail(bytes32 id, string memory reason) public {
         if (violations[id] == 0) firstViolation[id] = reason;
         violations[id] += 1;
+    }
+
+    /// @dev INV-BACK-3: `covered` (measured from the backstop's balance) was just paid by covers of one
+    /// call, all in the window running now. Their sum over the window stays within floor(base x ratio),
+    /// computed here from the window's base, and equals what the backstop says the window used.
+    function recordCover(BackstopModule backstop, uint256 covered) external {
+        if (covered == 0) return;
+        (uint256 start, , uint256 base, , uint256 used, ) = _window(backstop);
+        if (start != coverWindowStart) {
+            (coverWindowStart, coverWindowBase, coverWindowSum) = (start, base, 0);
+        }
+        coverWindowSum += covered;
+        if (coverWindowSum > (coverWindowBase * backstop.maxCoverRatio()) / 1e18) {
+            fail("INV-BACK", "a cover window's covers exceeded its limit");
+        }
+        if (coverWindowSum != used || base != coverWindowBase) {
+            fail("INV-BACK", "the window's covers differ from what the backstop reports");
+        }
+    }
+
+    function _window(
+        BackstopModule backstop
+    ) private view returns (uint256, uint256, uint256, uint256, uint256, uint256) {
+        BackstopModule.CoverWindow memory w = backstop.coverWindowStatus();
+        return (w.start, w.end, w.base, w.limit, w.used, w.remaining);
     }
 
     /// @dev INV-BACK-1: between two actions the share price may fall only if a cover happened.

@@ -113,6 +113,7 @@ contract KeeperHandler is HandlerBase {
             ghosts.engineFlow("batch.refund", 0, refunds);
             ghosts.engineFlow("batch.cover", covered, 0);
             ghosts.backstopFlow("batch.cover", 0, covered);
+            ghosts.recordCover(backstop, covered);
             for (uint256 k; k < n; ++k) {
                 Position memory p = engine.getPosition(accounts[k], ids[k]);
                 if (!expected[k] || p.size == 0) continue;
@@ -202,6 +203,7 @@ contract KeeperHandler is HandlerBase {
         ghosts.engineFlow("liquidate.refund", 0, _balance(a) - b.traderBalance);
         ghosts.engineFlow("liquidate.cover", covered, 0);
         ghosts.backstopFlow("liquidate.cover", 0, covered);
+        ghosts.recordCover(backstop, covered);
 
         if (after_.size != 0) {
             ghosts.count("liquidate.partial");

@@ -5,7 +5,8 @@ import {vm} from "../../utils/Vm.sol";
 import {HandlerBase, System} from "./HandlerBase.sol";
 
 /// @notice Stakers stake, start cooldowns and unstake inside their window; an unstake within maxRedeem
-/// must succeed and never pay more than the value fixed at the request (INV-LIVE, INV-BACK).
+/// must succeed, pay exactly the owner's previewRedeem and never more than its part of the cooldown's
+/// value (INV-LIVE, INV-BACK).
 contract StakerHandler is HandlerBase {
     constructor(System memory system) HandlerBase(system) {}
 
@@ -38,9 +39,11 @@ contract StakerHandler is HandlerBase {
         uint256 max = backstop.maxRedeem(a);
         uint256 shares = (max * _bound(bpsSeed, 1, 10_000)) / 10_000;
         if (shares == 0) return;
-        (, uint128 cdShares, uint128 cdValue) = backstop.cooldowns(a);
+        (, , uint128 cdShares, uint128 cdValue) = backstop.cooldowns(a);
         uint256 atRequest = (uint256(cdValue) * shares) / cdShares;
-        bool worthSomething = backstop.previewRedeem(shares) > 0 && atRequest > 0;
+        bool worthSomething = backstop.convertToAssets(shares) > 0 && atRequest > 0;
+        vm.prank(a);
+        uint256 quoted = backstop.previewRedeem(shares);
         uint256 before = _balance(a);
         vm.prank(a);
         try backstop.redeem(shares, a, a) returns (uint256 assets) {
@@ -48,6 +51,7 @@ contract StakerHandler is HandlerBase {
             ghosts.backstopFlow("unstake", 0, received);
             if (received != assets) ghosts.fail("INV-CONS", "unstake paid other than reported");
             if (received > atRequest) ghosts.fail("INV-BACK", "unstake paid more than the value at request");
+            if (received != quoted) ghosts.fail("INV-BACK", "unstake paid other than the owner's previewRedeem");
         } catch {
             if (worthSomething) ghosts.fail("INV-LIVE", "an unstake within maxRedeem reverted");
         }
