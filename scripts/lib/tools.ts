@@ -269,13 +269,14 @@ export const lpStatus: Tool<Account> = {
       d.engine.freeLiquidity(),
       d.engine.totalReserved(),
     ]);
-    const show = (x: bigint | { message: string }) =>
-      typeof x === "bigint" ? t(ctx, x) : `unavailable (${x.message})`;
+    const show = (x: bigint | object) => (typeof x === "bigint" ? t(ctx, x) : "unavailable");
     const raw = (x: bigint | object) => (typeof x === "bigint" ? x : null);
+    const refusal = [value, maxWithdraw, totalAssets].find((x) => typeof x !== "bigint") as { message: string };
     return {
       lines: [
         `LP ${account}: ${vaultShares(units, shares)} worth ${show(value)}; withdrawable now ${show(maxWithdraw)}`,
         `Vault: assets ${show(totalAssets)}, reserved for open profits ${t(ctx, reserved)}, free ${t(ctx, free)}`,
+        ...(refusal ? [`Unavailable while an oracle refuses a price: ${refusal.message}`] : []),
       ],
       data: {
         account,
