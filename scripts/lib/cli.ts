@@ -100,9 +100,11 @@ export async function loadDeploymentFor(connection: NetworkConnection, deploymen
   try {
     return await loadDeployment(connection.ethers, deploymentId || undefined);
   } catch (error) {
+    // Forgetting --network lands on the in-process chain, which never has a deployment: a localhost
+    // deployment's records (chain 31337 too) point at addresses with no code there.
     if (
       error instanceof ToolError &&
-      error.code === "NoDeployment" &&
+      (error.code === "NoDeployment" || error.code === "StaleDeployment") &&
       connection.networkConfig.type === "edr-simulated" &&
       !deploymentId
     ) {
