@@ -242,4 +242,75 @@ describe("Operations on a localhost deployment", function () {
       /^unknown field noSuchField; one of initialMarginRatio, /,
     );
   });
+
+  it("timelock tools schedule an operator change, list it with its ETA, refuse it early and execute it when ready", async function () {
+    const s = await networkHelpers.loadFixture(localhostDeployment);
+    const delay = 2n * 86_400n;
+    const timelock = await ethers.deployContract("TimelockController", [
+      delay,
+      [s.deployer.address],
+      [s.deployer.address],
+      s.deployer.address,
+    ]);
+    const timelockAddress = await timelock.getAddress();
+    await s.engine.grantRole(await s.engine.MARKET_ADMIN_ROLE(), timelockAddress);
+    const d = await attach(ethers, { ...s.addresses, timelock: timelockAddress });
+
+    // `operator set --via-timelock` schedules the same calldata instead of sending it.
+    const scheduled = await ok(d, s.deployer, setParameter, {
+      market: "0",
+      field: "tradingFeeRatio",
+      value: "0.1%",
+      viaTimelock: true,
+    });
+    expect(scheduled.action).to.equal("schedule");
+    expect(scheduled.delay).to.equal(delay.toString());
+    expect((await s.engine.getMarket(ETH)).config.tradingFeeRatio).to.equal(5n * 10n ** 14n); // unchanged
+    const id = scheduled.id as string;
+    expect(await timelock.isOperationPending(id)).to.equal(true);
+
+    // The list shows it waiting, with its ETA as a timestamp (and as a date in text).
+    const listed = await ok(d, s.deployer, timelockList, {});
+    const ops = listed.operations as { id: string; state: string; eta: string; calls: { description: string }[] }[];
+    expect(ops.map((o) => [o.id, o.state])).to.deep.equal([[id, "waiting"]]);
+    expect(ops[0].eta).to.equal(scheduled.eta);
+    expect(ops[0].calls[0].description).to.match(/^engine\.setMarketConfig\(/);
+
+    // Executing early is refused before anything is sent, with the date it becomes executable.
+    const early = await runAs(d, s.deployer, timelockExecute, { id });
+    expect(early.code).to.equal(1);
+    expect(JSON.parse(early.err[0]).error.name).to.equal("OperationNotReady");
+    expect(JSON.parse(early.err[0]).error.message).to.match(
+      /^operation 0x[0-9a-f]{64} is waiting: executable from \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in 2 d\)$/,
+    );
+
+    await networkHelpers.time.increase(delay);
+    await s.ethFeed.updateAnswer(feedPrice(3_000n)); // setMarketConfig reads the price: feeds fresh again
+    await s.btcFeed.updateAnswer(feedPrice(60_000n));
+    expect(((await ok(d, s.deployer, timelockList, {})).operations as { state: string }[])[0].state).to.equal("ready");
+    const executed = await ok(d, s.deployer, timelockExecute, { id });
+    expect(executed.calls).to.equal(1);
+    expect((await s.engine.getMarket(ETH)).config.tradingFeeRatio).to.equal(10n ** 15n);
+    expect(((await ok(d, s.deployer, timelockList, {})).operations as { state: string }[])[0].state).to.equal("done");
+    const again = await runAs(d, s.deployer, timelockExecute, { id });
+    expect(JSON.parse(again.err[0]).error.message).to.equal(`operation ${id} was already executed`);
+
+    // A raw call the timelock could not make is refused at scheduling (simulated as the timelock), by role name.
+    const args = { target: "engine", call: "setTreasury(address)", args: JSON.stringify([s.alice.address]) };
+    const refused = await runAs(d, s.deployer, timelockSchedule, args);
+    expect(refused.code).to.equal(1);
+    expect(JSON.parse(refused.err[0]).error.message).to.equal(`${timelockAddress} does not hold DEFAULT_ADMIN_ROLE`);
+    await s.engine.grantRole(ethers.ZeroHash, timelockAddress);
+    const raw = await ok(d, s.deployer, timelockSchedule, { ...args, delay: "3d" });
+    expect(raw.delay).to.equal((3n * 86_400n).toString());
+    const short = await runAs(d, s.deployer, timelockSchedule, { ...args, delay: "1h" });
+    expect(JSON.parse(short.err[0]).error.message).to.equal("--delay 1 h is below the timelock's minimum 2 d");
+    await networkHelpers.time.increase(3n * 86_400n);
+    await ok(d, s.deployer, timelockExecute, { id: raw.id as string });
+    expect(await s.engine.treasury()).to.equal(s.alice.address);
+
+    // A deployment without a timelock says so.
+    const none = await runAs(s, s.deployer, timelockList, {});
+    expect(JSON.parse(none.err[0]).error.name).to.equal("NoTimelock");
+  });
 });
