@@ -16,7 +16,7 @@ import {
 } from "./cli.js";
 import { type Deployment, formatUnits } from "./deployment.js";
 import { ToolError, describeError, renderParameter } from "./errors.js";
-import { type Units, baseUnits, date, decimal, percent, tokens, usd, when } from "./format.js";
+import { type Units, baseUnits, date, decimal, duration, percent, tokens, usd, when } from "./format.js";
 import { CONFIG_FIELDS } from "./verify.js";
 import { type TimelockArgs, scheduleCall, viaTimelock } from "./timelock.js";
 
@@ -500,7 +500,9 @@ export const systemStatus: Tool<CommonArgs> = {
       `Vault assets (marked) ${vaultAssets === undefined ? "unavailable (an oracle refuses a price)" : tk(vaultAssets)}; pending fees ${tk(fees)}, penalties ${tk(penalties)}`,
       `Backstop assets ${tk(backstopAssets)} (streaming ${tk(streaming)}), coverage ratio ${coverage === undefined ? "unavailable" : coverage === 2n ** 256n - 1n ? "no open interest" : percent(coverage)}`,
     );
-    if (d.timelock) lines.push(`Timelock ${d.addresses.timelock}: minimum delay ${await d.timelock.getMinDelay()} s`);
+    if (d.timelock) {
+      lines.push(`Timelock ${d.addresses.timelock}: minimum delay ${duration(await d.timelock.getMinDelay())}`);
+    }
     return {
       lines,
       data: {
