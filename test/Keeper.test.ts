@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { Keeper } from "../scripts/lib/keeper.js";
-import { BTC, deployThroughIgnition, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/ops.js";
+import { runKeeper } from "../scripts/lib/keeper-cli.js";
+import { CONFIG_FIELDS } from "../scripts/lib/verify.js";
+import { BTC, connection, deployThroughIgnition, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/ops.js";
 
 type System = Awaited<ReturnType<typeof deployThroughIgnition>>;
 
@@ -165,5 +167,73 @@ describe("Keeper", function () {
     await s.ethFeed.updateAnswer(feedPrice(ETH_AFTER));
     const recovered = await keeper.tick();
     expect(recovered?.liquidated).to.equal(2);
+  });
+
+  it("rechecks only positions a round crosses, and a whole market when its config changes", async function () {
+    const s = await networkHelpers.loadFixture(openedAndMoved);
+    const keeper = keeperFor(s, { dryRun: true, refreshPerBlock: 0 });
+    const first = await keeper.tick(); // builds the index: one health read per position, then the 3 previews
+    expect(first?.checked).to.equal(6 + 3);
+    // A quiet round: no liquidation price is near, nothing but the 3 already liquidatable is previewed.
+    await s.btcFeed.updateAnswer(feedPrice(BTC_AFTER));
+    expect((await keeper.tick())?.checked).to.equal(3);
+    // A config change moves every liquidation price of its market without a price move: the
+    // MarketConfigUpdated event makes the keeper read the whole ETH market again.
+    const config = (await s.engine.getMarket(ETH)).config;
+    const fields = CONFIG_FIELDS as readonly string[];
+    const raised = Object.fromEntries(
+      fields.map((f) => [f, f === "maintenanceMarginRatio" ? WAD / 12n : config[f as never]]),
+    );
+    await s.engine.connect(s.admin).setMarketConfig(ETH, raised as never);
+    const after = await keeper.tick();
+    expect(after?.checked, "the 4 ETH positions read again, then the 3 previews").to.equal(4 + 3);
+    const fresh = await keeperFor(s, { dryRun: true }).tick();
+    expect(after?.liquidatable).to.equal(fresh?.liquidatable);
+  });
+
+  it("prints one JSON object per block with --json and a summary of every block in a dry run", async function () {
+    const s = await networkHelpers.loadFixture(openedAndMoved);
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    const code = await runKeeper(
+      { connection, deployment: s, io },
+      { iterations: "2", pollInterval: "100", dryRun: true, json: true },
+    );
+    expect(code).to.equal(0);
+    // Two polls, one block: one object (the second poll sees no new block).
+    expect(out).to.have.length(1);
+    const tick = JSON.parse(out[0]);
+    expect(Object.keys(tick)).to.deep.equal([
+      "block",
+      "open",
+      "checked",
+      "liquidatable",
+      "liquidated",
+      "keeperFees",
+      "skipped",
+      "errors",
+      "dryRun",
+      "ms",
+    ]);
+    expect([tick.open, tick.liquidatable, tick.liquidated, tick.keeperFees]).to.deep.equal([
+      6,
+      3,
+      0,
+      (300n * s.unit).toString(),
+    ]);
+    expect(
+      err.some((l) =>
+        / block \d+: 6 open, \d+ checked, 3 liquidatable, 3 would be liquidated for 300.00 mUSD \(dry run\)/.test(l),
+      ),
+    ).to.equal(true);
+
+    // Without --json a quiet dry-run block still says what it saw.
+    const lines: string[] = [];
+    const quiet = keeperFor(s, { dryRun: true, log: (l) => lines.push(l) });
+    await quiet.tick();
+    await networkHelpers.mine();
+    await quiet.tick();
+    expect(lines.filter((l) => /^block \d+: 6 open/.test(l))).to.have.length(2);
   });
 });
