@@ -326,10 +326,23 @@ const FIELD_UNITS: Record<ConfigField, { unit: string; decimals: (u: Units) => n
 export function parseFieldValue(field: ConfigField, text: string, u: Units): bigint {
   const spec = FIELD_UNITS[field];
   const clean = text.trim().replace(spec.suffix, "");
-  return optionalAmountAllowZero(clean, u, spec.decimals(u), `--value for ${field} (in ${spec.unit})`);
+  const value = decimalValue(clean, spec.decimals(u), `--value for ${field} (in ${spec.unit})`);
+  if (spec.decimals(u) === 16 && value > 10n ** 18n) {
+    throw new ToolError(
+      "BadValue",
+      `--value ${text} for ${field} is more than 100 %: give percent (4 or 4%), not the raw 18-decimal fraction`,
+    );
+  }
+  // The field's storage width (MarketConfig packs uint64, uint96 and uint128 fields).
+  const index = CONFIG_FIELDS.indexOf(field);
+  const bits = index < 8 ? 64n : index < 11 ? 96n : 128n;
+  if (value >= 1n << bits) {
+    throw new ToolError("BadValue", `--value ${text} does not fit ${field} (uint${bits}): is it in ${spec.unit}?`);
+  }
+  return value;
 }
 
-function optionalAmountAllowZero(text: string, _u: Units, decimals: number, what: string): bigint {
+function decimalValue(text: string, decimals: number, what: string): bigint {
   const clean = text.replace(/[_,]/g, "");
   const match = /^(\d+)(?:\.(\d*))?$/.exec(clean);
   if (!match) throw new ToolError("BadValue", `${what}: "${text}" is not a number`);
