@@ -158,6 +158,16 @@ describe("Tools refuse bad input with one line, a non-zero exit and nothing sent
     expect(line).to.equal("error: maintenanceMarginRatio 90 % is above its maximum 9.5 % [ParameterOutOfBounds]");
   });
 
+  it("operator_set_refuses_a_raw_18_decimal_ratio_where_percent_is_expected", async function () {
+    const line = await expectRefusal(
+      () => run(setParameter, { market: "0", field: "maintenanceMarginRatio", value: "40000000000000000" }, s, s.admin),
+      "BadValue",
+    );
+    expect(line).to.equal(
+      "error: --value 40000000000000000 for maintenanceMarginRatio is more than 100 %: give percent (4 or 4%), not the raw 18-decimal fraction [BadValue]",
+    );
+  });
+
   it("operator_set_by_an_account_without_the_role_names_the_role", async function () {
     const line = await expectRefusal(
       () => run(setParameter, { market: "0", field: "tradingFeeRatio", value: "0.1%" }, s, s.traders[0]),
