@@ -155,7 +155,11 @@ export function firstLine(error: unknown): string {
   const e = error as { shortMessage?: string; message?: string };
   const text = String(e?.shortMessage ?? e?.message ?? error).split("\n")[0];
   if (/ECONNREFUSED|fetch failed|Cannot connect to the network/.test(text) || /ECONNREFUSED/.test(String(e?.message))) {
-    return "cannot reach the network's RPC endpoint (for --network localhost, start `npx hardhat node` first)";
+    return "cannot reach the network's RPC endpoint: check its URL (for --network localhost, start `npx hardhat node` first)";
+  }
+  const variable = /Configuration Variable "(\w+)" not found/.exec(text)?.[1];
+  if (variable) {
+    return `the configuration variable ${variable} is not set: \`npx hardhat keystore set ${variable}\` (or export ${variable}=…)`;
   }
   return text.replace(/ \((action|code|info|transaction|data)=.*$/, "");
 }
