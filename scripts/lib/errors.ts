@@ -327,8 +327,9 @@ export function renderRevert(e: DecodedError, u: Units): string {
 }
 
 /** OpenZeppelin's TimelockController encodes the expected states as a bitmap. */
-function operationStates(bitmap: bigint): string {
-  const names = ["unset", "waiting", "ready", "done"].filter((_n, i) => (bitmap >> BigInt(i)) & 1n);
+function operationStates(bitmap: string | bigint): string {
+  const bits = BigInt(bitmap);
+  const names = ["unset", "waiting", "ready", "done"].filter((_n, i) => (bits >> BigInt(i)) & 1n);
   return names.join(" or ") || "in the expected state";
 }
 
