@@ -18,6 +18,9 @@ export async function deployLocal(connection: NetworkConnection, parameterFile =
     ethOracle: await r.ethOracle.getAddress(),
     btcOracle: await r.btcOracle.getAddress(),
   };
+  // The module gains a TimelockController (issue 8); until then there is none to record.
+  const timelock = (r as unknown as Record<string, { getAddress(): Promise<string> } | undefined>).timelock;
+  if (timelock) Object.assign(addresses, { timelock: await timelock.getAddress() });
   const d = await attach(connection.ethers, addresses);
   const ethFeed = await connection.ethers.getContractAt("MockV3Aggregator", await r.ethFeed.getAddress());
   const btcFeed = await connection.ethers.getContractAt("MockV3Aggregator", await r.btcFeed.getAddress());
