@@ -3,7 +3,10 @@ import { expect } from "chai";
 import { Interface, encodeBytes32String } from "ethers";
 import { decodeRevertData, renderRevert, roleName } from "../scripts/lib/errors.js";
 import { type Units, date, decimal, duration, percent, tokens, when } from "../scripts/lib/format.js";
-import { parseUnits } from "../scripts/lib/deployment.js";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { deploymentBlock, parseUnits } from "../scripts/lib/deployment.js";
 
 const WAD = 10n ** 18n;
 const NOW = BigInt(Date.UTC(2026, 11, 1, 14, 34, 49) / 1000); // 2026-12-01 14:34:49 UTC
@@ -96,5 +99,21 @@ describe("Tools: numbers, times and errors as people read them", function () {
         "0x" + "0".repeat(62) + "04",
       ]),
     ).to.equal(`operation 0x${"ab".repeat(32)} is not ready`);
+  });
+
+  it("finds a deployment's first block in Ignition's journal, for the keeper's default start", async function () {
+    const dir = await mkdtemp(path.join(tmpdir(), "bulwark-deployments-"));
+    await mkdir(path.join(dir, "chain-11155111"));
+    const confirm = (block: number) =>
+      JSON.stringify({ type: "TRANSACTION_CONFIRM", futureId: "Bulwark#X", receipt: { blockNumber: block } });
+    const journal = [
+      JSON.stringify({ type: "DEPLOYMENT_INITIALIZE" }),
+      confirm(7_100_002),
+      confirm(7_100_001),
+      '{"type":"TRANSACTION_CONFIRM",',
+    ];
+    await writeFile(path.join(dir, "chain-11155111", "journal.jsonl"), journal.join("\n"));
+    expect(await deploymentBlock(11_155_111n, undefined, dir)).to.equal(7_100_001);
+    expect(await deploymentBlock(1n, undefined, dir)).to.equal(undefined);
   });
 });

@@ -74,6 +74,27 @@ export async function readIgnitionAddresses(chainId: bigint, deploymentId?: stri
   return { deploymentId: id, deployed, addresses: addressesFromIgnition(deployed) };
 }
 
+/**
+ * The first block of a deployment, from Ignition's journal (its TRANSACTION_CONFIRM receipts), so that the
+ * keeper scans events from there rather than from block 0; undefined when there is no journal.
+ */
+export async function deploymentBlock(chainId: bigint, deploymentId?: string, dir = DEPLOYMENTS_DIR) {
+  const file = path.join(dir, deploymentId ?? `chain-${chainId}`, "journal.jsonl");
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  if (text === undefined) return undefined;
+  let first: number | undefined;
+  for (const line of text.split("\n")) {
+    if (!line.includes('"TRANSACTION_CONFIRM"')) continue;
+    try {
+      const block = (JSON.parse(line) as { receipt?: { blockNumber?: number } }).receipt?.blockNumber;
+      if (typeof block === "number" && (first === undefined || block < first)) first = block;
+    } catch {
+      // a torn last line of an interrupted deployment
+    }
+  }
+  return first;
+}
+
 /** Reads deploy/parameters/<network>.json with Ignition's convention that "123n" is a bigint. */
 export async function readParameters(networkName: string): Promise<Record<string, Record<string, unknown>>> {
   const file = path.join(DEPLOY_DIR, "parameters", `${networkName}.json`);

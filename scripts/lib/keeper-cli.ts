@@ -3,7 +3,7 @@
 import type { NetworkConnection } from "hardhat/types/network";
 import { type Io, integerOption, loadDeploymentFor, optionalAddress, printFailure, processIo, unitsOf } from "./cli.js";
 import type { Deployment } from "./deployment.js";
-import { parseUnits } from "./deployment.js";
+import { deploymentBlock, parseUnits } from "./deployment.js";
 import { ToolError, describeError } from "./errors.js";
 import { toJson } from "./format.js";
 import { Keeper, type KeeperOptions } from "./keeper.js";
@@ -80,6 +80,12 @@ export async function runKeeper(
     const d = rt.deployment ?? (await loadDeploymentFor(rt.connection, args.deploymentId));
     units = await unitsOf(ethers, d);
     const o = parseKeeperOptions(args, d.decimals, names);
+    if (args.startBlock === undefined || args.startBlock === "") {
+      // Default: the deployment's first block (Ignition's journal), not block 0, which on a testnet means
+      // millions of empty log queries.
+      const { chainId } = await ethers.provider.getNetwork();
+      o.startBlock = (rt.deployment ? undefined : await deploymentBlock(chainId, args.deploymentId || undefined)) ?? 0;
+    }
     const [signer] = await ethers.getSigners();
     const options: KeeperOptions = {
       ...o,

@@ -32,7 +32,7 @@ export const bulwarkTasks = [
     .addOption(text("minProfit", "Minimum profit per batch, in collateral tokens (default: 0)"))
     .addOption(text("batchSize", "Positions per transaction, 1 to 200 (default: 20)"))
     .addOption(text("pollInterval", "Milliseconds between polls, 100 or more (default: 4000)"))
-    .addOption(text("startBlock", "First block to scan for positions (default: 0)"))
+    .addOption(text("startBlock", "First block to scan for positions (default: the deployment's first block)"))
     .addOption(text("iterations", "Stop after N polls (default: 0, run until Ctrl-C)"))
     .addOption(text("concurrency", "Parallel eth_calls when checking positions, 1 to 256 (default: 32)"))
     .addOption(text("deploymentId", "Ignition deployment id (default: chain-<chainId>)"))
