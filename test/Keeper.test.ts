@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { Keeper } from "../scripts/lib/keeper.js";
 import { runKeeper } from "../scripts/lib/keeper-cli.js";
+import { deployLocal } from "../scripts/lib/local.js";
 import { CONFIG_FIELDS } from "../scripts/lib/verify.js";
 import { BTC, connection, deployThroughIgnition, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/ops.js";
 
@@ -236,4 +237,16 @@ describe("Keeper", function () {
     await quiet.tick();
     expect(lines.filter((l) => /^block \d+: 6 open/.test(l))).to.have.length(2);
   });
+
+  it("starts on a fresh deployment whose engine holds no collateral yet (the recipient check simulates zero)", async function () {
+    const d = await networkHelpers.loadFixture(freshDeployment);
+    expect(await d.collateral.balanceOf(d.addresses.engine)).to.equal(0n);
+    const err: string[] = [];
+    const io = { out: () => {}, err: (l: string) => err.push(l) };
+    const code = await runKeeper({ connection, deployment: d, io }, { iterations: "1", dryRun: true, json: true });
+    expect(err.filter((l) => l.startsWith("{"))).to.deep.equal([]);
+    expect(code).to.equal(0);
+  });
 });
+
+const freshDeployment = () => deployLocal(connection, "hardhat");

@@ -138,12 +138,23 @@ export class Keeper {
    * simulated. A blocklisted address (as USDC has) or a token that refuses it fails here, before any batch.
    */
   async checkFeeRecipient(): Promise<void> {
-    const token = new Interface(["function transfer(address to, uint256 amount) returns (bool)"]);
+    const token = new Interface([
+      "function transfer(address to, uint256 amount) returns (bool)",
+      "function balanceOf(address) view returns (uint256)",
+    ]);
+    const engine = this.d.addresses.engine;
+    const collateral = this.d.addresses.collateral;
     try {
+      // One unit when the engine holds any (an engine with none, on a fresh deployment, simulates zero).
+      const [balance] = token.decodeFunctionResult(
+        "balanceOf",
+        await this.ethers.provider.call({ to: collateral, data: token.encodeFunctionData("balanceOf", [engine]) }),
+      );
+      const amount = (balance as bigint) > 0n ? 1n : 0n;
       await this.ethers.provider.call({
-        from: this.d.addresses.engine,
-        to: this.d.addresses.collateral,
-        data: token.encodeFunctionData("transfer", [this.feeRecipient, 1n]),
+        from: engine,
+        to: collateral,
+        data: token.encodeFunctionData("transfer", [this.feeRecipient, amount]),
       });
     } catch (error) {
       throw new ToolError(
