@@ -274,7 +274,7 @@ describe("Operations on a localhost deployment", function () {
     const ops = listed.operations as { id: string; state: string; eta: string; calls: { description: string }[] }[];
     expect(ops.map((o) => [o.id, o.state])).to.deep.equal([[id, "waiting"]]);
     expect(ops[0].eta).to.equal(scheduled.eta);
-    expect(ops[0].calls[0].description).to.match(/^engine\.setMarketConfig\(/);
+    expect(ops[0].calls[0].description).to.equal("engine.setMarketConfig(market 0: tradingFeeRatio 0.05 % -> 0.1 %)");
 
     // Executing early is refused before anything is sent, with the date it becomes executable.
     const early = await runAs(d, s.deployer, timelockExecute, { id });

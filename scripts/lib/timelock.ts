@@ -10,7 +10,8 @@ import {
   optionalAddress,
   required,
 } from "./cli.js";
-import { ToolError } from "./errors.js";
+import { ToolError, renderParameter } from "./errors.js";
+import { CONFIG_FIELDS } from "./verify.js";
 import { date, duration, toJson, when } from "./format.js";
 
 export type TimelockArgs = CommonArgs & {
@@ -67,19 +68,33 @@ function targets(ctx: ToolContext) {
   }
   const nameOf = (address: string) =>
     Object.entries(byName).find(([, v]) => v.address.toLowerCase() === address.toLowerCase())?.[0];
-  const describeCall = (target: string, data: string) => {
+  const describeCall = async (target: string, data: string) => {
     const name = nameOf(target) ?? target;
     const iface = byName[name]?.iface;
+    let parsed;
     try {
-      const parsed = iface?.parseTransaction({ data });
-      if (parsed)
-        return `${name}.${parsed.name}(${toJson([...parsed.args])
-          .slice(1, -1)
-          .slice(0, 120)})`;
+      parsed = iface?.parseTransaction({ data });
     } catch {
       // not a function of that contract
     }
-    return `${name} with calldata ${data.slice(0, 10)}…`;
+    if (!parsed) return `${name} with calldata ${data.slice(0, 10)}…`;
+    if (name === "engine" && parsed.name === "setMarketConfig") {
+      // A config is 15 numbers: show the fields that differ from the market's config now, in their units.
+      const marketId = parsed.args[0] as bigint;
+      const next = parsed.args[1] as unknown as bigint[];
+      const current = (await d.engine.getMarket(marketId).catch(() => undefined))?.config;
+      if (current) {
+        const changes = CONFIG_FIELDS.flatMap((f, i) =>
+          BigInt(current[f]) === BigInt(next[i])
+            ? []
+            : [`${f} ${renderParameter(f, BigInt(current[f]), d)} -> ${renderParameter(f, BigInt(next[i]), d)}`],
+        );
+        return `engine.setMarketConfig(market ${marketId}: ${changes.length > 0 ? changes.join(", ") : "as it is now"})`;
+      }
+    }
+    return `${name}.${parsed.name}(${toJson([...parsed.args])
+      .slice(1, -1)
+      .slice(0, 120)})`;
   };
   return { byName, nameOf, describeCall };
 }
@@ -213,7 +228,7 @@ async function operations(ctx: ToolContext, args: TimelockArgs, fromBlock: numbe
       target: e.args.target,
       value: e.args.value,
       data: e.args.data,
-      description: describeCall(e.args.target, e.args.data),
+      description: await describeCall(e.args.target, e.args.data),
     });
   }
   for (const e of salts) {
