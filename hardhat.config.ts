@@ -27,7 +27,6 @@ export default defineConfig({
     },
     npmFilesToBuild: [
       "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol",
-      // The operator tools' tests deploy the timelock that holds the admin roles.
       "@openzeppelin/contracts/governance/TimelockController.sol",
     ],
   },

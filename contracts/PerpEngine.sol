@@ -9,10 +9,12 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
+import {ConfigLogic} from "./ConfigLogic.sol";
 import {IBackstopModule} from "./interfaces/IBackstopModule.sol";
 import {ILiquidityVault} from "./interfaces/ILiquidityVault.sol";
-import {IPerpEngine, Market, MarketConfig, Position} from "./interfaces/IPerpEngine.sol";
+import {IPerpEngine, MarketConfig, MarketState, Position} from "./interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
+import {ConfigLib} from "./libraries/ConfigLib.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
 import {PositionMath} from "./libraries/PositionMath.sol";
@@ -49,7 +51,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     IBackstopModule public backstop;
     address public treasury;
 
-    mapping(uint256 marketId => Market) internal _markets;
+    mapping(uint256 marketId => MarketState) internal _markets;
     mapping(address account => mapping(uint256 marketId => Position)) internal _positions;
 
     uint128 public lpBalance; // realized LP assets
@@ -82,7 +84,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @inheritdoc IPerpEngine
     function openPosition(uint256 marketId, int256 size, uint256 margin) external nonReentrant whenNotPaused {
         if (size == 0) revert ZeroSize();
-        Market storage m = _market(marketId);
+        MarketState storage m = _market(marketId);
         Position memory old = _positions[msg.sender][marketId];
         if (old.size != 0) revert PositionExists(msg.sender, marketId);
 
@@ -105,7 +107,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 marginDelta
     ) external nonReentrant whenNotPaused {
         if (sizeDelta == 0) revert ZeroSize();
-        Market storage m = _market(marketId);
+        MarketState storage m = _market(marketId);
         Position memory old = _existing(msg.sender, marketId);
 
         uint256 price = m.oracle.priceForNewRisk();
@@ -140,14 +142,14 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @inheritdoc IPerpEngine
     function reducePosition(uint256 marketId, uint256 sizeDelta) external nonReentrant {
         if (sizeDelta == 0) revert ZeroSize();
-        Market storage m = _market(marketId);
+        MarketState storage m = _market(marketId);
         Position memory old = _existing(msg.sender, marketId);
         uint256 oldAbs = MathLib.abs(old.size);
         if (sizeDelta >= oldAbs) revert ReduceExceedsSize(sizeDelta, oldAbs);
 
         uint256 price = m.oracle.price();
         int256 index = _accrueFunding(m, price);
-        MarketConfig memory c = m.config;
+        MarketConfig memory c = ConfigLib.risk(m.config);
         int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
         int256 closed = old.size > 0 ? int256(sizeDelta) : -int256(sizeDelta);
         // The closed part may realize its share of the position's profit cap.
@@ -184,12 +186,12 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     /// @inheritdoc IPerpEngine
     function closePosition(uint256 marketId) external nonReentrant returns (uint256 payout) {
-        Market storage m = _market(marketId);
+        MarketState storage m = _market(marketId);
         Position memory old = _existing(msg.sender, marketId);
 
         uint256 price = m.oracle.price();
         int256 index = _accrueFunding(m, price);
-        MarketConfig memory c = m.config;
+        MarketConfig memory c = ConfigLib.risk(m.config);
         uint256 absSize = MathLib.abs(old.size);
         int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
         uint256 cap = RiskLib.profitCap(c, old.margin, absSize, old.entryPrice, DEN);
@@ -210,7 +212,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @inheritdoc IPerpEngine
     function addMargin(uint256 marketId, uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
-        Market storage m = _market(marketId);
+        MarketState storage m = _market(marketId);
         Position memory old = _existing(msg.sender, marketId);
         Position memory p = Position(old.size, old.entryPrice, (old.margin + amount).toUint128(), old.fundingIndex);
 
@@ -222,25 +224,25 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @inheritdoc IPerpEngine
     function removeMargin(uint256 marketId, uint256 amount) external nonReentrant whenNotPaused {
         if (amount == 0) revert ZeroAmount();
-        Market storage m = _market(marketId);
+        MarketState storage m = _market(marketId);
         Position memory old = _existing(msg.sender, marketId);
 
         uint256 price = m.oracle.priceForNewRisk();
         int256 index = _accrueFunding(m, price);
-        MarketConfig memory c = m.config;
+        MarketConfig memory c = ConfigLib.risk(m.config);
         int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
         int256 margin = int256(uint256(old.margin)) - funding - int256(amount);
-        if (margin < int256(uint256(c.minMargin))) revert MarginBelowMinimum(MathLib.pos(margin), c.minMargin);
+        uint256 minMargin = m.config.minMargin;
+        if (margin < int256(minMargin)) revert MarginBelowMinimum(MathLib.pos(margin), minMargin);
 
         // Unrealized profit counts as zero here: a price spike must not let margin out before the
         // profit is realized (and paid for with a closing fee).
         uint256 notional = PositionMath.notional(MathLib.abs(old.size), price, DEN);
         int256 loss = PositionMath.pnl(old.size, old.entryPrice, price, 0, DEN);
         int256 equity = margin + loss;
+        // Meeting the initial margin implies meeting the liquidation margin (ConfigLogic's bounds).
         uint256 initialMargin = notional.wMulUp(c.initialMarginRatio);
         if (equity < int256(initialMargin)) revert InsufficientInitialMargin(equity, initialMargin);
-        uint256 liquidationMargin = RiskLib.liquidationMargin(c, notional);
-        if (equity < int256(liquidationMargin)) revert PositionWouldBeLiquidatable(equity, liquidationMargin);
 
         Position memory p = Position(old.size, old.entryPrice, uint256(margin).toUint128(), index.toInt128());
         _writePosition(msg.sender, marketId, m, old, p);
@@ -266,11 +268,11 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 marketId,
         address feeRecipient
     ) external nonReentrant returns (uint256 keeperFee) {
-        Market storage m = _market(marketId);
+        MarketState storage m = _market(marketId);
         Position memory p = _existing(account, marketId);
         uint256 price = m.oracle.price();
         int256 index = _accrueFunding(m, price);
-        RiskLib.Plan memory plan = RiskLib.plan(m.config, p, price, index, DEN);
+        RiskLib.Plan memory plan = RiskLib.plan(ConfigLib.risk(m.config), p, price, index, DEN);
         if (!plan.liquidatable) revert PositionHealthy(account, marketId, plan.equity, plan.liquidationMargin);
 
         _execute(account, marketId, m, p, plan, price, index, feeRecipient);
@@ -289,14 +291,16 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 count = marketCount;
         uint256[] memory prices = new uint256[](count);
         int256[] memory indexes = new int256[](count);
+        MarketConfig[] memory configs = new MarketConfig[](count);
         for (uint256 i; i < accounts.length; ++i) {
             uint256 marketId = marketIds[i];
             if (marketId >= count) continue;
-            Market storage m = _markets[marketId];
+            MarketState storage m = _markets[marketId];
             if (prices[marketId] == 0) {
                 try m.oracle.price() returns (uint256 price) {
                     prices[marketId] = price;
                     indexes[marketId] = _accrueFunding(m, price);
+                    configs[marketId] = ConfigLib.risk(m.config);
                 } catch {
                     prices[marketId] = type(uint256).max;
                 }
@@ -305,7 +309,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
             Position memory p = _positions[accounts[i]][marketId];
             if (p.size == 0) continue;
-            RiskLib.Plan memory plan = RiskLib.plan(m.config, p, prices[marketId], indexes[marketId], DEN);
+            RiskLib.Plan memory plan = RiskLib.plan(configs[marketId], p, prices[marketId], indexes[marketId], DEN);
             if (!plan.liquidatable) continue;
             _execute(accounts[i], marketId, m, p, plan, prices[marketId], indexes[marketId], feeRecipient);
             ++liquidated;
@@ -359,15 +363,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @inheritdoc IPerpEngine
     function wire(address vault_, address backstop_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (address(vault) != address(0)) revert AlreadyWired();
-        if (
-            ILiquidityVault(vault_).engine() != address(this) || ILiquidityVault(vault_).asset() != address(COLLATERAL)
-        ) {
-            revert WrongCounterparty(vault_);
-        }
-        if (
-            IBackstopModule(backstop_).engine() != address(this) ||
-            IBackstopModule(backstop_).asset() != address(COLLATERAL)
-        ) revert WrongCounterparty(backstop_);
+        ConfigLogic.checkCounterparties(vault_, backstop_, address(COLLATERAL));
         vault = ILiquidityVault(vault_);
         backstop = IBackstopModule(backstop_);
         emit Wired(vault_, backstop_);
@@ -380,25 +376,18 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     ) external onlyRole(MARKET_ADMIN_ROLE) returns (uint256 marketId) {
         marketId = marketCount;
         if (marketId == ConstantsLib.MAX_MARKETS) revert TooManyMarkets(ConstantsLib.MAX_MARKETS);
-        if (address(oracle) == address(0)) revert ZeroAddress();
-        _validate(config);
-        oracle.price(); // a market starts only with an oracle that answers
-        Market storage m = _markets[marketId];
-        m.oracle = oracle;
-        m.lastFundingTime = uint64(block.timestamp);
-        m.config = config;
+        ConfigLogic.initMarket(_markets[marketId], oracle, config, SCALE);
         marketCount = uint64(marketId + 1); // at most MAX_MARKETS
         emit MarketAdded(marketId, address(oracle), config);
     }
 
     /// @inheritdoc IPerpEngine
     function setMarketConfig(uint256 marketId, MarketConfig calldata config) external onlyRole(MARKET_ADMIN_ROLE) {
-        Market storage m = _market(marketId);
-        _validate(config);
+        MarketState storage m = _market(marketId);
         // Funding so far accrues at the old rate; profit caps of open positions follow the new factor.
         _accrueFunding(m, m.oracle.price());
         uint256 reserveBefore = _reserve(m);
-        m.config = config;
+        ConfigLogic.setConfig(m, config, SCALE);
         uint256 reserveAfter = _reserve(m);
         totalReserved = (totalReserved + reserveAfter - reserveBefore).toUint128();
         // A higher cap on open positions must be payable from the pool, as at open.
@@ -442,24 +431,22 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     }
 
     /// @inheritdoc IPerpEngine
-    function getMarket(uint256 marketId) external view returns (Market memory) {
-        return _market(marketId);
-    }
-
-    /// @inheritdoc IPerpEngine
     function getPosition(address account, uint256 marketId) external view returns (Position memory) {
         return _positions[account][marketId];
     }
 
     /// @inheritdoc IPerpEngine
-    function fundingRate(uint256 marketId) external view returns (int256) {
-        return _fundingRate(_market(marketId));
-    }
-
-    /// @inheritdoc IPerpEngine
-    function currentFundingIndex(uint256 marketId) external view returns (int256) {
-        Market storage m = _market(marketId);
-        return _currentIndex(m, m.oracle.price());
+    function extsload(bytes32 startSlot, uint256 nSlots) external view returns (bytes32[] memory values) {
+        values = new bytes32[](nSlots);
+        for (uint256 i; i < nSlots; ++i) {
+            bytes32 value;
+            // Reads storage only; `values` is written through Solidity's own bounds-checked indexing.
+            // solhint-disable-next-line no-inline-assembly
+            assembly ("memory-safe") {
+                value := sload(add(startSlot, i))
+            }
+            values[i] = value;
+        }
     }
 
     /// @inheritdoc IPerpEngine
@@ -467,7 +454,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         int256 value = int256(uint256(lpBalance));
         uint256 count = marketCount;
         for (uint256 id; id < count; ++id) {
-            Market storage m = _markets[id];
+            MarketState storage m = _markets[id];
             // A market without positions owes and is owed nothing: its oracle need not answer.
             if (m.longSize != 0 || m.shortSize != 0) value += _marketMark(m);
         }
@@ -483,7 +470,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     function openInterestNotional() external view returns (uint256 total) {
         uint256 count = marketCount;
         for (uint256 id; id < count; ++id) {
-            Market storage m = _markets[id];
+            MarketState storage m = _markets[id];
             uint256 size = uint256(m.longSize) + m.shortSize;
             if (size != 0) total += PositionMath.notional(size, m.oracle.price(), DEN);
         }
@@ -496,7 +483,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     function _execute(
         address account,
         uint256 marketId,
-        Market storage m,
+        MarketState storage m,
         Position memory p,
         RiskLib.Plan memory plan,
         uint256 price,
@@ -557,21 +544,25 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     function _writePosition(
         address account,
         uint256 marketId,
-        Market storage m,
+        MarketState storage m,
         Position memory old,
         Position memory p
     ) internal {
-        uint256 reserveBefore = _reserve(m);
+        // A position never changes side (open starts it, close ends it), so only its side's reserve moves.
+        bool long = old.size > 0 || p.size > 0;
+        uint256 im = m.config.initialMarginRatio * ConfigLib.RATIO_UNIT;
+        uint256 factor = m.config.maxProfitFactor * ConfigLib.RATIO_UNIT;
+        uint256 reserveBefore = _reserveOf(m, long, im, factor);
         _aggregate(m, old, false);
         _aggregate(m, p, true);
-        totalReserved = (totalReserved + _reserve(m) - reserveBefore).toUint128();
+        totalReserved = (totalReserved + _reserveOf(m, long, im, factor) - reserveBefore).toUint128();
         if (p.size == 0) delete _positions[account][marketId];
         else _positions[account][marketId] = p;
     }
 
     /// @dev Adds `p` to (or removes it from) its market's sums. Each term is computed the same way both
     /// times, so the sums equal the sums over open positions exactly.
-    function _aggregate(Market storage m, Position memory p, bool add) internal {
+    function _aggregate(MarketState storage m, Position memory p, bool add) internal {
         if (p.size == 0) return;
         uint128 absSize = uint128(MathLib.abs(p.size)); // |int128| fits uint128
         uint128 entryNotional = PositionMath.notionalUsd(absSize, p.entryPrice).toUint128();
@@ -581,60 +572,58 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
             if (p.size > 0) {
                 m.longSize += absSize;
                 m.longEntryNotional += entryNotional;
-                m.longMargin += p.margin;
+                m.longMargin = (uint256(m.longMargin) + p.margin).toUint112();
             } else {
                 m.shortSize += absSize;
                 m.shortEntryNotional += entryNotional;
-                m.shortMargin += p.margin;
+                m.shortMargin = (uint256(m.shortMargin) + p.margin).toUint112();
             }
         } else {
             m.fundingCheckpointSum -= checkpoint;
             if (p.size > 0) {
                 m.longSize -= absSize;
                 m.longEntryNotional -= entryNotional;
-                m.longMargin -= p.margin;
+                m.longMargin -= uint112(p.margin); // was added to the sum, so it fits
             } else {
                 m.shortSize -= absSize;
                 m.shortEntryNotional -= entryNotional;
-                m.shortMargin -= p.margin;
+                m.shortMargin -= uint112(p.margin); // was added to the sum, so it fits
             }
         }
     }
 
     /// @dev Checks a position after an open or increase and returns the trading fee on `traded` size.
     function _checkNewRisk(
-        Market storage m,
+        MarketState storage m,
         Position memory p,
         uint256 price,
         uint256 traded
     ) internal view returns (uint256 fee) {
-        MarketConfig memory c = m.config;
+        MarketConfig memory c = ConfigLib.risk(m.config);
         uint256 absSize = MathLib.abs(p.size);
-        if (p.margin < c.minMargin) revert MarginBelowMinimum(p.margin, c.minMargin);
+        uint256 minMargin = m.config.minMargin; // the trade limits: ConfigLib.risk leaves them out
+        if (p.margin < minMargin) revert MarginBelowMinimum(p.margin, minMargin);
         uint256 usd = PositionMath.notionalUsd(absSize, price);
         if (usd < c.minNotional) revert NotionalBelowMinimum(usd, c.minNotional);
         uint256 openInterest = (p.size > 0 ? m.longSize : m.shortSize) + traded;
-        if (openInterest > c.maxOpenInterest) revert OpenInterestCapExceeded(openInterest, c.maxOpenInterest);
+        uint256 maxOpenInterest = m.config.maxOpenInterest;
+        if (openInterest > maxOpenInterest) revert OpenInterestCapExceeded(openInterest, maxOpenInterest);
 
-        (int256 equity, uint256 liquidationMargin) = RiskLib.health(
-            c,
-            p.size,
-            p.entryPrice,
-            int256(uint256(p.margin)),
-            price,
-            DEN
-        );
+        // ConfigLogic's bounds keep the initial margin at or above the liquidation margin at every notional
+        // from the minimum up, so a position that meets it is healthy.
+        (int256 equity, ) = RiskLib.health(c, p.size, p.entryPrice, int256(uint256(p.margin)), price, DEN);
         uint256 initialMargin = PositionMath.notional(absSize, price, DEN).wMulUp(c.initialMarginRatio);
         if (equity < int256(initialMargin)) revert InsufficientInitialMargin(equity, initialMargin);
-        if (equity < int256(liquidationMargin)) revert PositionWouldBeLiquidatable(equity, liquidationMargin);
         fee = PositionMath.notional(traded, price, DEN).wMulUp(c.tradingFeeRatio);
     }
 
     // ================================================================ internal: markets and money
 
-    function _market(uint256 marketId) internal view returns (Market storage) {
-        if (marketId >= marketCount) revert UnknownMarket(marketId);
-        return _markets[marketId];
+    /// @dev A market exists once it has an oracle (ConfigLogic.initMarket refuses a zero one): the check
+    /// reads the word every action reads anyway, instead of `marketCount`.
+    function _market(uint256 marketId) internal view returns (MarketState storage m) {
+        m = _markets[marketId];
+        if (address(m.oracle) == address(0)) revert UnknownMarket(marketId);
     }
 
     function _existing(address account, uint256 marketId) internal view returns (Position memory p) {
@@ -643,36 +632,30 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     }
 
     /// @dev Moves the funding index to now at `price` and returns it.
-    function _accrueFunding(Market storage m, uint256 price) internal returns (int256 index) {
+    function _accrueFunding(MarketState storage m, uint256 price) internal returns (int256 index) {
         index = _currentIndex(m, price);
         if (m.lastFundingTime != block.timestamp) {
             m.fundingIndex = index.toInt128();
-            m.lastFundingTime = uint64(block.timestamp);
+            m.lastFundingTime = uint32(block.timestamp); // fits until 2106
         }
     }
 
-    function _currentIndex(Market storage m, uint256 price) internal view returns (int256) {
+    function _currentIndex(MarketState storage m, uint256 price) internal view returns (int256) {
         uint256 elapsed = block.timestamp - m.lastFundingTime;
         if (elapsed == 0) return m.fundingIndex;
-        // Per base unit: rate per day x price x days elapsed (truncated toward zero; positions round
-        // their own share against the trader).
-        return m.fundingIndex + (_fundingRate(m) * int256(price) * int256(elapsed)) / int256(WAD * 1 days);
-    }
-
-    /// @dev Proportional to skew, capped at the maximum rate when |skew| >= skewScale.
-    function _fundingRate(Market storage m) internal view returns (int256) {
-        int256 skew = int256(uint256(m.longSize)) - int256(uint256(m.shortSize));
-        int256 scale = int256(uint256(m.config.skewScale));
-        int256 proportional = (skew * int256(WAD)) / scale;
-        if (proportional > int256(WAD)) proportional = int256(WAD);
-        if (proportional < -int256(WAD)) proportional = -int256(WAD);
-        return (proportional * int256(uint256(m.config.maxFundingRatePerDay))) / int256(WAD);
+        int256 rate = PositionMath.fundingRate(
+            m.longSize,
+            m.shortSize,
+            m.config.skewScale,
+            m.config.maxFundingRatePerDay * ConfigLib.RATIO_UNIT
+        );
+        return PositionMath.accrueIndex(m.fundingIndex, rate, price, elapsed);
     }
 
     /// @dev What a market's open positions are worth to the vault now (collateral units), rounded against
     /// the vault: pending funding, plus each side's unrealized loss up to its margin, minus each side's
     /// unrealized profit up to its reserve (its positions cannot be paid more).
-    function _marketMark(Market storage m) internal view returns (int256 mark) {
+    function _marketMark(MarketState storage m) internal view returns (int256 mark) {
         uint256 price = m.oracle.price();
         int256 index = _currentIndex(m, price);
         int256 netSize = int256(uint256(m.longSize)) - int256(uint256(m.shortSize));
@@ -681,8 +664,10 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
             fundingOwed >= 0 ? int256(uint256(fundingOwed) / SCALE) : -int256(uint256(-fundingOwed).mulDivUp(1, SCALE));
         int256 longPnl = int256(uint256(m.longSize).mulDivUp(price, WAD)) - int256(uint256(m.longEntryNotional));
         int256 shortPnl = int256(uint256(m.shortEntryNotional)) - int256(uint256(m.shortSize).mulDivDown(price, WAD));
-        mark += _sideMark(longPnl, m.longMargin, _sideReserve(m, m.longMargin, m.longEntryNotional));
-        mark += _sideMark(shortPnl, m.shortMargin, _sideReserve(m, m.shortMargin, m.shortEntryNotional));
+        uint256 im = m.config.initialMarginRatio * ConfigLib.RATIO_UNIT;
+        uint256 factor = m.config.maxProfitFactor * ConfigLib.RATIO_UNIT;
+        mark += _sideMark(longPnl, m.longMargin, _sideReserve(m.longMargin, m.longEntryNotional, im, factor));
+        mark += _sideMark(shortPnl, m.shortMargin, _sideReserve(m.shortMargin, m.shortEntryNotional, im, factor));
     }
 
     function _sideMark(int256 tradersPnlUsd, uint256 margin, uint256 reserve) internal view returns (int256) {
@@ -691,16 +676,30 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     }
 
     /// @dev A market's reserve: the sum of its two sides' reserves.
-    function _reserve(Market storage m) internal view returns (uint256) {
+    function _reserve(MarketState storage m) internal view returns (uint256) {
+        uint256 im = m.config.initialMarginRatio * ConfigLib.RATIO_UNIT;
+        uint256 factor = m.config.maxProfitFactor * ConfigLib.RATIO_UNIT;
         return
-            _sideReserve(m, m.longMargin, m.longEntryNotional) + _sideReserve(m, m.shortMargin, m.shortEntryNotional);
+            _sideReserve(m.longMargin, m.longEntryNotional, im, factor) +
+            _sideReserve(m.shortMargin, m.shortEntryNotional, im, factor);
+    }
+
+    function _reserveOf(MarketState storage m, bool long, uint256 im, uint256 factor) internal view returns (uint256) {
+        (uint256 margin, uint256 entryNotional) = long
+            ? (m.longMargin, m.longEntryNotional)
+            : (m.shortMargin, m.shortEntryNotional);
+        return _sideReserve(margin, entryNotional, im, factor);
     }
 
     /// @dev At least the sum of the side's positions' profit caps (RiskLib.profitCap): the lesser of its
     /// margin and its entry notional's initial margin (rounded up), times the factor (rounded up).
-    function _sideReserve(Market storage m, uint256 margin, uint256 entryNotionalUsd) internal view returns (uint256) {
-        uint256 initialMargin = entryNotionalUsd.mulDivUp(m.config.initialMarginRatio, DEN);
-        return margin.min(initialMargin).wMulUp(m.config.maxProfitFactor);
+    function _sideReserve(
+        uint256 margin,
+        uint256 entryNotionalUsd,
+        uint256 initialMarginRatio,
+        uint256 maxProfitFactor
+    ) internal view returns (uint256) {
+        return margin.min(entryNotionalUsd.mulDivUp(initialMarginRatio, DEN)).wMulUp(maxProfitFactor);
     }
 
     /// @dev New positions must leave every open position's capped profit payable from the LP pool.
@@ -734,43 +733,5 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         COLLATERAL.safeTransferFrom(from, address(this), amount);
         uint256 received = COLLATERAL.balanceOf(address(this)) - before;
         if (received != amount) revert TransferAmountMismatch(amount, received);
-    }
-
-    function _validate(MarketConfig calldata c) internal view {
-        _bound(
-            "initialMarginRatio",
-            c.initialMarginRatio,
-            ConstantsLib.MIN_INITIAL_MARGIN_RATIO,
-            ConstantsLib.MAX_INITIAL_MARGIN_RATIO
-        );
-        // Maintenance plus the keeper fee stays below the initial margin, so a fresh position is healthy.
-        _bound(
-            "maintenanceMarginRatio",
-            c.maintenanceMarginRatio,
-            ConstantsLib.MIN_MAINTENANCE_MARGIN_RATIO,
-            MathLib.pos(int256(uint256(c.initialMarginRatio)) - int256(uint256(c.keeperFeeRatio)) - 1)
-        );
-        _bound("tradingFeeRatio", c.tradingFeeRatio, 0, ConstantsLib.MAX_TRADING_FEE_RATIO);
-        _bound("liquidationPenaltyRatio", c.liquidationPenaltyRatio, 0, ConstantsLib.MAX_LIQUIDATION_PENALTY_RATIO);
-        _bound("keeperFeeRatio", c.keeperFeeRatio, 0, ConstantsLib.MAX_KEEPER_FEE_RATIO);
-        _bound(
-            "maxProfitFactor",
-            c.maxProfitFactor,
-            ConstantsLib.MIN_MAX_PROFIT_FACTOR,
-            ConstantsLib.MAX_MAX_PROFIT_FACTOR
-        );
-        _bound("maxFundingRatePerDay", c.maxFundingRatePerDay, 0, ConstantsLib.MAX_FUNDING_RATE_PER_DAY);
-        _bound("partialLiquidationBuffer", c.partialLiquidationBuffer, 0, ConstantsLib.MAX_PARTIAL_LIQUIDATION_BUFFER);
-        uint256 maxKeeperFee = ConstantsLib.MAX_KEEPER_FEE_TOKENS * ONE_TOKEN;
-        _bound("minKeeperFee", c.minKeeperFee, 1, maxKeeperFee);
-        _bound("maxKeeperFee", c.maxKeeperFee, c.minKeeperFee, maxKeeperFee);
-        _bound("minMargin", c.minMargin, 1, ConstantsLib.MAX_MIN_MARGIN_TOKENS * ONE_TOKEN);
-        _bound("minNotional", c.minNotional, 1, type(uint128).max);
-        _bound("maxOpenInterest", c.maxOpenInterest, 1, ConstantsLib.MAX_OPEN_INTEREST);
-        _bound("skewScale", c.skewScale, 1, ConstantsLib.MAX_OPEN_INTEREST);
-    }
-
-    function _bound(bytes32 name, uint256 value, uint256 min, uint256 max) internal pure {
-        if (value < min || value > max) revert ParameterOutOfBounds(name, value, min, max);
     }
 }

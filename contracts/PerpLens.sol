@@ -4,7 +4,9 @@ pragma solidity 0.8.34;
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 
 import {IPerpEngine, Market, MarketConfig, Position} from "./interfaces/IPerpEngine.sol";
+import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {IPerpLens, LiquidationPreview, PositionHealth} from "./interfaces/IPerpLens.sol";
+import {ConfigLib} from "./libraries/ConfigLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
 import {PositionMath} from "./libraries/PositionMath.sol";
 import {RiskLib} from "./libraries/RiskLib.sol";
@@ -25,17 +27,51 @@ contract PerpLens is IPerpLens {
         DEN = WAD * SCALE;
     }
 
+    /// @dev PerpEngine's `_markets` mapping: its storage slot after AccessControl's `_roles` (0), the
+    /// `{_paused, fee shares, marketCount}` word (1), `vault`, `backstop` and `treasury` (2–4). A wrong
+    /// slot decodes a zero oracle, which every lens test would catch.
+    uint256 private constant MARKETS_SLOT = 5;
+    /// @dev A MarketState is 9 words: the oracle, the two funding sums, the two sides, the margins with
+    /// the funding clock, and the config in four (ConfigLib).
+    uint256 private constant MARKET_WORDS = 9;
+
+    /// @inheritdoc IPerpLens
+    function getMarket(uint256 marketId) public view returns (Market memory m) {
+        if (marketId >= engine.marketCount()) revert IPerpEngine.UnknownMarket(marketId);
+        bytes32[] memory w = engine.extsload(keccak256(abi.encode(marketId, MARKETS_SLOT)), MARKET_WORDS);
+        m.oracle = IPriceOracle(address(uint160(uint256(w[0]))));
+        (m.fundingIndex, m.fundingCheckpointSum) = (int128(_lo(w[1])), int128(_hi(w[1])));
+        (m.longSize, m.longEntryNotional) = (_lo(w[2]), _hi(w[2]));
+        (m.shortSize, m.shortEntryNotional) = (_lo(w[3]), _hi(w[3]));
+        m.longMargin = uint112(uint256(w[4]));
+        m.shortMargin = uint112(uint256(w[4]) >> 112);
+        m.lastFundingTime = uint32(uint256(w[4]) >> 224);
+        m.config = ConfigLib.decode(w[5], w[6], w[7]);
+        (m.config.maxOpenInterest, m.config.minMargin) = (_lo(w[8]), uint96(uint256(w[8]) >> 128));
+    }
+
+    /// @inheritdoc IPerpLens
+    function fundingRate(uint256 marketId) external view returns (int256) {
+        return _rate(getMarket(marketId));
+    }
+
+    /// @inheritdoc IPerpLens
+    function currentFundingIndex(uint256 marketId) public view returns (int256) {
+        Market memory m = getMarket(marketId);
+        return _index(m, m.oracle.price());
+    }
+
     /// @inheritdoc IPerpLens
     function positionHealth(address account, uint256 marketId) external view returns (PositionHealth memory h) {
         Position memory p = engine.getPosition(account, marketId);
         if (p.size == 0) revert IPerpEngine.NoPosition(account, marketId);
-        Market memory m = engine.getMarket(marketId);
+        Market memory m = getMarket(marketId);
         MarketConfig memory c = m.config;
         h.price = m.oracle.price();
         h.size = p.size;
         h.entryPrice = p.entryPrice;
         h.margin = p.margin;
-        h.funding = PositionMath.funding(p.size, engine.currentFundingIndex(marketId), p.fundingIndex, DEN);
+        h.funding = PositionMath.funding(p.size, _index(m, h.price), p.fundingIndex, DEN);
         uint256 cap = RiskLib.profitCap(c, p.margin, MathLib.abs(p.size), p.entryPrice, DEN);
         h.pnl = PositionMath.pnl(p.size, p.entryPrice, h.price, cap, DEN);
         h.equity = int256(uint256(p.margin)) + h.pnl - h.funding;
@@ -52,9 +88,9 @@ contract PerpLens is IPerpLens {
     function isLiquidatable(address account, uint256 marketId) external view returns (bool) {
         Position memory p = engine.getPosition(account, marketId);
         if (p.size == 0) return false;
-        Market memory m = engine.getMarket(marketId);
+        Market memory m = getMarket(marketId);
         uint256 price = m.oracle.price();
-        return RiskLib.plan(m.config, p, price, engine.currentFundingIndex(marketId), DEN).liquidatable;
+        return RiskLib.plan(m.config, p, price, _index(m, price), DEN).liquidatable;
     }
 
     /// @inheritdoc IPerpLens
@@ -64,9 +100,9 @@ contract PerpLens is IPerpLens {
     ) external view returns (LiquidationPreview memory preview) {
         Position memory p = engine.getPosition(account, marketId);
         if (p.size == 0) return preview;
-        Market memory m = engine.getMarket(marketId);
+        Market memory m = getMarket(marketId);
         preview.price = m.oracle.price();
-        RiskLib.Plan memory plan = RiskLib.plan(m.config, p, preview.price, engine.currentFundingIndex(marketId), DEN);
+        RiskLib.Plan memory plan = RiskLib.plan(m.config, p, preview.price, _index(m, preview.price), DEN);
         preview.liquidatable = plan.liquidatable;
         preview.equity = plan.equity;
         preview.liquidationMargin = plan.liquidationMargin;
@@ -80,6 +116,25 @@ contract PerpLens is IPerpLens {
         preview.badDebt = plan.badDebt;
         preview.coveredByBackstop = plan.badDebt.min(engine.backstop().maxCover());
         preview.socialized = plan.badDebt - preview.coveredByBackstop;
+    }
+
+    function _rate(Market memory m) internal pure returns (int256) {
+        return PositionMath.fundingRate(m.longSize, m.shortSize, m.config.skewScale, m.config.maxFundingRatePerDay);
+    }
+
+    /// @dev The engine's `_currentIndex`, from a decoded market.
+    function _index(Market memory m, uint256 price) internal view returns (int256) {
+        uint256 elapsed = block.timestamp - m.lastFundingTime;
+        if (elapsed == 0) return m.fundingIndex;
+        return PositionMath.accrueIndex(m.fundingIndex, _rate(m), price, elapsed);
+    }
+
+    function _lo(bytes32 word) internal pure returns (uint128) {
+        return uint128(uint256(word));
+    }
+
+    function _hi(bytes32 word) internal pure returns (uint128) {
+        return uint128(uint256(word) >> 128);
     }
 
     /// @dev The price at which equity meets the liquidation margin, holding funding fixed and ignoring

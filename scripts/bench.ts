@@ -5,10 +5,11 @@
  * between actions (so funding accrues and the market's funding slot is rewritten), the keeper already
  * holding tokens, and fee income streaming into the backstop.
  *
- * Writes gas-report.json ({ operation: gasUsed }) and prints the figures beside their targets and anchors.
+ * Writes gas-report.json ({ operation: gasUsed }) and prints the figures beside the previous report's (the
+ * committed one, so a review sees every change), their targets and anchors.
  * Run: npm run bench
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { ContractTransactionResponse } from "ethers";
 import { gasBreakdown } from "./lib/gas-trace.js";
 import { deploySystem, ETH, ethers, feedPrice, networkHelpers, WAD } from "../test/helpers/system.js";
@@ -21,7 +22,7 @@ const TARGETS: Record<string, number> = {
   closePosition: 100_000,
   liquidate: 120_000,
   liquidateWithBackstopCover: 150_000,
-  liquidateBatchPerExtraPosition: 50_000,
+  liquidateBatchPerExtraPosition: 30_000,
   backstopStake: 90_000,
   backstopCooldown: 60_000,
   backstopUnstake: 80_000,
@@ -173,24 +174,32 @@ async function main() {
     "backstopUnstake",
   );
 
+  const previous: Record<string, number> = existsSync("gas-report.json")
+    ? JSON.parse(readFileSync("gas-report.json", "utf8"))
+    : {};
   writeFileSync("gas-report.json", JSON.stringify(report, null, 2) + "\n");
 
   const rows = Object.entries(report).map(([operation, gas]) => {
     const target = TARGETS[operation];
+    const before = previous[operation];
+    const change =
+      before === undefined ? "" : `${gas >= before ? "+" : ""}${(((gas - before) / before) * 100).toFixed(1)} %`;
     return {
       operation,
       gas: gas.toLocaleString("en-US"),
+      previous: before === undefined ? "" : before.toLocaleString("en-US"),
+      change,
       target: target === undefined ? "" : `<= ${target.toLocaleString("en-US")}`,
       status: target === undefined ? "" : gas <= target ? "met" : "MISSED",
       anchor: ANCHORS[operation] ?? "",
     };
   });
-  const widths = ["operation", "gas", "target", "status"].map((key) =>
-    Math.max(key.length, ...rows.map((row) => row[key as keyof typeof row].length)),
-  );
-  const line = (cells: string[]) => cells.map((cell, i) => (i < 4 ? cell.padEnd(widths[i]) : cell)).join("  ");
-  console.log(line(["operation", "gas", "target", "status", "anchor"]));
-  for (const row of rows) console.log(line([row.operation, row.gas, row.target, row.status, row.anchor]));
+  const columns = ["operation", "gas", "previous", "change", "target", "status"] as const;
+  const widths = columns.map((key) => Math.max(key.length, ...rows.map((row) => row[key as keyof typeof row].length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i < columns.length ? cell.padEnd(widths[i]) : cell)).join("  ");
+  console.log(line([...columns, "anchor"]));
+  for (const row of rows) console.log(line([...columns.map((key) => row[key]), row.anchor]));
   if (process.env.GAS_TRACE !== undefined) {
     const labels: Record<string, string> = { [s.keeper.address.toLowerCase()]: "keeper" };
     const named = { token: s.token, engine: s.engine, vault: s.vault, backstop: s.backstop };

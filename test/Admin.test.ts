@@ -11,6 +11,8 @@ import {
   networkHelpers,
   WAD,
   type MarketConfig,
+  deployEngine,
+  engineFactory,
 } from "./helpers/system.js";
 import {
   deployNoFunding6,
@@ -35,24 +37,31 @@ const UINT128_MAX = 2n ** 128n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
 const IMR = WAD / 10n;
 const FEE_RATIO = (5n * WAD) / 10_000n;
+/** ConfigLib.RATIO_UNIT: ratios are stored as multiples of 1e-8. */
+const RATIO_UNIT = 10n ** 10n;
 
-/** The hard-coded bounds of PerpEngine._validate for the default config, in a token of `decimals`. */
+/** The bounds of ConfigLogic.validate for the default config, in a token of `decimals`. */
 function bounds(decimals: number): [keyof MarketConfig, bigint | null, bigint][] {
   const one = 10n ** BigInt(decimals);
+  const scale = 10n ** BigInt(18 - decimals);
   const c = marketConfig(decimals);
+  // Two units of rounding at the minimum notional, and room there for the keeper-fee floor.
+  const spare = c.initialMarginRatio - c.maintenanceMarginRatio - c.keeperFeeRatio;
+  const minNotionalFloor = (2n * WAD * scale + spare - 1n) / spare;
+  const maxKeeperFloor = ((c.minNotional / scale) * (c.initialMarginRatio - c.maintenanceMarginRatio)) / WAD - 1n;
   return [
     ["initialMarginRatio", WAD / 100n, WAD / 2n],
-    ["maintenanceMarginRatio", (5n * WAD) / 1_000n, c.initialMarginRatio - c.keeperFeeRatio - 1n],
+    ["maintenanceMarginRatio", (5n * WAD) / 1_000n, c.initialMarginRatio - c.keeperFeeRatio - RATIO_UNIT],
     ["tradingFeeRatio", null, WAD / 100n],
     ["liquidationPenaltyRatio", null, WAD / 20n],
     ["keeperFeeRatio", null, WAD / 50n],
     ["maxProfitFactor", WAD, 18n * WAD],
     ["maxFundingRatePerDay", null, WAD / 10n],
     ["partialLiquidationBuffer", null, WAD / 5n],
-    ["minKeeperFee", 1n, 1_000n * one],
+    ["minKeeperFee", 1n, maxKeeperFloor],
     ["maxKeeperFee", c.minKeeperFee, 1_000n * one],
     ["minMargin", 1n, 10_000n * one],
-    ["minNotional", 1n, UINT128_MAX],
+    ["minNotional", minNotionalFloor, UINT128_MAX],
     ["maxOpenInterest", 1n, MAX_OPEN_INTEREST],
     ["skewScale", 1n, MAX_OPEN_INTEREST],
   ];
@@ -62,7 +71,7 @@ describe("PerpEngine admin", function () {
   describe("constructor and wiring", function () {
     it("reverts with UnsupportedDecimals outside 6..18 and ZeroAddress for a zero admin or treasury", async function () {
       const [admin, treasury] = await ethers.getSigners();
-      const factory = await ethers.getContractFactory("PerpEngine");
+      const factory = await engineFactory();
       for (const decimals of [5n, 19n]) {
         const token = await ethers.deployContract("MockERC20", ["T", "T", decimals]);
         await expect(factory.deploy(token, admin, treasury))
@@ -94,7 +103,7 @@ describe("PerpEngine admin", function () {
 
     it("wire emits Wired once, then reverts with AlreadyWired; only the default admin may wire", async function () {
       const s = await networkHelpers.loadFixture(deploy6);
-      const engine = await ethers.deployContract("PerpEngine", [s.token, s.admin, s.treasury]);
+      const engine = await deployEngine(s.token, s.admin, s.treasury);
       const vault = await ethers.deployContract("LiquidityVault", [s.token, engine, "LP", "LP"]);
       const backstop = await ethers.deployContract("BackstopModule", [s.token, engine, s.admin, "B", "B"]);
       await expect(engine.connect(s.alice).wire(vault, backstop))
@@ -108,7 +117,7 @@ describe("PerpEngine admin", function () {
 
     it("wire reverts with WrongCounterparty for a vault or backstop of another engine or another asset", async function () {
       const s = await networkHelpers.loadFixture(deploy6);
-      const engine = await ethers.deployContract("PerpEngine", [s.token, s.admin, s.treasury]);
+      const engine = await deployEngine(s.token, s.admin, s.treasury);
       const other = await ethers.deployContract("MockERC20", ["O", "O", 6]);
       const vault = await ethers.deployContract("LiquidityVault", [s.token, engine, "LP", "LP"]);
       const backstop = await ethers.deployContract("BackstopModule", [s.token, engine, s.admin, "B", "B"]);
@@ -129,7 +138,7 @@ describe("PerpEngine admin", function () {
 
     it("distributeFees reverts with NotWired before wiring", async function () {
       const s = await networkHelpers.loadFixture(deploy6);
-      const engine = await ethers.deployContract("PerpEngine", [s.token, s.admin, s.treasury]);
+      const engine = await deployEngine(s.token, s.admin, s.treasury);
       await expect(engine.distributeFees()).to.be.revertedWithCustomError(engine, "NotWired").withArgs();
     });
   });
@@ -145,7 +154,7 @@ describe("PerpEngine admin", function () {
         await expect(s.engine.addMarket(s.btcOracle, config))
           .to.emit(s.engine, "MarketAdded")
           .withArgs(2n, await s.btcOracle.getAddress(), anyValue);
-        const m = await s.engine.getMarket(2n);
+        const m = await s.lens.getMarket(2n);
         expect(m.oracle).to.equal(await s.btcOracle.getAddress());
         expect(m.config.tradingFeeRatio).to.equal(WAD / 1_000n);
         expect(m.lastFundingTime).to.equal(BigInt(await networkHelpers.time.latest()));
@@ -193,6 +202,23 @@ describe("PerpEngine admin", function () {
         expect(await s.engine.marketCount()).to.equal(2n);
       });
 
+      it("addMarket and setMarketConfig revert with ParameterPrecision for a ratio finer than 1e-8, and change nothing", async function () {
+        const s = await networkHelpers.loadFixture(fixture);
+        const before = await s.lens.getMarket(ETH);
+        for (const field of ["initialMarginRatio", "tradingFeeRatio", "maxProfitFactor"] as const) {
+          const value = marketConfig(s.decimals)[field] + 1n;
+          const config = marketConfig(s.decimals, { [field]: value });
+          await expect(s.engine.addMarket(s.ethOracle, config))
+            .to.be.revertedWithCustomError(s.engine, "ParameterPrecision")
+            .withArgs(name32(field), value, RATIO_UNIT);
+          await expect(s.engine.setMarketConfig(ETH, config))
+            .to.be.revertedWithCustomError(s.engine, "ParameterPrecision")
+            .withArgs(name32(field), value, RATIO_UNIT);
+        }
+        expect(await s.lens.getMarket(ETH)).to.deep.equal(before);
+        expect(await s.engine.marketCount()).to.equal(2n);
+      });
+
       it("accepts a config with every parameter at its lowest bound and one with every parameter at its highest", async function () {
         const s = await networkHelpers.loadFixture(fixture);
         const one = s.unit;
@@ -208,13 +234,14 @@ describe("PerpEngine admin", function () {
           minKeeperFee: 1n,
           maxKeeperFee: 1n,
           minMargin: 1n,
-          minNotional: 1n,
+          // ConfigLogic: two units of rounding at the minimum notional, 400 units at 0.5 %.
+          minNotional: 400n * 10n ** BigInt(18 - s.decimals),
           maxOpenInterest: 1n,
           skewScale: 1n,
         });
         const highest = marketConfig(s.decimals, {
           initialMarginRatio: WAD / 2n,
-          maintenanceMarginRatio: WAD / 2n - WAD / 50n - 1n,
+          maintenanceMarginRatio: WAD / 2n - WAD / 50n - RATIO_UNIT,
           tradingFeeRatio: WAD / 100n,
           liquidationPenaltyRatio: WAD / 20n,
           keeperFeeRatio: WAD / 50n,
@@ -229,17 +256,17 @@ describe("PerpEngine admin", function () {
           skewScale: MAX_OPEN_INTEREST,
         });
         await expect(s.engine.setMarketConfig(ETH, lowest)).to.emit(s.engine, "MarketConfigUpdated");
-        expect((await s.engine.getMarket(ETH)).config.maxOpenInterest).to.equal(1n);
+        expect((await s.lens.getMarket(ETH)).config.maxOpenInterest).to.equal(1n);
         await expect(s.engine.setMarketConfig(ETH, highest)).to.emit(s.engine, "MarketConfigUpdated");
-        expect((await s.engine.getMarket(ETH)).config.minNotional).to.equal(UINT128_MAX);
-        expect((await s.engine.getMarket(ETH)).config.maxProfitFactor).to.equal(18n * WAD);
+        expect((await s.lens.getMarket(ETH)).config.minNotional).to.equal(UINT128_MAX);
+        expect((await s.lens.getMarket(ETH)).config.maxProfitFactor).to.equal(18n * WAD);
       });
 
       it("maxProfitFactor's upper bound, 18x, fits its uint64 field: 18x is stored, 18x + 1 and type(uint64).max revert with ParameterOutOfBounds", async function () {
         const s = await networkHelpers.loadFixture(fixture);
         expect(18n * WAD).to.be.lessThan(UINT64_MAX);
         await s.engine.setMarketConfig(ETH, marketConfig(s.decimals, { maxProfitFactor: 18n * WAD }));
-        expect((await s.engine.getMarket(ETH)).config.maxProfitFactor).to.equal(18n * WAD);
+        expect((await s.lens.getMarket(ETH)).config.maxProfitFactor).to.equal(18n * WAD);
         for (const value of [18n * WAD + 1n, UINT64_MAX]) {
           const config = marketConfig(s.decimals, { maxProfitFactor: value });
           await expect(s.engine.setMarketConfig(ETH, config))
@@ -249,7 +276,7 @@ describe("PerpEngine admin", function () {
             .to.be.revertedWithCustomError(s.engine, "ParameterOutOfBounds")
             .withArgs(name32("maxProfitFactor"), value, WAD, 18n * WAD);
         }
-        expect((await s.engine.getMarket(ETH)).config.maxProfitFactor).to.equal(18n * WAD);
+        expect((await s.lens.getMarket(ETH)).config.maxProfitFactor).to.equal(18n * WAD);
       });
 
       it("setMarketConfig re-reserves open positions at the new profit factor; UnknownMarket and role checked", async function () {
@@ -266,7 +293,7 @@ describe("PerpEngine admin", function () {
           .to.emit(s.engine, "MarketConfigUpdated")
           .withArgs(ETH, anyValue);
         expect(await s.engine.totalReserved()).to.equal(eth(18n * WAD) + btc);
-        expect((await s.engine.getMarket(ETH)).lastFundingTime).to.equal(BigInt(await networkHelpers.time.latest()));
+        expect((await s.lens.getMarket(ETH)).lastFundingTime).to.equal(BigInt(await networkHelpers.time.latest()));
         await expect(s.engine.setMarketConfig(2n, marketConfig(s.decimals)))
           .to.be.revertedWithCustomError(s.engine, "UnknownMarket")
           .withArgs(2n);
@@ -298,7 +325,7 @@ describe("PerpEngine admin", function () {
         await expect(s.engine.setMarketConfig(ETH, raised(s.decimals)))
           .to.be.revertedWithCustomError(s.engine, "InsufficientLiquidity")
           .withArgs(reserve18, reserve9);
-        expect((await s.engine.getMarket(ETH)).config.maxProfitFactor).to.equal(9n * WAD);
+        expect((await s.lens.getMarket(ETH)).config.maxProfitFactor).to.equal(9n * WAD);
         expect(await s.engine.totalReserved()).to.equal(reserve9);
         // One unit short of the new reserve still reverts; the exact reserve is accepted.
         await s.vault.connect(s.lp).deposit(reserve18 - reserve9 - 1n, s.lp);
@@ -373,7 +400,7 @@ describe("PerpEngine admin", function () {
       it("views: getMarket, fundingRate and currentFundingIndex revert with UnknownMarket; openInterestNotional sums both sides of every market, rounded up", async function () {
         const s = await networkHelpers.loadFixture(fundedFixture);
         const u = s.unit;
-        for (const call of [s.engine.getMarket(5n), s.engine.fundingRate(5n), s.engine.currentFundingIndex(5n)]) {
+        for (const call of [s.lens.getMarket(5n), s.lens.fundingRate(5n), s.lens.currentFundingIndex(5n)]) {
           await expect(call).to.be.revertedWithCustomError(s.engine, "UnknownMarket").withArgs(5n);
         }
         await s.engine.connect(s.alice).openPosition(ETH, WAD / 3n, 200n * u);

@@ -44,7 +44,7 @@ for (const [name, fixture] of cases) {
       await s.engine.connect(s.alice).openPosition(ETH, size, margin);
       const rate = fundingRate(size, SKEW_SCALE, MAX_RATE);
       expect(rate).to.equal(WAD / 10_000n); // 10 % of the maximum
-      expect(await s.engine.fundingRate(ETH)).to.equal(rate);
+      expect(await s.lens.fundingRate(ETH)).to.equal(rate);
       const elapsed = 3_000n;
       const index = indexDelta(rate, PRICE, elapsed);
       const owed = fundingOwed(size, index, s.decimals);
@@ -57,7 +57,7 @@ for (const [name, fixture] of cases) {
         .to.emit(s.engine, "PositionModified")
         .withArgs(s.alice.address, ETH, -size, 0n, PRICE, PRICE, 0n, 0n, owed, fee);
       await expect(tx).to.changeTokenBalance(ethers, s.token, s.alice, margin - owed - fee);
-      expect((await s.engine.getMarket(ETH)).fundingIndex).to.equal(index);
+      expect((await s.lens.getMarket(ETH)).fundingIndex).to.equal(index);
       expect((await s.engine.lpBalance()) - lpBefore).to.equal(owed + splitFee(fee).lp);
     });
 
@@ -118,15 +118,15 @@ for (const [name, fixture] of cases) {
       await at(t0);
       await s.engine.connect(s.alice).openPosition(ETH, 60n * WAD, 20_000n * u);
       expect(fundingRate(60n * WAD, scale, MAX_RATE)).to.equal(MAX_RATE);
-      expect(await s.engine.fundingRate(ETH)).to.equal(MAX_RATE);
+      expect(await s.lens.fundingRate(ETH)).to.equal(MAX_RATE);
       await at(t0 + 1n);
       await s.engine.connect(s.bob).openPosition(ETH, -120n * WAD, 40_000n * u);
-      expect(await s.engine.fundingRate(ETH)).to.equal(-MAX_RATE);
+      expect(await s.lens.fundingRate(ETH)).to.equal(-MAX_RATE);
       await at(t0 + 2_000n);
       await networkHelpers.mine();
       const expected =
         indexDelta(MAX_RATE, PRICE, 1n) + indexDelta(fundingRate(-60n * WAD, scale, MAX_RATE), PRICE, 1_999n);
-      expect(await s.engine.currentFundingIndex(ETH)).to.equal(expected);
+      expect(await s.lens.currentFundingIndex(ETH)).to.equal(expected);
       // Settled at the clamp: the long, opened at index 0, receives (rounded down) what the short side pays.
       await at(t0 + 2_001n);
       const index = expected + indexDelta(-MAX_RATE, PRICE, 1n);
@@ -216,7 +216,7 @@ describe("PerpEngine funding switched off", function () {
     const s = await networkHelpers.loadFixture(fundedNoFunding6);
     await s.engine.connect(s.alice).openPosition(ETH, 100n * WAD, 40_000n * s.unit);
     await networkHelpers.time.increase(3_000);
-    expect(await s.engine.fundingRate(ETH)).to.equal(0n);
-    expect(await s.engine.currentFundingIndex(ETH)).to.equal(0n);
+    expect(await s.lens.fundingRate(ETH)).to.equal(0n);
+    expect(await s.lens.currentFundingIndex(ETH)).to.equal(0n);
   });
 });

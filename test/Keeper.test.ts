@@ -180,12 +180,15 @@ describe("Keeper", function () {
     expect((await keeper.tick())?.checked).to.equal(3);
     // A config change moves every liquidation price of its market without a price move: the
     // MarketConfigUpdated event makes the keeper read the whole ETH market again.
-    const config = (await s.engine.getMarket(ETH)).config;
+    const config = (await s.lens.getMarket(ETH)).config;
     const fields = CONFIG_FIELDS as readonly string[];
     const raised = Object.fromEntries(
-      fields.map((f) => [f, f === "maintenanceMarginRatio" ? WAD / 12n : config[f as never]]),
+      fields.map((f) => [f, f === "maintenanceMarginRatio" ? (6n * WAD) / 100n : config[f as never]]),
     );
-    await s.engine.connect(s.admin).setMarketConfig(ETH, raised as never);
+    // The timelock holds MARKET_ADMIN_ROLE (delay 0 on this local deployment): act as it.
+    await networkHelpers.impersonateAccount(s.addresses.timelock);
+    await networkHelpers.setBalance(s.addresses.timelock, 10n ** 18n);
+    await s.engine.connect(await ethers.getSigner(s.addresses.timelock)).setMarketConfig(ETH, raised as never);
     const after = await keeper.tick();
     expect(after?.checked, "the 4 ETH positions read again, then the 3 previews").to.equal(4 + 3);
     const fresh = await keeperFor(s, { dryRun: true }).tick();

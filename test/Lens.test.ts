@@ -155,10 +155,10 @@ for (const decimals of [6, 18]) {
 
       /** The health the lens must report for `account`, computed at the latest block's time. */
       async function expectedHealth(s: any, account: any, marketId: bigint) {
-        const c = await configOf(s.engine, marketId);
+        const c = await configOf(s.lens, marketId);
         const price = await feedPriceOf(s, marketId);
         const now = BigInt(await networkHelpers.time.latest());
-        const index = await fundingIndexAt(s.engine, marketId, c, price, now);
+        const index = await fundingIndexAt(s.lens, marketId, c, price, now);
         const p = await position(s.engine, account, marketId);
         const size = p.size < 0n ? -p.size : p.size;
         const f = funding(p.size, index, p.fundingIndex, den);
@@ -288,11 +288,11 @@ for (const decimals of [6, 18]) {
        * liquidatable, moving away from the entry: the lowest such price for a short, the highest for a long.
        */
       async function modelBoundary(s: any, account: any) {
-        const c = await configOf(s.engine, ETH);
-        const m = await s.engine.getMarket(ETH);
+        const c = await configOf(s.lens, ETH);
+        const m = await s.lens.getMarket(ETH);
         expect(fundingRatePerDay(c, m.longSize, m.shortSize), "zero skew: no funding accrues").to.equal(0n);
         const now = BigInt(await networkHelpers.time.latest());
-        const index = await fundingIndexAt(s.engine, ETH, c, await feedPriceOf(s, ETH), now);
+        const index = await fundingIndexAt(s.lens, ETH, c, await feedPriceOf(s, ETH), now);
         const p = await position(s.engine, account, ETH);
         const liquidatable = (steps: bigint) => expectedLiquidation(c, p, steps * FEED_STEP, index, den).liquidatable;
         const entry = p.entryPrice / FEED_STEP;

@@ -64,7 +64,7 @@ for (const decimals of [6, 18]) {
       }
 
       it("the test's arithmetic: equity equals the liquidation margin at $2,750 (long) and $3,250 (short)", async function () {
-        const c = (await configOf((await networkHelpers.loadFixture(edgePositions)).engine, ETH)) as any;
+        const c = (await configOf((await networkHelpers.loadFixture(edgePositions)).lens, ETH)) as any;
         expect(liquidationMargin(c, notional(10n * WAD, usd(2_750n), den))).to.equal(tokens(1_475n));
         expect(LONG_MARGIN + pnl(10n * WAD, usd(3_000n), usd(2_750n), 0n, den)).to.equal(tokens(1_475n));
         expect(liquidationMargin(c, notional(10n * WAD, usd(3_250n), den))).to.equal(tokens(1_725n));
@@ -162,7 +162,7 @@ for (const decimals of [6, 18]) {
         }
         const s = await networkHelpers.loadFixture(small);
         await setPrice(s.ethFeed, usd(2_850n));
-        const c = await configOf(s.engine, ETH);
+        const c = await configOf(s.lens, ETH);
         expect(keeperFee(c, tokens(2_850n))).to.equal(tokens(1_425n) / 100n);
         const edge = tokens(15_675n) / 100n;
         await expect(s.engine.connect(s.keeper).liquidate(s.alice, ETH, s.keeper))
@@ -196,7 +196,7 @@ for (const decimals of [6, 18]) {
       it("a partial close restores health with the buffer: sizeClosed < size, remaining healthy, no dust", async function () {
         const s = await networkHelpers.loadFixture(lowThreshold);
         await setPrice(s.ethFeed, usd(2_840n));
-        const c = await configOf(s.engine, ETH);
+        const c = await configOf(s.lens, ETH);
         const r = await checkedLiquidation(s, s.alice, ETH, {
           coverCap: coverCap(tokens(10_000n)),
           accounts: accountsOf(s),
@@ -233,7 +233,7 @@ for (const decimals of [6, 18]) {
 
       it("10 ETH long at $2,850 (equity 1,500 < 1,525, keeper fee proportional) is liquidated in part: the closed-form size with the rounding allowance", async function () {
         const s = await networkHelpers.loadFixture(tenEth);
-        const c = await configOf(s.engine, ETH);
+        const c = await configOf(s.lens, ETH);
         const price = usd(2_850n);
         // The closed form, by hand: need = N x (m + buffer + k) + allowance; close the fraction
         // (need - equity) / (N x (m + buffer - penalty)) of the size, rounded up.
@@ -307,7 +307,7 @@ for (const decimals of [6, 18]) {
           return s;
         });
         await setPrice(s.ethFeed, usd(2_740n));
-        const c = await configOf(s.engine, ETH);
+        const c = await configOf(s.lens, ETH);
         const r = await checkedLiquidation(s, s.alice, ETH, {
           coverCap: coverCap(tokens(10_000n)),
           accounts: accountsOf(s),

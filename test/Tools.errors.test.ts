@@ -42,6 +42,13 @@ async function chainState() {
   };
 }
 
+/** The deployment's timelock as a signer: it holds the admin roles (its delay is 0 on local networks). */
+async function asTimelock(d: Deployment) {
+  await networkHelpers.impersonateAccount(d.addresses.timelock);
+  await networkHelpers.setBalance(d.addresses.timelock, 10n ** 18n);
+  return ethers.getSigner(d.addresses.timelock);
+}
+
 async function run<A extends CommonArgs>(
   tool: Tool<A>,
   args: A,
@@ -147,12 +154,13 @@ describe("Tools refuse bad input with one line, a non-zero exit and nothing sent
       "MissingOption",
     );
     expect(line).to.equal("error: --value is required: the new tradingFeeRatio, in percent (4 or 4%) [MissingOption]");
-    expect((await s.engine.getMarket(BTC)).config.tradingFeeRatio).to.equal(5n * 10n ** 14n);
+    expect((await s.lens.getMarket(BTC)).config.tradingFeeRatio).to.equal(5n * 10n ** 14n);
   });
 
   it("operator_set_renders_ParameterOutOfBounds_in_percent", async function () {
     const line = await expectRefusal(
-      () => run(setParameter, { market: "0", field: "maintenanceMarginRatio", value: "90" }, s, s.admin),
+      async () =>
+        run(setParameter, { market: "0", field: "maintenanceMarginRatio", value: "90" }, s, await asTimelock(s)),
       "ParameterOutOfBounds",
     );
     expect(line).to.equal("error: maintenanceMarginRatio 90 % is above its maximum 9.5 % [ParameterOutOfBounds]");
@@ -168,13 +176,13 @@ describe("Tools refuse bad input with one line, a non-zero exit and nothing sent
     );
   });
 
-  it("operator_set_by_an_account_without_the_role_names_the_role", async function () {
+  it("operator_set_by_an_account_without_the_role_names_the_role_and_the_timelock_that_holds_it", async function () {
     const line = await expectRefusal(
       () => run(setParameter, { market: "0", field: "tradingFeeRatio", value: "0.1%" }, s, s.traders[0]),
       "AccessControlUnauthorizedAccount",
     );
     expect(line).to.equal(
-      `error: ${s.traders[0].address} does not hold MARKET_ADMIN_ROLE [AccessControlUnauthorizedAccount]`,
+      `error: ${s.traders[0].address} does not hold MARKET_ADMIN_ROLE; the timelock ${s.addresses.timelock} does: add --via-timelock [AccessControlUnauthorizedAccount]`,
     );
   });
 

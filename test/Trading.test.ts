@@ -44,14 +44,6 @@ async function positionOf(s: System, who: { address: string }) {
   return { size: p.size, entryPrice: p.entryPrice, margin: p.margin, fundingIndex: p.fundingIndex };
 }
 
-/** Raises the keeper-fee floor so a small position's liquidation margin exceeds its initial margin. */
-async function highKeeperFloor(s: System) {
-  await s.engine.setMarketConfig(
-    ETH,
-    marketConfig(s.decimals, { maxFundingRatePerDay: 0n, minKeeperFee: 50n * s.unit, maxKeeperFee: 100n * s.unit }),
-  );
-}
-
 const cases = [
   ["6-decimal", fundedNoFunding6, deployNoFunding6],
   ["18-decimal", fundedNoFunding18, deployNoFunding18],
@@ -81,7 +73,7 @@ for (const [name, fixture, bareFixture] of cases) {
         // Margin 1,000 exceeds the entry's initial margin of 600: the cap is 9 x 600, not 9 x 1,000.
         expect(after.totalReserved).to.equal(reserveOf(margin, notionalUsd(size, usd(3_000)), s.decimals));
         expect(after.totalReserved).to.equal(5_400n * u);
-        const m = await s.engine.getMarket(ETH);
+        const m = await s.lens.getMarket(ETH);
         expect([m.longSize, m.longMargin, m.longEntryNotional, m.shortSize]).to.deep.equal([
           size,
           margin,
@@ -102,7 +94,7 @@ for (const [name, fixture, bareFixture] of cases) {
           .to.emit(s.engine, "PositionModified")
           .withArgs(s.bob.address, ETH, size, size, usd(3_000), usd(3_000), margin, 0n, 0n, fee);
         await expect(tx).to.changeTokenBalances(ethers, s.token, [s.bob, s.engine], [-(margin + fee), margin + fee]);
-        const m = await s.engine.getMarket(ETH);
+        const m = await s.lens.getMarket(ETH);
         expect([m.shortSize, m.shortMargin, m.shortEntryNotional, m.longSize]).to.deep.equal([
           3n * WAD,
           margin,
@@ -151,15 +143,6 @@ for (const [name, fixture, bareFixture] of cases) {
         await expect(e.openPosition(ETH, (3n * WAD) / 100n, 20n * s.unit))
           .to.be.revertedWithCustomError(s.engine, "NotionalBelowMinimum")
           .withArgs(usd(90), usd(100));
-      });
-
-      it("reverts with PositionWouldBeLiquidatable when the keeper-fee floor puts the liquidation margin above equity", async function () {
-        const s = await networkHelpers.loadFixture(fixture);
-        await highKeeperFloor(s);
-        // 0.1 ETH: notional $300, initial margin 30, liquidation margin 15 + max(1.5, 50) = 65.
-        await expect(s.engine.connect(s.alice).openPosition(ETH, WAD / 10n, 40n * s.unit))
-          .to.be.revertedWithCustomError(s.engine, "PositionWouldBeLiquidatable")
-          .withArgs(40n * s.unit, 65n * s.unit);
       });
 
       it("caps open interest per side: exactly the cap opens, one more base unit reverts with OpenInterestCapExceeded", async function () {
@@ -580,18 +563,6 @@ for (const [name, fixture, bareFixture] of cases) {
           .withArgs(0n, 10n * u);
       });
 
-      it("reverts with PositionWouldBeLiquidatable when the keeper-fee floor exceeds the remaining equity", async function () {
-        const s = await networkHelpers.loadFixture(fixture);
-        const u = s.unit;
-        await highKeeperFloor(s);
-        await s.engine.connect(s.alice).openPosition(ETH, WAD / 10n, 100n * u);
-        await expect(s.engine.connect(s.alice).removeMargin(ETH, 40n * u))
-          .to.be.revertedWithCustomError(s.engine, "PositionWouldBeLiquidatable")
-          .withArgs(60n * u, 65n * u);
-        await s.engine.connect(s.alice).removeMargin(ETH, 35n * u);
-        expect((await positionOf(s, s.alice)).margin).to.equal(65n * u);
-      });
-
       it("reverts with ZeroAmount, NoPosition and EnforcedPause", async function () {
         const s = await networkHelpers.loadFixture(fixture);
         const e = s.engine.connect(s.alice);
@@ -720,7 +691,7 @@ for (const [name, fixture] of [
         await check(step);
       }
       expect(await s.engine.totalReserved()).to.equal(0n);
-      const m = await s.engine.getMarket(ETH);
+      const m = await s.lens.getMarket(ETH);
       expect([m.longSize, m.shortSize, m.longMargin, m.shortMargin, m.fundingCheckpointSum]).to.deep.equal([
         0n,
         0n,

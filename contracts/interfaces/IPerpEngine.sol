@@ -26,18 +26,60 @@ struct MarketConfig {
 }
 
 /// @notice A market: its oracle, funding state, per-side aggregates (sums over its positions) and config.
+/// The engine's view of `MarketState`, decoded by `PerpLens.getMarket`.
 struct Market {
     IPriceOracle oracle;
     uint64 lastFundingTime;
     int128 fundingIndex; // cumulative funding per base unit, USD (18 decimals); longs pay when it rises
     int128 fundingCheckpointSum; // sum over positions of size x checkpoint / 1e18, to mark funding in O(1)
-    uint128 longSize; // a side's size and entry notional share a slot: a trade touches one side
+    uint128 longSize;
     uint128 longEntryNotional; // sum over longs of size x entry price / 1e18 (USD, rounded down each)
     uint128 shortSize;
     uint128 shortEntryNotional;
     uint128 longMargin;
     uint128 shortMargin;
     MarketConfig config;
+}
+
+/// @notice A market's config as the engine stores it, in four words (ConfigLib). Ratios are multiples of
+/// 1e-8 (`ConfigLib.RATIO_UNIT`); the first three words are what trades, closes and liquidations read,
+/// the fourth (trade limits) only what opens, increases and margin removals check.
+struct StoredConfig {
+    uint32 initialMarginRatio;
+    uint32 maintenanceMarginRatio;
+    uint32 tradingFeeRatio;
+    uint32 liquidationPenaltyRatio;
+    uint32 keeperFeeRatio;
+    uint32 maxProfitFactor;
+    uint32 maxFundingRatePerDay;
+    uint32 partialLiquidationBuffer;
+    uint72 minKeeperFee;
+    uint72 maxKeeperFee;
+    uint112 partialLiquidationThreshold;
+    uint128 minNotional;
+    uint128 skewScale;
+    uint128 maxOpenInterest;
+    uint96 minMargin;
+}
+
+/// @notice A market in the engine's storage: nine words. A side's size and entry notional share a word,
+/// since a trade touches one side; the funding clock shares the margins' word, which every trade and
+/// liquidation writes anyway, so that accruing funding costs no write of its own. Margin sums are 112 bits:
+/// they are backed by the engine's collateral, so they cannot exceed the token's supply, and a collateral
+/// whose supply could pass 2^112 units (5.2e15 whole tokens of 18 decimals) is not supported. The clock is
+/// 32 bits: it runs until 2106.
+struct MarketState {
+    IPriceOracle oracle;
+    int128 fundingIndex;
+    int128 fundingCheckpointSum;
+    uint128 longSize;
+    uint128 longEntryNotional;
+    uint128 shortSize;
+    uint128 shortEntryNotional;
+    uint112 longMargin;
+    uint112 shortMargin;
+    uint32 lastFundingTime;
+    StoredConfig config;
 }
 
 /// @notice A position: isolated, one per (account, market).
@@ -72,10 +114,11 @@ interface IPerpEngine {
         int256 fundingPaid,
         uint256 fee
     );
-    /// @notice Waterfall step 1.
-    event KeeperPaid(address indexed account, uint256 indexed marketId, address indexed recipient, uint256 fee);
+    /// @notice Waterfall step 1. `marketId` is data, not a topic (PositionLiquidated in the same
+    /// transaction indexes it): a topic costs 119 gas more per liquidation.
+    event KeeperPaid(address indexed account, uint256 marketId, address indexed recipient, uint256 fee);
     /// @notice Waterfall step 2 (only emitted when non-zero).
-    event PenaltyPaid(address indexed account, uint256 indexed marketId, uint256 penalty);
+    event PenaltyPaid(address indexed account, uint256 marketId, uint256 penalty);
     /// @notice Waterfall step 3: the trader's PnL and funding settled with the vault, the rest refunded.
     event PositionLiquidated(
         address indexed account,
@@ -109,6 +152,8 @@ interface IPerpEngine {
     error TooManyMarkets(uint256 max);
     error UnknownMarket(uint256 marketId);
     error ParameterOutOfBounds(bytes32 name, uint256 value, uint256 min, uint256 max);
+    /// @notice A ratio that is not a whole multiple of `step` (1e-8): the engine stores ratios in that unit.
+    error ParameterPrecision(bytes32 name, uint256 value, uint256 step);
     error ZeroAmount();
     error ZeroSize();
     error PositionExists(address account, uint256 marketId);
@@ -196,12 +241,11 @@ interface IPerpEngine {
     function unpause() external;
 
     // ---------------------------------------------------------------- views
-    function getMarket(uint256 marketId) external view returns (Market memory);
+    /// @notice `account`'s position in `marketId` (all zero if none).
     function getPosition(address account, uint256 marketId) external view returns (Position memory);
-    /// @notice The current funding rate per day (18 decimals, positive: longs pay).
-    function fundingRate(uint256 marketId) external view returns (int256);
-    /// @notice The market's cumulative funding index as it would be accrued now (18 decimals).
-    function currentFundingIndex(uint256 marketId) external view returns (int256);
+    /// @notice Raw storage: `nSlots` words from `startSlot`. PerpLens decodes markets from it, so the
+    /// engine spends no bytecode on views that only read (as Uniswap v4's PoolManager and Morpho Blue do).
+    function extsload(bytes32 startSlot, uint256 nSlots) external view returns (bytes32[] memory);
     /// @notice The LP pool marked to the oracle: realized balance, plus traders' unrealized losses (each
     /// side's at most its margin), minus their unrealized profits (each side's at most its reserve), plus
     /// pending funding. Reverts if the oracle of any market with open positions refuses a price.

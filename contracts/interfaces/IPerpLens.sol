@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.34;
 
-import {IPerpEngine} from "./IPerpEngine.sol";
+import {IPerpEngine, Market} from "./IPerpEngine.sol";
 
 /// @notice What a keeper or a front end needs to know about a position now.
 struct PositionHealth {
@@ -42,6 +42,17 @@ struct LiquidationPreview {
 /// that the engine stays under the contract-size limit. Every figure is computed with the engine's own
 /// rounding, from the engine's state and the market's oracle.
 interface IPerpLens {
+    /// @notice Market `marketId` as the engine stores it: oracle, funding state, per-side aggregates, config.
+    /// @dev Decoded from the engine's raw storage (`IPerpEngine.extsload`). Reverts with
+    /// `IPerpEngine.UnknownMarket` for an id the engine does not have.
+    function getMarket(uint256 marketId) external view returns (Market memory);
+
+    /// @notice The market's funding rate per day now (18 decimals, positive: longs pay).
+    function fundingRate(uint256 marketId) external view returns (int256);
+
+    /// @notice The market's cumulative funding index as the engine would accrue it now, at the oracle price.
+    function currentFundingIndex(uint256 marketId) external view returns (int256);
+
     /// @notice A position's size, margin, entry price, unrealized PnL, accrued funding, equity, leverage,
     /// margins, liquidation price and whether it is liquidatable, all at the oracle price now.
     /// @dev Reverts with `IPerpEngine.NoPosition` when there is none, and with the oracle's error when

@@ -56,4 +56,29 @@ library PositionMath {
     ) internal pure returns (uint256) {
         return notional_.wMulUp(ratio).clamp(minFee, maxFee);
     }
+
+    /// @dev Funding rate per day (positive: longs pay), proportional to skew and capped at the maximum rate
+    /// when |skew| >= `skewScale` (truncated toward zero).
+    function fundingRate(
+        uint256 longSize,
+        uint256 shortSize,
+        uint256 skewScale,
+        uint256 maxRatePerDay
+    ) internal pure returns (int256) {
+        int256 proportional = ((int256(longSize) - int256(shortSize)) * int256(WAD)) / int256(skewScale);
+        if (proportional > int256(WAD)) proportional = int256(WAD);
+        if (proportional < -int256(WAD)) proportional = -int256(WAD);
+        return (proportional * int256(maxRatePerDay)) / int256(WAD);
+    }
+
+    /// @dev The funding index after `elapsed` seconds at `ratePerDay` and `price`: per base unit, rate x
+    /// price x days (truncated toward zero; positions round their own share against the trader).
+    function accrueIndex(
+        int256 index,
+        int256 ratePerDay,
+        uint256 price,
+        uint256 elapsed
+    ) internal pure returns (int256) {
+        return index + (ratePerDay * int256(price) * int256(elapsed)) / int256(WAD * 1 days);
+    }
 }

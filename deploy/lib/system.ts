@@ -3,10 +3,11 @@ import type {
   IgnitionModuleBuilder,
   ModuleParameterRuntimeValue,
 } from "@nomicfoundation/ignition-core";
-import { id, ZeroAddress } from "ethers";
+import { id, ZeroAddress, ZeroHash } from "ethers";
 
 export const MARKET_ADMIN_ROLE = id("MARKET_ADMIN_ROLE");
 export const GUARDIAN_ROLE = id("GUARDIAN_ROLE");
+export const DEFAULT_ADMIN_ROLE = ZeroHash;
 
 /** An address the module reads from its parameters, or a contract another module deploys. */
 type AddressInput = ContractFuture<string> | ModuleParameterRuntimeValue<string>;
@@ -22,14 +23,20 @@ export interface SystemInputs {
  * (addresses from parameters) and `LocalBulwark` (mock token and feeds) modules so that both deploy and
  * wire exactly the same thing. Parameters are read in the calling module's namespace.
  *
- * Roles: the deployer keeps DEFAULT_ADMIN_ROLE on the engine and the backstop; it holds
- * MARKET_ADMIN_ROLE only while it adds the two markets, renounces it, and then MARKET_ADMIN_ROLE and
- * GUARDIAN_ROLE go to the configured holders (the deployer by default) and to nobody else.
+ * Roles: every admin lever sits behind OpenZeppelin's TimelockController, whose delay is the
+ * `timelockDelay` parameter (0 only on hardhat and localhost; the deployment verifier refuses less than
+ * two days elsewhere). The deployer holds DEFAULT_ADMIN_ROLE on the engine and the backstop only while it
+ * wires the system and adds the two markets; then MARKET_ADMIN_ROLE and DEFAULT_ADMIN_ROLE of both go to
+ * the timelock, GUARDIAN_ROLE (an immediate pause of new risk, nothing else) to the configured guardian,
+ * and the deployer renounces everything. The timelock administers itself; its proposers and executors are
+ * the `timelockProposer` and `timelockExecutor` parameters (the deployer by default).
  */
 export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
   const deployer = m.getAccount(0);
   const treasury = m.getParameter("treasury", deployer);
-  const marketAdmin = m.getParameter("marketAdmin", deployer);
+  const timelockDelay = m.getParameter<bigint>("timelockDelay");
+  const proposer = m.getParameter("timelockProposer", deployer);
+  const executor = m.getParameter("timelockExecutor", deployer);
   const guardian = m.getParameter("guardian", deployer);
   const sequencerFeed = m.getParameter("sequencerFeed", ZeroAddress);
   const gracePeriod = m.getParameter("sequencerGracePeriod", 3_600n);
@@ -51,7 +58,10 @@ export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
   const btcOracle = oracle("btc", inputs.btcFeed);
 
   const { collateral } = inputs;
-  const engine = m.contract("PerpEngine", [collateral, deployer, treasury]);
+  const configLogic = m.library("ConfigLogic");
+  const engine = m.contract("PerpEngine", [collateral, deployer, treasury], {
+    libraries: { ConfigLogic: configLogic },
+  });
   const vault = m.contract("LiquidityVault", [
     collateral,
     engine,
@@ -81,8 +91,20 @@ export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
     id: "RenounceDeployerMarketAdmin",
     after: [addBtc],
   });
-  m.call(engine, "grantRole", [MARKET_ADMIN_ROLE, marketAdmin], { id: "GrantMarketAdmin", after: [renounce] });
-  m.call(engine, "grantRole", [GUARDIAN_ROLE, guardian], { id: "GrantGuardian", after: [renounce] });
+  const timelock = m.contract("TimelockController", [timelockDelay, [proposer], [executor], ZeroAddress], {
+    id: "Timelock",
+  });
+  const grants = [
+    m.call(engine, "grantRole", [MARKET_ADMIN_ROLE, timelock], { id: "GrantTimelockMarketAdmin", after: [renounce] }),
+    m.call(engine, "grantRole", [GUARDIAN_ROLE, guardian], { id: "GrantGuardian", after: [renounce] }),
+    m.call(engine, "grantRole", [DEFAULT_ADMIN_ROLE, timelock], { id: "GrantTimelockEngineAdmin", after: [renounce] }),
+    m.call(backstop, "grantRole", [DEFAULT_ADMIN_ROLE, timelock], { id: "GrantTimelockBackstopAdmin" }),
+  ];
+  m.call(engine, "renounceRole", [DEFAULT_ADMIN_ROLE, deployer], { id: "RenounceDeployerEngineAdmin", after: grants });
+  m.call(backstop, "renounceRole", [DEFAULT_ADMIN_ROLE, deployer], {
+    id: "RenounceDeployerBackstopAdmin",
+    after: grants,
+  });
 
-  return { engine, vault, backstop, lens, ethOracle, btcOracle };
+  return { engine, vault, backstop, lens, ethOracle, btcOracle, timelock, configLogic };
 }

@@ -12,15 +12,15 @@ export interface DeploymentAddresses {
   lens: string;
   ethOracle: string;
   btcOracle: string;
-  /** OpenZeppelin TimelockController holding the admin roles; older deployments have none. */
-  timelock?: string;
+  /** OpenZeppelin TimelockController holding every admin role. */
+  timelock: string;
 }
 
 export const DEPLOY_DIR = path.resolve(import.meta.dirname, "../../deploy");
 export const DEPLOYMENTS_DIR = path.join(DEPLOY_DIR, "deployments");
 
 /** Ignition future ids (after `Module#`) for each role, in the Bulwark and LocalBulwark modules. */
-const FUTURE_IDS: Record<Exclude<keyof DeploymentAddresses, "timelock">, string[]> = {
+const FUTURE_IDS: Record<keyof DeploymentAddresses, string[]> = {
   collateral: ["IERC20Metadata", "MockERC20"],
   engine: ["PerpEngine"],
   vault: ["LiquidityVault"],
@@ -28,9 +28,8 @@ const FUTURE_IDS: Record<Exclude<keyof DeploymentAddresses, "timelock">, string[
   lens: ["PerpLens"],
   ethOracle: ["EthUsdOracle"],
   btcOracle: ["BtcUsdOracle"],
+  timelock: ["Timelock"],
 };
-/** Optional roles: found when present, never required. */
-const OPTIONAL_FUTURE_IDS: Record<"timelock", string[]> = { timelock: ["Timelock"] };
 
 /** The Ignition module a deployment used, from the keys of its deployed_addresses.json. */
 export function moduleIdOf(deployed: Record<string, string>): "Bulwark" | "LocalBulwark" {
@@ -47,11 +46,16 @@ export function addressesFromIgnition(deployed: Record<string, string>): Deploym
       throw new ToolError("IncompleteDeployment", `deployment has no ${role} (looked for ${ids.join(" or ")})`);
     out[role] = deployed[key];
   }
-  for (const [role, ids] of Object.entries(OPTIONAL_FUTURE_IDS) as [keyof DeploymentAddresses, string[]][]) {
-    const key = find(ids);
-    if (key !== undefined) out[role] = deployed[key];
-  }
   return out as DeploymentAddresses;
+}
+
+/** The addresses of a Bulwark or LocalBulwark Ignition deployment's result, by role. */
+export async function addressesOfModule(
+  r: Record<keyof DeploymentAddresses, { getAddress(): Promise<string> }>,
+): Promise<DeploymentAddresses> {
+  const roles = Object.keys(FUTURE_IDS) as (keyof DeploymentAddresses)[];
+  const values = await Promise.all(roles.map((role) => r[role].getAddress()));
+  return Object.fromEntries(roles.map((role, i) => [role, values[i]])) as unknown as DeploymentAddresses;
 }
 
 /** Reads deploy/deployments/<id>/deployed_addresses.json; the id defaults to Ignition's `chain-<chainId>`. */
@@ -105,7 +109,7 @@ export async function readParameters(networkName: string): Promise<Record<string
 
 /** Typed contract handles for a deployment, connected to `ethers`' provider (and a signer if given). */
 export async function attach(ethers: HardhatEthers, addresses: DeploymentAddresses) {
-  const [engine, vault, backstop, lens, collateral, ethOracle, btcOracle] = await Promise.all([
+  const [engine, vault, backstop, lens, collateral, ethOracle, btcOracle, timelock] = await Promise.all([
     ethers.getContractAt("PerpEngine", addresses.engine),
     ethers.getContractAt("LiquidityVault", addresses.vault),
     ethers.getContractAt("BackstopModule", addresses.backstop),
@@ -113,10 +117,8 @@ export async function attach(ethers: HardhatEthers, addresses: DeploymentAddress
     ethers.getContractAt("MockERC20", addresses.collateral),
     ethers.getContractAt("ChainlinkOracle", addresses.ethOracle),
     ethers.getContractAt("ChainlinkOracle", addresses.btcOracle),
+    ethers.getContractAt("TimelockController", addresses.timelock),
   ]);
-  const timelock = addresses.timelock
-    ? await ethers.getContractAt("TimelockController", addresses.timelock)
-    : undefined;
   const [decimals, symbol, backstopShareDecimals, vaultShareDecimals] = await Promise.all([
     collateral.decimals().then(Number),
     collateral.symbol().catch(() => "tokens"),

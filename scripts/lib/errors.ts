@@ -249,6 +249,10 @@ export function renderRevert(e: DecodedError, u: Units): string {
         ? `${name} ${r(value)} is above its maximum ${r(max)}`
         : `${name} ${r(value)} is below its minimum ${r(min)}`;
     }
+    case "ParameterPrecision": {
+      const name = bytes32Text(a[0] as string);
+      return `${name} ${renderParameter(name, a[1], u)} is not a multiple of its step ${renderParameter(name, a[2], u)}`;
+    }
     case "StalePrice": {
       const [updatedAt, maxAge] = [a[0], a[1]] as bigint[];
       return `the price feed is stale: its last round is from ${when(updatedAt, u.now)}, older than its heartbeat of ${duration(maxAge)}`;

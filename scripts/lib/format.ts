@@ -39,7 +39,9 @@ export const tokens = (u: Pick<Units, "decimals" | "symbol">, amount: bigint) =>
 export const usd = (wad: bigint) => `$${decimal(wad, 18, 2, 4)}`;
 
 /** An 18-decimal fraction as "9.5 %" (rounded to 4 decimals of a percent). */
-export const percent = (wad: bigint) => `${decimal(wad * 100n, 18, 0, 4)} %`;
+export const percent = (wad: bigint) =>
+  // Steps below 0.0001 % (the engine stores ratios in 1e-8) are shown in full rather than as 0.
+  wad !== 0n && wad * 100n < 10n ** 14n ? `${decimal(wad * 100n, 18)} %` : `${decimal(wad * 100n, 18, 0, 4)} %`;
 
 /** An 18-decimal base-unit size as "10,000". */
 export const baseUnits = (wad: bigint) => decimal(wad, 18, 0, 6);

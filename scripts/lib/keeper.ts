@@ -205,7 +205,7 @@ export class Keeper {
         try {
           let oracle = this.oracles.get(id);
           if (!oracle) {
-            const m = await this.d.engine.getMarket(id);
+            const m = await this.d.lens.getMarket(id);
             oracle = await this.ethers.getContractAt("ChainlinkOracle", m.oracle);
             this.oracles.set(id, oracle);
           }

@@ -26,7 +26,7 @@ async function requireLocal(ctx: ToolContext) {
 }
 
 async function feedOf(ctx: ToolContext, marketId: bigint) {
-  const m = await ctx.d.engine.getMarket(marketId);
+  const m = await ctx.d.lens.getMarket(marketId);
   const oracle = await ctx.ethers.getContractAt("ChainlinkOracle", m.oracle);
   const feed = await ctx.ethers.getContractAt("MockV3Aggregator", await oracle.feed());
   const [decimals, [, answer], maxAge] = await Promise.all([feed.decimals(), feed.latestRoundData(), oracle.maxAge()]);
@@ -146,7 +146,7 @@ export const time: Tool<TimeArgs> = {
       const stale: string[] = [];
       const count = await ctx.d.engine.marketCount();
       for (let id = 0n; id < count; id++) {
-        const m = await ctx.d.engine.getMarket(id);
+        const m = await ctx.d.lens.getMarket(id);
         const oracle = await ctx.ethers.getContractAt("ChainlinkOracle", m.oracle);
         await oracle.price().catch(() => stale.push(marketName(id)));
       }

@@ -82,7 +82,7 @@ function targets(ctx: ToolContext) {
       // A config is 15 numbers: show the fields that differ from the market's config now, in their units.
       const marketId = parsed.args[0] as bigint;
       const next = parsed.args[1] as unknown as bigint[];
-      const current = (await d.engine.getMarket(marketId).catch(() => undefined))?.config;
+      const current = (await d.lens.getMarket(marketId).catch(() => undefined))?.config;
       if (current) {
         const changes = CONFIG_FIELDS.flatMap((f, i) =>
           BigInt(current[f]) === BigInt(next[i])

@@ -353,6 +353,19 @@ function decimalValue(text: string, decimals: number, what: string): bigint {
 
 const renderField = (field: string, value: bigint, u: Units) => renderParameter(field, value, u);
 
+/** The signer must hold MARKET_ADMIN_ROLE to send directly; when the timelock holds it, say to go through it. */
+async function requireMarketAdmin({ d, signer }: ToolContext) {
+  const role = await d.engine.MARKET_ADMIN_ROLE();
+  if (await d.engine.hasRole(role, signer.address)) return;
+  const timelock = d.addresses.timelock;
+  const viaTimelock = timelock && (await d.engine.hasRole(role, timelock));
+  throw new ToolError(
+    "AccessControlUnauthorizedAccount",
+    `${signer.address} does not hold MARKET_ADMIN_ROLE` +
+      (viaTimelock ? `; the timelock ${timelock} does: add --via-timelock` : ""),
+  );
+}
+
 type SetArgs = TimelockArgs & { market?: string; field?: string; value?: string };
 
 /** Reads a market's config, changes one field and writes it back (the engine enforces the bounds). */
@@ -370,12 +383,13 @@ export const setParameter: Tool<SetArgs> = {
       required(args.value, "value", `the new ${field}, in ${FIELD_UNITS[f].unit}`),
       units,
     );
-    const current = (await d.engine.getMarket(marketId)).config;
+    const current = (await d.lens.getMarket(marketId)).config;
     const config = Object.fromEntries(CONFIG_FIELDS.map((k) => [k, k === f ? value : BigInt(current[k])])) as Config;
     const before = BigInt(current[f]);
     const change = `market ${marketId}: ${field} ${renderField(field, before, units)} -> ${renderField(field, value, units)}`;
     const data = d.engine.interface.encodeFunctionData("setMarketConfig", [marketId, config]);
     if (viaTimelock(args)) return scheduleCall(ctx, args, { target: d.addresses.engine, data, summary: change });
+    await requireMarketAdmin(ctx);
     // Simulated first by the signer (estimateGas): a value outside its bounds reverts before anything is sent.
     const receipt = await mined(d.engine.connect(ctx.signer).setMarketConfig(marketId, config as never));
     oneEvent(receipt, d.engine, "MarketConfigUpdated");
@@ -429,6 +443,7 @@ export const addMarket: Tool<AddMarketArgs> = {
     const data = d.engine.interface.encodeFunctionData("addMarket", [oracle, config]);
     const summary = `add market ${await d.engine.marketCount()} with oracle ${oracle}`;
     if (viaTimelock(args)) return scheduleCall(ctx, args, { target: d.addresses.engine, data, summary });
+    await requireMarketAdmin(ctx);
     const receipt = await mined(d.engine.connect(ctx.signer).addMarket(oracle, config as never));
     const id = oneEvent(receipt, d.engine, "MarketAdded").args.marketId as bigint;
     return {
@@ -465,7 +480,7 @@ export const systemStatus: Tool<CommonArgs> = {
     const markets = [];
     const lines: string[] = [];
     for (let id = 0n; id < count; id++) {
-      const m = await d.engine.getMarket(id);
+      const m = await d.lens.getMarket(id);
       let price: bigint | undefined;
       let priceError: string | undefined;
       try {
@@ -473,7 +488,7 @@ export const systemStatus: Tool<CommonArgs> = {
       } catch (error) {
         priceError = describeError(error, units).message;
       }
-      const rate = await d.engine.fundingRate(id);
+      const rate = await d.lens.fundingRate(id);
       const skew = BigInt(m.longSize) - BigInt(m.shortSize);
       const oiUsd = price === undefined ? undefined : ((BigInt(m.longSize) + BigInt(m.shortSize)) * price) / 10n ** 18n;
       markets.push({

@@ -5,6 +5,9 @@ import { short } from "./keeper.js";
 
 export const MARKET_ADMIN_ROLE = id("MARKET_ADMIN_ROLE");
 export const GUARDIAN_ROLE = id("GUARDIAN_ROLE");
+export const PROPOSER_ROLE = id("PROPOSER_ROLE");
+/** The least timelock delay a deployment off hardhat and localhost may have. */
+export const MIN_PUBLIC_TIMELOCK_DELAY = 2n * 24n * 3600n;
 
 /** MarketConfig's fields in order. */
 export const CONFIG_FIELDS = [
@@ -28,8 +31,10 @@ export const CONFIG_FIELDS = [
 export interface VerifyInput {
   /** The module's parameters (the `Bulwark` or `LocalBulwark` object of the parameter file). */
   params: Record<string, unknown>;
-  /** The account that deployed the system (holds DEFAULT_ADMIN_ROLE; default holder of the other roles). */
+  /** The account that deployed the system (must hold no role afterwards; default guardian and proposer). */
   deployer: string;
+  /** Local networks (hardhat, localhost) may run the timelock with no delay; every other needs two days. */
+  local?: boolean;
   /** The feeds the oracles must read: from the parameters (Bulwark) or the mocks' addresses (LocalBulwark). */
   ethFeed: string;
   btcFeed: string;
@@ -73,10 +78,11 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
   expectAddress("backstop.engine()", await d.backstop.engine(), a.engine);
   expectAddress("lens.engine()", await d.lens.engine(), a.engine);
 
-  // ---- roles: the configured holders, and nobody else (rebuilt from the role events)
+  // ---- roles: the timelock holds every admin role, the guardian the pause, and nobody else anything
+  const timelock = a.timelock;
   const expectedHolders: Record<string, string[]> = {
-    DEFAULT_ADMIN_ROLE: [input.deployer],
-    MARKET_ADMIN_ROLE: [String(param("marketAdmin", input.deployer))],
+    DEFAULT_ADMIN_ROLE: [timelock],
+    MARKET_ADMIN_ROLE: [timelock],
     GUARDIAN_ROLE: [String(param("guardian", input.deployer))],
   };
   const roleIds: Record<string, string> = {
@@ -84,20 +90,39 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
     MARKET_ADMIN_ROLE,
     GUARDIAN_ROLE,
   };
-  const holders = await roleHolders(d, input.fromBlock ?? 0);
-  for (const [name, role] of Object.entries(roleIds)) {
-    const want = new Set(expectedHolders[name].map((x) => x.toLowerCase()));
-    const have = holders.get(role) ?? new Set<string>();
-    for (const who of want) {
-      if (!(await d.engine.hasRole(role, who))) problems.push(`engine ${name}: ${who} does not hold it`);
-    }
-    for (const who of have) {
-      if (!want.has(who) && (await d.engine.hasRole(role, who)))
-        problems.push(`engine ${name}: unexpected holder ${who}`);
+  for (const [label, contract] of [
+    ["engine", d.engine],
+    ["backstop", d.backstop],
+  ] as const) {
+    const holders = await roleHolders(contract, input.fromBlock ?? 0);
+    for (const [name, role] of Object.entries(roleIds)) {
+      if (label === "backstop" && name !== "DEFAULT_ADMIN_ROLE") continue;
+      const want = new Set(expectedHolders[name].map((x) => x.toLowerCase()));
+      const have = holders.get(role) ?? new Set<string>();
+      for (const who of want) {
+        if (!(await contract.hasRole(role, who))) problems.push(`${label} ${name}: ${who} does not hold it`);
+      }
+      for (const who of have) {
+        if (!want.has(who) && (await contract.hasRole(role, who)))
+          problems.push(`${label} ${name}: unexpected holder ${who}`);
+      }
     }
   }
-  if (!(await d.backstop.hasRole(ZeroHash, input.deployer))) {
-    problems.push(`backstop DEFAULT_ADMIN_ROLE: ${input.deployer} does not hold it`);
+
+  // ---- the timelock: its delay, and it administers itself
+  const minDelay = await d.timelock.getMinDelay();
+  expectValue("timelock.getMinDelay()", minDelay, BigInt(param("timelockDelay", -1n) as bigint));
+  if (!input.local && minDelay < MIN_PUBLIC_TIMELOCK_DELAY) {
+    problems.push(
+      `timelock.getMinDelay(): ${minDelay} s, below the ${MIN_PUBLIC_TIMELOCK_DELAY} s required off local networks`,
+    );
+  }
+  if (await d.timelock.hasRole(ZeroHash, input.deployer)) {
+    problems.push(`timelock DEFAULT_ADMIN_ROLE: the deployer ${input.deployer} still holds it`);
+  }
+  const proposer = String(param("timelockProposer", input.deployer));
+  if (!(await d.timelock.hasRole(PROPOSER_ROLE, proposer))) {
+    problems.push(`timelock PROPOSER_ROLE: ${proposer} does not hold it`);
   }
 
   // ---- markets
@@ -109,7 +134,7 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
   for (const m of markets) {
     let market;
     try {
-      market = await d.engine.getMarket(m.id);
+      market = await d.lens.getMarket(m.id);
     } catch (error) {
       problems.push(`market ${m.id} (${m.name}): cannot read: ${short(error)}`);
       continue;
@@ -159,11 +184,11 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
   return problems;
 }
 
-/** Accounts that were granted each role and not revoked since, from the engine's events. */
-async function roleHolders(d: Deployment, fromBlock: number) {
+/** Accounts that were granted each role and not revoked since, from a contract's role events. */
+async function roleHolders(contract: Deployment["engine"] | Deployment["backstop"], fromBlock: number) {
   const [granted, revoked] = await Promise.all([
-    d.engine.queryFilter(d.engine.filters.RoleGranted(), fromBlock),
-    d.engine.queryFilter(d.engine.filters.RoleRevoked(), fromBlock),
+    contract.queryFilter(contract.filters.RoleGranted(), fromBlock),
+    contract.queryFilter(contract.filters.RoleRevoked(), fromBlock),
   ]);
   const events = [...granted.map((e) => ({ e, grant: true })), ...revoked.map((e) => ({ e, grant: false }))].sort(
     (x, y) => x.e.blockNumber - y.e.blockNumber || x.e.index - y.e.index,

@@ -210,8 +210,8 @@ export function fundingRatePerDay(c: MarketConfig, longSize: bigint, shortSize: 
 }
 
 /** The market's funding index at `timestamp` and `price` (bigint division truncates toward zero, as Solidity). */
-export async function fundingIndexAt(engine: any, marketId: bigint, c: MarketConfig, price: bigint, timestamp: bigint) {
-  const m = await engine.getMarket(marketId);
+export async function fundingIndexAt(lens: any, marketId: bigint, c: MarketConfig, price: bigint, timestamp: bigint) {
+  const m = await lens.getMarket(marketId);
   const elapsed = timestamp - m.lastFundingTime;
   const rate = fundingRatePerDay(c, m.longSize, m.shortSize);
   return m.fundingIndex + (rate * price * elapsed) / (WAD * DAY);
@@ -249,7 +249,7 @@ export async function expectSolvent(s: any, accounts: unknown[]) {
   for (let id = 0n; id < count; id++) {
     let marketMargins = 0n;
     for (const a of accounts) marketMargins += (await s.engine.getPosition(a, id)).margin;
-    const m = await s.engine.getMarket(id);
+    const m = await s.lens.getMarket(id);
     expect(m.longMargin + m.shortMargin, `market ${id} margin aggregate`).to.equal(marketMargins);
     margins += marketMargins;
   }
@@ -297,8 +297,8 @@ export async function blockTime(tx: any): Promise<bigint> {
 export { networkHelpers };
 
 /** A market's config as read from the engine (an input of the test, not a computed value). */
-export async function configOf(engine: any, marketId: bigint): Promise<MarketConfig> {
-  const c = (await engine.getMarket(marketId)).config;
+export async function configOf(lens: any, marketId: bigint): Promise<MarketConfig> {
+  const c = (await lens.getMarket(marketId)).config;
   return {
     initialMarginRatio: c.initialMarginRatio,
     maintenanceMarginRatio: c.maintenanceMarginRatio,
@@ -326,9 +326,9 @@ export async function feedPriceOf(s: any, marketId: bigint): Promise<bigint> {
 
 /** What the model expects `liquidate(account, marketId)` to do if it is mined at `timestamp`. */
 export async function expectedAt(s: any, account: unknown, marketId: bigint, timestamp: bigint) {
-  const c = await configOf(s.engine, marketId);
+  const c = await configOf(s.lens, marketId);
   const price = await feedPriceOf(s, marketId);
-  const index = await fundingIndexAt(s.engine, marketId, c, price, timestamp);
+  const index = await fundingIndexAt(s.lens, marketId, c, price, timestamp);
   const p = await position(s.engine, account, marketId);
   return { c, price, index, p, e: expectedLiquidation(c, p, price, index, denOf(s.decimals)) };
 }

@@ -1,4 +1,6 @@
 import { network } from "hardhat";
+import type { AddressLike } from "ethers";
+import type { PerpEngine } from "../../types/ethers-contracts/index.js";
 
 /** One in-process network shared by every mocha test file that imports this module. */
 export const { ethers, networkHelpers } = await network.create();
@@ -61,6 +63,19 @@ export interface SystemOptions {
   btcConfig?: Partial<MarketConfig>;
 }
 
+/** PerpEngine's factory, linked to a fresh ConfigLogic (the library its admin path DELEGATECALLs). */
+export async function engineFactory() {
+  const configLogic = await ethers.deployContract("ConfigLogic");
+  return ethers.getContractFactory("PerpEngine", { libraries: { ConfigLogic: await configLogic.getAddress() } });
+}
+
+/** A PerpEngine over `token`, with `admin` as its default admin. */
+export async function deployEngine(token: AddressLike, admin: AddressLike, treasury: AddressLike) {
+  const engine = await (await engineFactory()).deploy(token, admin, treasury);
+  await engine.waitForDeployment();
+  return engine as unknown as PerpEngine;
+}
+
 /** Deploys and wires the whole system with mock collateral and mock Chainlink feeds. */
 export async function deploySystem(options: SystemOptions = {}) {
   const decimals = options.decimals ?? 6;
@@ -75,7 +90,7 @@ export async function deploySystem(options: SystemOptions = {}) {
   const ethOracle = await ethers.deployContract("ChainlinkOracle", oracleArgs(ethFeed));
   const btcOracle = await ethers.deployContract("ChainlinkOracle", oracleArgs(btcFeed));
 
-  const engine = await ethers.deployContract("PerpEngine", [token, admin, treasury]);
+  const engine = await deployEngine(token, admin, treasury);
   const vault = await ethers.deployContract("LiquidityVault", [token, engine, "Bulwark LP", "bwLP"]);
   const backstop = await ethers.deployContract("BackstopModule", [token, engine, admin, "Bulwark Backstop", "bwBACK"]);
   const lens = await ethers.deployContract("PerpLens", [engine]);

@@ -38,7 +38,7 @@ contract InvariantsTest is BaseTest {
     function setUp() public {
         _deploySystem();
         ghosts = new Ghosts(block.timestamp);
-        System memory system = System(token, engine, vault, backstop, ethFeed, btcFeed, ghosts);
+        System memory system = System(token, engine, vault, backstop, lens, ethFeed, btcFeed, ghosts);
         traders = new TraderHandler(system);
         lps = new LpHandler(system);
         stakers = new StakerHandler(system);
@@ -209,7 +209,7 @@ contract InvariantsTest is BaseTest {
     /// INV-AGG-1
     function invariant_INV_AGG_1_market_aggregates_equal_sums_over_positions() public view {
         for (uint256 id; id < 2; ++id) {
-            Market memory m = engine.getMarket(id);
+            Market memory m = lens.getMarket(id);
             uint256[6] memory sums; // longSize, shortSize, longEntry, shortEntry, longMargin, shortMargin
             int256 checkpoints;
             for (uint256 i; i < TRADERS; ++i) {
@@ -236,7 +236,7 @@ contract InvariantsTest is BaseTest {
     function invariant_INV_AGG_2_total_reserved_is_the_sum_of_rounded_up_caps() public view {
         uint256 reserved;
         for (uint256 id; id < 2; ++id) {
-            Market memory m = engine.getMarket(id);
+            Market memory m = lens.getMarket(id);
             // Per side: min(sum of margins, initial margin of the sum of entry notionals, rounded up) times
             // the factor, rounded up (PerpEngine._sideReserve), from the positions themselves.
             uint256[2] memory margins;

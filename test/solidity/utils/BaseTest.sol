@@ -7,6 +7,7 @@ import {BackstopModule} from "../../../contracts/BackstopModule.sol";
 import {ChainlinkOracle} from "../../../contracts/ChainlinkOracle.sol";
 import {LiquidityVault} from "../../../contracts/LiquidityVault.sol";
 import {PerpEngine} from "../../../contracts/PerpEngine.sol";
+import {PerpLens} from "../../../contracts/PerpLens.sol";
 import {MarketConfig} from "../../../contracts/interfaces/IPerpEngine.sol";
 import {BlocklistToken} from "../../../contracts/mocks/BlocklistToken.sol";
 import {defaultMarketConfig} from "./MarketDefaults.sol";
@@ -38,6 +39,7 @@ abstract contract BaseTest {
     PerpEngine internal engine;
     LiquidityVault internal vault;
     BackstopModule internal backstop;
+    PerpLens internal lens;
     address internal treasury = address(0x7EA5);
 
     function _deploySystem() internal {
@@ -56,6 +58,7 @@ abstract contract BaseTest {
         engine.grantRole(engine.GUARDIAN_ROLE(), address(this));
         engine.addMarket(ethOracle, _marketConfig(ETH));
         engine.addMarket(btcOracle, _marketConfig(BTC));
+        lens = new PerpLens(engine);
     }
 
     function _marketConfig(uint256 marketId) internal pure returns (MarketConfig memory) {

@@ -2,6 +2,7 @@
 pragma solidity 0.8.34;
 
 import {IPerpEngine, MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
+import {ConfigLib} from "../../../../contracts/libraries/ConfigLib.sol";
 import {ConstantsLib} from "../../../../contracts/libraries/ConstantsLib.sol";
 import {Model} from "../../utils/Model.sol";
 import {HandlerBase, System} from "./HandlerBase.sol";
@@ -54,7 +55,7 @@ contract GuardianHandler is HandlerBase {
         uint256 reserveAfter = _reserveOf(id, c);
         uint256 reservedAfter = reservedBefore + reserveAfter - reserveBefore;
         bool tooLarge = reserveAfter > reserveBefore && reservedAfter > lpBalance;
-        int256 index = ok ? engine.currentFundingIndex(id) : int256(0);
+        int256 index = ok ? lens.currentFundingIndex(id) : int256(0);
 
         try engine.setMarketConfig(id, c) {
             ghosts.count("config.set");
@@ -65,8 +66,7 @@ contract GuardianHandler is HandlerBase {
             }
             if (engine.totalReserved() != reservedAfter) ghosts.fail("INV-ADM", "totalReserved not recomputed");
             // Funding so far accrued at the old rate, up to now.
-            if (engine.getMarket(id).fundingIndex != index)
-                ghosts.fail("INV-ADM", "funding not accrued at the old rate");
+            if (lens.getMarket(id).fundingIndex != index) ghosts.fail("INV-ADM", "funding not accrued at the old rate");
             if (engine.lpBalance() != lpBalance) ghosts.fail("INV-ADM", "a config change moved the LP pool");
         } catch (bytes memory reason) {
             if (keccak256(abi.encode(_config(id))) != keccak256(abi.encode(old))) {
@@ -119,11 +119,29 @@ contract GuardianHandler is HandlerBase {
             ConstantsLib.MIN_MAX_PROFIT_FACTOR,
             ConstantsLib.MAX_MAX_PROFIT_FACTOR
         );
-        // _validate: maintenance < initial - keeper fee ratio.
-        uint256 minInitial = uint256(c.maintenanceMarginRatio) + d.keeperFeeRatio + 1;
+        // ConfigLogic.validate: initial - maintenance - keeper ratio leaves two units of rounding at the
+        // minimum notional, and initial - maintenance leaves room for the keeper-fee floor there.
+        uint256 minNotionalUnits = c.minNotional / (DEN / 1e18);
+        uint256 minInitial =
+            uint256(c.maintenanceMarginRatio) + d.keeperFeeRatio + Model.ceilDivU(2 * DEN, c.minNotional);
+        uint256 floorRoom =
+            uint256(c.maintenanceMarginRatio) + Model.ceilDivU((uint256(c.minKeeperFee) + 1) * 1e18, minNotionalUnits);
+        if (minInitial < floorRoom) minInitial = floorRoom;
         if (minInitial < ConstantsLib.MIN_INITIAL_MARGIN_RATIO) minInitial = ConstantsLib.MIN_INITIAL_MARGIN_RATIO;
         d.initialMarginRatio = _bound(_part(seed, 6), minInitial, ConstantsLib.MAX_INITIAL_MARGIN_RATIO);
 
+        // ConfigLogic stores ratios in whole steps of ConfigLib.RATIO_UNIT: round each draw down to one
+        // (the initial margin up, so it keeps its lower bound).
+        d.tradingFeeRatio = _step(d.tradingFeeRatio);
+        d.liquidationPenaltyRatio = _step(d.liquidationPenaltyRatio);
+        d.keeperFeeRatio = _step(d.keeperFeeRatio);
+        d.maxFundingRatePerDay = _step(d.maxFundingRatePerDay);
+        d.partialLiquidationBuffer = _step(d.partialLiquidationBuffer);
+        d.maxProfitFactor = _step(d.maxProfitFactor);
+        d.initialMarginRatio = _step(d.initialMarginRatio + ConfigLib.RATIO_UNIT - 1);
+        if (d.initialMarginRatio > ConstantsLib.MAX_INITIAL_MARGIN_RATIO) {
+            d.initialMarginRatio = ConstantsLib.MAX_INITIAL_MARGIN_RATIO;
+        }
         c.tradingFeeRatio = uint64(d.tradingFeeRatio);
         c.liquidationPenaltyRatio = uint64(d.liquidationPenaltyRatio);
         c.keeperFeeRatio = uint64(d.keeperFeeRatio);
@@ -132,6 +150,10 @@ contract GuardianHandler is HandlerBase {
         c.maxProfitFactor = uint64(d.maxProfitFactor);
         c.initialMarginRatio = uint64(d.initialMarginRatio);
         return c;
+    }
+
+    function _step(uint256 ratio) private pure returns (uint256) {
+        return ratio - (ratio % ConfigLib.RATIO_UNIT);
     }
 
     function _part(uint256 seed, uint256 i) private pure returns (uint256) {

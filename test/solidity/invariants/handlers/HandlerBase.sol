@@ -6,6 +6,7 @@ import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggreg
 import {BackstopModule} from "../../../../contracts/BackstopModule.sol";
 import {LiquidityVault} from "../../../../contracts/LiquidityVault.sol";
 import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
+import {PerpLens} from "../../../../contracts/PerpLens.sol";
 import {MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
 import {BlocklistToken} from "../../../../contracts/mocks/BlocklistToken.sol";
 import {MockERC20} from "../../../../contracts/mocks/MockERC20.sol";
@@ -19,6 +20,7 @@ struct System {
     PerpEngine engine;
     LiquidityVault vault;
     BackstopModule backstop;
+    PerpLens lens;
     MockV3Aggregator ethFeed;
     MockV3Aggregator btcFeed;
     Ghosts ghosts;
@@ -39,6 +41,7 @@ abstract contract HandlerBase {
     PerpEngine internal engine;
     LiquidityVault internal vault;
     BackstopModule internal backstop;
+    PerpLens internal lens;
     Ghosts internal ghosts;
     MockV3Aggregator internal ethFeed;
     MockV3Aggregator internal btcFeed;
@@ -48,6 +51,7 @@ abstract contract HandlerBase {
         engine = system.engine;
         vault = system.vault;
         backstop = system.backstop;
+        lens = system.lens;
         ethFeed = system.ethFeed;
         btcFeed = system.btcFeed;
         ghosts = system.ghosts;
@@ -81,11 +85,11 @@ abstract contract HandlerBase {
     }
 
     function _config(uint256 marketId) internal view returns (MarketConfig memory) {
-        return engine.getMarket(marketId).config;
+        return lens.getMarket(marketId).config;
     }
 
     function _price(uint256 marketId) internal view returns (bool ok, uint256 price) {
-        try engine.getMarket(marketId).oracle.price() returns (uint256 p) {
+        try lens.getMarket(marketId).oracle.price() returns (uint256 p) {
             return (true, p);
         } catch {
             return (false, 0);
@@ -100,7 +104,7 @@ abstract contract HandlerBase {
     ) internal view returns (Position memory p, int256 equity, uint256 liquidationMargin, uint256 notional) {
         p = engine.getPosition(account, marketId);
         MarketConfig memory c = _config(marketId);
-        equity = Model.equity(c, p, price, engine.currentFundingIndex(marketId), DEN);
+        equity = Model.equity(c, p, price, lens.currentFundingIndex(marketId), DEN);
         notional = Model.notional(Model.abs(p.size), price, DEN);
         liquidationMargin = Model.liquidationMargin(c, notional);
     }

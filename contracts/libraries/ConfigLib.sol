@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {MarketConfig, StoredConfig} from "../interfaces/IPerpEngine.sol";
+
+/// @title ConfigLib
+/// @notice How a market's config is stored: four words instead of six. Ratios are kept as whole multiples
+/// of `RATIO_UNIT` (1e-8) in 32 bits each, so that the eight fit one word; ConfigLogic refuses a ratio
+/// that is not such a multiple, so nothing is lost in the round trip.
+library ConfigLib {
+    /// @dev 1e-8 in 18-decimal fixed point: the step of every stored ratio (largest storable: 42.9).
+    uint256 internal constant RATIO_UNIT = 1e10;
+
+    /// @dev The first three words: everything a trade, a close or a liquidation needs. The trade limits
+    /// (`maxOpenInterest`, `minMargin`, the fourth word) are left zero: read them from storage where needed.
+    function risk(StoredConfig storage s) internal view returns (MarketConfig memory c) {
+        c.initialMarginRatio = uint64(s.initialMarginRatio * RATIO_UNIT);
+        c.maintenanceMarginRatio = uint64(s.maintenanceMarginRatio * RATIO_UNIT);
+        c.tradingFeeRatio = uint64(s.tradingFeeRatio * RATIO_UNIT);
+        c.liquidationPenaltyRatio = uint64(s.liquidationPenaltyRatio * RATIO_UNIT);
+        c.keeperFeeRatio = uint64(s.keeperFeeRatio * RATIO_UNIT);
+        c.maxProfitFactor = uint64(s.maxProfitFactor * RATIO_UNIT);
+        c.maxFundingRatePerDay = uint64(s.maxFundingRatePerDay * RATIO_UNIT);
+        c.partialLiquidationBuffer = uint64(s.partialLiquidationBuffer * RATIO_UNIT);
+        c.minKeeperFee = s.minKeeperFee;
+        c.maxKeeperFee = s.maxKeeperFee;
+        c.partialLiquidationThreshold = s.partialLiquidationThreshold;
+        c.minNotional = s.minNotional;
+        c.skewScale = s.skewScale;
+    }
+
+    /// @dev What `risk` reads, from the raw words (PerpLens decodes the engine's storage with it): the
+    /// compiler packs a StoredConfig from the low end in declaration order: eight 32-bit ratios; two 72-bit
+    /// keeper fees and the 112-bit partial threshold; the 128-bit minimum notional and skew scale.
+    function decode(bytes32 ratios, bytes32 fees, bytes32 sizes) internal pure returns (MarketConfig memory c) {
+        uint256 r = uint256(ratios);
+        c.initialMarginRatio = _ratio(r, 0);
+        c.maintenanceMarginRatio = _ratio(r, 1);
+        c.tradingFeeRatio = _ratio(r, 2);
+        c.liquidationPenaltyRatio = _ratio(r, 3);
+        c.keeperFeeRatio = _ratio(r, 4);
+        c.maxProfitFactor = _ratio(r, 5);
+        c.maxFundingRatePerDay = _ratio(r, 6);
+        c.partialLiquidationBuffer = _ratio(r, 7);
+        c.minKeeperFee = uint72(uint256(fees));
+        c.maxKeeperFee = uint72(uint256(fees) >> 72);
+        c.partialLiquidationThreshold = uint112(uint256(fees) >> 144);
+        c.minNotional = uint128(uint256(sizes));
+        c.skewScale = uint128(uint256(sizes) >> 128);
+    }
+
+    /// @dev The `i`-th 32-bit ratio of a word, from the low end, back in 18 decimals (< 2^64: 4.3e19).
+    function _ratio(uint256 word, uint256 i) private pure returns (uint64) {
+        return uint64(uint256(uint32(word >> (32 * i))) * RATIO_UNIT);
+    }
+}
