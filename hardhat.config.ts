@@ -31,14 +31,27 @@ export default defineConfig({
     ],
   },
   networks: {
-    sepolia: { type: "http", chainType: "l1", url: configVariable("SEPOLIA_RPC_URL"), accounts: deployer },
+    sepolia: {
+      type: "http",
+      chainType: "l1",
+      chainId: 11_155_111,
+      url: configVariable("SEPOLIA_RPC_URL"),
+      accounts: deployer,
+    },
     arbitrumSepolia: {
       type: "http",
       chainType: "generic",
+      chainId: 421_614,
       url: configVariable("ARBITRUM_SEPOLIA_RPC_URL"),
       accounts: deployer,
     },
-    baseSepolia: { type: "http", chainType: "op", url: configVariable("BASE_SEPOLIA_RPC_URL"), accounts: deployer },
+    baseSepolia: {
+      type: "http",
+      chainType: "op",
+      chainId: 84_532,
+      url: configVariable("BASE_SEPOLIA_RPC_URL"),
+      accounts: deployer,
+    },
   },
   paths: { ignition: "deploy" },
   test: {

@@ -1,6 +1,9 @@
 import { expect } from "chai";
 import { Keeper } from "../scripts/lib/keeper.js";
-import { BTC, deployThroughIgnition, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/ops.js";
+import { runKeeper } from "../scripts/lib/keeper-cli.js";
+import { deployLocal } from "../scripts/lib/local.js";
+import { CONFIG_FIELDS } from "../scripts/lib/verify.js";
+import { BTC, connection, deployThroughIgnition, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/ops.js";
 
 type System = Awaited<ReturnType<typeof deployThroughIgnition>>;
 
@@ -145,14 +148,19 @@ describe("Keeper", function () {
     expect(failed?.liquidated).to.equal(0);
     expect(lines.some((l) => l.startsWith("batch of 3 failed"))).to.equal(true);
 
-    // An hour and more later the ETH feed is stale: ETH previews fail with StalePrice, BTC is still liquidated.
+    // An hour and more later the ETH feed is stale: the ETH market is not checked (one error, said once with
+    // the feed's age), BTC is still liquidated.
     await networkHelpers.setBalance(s.keeper.address, balance);
     await networkHelpers.time.increase(3_700);
     await s.btcFeed.updateAnswer(feedPrice(BTC_AFTER));
     const partial = await keeper.tick();
-    expect(partial?.errors).to.equal(4);
+    expect(partial?.errors).to.equal(1);
     expect(partial?.liquidated).to.equal(1);
-    expect(lines.filter((l) => l.startsWith("preview failed") && l.includes("StalePrice"))).to.have.length(4);
+    const refused = lines.filter((l) => l.startsWith("market 0: the oracle refuses a price"));
+    expect(refused).to.have.length(1);
+    expect(refused[0], refused[0]).to.match(
+      /\(StalePrice: the price feed is stale: its last round is from .* UTC \(1 h 1 min ago\), older than its heartbeat of 1 h\); 4 position\(s\) not checked$/,
+    );
     expect(lines.some((l) => l.startsWith("ETH-USD oracle refused (StalePrice"))).to.equal(true);
     expect((await s.engine.getPosition(s.traders[5].address, BTC)).size).to.equal(0n);
 
@@ -161,4 +169,87 @@ describe("Keeper", function () {
     const recovered = await keeper.tick();
     expect(recovered?.liquidated).to.equal(2);
   });
+
+  it("rechecks only positions a round crosses, and a whole market when its config changes", async function () {
+    const s = await networkHelpers.loadFixture(openedAndMoved);
+    const keeper = keeperFor(s, { dryRun: true, refreshPerBlock: 0 });
+    const first = await keeper.tick(); // builds the index: one health read per position, then the 3 previews
+    expect(first?.checked).to.equal(6 + 3);
+    // A quiet round: no liquidation price is near, nothing but the 3 already liquidatable is previewed.
+    await s.btcFeed.updateAnswer(feedPrice(BTC_AFTER));
+    expect((await keeper.tick())?.checked).to.equal(3);
+    // A config change moves every liquidation price of its market without a price move: the
+    // MarketConfigUpdated event makes the keeper read the whole ETH market again.
+    const config = (await s.lens.getMarket(ETH)).config;
+    const fields = CONFIG_FIELDS as readonly string[];
+    const raised = Object.fromEntries(
+      fields.map((f) => [f, f === "maintenanceMarginRatio" ? (6n * WAD) / 100n : config[f as never]]),
+    );
+    // The timelock holds MARKET_ADMIN_ROLE (delay 0 on this local deployment): act as it.
+    await networkHelpers.impersonateAccount(s.addresses.timelock);
+    await networkHelpers.setBalance(s.addresses.timelock, 10n ** 18n);
+    await s.engine.connect(await ethers.getSigner(s.addresses.timelock)).setMarketConfig(ETH, raised as never);
+    const after = await keeper.tick();
+    expect(after?.checked, "the 4 ETH positions read again, then the 3 previews").to.equal(4 + 3);
+    const fresh = await keeperFor(s, { dryRun: true }).tick();
+    expect(after?.liquidatable).to.equal(fresh?.liquidatable);
+  });
+
+  it("prints one JSON object per block with --json and a summary of every block in a dry run", async function () {
+    const s = await networkHelpers.loadFixture(openedAndMoved);
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    const code = await runKeeper(
+      { connection, deployment: s, io },
+      { iterations: "2", pollInterval: "100", dryRun: true, json: true },
+    );
+    expect(code).to.equal(0);
+    // Two polls, one block: one object (the second poll sees no new block).
+    expect(out).to.have.length(1);
+    const tick = JSON.parse(out[0]);
+    expect(Object.keys(tick)).to.deep.equal([
+      "block",
+      "open",
+      "checked",
+      "liquidatable",
+      "liquidated",
+      "keeperFees",
+      "skipped",
+      "errors",
+      "dryRun",
+      "ms",
+    ]);
+    expect([tick.open, tick.liquidatable, tick.liquidated, tick.keeperFees]).to.deep.equal([
+      6,
+      3,
+      0,
+      (300n * s.unit).toString(),
+    ]);
+    expect(
+      err.some((l) =>
+        / block \d+: 6 open, \d+ checked, 3 liquidatable, 3 would be liquidated for 300.00 mUSD \(dry run\)/.test(l),
+      ),
+    ).to.equal(true);
+
+    // Without --json a quiet dry-run block still says what it saw.
+    const lines: string[] = [];
+    const quiet = keeperFor(s, { dryRun: true, log: (l) => lines.push(l) });
+    await quiet.tick();
+    await networkHelpers.mine();
+    await quiet.tick();
+    expect(lines.filter((l) => /^block \d+: 6 open/.test(l))).to.have.length(2);
+  });
+
+  it("starts on a fresh deployment whose engine holds no collateral yet (the recipient check simulates zero)", async function () {
+    const d = await networkHelpers.loadFixture(freshDeployment);
+    expect(await d.collateral.balanceOf(d.addresses.engine)).to.equal(0n);
+    const err: string[] = [];
+    const io = { out: () => {}, err: (l: string) => err.push(l) };
+    const code = await runKeeper({ connection, deployment: d, io }, { iterations: "1", dryRun: true, json: true });
+    expect(err.filter((l) => l.startsWith("{"))).to.deep.equal([]);
+    expect(code).to.equal(0);
+  });
 });
+
+const freshDeployment = () => deployLocal(connection, "hardhat");

@@ -1,4 +1,8 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { expect } from "chai";
+import { toJson } from "../scripts/lib/format.js";
 import { Keeper } from "../scripts/lib/keeper.js";
 import {
   addMarket,
@@ -6,19 +10,52 @@ import {
   lpDeposit,
   lpStatus,
   lpWithdraw,
+  pause,
   setParameter,
-  setPaused,
   stake,
   stakerStatus,
   systemStatus,
+  unpause,
   unstake,
 } from "../scripts/lib/tools.js";
+import { type CommonArgs, type Tool, execute } from "../scripts/lib/cli.js";
+import { timelockExecute, timelockList, timelockSchedule } from "../scripts/lib/timelock.js";
+import type { Deployment } from "../scripts/lib/deployment.js";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { verifyDeployment } from "../scripts/lib/verify.js";
 import { deployLocal } from "../scripts/lib/local.js";
 import { addressesOfModule, attach, readParameters } from "../scripts/lib/deployment.js";
 import Bulwark from "../deploy/modules/Bulwark.js";
 import LocalMocks from "../deploy/modules/LocalMocks.js";
 import { BTC, connection, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/ops.js";
+
+/** Runs a tool as a command would (--json), as `signer`; returns the exit code, the report and stderr. */
+export async function runAs<A extends CommonArgs>(
+  d: Deployment,
+  signer: HardhatEthersSigner,
+  tool: Tool<A>,
+  args: A,
+): Promise<{ code: number; data: Record<string, unknown>; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await execute(
+    { connection, deployment: d, signer, io: { out: (l) => out.push(l), err: (l) => err.push(l) } },
+    { ...args, json: true },
+    tool,
+  );
+  return { code, data: out.length > 0 ? JSON.parse(out[out.length - 1]) : {}, err };
+}
+
+/** Like runAs, but fails the test with the tool's error when it fails. */
+async function ok<A extends CommonArgs>(d: Deployment, signer: HardhatEthersSigner, tool: Tool<A>, args: A) {
+  const r = await runAs(d, signer, tool, args);
+  expect(
+    r.err.filter((l) => l.startsWith("{")),
+    "no error",
+  ).to.deep.equal([]);
+  expect(r.code).to.equal(0);
+  return r.data;
+}
 
 /** What `npx hardhat ignition deploy deploy/modules/LocalBulwark.ts --network localhost` deploys. */
 async function localhostDeployment() {
@@ -51,8 +88,7 @@ describe("Operations on a localhost deployment", function () {
     const s = await networkHelpers.loadFixture(localhostDeployment);
     expect(await verifyDeployment(ethers, s, s.verifyInput)).to.deep.equal([]);
 
-    const ctx = { ethers, d: s, signer: s.admin };
-    await setParameter(ctx, ETH, "maintenanceMarginRatio", (WAD / 25n).toString()); // 5 % -> 4 %
+    await ok(s, s.admin, setParameter, { market: "0", field: "maintenanceMarginRatio", value: "4%" }); // 5 % -> 4 %
     await s.engine.connect(s.admin).grantRole(await s.engine.GUARDIAN_ROLE(), s.alice.address);
     const problems = await verifyDeployment(ethers, s, s.verifyInput);
     expect(problems).to.deep.equal([
@@ -63,22 +99,21 @@ describe("Operations on a localhost deployment", function () {
 
   it("runs deploy, verify, keeper and the staker, LP and operator tools end to end", async function () {
     const s = await networkHelpers.loadFixture(localhostDeployment);
-    const as = (signer: typeof s.lp) => ({ ethers, d: s, signer });
     await s.vault.connect(s.lp).deposit(500_000n * s.unit, s.lp.address);
 
-    // Staker: stake 1,000 through the tool; the report and the chain agree.
-    const staked = await stake(as(s.staker), "1000");
-    expect(staked.data.assets).to.equal(1_000n * s.unit);
+    // Staker: stake 1,000 through the tool; the report (from the Deposit event) and the chain agree.
+    const staked = await ok(s, s.staker, stake, { amount: "1000" });
+    expect(staked.assets).to.equal((1_000n * s.unit).toString());
     const shares = await s.backstop.balanceOf(s.staker.address);
-    expect(staked.data.shares).to.equal(shares);
+    expect(staked.shares).to.equal(shares.toString());
     expect(shares).to.equal(1_000n * s.unit * 10n ** 6n); // first deposit: 1e6 virtual shares per unit
 
     // Trading, a price drop, and the keeper.
     await s.engine.connect(s.alice).openPosition(ETH, 15n * WAD, 5_000n * s.unit); // 9x long
     await s.engine.connect(s.bob).openPosition(ETH, -10n * WAD, 10_000n * s.unit); // 3x short
-    const status = await systemStatus(as(s.deployer));
-    const eth = (status.data.markets as { longSize: bigint; shortSize: bigint; skew: bigint }[])[0];
-    expect([eth.longSize, eth.shortSize, eth.skew]).to.deep.equal([15n * WAD, 10n * WAD, 5n * WAD]);
+    const status = await ok(s, s.deployer, systemStatus, {});
+    const eth = (status.markets as { longSize: string; shortSize: string; skew: string }[])[0];
+    expect([eth.longSize, eth.shortSize, eth.skew]).to.deep.equal([15n * WAD, 10n * WAD, 5n * WAD].map(String));
     await s.ethFeed.updateAnswer(feedPrice(2_760n));
     const keeper = new Keeper(ethers, s, s.keeper, {
       minProfit: 0n,
@@ -92,34 +127,36 @@ describe("Operations on a localhost deployment", function () {
     expect((await s.engine.getPosition(s.alice.address, ETH)).size).to.equal(0n);
 
     // Cooldown, the timeline in the status tool, and unstaking in the window.
-    await cooldown(as(s.staker), "");
-    const cooling = await stakerStatus(as(s.staker), "");
-    const start = cooling.data.cooldownStart as bigint;
-    expect(cooling.data.windowStart).to.equal(start + 7n * 86_400n);
-    expect(cooling.data.windowEnd).to.equal(start + 9n * 86_400n);
-    expect(String(cooling.data.phase)).to.match(/^cooling down, window opens in \d+ s$/);
+    await ok(s, s.staker, cooldown, {});
+    const cooling = await ok(s, s.staker, stakerStatus, {});
+    const start = BigInt(cooling.cooldownStart as string);
+    expect(cooling.windowStart).to.equal((start + 7n * 86_400n).toString());
+    expect(cooling.windowEnd).to.equal((start + 9n * 86_400n).toString());
+    expect(String(cooling.phase)).to.match(
+      /^cooling down: the unstake window opens on \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in 7 d\)$/,
+    );
     await networkHelpers.time.increase(7 * 86_400 + 60);
-    const inWindow = await stakerStatus(as(s.staker), "");
-    expect(inWindow.data.inWindow).to.equal(true);
+    const inWindow = await ok(s, s.staker, stakerStatus, {});
+    expect(inWindow.inWindow).to.equal(true);
     const before = await s.collateral.balanceOf(s.staker.address);
-    const left = await unstake(as(s.staker), "");
-    expect(left.data.shares).to.equal(shares);
-    expect((await s.collateral.balanceOf(s.staker.address)) - before).to.equal(left.data.received);
-    expect(left.data.received).to.equal(1_000n * s.unit); // min(value at request, value now)
+    const left = await ok(s, s.staker, unstake, {});
+    expect(left.shares).to.equal(shares.toString());
+    expect(((await s.collateral.balanceOf(s.staker.address)) - before).toString()).to.equal(left.received);
+    expect(left.received).to.equal((1_000n * s.unit).toString()); // min(value at request, value now)
     expect(await s.backstop.balanceOf(s.staker.address)).to.equal(0n);
 
     // Operator: pause blocks new risk and LP deposits, unpause restores them.
-    await setPaused(as(s.deployer), true);
+    await ok(s, s.deployer, pause, {});
     await s.ethFeed.updateAnswer(feedPrice(2_760n));
     await s.btcFeed.updateAnswer(feedPrice(60_000n));
     await expect(s.engine.connect(s.alice).openPosition(ETH, WAD, 1_000n * s.unit)).to.be.revertedWithCustomError(
       s.engine,
       "EnforcedPause",
     );
-    await setPaused(as(s.deployer), false);
+    await ok(s, s.deployer, unpause, {});
     await s.engine.connect(s.alice).openPosition(ETH, WAD, 1_000n * s.unit);
-    const lp = await lpStatus(as(s.lp), "");
-    expect(lp.data.value).to.equal(await s.vault.convertToAssets(await s.vault.balanceOf(s.lp.address)));
+    const lp = await ok(s, s.lp, lpStatus, {});
+    expect(lp.value).to.equal((await s.vault.convertToAssets(await s.vault.balanceOf(s.lp.address))).toString());
   });
 
   it("deploys the testnet module (Bulwark) on an existing token and feeds given as parameters, with the roles handed over", async function () {
@@ -170,12 +207,11 @@ describe("Operations on a localhost deployment", function () {
 
   it("LP tools move exactly the amounts asked; operator tools add a market and refuse a parameter outside its bounds", async function () {
     const s = await networkHelpers.loadFixture(localhostDeployment);
-    const as = (signer: typeof s.lp) => ({ ethers, d: s, signer });
     const before = await s.collateral.balanceOf(s.lp.address);
-    const deposited = await lpDeposit(as(s.lp), "1000.5");
-    expect(deposited.data.assets).to.equal(1_000_500_000n);
-    expect(await s.vault.balanceOf(s.lp.address)).to.equal(deposited.data.shares);
-    await lpWithdraw(as(s.lp), "400");
+    const deposited = await ok(s, s.lp, lpDeposit, { amount: "1000.5" });
+    expect(deposited.assets).to.equal("1000500000");
+    expect((await s.vault.balanceOf(s.lp.address)).toString()).to.equal(deposited.shares);
+    await ok(s, s.lp, lpWithdraw, { amount: "400" });
     expect(before - (await s.collateral.balanceOf(s.lp.address))).to.equal(600_500_000n);
 
     const feed = await ethers.deployContract("MockV3Aggregator", [8, feedPrice(150n)]);
@@ -187,24 +223,96 @@ describe("Operations on a localhost deployment", function () {
       ethers.ZeroAddress,
       0n,
     ]);
-    const config = s.parameters.LocalBulwark.ethConfig as Record<string, bigint>;
-    const added = await addMarket(as(s.admin), await oracle.getAddress(), config);
-    expect(added.data.marketId).to.equal(2n);
+    const configFile = path.join(await mkdtemp(path.join(tmpdir(), "bulwark-")), "market.json");
+    await writeFile(configFile, toJson(s.parameters.LocalBulwark.ethConfig));
+    const added = await ok(s, s.admin, addMarket, { oracle: await oracle.getAddress(), configFile });
+    expect(added.marketId).to.equal("2");
     expect((await s.lens.getMarket(2n)).oracle).to.equal(await oracle.getAddress());
 
-    const tooHigh = WAD / 5n; // 20 %: above initial margin (10 %) less the keeper fee ratio (0.5 %)
-    await expect(setParameter(as(s.admin), BTC, "maintenanceMarginRatio", tooHigh.toString()))
-      .to.be.revertedWithCustomError(s.engine, "ParameterOutOfBounds")
-      .withArgs(
-        ethers.encodeBytes32String("maintenanceMarginRatio"),
-        tooHigh,
-        WAD / 200n,
-        (95n * WAD) / 1_000n - 10n ** 10n,
-      );
-    const unknown = await setParameter(as(s.admin), BTC, "noSuchField", "1").then(
-      () => "no error",
-      (error: Error) => error.message,
+    // 20 %: above initial margin (10 %) less the keeper fee ratio (0.5 %); decoded by name, in percent.
+    const tooHigh = await runAs(s, s.admin, setParameter, {
+      market: String(BTC),
+      field: "maintenanceMarginRatio",
+      value: "20%",
+    });
+    expect(tooHigh.code).to.equal(1);
+    const failure = JSON.parse(tooHigh.err[0]).error;
+    expect(failure.name).to.equal("ParameterOutOfBounds");
+    expect(failure.message).to.equal("maintenanceMarginRatio 20 % is above its maximum 9.5 %");
+    expect(failure.args.value).to.equal((WAD / 5n).toString());
+    const unknown = await runAs(s, s.admin, setParameter, { market: "1", field: "noSuchField", value: "1" });
+    expect(JSON.parse(unknown.err[0]).error.message).to.match(
+      /^unknown field noSuchField; one of initialMarginRatio, /,
     );
-    expect(unknown).to.match(/^unknown field noSuchField; one of initialMarginRatio, /);
+  });
+
+  it("timelock tools schedule an operator change, list it with its ETA, refuse it early and execute it when ready", async function () {
+    const s = await networkHelpers.loadFixture(localhostDeployment);
+    const delay = 2n * 86_400n;
+    const timelock = await ethers.deployContract("TimelockController", [
+      delay,
+      [s.deployer.address],
+      [s.deployer.address],
+      s.deployer.address,
+    ]);
+    const timelockAddress = await timelock.getAddress();
+    await s.engine.connect(s.admin).grantRole(await s.engine.MARKET_ADMIN_ROLE(), timelockAddress);
+    const d = await attach(ethers, { ...s.addresses, timelock: timelockAddress });
+
+    // `operator set --via-timelock` schedules the same calldata instead of sending it.
+    const scheduled = await ok(d, s.deployer, setParameter, {
+      market: "0",
+      field: "tradingFeeRatio",
+      value: "0.1%",
+      viaTimelock: true,
+    });
+    expect(scheduled.action).to.equal("schedule");
+    expect(scheduled.delay).to.equal(delay.toString());
+    expect((await s.lens.getMarket(ETH)).config.tradingFeeRatio).to.equal(5n * 10n ** 14n); // unchanged
+    const id = scheduled.id as string;
+    expect(await timelock.isOperationPending(id)).to.equal(true);
+
+    // The list shows it waiting, with its ETA as a timestamp (and as a date in text).
+    const listed = await ok(d, s.deployer, timelockList, {});
+    const ops = listed.operations as { id: string; state: string; eta: string; calls: { description: string }[] }[];
+    expect(ops.map((o) => [o.id, o.state])).to.deep.equal([[id, "waiting"]]);
+    expect(ops[0].eta).to.equal(scheduled.eta);
+    expect(ops[0].calls[0].description).to.equal("engine.setMarketConfig(market 0: tradingFeeRatio 0.05 % -> 0.1 %)");
+
+    // Executing early is refused before anything is sent, with the date it becomes executable.
+    const early = await runAs(d, s.deployer, timelockExecute, { id });
+    expect(early.code).to.equal(1);
+    expect(JSON.parse(early.err[0]).error.name).to.equal("OperationNotReady");
+    expect(JSON.parse(early.err[0]).error.message).to.match(
+      /^operation 0x[0-9a-f]{64} is waiting: executable from \d{4}-\d\d-\d\d \d\d:\d\d UTC \(in 2 d\)$/,
+    );
+
+    await networkHelpers.time.increase(delay);
+    await s.ethFeed.updateAnswer(feedPrice(3_000n)); // setMarketConfig reads the price: feeds fresh again
+    await s.btcFeed.updateAnswer(feedPrice(60_000n));
+    expect(((await ok(d, s.deployer, timelockList, {})).operations as { state: string }[])[0].state).to.equal("ready");
+    const executed = await ok(d, s.deployer, timelockExecute, { id });
+    expect(executed.calls).to.equal(1);
+    expect((await s.lens.getMarket(ETH)).config.tradingFeeRatio).to.equal(10n ** 15n);
+    expect(((await ok(d, s.deployer, timelockList, {})).operations as { state: string }[])[0].state).to.equal("done");
+    const again = await runAs(d, s.deployer, timelockExecute, { id });
+    expect(JSON.parse(again.err[0]).error.message).to.equal(`operation ${id} was already executed`);
+
+    // A raw call the timelock could not make is refused at scheduling (simulated as the timelock), by role name.
+    const args = { target: "engine", call: "setTreasury(address)", args: JSON.stringify([s.alice.address]) };
+    const refused = await runAs(d, s.deployer, timelockSchedule, args);
+    expect(refused.code).to.equal(1);
+    expect(JSON.parse(refused.err[0]).error.message).to.equal(`${timelockAddress} does not hold DEFAULT_ADMIN_ROLE`);
+    await s.engine.connect(s.admin).grantRole(ethers.ZeroHash, timelockAddress);
+    const raw = await ok(d, s.deployer, timelockSchedule, { ...args, delay: "3d" });
+    expect(raw.delay).to.equal((3n * 86_400n).toString());
+    const short = await runAs(d, s.deployer, timelockSchedule, { ...args, delay: "1h" });
+    expect(JSON.parse(short.err[0]).error.message).to.equal("--delay 1 h is below the timelock's minimum 2 d");
+    await networkHelpers.time.increase(3n * 86_400n);
+    await ok(d, s.deployer, timelockExecute, { id: raw.id as string });
+    expect(await s.engine.treasury()).to.equal(s.alice.address);
+
+    // The deployment's own timelock (delay 0 on localhost) has nothing scheduled.
+    expect((await ok(s, s.deployer, timelockList, {})).operations).to.deep.equal([]);
   });
 });

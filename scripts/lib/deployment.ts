@@ -1,6 +1,7 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
+import { ToolError } from "./errors.js";
 
 /** Where a deployment's contracts live, by role. */
 export interface DeploymentAddresses {
@@ -16,6 +17,7 @@ export interface DeploymentAddresses {
 }
 
 export const DEPLOY_DIR = path.resolve(import.meta.dirname, "../../deploy");
+export const DEPLOYMENTS_DIR = path.join(DEPLOY_DIR, "deployments");
 
 /** Ignition future ids (after `Module#`) for each role, in the Bulwark and LocalBulwark modules. */
 const FUTURE_IDS: Record<keyof DeploymentAddresses, string[]> = {
@@ -37,9 +39,11 @@ export function moduleIdOf(deployed: Record<string, string>): "Bulwark" | "Local
 /** Maps Ignition's `Module#FutureId` keys to the roles above; throws naming any role that is missing. */
 export function addressesFromIgnition(deployed: Record<string, string>): DeploymentAddresses {
   const out: Partial<DeploymentAddresses> = {};
+  const find = (ids: string[]) => Object.keys(deployed).find((k) => ids.includes(k.split("#")[1]));
   for (const [role, ids] of Object.entries(FUTURE_IDS) as [keyof DeploymentAddresses, string[]][]) {
-    const key = Object.keys(deployed).find((k) => ids.includes(k.split("#")[1]));
-    if (key === undefined) throw new Error(`deployment has no ${role} (looked for ${ids.join(" or ")})`);
+    const key = find(ids);
+    if (key === undefined)
+      throw new ToolError("IncompleteDeployment", `deployment has no ${role} (looked for ${ids.join(" or ")})`);
     out[role] = deployed[key];
   }
   return out as DeploymentAddresses;
@@ -55,11 +59,44 @@ export async function addressesOfModule(
 }
 
 /** Reads deploy/deployments/<id>/deployed_addresses.json; the id defaults to Ignition's `chain-<chainId>`. */
-export async function readIgnitionAddresses(chainId: bigint, deploymentId?: string) {
+export async function readIgnitionAddresses(chainId: bigint, deploymentId?: string, dir = DEPLOYMENTS_DIR) {
   const id = deploymentId ?? `chain-${chainId}`;
-  const file = path.join(DEPLOY_DIR, "deployments", id, "deployed_addresses.json");
-  const deployed = JSON.parse(await readFile(file, "utf8")) as Record<string, string>;
+  const file = path.join(dir, id, "deployed_addresses.json");
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    const available = await readdir(dir).catch(() => [] as string[]);
+    const list = available.length > 0 ? `deployments here: ${available.join(", ")}` : "no deployment exists yet";
+    const hint =
+      deploymentId === undefined
+        ? `nothing is deployed on chain ${chainId} (${path.relative(process.cwd(), file)} is missing; ${list})`
+        : `no deployment "${deploymentId}" (${list})`;
+    throw new ToolError("NoDeployment", hint, { deploymentId: id, chainId });
+  }
+  const deployed = JSON.parse(text) as Record<string, string>;
   return { deploymentId: id, deployed, addresses: addressesFromIgnition(deployed) };
+}
+
+/**
+ * The first block of a deployment, from Ignition's journal (its TRANSACTION_CONFIRM receipts), so that the
+ * keeper scans events from there rather than from block 0; undefined when there is no journal.
+ */
+export async function deploymentBlock(chainId: bigint, deploymentId?: string, dir = DEPLOYMENTS_DIR) {
+  const file = path.join(dir, deploymentId ?? `chain-${chainId}`, "journal.jsonl");
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  if (text === undefined) return undefined;
+  let first: number | undefined;
+  for (const line of text.split("\n")) {
+    if (!line.includes('"TRANSACTION_CONFIRM"')) continue;
+    try {
+      const block = (JSON.parse(line) as { receipt?: { blockNumber?: number } }).receipt?.blockNumber;
+      if (typeof block === "number" && (first === undefined || block < first)) first = block;
+    } catch {
+      // a torn last line of an interrupted deployment
+    }
+  }
+  return first;
 }
 
 /** Reads deploy/parameters/<network>.json with Ignition's convention that "123n" is a bigint. */
@@ -82,8 +119,27 @@ export async function attach(ethers: HardhatEthers, addresses: DeploymentAddress
     ethers.getContractAt("ChainlinkOracle", addresses.btcOracle),
     ethers.getContractAt("TimelockController", addresses.timelock),
   ]);
-  const decimals = Number(await collateral.decimals());
-  return { addresses, engine, vault, backstop, lens, collateral, ethOracle, btcOracle, timelock, decimals };
+  const [decimals, symbol, backstopShareDecimals, vaultShareDecimals] = await Promise.all([
+    collateral.decimals().then(Number),
+    collateral.symbol().catch(() => "tokens"),
+    backstop.decimals().then(Number),
+    vault.decimals().then(Number),
+  ]);
+  return {
+    addresses,
+    engine,
+    vault,
+    backstop,
+    lens,
+    collateral,
+    ethOracle,
+    btcOracle,
+    timelock,
+    decimals,
+    symbol,
+    backstopShareDecimals,
+    vaultShareDecimals,
+  };
 }
 
 export type Deployment = Awaited<ReturnType<typeof attach>>;
@@ -91,7 +147,15 @@ export type Deployment = Awaited<ReturnType<typeof attach>>;
 /** Loads the deployment of the connected network (Ignition's records) as typed contracts. */
 export async function loadDeployment(ethers: HardhatEthers, deploymentId?: string) {
   const { chainId } = await ethers.provider.getNetwork();
-  const { addresses } = await readIgnitionAddresses(chainId, deploymentId);
+  const { deploymentId: id, addresses } = await readIgnitionAddresses(chainId, deploymentId);
+  // A restarted local node forgets the chain while Ignition's records stay: say so rather than fail later.
+  if ((await ethers.provider.getCode(addresses.engine)) === "0x") {
+    throw new ToolError(
+      "StaleDeployment",
+      `deployment ${id} records PerpEngine at ${addresses.engine}, but the chain has no code there ` +
+        `(a restarted node?): delete deploy/deployments/${id} and deploy again`,
+    );
+  }
   return attach(ethers, addresses);
 }
 
@@ -106,9 +170,14 @@ export function formatUnits(amount: bigint, decimals: number, shown = 2): string
   return `${negative ? "-" : ""}${grouped}${shown > 0 ? "." + frac : ""}`;
 }
 
-/** Parses a decimal string of collateral ("1250.5") into units. */
-export function parseUnits(text: string, decimals: number): bigint {
-  const [whole, frac = ""] = text.trim().split(".");
-  if (!/^\d+$/.test(whole) || !/^\d*$/.test(frac) || frac.length > decimals) throw new Error(`bad amount ${text}`);
+/** Parses a decimal string of collateral ("1250.5", "1_000") into units; throws a ToolError naming the problem. */
+export function parseUnits(text: string, decimals: number, what = "amount"): bigint {
+  const clean = text.trim().replace(/[_,]/g, "");
+  const match = /^(\d+)(?:\.(\d*))?$/.exec(clean);
+  if (!match) throw new ToolError("BadAmount", `${what} "${text}" is not a decimal number such as 1000 or 1000.5`);
+  const [, whole, frac = ""] = match;
+  if (frac.length > decimals) {
+    throw new ToolError("BadAmount", `${what} "${text}" has ${frac.length} decimals; at most ${decimals} are allowed`);
+  }
   return BigInt(whole) * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, "0") || "0");
 }

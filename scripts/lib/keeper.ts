@@ -1,11 +1,14 @@
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { Contract } from "ethers";
+import { Contract, Interface } from "ethers";
 import { type Deployment, formatUnits } from "./deployment.js";
+import { ToolError, describeError } from "./errors.js";
+import type { Units } from "./format.js";
 
 const FEED_ABI = [
   "function decimals() view returns (uint8)",
   "function latestRoundData() view returns (uint80, int256, uint256, uint256, uint80)",
 ];
+const WAD = 10n ** 18n;
 
 export interface KeeperOptions {
   /** Receives the keeper fees; defaults to the signer. */
@@ -20,7 +23,20 @@ export interface KeeperOptions {
   dryRun: boolean;
   /** Blocks per eth_getLogs request. */
   logChunk?: number;
+  /** eth_calls in flight at once when checking positions (default 32). */
+  concurrency?: number;
+  /**
+   * A position is rechecked when the price is within this fraction (18 decimals) of its indexed
+   * liquidation price (default 2 %): the index ignores funding accrued since it was read.
+   */
+  band?: bigint;
+  /** Index entries refreshed per block, oldest first, so funding drift never goes unseen (default: 1/20 of all, at least 50). */
+  refreshPerBlock?: number;
+  /** Preview every open position at every block, as the first keeper did (for comparison). */
+  fullScan?: boolean;
   log?: (line: string) => void;
+  /** Units for rendering errors (token symbol, clock). */
+  units?: Units;
 }
 
 export interface Candidate {
@@ -29,27 +45,61 @@ export interface Candidate {
   keeperFee: bigint;
 }
 
+/** What one block's round did; the keeper's --json prints one of these per block. */
 export interface TickResult {
   block: number;
   open: number;
+  /** Positions whose health was read this block (index refreshes plus confirmations). */
+  checked: number;
   liquidatable: number;
   liquidated: number;
+  /** Fees received (or, in a dry run, that would be received). */
   keeperFees: bigint;
   skipped: number;
   errors: number;
+  dryRun: boolean;
+  ms: number;
+}
+
+interface Entry {
+  account: string;
+  marketId: bigint;
+  /** Indexed liquidation price (18 decimals; 0: none for a long, any price for a short), undefined if unknown. */
+  liquidationPrice?: bigint;
+  long: boolean;
+  /** Needs its health read again (new, modified, its market's config changed, or unreadable). */
+  dirty: boolean;
+  refreshedAt: number;
 }
 
 const key = (account: string, marketId: bigint) => `${account.toLowerCase()}:${marketId}`;
 
+/** Runs `work` over `items` with at most `limit` in flight. */
+export async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i]);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
 /**
- * A liquidation keeper: follows positions through the engine's events, asks the lens which are
- * liquidatable at each new block, and liquidates them in batches when the keeper fee beats the gas.
- * Every RPC call is guarded: an error is logged and the keeper carries on at the next block.
+ * A liquidation keeper: follows positions through the engine's events, keeps an index of their liquidation
+ * prices (from the lens), and at each new block reads one price per market and rechecks only the positions
+ * whose liquidation price the price has reached (within a band), plus a slice of the index refreshed
+ * round-robin. Liquidatable ones go to `liquidateBatch` when the keeper fee beats the gas. Every RPC call
+ * is guarded: an error is logged and the keeper carries on at the next block.
  */
 export class Keeper {
   /** Open positions, by `account:marketId`. */
-  readonly open = new Map<string, { account: string; marketId: bigint }>();
+  readonly open = new Map<string, Entry>();
   private scannedTo: number;
+  private readonly oracles = new Map<bigint, Deployment["ethOracle"]>();
   private lastBlock = -1;
   private readonly log: (line: string) => void;
 
@@ -67,15 +117,64 @@ export class Keeper {
     return this.options.feeRecipient || this.signer.address;
   }
 
-  /** Reads PositionModified and PositionLiquidated events up to `toBlock` into the open set. */
+  /** The chain's clock at the last block seen, for rendering errors' dates. */
+  private now = BigInt(Math.floor(Date.now() / 1000));
+
+  private why(error: unknown) {
+    const d = this.d;
+    const units = this.options.units ?? {
+      decimals: d.decimals,
+      symbol: d.symbol,
+      backstopShareDecimals: d.backstopShareDecimals,
+      vaultShareDecimals: d.vaultShareDecimals,
+      now: this.now,
+    };
+    const f = describeError(error, { ...units, now: this.now });
+    return f.name === "Error" || f.message.startsWith(f.name) ? f.message : `${f.name}: ${f.message}`;
+  }
+
+  /**
+   * Whether the fee recipient can receive the collateral: a transfer of one unit from the engine to it,
+   * simulated. A blocklisted address (as USDC has) or a token that refuses it fails here, before any batch.
+   */
+  async checkFeeRecipient(): Promise<void> {
+    const token = new Interface([
+      "function transfer(address to, uint256 amount) returns (bool)",
+      "function balanceOf(address) view returns (uint256)",
+    ]);
+    const engine = this.d.addresses.engine;
+    const collateral = this.d.addresses.collateral;
+    try {
+      // One unit when the engine holds any (an engine with none, on a fresh deployment, simulates zero).
+      const [balance] = token.decodeFunctionResult(
+        "balanceOf",
+        await this.ethers.provider.call({ to: collateral, data: token.encodeFunctionData("balanceOf", [engine]) }),
+      );
+      const amount = (balance as bigint) > 0n ? 1n : 0n;
+      await this.ethers.provider.call({
+        from: engine,
+        to: collateral,
+        data: token.encodeFunctionData("transfer", [this.feeRecipient, amount]),
+      });
+    } catch (error) {
+      throw new ToolError(
+        "FeeRecipientCannotReceive",
+        `the fee recipient ${this.feeRecipient} cannot receive ${this.d.symbol}: the token refuses a transfer to it (${this.why(error)}); pass another --fee-recipient`,
+        { feeRecipient: this.feeRecipient },
+      );
+    }
+  }
+
+  /** Reads PositionModified, PositionLiquidated and MarketConfigUpdated events up to `toBlock`. */
   async sync(toBlock: number) {
     const chunk = this.options.logChunk ?? 2_000;
     const engine = this.d.engine;
     for (let from = this.scannedTo + 1; from <= toBlock; from += chunk) {
       const to = Math.min(toBlock, from + chunk - 1);
-      const [modified, liquidated] = await Promise.all([
+      const [modified, liquidated, configs] = await Promise.all([
         engine.queryFilter(engine.filters.PositionModified(), from, to),
         engine.queryFilter(engine.filters.PositionLiquidated(), from, to),
+        engine.queryFilter(engine.filters.MarketConfigUpdated(), from, to),
       ]);
       const events = [
         ...modified.map((e) => ({ e, account: e.args.account, marketId: e.args.marketId, size: e.args.size })),
@@ -87,29 +186,114 @@ export class Keeper {
         })),
       ].sort((a, b) => a.e.blockNumber - b.e.blockNumber || a.e.index - b.e.index);
       for (const { account, marketId, size } of events) {
-        if (size === 0n) this.open.delete(key(account, marketId));
-        else this.open.set(key(account, marketId), { account, marketId });
+        const k = key(account, marketId);
+        if (size === 0n) this.open.delete(k);
+        else this.open.set(k, { account, marketId, long: size > 0n, dirty: true, refreshedAt: -1 });
       }
+      const changedMarkets = new Set(configs.map((e) => e.args.marketId));
+      for (const entry of this.open.values()) if (changedMarkets.has(entry.marketId)) entry.dirty = true;
       this.scannedTo = to;
     }
   }
 
-  /** Previews every open position; returns the liquidatable ones with their keeper fee. */
-  async findLiquidatable(): Promise<{ candidates: Candidate[]; errors: number }> {
-    let errors = 0;
-    const previews = await Promise.all(
-      [...this.open.values()].map(async ({ account, marketId }) => {
+  /** The price of each market with open positions, or the error its oracle gives. */
+  private async prices(): Promise<Map<bigint, bigint | Error>> {
+    const markets = new Set([...this.open.values()].map((e) => e.marketId));
+    const out = new Map<bigint, bigint | Error>();
+    await Promise.all(
+      [...markets].map(async (id) => {
         try {
-          const p = await this.d.lens.previewLiquidation(account, marketId);
-          return p.liquidatable ? { account, marketId, keeperFee: p.keeperFee } : undefined;
+          let oracle = this.oracles.get(id);
+          if (!oracle) {
+            const m = await this.d.lens.getMarket(id);
+            oracle = await this.ethers.getContractAt("ChainlinkOracle", m.oracle);
+            this.oracles.set(id, oracle);
+          }
+          out.set(id, await oracle.price());
         } catch (error) {
-          errors++;
-          this.log(`preview failed for ${account} market ${marketId}: ${short(error)}`);
-          return undefined;
+          out.set(id, error as Error);
         }
       }),
     );
-    return { candidates: previews.filter((c): c is Candidate => c !== undefined), errors };
+    return out;
+  }
+
+  /** Whether `price` has reached (within the band) the entry's indexed liquidation price. */
+  private crossed(entry: Entry, price: bigint): boolean {
+    const band = this.options.band ?? WAD / 50n;
+    const lp = entry.liquidationPrice;
+    if (lp === undefined) return true;
+    if (entry.long) return lp !== 0n && price * WAD <= lp * (WAD + band);
+    return lp === 0n || price * WAD >= lp * (WAD - band);
+  }
+
+  /**
+   * The liquidatable positions with their keeper fee: refreshes the index where needed, then previews
+   * only the positions whose liquidation price the current price has reached.
+   */
+  async findLiquidatable(
+    block = this.lastBlock,
+  ): Promise<{ candidates: Candidate[]; errors: number; checked: number }> {
+    const limit = this.options.concurrency ?? 32;
+    const entries = [...this.open.values()];
+    let errors = 0;
+    let checked = 0;
+    let toPreview: Entry[];
+    if (this.options.fullScan) {
+      toPreview = entries;
+    } else {
+      const prices = await this.prices();
+      const usable: Entry[] = [];
+      for (const [id, price] of prices) {
+        const inMarket = entries.filter((e) => e.marketId === id);
+        if (price instanceof Error) {
+          errors++;
+          this.log(
+            `market ${id}: the oracle refuses a price (${this.why(price)}); ${inMarket.length} position(s) not checked`,
+          );
+        } else usable.push(...inMarket);
+      }
+      // Refresh the dirty entries and the oldest slice of the rest.
+      const budget = this.options.refreshPerBlock ?? Math.max(50, Math.ceil(usable.length / 20));
+      const dirty = usable.filter((e) => e.dirty);
+      const stale = usable
+        .filter((e) => !e.dirty)
+        .sort((a, b) => a.refreshedAt - b.refreshedAt)
+        .slice(0, Math.max(0, budget - dirty.length));
+      const refresh = [...dirty, ...stale];
+      const healthy = new Set<Entry>();
+      const unhealthy = new Set<Entry>();
+      await mapLimit(refresh, limit, async (e) => {
+        checked++;
+        try {
+          const h = await this.d.lens.positionHealth(e.account, e.marketId);
+          e.liquidationPrice = h.liquidationPrice;
+          e.long = h.size > 0n;
+          e.dirty = false;
+          e.refreshedAt = block;
+          (h.liquidatable ? unhealthy : healthy).add(e);
+        } catch (error) {
+          errors++;
+          e.dirty = true;
+          this.log(`health check failed for ${e.account} market ${e.marketId}: ${this.why(error)}`);
+        }
+      });
+      toPreview = usable.filter(
+        (e) => !e.dirty && (unhealthy.has(e) || (!healthy.has(e) && this.crossed(e, prices.get(e.marketId) as bigint))),
+      );
+    }
+    const previews = await mapLimit(toPreview, limit, async ({ account, marketId }) => {
+      checked++;
+      try {
+        const p = await this.d.lens.previewLiquidation(account, marketId);
+        return p.liquidatable ? { account, marketId, keeperFee: p.keeperFee } : undefined;
+      } catch (error) {
+        errors++;
+        this.log(`preview failed for ${account} market ${marketId}: ${this.why(error)}`);
+        return undefined;
+      }
+    });
+    return { candidates: previews.filter((c): c is Candidate => c !== undefined), errors, checked };
   }
 
   /** Gas cost of `gas` at the current gas price, in collateral units (ETH priced by the ETH-USD oracle). */
@@ -133,7 +317,7 @@ export class Keeper {
     } catch (error) {
       const feed = new Contract(await this.d.ethOracle.feed(), FEED_ABI, this.ethers.provider);
       const [[, answer], decimals] = await Promise.all([feed.latestRoundData(), feed.decimals()]);
-      this.log(`ETH-USD oracle refused (${short(error)}); pricing gas at the feed's last answer`);
+      this.log(`ETH-USD oracle refused (${this.why(error)}); pricing gas at the feed's last answer`);
       return (answer as bigint) * 10n ** (18n - BigInt(decimals));
     }
   }
@@ -144,7 +328,7 @@ export class Keeper {
     let keeperFees = 0n;
     let skipped = 0;
     let errors = 0;
-    const fmt = (x: bigint) => formatUnits(x, this.d.decimals);
+    const fmt = (x: bigint) => `${formatUnits(x, this.d.decimals)} ${this.d.symbol}`;
     for (let i = 0; i < candidates.length; i += this.options.batchSize) {
       const batch = candidates.slice(i, i + this.options.batchSize);
       const accounts = batch.map((c) => c.account);
@@ -162,6 +346,7 @@ export class Keeper {
           continue;
         }
         if (this.options.dryRun) {
+          keeperFees += expectedFee;
           this.log(
             `dry run: would liquidate ${batch.length} (${describe(batch)}) for ${fmt(expectedFee)}, gas ${fmt(cost)}`,
           );
@@ -187,7 +372,14 @@ export class Keeper {
         );
       } catch (error) {
         errors++;
-        this.log(`batch of ${batch.length} failed (${describe(batch)}): ${short(error)}`);
+        let reason = this.why(error);
+        // A recipient the token refuses fails every batch: say so plainly.
+        try {
+          await this.checkFeeRecipient();
+        } catch (recipientError) {
+          reason = (recipientError as Error).message;
+        }
+        this.log(`batch of ${batch.length} failed (${describe(batch)}): ${reason}`);
       }
     }
     return { liquidated, keeperFees, skipped, errors };
@@ -195,48 +387,63 @@ export class Keeper {
 
   /** One poll: on a new block, sync events, find and liquidate. */
   async tick(): Promise<TickResult | undefined> {
+    const started = Date.now();
     let block: number;
     try {
-      block = await this.ethers.provider.getBlockNumber();
+      const latest = await this.ethers.provider.getBlock("latest");
+      block = latest!.number;
+      this.now = BigInt(latest!.timestamp);
     } catch (error) {
-      this.log(`cannot read the block number: ${short(error)}`);
+      this.log(`cannot read the block number: ${this.why(error)}`);
       return undefined;
     }
     if (block === this.lastBlock) return undefined;
     try {
       await this.sync(block);
     } catch (error) {
-      this.log(`event scan up to block ${block} failed, will retry: ${short(error)}`);
+      this.log(`event scan up to block ${block} failed, will retry: ${this.why(error)}`);
       return undefined;
     }
     this.lastBlock = block;
-    const found = await this.findLiquidatable();
+    const found = await this.findLiquidatable(block);
     const result = found.candidates.length > 0 ? await this.liquidate(found.candidates) : undefined;
     const tick: TickResult = {
       block,
       open: this.open.size,
+      checked: found.checked,
       liquidatable: found.candidates.length,
       liquidated: result?.liquidated ?? 0,
       keeperFees: result?.keeperFees ?? 0n,
       skipped: result?.skipped ?? 0,
       errors: found.errors + (result?.errors ?? 0),
+      dryRun: this.options.dryRun,
+      ms: Date.now() - started,
     };
-    if (found.candidates.length > 0 || tick.errors > 0) {
+    if (this.options.dryRun || found.candidates.length > 0 || tick.errors > 0) {
+      const fees = `${formatUnits(tick.keeperFees, this.d.decimals)} ${this.d.symbol}`;
       this.log(
-        `block ${block}: ${tick.open} open, ${tick.liquidatable} liquidatable, ${tick.liquidated} liquidated, ${tick.skipped} skipped, ${tick.errors} errors`,
+        `block ${block}: ${tick.open} open, ${tick.checked} checked, ${tick.liquidatable} liquidatable, ` +
+          (this.options.dryRun
+            ? `${tick.liquidatable - tick.skipped} would be liquidated for ${fees} (dry run)`
+            : `${tick.liquidated} liquidated for ${fees}`) +
+          `, ${tick.skipped} skipped, ${tick.errors} errors`,
       );
     }
     return tick;
   }
 
-  /** Polls every `intervalMs` until `iterations` polls have run (forever when 0) or `signal` aborts. */
-  async run(intervalMs: number, iterations = 0, signal?: AbortSignal) {
+  /**
+   * Polls every `intervalMs` until `iterations` polls have run (forever when 0) or `signal` aborts;
+   * `onTick` sees each block's result.
+   */
+  async run(intervalMs: number, iterations = 0, signal?: AbortSignal, onTick?: (tick: TickResult) => void) {
     this.log(
       `watching from block ${this.options.startBlock}, fees to ${this.feeRecipient}${this.options.dryRun ? " (dry run)" : ""}`,
     );
     for (let i = 0; iterations === 0 || i < iterations; i++) {
       if (signal?.aborted) break;
-      await this.tick();
+      const tick = await this.tick();
+      if (tick) onTick?.(tick);
       if (iterations !== 0 && i === iterations - 1) break;
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
@@ -247,10 +454,8 @@ function describe(batch: Candidate[]) {
   return batch.map((c) => `${c.account.slice(0, 8)}/${c.marketId}`).join(", ");
 }
 
-/** The first line of an error, with a decoded custom error name when ethers found one. */
+/** The first line of an error, with a decoded custom error name when one is found. */
 export function short(error: unknown): string {
-  const e = error as { shortMessage?: string; message?: string; revert?: { name?: string; args?: unknown[] } };
-  if (e?.revert?.name) return `${e.revert.name}(${(e.revert.args ?? []).join(", ")})`;
-  const text = (e?.shortMessage ?? e?.message ?? String(error)).split("\n")[0];
-  return /reverted with custom error '([^']+)'/.exec(text)?.[1] ?? text;
+  const f = describeError(error);
+  return f.args ? `${f.name}(${Object.values(f.args as object).join(", ")})` : f.message;
 }

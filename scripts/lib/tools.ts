@@ -1,326 +1,552 @@
-import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import type { NetworkConnection } from "hardhat/types/network";
-import { type Deployment, formatUnits, loadDeployment, parseUnits } from "./deployment.js";
-import { short } from "./keeper.js";
+// The staker, LP and operator tools. Each checks its input before it sends anything and reports what the
+// transaction did from the receipt's events (shares minted, assets paid), never from a preview.
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import type { BaseContract, ContractTransactionReceipt, ContractTransactionResponse, LogDescription } from "ethers";
+import {
+  type CommonArgs,
+  type Report,
+  type Tool,
+  type ToolContext,
+  addressOption,
+  amountOption,
+  marketOption,
+  optionalAddress,
+  optionalAmount,
+  required,
+} from "./cli.js";
+import { type Deployment, formatUnits } from "./deployment.js";
+import { ToolError, describeError, renderParameter } from "./errors.js";
+import { type Units, baseUnits, date, decimal, duration, percent, tokens, usd, when } from "./format.js";
 import { CONFIG_FIELDS } from "./verify.js";
+import { type TimelockArgs, scheduleCall, viaTimelock } from "./timelock.js";
 
-/** What a tool reports: `lines` for people, `data` (bigints become strings) for --json. */
-export interface Report {
-  lines: string[];
-  data: Record<string, unknown>;
+export type { Report, ToolContext } from "./cli.js";
+
+const t = (ctx: ToolContext, x: bigint) => tokens(ctx.units, x);
+const backstopShares = (u: Units, x: bigint) => `${decimal(x, u.backstopShareDecimals, 0, 6)} shares`;
+const vaultShares = (u: Units, x: bigint) => `${decimal(x, u.vaultShareDecimals, 0, 6)} LP shares`;
+
+/** Sends a transaction and waits for it; the receipt is never null for a mined transaction. */
+export async function mined(tx: Promise<ContractTransactionResponse>): Promise<ContractTransactionReceipt> {
+  const receipt = await (await tx).wait();
+  if (receipt === null) throw new ToolError("NoReceipt", "the transaction was not mined");
+  return receipt;
 }
 
-export interface ToolContext {
-  ethers: HardhatEthers;
-  d: Deployment;
-  signer: HardhatEthersSigner;
+/** The events named `name` that `contract` emitted in `receipt`. */
+export function eventsIn(receipt: ContractTransactionReceipt, contract: BaseContract, name: string): LogDescription[] {
+  const address = (contract.target as string).toLowerCase();
+  const out: LogDescription[] = [];
+  for (const log of receipt.logs) {
+    if (log.address.toLowerCase() !== address) continue;
+    try {
+      const parsed = contract.interface.parseLog(log);
+      if (parsed?.name === name) out.push(parsed);
+    } catch {
+      // another contract's event at the same address cannot happen; a log we cannot parse is not ours
+    }
+  }
+  return out;
 }
 
-/** Loads the deployment of the task's network, runs `tool`, and prints its report as text or JSON. */
-export async function runTool(
-  connection: NetworkConnection,
-  args: { json: boolean; deploymentId: string },
-  tool: (ctx: ToolContext) => Promise<Report>,
-) {
-  const { ethers } = connection;
-  const d = await loadDeployment(ethers, args.deploymentId || undefined);
-  const [signer] = await ethers.getSigners();
-  try {
-    const report = await tool({ ethers, d, signer });
-    console.log(args.json ? toJson(report.data) : report.lines.join("\n"));
-  } catch (error) {
-    console.error(args.json ? toJson({ error: short(error) }) : `error: ${short(error)}`);
-    process.exitCode = 1;
+function oneEvent(receipt: ContractTransactionReceipt, contract: BaseContract, name: string): LogDescription {
+  const [event] = eventsIn(receipt, contract, name);
+  if (!event) throw new ToolError("MissingEvent", `the transaction ${receipt.hash} emitted no ${name}`);
+  return event;
+}
+
+/** Refuses before anything is sent when the signer cannot pay `amount`. */
+async function checkBalance(ctx: ToolContext, amount: bigint, action: string) {
+  const balance = await ctx.d.collateral.balanceOf(ctx.signer.address);
+  if (balance < amount) {
+    throw new ToolError(
+      "InsufficientBalance",
+      `${action} needs ${t(ctx, amount)}; ${ctx.signer.address} holds ${t(ctx, balance)}`,
+      { balance, needed: amount },
+    );
   }
 }
 
-export const toJson = (data: unknown) =>
-  JSON.stringify(data, (_key, value) => (typeof value === "bigint" ? value.toString() : value));
-
-const money = (d: Deployment, x: bigint) => formatUnits(x, d.decimals);
-const date = (seconds: bigint) => (seconds === 0n ? "-" : new Date(Number(seconds) * 1000).toISOString());
-const percent = (wad: bigint) => (wad === 2n ** 256n - 1n ? "no open interest" : `${formatUnits(wad, 16, 2)} %`);
-
 async function ensureAllowance(d: Deployment, signer: HardhatEthersSigner, spender: string, amount: bigint) {
   const token = d.collateral.connect(signer);
-  if ((await token.allowance(signer.address, spender)) < amount) await (await token.approve(spender, amount)).wait();
+  if ((await token.allowance(signer.address, spender)) < amount) await mined(token.approve(spender, amount));
 }
 
 // ---------------------------------------------------------------- stakers
-export async function stake({ d, signer }: ToolContext, amountText: string): Promise<Report> {
-  const assets = parseUnits(amountText, d.decimals);
-  await ensureAllowance(d, signer, d.addresses.backstop, assets);
-  const shares = await d.backstop.previewDeposit(assets);
-  const tx = await d.backstop.connect(signer).deposit(assets, signer.address);
-  await tx.wait();
-  return {
-    lines: [`Staked ${money(d, assets)} for ${shares} shares (tx ${tx.hash})`],
-    data: { action: "stake", account: signer.address, assets, shares, tx: tx.hash },
-  };
-}
 
-export async function cooldown({ d, signer }: ToolContext, sharesText: string): Promise<Report> {
-  const shares = sharesText ? BigInt(sharesText) : await d.backstop.balanceOf(signer.address);
-  const tx = await d.backstop.connect(signer).cooldown(shares);
-  await tx.wait();
-  const s = await d.backstop.cooldownStatus(signer.address);
-  return {
-    lines: [
-      `Cooldown started for ${shares} shares worth ${money(d, s.valueAtRequest)} (tx ${tx.hash})`,
-      `Unstake window: ${date(s.windowStart)} to ${date(s.windowEnd)}`,
-    ],
-    data: { action: "cooldown", account: signer.address, shares, ...statusOf(s) },
-  };
-}
+type Amount = CommonArgs & { amount?: string };
+type Shares = CommonArgs & { shares?: string };
+type Account = CommonArgs & { account?: string };
 
-export async function unstake({ d, signer }: ToolContext, sharesText: string): Promise<Report> {
-  const status = await d.backstop.cooldownStatus(signer.address);
-  const shares = sharesText ? BigInt(sharesText) : status.shares;
-  const assets = await d.backstop.previewRedeem(shares);
-  const before = await d.collateral.balanceOf(signer.address);
-  const tx = await d.backstop.connect(signer).redeem(shares, signer.address, signer.address);
-  await tx.wait();
-  const received = (await d.collateral.balanceOf(signer.address)) - before;
-  return {
-    lines: [`Unstaked ${shares} shares for ${money(d, received)} (value now ${money(d, assets)}; tx ${tx.hash})`],
-    data: { action: "unstake", account: signer.address, shares, received, tx: tx.hash },
-  };
-}
+export const stake: Tool<Amount> = {
+  async run(ctx, args) {
+    const { d, signer } = ctx;
+    const assets = amountOption(args.amount, "amount", d.decimals, `the collateral to stake, in ${d.symbol}`);
+    await checkBalance(ctx, assets, "staking");
+    const max = await d.backstop.maxDeposit(signer.address);
+    if (assets > max) throw new ToolError("ExceedsMaxDeposit", `the backstop accepts at most ${t(ctx, max)} now`);
+    await ensureAllowance(d, signer, d.addresses.backstop, assets);
+    const receipt = await mined(d.backstop.connect(signer).deposit(assets, signer.address));
+    const e = oneEvent(receipt, d.backstop, "Deposit");
+    const [paid, minted] = [e.args.assets as bigint, e.args.shares as bigint];
+    return {
+      lines: [`Staked ${t(ctx, paid)} for ${backstopShares(ctx.units, minted)} (tx ${receipt.hash})`],
+      data: { action: "stake", account: signer.address, assets: paid, shares: minted, tx: receipt.hash },
+    };
+  },
+};
 
-function statusOf(s: Awaited<ReturnType<Deployment["backstop"]["cooldownStatus"]>>) {
-  return {
-    cooldownStart: s.start,
-    windowStart: s.windowStart,
-    windowEnd: s.windowEnd,
-    cooldownShares: s.shares,
-    valueAtRequest: s.valueAtRequest,
-    valueNow: s.valueNow,
-    inWindow: s.inWindow,
-  };
-}
+export const cooldown: Tool<Shares> = {
+  async run(ctx, args) {
+    const { d, signer, units } = ctx;
+    const balance = await d.backstop.balanceOf(signer.address);
+    const shares = optionalAmount(args.shares, "shares", units.backstopShareDecimals) ?? balance;
+    if (balance === 0n) throw new ToolError("NoShares", `${signer.address} holds no backstop shares`);
+    if (shares > balance) {
+      throw new ToolError(
+        "InsufficientShares",
+        `--shares ${backstopShares(units, shares)} is more than the ${backstopShares(units, balance)} held`,
+      );
+    }
+    const receipt = await mined(d.backstop.connect(signer).cooldown(shares));
+    const e = oneEvent(receipt, d.backstop, "CooldownStarted");
+    const [cooled, value, windowStart, windowEnd] = ["shares", "value", "windowStart", "windowEnd"].map(
+      (k) => e.args[k] as bigint,
+    );
+    const now = BigInt((await receipt.getBlock()).timestamp);
+    return {
+      lines: [
+        `Cooldown started for ${backstopShares(units, cooled)} worth ${t(ctx, value)} (tx ${receipt.hash})`,
+        `Unstake window: opens ${when(windowStart, now)}, closes ${date(windowEnd)}`,
+      ],
+      data: { action: "cooldown", account: signer.address, shares: cooled, value, windowStart, windowEnd },
+    };
+  },
+};
 
-export async function stakerStatus({ ethers, d, signer }: ToolContext, accountText: string): Promise<Report> {
-  const account = accountText || signer.address;
-  const b = d.backstop;
-  const [shares, s, streaming, coverage, assets, maxCover, lastAmount, lastTime, totalCovered, now] = await Promise.all(
-    [
+export const unstake: Tool<Shares> = {
+  async run(ctx, args) {
+    const { d, signer, units } = ctx;
+    const status = await d.backstop.cooldownStatus(signer.address);
+    if (status.start === 0n) {
+      throw new ToolError("NoCooldown", `${signer.address} has no cooldown: run \`backstop cooldown\` first`);
+    }
+    const shares = optionalAmount(args.shares, "shares", units.backstopShareDecimals) ?? status.shares;
+    if (shares > status.shares) {
+      throw new ToolError(
+        "ExceedsCooldownShares",
+        `--shares ${backstopShares(units, shares)} is more than the ${backstopShares(units, status.shares)} in cooldown`,
+      );
+    }
+    // The window is checked by the contract; its revert (OutsideUnstakeWindow) is rendered with dates.
+    const receipt = await mined(d.backstop.connect(signer).redeem(shares, signer.address, signer.address));
+    const e = oneEvent(receipt, d.backstop, "Withdraw");
+    const [burned, received] = [e.args.shares as bigint, e.args.assets as bigint];
+    return {
+      lines: [`Unstaked ${backstopShares(units, burned)} for ${t(ctx, received)} (tx ${receipt.hash})`],
+      data: { action: "unstake", account: signer.address, shares: burned, received, tx: receipt.hash },
+    };
+  },
+};
+
+export const stakerStatus: Tool<Account> = {
+  async run(ctx, args) {
+    const { d, signer, units } = ctx;
+    const account = optionalAddress(args.account, "account") ?? signer.address;
+    const b = d.backstop;
+    const [shares, s, streaming, coverage, assets, maxCover, lastAmount, lastTime, totalCovered] = await Promise.all([
       b.balanceOf(account),
       b.cooldownStatus(account),
       b.incomeStreaming(),
-      b.coverageRatio().catch(() => undefined), // reverts while an oracle with open interest refuses a price
+      b.coverageRatio().catch((error: unknown) => describeError(error, units)), // an oracle with open interest refuses
       b.totalAssets(),
       b.maxCover(),
       b.lastCoverAmount(),
       b.lastCoverTime(),
       b.totalCovered(),
-      ethers.provider.getBlock("latest").then((block) => BigInt(block!.timestamp)),
-    ],
-  );
-  const value = await b.convertToAssets(shares);
-  const phase =
-    s.start === 0n
-      ? "no cooldown"
-      : now < s.windowStart
-        ? `cooling down, window opens in ${s.windowStart - now} s`
-        : now <= s.windowEnd
-          ? `in the unstake window, closes in ${s.windowEnd - now} s`
-          : "window expired: start a new cooldown";
-  return {
-    lines: [
-      `Staker ${account}`,
-      `  shares ${shares}, worth ${money(d, value)}`,
-      `  cooldown: ${phase}`,
-      ...(s.start === 0n
-        ? []
-        : [
-            `    requested ${date(s.start)} for ${s.shares} shares worth ${money(d, s.valueAtRequest)} (now ${money(d, s.valueNow)})`,
-            `    window ${date(s.windowStart)} .. ${date(s.windowEnd)}`,
-          ]),
-      `Backstop: assets ${money(d, assets)}, income streaming ${money(d, streaming)}, coverage ratio ${coverage === undefined ? "unavailable (an oracle refuses a price)" : percent(coverage)}`,
-      `  max cover now ${money(d, maxCover)}; covered in total ${money(d, totalCovered)}; last cover ${money(d, lastAmount)} at ${date(lastTime)}`,
-    ],
-    data: {
-      account,
-      shares,
-      value,
-      phase,
-      ...statusOf(s),
-      backstopAssets: assets,
-      incomeStreaming: streaming,
-      coverageRatio: coverage,
-      maxCover,
-      totalCovered,
-      lastCoverAmount: lastAmount,
-      lastCoverTime: lastTime,
-    },
-  };
-}
+    ]);
+    const value = await b.convertToAssets(shares);
+    const now = units.now;
+    const phase =
+      s.start === 0n
+        ? "no cooldown"
+        : now < s.windowStart
+          ? `cooling down: the unstake window opens on ${when(s.windowStart, now)}`
+          : now <= s.windowEnd
+            ? `in the unstake window until ${when(s.windowEnd, now)}`
+            : `window closed on ${date(s.windowEnd)}: start a new cooldown`;
+    const coverageText =
+      typeof coverage === "bigint"
+        ? coverage === 2n ** 256n - 1n
+          ? "no open interest"
+          : percent(coverage)
+        : `unavailable (${coverage.message})`;
+    return {
+      lines: [
+        `Staker ${account}`,
+        `  ${backstopShares(units, shares)}, worth ${t(ctx, value)}`,
+        `  cooldown: ${phase}`,
+        ...(s.start === 0n
+          ? []
+          : [
+              `    requested ${date(s.start)} for ${backstopShares(units, s.shares)} worth ${t(ctx, s.valueAtRequest)} (now ${t(ctx, s.valueNow)})`,
+              `    window ${date(s.windowStart)} to ${date(s.windowEnd)}`,
+            ]),
+        `Backstop: assets ${t(ctx, assets)}, income streaming ${t(ctx, streaming)}, coverage ratio ${coverageText}`,
+        `  max cover now ${t(ctx, maxCover)}; covered in total ${t(ctx, totalCovered)}; last cover ${t(ctx, lastAmount)} on ${date(lastTime)}`,
+      ],
+      data: {
+        account,
+        shares,
+        value,
+        phase,
+        cooldownStart: s.start,
+        windowStart: s.windowStart,
+        windowEnd: s.windowEnd,
+        cooldownShares: s.shares,
+        valueAtRequest: s.valueAtRequest,
+        valueNow: s.valueNow,
+        inWindow: s.inWindow,
+        backstopAssets: assets,
+        incomeStreaming: streaming,
+        coverageRatio: typeof coverage === "bigint" ? coverage : null,
+        coverageError: typeof coverage === "bigint" ? undefined : coverage,
+        maxCover,
+        totalCovered,
+        lastCoverAmount: lastAmount,
+        lastCoverTime: lastTime,
+      },
+    };
+  },
+};
 
 // ---------------------------------------------------------------- LPs
-export async function lpDeposit({ d, signer }: ToolContext, amountText: string): Promise<Report> {
-  const assets = parseUnits(amountText, d.decimals);
-  await ensureAllowance(d, signer, d.addresses.vault, assets);
-  const shares = await d.vault.previewDeposit(assets);
-  const tx = await d.vault.connect(signer).deposit(assets, signer.address);
-  await tx.wait();
-  return {
-    lines: [`Deposited ${money(d, assets)} for ${shares} LP shares (tx ${tx.hash})`],
-    data: { action: "deposit", account: signer.address, assets, shares, tx: tx.hash },
-  };
-}
 
-export async function lpWithdraw({ d, signer }: ToolContext, amountText: string): Promise<Report> {
-  const assets = parseUnits(amountText, d.decimals);
-  const tx = await d.vault.connect(signer).withdraw(assets, signer.address, signer.address);
-  await tx.wait();
-  return {
-    lines: [`Withdrew ${money(d, assets)} (tx ${tx.hash})`],
-    data: { action: "withdraw", account: signer.address, assets, tx: tx.hash },
-  };
-}
+export const lpDeposit: Tool<Amount> = {
+  async run(ctx, args) {
+    const { d, signer, units } = ctx;
+    const assets = amountOption(args.amount, "amount", d.decimals, `the collateral to deposit, in ${d.symbol}`);
+    await checkBalance(ctx, assets, "depositing");
+    if (await d.engine.paused()) {
+      throw new ToolError("DepositsPaused", "LP deposits are paused while the engine is paused");
+    }
+    await ensureAllowance(d, signer, d.addresses.vault, assets);
+    const receipt = await mined(d.vault.connect(signer).deposit(assets, signer.address));
+    const e = oneEvent(receipt, d.vault, "Deposit");
+    const [paid, minted] = [e.args.assets as bigint, e.args.shares as bigint];
+    return {
+      lines: [`Deposited ${t(ctx, paid)} for ${vaultShares(units, minted)} (tx ${receipt.hash})`],
+      data: { action: "deposit", account: signer.address, assets: paid, shares: minted, tx: receipt.hash },
+    };
+  },
+};
 
-export async function lpStatus({ d, signer }: ToolContext, accountText: string): Promise<Report> {
-  const account = accountText || signer.address;
-  const shares = await d.vault.balanceOf(account);
-  const [value, maxWithdraw, totalAssets, free, reserved] = await Promise.all([
-    d.vault.convertToAssets(shares),
-    d.vault.maxWithdraw(account),
-    d.vault.totalAssets(),
-    d.engine.freeLiquidity(),
-    d.engine.totalReserved(),
-  ]);
-  return {
-    lines: [
-      `LP ${account}: ${shares} shares worth ${money(d, value)}; withdrawable now ${money(d, maxWithdraw)}`,
-      `Vault: assets ${money(d, totalAssets)}, reserved for open profits ${money(d, reserved)}, free ${money(d, free)}`,
-    ],
-    data: { account, shares, value, maxWithdraw, vaultAssets: totalAssets, reserved, freeLiquidity: free },
-  };
-}
+export const lpWithdraw: Tool<Amount> = {
+  async run(ctx, args) {
+    const { d, signer, units } = ctx;
+    const assets = amountOption(args.amount, "amount", d.decimals, `the collateral to withdraw, in ${d.symbol}`);
+    const receipt = await mined(d.vault.connect(signer).withdraw(assets, signer.address, signer.address));
+    const e = oneEvent(receipt, d.vault, "Withdraw");
+    const [paid, burned] = [e.args.assets as bigint, e.args.shares as bigint];
+    return {
+      lines: [`Withdrew ${t(ctx, paid)} for ${vaultShares(units, burned)} (tx ${receipt.hash})`],
+      data: { action: "withdraw", account: signer.address, assets: paid, shares: burned, tx: receipt.hash },
+    };
+  },
+};
+
+export const lpStatus: Tool<Account> = {
+  async run(ctx, args) {
+    const { d, signer, units } = ctx;
+    const account = optionalAddress(args.account, "account") ?? signer.address;
+    const shares = await d.vault.balanceOf(account);
+    // The vault marks to the oracles: while one refuses a price, its value and withdrawals are unavailable.
+    const marked = <T>(p: Promise<T>) => p.catch((error: unknown) => describeError(error, units));
+    const [value, maxWithdraw, totalAssets, free, reserved] = await Promise.all([
+      marked(d.vault.convertToAssets(shares)),
+      marked(d.vault.maxWithdraw(account)),
+      marked(d.vault.totalAssets()),
+      d.engine.freeLiquidity(),
+      d.engine.totalReserved(),
+    ]);
+    const show = (x: bigint | object) => (typeof x === "bigint" ? t(ctx, x) : "unavailable");
+    const raw = (x: bigint | object) => (typeof x === "bigint" ? x : null);
+    const refusal = [value, maxWithdraw, totalAssets].find((x) => typeof x !== "bigint") as { message: string };
+    return {
+      lines: [
+        `LP ${account}: ${vaultShares(units, shares)} worth ${show(value)}; withdrawable now ${show(maxWithdraw)}`,
+        `Vault: assets ${show(totalAssets)}, reserved for open profits ${t(ctx, reserved)}, free ${t(ctx, free)}`,
+        ...(refusal ? [`Unavailable while an oracle refuses a price: ${refusal.message}`] : []),
+      ],
+      data: {
+        account,
+        shares,
+        value: raw(value),
+        maxWithdraw: raw(maxWithdraw),
+        vaultAssets: raw(totalAssets),
+        reserved,
+        freeLiquidity: free,
+        ...(typeof totalAssets === "bigint" ? {} : { unavailable: totalAssets }),
+      },
+    };
+  },
+};
 
 // ---------------------------------------------------------------- operators
-export async function addMarket(
-  { d, signer }: ToolContext,
-  oracle: string,
-  config: Record<string, bigint>,
-): Promise<Report> {
-  const tx = await d.engine.connect(signer).addMarket(oracle, config as never);
-  await tx.wait();
-  const id = (await d.engine.marketCount()) - 1n;
-  return {
-    lines: [`Added market ${id} with oracle ${oracle} (tx ${tx.hash})`],
-    data: { action: "addMarket", marketId: id, oracle, tx: tx.hash },
-  };
-}
 
-/** Reads a market's config, changes one field and writes it back (the engine enforces the bounds). */
-export async function setParameter(
-  { d, signer }: ToolContext,
-  marketId: bigint,
-  field: string,
-  valueText: string,
-): Promise<Report> {
-  const current = (await d.lens.getMarket(marketId)).config;
-  if (!(CONFIG_FIELDS as readonly string[]).includes(field)) {
-    throw new Error(`unknown field ${field}; one of ${CONFIG_FIELDS.join(", ")}`);
-  }
-  const config = Object.fromEntries(
-    CONFIG_FIELDS.map((f) => [f, f === field ? BigInt(valueText) : BigInt(current[f])]),
-  );
-  const before = BigInt(current[field as (typeof CONFIG_FIELDS)[number]]);
-  const tx = await d.engine.connect(signer).setMarketConfig(marketId, config as never);
-  await tx.wait();
-  return {
-    lines: [`Market ${marketId}: ${field} ${before} -> ${valueText} (tx ${tx.hash})`],
-    data: { action: "setMarketConfig", marketId, field, before, after: BigInt(valueText), tx: tx.hash },
-  };
-}
+type ConfigField = (typeof CONFIG_FIELDS)[number];
+type Config = Record<ConfigField, bigint>;
 
-export async function setPaused({ d, signer }: ToolContext, paused: boolean): Promise<Report> {
-  const engine = d.engine.connect(signer);
-  const tx = paused ? await engine.pause() : await engine.unpause();
-  await tx.wait();
+/** The unit of each MarketConfig field, as `--value` takes it and reports show it. */
+const FIELD_UNITS: Record<ConfigField, { unit: string; decimals: (u: Units) => number; suffix: RegExp }> = (() => {
+  const ratio = { unit: "percent (4 or 4%)", decimals: () => 16, suffix: /\s*%$/ };
+  const token = { unit: "collateral tokens (2.5)", decimals: (u: Units) => u.decimals, suffix: /$^/ };
+  const dollars = { unit: "USD (100000)", decimals: () => 18, suffix: /^\$/ };
+  const base = { unit: "base units (10000)", decimals: () => 18, suffix: /$^/ };
   return {
-    lines: [`Engine ${paused ? "paused" : "unpaused"} (tx ${tx.hash})`],
-    data: { action: paused ? "pause" : "unpause", tx: tx.hash },
+    initialMarginRatio: ratio,
+    maintenanceMarginRatio: ratio,
+    tradingFeeRatio: ratio,
+    liquidationPenaltyRatio: ratio,
+    keeperFeeRatio: ratio,
+    maxProfitFactor: { unit: "a multiple of margin (9 or 9x)", decimals: () => 18, suffix: /\s*x$/i },
+    maxFundingRatePerDay: ratio,
+    partialLiquidationBuffer: ratio,
+    minKeeperFee: token,
+    maxKeeperFee: token,
+    minMargin: token,
+    minNotional: dollars,
+    maxOpenInterest: base,
+    skewScale: base,
+    partialLiquidationThreshold: dollars,
   };
-}
+})();
 
-export async function systemStatus({ ethers, d }: ToolContext): Promise<Report> {
-  const count = await d.engine.marketCount();
-  const markets = [];
-  const lines: string[] = [];
-  for (let id = 0n; id < count; id++) {
-    const m = await d.lens.getMarket(id);
-    let price: bigint | undefined;
-    let priceError: string | undefined;
-    try {
-      price = await (await ethers.getContractAt("ChainlinkOracle", m.oracle)).price();
-    } catch (error) {
-      priceError = short(error);
-    }
-    const rate = await d.lens.fundingRate(id);
-    const skew = BigInt(m.longSize) - BigInt(m.shortSize);
-    const oiUsd = price === undefined ? undefined : ((BigInt(m.longSize) + BigInt(m.shortSize)) * price) / 10n ** 18n;
-    markets.push({
-      marketId: id,
-      oracle: m.oracle,
-      price,
-      priceError,
-      longSize: m.longSize,
-      shortSize: m.shortSize,
-      skew,
-      openInterestUsd: oiUsd,
-      fundingRatePerDay: rate,
-    });
-    lines.push(
-      `Market ${id}: price ${price === undefined ? `unavailable (${priceError})` : formatUnits(price, 18)}, ` +
-        `OI long ${formatUnits(BigInt(m.longSize), 18, 4)} short ${formatUnits(BigInt(m.shortSize), 18, 4)} (skew ${formatUnits(skew, 18, 4)}), ` +
-        `OI ${oiUsd === undefined ? "?" : "$" + formatUnits(oiUsd, 18)}, funding ${formatUnits(rate, 16, 4)} %/day`,
+/** Parses `--value` in the field's unit into its raw on-chain value. */
+export function parseFieldValue(field: ConfigField, text: string, u: Units): bigint {
+  const spec = FIELD_UNITS[field];
+  const clean = text.trim().replace(spec.suffix, "");
+  const value = decimalValue(clean, spec.decimals(u), `--value for ${field} (in ${spec.unit})`);
+  if (spec.decimals(u) === 16 && value > 10n ** 18n) {
+    throw new ToolError(
+      "BadValue",
+      `--value ${text} for ${field} is more than 100 %: give percent (4 or 4%), not the raw 18-decimal fraction`,
     );
   }
-  const [
-    paused,
-    lpBalance,
-    reserved,
-    free,
-    vaultAssets,
-    backstopAssets,
-    coverage,
-    streaming,
-    pendingFees,
-    pendingPenalties,
-  ] = await Promise.all([
-    d.engine.paused(),
-    d.engine.lpBalance(),
-    d.engine.totalReserved(),
-    d.engine.freeLiquidity(),
-    d.vault.totalAssets().catch(() => undefined),
-    d.backstop.totalAssets(),
-    d.backstop.coverageRatio().catch(() => undefined),
-    d.backstop.incomeStreaming(),
-    d.engine.pendingProtocolFees(),
-    d.engine.pendingPenalties(),
-  ]);
-  lines.push(
-    `Engine ${paused ? "PAUSED" : "active"}; LP balance ${money(d, lpBalance)}, reserved ${money(d, reserved)}, free ${money(d, free)}`,
-    `Vault assets (marked) ${vaultAssets === undefined ? "unavailable" : money(d, vaultAssets)}; pending fees ${money(d, pendingFees)}, penalties ${money(d, pendingPenalties)}`,
-    `Backstop assets ${money(d, backstopAssets)} (streaming ${money(d, streaming)}), coverage ratio ${coverage === undefined ? "unavailable" : percent(coverage)}`,
+  // The field's storage width (MarketConfig packs uint64, uint96 and uint128 fields).
+  const index = CONFIG_FIELDS.indexOf(field);
+  const bits = index < 8 ? 64n : index < 11 ? 96n : 128n;
+  if (value >= 1n << bits) {
+    throw new ToolError("BadValue", `--value ${text} does not fit ${field} (uint${bits}): is it in ${spec.unit}?`);
+  }
+  return value;
+}
+
+function decimalValue(text: string, decimals: number, what: string): bigint {
+  const clean = text.replace(/[_,]/g, "");
+  const match = /^(\d+)(?:\.(\d*))?$/.exec(clean);
+  if (!match) throw new ToolError("BadValue", `${what}: "${text}" is not a number`);
+  const [, whole, frac = ""] = match;
+  if (frac.length > decimals) throw new ToolError("BadValue", `${what}: "${text}" has too many decimals`);
+  return BigInt(whole) * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, "0") || "0");
+}
+
+const renderField = (field: string, value: bigint, u: Units) => renderParameter(field, value, u);
+
+/** The signer must hold MARKET_ADMIN_ROLE to send directly; when the timelock holds it, say to go through it. */
+async function requireMarketAdmin({ d, signer }: ToolContext) {
+  const role = await d.engine.MARKET_ADMIN_ROLE();
+  if (await d.engine.hasRole(role, signer.address)) return;
+  const timelock = d.addresses.timelock;
+  const viaTimelock = timelock && (await d.engine.hasRole(role, timelock));
+  throw new ToolError(
+    "AccessControlUnauthorizedAccount",
+    `${signer.address} does not hold MARKET_ADMIN_ROLE` +
+      (viaTimelock ? `; the timelock ${timelock} does: add --via-timelock` : ""),
   );
+}
+
+type SetArgs = TimelockArgs & { market?: string; field?: string; value?: string };
+
+/** Reads a market's config, changes one field and writes it back (the engine enforces the bounds). */
+export const setParameter: Tool<SetArgs> = {
+  async run(ctx, args) {
+    const { d, units } = ctx;
+    const marketId = await marketOption(d, required(args.market, "market", "the market id (0: ETH-USD, 1: BTC-USD)"));
+    const field = required(args.field, "field", `one of ${CONFIG_FIELDS.join(", ")}`);
+    if (!(CONFIG_FIELDS as readonly string[]).includes(field)) {
+      throw new ToolError("UnknownField", `unknown field ${field}; one of ${CONFIG_FIELDS.join(", ")}`);
+    }
+    const f = field as ConfigField;
+    const value = parseFieldValue(
+      f,
+      required(args.value, "value", `the new ${field}, in ${FIELD_UNITS[f].unit}`),
+      units,
+    );
+    const current = (await d.lens.getMarket(marketId)).config;
+    const config = Object.fromEntries(CONFIG_FIELDS.map((k) => [k, k === f ? value : BigInt(current[k])])) as Config;
+    const before = BigInt(current[f]);
+    const change = `market ${marketId}: ${field} ${renderField(field, before, units)} -> ${renderField(field, value, units)}`;
+    const data = d.engine.interface.encodeFunctionData("setMarketConfig", [marketId, config]);
+    if (viaTimelock(args)) return scheduleCall(ctx, args, { target: d.addresses.engine, data, summary: change });
+    await requireMarketAdmin(ctx);
+    // Simulated first by the signer (estimateGas): a value outside its bounds reverts before anything is sent.
+    const receipt = await mined(d.engine.connect(ctx.signer).setMarketConfig(marketId, config as never));
+    oneEvent(receipt, d.engine, "MarketConfigUpdated");
+    return {
+      lines: [`${change[0].toUpperCase()}${change.slice(1)} (tx ${receipt.hash})`],
+      data: { action: "setMarketConfig", marketId, field, before, after: value, tx: receipt.hash },
+    };
+  },
+};
+
+type AddMarketArgs = TimelockArgs & { oracle?: string; configFile?: string };
+
+/** Reads a MarketConfig JSON file ("123n" strings are bigints, as in Ignition parameter files). */
+export async function readMarketConfig(file: string): Promise<Config> {
+  const { readFile } = await import("node:fs/promises");
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    throw new ToolError("NoConfigFile", `cannot read --config-file ${file}: no such file`);
+  }
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ToolError("BadConfigFile", `--config-file ${file} is not JSON: ${(error as Error).message}`);
+  }
+  const missing = CONFIG_FIELDS.filter((f) => !(f in parsed));
+  if (missing.length > 0) throw new ToolError("BadConfigFile", `--config-file ${file} lacks ${missing.join(", ")}`);
+  const config = {} as Config;
+  for (const f of CONFIG_FIELDS) {
+    const v = parsed[f];
+    const text = typeof v === "string" ? v.replace(/n$/, "") : typeof v === "number" ? String(v) : "";
+    if (!/^\d+$/.test(text) || (typeof v === "number" && !Number.isSafeInteger(v))) {
+      throw new ToolError("BadConfigFile", `--config-file ${file}: ${f} must be a whole number in raw units ("123n")`);
+    }
+    config[f] = BigInt(text);
+  }
+  return config;
+}
+
+export const addMarket: Tool<AddMarketArgs> = {
+  async run(ctx, args) {
+    const { d, ethers } = ctx;
+    const oracle = addressOption(args.oracle, "oracle", "the market's ChainlinkOracle address");
+    const file = required(args.configFile, "configFile", 'a JSON file with the MarketConfig fields ("123n" bigints)');
+    const config = await readMarketConfig(file);
+    if ((await ethers.provider.getCode(oracle)) === "0x") {
+      throw new ToolError("NoContract", `--oracle ${oracle} has no contract on this network`);
+    }
+    const data = d.engine.interface.encodeFunctionData("addMarket", [oracle, config]);
+    const summary = `add market ${await d.engine.marketCount()} with oracle ${oracle}`;
+    if (viaTimelock(args)) return scheduleCall(ctx, args, { target: d.addresses.engine, data, summary });
+    await requireMarketAdmin(ctx);
+    const receipt = await mined(d.engine.connect(ctx.signer).addMarket(oracle, config as never));
+    const id = oneEvent(receipt, d.engine, "MarketAdded").args.marketId as bigint;
+    return {
+      lines: [`Added market ${id} with oracle ${oracle} (tx ${receipt.hash})`],
+      data: { action: "addMarket", marketId: id, oracle, tx: receipt.hash },
+    };
+  },
+};
+
+export function pauseTool(paused: boolean): Tool<CommonArgs> {
   return {
-    lines,
-    data: {
-      paused,
-      markets,
-      lpBalance,
-      reserved,
-      freeLiquidity: free,
-      vaultAssets,
-      backstopAssets,
-      coverageRatio: coverage,
-      incomeStreaming: streaming,
-      pendingProtocolFees: pendingFees,
-      pendingPenalties,
+    overrides: { EnforcedPause: "already paused", ExpectedPause: "not paused" },
+    async run(ctx) {
+      const engine = ctx.d.engine.connect(ctx.signer);
+      if ((await engine.paused()) === paused) {
+        throw new ToolError(paused ? "EnforcedPause" : "ExpectedPause", paused ? "already paused" : "not paused");
+      }
+      const receipt = await mined(paused ? engine.pause() : engine.unpause());
+      oneEvent(receipt, ctx.d.engine, paused ? "Paused" : "Unpaused");
+      return {
+        lines: [`Engine ${paused ? "paused" : "unpaused"} (tx ${receipt.hash})`],
+        data: { action: paused ? "pause" : "unpause", tx: receipt.hash },
+      };
     },
   };
 }
+export const pause = pauseTool(true);
+export const unpause = pauseTool(false);
+
+export const systemStatus: Tool<CommonArgs> = {
+  async run(ctx) {
+    const { ethers, d, units } = ctx;
+    const count = await d.engine.marketCount();
+    const markets = [];
+    const lines: string[] = [];
+    for (let id = 0n; id < count; id++) {
+      const m = await d.lens.getMarket(id);
+      let price: bigint | undefined;
+      let priceError: string | undefined;
+      try {
+        price = await (await ethers.getContractAt("ChainlinkOracle", m.oracle)).price();
+      } catch (error) {
+        priceError = describeError(error, units).message;
+      }
+      const rate = await d.lens.fundingRate(id);
+      const skew = BigInt(m.longSize) - BigInt(m.shortSize);
+      const oiUsd = price === undefined ? undefined : ((BigInt(m.longSize) + BigInt(m.shortSize)) * price) / 10n ** 18n;
+      markets.push({
+        marketId: id,
+        oracle: m.oracle,
+        price,
+        priceError,
+        longSize: m.longSize,
+        shortSize: m.shortSize,
+        skew,
+        openInterestUsd: oiUsd,
+        fundingRatePerDay: rate,
+      });
+      lines.push(
+        `Market ${id}: price ${price === undefined ? `unavailable (${priceError})` : usd(price)}, ` +
+          `OI long ${baseUnits(BigInt(m.longSize))} short ${baseUnits(BigInt(m.shortSize))} (skew ${baseUnits(skew)}), ` +
+          `OI ${oiUsd === undefined ? "?" : usd(oiUsd)}, funding ${formatUnits(rate, 16, 4)} %/day`,
+      );
+    }
+    const orNull = <T>(p: Promise<T>) => p.catch(() => undefined);
+    const [paused, lpBalance, reserved, free, vaultAssets, backstopAssets, coverage, streaming, fees, penalties] =
+      await Promise.all([
+        d.engine.paused(),
+        d.engine.lpBalance(),
+        d.engine.totalReserved(),
+        d.engine.freeLiquidity(),
+        orNull(d.vault.totalAssets()),
+        d.backstop.totalAssets(),
+        orNull(d.backstop.coverageRatio()),
+        d.backstop.incomeStreaming(),
+        d.engine.pendingProtocolFees(),
+        d.engine.pendingPenalties(),
+      ]);
+    const tk = (x: bigint) => t(ctx, x);
+    lines.push(
+      `Engine ${paused ? "PAUSED" : "active"}; LP balance ${tk(lpBalance)}, reserved ${tk(reserved)}, free ${tk(free)}`,
+      `Vault assets (marked) ${vaultAssets === undefined ? "unavailable (an oracle refuses a price)" : tk(vaultAssets)}; pending fees ${tk(fees)}, penalties ${tk(penalties)}`,
+      `Backstop assets ${tk(backstopAssets)} (streaming ${tk(streaming)}), coverage ratio ${coverage === undefined ? "unavailable" : coverage === 2n ** 256n - 1n ? "no open interest" : percent(coverage)}`,
+    );
+    if (d.timelock) {
+      lines.push(`Timelock ${d.addresses.timelock}: minimum delay ${duration(await d.timelock.getMinDelay())}`);
+    }
+    return {
+      lines,
+      data: {
+        paused,
+        markets,
+        lpBalance,
+        reserved,
+        freeLiquidity: free,
+        vaultAssets,
+        backstopAssets,
+        coverageRatio: coverage,
+        incomeStreaming: streaming,
+        pendingProtocolFees: fees,
+        pendingPenalties: penalties,
+        timelock: d.addresses.timelock ?? null,
+      },
+    };
+  },
+};

@@ -1,90 +1,142 @@
 import { emptyTask, task } from "hardhat/config";
 import { ArgumentType } from "hardhat/types/arguments";
 
+// Every option is read as text and checked by the tool itself (scripts/lib/cli.ts), so that a bad value gets
+// the same one-line error, exit code and --json shape as every other mistake. Options a tool cannot run
+// without say "required" in their description (Hardhat's help has no required options).
+const text = (name: string, description: string) => ({
+  name,
+  description,
+  type: ArgumentType.STRING_WITHOUT_DEFAULT,
+  defaultValue: undefined,
+});
+
 // Every tool prints a human-readable summary by default and one JSON object with --json.
 function toolTask(id: string[], description: string) {
   return task(id, description)
-    .addFlag({ name: "json", description: "Print one JSON object instead of text" })
-    .addOption({
-      name: "deploymentId",
-      description: "Ignition deployment id (default chain-<chainId>)",
-      defaultValue: "",
-    });
+    .addFlag({ name: "json", description: "Print one JSON object instead of text (errors: one object on stderr)" })
+    .addOption(text("deploymentId", "Ignition deployment id (default: chain-<chainId>)"));
+}
+
+function timelockOptions<T extends ReturnType<typeof toolTask>>(t: T) {
+  return t
+    .addFlag({ name: "viaTimelock", description: "Schedule the call on the timelock instead of sending it" })
+    .addOption(text("delay", "Timelock delay, e.g. 2d or 3600 (default: the timelock's minimum)"))
+    .addOption(text("salt", "Timelock salt, 32 bytes of hex (default: random)"))
+    .addOption(text("timelock", "Timelock address (default: the deployment's Timelock)"));
 }
 
 export const bulwarkTasks = [
   task("keeper", "Watch positions and liquidate unhealthy ones when the keeper fee beats the gas cost")
-    .addOption({ name: "feeRecipient", description: "Receives keeper fees (default: the signer)", defaultValue: "" })
-    .addOption({ name: "minProfit", description: "Minimum profit per batch, in collateral", defaultValue: "0" })
-    .addOption({ name: "batchSize", type: ArgumentType.INT, description: "Positions per tx", defaultValue: 20 })
-    .addOption({ name: "pollInterval", type: ArgumentType.INT, description: "Milliseconds", defaultValue: 4000 })
-    .addOption({ name: "startBlock", type: ArgumentType.INT, description: "First block to scan", defaultValue: 0 })
-    .addOption({
-      name: "iterations",
-      type: ArgumentType.INT,
-      description: "Stop after N polls (0: run forever)",
-      defaultValue: 0,
-    })
-    .addOption({ name: "deploymentId", description: "Ignition deployment id", defaultValue: "" })
+    .addOption(text("feeRecipient", "Receives keeper fees (default: the signer)"))
+    .addOption(text("minProfit", "Minimum profit per batch, in collateral tokens (default: 0)"))
+    .addOption(text("batchSize", "Positions per transaction, 1 to 200 (default: 20)"))
+    .addOption(text("pollInterval", "Milliseconds between polls, 100 or more (default: 4000)"))
+    .addOption(text("startBlock", "First block to scan for positions (default: the deployment's first block)"))
+    .addOption(text("iterations", "Stop after N polls (default: 0, run until Ctrl-C)"))
+    .addOption(text("concurrency", "Parallel eth_calls when checking positions, 1 to 256 (default: 32)"))
+    .addOption(text("deploymentId", "Ignition deployment id (default: chain-<chainId>)"))
     .addFlag({ name: "dryRun", description: "Log what would be liquidated, send nothing" })
+    .addFlag({ name: "json", description: "One JSON object per block on stdout" })
     .setAction(() => import("./keeper.js"))
     .build(),
 
   emptyTask("backstop", "Backstop staker tools").build(),
   toolTask(["backstop", "stake"], "Stake collateral into the backstop")
-    .addOption({ name: "amount", description: "Collateral to stake (e.g. 1000.5)", defaultValue: "" })
-    .setAction(() => import("./backstop-stake.js"))
+    .addOption(text("amount", "Collateral to stake in tokens, e.g. 1000.5 (required)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.stake })))
     .build(),
   toolTask(["backstop", "cooldown"], "Start the cooldown for shares (default: all)")
-    .addOption({ name: "shares", description: "Shares in base units (default: all)", defaultValue: "" })
-    .setAction(() => import("./backstop-cooldown.js"))
+    .addOption(text("shares", "Shares to cool down, e.g. 1000.5 (default: all)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.cooldown })))
     .build(),
   toolTask(["backstop", "unstake"], "Redeem shares in the unstake window (default: all cooled down)")
-    .addOption({ name: "shares", description: "Shares in base units (default: all in cooldown)", defaultValue: "" })
-    .setAction(() => import("./backstop-unstake.js"))
+    .addOption(text("shares", "Shares to redeem, e.g. 1000.5 (default: all in cooldown)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.unstake })))
     .build(),
   toolTask(["backstop", "status"], "A staker's cooldown timeline, value, income streaming, coverage")
-    .addOption({ name: "account", description: "Staker (default: the signer)", defaultValue: "" })
-    .setAction(() => import("./backstop-status.js"))
+    .addOption(text("account", "Staker (default: the signer)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.stakerStatus })))
     .build(),
 
   emptyTask("lp", "Liquidity provider tools").build(),
   toolTask(["lp", "deposit"], "Deposit collateral into the LiquidityVault")
-    .addOption({ name: "amount", description: "Collateral to deposit", defaultValue: "" })
-    .setAction(() => import("./lp-deposit.js"))
+    .addOption(text("amount", "Collateral to deposit in tokens (required)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.lpDeposit })))
     .build(),
   toolTask(["lp", "withdraw"], "Withdraw collateral from the LiquidityVault")
-    .addOption({ name: "amount", description: "Collateral to withdraw", defaultValue: "" })
-    .setAction(() => import("./lp-withdraw.js"))
+    .addOption(text("amount", "Collateral to withdraw in tokens (required)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.lpWithdraw })))
     .build(),
   toolTask(["lp", "status"], "An LP's shares, value and what can be withdrawn now")
-    .addOption({ name: "account", description: "LP (default: the signer)", defaultValue: "" })
-    .setAction(() => import("./lp-status.js"))
+    .addOption(text("account", "LP (default: the signer)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.lpStatus })))
     .build(),
 
   emptyTask("operator", "Market admin and guardian tools").build(),
-  toolTask(["operator", "add-market"], "Add a market with an oracle and a config JSON file")
-    .addOption({ name: "oracle", description: "The market's ChainlinkOracle", defaultValue: "" })
-    .addOption({
-      name: "configFile",
-      description: 'JSON file with the MarketConfig ("123n" bigints)',
-      defaultValue: "",
-    })
-    .setAction(() => import("./operator-add-market.js"))
+  timelockOptions(toolTask(["operator", "add-market"], "Add a market with an oracle and a config JSON file"))
+    .addOption(text("oracle", "The market's ChainlinkOracle (required)"))
+    .addOption(text("configFile", 'JSON file with the MarketConfig, "123n" bigints (required)'))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.addMarket })))
     .build(),
-  toolTask(["operator", "set"], "Change one field of a market's config (checked against the bounds)")
-    .addOption({ name: "market", type: ArgumentType.INT, description: "Market id", defaultValue: 0 })
-    .addOption({ name: "field", description: "MarketConfig field, e.g. maintenanceMarginRatio", defaultValue: "" })
-    .addOption({ name: "value", description: "New value in the field's raw units", defaultValue: "" })
-    .setAction(() => import("./operator-set.js"))
+  timelockOptions(toolTask(["operator", "set"], "Change one field of a market's config (checked against the bounds)"))
+    .addOption(text("market", "Market id (required)"))
+    .addOption(text("field", "MarketConfig field, e.g. maintenanceMarginRatio (required)"))
+    .addOption(text("value", "New value in the field's unit: 4% for ratios, 2.5 for tokens, 9x (required)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.setParameter })))
     .build(),
   toolTask(["operator", "pause"], "Pause new risk (guardian)")
-    .setAction(() => import("./operator-pause.js"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.pause })))
     .build(),
   toolTask(["operator", "unpause"], "Unpause (guardian)")
-    .setAction(() => import("./operator-unpause.js"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.unpause })))
     .build(),
   toolTask(["operator", "status"], "Markets' open interest, skew, funding; vault and backstop assets")
-    .setAction(() => import("./operator-status.js"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.systemStatus })))
+    .build(),
+
+  emptyTask(["operator", "timelock"], "Schedule, list and execute timelock operations").build(),
+  timelockOptions(toolTask(["operator", "timelock", "schedule"], "Schedule a call to a contract on the timelock"))
+    .addOption(text("target", "engine, backstop, vault, … or an address (required)"))
+    .addOption(text("call", "Function signature, e.g. 'setTreasury(address)' (required)"))
+    .addOption(text("args", "Arguments as a JSON array (default: [])"))
+    .addOption(text("value", "Wei sent with the call (default: 0)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.timelockSchedule })))
+    .build(),
+  toolTask(["operator", "timelock", "list"], "Pending, ready and done operations with their ETA")
+    .addOption(text("fromBlock", "First block to scan (default: 0)"))
+    .addOption(text("timelock", "Timelock address (default: the deployment's Timelock)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.timelockList })))
+    .build(),
+  toolTask(["operator", "timelock", "execute"], "Execute a ready operation")
+    .addOption(text("id", "Operation id from `operator timelock list` (required)"))
+    .addOption(text("fromBlock", "First block to scan for it (default: 0)"))
+    .addOption(text("timelock", "Timelock address (default: the deployment's Timelock)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.timelockExecute })))
+    .build(),
+
+  emptyTask("local", "Local playground: mock collateral, mock prices, time (local networks only)").build(),
+  toolTask(["local", "fund"], "Mint mock collateral to an account")
+    .addOption(text("amount", "Collateral to mint in tokens (required)"))
+    .addOption(text("account", "Receiver (default: the signer)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.localFund })))
+    .build(),
+  toolTask(["local", "price"], "Set or move a mock feed's price (a new round)")
+    .addOption(text("market", "Market id, 0 (ETH-USD) or 1 (BTC-USD) (required)"))
+    .addOption(text("price", "New price in USD, e.g. 2760"))
+    .addOption(text("move", "Or a move in percent, e.g. -8 or +5%"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.localPrice })))
+    .build(),
+  toolTask(["local", "refresh"], "Post every mock feed's last price again, so no feed is stale")
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.localRefresh })))
+    .build(),
+  toolTask(["local", "time"], "Advance the local chain's clock")
+    .addOption(text("seconds", "Seconds (or 3600, 45min, 12h, 7d) to advance"))
+    .addFlag({ name: "toWindow", description: "Advance to the signer's (or --account's) unstake window" })
+    .addOption(text("account", "Staker whose unstake window --to-window uses (default: the signer)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.localTime })))
+    .build(),
+  toolTask(["local", "seed"], "LPs, a staker, 6 positions, ETH -8 % (once; a second run changes nothing)")
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.localSeed })))
     .build(),
 ];

@@ -1,0 +1,104 @@
+// The keeper's command line (task flags or KEEPER_* environment variables): options checked before
+// anything runs, the fee recipient checked before the first batch, one JSON object per block with --json.
+import type { NetworkConnection } from "hardhat/types/network";
+import { type Io, integerOption, loadDeploymentFor, optionalAddress, printFailure, processIo, unitsOf } from "./cli.js";
+import type { Deployment } from "./deployment.js";
+import { deploymentBlock, parseUnits } from "./deployment.js";
+import { ToolError, describeError } from "./errors.js";
+import { toJson } from "./format.js";
+import { Keeper, type KeeperOptions } from "./keeper.js";
+
+export interface KeeperArgs {
+  feeRecipient?: string;
+  minProfit?: string;
+  batchSize?: string;
+  pollInterval?: string;
+  startBlock?: string;
+  iterations?: string;
+  concurrency?: string;
+  deploymentId?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+/** KEEPER_* environment variables as keeper arguments (for `hardhat run scripts/keeper.ts`). */
+export function keeperArgsFromEnv(env: NodeJS.ProcessEnv): { args: KeeperArgs; names: Record<string, string> } {
+  const names: Record<string, string> = {};
+  const args: Record<string, string | boolean | undefined> = {};
+  for (const name of [
+    "feeRecipient",
+    "minProfit",
+    "batchSize",
+    "pollInterval",
+    "startBlock",
+    "iterations",
+    "concurrency",
+    "deploymentId",
+  ]) {
+    const variable = `KEEPER_${name.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase()}`;
+    names[name] = variable;
+    args[name] = env[variable] === "" ? undefined : env[variable];
+  }
+  args.dryRun = env.KEEPER_DRY_RUN === "1" || env.KEEPER_DRY_RUN === "true";
+  args.json = env.KEEPER_JSON === "1" || env.KEEPER_JSON === "true";
+  return { args: args as KeeperArgs, names };
+}
+
+/** Checks every option; `names` maps an option to what the user typed it as (a flag or a variable). */
+export function parseKeeperOptions(args: KeeperArgs, decimals: number, names: Record<string, string> = {}) {
+  const n = (name: string) => names[name] ?? name;
+  const minProfitText = (args.minProfit ?? "0").trim();
+  if (minProfitText.startsWith("-")) {
+    throw new ToolError("OutOfRange", `${label(n("minProfit"))} must be 0 or more, got "${minProfitText}"`);
+  }
+  return {
+    feeRecipient: optionalAddress(args.feeRecipient, n("feeRecipient")),
+    minProfit: parseUnits(minProfitText, decimals, label(n("minProfit"))),
+    batchSize: integerOption(args.batchSize, n("batchSize"), { min: 1, max: 200, fallback: 20 }),
+    pollInterval: integerOption(args.pollInterval, n("pollInterval"), { min: 100, fallback: 4_000 }),
+    startBlock: integerOption(args.startBlock, n("startBlock"), { fallback: 0 }),
+    iterations: integerOption(args.iterations, n("iterations"), { fallback: 0 }),
+    concurrency: integerOption(args.concurrency, n("concurrency"), { min: 1, max: 256, fallback: 32 }),
+    dryRun: args.dryRun === true,
+  };
+}
+
+const label = (name: string) =>
+  /^[A-Z_]+$/.test(name) ? name : `--${name.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}`;
+
+/** Runs the keeper until its iterations are done (or forever); returns the exit code. */
+export async function runKeeper(
+  rt: { connection: NetworkConnection; io?: Io; deployment?: Deployment; signal?: AbortSignal },
+  args: KeeperArgs,
+  names: Record<string, string> = {},
+): Promise<number> {
+  const io = rt.io ?? processIo;
+  const json = args.json === true;
+  let units;
+  try {
+    const { ethers } = rt.connection;
+    const d = rt.deployment ?? (await loadDeploymentFor(rt.connection, args.deploymentId));
+    units = await unitsOf(ethers, d);
+    const o = parseKeeperOptions(args, d.decimals, names);
+    if (args.startBlock === undefined || args.startBlock === "") {
+      // Default: the deployment's first block (Ignition's journal), not block 0, which on a testnet means
+      // millions of empty log queries.
+      const { chainId } = await ethers.provider.getNetwork();
+      o.startBlock = (rt.deployment ? undefined : await deploymentBlock(chainId, args.deploymentId || undefined)) ?? 0;
+    }
+    const [signer] = await ethers.getSigners();
+    const options: KeeperOptions = {
+      ...o,
+      units,
+      // Logs go to stderr with --json, so that stdout is one JSON object per block.
+      log: (line) => (json ? io.err : io.out)(`[keeper ${new Date().toISOString()}] ${line}`),
+    };
+    const keeper = new Keeper(ethers, d, signer, options);
+    await keeper.checkFeeRecipient();
+    await keeper.run(o.pollInterval, o.iterations, rt.signal, json ? (tick) => io.out(toJson(tick)) : undefined);
+    return 0;
+  } catch (error) {
+    printFailure(io, json, describeError(error, units));
+    return 1;
+  }
+}

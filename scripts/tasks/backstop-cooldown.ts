@@ -1,9 +1,0 @@
-import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
-import { cooldown, runTool } from "../lib/tools.js";
-
-export default async function (
-  args: { json: boolean; deploymentId: string; shares: string },
-  hre: HardhatRuntimeEnvironment,
-) {
-  await runTool(await hre.network.getOrCreate(), args, (ctx) => cooldown(ctx, args.shares));
-}

@@ -1,9 +1,0 @@
-import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
-import { lpWithdraw, runTool } from "../lib/tools.js";
-
-export default async function (
-  args: { json: boolean; deploymentId: string; amount: string },
-  hre: HardhatRuntimeEnvironment,
-) {
-  await runTool(await hre.network.getOrCreate(), args, (ctx) => lpWithdraw(ctx, args.amount));
-}

@@ -1,6 +1,0 @@
-import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
-import { runTool, setPaused } from "../lib/tools.js";
-
-export default async function (args: { json: boolean; deploymentId: string }, hre: HardhatRuntimeEnvironment) {
-  await runTool(await hre.network.getOrCreate(), args, (ctx) => setPaused(ctx, true));
-}
