@@ -29,12 +29,12 @@ describe("contract size", function () {
     }
     rows.sort((a, b) => b.bytes - a.bytes);
     console.log(
-      `      ${"contract".padEnd(16)} ${"bytes".padStart(7)} ${"to 22,000".padStart(10)} ${"to EIP-170".padStart(11)}`,
+      `      ${"contract".padEnd(18)} ${"bytes".padStart(7)} ${"to 22,000".padStart(10)} ${"to EIP-170".padStart(11)}`,
     );
     for (const r of rows) {
       const fmt = (n: number) => n.toLocaleString("en-US");
       console.log(
-        `      ${r.name.padEnd(16)} ${fmt(r.bytes).padStart(7)} ${fmt(r.margin).padStart(10)} ${fmt(EIP170 - r.bytes).padStart(11)}`,
+        `      ${r.name.padEnd(18)} ${fmt(r.bytes).padStart(7)} ${fmt(r.margin).padStart(10)} ${fmt(EIP170 - r.bytes).padStart(11)}`,
       );
     }
     expect(rows.map((r) => r.name)).to.include.members([
