@@ -82,6 +82,12 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     /// @inheritdoc IBackstopModule
     uint256 public minAssetsRemaining;
 
+    // Written only when a cover leaves something socialized and when income repays it.
+    uint128 private _recoveryOutstanding;
+    uint128 private _totalRecovered;
+    /// @inheritdoc IBackstopModule
+    uint64 public recoveryShare = 0.5e18;
+
     mapping(uint16 version => LeaveRules) private _pastRules;
     mapping(address account => Cooldown) public cooldowns;
 
@@ -222,6 +228,7 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         bool limitBinds = remaining < amount.min(aboveFloor);
         if (paid == 0) {
             if (limitBinds) emit CoverLimitReached(opens ? 0 : start, limit, used);
+            _recordLoss(amount);
             return 0;
         }
         if (opens) {
@@ -238,10 +245,22 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         IERC20(asset()).safeTransfer(engine, paid);
         emit Covered(amount, paid, assetsAfter);
         if (limitBinds) emit CoverLimitReached(start, limit, used);
+        if (paid < amount) _recordLoss(amount - paid);
     }
 
     /// @inheritdoc IBackstopModule
-    function notifyIncome(uint256 amount) external onlyEngine {
+    function notifyIncome(uint256 amount) external onlyEngine returns (uint256 toLps) {
+        uint256 outstanding = _recoveryOutstanding;
+        if (outstanding > 0) {
+            toLps = amount.wMulDown(recoveryShare).min(outstanding); // rounded for the stakers
+            if (toLps > 0) {
+                outstanding -= toLps;
+                _recoveryOutstanding = uint128(outstanding); // only decreased
+                _totalRecovered += toLps.toUint128();
+                emit LossRecovered(toLps, outstanding);
+            }
+            amount -= toLps;
+        }
         _accrue();
         _unvested += amount.toUint128();
         uint256 end = block.timestamp + incomePeriod;
@@ -281,6 +300,23 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         minAssetsRemaining = minAssetsRemaining_;
         incomePeriod = uint32(incomePeriod_);
         emit ParametersUpdated(cooldownPeriod_, unstakeWindow_, maxCoverRatio_, minAssetsRemaining_, incomePeriod_);
+    }
+
+    /// @inheritdoc IBackstopModule
+    function setRecoveryShare(uint256 share) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _bound("recoveryShare", share, 0, ConstantsLib.MAX_RECOVERY_SHARE);
+        recoveryShare = uint64(share); // at most 0.8e18
+        emit RecoveryShareUpdated(share);
+    }
+
+    /// @inheritdoc IBackstopModule
+    function recoveryOutstanding() external view returns (uint256) {
+        return _recoveryOutstanding;
+    }
+
+    /// @inheritdoc IBackstopModule
+    function totalRecovered() external view returns (uint256) {
+        return _totalRecovered;
     }
 
     /// @inheritdoc IBackstopModule
@@ -484,6 +520,13 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
             _unvested -= uint128(vested);
         }
         _accrual.incomeUpdated = uint32(block.timestamp); // fits until 2106
+    }
+
+    /// @dev Books what a cover left socialized as owed to the LPs.
+    function _recordLoss(uint256 amount) private {
+        uint256 outstanding = _recoveryOutstanding + amount;
+        _recoveryOutstanding = outstanding.toUint128();
+        emit LossRecorded(amount, outstanding);
     }
 
     function _decimalsOffset() internal pure override returns (uint8) {

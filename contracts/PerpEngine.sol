@@ -332,8 +332,11 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         pendingPenalties = 0;
 
         if (toBackstop > 0) {
+            // The backstop first repays losses socialized to the LPs from its income; that part stays here.
+            uint256 toLps = backstop.notifyIncome(toBackstop);
+            lpBalance += toLps.toUint128();
+            toBackstop -= toLps;
             COLLATERAL.safeTransfer(address(backstop), toBackstop);
-            backstop.notifyIncome(toBackstop);
         }
         if (toTreasury > 0) COLLATERAL.safeTransfer(treasury, toTreasury);
         emit FeesDistributed(toBackstop, toTreasury);

@@ -72,6 +72,11 @@ interface IBackstopModule is IERC4626 {
     /// engine socializes the rest). `used` is what the window has taken, this cover included.
     event CoverLimitReached(uint256 windowStart, uint256 limit, uint256 used);
     event IncomeAdded(uint256 amount, uint256 streamingUntil);
+    /// @notice A cover that left `amount` socialized to the LPs; it is owed back from later income.
+    event LossRecorded(uint256 amount, uint256 outstanding);
+    /// @notice `amount` of income repaid to the LP pool; `outstanding` is still owed.
+    event LossRecovered(uint256 amount, uint256 outstanding);
+    event RecoveryShareUpdated(uint256 share);
     event ParametersUpdated(
         uint256 cooldownPeriod,
         uint256 unstakeWindow,
@@ -112,12 +117,30 @@ interface IBackstopModule is IERC4626 {
     /// @dev Opens a cover window if none runs (fixing its base at the assets now). Emits
     /// `CoverLimitReached` when the window's limit, not `amount` or the floor, decides what is paid.
     /// @return paid `min(amount, maxCover())`: the window's remaining capacity, never below the minimum
-    /// left behind. The engine socializes the rest.
+    /// left behind. The engine socializes the rest, which the backstop records as owed to the LPs
+    /// (`recoveryOutstanding`, event `LossRecorded`).
     function cover(uint256 amount) external returns (uint256 paid);
 
-    /// @notice Books `amount` of income the engine has just transferred in; it streams into the share
-    /// price over `incomePeriod` (together with whatever was still streaming). Only the engine.
-    function notifyIncome(uint256 amount) external;
+    /// @notice Books `amount` of protocol income (trading fees' backstop share and liquidation penalties).
+    /// First, `recoveryShare` of it repays losses socialized to the LPs while any are outstanding: that
+    /// part is returned, and the engine keeps it for the LP pool (event `LossRecovered`). The rest streams
+    /// into the share price over `incomePeriod` (with whatever was still streaming); the engine transfers it
+    /// in the same transaction. Only the engine.
+    /// @return toLps The part of `amount` that repays the LPs.
+    function notifyIncome(uint256 amount) external returns (uint256 toLps);
+
+    /// @notice Sets the share of income that repays socialized losses, at most `MAX_RECOVERY_SHARE` (80 %),
+    /// so that stakers keep at least a fifth of their income while a debt is outstanding. Only the admin.
+    function setRecoveryShare(uint256 share) external;
+
+    /// @notice Losses socialized to the LPs (bad debt the backstop could not cover) not yet repaid.
+    function recoveryOutstanding() external view returns (uint256);
+
+    /// @notice Everything repaid to the LPs so far. Socialized in all = outstanding + recovered.
+    function totalRecovered() external view returns (uint256);
+
+    /// @notice The share of income that repays socialized losses while any are outstanding (18 decimals).
+    function recoveryShare() external view returns (uint64);
 
     /// @notice Sets the cover window's length, within ConstantsLib's bounds. Only the admin.
     /// @dev A running window ends `coverWindow` after its start as set now (a change applies to it).

@@ -33,6 +33,8 @@ library ConstantsLib {
     uint256 internal constant MIN_UNSTAKE_WINDOW = 1 hours;
     uint256 internal constant MAX_UNSTAKE_WINDOW = 14 days;
     uint256 internal constant MAX_COVER_RATIO = 0.5e18;
+    /// @dev Stakers keep at least a fifth of their income while socialized losses are being repaid.
+    uint256 internal constant MAX_RECOVERY_SHARE = 0.8e18;
     uint256 internal constant MIN_INCOME_PERIOD = 1 hours;
     uint256 internal constant MAX_INCOME_PERIOD = 30 days;
     /// @dev A cover window must span a crash's liquidations (many blocks) and not outlast the unstake

@@ -207,6 +207,17 @@ contract InvariantsTest is BaseTest {
     // ---------------------------------------------------------------- INV-AGG
 
     /// INV-AGG-1
+    /// @dev INV-REC: the backstop's recovery debt is what the engine socialized (its LossSocialized events)
+    /// less what income repaid to the LP pool, to the unit.
+    function invariant_INV_REC_recovery_debt_equals_socialized_minus_repaid() public view {
+        _assertEq(backstop.totalRecovered(), ghosts.recovered(), "INV-REC recovered");
+        _assertEq(
+            backstop.recoveryOutstanding(),
+            ghosts.socialized() - ghosts.recovered(),
+            "INV-REC outstanding == socialized - repaid"
+        );
+    }
+
     function invariant_INV_AGG_1_market_aggregates_equal_sums_over_positions() public view {
         for (uint256 id; id < 2; ++id) {
             Market memory m = lens.getMarket(id);

@@ -2,6 +2,13 @@
 pragma solidity 0.8.34;
 
 /// @notice The subset of the Foundry/EDR cheatcodes these tests use (forge-std is not installable here).
+/// @notice A log captured by `recordLogs` (Foundry's Vm.Log).
+struct Log {
+    bytes32[] topics;
+    bytes data;
+    address emitter;
+}
+
 interface Vm {
     function warp(uint256 timestamp) external;
     function prank(address sender) external;
@@ -10,6 +17,8 @@ interface Vm {
     function assume(bool condition) external pure;
     function expectRevert(bytes calldata revertData) external;
     function label(address account, string calldata newLabel) external;
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory);
 }
 
 /// @dev The address at which Hardhat's EDR serves the cheatcodes.

@@ -35,8 +35,21 @@ contract Ghosts {
     uint256 public coverWindowBase;
     uint256 public coverWindowSum;
 
+    // INV-REC: losses the engine socialized (its LossSocialized events) and the income the backstop
+    // repaid to the LP pool (LossRecovered), summed over the run.
+    uint256 public socialized;
+    uint256 public recovered;
+
     constructor(uint256 time_) {
         time = time_;
+    }
+
+    function addSocialized(uint256 amount) external {
+        socialized += amount;
+    }
+
+    function addRecovered(uint256 amount) external {
+        recovered += amount;
     }
 
     function setTime(uint256 time_) external {

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.34;
 
-import {MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
+import {IPerpEngine, MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
 import {BlocklistToken} from "../../../../contracts/mocks/BlocklistToken.sol";
 import {Model} from "../../utils/Model.sol";
-import {vm} from "../../utils/Vm.sol";
+import {Log, vm} from "../../utils/Vm.sol";
 import {HandlerBase, System} from "./HandlerBase.sol";
 
 /// @notice A keeper liquidates (one or a batch) and distributes fees. Around each liquidation it predicts
@@ -51,8 +51,10 @@ contract KeeperHandler is HandlerBase {
         Before memory b = _snapshot(a, id, price);
         bool unhealthy = b.equity < int256(b.liquidationMargin);
 
+        vm.recordLogs();
         vm.prank(KEEPER);
         try engine.liquidate(a, id, KEEPER) returns (uint256 fee) {
+            _recordSocialized();
             if (!unhealthy) ghosts.fail("INV-LIQ", "a healthy position was liquidated");
             uint256 paid = _balance(KEEPER) - b.keeperBalance;
             if (paid != fee) ghosts.fail("INV-WF", "keeper received other than the reported fee");
@@ -97,8 +99,10 @@ contract KeeperHandler is HandlerBase {
             claimableBefore[i] = engine.claimable(trader(i));
         }
 
+        vm.recordLogs();
         vm.prank(KEEPER);
         try engine.liquidateBatch(accounts, ids, KEEPER) returns (uint256 liquidated, uint256 fees) {
+            _recordSocialized();
             if (liquidated != expectedCount) ghosts.fail("INV-LIQ", "batch liquidated other than the unhealthy set");
             uint256 paid = _balance(KEEPER) - keeperBefore;
             if (paid != fees) ghosts.fail("INV-WF", "batch keeper fees differ from the transfer");
@@ -138,19 +142,37 @@ contract KeeperHandler is HandlerBase {
         uint256 penalties = engine.pendingPenalties();
         uint256 shares = uint256(engine.backstopFeeShare()) + engine.treasuryFeeShare();
         uint256 toTreasury = shares == 0 ? 0 : (fees * engine.treasuryFeeShare()) / shares;
+        // Socialized losses outstanding take the recovery share of the backstop's income first.
+        uint256 income = fees - toTreasury + penalties;
+        uint256 toLps = (income * backstop.recoveryShare()) / 1e18;
+        if (toLps > backstop.recoveryOutstanding()) toLps = backstop.recoveryOutstanding();
         address treasury = engine.treasury();
         uint256 treasuryBefore = _balance(treasury);
         uint256 backstopBefore = _balance(address(backstop));
+        uint256 lpBefore = engine.lpBalance();
         try engine.distributeFees() {
             uint256 treasuryGot = _balance(treasury) - treasuryBefore;
             uint256 backstopGot = _balance(address(backstop)) - backstopBefore;
             ghosts.engineFlow("distribute", 0, treasuryGot + backstopGot);
             ghosts.backstopFlow("distribute", backstopGot, 0);
-            if (treasuryGot != toTreasury || backstopGot != fees - toTreasury + penalties) {
+            ghosts.addRecovered(toLps);
+            if (toLps > 0) ghosts.count("distribute.recovery");
+            if (treasuryGot != toTreasury || backstopGot != income - toLps) {
                 ghosts.fail("INV-CONS", "distributeFees split differs from the shares");
             }
+            if (engine.lpBalance() != lpBefore + toLps) ghosts.fail("INV-REC", "LP pool not repaid exactly");
         } catch {
             ghosts.fail("INV-LIVE", "distributeFees reverted");
+        }
+    }
+
+    /// @dev Adds the amounts of the engine's LossSocialized events of the last call to the ghost.
+    function _recordSocialized() private {
+        Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i; i < logs.length; ++i) {
+            if (logs[i].emitter == address(engine) && logs[i].topics[0] == IPerpEngine.LossSocialized.selector) {
+                ghosts.addSocialized(abi.decode(logs[i].data, (uint256)));
+            }
         }
     }
 
