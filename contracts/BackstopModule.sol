@@ -83,8 +83,7 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     uint256 public minAssetsRemaining;
 
     // Written only when a cover leaves something socialized and when income repays it.
-    uint128 private _recoveryOutstanding;
-    uint128 private _totalRecovered;
+    Recovery private _recovery;
     /// @inheritdoc IBackstopModule
     uint64 public recoveryShare = 0.5e18;
 
@@ -250,13 +249,13 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
 
     /// @inheritdoc IBackstopModule
     function notifyIncome(uint256 amount) external onlyEngine returns (uint256 toLps) {
-        uint256 outstanding = _recoveryOutstanding;
+        uint256 outstanding = _recovery.outstanding;
         if (outstanding > 0) {
             toLps = amount.wMulDown(recoveryShare).min(outstanding); // rounded for the stakers
             if (toLps > 0) {
                 outstanding -= toLps;
-                _recoveryOutstanding = uint128(outstanding); // only decreased
-                _totalRecovered += toLps.toUint128();
+                // Only decreased; the recovered total is at most everything ever recorded (< 2^128).
+                _recovery = Recovery(uint128(outstanding), _recovery.recovered + uint128(toLps));
                 emit LossRecovered(toLps, outstanding);
             }
             amount -= toLps;
@@ -311,12 +310,12 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
 
     /// @inheritdoc IBackstopModule
     function recoveryOutstanding() external view returns (uint256) {
-        return _recoveryOutstanding;
+        return _recovery.outstanding;
     }
 
     /// @inheritdoc IBackstopModule
     function totalRecovered() external view returns (uint256) {
-        return _totalRecovered;
+        return _recovery.recovered;
     }
 
     /// @inheritdoc IBackstopModule
@@ -524,8 +523,8 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
 
     /// @dev Books what a cover left socialized as owed to the LPs.
     function _recordLoss(uint256 amount) private {
-        uint256 outstanding = _recoveryOutstanding + amount;
-        _recoveryOutstanding = outstanding.toUint128();
+        uint256 outstanding = _recovery.outstanding + amount;
+        _recovery.outstanding = outstanding.toUint128();
         emit LossRecorded(amount, outstanding);
     }
 

@@ -26,6 +26,12 @@ interface IBackstopModule is IERC4626 {
         uint96 value;
     }
 
+    /// @notice Losses socialized to the LPs and not yet repaid, and everything repaid so far (one slot).
+    struct Recovery {
+        uint128 outstanding;
+        uint128 recovered;
+    }
+
     /// @notice Everything a staker's front end shows about a cooldown.
     /// @dev `windowStart` and `windowEnd` are the window fixed at the request (both ends inclusive).
     struct CooldownStatus {
