@@ -49,6 +49,9 @@ describe("Demo", function () {
     expect(json.badDebt).to.equal(sums.badDebt.toString());
     expect(json.coveredByBackstop).to.equal(sums.covered.toString());
     expect(json.socialized).to.equal(sums.socialized.toString());
+    // Loss recovery: what the LPs absorbed is owed back, and the next distribution repaid part of it.
+    expect(BigInt(json.recoveryOutstanding) + BigInt(json.recovered)).to.equal(sums.socialized);
+    expect(BigInt(json.recovered)).to.be.greaterThan(0n);
     expect(json.liquidations).to.equal(sums.liquidations);
     // The backstop paid what the engine says it covered, and every bad debt is covered or socialized.
     expect(sums.paid).to.equal(sums.covered);

@@ -35,6 +35,8 @@ export interface DemoResult {
   lpSharePrice: { before: bigint; after: bigint };
   backstopSharePrice: { before: bigint; after: bigint };
   traders: number;
+  /** Loss recovery after the crashes: socialized losses still owed to the LPs, and repaid so far. */
+  recovery: { outstanding: bigint; recovered: bigint };
   deployment: Deployment["addresses"];
 }
 
@@ -116,8 +118,8 @@ const PLANS: TraderPlan[] = [
 /**
  * The whole story on a fresh local deployment: LPs and stakers fund the pools, 25 traders open positions,
  * a price move lets the keeper liquidate the over-levered ones, a gap crash in ETH leaves bad debt that
- * the backstop covers, and a crash in BTC bankrupts a whale beyond the backstop's per-cover cap so that
- * the rest is socialized across LP shares. Every figure in the result is summed from the engine's events.
+ * the backstop covers, and a crash in BTC bankrupts a whale beyond the cover window's limit so that
+ * the rest is socialized across LP shares; the next fee distribution repays part of it to the LPs. Every figure in the result is summed from the engine's events.
  */
 export async function runDemo(
   connection: NetworkConnection,
@@ -248,9 +250,42 @@ export async function runDemo(
   await phase("Crash 1: ETH gaps to $2,000 (-28%): bankrupt longs, the backstop covers", async () => {
     await d.ethFeed.updateAnswer(feedAnswer(2_000));
   });
-  await phase("Crash 2: BTC gaps to $36,000 (-43%): the whale's shortfall exceeds the per-cover cap", async () => {
-    await d.btcFeed.updateAnswer(feedAnswer(36_000));
-  });
+  await phase(
+    "Crash 2: BTC gaps to $36,000 (-43%): the whale's shortfall exceeds the cover window's limit",
+    async () => {
+      await d.btcFeed.updateAnswer(feedAnswer(36_000));
+    },
+  );
+
+  // Loss recovery: trading goes on (the survivors close), and the stakers' next income repays what the LPs
+  // absorbed before it reaches the stakers.
+  const owed = await d.backstop.recoveryOutstanding();
+  let closed = 0;
+  for (const t of traders) {
+    if ((await d.engine.getPosition(t.wallet.address, t.plan.market)).size === 0n) continue;
+    await d.engine.connect(t.wallet).closePosition(t.plan.market);
+    closed++;
+  }
+  log(`Trading goes on: ${closed} surviving traders close their positions, paying trading fees`);
+  const receipt = await (await d.engine.distributeFees()).wait();
+  const repaid = (receipt?.logs ?? [])
+    .map((entry) => {
+      try {
+        return d.backstop.interface.parseLog(entry);
+      } catch {
+        return null;
+      }
+    })
+    .filter((event) => event?.name === "LossRecovered")
+    .reduce((total, event) => total + (event!.args.amount as bigint), 0n);
+  const recovery = {
+    outstanding: await d.backstop.recoveryOutstanding(),
+    recovered: await d.backstop.totalRecovered(),
+  };
+  const share = ethers.formatUnits(await d.backstop.recoveryShare(), 16);
+  log(
+    `Recovery: LPs are owed ${usd(owed)} socialized; distributeFees repaid ${usd(repaid)} of it from the stakers' income (recovery share ${share} %); still owed ${usd(recovery.outstanding)}`,
+  );
 
   const toBlock = await ethers.provider.getBlockNumber();
   const totals = await waterfallFromEvents(d, fromBlock, toBlock);
@@ -273,6 +308,7 @@ export async function runDemo(
     lpSharePrice: { before: crashes[0].lpSharePrice.before, after: crashes[1].lpSharePrice.after },
     backstopSharePrice: { before: crashes[0].backstopSharePrice.before, after: crashes[1].backstopSharePrice.after },
     traders: traders.length,
+    recovery,
     deployment: d.addresses,
   };
 }
@@ -323,6 +359,8 @@ export function demoJson(r: DemoResult) {
     coveredByBackstop: s(r.totals.coveredByBackstop),
     socialized: s(r.totals.socialized),
     liquidations: r.totals.liquidations,
+    recoveryOutstanding: s(r.recovery.outstanding),
+    recovered: s(r.recovery.recovered),
     lpSharePrice: { before: s(r.lpSharePrice.before), after: s(r.lpSharePrice.after) },
     backstopSharePrice: { before: s(r.backstopSharePrice.before), after: s(r.backstopSharePrice.after) },
     traders: r.traders,
