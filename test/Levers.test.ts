@@ -150,6 +150,29 @@ describe("levers behind the timelock", function () {
     expect(await s.backstop.cooldownPeriod()).to.equal(30n * 86_400n);
   });
 
+  it("lever_cooldownPeriod: a cooldown started before the change keeps its window after the change executes", async function () {
+    const s = await networkHelpers.loadFixture(governed);
+    await s.backstop.connect(s.carol).deposit(1_000n * s.unit, s.carol);
+    const shares = await s.backstop.balanceOf(s.carol);
+    await s.backstop.connect(s.carol).cooldown(shares);
+    const start = (await s.backstop.cooldownStatus(s.carol)).start;
+    const args = [30n * 86_400n, 2n * 86_400n, (WAD / 10n) * 3n, 0n, 7n * 86_400n];
+    const execute = await s.schedule(s.backstop, "setParameters", args);
+    await s.wait(DELAY);
+    await execute();
+    const status = await s.backstop.cooldownStatus(s.carol);
+    expect([status.windowStart, status.windowEnd]).to.deep.equal([start + 7n * 86_400n, start + 9n * 86_400n]);
+    await s.wait(start + 7n * 86_400n - BigInt(await networkHelpers.time.latest()));
+    const assets = await s.backstop.maxWithdraw(s.carol);
+    expect(assets).to.be.greaterThan(0n);
+    await expect(s.backstop.connect(s.carol).redeem(shares, s.carol, s.carol)).to.changeTokenBalance(
+      ethers,
+      s.token,
+      s.carol,
+      assets,
+    );
+  });
+
   it("the guardian's pause is immediate and stops only new risk; the guardian holds no other lever", async function () {
     const s = await networkHelpers.loadFixture(governed);
     const u = s.unit;
