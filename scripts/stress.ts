@@ -12,7 +12,7 @@ import { network } from "hardhat";
 import { ToolError } from "./lib/errors.js";
 import { loadScenarios, type Scenario } from "./lib/stress/scenario.js";
 import { deployStressSystem } from "./lib/stress/system.js";
-import { openBook, runScenario, type RunResult } from "./lib/stress/run.js";
+import { type Book, openBook, runScenario, type RunResult } from "./lib/stress/run.js";
 import { renderScenario, type ScenarioReport, type Sizing, toJson } from "./lib/stress/report.js";
 
 const args: string[] = JSON.parse(process.env.BULWARK_STRESS_ARGS ?? "[]");
@@ -51,13 +51,15 @@ const connection = await network.create();
 const { provider } = connection.ethers;
 const started = Date.now();
 const sys = await deployStressSystem(connection);
-const deployed: string = await provider.send("evm_snapshot", []);
+let deployed: string = await provider.send("evm_snapshot", []);
 
 const reports: ScenarioReport[] = [];
 let broken = false;
 for (const scenario of scenarios) {
   const t0 = Date.now();
+  // A revert consumes its snapshot: take it again for the next scenario.
   await provider.send("evm_revert", [deployed]);
+  deployed = await provider.send("evm_snapshot", []);
   const book = await openBook(connection, sys, scenario, { positions, seed });
   say(`[stress] ${scenario.name}: ${book.positions} positions open (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   let snapshot: string = await provider.send("evm_snapshot", []);
@@ -79,18 +81,21 @@ for (const scenario of scenarios) {
     smallestListedSafe: safe.length > 0 ? Math.min(...safe) : null,
     seconds: 0,
   };
-  if (sizing) report.sizing = await size(scenario, runs, runAt);
+  if (sizing) report.sizing = await size(scenario, book, runs, runAt);
   report.seconds = (Date.now() - t0) / 1000;
   reports.push(report);
   say(renderScenario(report, sys.decimals));
 }
 
 /**
- * Bisection on the backstop size (share of OI) between the largest listed size that socializes and the
- * smallest that does not, to 0.1 % of OI; when every listed size socializes, doubles up to 100 % first.
+ * Bisection on the backstop size (share of OI), to 0.1 % of OI, between the largest size known to
+ * socialize and the smallest known not to. The book's bad debt does not depend on the backstop (the same
+ * positions go under at the same prices), and a window's covers are capped at `maxCoverRatio` of the
+ * backstop's assets, so the first guess is bad debt / (maxCoverRatio x OI); most scenarios settle in two runs.
  */
 async function size(
   scenario: Scenario,
+  book: Book,
   runs: RunResult[],
   runAt: (share: number) => Promise<RunResult>,
 ): Promise<Sizing> {
@@ -102,37 +107,38 @@ async function size(
     curve.push({ share, socialized: r.socialized, covered: r.covered });
     return r;
   };
+  const done = (hi: RunResult, lo: number | null): Sizing => {
+    curve.sort((a, b) => a.share - b.share);
+    return { share: hi.backstopShare, stakersLose: hi.backstopDrawdown, failsAt: lo, runs: extra, curve };
+  };
+  const badDebt = runs[0].badDebt;
+  if (badDebt === 0n) return done(runs[0].backstopShare === 0 ? runs[0] : await at(0), null);
   const ok = runs.filter((r) => r.socialized === 0n).sort((a, b) => a.backstopShare - b.backstopShare);
   const bad = runs.filter((r) => r.socialized > 0n).sort((a, b) => b.backstopShare - a.backstopShare);
-  if (bad.length === 0 && runs.every((r) => r.badDebt === 0n))
-    return { share: 0, stakersLose: 0n, failsAt: null, runs: 0, curve };
   let lo = bad.length > 0 ? bad[0].backstopShare : 0;
   let hi: RunResult | undefined = ok[0];
-  if (lo === 0 && hi && hi.badDebt > 0n) {
-    const zero = await at(0);
-    if (zero.socialized === 0n) hi = zero;
+  const ratio = Number(await sys.backstop.maxCoverRatio()) / 1e18;
+  const guess = Math.min(1, Math.ceil((Number(badDebt) / (ratio * Number(book.openInterest))) * 1_000) / 1_000);
+  if (guess > lo && (!hi || guess < hi.backstopShare)) {
+    const r = await at(guess);
+    if (r.socialized === 0n) hi = r;
+    else lo = guess;
   }
   while (!hi) {
-    const next = Math.min(1, Math.max(0.01, lo * 2));
+    if (lo >= 1) return { share: null, stakersLose: null, failsAt: lo, runs: extra, curve };
+    const next = Math.min(1, Math.max(lo + 0.01, lo * 1.5));
     const r = await at(next);
     if (r.socialized === 0n) hi = r;
-    else if (next >= 1) return { share: null, stakersLose: null, failsAt: next, runs: extra, curve };
     else lo = next;
   }
-  while (hi.backstopShare - lo > 0.001) {
-    const mid = Math.round(((lo + hi.backstopShare) / 2) * 10_000) / 10_000;
+  while (hi.backstopShare - lo > 0.001 + 1e-9) {
+    // The first step below a guess is one grid step: the guess is usually right to the grid.
+    const mid = extra === 1 ? hi.backstopShare - 0.001 : Math.round(((lo + hi.backstopShare) / 2) * 10_000) / 10_000;
     const r = await at(mid);
     if (r.socialized === 0n) hi = r;
     else lo = mid;
   }
-  curve.sort((a, b) => a.share - b.share);
-  return {
-    share: hi.backstopShare,
-    stakersLose: hi.backstopDrawdown,
-    failsAt: hi.backstopShare === 0 ? null : lo,
-    runs: extra,
-    curve,
-  };
+  return done(hi, lo);
 }
 
 const seconds = (Date.now() - started) / 1000;
