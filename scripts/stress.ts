@@ -13,6 +13,7 @@ import { ToolError } from "./lib/errors.js";
 import { loadScenarios, type Scenario } from "./lib/stress/scenario.js";
 import { deployStressSystem } from "./lib/stress/system.js";
 import { type Book, openBook, runScenario, type RunResult } from "./lib/stress/run.js";
+import { renderHtml, scenarioSpec, toPng } from "./lib/stress/charts.js";
 import { renderScenario, type ScenarioReport, type Sizing, toJson } from "./lib/stress/report.js";
 
 const args: string[] = JSON.parse(process.env.BULWARK_STRESS_ARGS ?? "[]");
@@ -33,7 +34,17 @@ function integer(name: string, min: number): number | undefined {
   return n;
 }
 
-const known = new Set(["--scenario", "--positions", "--seed", "--json", "--no-sizing", "--out", "--batch"]);
+const known = new Set([
+  "--scenario",
+  "--positions",
+  "--seed",
+  "--json",
+  "--no-sizing",
+  "--out",
+  "--html",
+  "--png",
+  "--batch",
+]);
 const unknown = args.filter((a, i) => a.startsWith("--") && !known.has(a) && i >= 0);
 if (unknown.length > 0)
   throw new ToolError("BadOption", `unknown option ${unknown[0]} (known: ${[...known].join(", ")})`);
@@ -43,6 +54,8 @@ const seed = integer("seed", 0);
 const batchSize = integer("batch", 1);
 const sizing = !flag("no-sizing");
 const out = option("out") ?? "stress-report.json";
+const html = option("html") ?? "stress-report.html";
+const png = option("png");
 const scenarios = await loadScenarios(undefined, option("scenario"));
 // With --json stdout carries the report alone; progress goes to stderr.
 const say = (line: string) => (json ? process.stderr : process.stdout).write(line + "\n");
@@ -54,6 +67,7 @@ const sys = await deployStressSystem(connection);
 let deployed: string = await provider.send("evm_snapshot", []);
 
 const reports: ScenarioReport[] = [];
+const tables: string[] = [];
 let broken = false;
 for (const scenario of scenarios) {
   const t0 = Date.now();
@@ -84,7 +98,8 @@ for (const scenario of scenarios) {
   if (sizing) report.sizing = await size(scenario, book, runs, runAt);
   report.seconds = (Date.now() - t0) / 1000;
   reports.push(report);
-  say(renderScenario(report, sys.decimals));
+  tables.push(renderScenario(report, sys.decimals));
+  say(tables[tables.length - 1]);
 }
 
 /**
@@ -144,7 +159,12 @@ async function size(
 const seconds = (Date.now() - started) / 1000;
 const full = { generatedBy: "npm run stress", args, decimals: sys.decimals, seconds, scenarios: reports };
 writeFileSync(out, toJson(full) + "\n");
-say(`[stress] ${reports.length} scenario(s) in ${seconds.toFixed(1)} s; report written to ${out}`);
+writeFileSync(html, await renderHtml(reports, tables, sys.decimals, seconds));
+if (png) writeFileSync(png, await toPng(scenarioSpec(reports[0], sys.decimals)));
+say(
+  `[stress] ${reports.length} scenario(s) in ${seconds.toFixed(1)} s; reports written to ${out} and ${html}` +
+    (png ? ` (${reports[0].name}'s charts to ${png})` : ""),
+);
 if (broken) {
   process.stderr.write("[stress] conservation does not hold in some run (see CONSERVATION BROKEN above)\n");
   process.exitCode = 1;
