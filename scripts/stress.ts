@@ -34,29 +34,46 @@ function integer(name: string, min: number): number | undefined {
   return n;
 }
 
-const known = new Set([
-  "--scenario",
-  "--positions",
-  "--seed",
-  "--json",
-  "--no-sizing",
-  "--out",
-  "--html",
-  "--png",
-  "--batch",
-]);
-const unknown = args.filter((a, i) => a.startsWith("--") && !known.has(a) && i >= 0);
-if (unknown.length > 0)
-  throw new ToolError("BadOption", `unknown option ${unknown[0]} (known: ${[...known].join(", ")})`);
-const json = flag("json");
-const positions = integer("positions", 1);
-const seed = integer("seed", 0);
-const batchSize = integer("batch", 1);
-const sizing = !flag("no-sizing");
-const out = option("out") ?? "stress-report.json";
-const html = option("html") ?? "stress-report.html";
-const png = option("png");
-const scenarios = await loadScenarios(undefined, option("scenario"));
+/** The options, checked before anything is deployed; a bad one ends the run with its problem named. */
+function parseOptions() {
+  const known = new Set([
+    "--scenario",
+    "--positions",
+    "--seed",
+    "--json",
+    "--no-sizing",
+    "--out",
+    "--html",
+    "--png",
+    "--batch",
+  ]);
+  const unknown = args.filter((a) => a.startsWith("--") && !known.has(a));
+  if (unknown.length > 0)
+    throw new ToolError("BadOption", `unknown option ${unknown[0]} (known: ${[...known].join(", ")})`);
+  return {
+    json: flag("json"),
+    positions: integer("positions", 1),
+    seed: integer("seed", 0),
+    batchSize: integer("batch", 1),
+    sizing: !flag("no-sizing"),
+    out: option("out") ?? "stress-report.json",
+    html: option("html") ?? "stress-report.html",
+    png: option("png"),
+    scenario: option("scenario"),
+  };
+}
+
+let parsed: ReturnType<typeof parseOptions>;
+let scenarios: Scenario[];
+try {
+  parsed = parseOptions();
+  scenarios = await loadScenarios(undefined, parsed.scenario);
+} catch (error) {
+  if (!(error instanceof ToolError)) throw error;
+  process.stderr.write(`stress: ${error.message}\n`);
+  process.exit(2);
+}
+const { json, positions, seed, batchSize, sizing, out, html, png } = parsed;
 // With --json stdout carries the report alone; progress goes to stderr.
 const say = (line: string) => (json ? process.stderr : process.stdout).write(line + "\n");
 
