@@ -85,6 +85,12 @@ export function renderScenario(s: ScenarioReport, decimals: number): string {
             (z.failsAt !== null ? `; ${pct(z.failsAt, 2)} still socializes` : ""),
     );
   }
+  const errors = s.runs.map((r) => r.keeperErrors);
+  lines.push(
+    errors.every((e) => e === 0)
+      ? "  keeper: no errors"
+      : `  keeper errors per run (oracle refusals while a feed is stale, failed batches): ${errors.join(", ")}`,
+  );
   const broken = s.runs.flatMap((r) =>
     r.conservation.filter((c) => !c.ok).map((c) => `${pct(r.backstopShare)}: ${c.name}`),
   );
