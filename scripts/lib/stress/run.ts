@@ -1,0 +1,384 @@
+import { AbiCoder, keccak256, toBeHex, zeroPadValue } from "ethers";
+import type { NetworkConnection } from "hardhat/types/network";
+import { Keeper, mapLimit } from "../keeper.js";
+import { drawPopulation, MARKETS, type MarketName, type Scenario, START_PRICE } from "./scenario.js";
+import { feedAnswer, type StressSystem } from "./system.js";
+
+const WAD = 10n ** 18n;
+/** EIP-7825: no transaction may ask for more gas than this. */
+export const TX_GAS_CAP = 16_777_216n;
+/**
+ * Positions per liquidateBatch. The keeper sends batches of a fixed count and asks for 1.2x the estimate;
+ * at the ~33k gas per position measured in issue 12 (and up to ~60k for a partial liquidation with a
+ * backstop cover) 100 positions ask for at most 7.2M gas, under half the cap. The run records the largest
+ * batch and fails if one ever asks for more than the cap.
+ */
+export const DEFAULT_BATCH = 100;
+
+export interface Book {
+  positions: number;
+  /** Open interest at the starting prices, in collateral units (the sum of the drawn notionals). */
+  openInterest: bigint;
+  lpCapital: bigint;
+  longShare: number;
+  /** First block with a position (the keeper scans events from here). */
+  startBlock: number;
+  /** The chain's clock when the book was complete. */
+  openedAt: number;
+}
+
+// OpenZeppelin ERC20 storage: balances at slot 0, allowances at slot 1 (as scripts/keeper-scale.ts).
+const coder = AbiCoder.defaultAbiCoder();
+const balanceSlot = (owner: string) => keccak256(coder.encode(["address", "uint256"], [owner, 0n]));
+const allowanceSlot = (owner: string, spender: string) =>
+  keccak256(
+    coder.encode(["address", "bytes32"], [spender, keccak256(coder.encode(["address", "uint256"], [owner, 1n]))]),
+  );
+
+/** Sets every feed to `multiples` x its starting price (a fresh round). */
+async function publish(sys: StressSystem, multiples: Record<MarketName, number>) {
+  for (const [i, m] of MARKETS.entries()) await (await sys.feeds[i].updateAnswer(feedAnswer(m, multiples[m]))).wait();
+}
+
+/**
+ * Funds the vault with the scenario's LP capital and opens the scenario's book: one fresh (impersonated)
+ * account per position, its collateral written into the mock token's storage so that only the
+ * openPosition transactions are sent.
+ */
+export async function openBook(
+  connection: NetworkConnection,
+  sys: StressSystem,
+  scenario: Scenario,
+  options: { positions?: number; seed?: number; onProgress?: (opened: number) => void } = {},
+): Promise<Book> {
+  const { ethers } = connection;
+  const provider = ethers.provider;
+  const population = { ...scenario.population, positions: options.positions ?? scenario.population.positions };
+  const draws = drawPopulation(population, options.seed ?? scenario.seed);
+  const unit = 10n ** BigInt(sys.decimals);
+  const openInterest = draws.reduce((sum, d) => sum + BigInt(d.notionalUsd) * unit, 0n);
+  const lpCapital = (openInterest * BigInt(Math.round(scenario.lpCapital * 1_000))) / 1_000n;
+  const lp = sys.admin;
+  await (await sys.collateral.mint(lp.address, lpCapital)).wait();
+  await (await sys.collateral.connect(lp).approve(sys.addresses.vault, ethers.MaxUint256)).wait();
+  await (await sys.vault.connect(lp).deposit(lpCapital, lp.address)).wait();
+
+  const token = sys.addresses.collateral;
+  const setStorage = (slot: string, value: bigint) =>
+    provider.send("hardhat_setStorageAt", [token, slot, zeroPadValue(toBeHex(value), 32)]);
+  const startBlock = (await provider.getBlockNumber()) + 1;
+  const chunk = 400; // blocks come a second apart: republish the feeds between chunks so they stay fresh
+  for (let from = 0; from < draws.length; from += chunk) {
+    const indices = Array.from({ length: Math.min(chunk, draws.length - from) }, (_, k) => from + k);
+    await mapLimit(indices, 16, async (i) => {
+      const d = draws[i];
+      const address = ethers.getAddress(toBeHex(0x5000000n + BigInt(i), 20));
+      const notional = BigInt(d.notionalUsd) * unit;
+      // Margin for the drawn leverage; the wallet also holds the opening fee (5 bps), charged on top.
+      const margin = (notional * 100n) / BigInt(Math.round(d.leverage * 100));
+      const price = BigInt(Math.round(START_PRICE[d.market] * 1e8)) * 10n ** 10n;
+      const size = (BigInt(d.notionalUsd) * WAD * WAD) / price;
+      await Promise.all([
+        provider.send("hardhat_impersonateAccount", [address]),
+        provider.send("hardhat_setBalance", [address, toBeHex(10n ** 20n)]),
+        setStorage(balanceSlot(address), margin + notional / 1_000n + unit),
+        setStorage(allowanceSlot(address, sys.addresses.engine), ethers.MaxUint256),
+      ]);
+      const trader = await ethers.getSigner(address);
+      const marketId = BigInt(MARKETS.indexOf(d.market));
+      const tx = await sys.engine
+        .connect(trader)
+        .openPosition(marketId, d.long ? size : -size, margin, { gasLimit: 1_000_000n });
+      await tx.wait();
+    });
+    await publish(sys, { ETH: 1, BTC: 1 });
+    options.onProgress?.(indices[indices.length - 1] + 1);
+  }
+  const latest = await provider.getBlock("latest");
+  return {
+    positions: draws.length,
+    openInterest,
+    lpCapital,
+    longShare: draws.filter((d) => d.long).length / draws.length,
+    startBlock,
+    openedAt: latest!.timestamp,
+  };
+}
+
+/** The state of the pools after a round. */
+export interface RoundRecord {
+  round: number;
+  label?: string;
+  /** Seconds since the first round's clock started. */
+  time: number;
+  prices: Record<MarketName, number>;
+  published: boolean;
+  sequencer: "up" | "down";
+  /** The keeper could not read a price (stale or refused) for some market. */
+  oracleRefused: boolean;
+  liquidated: number;
+  backstopAssets: bigint;
+  /** LP assets per whole share (collateral units), or null while the oracle refuses a price. */
+  lpSharePrice: bigint | null;
+  badDebt: bigint;
+  covered: bigint;
+  socialized: bigint;
+}
+
+export interface RunResult {
+  scenario: string;
+  backstopShare: number;
+  backstopAssetsBefore: bigint;
+  backstopAssetsAfter: bigint;
+  /** What the stakers lost: backstop assets before less after. */
+  backstopDrawdown: bigint;
+  backstopSharePriceBefore: bigint;
+  backstopSharePriceAfter: bigint;
+  lpSharePriceBefore: bigint;
+  lpSharePriceAfter: bigint;
+  liquidations: { full: number; partial: number };
+  keeperFees: bigint;
+  penalties: bigint;
+  refunds: bigint;
+  refundsDeferred: bigint;
+  badDebt: bigint;
+  covered: bigint;
+  socialized: bigint;
+  /** CoverLimitReached events: covers cut short by the per-window limit. */
+  coverLimitHits: number;
+  gas: { transactions: number; total: bigint; perLiquidation: bigint; maxBatch: bigint; maxBatchPositions: number };
+  keeperErrors: number;
+  conservation: { name: string; left: bigint; right: bigint; ok: boolean }[];
+  rounds: RoundRecord[];
+}
+
+export interface RunOptions {
+  batchSize?: number;
+  /** Keeper log lines (oracle refusals, failed batches). */
+  log?: (line: string) => void;
+}
+
+/**
+ * Stakes `backstopShare` x the book's open interest in the backstop, starts the project's keeper, replays
+ * the scenario's rounds (the keeper runs after each until it finds nothing more), then reads every
+ * waterfall event and checks conservation to the unit.
+ */
+export async function runScenario(
+  connection: NetworkConnection,
+  sys: StressSystem,
+  scenario: Scenario,
+  book: Book,
+  backstopShare: number,
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const { ethers } = connection;
+  const provider = ethers.provider;
+  const [, keeperSigner, staker] = await ethers.getSigners();
+  const { engine, backstop, vault, lens } = sys;
+  const setTime = (t: number) => provider.send("evm_setNextBlockTimestamp", [toBeHex(t)]);
+
+  // The clock restarts a minute after the book, whatever earlier runs did; the feeds publish afresh.
+  let clock = book.openedAt + 60;
+  await setTime(clock);
+  await publish(sys, { ETH: 1, BTC: 1 });
+  const stake = (book.openInterest * BigInt(Math.round(backstopShare * 1_000_000))) / 1_000_000n;
+  if (stake > 0n) {
+    await (await sys.collateral.mint(staker.address, stake)).wait();
+    await (await sys.collateral.connect(staker).approve(sys.addresses.backstop, stake)).wait();
+    await (await backstop.connect(staker).deposit(stake, staker.address)).wait();
+  }
+
+  let keeperErrors = 0;
+  const keeper = new Keeper(ethers, sys, keeperSigner, {
+    minProfit: 0n,
+    batchSize: options.batchSize ?? DEFAULT_BATCH,
+    startBlock: book.startBlock,
+    dryRun: false,
+    concurrency: 16,
+    log: (line) => options.log?.(line),
+  });
+  await keeper.tick(); // cold start: the keeper has indexed the book before the crash
+
+  const one = (decimals: number) => 10n ** BigInt(decimals);
+  const lpSharePrice = () => vault.convertToAssets(one(sys.vaultShareDecimals)).catch(() => null as bigint | null);
+  const marginSum = async () => {
+    let sum = 0n;
+    for (let id = 0; id < MARKETS.length; id++) {
+      const m = await lens.getMarket(id);
+      sum += m.longMargin + m.shortMargin;
+    }
+    return sum;
+  };
+  const before = {
+    backstopAssets: await backstop.totalAssets(),
+    backstopSharePrice: await backstop.convertToAssets(one(sys.backstopShareDecimals)),
+    lpSharePrice: (await lpSharePrice()) ?? 0n,
+    lpBalance: await engine.lpBalance(),
+    margins: await marginSum(),
+    engineBalance: await sys.collateral.balanceOf(sys.addresses.engine),
+  };
+  const firstBlock = (await provider.getBlockNumber()) + 1;
+  const start = clock;
+
+  const prices: Record<MarketName, number> = { ETH: 1, BTC: 1 };
+  let sequencer: "up" | "down" = "up";
+  const rounds: RoundRecord[] = [];
+  const totals = { badDebt: 0n, covered: 0n, socialized: 0n };
+  for (const [i, r] of scenario.rounds.entries()) {
+    const roundFrom = (await provider.getBlockNumber()) + 1;
+    const latest = (await provider.getBlock("latest"))!.timestamp;
+    clock = Math.max(clock + r.after, latest + 1);
+    await setTime(clock);
+    Object.assign(prices, r.prices ?? {});
+    let sent = false;
+    if (r.sequencer && r.sequencer !== sequencer) {
+      sequencer = r.sequencer;
+      await (await sys.sequencer.updateAnswer(sequencer === "down" ? 1n : 0n)).wait();
+      sent = true;
+    }
+    const published = sequencer === "up" && r.publish !== false;
+    if (published) await publish(sys, prices);
+    else if (!sent) await provider.send("evm_mine", []);
+    let liquidated = 0;
+    let oracleRefused = false;
+    // Nothing lands while the sequencer is down: the keeper waits for it.
+    for (let tick = 0; sequencer === "up" && tick < 10; tick++) {
+      const t = await keeper.tick();
+      if (!t) break;
+      keeperErrors += t.errors;
+      liquidated += t.liquidated;
+      if (t.errors > 0 && t.liquidatable === 0) oracleRefused = true;
+      if (t.liquidated === 0) break;
+    }
+    const to = await provider.getBlockNumber();
+    const covers = await engine.queryFilter(engine.filters.BadDebtCovered(), roundFrom, to);
+    const social = await engine.queryFilter(engine.filters.LossSocialized(), roundFrom, to);
+    for (const e of covers) {
+      totals.badDebt += e.args.badDebt;
+      totals.covered += e.args.covered;
+    }
+    for (const e of social) totals.socialized += e.args.amount;
+    rounds.push({
+      round: i + 1,
+      label: r.label,
+      time: clock - start,
+      prices: { ...prices },
+      published,
+      sequencer,
+      oracleRefused,
+      liquidated,
+      backstopAssets: await backstop.totalAssets(),
+      lpSharePrice: await lpSharePrice(),
+      ...totals,
+    });
+  }
+
+  // The report reads the LP share price at the last round's prices: publish them if the path ended stale.
+  if (sequencer === "down") {
+    await (await sys.sequencer.updateAnswer(0n)).wait();
+  }
+  const lastBlock = await provider.getBlockNumber();
+  let lpAfter = await lpSharePrice();
+  if (lpAfter === null) {
+    await publish(sys, prices);
+    lpAfter = await lpSharePrice();
+  }
+
+  const q = <T>(filter: T) =>
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    engine.queryFilter(filter as any, firstBlock, lastBlock) as Promise<any[]>;
+  const [kept, pens, liqs, bad, social, deferred, batches] = await Promise.all([
+    q(engine.filters.KeeperPaid()),
+    q(engine.filters.PenaltyPaid()),
+    q(engine.filters.PositionLiquidated()),
+    q(engine.filters.BadDebtCovered()),
+    q(engine.filters.LossSocialized()),
+    q(engine.filters.RefundDeferred()),
+    q(engine.filters.BatchLiquidated()),
+  ]);
+  const [coveredEvents, limitHits] = await Promise.all([
+    backstop.queryFilter(backstop.filters.Covered(), firstBlock, lastBlock),
+    backstop.queryFilter(backstop.filters.CoverLimitReached(), firstBlock, lastBlock),
+  ]);
+  const sum = (events: { args: Record<string, bigint> }[], field: string) =>
+    events.reduce((s, e) => s + e.args[field], 0n);
+
+  const receipts = await Promise.all(
+    [...new Set(batches.map((e) => e.transactionHash as string))].map((h) => provider.getTransactionReceipt(h)),
+  );
+  const gasTotal = receipts.reduce((s, r) => s + (r?.gasUsed ?? 0n), 0n);
+  let maxBatch = 0n;
+  let maxBatchPositions = 0;
+  for (const e of batches) {
+    const r = receipts.find((x) => x?.hash === e.transactionHash);
+    if (r && r.gasUsed > maxBatch) {
+      maxBatch = r.gasUsed;
+      maxBatchPositions = Number(e.args.attempted);
+    }
+  }
+  const full = liqs.filter((e) => e.args.remainingSize === 0n).length;
+
+  const after = {
+    backstopAssets: await backstop.totalAssets(),
+    backstopSharePrice: await backstop.convertToAssets(one(sys.backstopShareDecimals)),
+    lpBalance: await engine.lpBalance(),
+    margins: await marginSum(),
+    engineBalance: await sys.collateral.balanceOf(sys.addresses.engine),
+  };
+  const keeperFees = sum(kept, "fee");
+  const penalties = sum(pens, "penalty");
+  const refunds = sum(liqs, "refund");
+  const refundsDeferred = sum(deferred, "amount");
+  const badDebt = sum(bad, "badDebt");
+  const covered = sum(bad, "covered");
+  const socialized = sum(social, "amount");
+  const paid = sum(coveredEvents as never, "paid");
+  const drawdown = before.backstopAssets - after.backstopAssets;
+  const check = (name: string, left: bigint, right: bigint) => ({ name, left, right, ok: left === right });
+  const conservation = [
+    check("bad debt = covered + socialized", badDebt, covered + socialized),
+    check("covered (engine) = paid (backstop Covered)", covered, paid),
+    check("backstop drawdown = covered", drawdown, covered),
+    check(
+      "margins consumed + covered = keeper fees + penalties + refunds + LP balance change",
+      before.margins - after.margins + covered,
+      keeperFees + penalties + refunds + (after.lpBalance - before.lpBalance),
+    ),
+    check(
+      "engine balance change = covered - keeper fees - refunds delivered",
+      after.engineBalance - before.engineBalance,
+      covered - keeperFees - (refunds - refundsDeferred),
+    ),
+  ];
+  const liquidations = full + (liqs.length - full);
+  return {
+    scenario: scenario.name,
+    backstopShare,
+    backstopAssetsBefore: before.backstopAssets,
+    backstopAssetsAfter: after.backstopAssets,
+    backstopDrawdown: drawdown,
+    backstopSharePriceBefore: before.backstopSharePrice,
+    backstopSharePriceAfter: after.backstopSharePrice,
+    lpSharePriceBefore: before.lpSharePrice,
+    lpSharePriceAfter: lpAfter ?? 0n,
+    liquidations: { full, partial: liqs.length - full },
+    keeperFees,
+    penalties,
+    refunds,
+    refundsDeferred,
+    badDebt,
+    covered,
+    socialized,
+    coverLimitHits: limitHits.length,
+    gas: {
+      transactions: receipts.length,
+      total: gasTotal,
+      perLiquidation: liquidations > 0 ? gasTotal / BigInt(liquidations) : 0n,
+      maxBatch,
+      maxBatchPositions,
+    },
+    keeperErrors,
+    conservation,
+    rounds,
+  };
+}

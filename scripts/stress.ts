@@ -1,0 +1,193 @@
+/**
+ * Stress lab (issue 12): replays each scenario of stress/scenarios/ against the real contracts on the
+ * in-process network, at each backstop size the scenario lists, with the project's keeper
+ * (scripts/lib/keeper.ts) liquidating after every oracle round; prints a table per scenario, finds by
+ * bisection the smallest backstop that socializes nothing, and writes stress-report.json.
+ * Fails (exit 1) if conservation does not hold to the unit in any run.
+ * Run: npm run stress [-- --scenario gap] [--positions 1000] [--seed 12] [--json] [--no-sizing]
+ * (scripts/stress-cli.mjs passes the flags through BULWARK_STRESS_ARGS: `hardhat run` forwards none.)
+ */
+import { writeFileSync } from "node:fs";
+import { network } from "hardhat";
+import { ToolError } from "./lib/errors.js";
+import { loadScenarios, type Scenario } from "./lib/stress/scenario.js";
+import { deployStressSystem } from "./lib/stress/system.js";
+import { type Book, openBook, runScenario, type RunResult, TX_GAS_CAP } from "./lib/stress/run.js";
+import { renderHtml, scenarioSpec, toPng } from "./lib/stress/charts.js";
+import { renderScenario, type ScenarioReport, type Sizing, toJson } from "./lib/stress/report.js";
+
+const args: string[] = JSON.parse(process.env.BULWARK_STRESS_ARGS ?? "[]");
+const flag = (name: string) => args.includes(`--${name}`);
+function option(name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  if (i === -1) return undefined;
+  const value = args[i + 1];
+  if (value === undefined || value.startsWith("--")) throw new ToolError("BadOption", `--${name} needs a value`);
+  return value;
+}
+function integer(name: string, min: number): number | undefined {
+  const text = option(name);
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min)
+    throw new ToolError("BadOption", `--${name} must be an integer >= ${min}, not "${text}"`);
+  return n;
+}
+
+/** The options, checked before anything is deployed; a bad one ends the run with its problem named. */
+function parseOptions() {
+  const known = new Set([
+    "--scenario",
+    "--positions",
+    "--seed",
+    "--json",
+    "--no-sizing",
+    "--out",
+    "--html",
+    "--png",
+    "--batch",
+  ]);
+  const unknown = args.filter((a) => a.startsWith("--") && !known.has(a));
+  if (unknown.length > 0)
+    throw new ToolError("BadOption", `unknown option ${unknown[0]} (known: ${[...known].join(", ")})`);
+  return {
+    json: flag("json"),
+    positions: integer("positions", 1),
+    seed: integer("seed", 0),
+    batchSize: integer("batch", 1),
+    sizing: !flag("no-sizing"),
+    out: option("out") ?? "stress-report.json",
+    html: option("html") ?? "stress-report.html",
+    png: option("png"),
+    scenario: option("scenario"),
+  };
+}
+
+let parsed: ReturnType<typeof parseOptions>;
+let scenarios: Scenario[];
+try {
+  parsed = parseOptions();
+  scenarios = await loadScenarios(undefined, parsed.scenario);
+} catch (error) {
+  if (!(error instanceof ToolError)) throw error;
+  process.stderr.write(`stress: ${error.message}\n`);
+  process.exit(2);
+}
+const { json, positions, seed, batchSize, sizing, out, html, png } = parsed;
+// With --json stdout carries the report alone; progress goes to stderr.
+const say = (line: string) => (json ? process.stderr : process.stdout).write(line + "\n");
+
+const connection = await network.create();
+const { provider } = connection.ethers;
+const started = Date.now();
+const sys = await deployStressSystem(connection);
+let deployed: string = await provider.send("evm_snapshot", []);
+
+const reports: ScenarioReport[] = [];
+const tables: string[] = [];
+let broken = false;
+for (const scenario of scenarios) {
+  const t0 = Date.now();
+  // A revert consumes its snapshot: take it again for the next scenario.
+  await provider.send("evm_revert", [deployed]);
+  deployed = await provider.send("evm_snapshot", []);
+  const book = await openBook(connection, sys, scenario, { positions, seed });
+  say(`[stress] ${scenario.name}: ${book.positions} positions open (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  let snapshot: string = await provider.send("evm_snapshot", []);
+  const runAt = async (share: number) => {
+    await provider.send("evm_revert", [snapshot]);
+    snapshot = await provider.send("evm_snapshot", []);
+    const r = await runScenario(connection, sys, scenario, book, share, { batchSize });
+    if (r.conservation.some((c) => !c.ok)) broken = true;
+    // The keeper asks for 1.2x its estimate: a batch whose gas comes near the cap is a failure in waiting.
+    if ((r.gas.maxBatch * 12n) / 10n > TX_GAS_CAP) {
+      say(`[stress] a batch used ${r.gas.maxBatch} gas: 1.2x that is over the ${TX_GAS_CAP} transaction cap`);
+      broken = true;
+    }
+    return r;
+  };
+  const runs: RunResult[] = [];
+  for (const share of scenario.backstopSizes) runs.push(await runAt(share));
+  const safe = runs.filter((r) => r.socialized === 0n).map((r) => r.backstopShare);
+  const report: ScenarioReport = {
+    name: scenario.name,
+    description: scenario.description,
+    book,
+    runs,
+    smallestListedSafe: safe.length > 0 ? Math.min(...safe) : null,
+    seconds: 0,
+  };
+  if (sizing) report.sizing = await size(scenario, book, runs, runAt);
+  report.seconds = (Date.now() - t0) / 1000;
+  reports.push(report);
+  tables.push(renderScenario(report, sys.decimals));
+  say(tables[tables.length - 1]);
+}
+
+/**
+ * Bisection on the backstop size (share of OI), to 0.1 % of OI, between the largest size known to
+ * socialize and the smallest known not to. The book's bad debt does not depend on the backstop (the same
+ * positions go under at the same prices), and a window's covers are capped at `maxCoverRatio` of the
+ * backstop's assets, so the first guess is bad debt / (maxCoverRatio x OI); most scenarios settle in two runs.
+ */
+async function size(
+  scenario: Scenario,
+  book: Book,
+  runs: RunResult[],
+  runAt: (share: number) => Promise<RunResult>,
+): Promise<Sizing> {
+  const curve = runs.map((r) => ({ share: r.backstopShare, socialized: r.socialized, covered: r.covered }));
+  let extra = 0;
+  const at = async (share: number) => {
+    const r = await runAt(share);
+    extra++;
+    curve.push({ share, socialized: r.socialized, covered: r.covered });
+    return r;
+  };
+  const done = (hi: RunResult, lo: number | null): Sizing => {
+    curve.sort((a, b) => a.share - b.share);
+    return { share: hi.backstopShare, stakersLose: hi.backstopDrawdown, failsAt: lo, runs: extra, curve };
+  };
+  const badDebt = runs[0].badDebt;
+  if (badDebt === 0n) return done(runs[0].backstopShare === 0 ? runs[0] : await at(0), null);
+  const ok = runs.filter((r) => r.socialized === 0n).sort((a, b) => a.backstopShare - b.backstopShare);
+  const bad = runs.filter((r) => r.socialized > 0n).sort((a, b) => b.backstopShare - a.backstopShare);
+  let lo = bad.length > 0 ? bad[0].backstopShare : 0;
+  let hi: RunResult | undefined = ok[0];
+  const ratio = Number(await sys.backstop.maxCoverRatio()) / 1e18;
+  const guess = Math.min(1, Math.ceil((Number(badDebt) / (ratio * Number(book.openInterest))) * 1_000) / 1_000);
+  if (guess > lo && (!hi || guess < hi.backstopShare)) {
+    const r = await at(guess);
+    if (r.socialized === 0n) hi = r;
+    else lo = guess;
+  }
+  while (!hi) {
+    if (lo >= 1) return { share: null, stakersLose: null, failsAt: lo, runs: extra, curve };
+    const next = Math.min(1, Math.max(lo + 0.01, lo * 1.5));
+    const r = await at(next);
+    if (r.socialized === 0n) hi = r;
+    else lo = next;
+  }
+  while (hi.backstopShare - lo > 0.001 + 1e-9) {
+    // The first step below a guess is one grid step: the guess is usually right to the grid.
+    const mid = extra === 1 ? hi.backstopShare - 0.001 : Math.round(((lo + hi.backstopShare) / 2) * 10_000) / 10_000;
+    const r = await at(mid);
+    if (r.socialized === 0n) hi = r;
+    else lo = mid;
+  }
+  return done(hi, lo);
+}
+
+const seconds = (Date.now() - started) / 1000;
+const full = { generatedBy: "npm run stress", args, decimals: sys.decimals, seconds, scenarios: reports };
+writeFileSync(out, toJson(full) + "\n");
+writeFileSync(html, await renderHtml(reports, tables, sys.decimals, seconds));
+if (png) writeFileSync(png, await toPng(scenarioSpec(reports[0], sys.decimals)));
+say(
+  `[stress] ${reports.length} scenario(s) in ${seconds.toFixed(1)} s; reports written to ${out} and ${html}` +
+    (png ? ` (${reports[0].name}'s charts to ${png})` : ""),
+);
+if (broken) {
+  process.stderr.write("[stress] conservation or the gas cap failed in some run (see above)\n");
+  process.exitCode = 1;
+}
