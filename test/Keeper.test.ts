@@ -101,6 +101,24 @@ describe("Keeper", function () {
     expect(keeper.open.size).to.equal(3);
   });
 
+  it("sizes batches by gas: a batch that would ask for more than the transaction cap is split, never sent", async function () {
+    const s = await networkHelpers.loadFixture(openedAndMoved);
+    const lines: string[] = [];
+    // A cap of 250,000 gas fits two of these liquidations with the 24 % headroom, not three: the batch of
+    // three is split into two and one.
+    const keeper = keeperFor(s, { batchSize: 3, maxTxGas: 250_000n, log: (line) => lines.push(line) });
+    const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
+    const result = await keeper.tick();
+    expect(result?.liquidated).to.equal(3);
+    expect(lines.filter((line) => line.startsWith("split a batch")).length).to.be.greaterThan(0);
+    const batches = await s.engine.queryFilter(s.engine.filters.BatchLiquidated(), fromBlock);
+    expect(batches.map((b) => Number(b.args.liquidated))).to.deep.equal([2, 1]);
+    for (const b of batches) {
+      const tx = await ethers.provider.getTransaction(b.transactionHash);
+      expect(tx!.gasLimit <= 250_000n, `gas limit ${tx!.gasLimit}`).to.equal(true);
+    }
+  });
+
   it("tracks closes through PositionModified and forgets closed positions", async function () {
     const s = await networkHelpers.loadFixture(openedAndMoved);
     const keeper = keeperFor(s, { dryRun: true });

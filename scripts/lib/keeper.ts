@@ -9,14 +9,20 @@ const FEED_ABI = [
   "function latestRoundData() view returns (uint80, int256, uint256, uint256, uint80)",
 ];
 const WAD = 10n ** 18n;
+/** EIP-7825: no transaction may ask for more gas than this. */
+export const TX_GAS_CAP = 16_777_216n;
+/** The keeper asks for this much more than the estimate (refunds only count after execution). */
+const GAS_HEADROOM_PERCENT = 124n;
 
 export interface KeeperOptions {
   /** Receives the keeper fees; defaults to the signer. */
   feeRecipient?: string;
   /** Profit a batch must make beyond its gas cost, in collateral units. */
   minProfit: bigint;
-  /** Positions per liquidateBatch transaction. */
+  /** Most positions per liquidateBatch transaction; a batch whose gas would pass `maxTxGas` is split. */
   batchSize: number;
+  /** Most gas one transaction may ask for, headroom included (default `TX_GAS_CAP`, EIP-7825's cap). */
+  maxTxGas?: bigint;
   /** First block to scan for PositionModified events. */
   startBlock: number;
   /** Log what would be liquidated without sending transactions. */
@@ -329,14 +335,34 @@ export class Keeper {
     let skipped = 0;
     let errors = 0;
     const fmt = (x: bigint) => `${formatUnits(x, this.d.decimals)} ${this.d.symbol}`;
+    // Batches of at most `batchSize`; one whose gas (with headroom) would pass the transaction cap is split
+    // in two and both halves go back to the front of the queue, so no batch ever asks for more than the cap.
+    const cap = this.options.maxTxGas ?? TX_GAS_CAP;
+    const queue: Candidate[][] = [];
     for (let i = 0; i < candidates.length; i += this.options.batchSize) {
-      const batch = candidates.slice(i, i + this.options.batchSize);
+      queue.push(candidates.slice(i, i + this.options.batchSize));
+    }
+    while (queue.length > 0) {
+      const batch = queue.shift()!;
       const accounts = batch.map((c) => c.account);
       const ids = batch.map((c) => c.marketId);
       const expectedFee = batch.reduce((sum, c) => sum + c.keeperFee, 0n);
       const engine = this.d.engine.connect(this.signer);
       try {
-        const gas = await engine.liquidateBatch.estimateGas(accounts, ids, this.feeRecipient);
+        let gas: bigint;
+        try {
+          gas = await engine.liquidateBatch.estimateGas(accounts, ids, this.feeRecipient);
+        } catch (error) {
+          // A batch too large for a block cannot even be estimated: split it.
+          if (batch.length === 1) throw error;
+          gas = cap + 1n;
+        }
+        if ((gas * GAS_HEADROOM_PERCENT) / 100n > cap && batch.length > 1) {
+          const half = Math.ceil(batch.length / 2);
+          queue.unshift(batch.slice(0, half), batch.slice(half));
+          this.log(`split a batch of ${batch.length}: ${gas} gas (+24 %) would pass the ${cap} transaction cap`);
+          continue;
+        }
         const cost = await this.gasCostInCollateral(gas);
         if (expectedFee < cost + this.options.minProfit) {
           skipped += batch.length;
@@ -352,7 +378,10 @@ export class Keeper {
           );
           continue;
         }
-        const tx = await engine.liquidateBatch(accounts, ids, this.feeRecipient, { gasLimit: (gas * 12n) / 10n });
+        const gasLimit = (gas * GAS_HEADROOM_PERCENT) / 100n;
+        const tx = await engine.liquidateBatch(accounts, ids, this.feeRecipient, {
+          gasLimit: gasLimit < cap ? gasLimit : cap,
+        });
         const receipt = await tx.wait();
         const event = receipt?.logs
           .map((l) => {
