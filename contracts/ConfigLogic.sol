@@ -3,7 +3,7 @@ pragma solidity 0.8.34;
 
 import {IBackstopModule} from "./interfaces/IBackstopModule.sol";
 import {ILiquidityVault} from "./interfaces/ILiquidityVault.sol";
-import {IPerpEngine, MarketConfig, MarketState, StoredConfig} from "./interfaces/IPerpEngine.sol";
+import {IPerpEngine, MarketConfig, MarketState} from "./interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {ConfigLib} from "./libraries/ConfigLib.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
@@ -25,13 +25,13 @@ library ConfigLogic {
         oracle.price(); // a market starts only with an oracle that answers
         m.oracle = oracle;
         m.lastFundingTime = uint32(block.timestamp); // fits until 2106
-        m.config = _pack(c);
+        m.config = ConfigLib.pack(c);
     }
 
     /// @notice Validates `c` and makes it market `m`'s config. The engine accrues funding and re-reserves.
     function setConfig(MarketState storage m, MarketConfig calldata c, uint256 scale) external {
         validate(c, scale);
-        m.config = _pack(c);
+        m.config = ConfigLib.pack(c);
     }
 
     /// @notice Reverts with `WrongCounterparty` unless the vault and the backstop both name this engine
@@ -54,14 +54,14 @@ library ConfigLogic {
     ///   so the proportional keeper fee fits: ⌈n·m⌉ + ⌈n·k⌉ ≤ n·i;
     /// - `minKeeperFee` < n·(i − m) at the minimum notional, so the floor fits: ⌈n·m⌉ + floor ≤ n·i.
     function validate(MarketConfig calldata c, uint256 scale) public pure {
-        _bound(
+        _ratio(
             "initialMarginRatio",
             c.initialMarginRatio,
             ConstantsLib.MIN_INITIAL_MARGIN_RATIO,
             ConstantsLib.MAX_INITIAL_MARGIN_RATIO
         );
-        _bound("keeperFeeRatio", c.keeperFeeRatio, 0, ConstantsLib.MAX_KEEPER_FEE_RATIO);
-        _bound(
+        _ratio("keeperFeeRatio", c.keeperFeeRatio, 0, ConstantsLib.MAX_KEEPER_FEE_RATIO);
+        _ratio(
             "maintenanceMarginRatio",
             c.maintenanceMarginRatio,
             ConstantsLib.MIN_MAINTENANCE_MARGIN_RATIO,
@@ -69,16 +69,16 @@ library ConfigLogic {
                 int256(uint256(c.initialMarginRatio)) - int256(uint256(c.keeperFeeRatio) + ConfigLib.RATIO_UNIT)
             )
         );
-        _bound("tradingFeeRatio", c.tradingFeeRatio, 0, ConstantsLib.MAX_TRADING_FEE_RATIO);
-        _bound("liquidationPenaltyRatio", c.liquidationPenaltyRatio, 0, ConstantsLib.MAX_LIQUIDATION_PENALTY_RATIO);
-        _bound(
+        _ratio("tradingFeeRatio", c.tradingFeeRatio, 0, ConstantsLib.MAX_TRADING_FEE_RATIO);
+        _ratio("liquidationPenaltyRatio", c.liquidationPenaltyRatio, 0, ConstantsLib.MAX_LIQUIDATION_PENALTY_RATIO);
+        _ratio(
             "maxProfitFactor",
             c.maxProfitFactor,
             ConstantsLib.MIN_MAX_PROFIT_FACTOR,
             ConstantsLib.MAX_MAX_PROFIT_FACTOR
         );
-        _bound("maxFundingRatePerDay", c.maxFundingRatePerDay, 0, ConstantsLib.MAX_FUNDING_RATE_PER_DAY);
-        _bound("partialLiquidationBuffer", c.partialLiquidationBuffer, 0, ConstantsLib.MAX_PARTIAL_LIQUIDATION_BUFFER);
+        _ratio("maxFundingRatePerDay", c.maxFundingRatePerDay, 0, ConstantsLib.MAX_FUNDING_RATE_PER_DAY);
+        _ratio("partialLiquidationBuffer", c.partialLiquidationBuffer, 0, ConstantsLib.MAX_PARTIAL_LIQUIDATION_BUFFER);
 
         // i − m − k >= 1 after the maintenance bound; the minimum is rounded up (against the admin).
         uint256 spare = uint256(c.initialMarginRatio) - c.maintenanceMarginRatio - c.keeperFeeRatio;
@@ -95,43 +95,11 @@ library ConfigLogic {
         _bound("maxOpenInterest", c.maxOpenInterest, 1, ConstantsLib.MAX_OPEN_INTEREST);
         _bound("skewScale", c.skewScale, 1, ConstantsLib.MAX_OPEN_INTEREST);
         _bound("partialLiquidationThreshold", c.partialLiquidationThreshold, 0, type(uint112).max);
-        _step("initialMarginRatio", c.initialMarginRatio);
-        _step("maintenanceMarginRatio", c.maintenanceMarginRatio);
-        _step("tradingFeeRatio", c.tradingFeeRatio);
-        _step("liquidationPenaltyRatio", c.liquidationPenaltyRatio);
-        _step("keeperFeeRatio", c.keeperFeeRatio);
-        _step("maxProfitFactor", c.maxProfitFactor);
-        _step("maxFundingRatePerDay", c.maxFundingRatePerDay);
-        _step("partialLiquidationBuffer", c.partialLiquidationBuffer);
     }
 
-    /// @dev `c` in its stored form. Every narrowing is exact for a config that `validate` accepted: ratios
-    /// are multiples of the unit and at most 18 (a uint32 holds 42.9 units' worth), the keeper fees at
-    /// most 1,000 tokens of 18 decimals (1e21 < 2^72), the minimum margin at most 10,000 (1e22 < 2^96),
-    /// the partial threshold bounded to 112 bits, and the rest keep their 128 bits.
-    function _pack(MarketConfig calldata c) private pure returns (StoredConfig memory) {
-        uint256 u = ConfigLib.RATIO_UNIT;
-        return
-            StoredConfig({
-                initialMarginRatio: uint32(c.initialMarginRatio / u),
-                maintenanceMarginRatio: uint32(c.maintenanceMarginRatio / u),
-                tradingFeeRatio: uint32(c.tradingFeeRatio / u),
-                liquidationPenaltyRatio: uint32(c.liquidationPenaltyRatio / u),
-                keeperFeeRatio: uint32(c.keeperFeeRatio / u),
-                maxProfitFactor: uint32(c.maxProfitFactor / u),
-                maxFundingRatePerDay: uint32(c.maxFundingRatePerDay / u),
-                partialLiquidationBuffer: uint32(c.partialLiquidationBuffer / u),
-                minKeeperFee: uint72(c.minKeeperFee),
-                maxKeeperFee: uint72(c.maxKeeperFee),
-                partialLiquidationThreshold: uint112(c.partialLiquidationThreshold),
-                minNotional: c.minNotional,
-                skewScale: c.skewScale,
-                maxOpenInterest: c.maxOpenInterest,
-                minMargin: c.minMargin
-            });
-    }
-
-    function _step(bytes32 name, uint256 value) private pure {
+    /// @dev A ratio: within its bounds, and a whole number of the steps it is stored in.
+    function _ratio(bytes32 name, uint256 value, uint256 min, uint256 max) private pure {
+        _bound(name, value, min, max);
         if (value % ConfigLib.RATIO_UNIT != 0) revert IPerpEngine.ParameterPrecision(name, value, ConfigLib.RATIO_UNIT);
     }
 

@@ -40,11 +40,16 @@ for (const decimals of [6, 18]) {
      * its bad debt is about 15,100 (151,000 in all).
      */
     async function crash() {
+      return crashWith(50_000n, 50_000n, POSITIONS);
+    }
+
+    /** The crash above with the leaver (staker) and Carol staking the given tokens over `positions` longs. */
+    async function crashWith(leaverStake: bigint, otherStake: bigint, positions: number) {
       const s = await deploySystem({ decimals });
-      const traders = await extraTraders(s, POSITIONS);
+      const traders = await extraTraders(s, positions);
       await s.vault.connect(s.lp).deposit(tokens(2_000_000n), s.lp);
-      await s.backstop.connect(s.staker).deposit(tokens(50_000n), s.staker);
-      await s.backstop.connect(s.carol).deposit(tokens(50_000n), s.carol);
+      await s.backstop.connect(s.staker).deposit(tokens(leaverStake), s.staker);
+      await s.backstop.connect(s.carol).deposit(tokens(otherStake), s.carol);
       const leaverShares: bigint = await s.backstop.balanceOf(s.staker);
       const cooldownStart = await blockTime(await s.backstop.connect(s.staker).cooldown(leaverShares));
       await networkHelpers.time.increaseTo(cooldownStart + COOLDOWN);
@@ -157,17 +162,8 @@ for (const decimals of [6, 18]) {
     });
 
     it("attack (b, the whale): the leaver holds 90 % and leaves after the first cover; the window's remaining capacity stays", async function () {
-      const s = await deploySystem({ decimals });
-      const traders = await extraTraders(s, 3);
-      await s.vault.connect(s.lp).deposit(tokens(2_000_000n), s.lp);
-      await s.backstop.connect(s.staker).deposit(tokens(90_000n), s.staker);
-      await s.backstop.connect(s.carol).deposit(tokens(10_000n), s.carol);
-      const shares: bigint = await s.backstop.balanceOf(s.staker);
-      const start = await blockTime(await s.backstop.connect(s.staker).cooldown(shares));
-      await networkHelpers.time.increaseTo(start + COOLDOWN);
-      await setPrice(s.ethFeed, usd(3_000n));
-      for (const t of traders) await s.engine.connect(t).openPosition(ETH, 50n * WAD, tokens(15_000n));
-      await setPrice(s.ethFeed, usd(2_400n));
+      const s = await crashWith(90_000n, 10_000n, 3);
+      const { traders, leaverShares: shares } = s;
       await s.engine.connect(s.keeper).liquidate(traders[0], ETH, s.keeper);
       const snapshot = await networkHelpers.takeSnapshot();
       const t = BigInt(await networkHelpers.time.latest()) + 10n;

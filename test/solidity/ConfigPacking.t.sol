@@ -5,6 +5,7 @@ import {MarketConfig} from "../../contracts/interfaces/IPerpEngine.sol";
 import {ConfigLib} from "../../contracts/libraries/ConfigLib.sol";
 import {ConstantsLib} from "../../contracts/libraries/ConstantsLib.sol";
 import {BaseTest} from "./utils/BaseTest.sol";
+import {Model} from "./utils/Model.sol";
 import {vm} from "./utils/Vm.sol";
 
 /// @notice The engine stores a market's config in four words and its margin sums and funding clock in
@@ -44,7 +45,7 @@ contract ConfigPackingTest is BaseTest {
         c.maxFundingRatePerDay = uint64(_ratio(seed, 6, 0, ConstantsLib.MAX_FUNDING_RATE_PER_DAY));
         c.partialLiquidationBuffer = uint64(_ratio(seed, 7, 0, ConstantsLib.MAX_PARTIAL_LIQUIDATION_BUFFER));
         // The minimum notional leaves two units of rounding and at least one unit of keeper-fee floor.
-        uint256 lowest = _max(_divUp(2e18 * SCALE, im - mm - k), (_divUp(2e18, im - mm) + 1) * SCALE);
+        uint256 lowest = _max(Model.ceilDivU(2e18 * SCALE, im - mm - k), (Model.ceilDivU(2e18, im - mm) + 1) * SCALE);
         c.minNotional = uint128(_bound(_part(seed, 8), lowest, type(uint128).max));
         uint256 room = ((c.minNotional / SCALE) * (im - mm)) / 1e18 - 1;
         uint256 maxFee = ConstantsLib.MAX_KEEPER_FEE_TOKENS * UNIT;
@@ -95,15 +96,11 @@ contract ConfigPackingTest is BaseTest {
     }
 
     function _ratio(uint256 seed, uint256 i, uint256 lo, uint256 hi) private pure returns (uint256) {
-        return _bound(_part(seed, i), _divUp(lo, STEP), hi / STEP) * STEP;
+        return _bound(_part(seed, i), Model.ceilDivU(lo, STEP), hi / STEP) * STEP;
     }
 
     function _part(uint256 seed, uint256 i) private pure returns (uint256) {
         return uint256(keccak256(abi.encode(seed, i)));
-    }
-
-    function _divUp(uint256 a, uint256 b) private pure returns (uint256) {
-        return a == 0 ? 0 : (a - 1) / b + 1;
     }
 
     function _min(uint256 a, uint256 b) private pure returns (uint256) {

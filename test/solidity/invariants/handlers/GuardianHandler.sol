@@ -13,17 +13,6 @@ import {HandlerBase, System} from "./HandlerBase.sol";
 /// funding accrued at the old rate and the reserve recomputed, and that a change raising the reserve
 /// beyond the LP pool reverts with InsufficientLiquidity and changes nothing (INV-ADM).
 contract GuardianHandler is HandlerBase {
-    /// @dev What setMarketConfig may change; everything else stays as BaseTest configured it.
-    struct Draw {
-        uint256 tradingFeeRatio;
-        uint256 liquidationPenaltyRatio;
-        uint256 keeperFeeRatio;
-        uint256 maxFundingRatePerDay;
-        uint256 partialLiquidationBuffer;
-        uint256 maxProfitFactor;
-        uint256 initialMarginRatio;
-    }
-
     constructor(System memory system) HandlerBase(system) {}
 
     /// @dev Pauses or unpauses (whichever applies); `pause` chooses the target state.
@@ -106,54 +95,32 @@ contract GuardianHandler is HandlerBase {
         }
     }
 
-    /// @dev Overwrites the drawn fields of `c` (a fresh copy of the current config) and returns it.
+    /// @dev Overwrites the drawn fields of `c` (a fresh copy of the current config) and returns it. Ratios
+    /// are drawn in whole steps of ConfigLib.RATIO_UNIT, the unit ConfigLogic stores them in.
     function _draw(MarketConfig memory c, uint256 seed) private pure returns (MarketConfig memory) {
-        Draw memory d;
-        d.tradingFeeRatio = _bound(_part(seed, 0), 0, ConstantsLib.MAX_TRADING_FEE_RATIO);
-        d.liquidationPenaltyRatio = _bound(_part(seed, 1), 0, ConstantsLib.MAX_LIQUIDATION_PENALTY_RATIO);
-        d.keeperFeeRatio = _bound(_part(seed, 2), 0, ConstantsLib.MAX_KEEPER_FEE_RATIO);
-        d.maxFundingRatePerDay = _bound(_part(seed, 3), 0, ConstantsLib.MAX_FUNDING_RATE_PER_DAY);
-        d.partialLiquidationBuffer = _bound(_part(seed, 4), 0, ConstantsLib.MAX_PARTIAL_LIQUIDATION_BUFFER);
-        d.maxProfitFactor = _bound(
-            _part(seed, 5),
-            ConstantsLib.MIN_MAX_PROFIT_FACTOR,
-            ConstantsLib.MAX_MAX_PROFIT_FACTOR
-        );
+        c.tradingFeeRatio = _ratio(seed, 0, 0, ConstantsLib.MAX_TRADING_FEE_RATIO);
+        c.liquidationPenaltyRatio = _ratio(seed, 1, 0, ConstantsLib.MAX_LIQUIDATION_PENALTY_RATIO);
+        c.keeperFeeRatio = _ratio(seed, 2, 0, ConstantsLib.MAX_KEEPER_FEE_RATIO);
+        c.maxFundingRatePerDay = _ratio(seed, 3, 0, ConstantsLib.MAX_FUNDING_RATE_PER_DAY);
+        c.partialLiquidationBuffer = _ratio(seed, 4, 0, ConstantsLib.MAX_PARTIAL_LIQUIDATION_BUFFER);
+        c.maxProfitFactor = _ratio(seed, 5, ConstantsLib.MIN_MAX_PROFIT_FACTOR, ConstantsLib.MAX_MAX_PROFIT_FACTOR);
         // ConfigLogic.validate: initial - maintenance - keeper ratio leaves two units of rounding at the
         // minimum notional, and initial - maintenance leaves room for the keeper-fee floor there.
         uint256 minNotionalUnits = c.minNotional / (DEN / 1e18);
         uint256 minInitial =
-            uint256(c.maintenanceMarginRatio) + d.keeperFeeRatio + Model.ceilDivU(2 * DEN, c.minNotional);
+            uint256(c.maintenanceMarginRatio) + c.keeperFeeRatio + Model.ceilDivU(2 * DEN, c.minNotional);
         uint256 floorRoom =
             uint256(c.maintenanceMarginRatio) + Model.ceilDivU((uint256(c.minKeeperFee) + 1) * 1e18, minNotionalUnits);
         if (minInitial < floorRoom) minInitial = floorRoom;
         if (minInitial < ConstantsLib.MIN_INITIAL_MARGIN_RATIO) minInitial = ConstantsLib.MIN_INITIAL_MARGIN_RATIO;
-        d.initialMarginRatio = _bound(_part(seed, 6), minInitial, ConstantsLib.MAX_INITIAL_MARGIN_RATIO);
-
-        // ConfigLogic stores ratios in whole steps of ConfigLib.RATIO_UNIT: round each draw down to one
-        // (the initial margin up, so it keeps its lower bound).
-        d.tradingFeeRatio = _step(d.tradingFeeRatio);
-        d.liquidationPenaltyRatio = _step(d.liquidationPenaltyRatio);
-        d.keeperFeeRatio = _step(d.keeperFeeRatio);
-        d.maxFundingRatePerDay = _step(d.maxFundingRatePerDay);
-        d.partialLiquidationBuffer = _step(d.partialLiquidationBuffer);
-        d.maxProfitFactor = _step(d.maxProfitFactor);
-        d.initialMarginRatio = _step(d.initialMarginRatio + ConfigLib.RATIO_UNIT - 1);
-        if (d.initialMarginRatio > ConstantsLib.MAX_INITIAL_MARGIN_RATIO) {
-            d.initialMarginRatio = ConstantsLib.MAX_INITIAL_MARGIN_RATIO;
-        }
-        c.tradingFeeRatio = uint64(d.tradingFeeRatio);
-        c.liquidationPenaltyRatio = uint64(d.liquidationPenaltyRatio);
-        c.keeperFeeRatio = uint64(d.keeperFeeRatio);
-        c.maxFundingRatePerDay = uint64(d.maxFundingRatePerDay);
-        c.partialLiquidationBuffer = uint64(d.partialLiquidationBuffer);
-        c.maxProfitFactor = uint64(d.maxProfitFactor);
-        c.initialMarginRatio = uint64(d.initialMarginRatio);
+        c.initialMarginRatio = _ratio(seed, 6, minInitial, ConstantsLib.MAX_INITIAL_MARGIN_RATIO);
         return c;
     }
 
-    function _step(uint256 ratio) private pure returns (uint256) {
-        return ratio - (ratio % ConfigLib.RATIO_UNIT);
+    /// @dev A ratio in [lo, hi] (hi a whole step), in whole steps of ConfigLib.RATIO_UNIT.
+    function _ratio(uint256 seed, uint256 i, uint256 lo, uint256 hi) private pure returns (uint64) {
+        uint256 step = ConfigLib.RATIO_UNIT;
+        return uint64(_bound(_part(seed, i), Model.ceilDivU(lo, step), hi / step) * step);
     }
 
     function _part(uint256 seed, uint256 i) private pure returns (uint256) {
