@@ -60,14 +60,29 @@ contract ChainlinkOracle is IPriceOracle {
     /// @inheritdoc IPriceOracle
     function price() public view returns (uint256) {
         (, int256 answer, , uint256 updatedAt, ) = AggregatorV3Interface(feed).latestRoundData();
-        if (answer <= 0) revert NonPositivePrice(answer);
         // Written as an addition so that an answer stamped in the future cannot underflow.
         if (updatedAt + maxAge < block.timestamp) revert StalePrice(updatedAt, maxAge);
-        uint256 scaled = uint256(answer) * SCALE;
-        if (scaled < minPrice || scaled > maxPrice) revert PriceOutOfBounds(scaled, minPrice, maxPrice);
-        return scaled;
+        return _scaled(answer);
     }
 
+    /// @inheritdoc IPriceOracle
+    function roundPrice(
+        uint80 roundId,
+        uint256 notBefore,
+        bool newRisk
+    ) external view returns (uint256 roundAnswer, uint256 latest) {
+        if (newRisk) _checkSequencer();
+        (, int256 answer, , uint256 updatedAt, ) = AggregatorV3Interface(feed).getRoundData(roundId);
+        if (updatedAt < notBefore) revert RoundTooEarly(roundId, updatedAt, notBefore);
+        // Only the first round at or after `notBefore` is accepted, so nobody can wait for a friendlier
+        // one. Chainlink numbers a proxy's rounds (phase << 64 | round); the first round of a phase has no
+        // predecessor in it, and is accepted as the first.
+        if (uint64(roundId) > 1) {
+            (, , , uint256 previousAt, ) = AggregatorV3Interface(feed).getRoundData(roundId - 1);
+            if (previousAt >= notBefore) revert NotFirstRound(roundId, previousAt);
+        }
+        return (_scaled(answer), price());
+    }
     /// @inheritdoc IPriceOracle
     function priceForNewRisk() external view returns (uint256) {
         _checkSequencer();
@@ -79,6 +94,13 @@ contract ChainlinkOracle is IPriceOracle {
         if (sequencerFeed == address(0)) return true;
         (, int256 status, uint256 startedAt, , ) = AggregatorV3Interface(sequencerFeed).latestRoundData();
         return status == 0 && startedAt != 0 && block.timestamp >= startedAt + gracePeriod;
+    }
+
+    /// @dev `answer` as an 18-decimal price, refused when non-positive or out of bounds.
+    function _scaled(int256 answer) private view returns (uint256 scaled) {
+        if (answer <= 0) revert NonPositivePrice(answer);
+        scaled = uint256(answer) * SCALE;
+        if (scaled < minPrice || scaled > maxPrice) revert PriceOutOfBounds(scaled, minPrice, maxPrice);
     }
 
     function _checkSequencer() private view {

@@ -3,6 +3,7 @@ pragma solidity 0.8.34;
 
 import {IBackstopModule} from "./interfaces/IBackstopModule.sol";
 import {ILiquidityVault} from "./interfaces/ILiquidityVault.sol";
+import {IOrderBook} from "./interfaces/IOrderBook.sol";
 import {IPerpEngine, MarketConfig, MarketState} from "./interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {ConfigLib} from "./libraries/ConfigLib.sol";
@@ -36,13 +37,14 @@ library ConfigLogic {
 
     /// @notice Reverts with `WrongCounterparty` unless the vault and the backstop both name this engine
     /// (the caller: this runs by DELEGATECALL) and `collateral` as theirs.
-    function checkCounterparties(address vault, address backstop, address collateral) external view {
+    function checkCounterparties(address vault, address backstop, address orders, address collateral) external view {
         if (ILiquidityVault(vault).engine() != address(this) || ILiquidityVault(vault).asset() != collateral) {
             revert IPerpEngine.WrongCounterparty(vault);
         }
         if (IBackstopModule(backstop).engine() != address(this) || IBackstopModule(backstop).asset() != collateral) {
             revert IPerpEngine.WrongCounterparty(backstop);
         }
+        if (IOrderBook(orders).engine() != address(this)) revert IPerpEngine.WrongCounterparty(orders);
     }
 
     /// @notice Reverts with `ParameterOutOfBounds` unless every field of `c` is within its bounds.

@@ -59,6 +59,8 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     uint128 public pendingProtocolFees; // trading fees owed to the backstop and the treasury
     uint128 public pendingPenalties; // liquidation penalties owed to the backstop
     mapping(address account => uint256) public claimable;
+    /// @notice The order book: the only caller of the `execute*` functions, fixed when the engine is wired.
+    address public orders;
 
     constructor(IERC20Metadata collateral_, address admin, address treasury_) {
         uint8 decimals = collateral_.decimals();
@@ -79,87 +81,107 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         _;
     }
 
-    // ================================================================ traders
+    /// @dev Trades that add risk or realize PnL come only from the order book, at the price of an oracle
+    /// round that came after they were requested.
+    modifier onlyOrders() {
+        if (msg.sender != orders) revert OnlyOrders(msg.sender);
+        _;
+    }
+
+    // ================================================================ orders
 
     /// @inheritdoc IPerpEngine
-    function openPosition(uint256 marketId, int256 size, uint256 margin) external nonReentrant whenNotPaused {
+    function executeOpen(
+        address account,
+        uint256 marketId,
+        int256 size,
+        uint256 amount,
+        uint256 price
+    ) external onlyOrders nonReentrant whenNotPaused {
         if (size == 0) revert ZeroSize();
         MarketState storage m = _market(marketId);
-        Position memory old = _positions[msg.sender][marketId];
-        if (old.size != 0) revert PositionExists(msg.sender, marketId);
+        Position memory old = _positions[account][marketId];
+        if (old.size != 0) revert PositionExists(account, marketId);
 
-        uint256 price = m.oracle.priceForNewRisk();
         int256 index = _accrueFunding(m, price);
-        Position memory p = Position(size.toInt128(), price.toUint128(), margin.toUint128(), index.toInt128());
-        uint256 fee = _checkNewRisk(m, p, price, MathLib.abs(size));
+        uint256 fee = _tradingFee(m, MathLib.abs(size), price);
+        if (amount < fee) revert PositionWouldBeLiquidatable(int256(amount) - int256(fee), 0);
+        Position memory p = Position(size.toInt128(), price.toUint128(), (amount - fee).toUint128(), index.toInt128());
+        _checkNewRisk(m, p, price, MathLib.abs(size));
 
-        _writePosition(msg.sender, marketId, m, old, p);
+        _writePosition(account, marketId, m, old, p);
         _chargeFee(fee);
         _checkReserve();
-        _pull(msg.sender, margin + fee);
-        emit PositionModified(msg.sender, marketId, size, size, price, price, margin, 0, 0, fee);
+        _pull(msg.sender, amount);
+        emit PositionModified(account, marketId, size, size, price, price, p.margin, 0, 0, fee);
     }
 
     /// @inheritdoc IPerpEngine
-    function increasePosition(
+    function executeIncrease(
+        address account,
         uint256 marketId,
-        uint256 sizeDelta,
-        uint256 marginDelta
-    ) external nonReentrant whenNotPaused {
+        int256 sizeDelta,
+        uint256 amount,
+        uint256 price
+    ) external onlyOrders nonReentrant whenNotPaused {
         if (sizeDelta == 0) revert ZeroSize();
         MarketState storage m = _market(marketId);
-        Position memory old = _existing(msg.sender, marketId);
+        Position memory old = _onSide(account, marketId, sizeDelta);
 
-        uint256 price = m.oracle.priceForNewRisk();
         int256 index = _accrueFunding(m, price);
+        uint256 delta = MathLib.abs(sizeDelta);
+        uint256 fee = _tradingFee(m, delta, price);
         int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
-        int256 margin = int256(uint256(old.margin) + marginDelta) - funding;
+        int256 margin = int256(uint256(old.margin) + amount) - funding - int256(fee);
         if (margin < 0) revert PositionWouldBeLiquidatable(margin, 0);
 
         uint256 oldAbs = MathLib.abs(old.size);
-        uint256 newAbs = oldAbs + sizeDelta;
+        uint256 newAbs = oldAbs + delta;
         // The new entry is the size-weighted average, rounded against the trader: up for a long, down
         // for a short.
-        uint256 weighted = oldAbs * old.entryPrice + sizeDelta * price;
+        uint256 weighted = oldAbs * old.entryPrice + delta * price;
         uint256 entry = old.size > 0 ? weighted.mulDivUp(1, newAbs) : weighted / newAbs;
-        int256 signedDelta = old.size > 0 ? int256(sizeDelta) : -int256(sizeDelta);
         Position memory p = Position(
-            (old.size + signedDelta).toInt128(),
+            (old.size + sizeDelta).toInt128(),
             entry.toUint128(),
             uint256(margin).toUint128(),
             index.toInt128()
         );
-        uint256 fee = _checkNewRisk(m, p, price, sizeDelta);
+        _checkNewRisk(m, p, price, delta);
 
-        _writePosition(msg.sender, marketId, m, old, p);
+        _writePosition(account, marketId, m, old, p);
         _settleVault(funding, false);
         _chargeFee(fee);
         _checkReserve();
-        _pull(msg.sender, marginDelta + fee);
-        emit PositionModified(msg.sender, marketId, signedDelta, p.size, price, entry, p.margin, 0, funding, fee);
+        _pull(msg.sender, amount);
+        emit PositionModified(account, marketId, sizeDelta, p.size, price, entry, p.margin, 0, funding, fee);
     }
 
     /// @inheritdoc IPerpEngine
-    function reducePosition(uint256 marketId, uint256 sizeDelta) external nonReentrant {
+    function executeReduce(
+        address account,
+        uint256 marketId,
+        int256 sizeDelta,
+        uint256 price
+    ) external onlyOrders nonReentrant {
         if (sizeDelta == 0) revert ZeroSize();
         MarketState storage m = _market(marketId);
-        Position memory old = _existing(msg.sender, marketId);
+        Position memory old = _onSide(account, marketId, sizeDelta);
+        uint256 delta = MathLib.abs(sizeDelta);
         uint256 oldAbs = MathLib.abs(old.size);
-        if (sizeDelta >= oldAbs) revert ReduceExceedsSize(sizeDelta, oldAbs);
+        if (delta >= oldAbs) revert ReduceExceedsSize(delta, oldAbs);
 
-        uint256 price = m.oracle.price();
         int256 index = _accrueFunding(m, price);
         MarketConfig memory c = ConfigLib.risk(m.config);
         int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
-        int256 closed = old.size > 0 ? int256(sizeDelta) : -int256(sizeDelta);
         // The closed part may realize its share of the position's profit cap.
-        uint256 cap = RiskLib.profitCap(c, old.margin, oldAbs, old.entryPrice, DEN).mulDivDown(sizeDelta, oldAbs);
-        int256 realized = PositionMath.pnl(closed, old.entryPrice, price, cap, DEN);
-        uint256 fee = PositionMath.notional(sizeDelta, price, DEN).wMulUp(c.tradingFeeRatio);
+        uint256 cap = RiskLib.profitCap(c, old.margin, oldAbs, old.entryPrice, DEN).mulDivDown(delta, oldAbs);
+        int256 realized = PositionMath.pnl(sizeDelta, old.entryPrice, price, cap, DEN);
+        uint256 fee = PositionMath.notional(delta, price, DEN).wMulUp(c.tradingFeeRatio);
         int256 margin = int256(uint256(old.margin)) - funding + realized - int256(fee);
 
-        Position memory p = Position(old.size - closed.toInt128(), old.entryPrice, 0, index.toInt128());
-        uint256 remainingUsd = PositionMath.notionalUsd(oldAbs - sizeDelta, price);
+        Position memory p = Position(old.size - sizeDelta.toInt128(), old.entryPrice, 0, index.toInt128());
+        uint256 remainingUsd = PositionMath.notionalUsd(oldAbs - delta, price);
         if (remainingUsd < c.minNotional) revert NotionalBelowMinimum(remainingUsd, c.minNotional);
         (int256 equity, uint256 liquidationMargin) = RiskLib.health(c, p.size, p.entryPrice, margin, price, DEN);
         if (margin < 0 || equity < int256(liquidationMargin)) {
@@ -167,13 +189,13 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         }
         p.margin = uint256(margin).toUint128();
 
-        _writePosition(msg.sender, marketId, m, old, p);
+        _writePosition(account, marketId, m, old, p);
         _settleVault(funding - realized, false);
         _chargeFee(fee);
         emit PositionModified(
-            msg.sender,
+            account,
             marketId,
-            -closed,
+            -sizeDelta,
             p.size,
             price,
             old.entryPrice,
@@ -185,11 +207,15 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     }
 
     /// @inheritdoc IPerpEngine
-    function closePosition(uint256 marketId) external nonReentrant returns (uint256 payout) {
+    function executeClose(
+        address account,
+        uint256 marketId,
+        bool long,
+        uint256 price
+    ) external onlyOrders nonReentrant returns (uint256 payout) {
         MarketState storage m = _market(marketId);
-        Position memory old = _existing(msg.sender, marketId);
+        Position memory old = _onSide(account, marketId, long ? int256(1) : -1);
 
-        uint256 price = m.oracle.price();
         int256 index = _accrueFunding(m, price);
         MarketConfig memory c = ConfigLib.risk(m.config);
         uint256 absSize = MathLib.abs(old.size);
@@ -197,39 +223,31 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 cap = RiskLib.profitCap(c, old.margin, absSize, old.entryPrice, DEN);
         int256 pnl = PositionMath.pnl(old.size, old.entryPrice, price, cap, DEN);
         int256 equity = int256(uint256(old.margin)) + pnl - funding;
-        if (equity < 0) revert PositionBankrupt(msg.sender, marketId, equity);
+        if (equity < 0) revert PositionBankrupt(account, marketId, equity);
         uint256 fee = PositionMath.notional(absSize, price, DEN).wMulUp(c.tradingFeeRatio).min(uint256(equity));
         payout = uint256(equity) - fee;
 
-        _writePosition(msg.sender, marketId, m, old, Position(0, 0, 0, 0));
+        _writePosition(account, marketId, m, old, Position(0, 0, 0, 0));
         // The vault receives the trader's loss (margin - equity), or pays their profit when negative.
         _settleVault(funding - pnl, false);
         _chargeFee(fee);
-        if (payout > 0) COLLATERAL.safeTransfer(msg.sender, payout);
-        emit PositionModified(msg.sender, marketId, -old.size, 0, price, old.entryPrice, 0, pnl, funding, fee);
+        _pay(account, payout);
+        emit PositionModified(account, marketId, -old.size, 0, price, old.entryPrice, 0, pnl, funding, fee);
     }
 
     /// @inheritdoc IPerpEngine
-    function addMargin(uint256 marketId, uint256 amount) external nonReentrant {
+    function executeRemoveMargin(
+        address account,
+        uint256 marketId,
+        bool long,
+        uint256 amount,
+        uint256 price
+    ) external onlyOrders nonReentrant whenNotPaused {
         if (amount == 0) revert ZeroAmount();
         MarketState storage m = _market(marketId);
-        Position memory old = _existing(msg.sender, marketId);
-        Position memory p = Position(old.size, old.entryPrice, (old.margin + amount).toUint128(), old.fundingIndex);
+        Position memory old = _onSide(account, marketId, long ? int256(1) : -1);
 
-        _writePosition(msg.sender, marketId, m, old, p);
-        _pull(msg.sender, amount);
-        emit PositionModified(msg.sender, marketId, 0, p.size, 0, p.entryPrice, p.margin, 0, 0, 0);
-    }
-
-    /// @inheritdoc IPerpEngine
-    function removeMargin(uint256 marketId, uint256 amount) external nonReentrant whenNotPaused {
-        if (amount == 0) revert ZeroAmount();
-        MarketState storage m = _market(marketId);
-        Position memory old = _existing(msg.sender, marketId);
-
-        uint256 price = m.oracle.priceForNewRisk();
         int256 index = _accrueFunding(m, price);
-        MarketConfig memory c = ConfigLib.risk(m.config);
         int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
         int256 margin = int256(uint256(old.margin)) - funding - int256(amount);
         uint256 minMargin = m.config.minMargin;
@@ -241,14 +259,28 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         int256 loss = PositionMath.pnl(old.size, old.entryPrice, price, 0, DEN);
         int256 equity = margin + loss;
         // Meeting the initial margin implies meeting the liquidation margin (ConfigLogic's bounds).
-        uint256 initialMargin = notional.wMulUp(c.initialMarginRatio);
+        uint256 initialMargin = notional.wMulUp(m.config.initialMarginRatio * ConfigLib.RATIO_UNIT);
         if (equity < int256(initialMargin)) revert InsufficientInitialMargin(equity, initialMargin);
 
         Position memory p = Position(old.size, old.entryPrice, uint256(margin).toUint128(), index.toInt128());
-        _writePosition(msg.sender, marketId, m, old, p);
+        _writePosition(account, marketId, m, old, p);
         _settleVault(funding, false);
-        COLLATERAL.safeTransfer(msg.sender, amount);
-        emit PositionModified(msg.sender, marketId, 0, p.size, price, p.entryPrice, p.margin, 0, funding, 0);
+        _pay(account, amount);
+        emit PositionModified(account, marketId, 0, p.size, price, p.entryPrice, p.margin, 0, funding, 0);
+    }
+
+    // ================================================================ traders
+
+    /// @inheritdoc IPerpEngine
+    function addMargin(uint256 marketId, uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        MarketState storage m = _market(marketId);
+        Position memory old = _existing(msg.sender, marketId);
+        Position memory p = Position(old.size, old.entryPrice, (old.margin + amount).toUint128(), old.fundingIndex);
+
+        _writePosition(msg.sender, marketId, m, old, p);
+        _pull(msg.sender, amount);
+        emit PositionModified(msg.sender, marketId, 0, p.size, 0, p.entryPrice, p.margin, 0, 0, 0);
     }
 
     /// @inheritdoc IPerpEngine
@@ -364,12 +396,13 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     // ================================================================ admin
 
     /// @inheritdoc IPerpEngine
-    function wire(address vault_, address backstop_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+    function wire(address vault_, address backstop_, address orders_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (address(vault) != address(0)) revert AlreadyWired();
-        ConfigLogic.checkCounterparties(vault_, backstop_, address(COLLATERAL));
+        ConfigLogic.checkCounterparties(vault_, backstop_, orders_, address(COLLATERAL));
         vault = ILiquidityVault(vault_);
         backstop = IBackstopModule(backstop_);
-        emit Wired(vault_, backstop_);
+        orders = orders_;
+        emit Wired(vault_, backstop_, orders_);
     }
 
     /// @inheritdoc IPerpEngine
@@ -534,10 +567,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
             emit BadDebtCovered(account, marketId, plan.badDebt, covered);
             if (plan.badDebt > covered) emit LossSocialized(account, marketId, plan.badDebt - covered);
         }
-        if (plan.refund > 0 && !COLLATERAL.trySafeTransfer(account, plan.refund)) {
-            claimable[account] += plan.refund;
-            emit RefundDeferred(account, plan.refund);
-        }
+        _pay(account, plan.refund);
     }
 
     // ================================================================ internal: positions
@@ -595,13 +625,8 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         }
     }
 
-    /// @dev Checks a position after an open or increase and returns the trading fee on `traded` size.
-    function _checkNewRisk(
-        MarketState storage m,
-        Position memory p,
-        uint256 price,
-        uint256 traded
-    ) internal view returns (uint256 fee) {
+    /// @dev Checks a position after an open or increase of `traded` size.
+    function _checkNewRisk(MarketState storage m, Position memory p, uint256 price, uint256 traded) internal view {
         MarketConfig memory c = ConfigLib.risk(m.config);
         uint256 absSize = MathLib.abs(p.size);
         uint256 minMargin = m.config.minMargin; // the trade limits: ConfigLib.risk leaves them out
@@ -617,7 +642,11 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         (int256 equity, ) = RiskLib.health(c, p.size, p.entryPrice, int256(uint256(p.margin)), price, DEN);
         uint256 initialMargin = PositionMath.notional(absSize, price, DEN).wMulUp(c.initialMarginRatio);
         if (equity < int256(initialMargin)) revert InsufficientInitialMargin(equity, initialMargin);
-        fee = PositionMath.notional(traded, price, DEN).wMulUp(c.tradingFeeRatio);
+    }
+
+    /// @dev The trading fee on `traded` size at `price`, rounded up.
+    function _tradingFee(MarketState storage m, uint256 traded, uint256 price) internal view returns (uint256) {
+        return PositionMath.notional(traded, price, DEN).wMulUp(m.config.tradingFeeRatio * ConfigLib.RATIO_UNIT);
     }
 
     // ================================================================ internal: markets and money
@@ -632,6 +661,13 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     function _existing(address account, uint256 marketId) internal view returns (Position memory p) {
         p = _positions[account][marketId];
         if (p.size == 0) revert NoPosition(account, marketId);
+    }
+
+    /// @dev The account's position, which must be on the side of `signed` (the order book's requests carry
+    /// the side they were made for, and price their execution by it).
+    function _onSide(address account, uint256 marketId, int256 signed) internal view returns (Position memory p) {
+        p = _existing(account, marketId);
+        if ((p.size > 0) != (signed > 0) || signed == 0) revert WrongSide(account, marketId, p.size);
     }
 
     /// @dev Moves the funding index to now at `price` and returns it.
@@ -728,6 +764,15 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 protocolPart = fee.wMulDown(uint256(backstopFeeShare) + treasuryFeeShare);
         pendingProtocolFees += protocolPart.toUint128();
         lpBalance += (fee - protocolPart).toUint128();
+    }
+
+    /// @dev Pays `amount` to `account`; if the token refuses (a blocklist), it waits in `claimable`.
+    function _pay(address account, uint256 amount) internal {
+        if (amount == 0) return;
+        if (!COLLATERAL.trySafeTransfer(account, amount)) {
+            claimable[account] += amount;
+            emit RefundDeferred(account, amount);
+        }
     }
 
     /// @dev Pulls `amount` from `from`, refusing tokens that deliver less than asked (fee on transfer).

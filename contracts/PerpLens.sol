@@ -7,6 +7,7 @@ import {IPerpEngine, Market, MarketConfig, Position} from "./interfaces/IPerpEng
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {IPerpLens, LiquidationPreview, PositionHealth} from "./interfaces/IPerpLens.sol";
 import {ConfigLib} from "./libraries/ConfigLib.sol";
+import {ConstantsLib} from "./libraries/ConstantsLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
 import {PositionMath} from "./libraries/PositionMath.sol";
 import {RiskLib} from "./libraries/RiskLib.sol";
@@ -27,18 +28,18 @@ contract PerpLens is IPerpLens {
         DEN = WAD * SCALE;
     }
 
-    /// @dev PerpEngine's `_markets` mapping: its storage slot after AccessControl's `_roles` (0), the
-    /// `{_paused, fee shares, marketCount}` word (1), `vault`, `backstop` and `treasury` (2–4). A wrong
-    /// slot decodes a zero oracle, which every lens test would catch.
-    uint256 private constant MARKETS_SLOT = 5;
-    /// @dev A MarketState is 9 words: the oracle, the two funding sums, the two sides, the margins with
-    /// the funding clock, and the config in four (ConfigLib).
-    uint256 private constant MARKET_WORDS = 9;
-
+    /// @dev PerpEngine's `_markets` mapping is at slot `ConstantsLib.MARKETS_SLOT`: after AccessControl's
+    /// `_roles` (0), the `{_paused, fee shares, marketCount}` word (1), `vault`, `backstop` and `treasury`
+    /// (2–4). A wrong slot decodes a zero oracle, which every lens test would catch. A MarketState is
+    /// `MARKET_WORDS` (9) words: the oracle, the two funding sums, the two sides, the margins with the
+    /// funding clock, and the config in four (ConfigLib).
     /// @inheritdoc IPerpLens
     function getMarket(uint256 marketId) public view returns (Market memory m) {
         if (marketId >= engine.marketCount()) revert IPerpEngine.UnknownMarket(marketId);
-        bytes32[] memory w = engine.extsload(keccak256(abi.encode(marketId, MARKETS_SLOT)), MARKET_WORDS);
+        bytes32[] memory w = engine.extsload(
+            keccak256(abi.encode(marketId, ConstantsLib.MARKETS_SLOT)),
+            ConstantsLib.MARKET_WORDS
+        );
         m.oracle = IPriceOracle(address(uint160(uint256(w[0]))));
         (m.fundingIndex, m.fundingCheckpointSum) = (int128(_lo(w[1])), int128(_hi(w[1])));
         (m.longSize, m.longEntryNotional) = (_lo(w[2]), _hi(w[2]));

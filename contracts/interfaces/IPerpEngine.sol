@@ -94,7 +94,7 @@ struct Position {
 /// @notice Markets, positions, the LP ledger and liquidations of Bulwark.
 interface IPerpEngine {
     // ---------------------------------------------------------------- events
-    event Wired(address vault, address backstop);
+    event Wired(address vault, address backstop, address orders);
     event MarketAdded(uint256 indexed marketId, address oracle, MarketConfig config);
     event MarketConfigUpdated(uint256 indexed marketId, MarketConfig config);
     event FeeSharesUpdated(uint256 backstopShare, uint256 treasuryShare);
@@ -149,6 +149,10 @@ interface IPerpEngine {
     error WrongCounterparty(address contractAddress);
     error NotWired();
     error OnlyVault(address caller);
+    /// @notice Only the order book executes trades.
+    error OnlyOrders(address caller);
+    /// @notice The request was made for a position on the other side (or without one).
+    error WrongSide(address account, uint256 marketId, int256 size);
     error TooManyMarkets(uint256 max);
     error UnknownMarket(uint256 marketId);
     error ParameterOutOfBounds(bytes32 name, uint256 value, uint256 min, uint256 max);
@@ -171,33 +175,43 @@ interface IPerpEngine {
     error TransferAmountMismatch(uint256 expected, uint256 received);
     error NothingToClaim(address account);
 
+    // ---------------------------------------------------------------- orders
+    /// @notice Opens `account`'s position of `size` (positive long, negative short) at `price`, the price
+    /// of the oracle round the order book executed the request at. Pulls `amount` from the order book;
+    /// the trading fee comes out of it and the rest is the margin. Only the order book.
+    /// @dev Reverts while paused, and when the position would not hold its initial margin, would breach
+    /// the open-interest cap, or its profit cap cannot be reserved in the vault.
+    function executeOpen(address account, uint256 marketId, int256 size, uint256 amount, uint256 price) external;
+
+    /// @notice Adds `sizeDelta` (signed as the position: positive for a long) at `price`, and `amount`
+    /// pulled from the order book, less the trading fee, to the margin; the entry price becomes the
+    /// size-weighted average. Settles funding. Only the order book; reverts while paused.
+    function executeIncrease(
+        address account,
+        uint256 marketId,
+        int256 sizeDelta,
+        uint256 amount,
+        uint256 price
+    ) external;
+
+    /// @notice Closes `sizeDelta` (signed as the position, smaller in size) at `price`, realizing that part's
+    /// PnL into margin and paying the fee from it. Works while paused. Settles funding. Only the order book.
+    function executeReduce(address account, uint256 marketId, int256 sizeDelta, uint256 price) external;
+
+    /// @notice Closes the position (which must be on the side `long`) at `price` and pays `account` its
+    /// equity less the fee (into `claimable` if the token refuses the transfer). Works while paused.
+    /// Reverts on a bankrupt position (negative equity): that is a liquidation. Only the order book.
+    /// @return payout What the account was paid.
+    function executeClose(address account, uint256 marketId, bool long, uint256 price) external returns (uint256 payout);
+
+    /// @notice Pays `amount` of the position's margin to `account` while the position keeps its initial
+    /// margin at `price`, counting unrealized profit as zero (profit cannot be withdrawn before it is
+    /// realized). Settles funding. Only the order book; reverts while paused.
+    function executeRemoveMargin(address account, uint256 marketId, bool long, uint256 amount, uint256 price) external;
+
     // ---------------------------------------------------------------- traders
-    /// @notice Opens a position of `size` (positive long, negative short) with `margin`, at the oracle
-    /// price. Pulls `margin` plus the trading fee from the caller.
-    /// @dev Reverts while paused, while the sequencer is down or in its grace period, and when the
-    /// position would not hold its initial margin, would breach the open-interest cap, or its profit cap
-    /// cannot be reserved in the vault.
-    function openPosition(uint256 marketId, int256 size, uint256 margin) external;
-
-    /// @notice Adds `sizeDelta` base units in the position's direction and `marginDelta` margin; the entry
-    /// price becomes the size-weighted average. Pulls `marginDelta` plus the fee. Settles funding.
-    function increasePosition(uint256 marketId, uint256 sizeDelta, uint256 marginDelta) external;
-
-    /// @notice Closes `sizeDelta` base units (less than the size), realizing that part's PnL into margin
-    /// and paying the fee from it. Works while paused. Settles funding.
-    function reducePosition(uint256 marketId, uint256 sizeDelta) external;
-
-    /// @notice Closes the position and pays out its equity less the fee. Works while paused and during a
-    /// sequencer outage. Reverts on a bankrupt position (negative equity): that is a liquidation.
-    /// @return payout What the caller received.
-    function closePosition(uint256 marketId) external returns (uint256 payout);
-
     /// @notice Adds margin. Needs no price, so it works while paused and while the oracle is down.
     function addMargin(uint256 marketId, uint256 amount) external;
-
-    /// @notice Removes margin while the position keeps its initial margin, counting unrealized profit as
-    /// zero (profit cannot be withdrawn before it is realized). Settles funding.
-    function removeMargin(uint256 marketId, uint256 amount) external;
 
     /// @notice Pays the caller refunds that a liquidation could not deliver.
     function claim(address receiver) external returns (uint256 amount);
@@ -231,8 +245,9 @@ interface IPerpEngine {
     function withdrawLiquidity(address receiver, uint256 assets) external;
 
     // ---------------------------------------------------------------- admin
-    /// @notice Wires the vault and the backstop in, once; both must name this engine and its collateral.
-    function wire(address vault, address backstop) external;
+    /// @notice Wires the vault, the backstop and the order book in, once; each must name this engine, and the
+    /// vault and the backstop its collateral.
+    function wire(address vault, address backstop, address orders) external;
     function addMarket(IPriceOracle oracle, MarketConfig calldata config) external returns (uint256 marketId);
     function setMarketConfig(uint256 marketId, MarketConfig calldata config) external;
     function setFeeShares(uint256 backstopShare, uint256 treasuryShare) external;
@@ -266,4 +281,5 @@ interface IPerpEngine {
     function backstopFeeShare() external view returns (uint64);
     function treasuryFeeShare() external view returns (uint64);
     function claimable(address account) external view returns (uint256);
+    function orders() external view returns (address);
 }

@@ -14,6 +14,12 @@ interface IPriceOracle {
     error SequencerDown(uint256 statusSince);
     /// @notice The sequencer is up again, but not for long enough to trust prices for new risk.
     error SequencerGracePeriodNotOver(uint256 upSince, uint256 gracePeriod);
+    /// @notice The round was updated before the earliest time the request may be executed at (or does not
+    /// exist: its time is then zero).
+    error RoundTooEarly(uint80 roundId, uint256 updatedAt, uint256 notBefore);
+    /// @notice The round before `roundId` was already at or after the earliest time: only the first such
+    /// round may price the request.
+    error NotFirstRound(uint80 roundId, uint256 previousUpdatedAt);
     /// @notice Constructor arguments that would make a useless or dangerous oracle.
     error InvalidFeed(address feed);
     error InvalidFeedDecimals(uint8 decimals);
@@ -29,6 +35,17 @@ interface IPriceOracle {
     /// @notice As `price`, and also reverts while the L2 sequencer is down or within its grace period.
     /// @dev Used for actions that add risk: open, increase, remove margin.
     function priceForNewRisk() external view returns (uint256);
+
+    /// @notice The answer of round `roundId`, which must be the feed's first round updated at or after
+    /// `notBefore`, and the current price (`price()`, so the feed must not be stale now). With `newRisk`,
+    /// also reverts while the sequencer is down or in its grace period. Both as 18-decimal prices within
+    /// the bounds.
+    /// @dev The order book executes a request at the first round after its delay; see docs/ORACLE.md.
+    function roundPrice(
+        uint80 roundId,
+        uint256 notBefore,
+        bool newRisk
+    ) external view returns (uint256 roundAnswer, uint256 latest);
 
     /// @notice Whether the sequencer is up and past its grace period (always true without a feed).
     function sequencerReady() external view returns (bool);

@@ -42,6 +42,19 @@ library ConstantsLib {
     uint256 internal constant MIN_COVER_WINDOW = 1 hours;
     uint256 internal constant MAX_COVER_WINDOW = 7 days;
 
+    // ---- orders ----
+    uint256 internal constant MIN_ORDER_DELAY = 1 seconds;
+    uint256 internal constant MAX_ORDER_DELAY = 1 hours;
+    /// @dev A request must live at least a minute past its delay, and at most two days.
+    uint256 internal constant MIN_ORDER_WINDOW = 1 minutes;
+    uint256 internal constant MAX_ORDER_AGE = 2 days;
+    uint256 internal constant MAX_EXECUTION_FEE_TOKENS = 100;
+
+    // ---- engine storage (read by PerpLens and the OrderBook through `extsload`) ----
+    /// @dev The slot of `PerpEngine._markets`; a market is `MARKET_WORDS` words from keccak(id, slot).
+    uint256 internal constant MARKETS_SLOT = 5;
+    uint256 internal constant MARKET_WORDS = 9;
+
     // ---- oracle ----
     uint256 internal constant MIN_ORACLE_MAX_AGE = 1 minutes;
     uint256 internal constant MAX_ORACLE_MAX_AGE = 2 days;

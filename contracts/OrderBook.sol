@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IOrderBook, OrderKind, Request} from "./interfaces/IOrderBook.sol";
+import {IPerpEngine} from "./interfaces/IPerpEngine.sol";
+import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
+import {ConstantsLib} from "./libraries/ConstantsLib.sol";
+
+/// @title OrderBook
+/// @notice Every trade that adds risk or realizes PnL goes through here: a request now, an execution at the
+/// price of the first oracle round at least `minDelay` later. A round visible in the mempool when the
+/// request is sent lands before that and cannot price it; a keeper cannot choose a later round (only the
+/// first counts) nor profit the trader by waiting (a later round that is worse for the trader sets the
+/// price); the trader cannot cancel before `maxAge`, when the request has stopped being executable.
+/// @dev Holds the escrows of pending requests and nothing else: its collateral balance equals the sum of
+/// their escrows. The engine pulls an executed request's collateral from here.
+contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+    using SafeCast for int256;
+
+    /// @inheritdoc IOrderBook
+    address public immutable engine;
+    IERC20 private immutable COLLATERAL;
+    uint256 private immutable ONE_TOKEN;
+
+    /// @inheritdoc IOrderBook
+    uint32 public minDelay;
+    /// @inheritdoc IOrderBook
+    uint32 public maxAge;
+    /// @inheritdoc IOrderBook
+    uint96 public minExecutionFee;
+
+    mapping(address account => mapping(uint256 marketId => Request)) internal _requests;
+    /// @dev Each market's oracle, read from the engine once: a market's oracle never changes.
+    mapping(uint256 marketId => IPriceOracle) internal _oracles;
+
+    /// @param engine_ The engine this book trades on; its collateral is the escrow token.
+    /// @param admin Holds the parameters (the timelock in a deployment).
+    constructor(address engine_, address admin, uint256 minDelay_, uint256 maxAge_, uint256 minExecutionFee_) {
+        engine = engine_;
+        COLLATERAL = IERC20(IPerpEngine(engine_).collateral());
+        uint256 oneToken = 10 ** IERC20Metadata(address(COLLATERAL)).decimals();
+        ONE_TOKEN = oneToken;
+        _setParameters(minDelay_, maxAge_, minExecutionFee_, oneToken);
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        COLLATERAL.forceApprove(engine_, type(uint256).max);
+    }
+
+    // ================================================================ traders
+
+    /// @inheritdoc IOrderBook
+    function request(
+        uint256 marketId,
+        OrderKind kind,
+        int256 size,
+        uint256 amount,
+        uint256 acceptablePrice,
+        uint256 executionFee
+    ) external nonReentrant {
+        _oracle(marketId);
+        Request storage slot = _requests[msg.sender][marketId];
+        if (slot.createdAt != 0) revert RequestPending(msg.sender, marketId);
+        if (executionFee < minExecutionFee) revert ExecutionFeeTooLow(executionFee, minExecutionFee);
+        bool escrows = kind == OrderKind.Open || kind == OrderKind.Increase;
+        // Open, Increase and Reduce trade a size; Close and RemoveMargin name the side with its sign.
+        // Open escrows collateral and RemoveMargin takes some out; Reduce and Close move none.
+        if (
+            size == 0 ||
+            (kind == OrderKind.Open && amount == 0) ||
+            (kind == OrderKind.RemoveMargin ? amount == 0 : !escrows && amount != 0)
+        ) revert InvalidRequest(kind, size, amount);
+        if (acceptablePrice == 0 && _isBuy(kind, size)) revert ZeroAcceptablePrice();
+        if ((escrows || kind == OrderKind.RemoveMargin) && Pausable(engine).paused()) revert NewRiskPaused();
+
+        slot.size = size.toInt128();
+        slot.amount = amount.toUint96();
+        slot.createdAt = uint32(block.timestamp); // fits until 2106
+        slot.acceptablePrice = acceptablePrice.toUint128();
+        slot.executionFee = executionFee.toUint96();
+        slot.kind = kind;
+        _pull(msg.sender, (escrows ? amount : 0) + executionFee);
+        emit OrderRequested(msg.sender, marketId, kind, size, amount, acceptablePrice, executionFee);
+    }
+
+    /// @inheritdoc IOrderBook
+    function cancel(address account, uint256 marketId) external nonReentrant {
+        Request memory r = _existing(account, marketId);
+        uint256 expiresAt = uint256(r.createdAt) + maxAge;
+        if (block.timestamp <= expiresAt) revert RequestNotExpired(account, marketId, expiresAt);
+        address recipient = msg.sender == account ? IPerpEngine(engine).treasury() : msg.sender;
+        delete _requests[account][marketId];
+        _refund(account, marketId, r, recipient, abi.encodeWithSelector(RequestExpired.selector, account, marketId, expiresAt));
+        COLLATERAL.safeTransfer(recipient, r.executionFee);
+    }
+
+    // ================================================================ keepers
+
+    /// @inheritdoc IOrderBook
+    function execute(address account, uint256 marketId, uint80 roundId) external nonReentrant returns (bool executed) {
+        Request memory r = _existing(account, marketId);
+        uint256 expiresAt = uint256(r.createdAt) + maxAge;
+        if (block.timestamp > expiresAt) revert RequestExpired(account, marketId, expiresAt);
+        (uint256 roundAnswer, uint256 latest) = _oracle(marketId).roundPrice(
+            roundId,
+            uint256(r.createdAt) + minDelay,
+            _addsRisk(r.kind)
+        );
+        executed = _settle(account, marketId, roundId, r, roundAnswer, latest);
+        COLLATERAL.safeTransfer(msg.sender, r.executionFee);
+    }
+
+    /// @inheritdoc IOrderBook
+    function executeBatch(
+        address[] calldata accounts,
+        uint256[] calldata marketIds,
+        uint80[] calldata roundIds
+    ) external nonReentrant returns (uint256 done) {
+        if (accounts.length != marketIds.length || accounts.length != roundIds.length) {
+            revert LengthMismatch(accounts.length, marketIds.length, roundIds.length);
+        }
+        uint256 fees;
+        for (uint256 i; i < accounts.length; ++i) {
+            Request memory r = _requests[accounts[i]][marketIds[i]];
+            if (r.createdAt == 0 || block.timestamp > uint256(r.createdAt) + maxAge) continue;
+            try
+                _oracles[marketIds[i]].roundPrice(roundIds[i], uint256(r.createdAt) + minDelay, _addsRisk(r.kind))
+            returns (uint256 roundAnswer, uint256 latest) {
+                _settle(accounts[i], marketIds[i], roundIds[i], r, roundAnswer, latest);
+                fees += r.executionFee;
+                ++done;
+            } catch {}
+        }
+        if (fees > 0) COLLATERAL.safeTransfer(msg.sender, fees);
+    }
+
+    // ================================================================ admin
+
+    /// @inheritdoc IOrderBook
+    function setParameters(
+        uint256 minDelay_,
+        uint256 maxAge_,
+        uint256 minExecutionFee_
+    ) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setParameters(minDelay_, maxAge_, minExecutionFee_, ONE_TOKEN);
+    }
+
+    // ================================================================ views
+
+    /// @inheritdoc IOrderBook
+    function getRequest(address account, uint256 marketId) external view returns (Request memory) {
+        return _requests[account][marketId];
+    }
+
+    /// @inheritdoc IOrderBook
+    function executionWindow(
+        address account,
+        uint256 marketId
+    ) external view returns (uint256 notBefore, uint256 expiresAt) {
+        uint256 createdAt = _requests[account][marketId].createdAt;
+        if (createdAt != 0) (notBefore, expiresAt) = (createdAt + minDelay, createdAt + maxAge);
+    }
+
+    // ================================================================ internal
+
+    /// @dev Executes `r` at the worse (for the trader) of the round's answer and the current price, or
+    /// cancels it when that price is beyond the trader's bound or the engine refuses the trade. The
+    /// request is deleted either way; the caller pays the execution fee.
+    function _settle(
+        address account,
+        uint256 marketId,
+        uint80 roundId,
+        Request memory r,
+        uint256 roundAnswer,
+        uint256 latest
+    ) internal returns (bool) {
+        delete _requests[account][marketId];
+        bool buy = _isBuy(r.kind, r.size);
+        uint256 price = buy == (latest > roundAnswer) ? latest : roundAnswer;
+        if (buy ? price > r.acceptablePrice : price < r.acceptablePrice) {
+            _refund(
+                account,
+                marketId,
+                r,
+                msg.sender,
+                abi.encodeWithSelector(PriceNotAcceptable.selector, price, r.acceptablePrice)
+            );
+            return false;
+        }
+        uint256 gasBefore = gasleft();
+        try this.callEngine(account, marketId, r, price) {
+            emit OrderExecuted(account, marketId, msg.sender, roundId, price);
+            return true;
+        } catch (bytes memory reason) {
+            // A call starved of gas by the keeper (it keeps 1/64 of what it had) is not the engine's
+            // refusal: the whole execution reverts and the request stays.
+            if (gasleft() <= gasBefore / 64) revert InsufficientExecutionGas();
+            _refund(account, marketId, r, msg.sender, reason);
+            return false;
+        }
+    }
+
+    /// @notice The engine call of an execution, external so that a refusal can be caught and the request
+    /// cancelled. Only this contract may call it.
+    function callEngine(address account, uint256 marketId, Request memory r, uint256 price) external {
+        if (msg.sender != address(this)) revert OnlyOrderBook(msg.sender);
+        IPerpEngine e = IPerpEngine(engine);
+        bool long = r.size > 0;
+        if (r.kind == OrderKind.Open) e.executeOpen(account, marketId, r.size, r.amount, price);
+        else if (r.kind == OrderKind.Increase) e.executeIncrease(account, marketId, r.size, r.amount, price);
+        else if (r.kind == OrderKind.Reduce) e.executeReduce(account, marketId, r.size, price);
+        else if (r.kind == OrderKind.Close) e.executeClose(account, marketId, long, price);
+        else e.executeRemoveMargin(account, marketId, long, r.amount, price);
+    }
+
+    /// @dev Returns a cancelled request's escrow, less its execution fee, to the account.
+    function _refund(
+        address account,
+        uint256 marketId,
+        Request memory r,
+        address feeRecipient,
+        bytes memory reason
+    ) internal {
+        uint256 refund = r.kind == OrderKind.Open || r.kind == OrderKind.Increase ? r.amount : 0;
+        if (refund > 0) COLLATERAL.safeTransfer(account, refund);
+        emit OrderCancelled(account, marketId, feeRecipient, refund, r.executionFee, reason);
+    }
+
+    function _existing(address account, uint256 marketId) internal view returns (Request memory r) {
+        r = _requests[account][marketId];
+        if (r.createdAt == 0) revert NoRequest(account, marketId);
+    }
+
+    /// @dev The market's oracle, cached on first use; reverts with the engine's `UnknownMarket` for a
+    /// market that does not exist.
+    function _oracle(uint256 marketId) internal returns (IPriceOracle oracle) {
+        oracle = _oracles[marketId];
+        if (address(oracle) != address(0)) return oracle;
+        bytes32 slot = keccak256(abi.encode(marketId, ConstantsLib.MARKETS_SLOT));
+        oracle = IPriceOracle(address(uint160(uint256(IPerpEngine(engine).extsload(slot, 1)[0]))));
+        if (address(oracle) == address(0)) revert IPerpEngine.UnknownMarket(marketId);
+        _oracles[marketId] = oracle;
+    }
+
+    /// @dev Whether the request buys (a higher price is worse for the trader): a long that grows, or a
+    /// short that shrinks or takes margin out.
+    function _isBuy(OrderKind kind, int256 size) internal pure returns (bool) {
+        return _addsSize(kind) == (size > 0);
+    }
+
+    function _addsSize(OrderKind kind) internal pure returns (bool) {
+        return kind == OrderKind.Open || kind == OrderKind.Increase;
+    }
+
+    /// @dev Whether the request adds risk, so its price must respect the L2 sequencer's grace period.
+    function _addsRisk(OrderKind kind) internal pure returns (bool) {
+        return kind != OrderKind.Reduce && kind != OrderKind.Close;
+    }
+
+    function _setParameters(uint256 minDelay_, uint256 maxAge_, uint256 minExecutionFee_, uint256 oneToken) internal {
+        _bound("minDelay", minDelay_, ConstantsLib.MIN_ORDER_DELAY, ConstantsLib.MAX_ORDER_DELAY);
+        _bound("maxAge", maxAge_, minDelay_ + ConstantsLib.MIN_ORDER_WINDOW, ConstantsLib.MAX_ORDER_AGE);
+        _bound("minExecutionFee", minExecutionFee_, 0, ConstantsLib.MAX_EXECUTION_FEE_TOKENS * oneToken);
+        minDelay = uint32(minDelay_);
+        maxAge = uint32(maxAge_);
+        minExecutionFee = uint96(minExecutionFee_);
+        emit ParametersUpdated(minDelay_, maxAge_, minExecutionFee_);
+    }
+
+    function _bound(bytes32 name, uint256 value, uint256 min, uint256 max) internal pure {
+        if (value < min || value > max) revert ParameterOutOfBounds(name, value, min, max);
+    }
+
+    /// @dev Pulls `amount` from `from`, refusing tokens that deliver less than asked (fee on transfer).
+    function _pull(address from, uint256 amount) internal {
+        uint256 before = COLLATERAL.balanceOf(address(this));
+        COLLATERAL.safeTransferFrom(from, address(this), amount);
+        uint256 received = COLLATERAL.balanceOf(address(this)) - before;
+        if (received != amount) revert TransferAmountMismatch(amount, received);
+    }
+}
