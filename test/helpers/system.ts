@@ -61,7 +61,18 @@ export interface SystemOptions {
   token?: any;
   ethConfig?: Partial<MarketConfig>;
   btcConfig?: Partial<MarketConfig>;
+  /**
+   * "instant" (the default) wires the test-only InstantOrders, which executes one-step trades at the current
+   * price so that accounting tests stay exact; "book" wires the real two-step OrderBook.
+   */
+  orders?: "instant" | "book";
+  /** OrderBook parameters when `orders` is "book": seconds, seconds, collateral units. */
+  orderBook?: { minDelay?: bigint; maxAge?: bigint; minExecutionFee?: bigint };
 }
+
+/** The OrderBook's defaults in tests: a 30 s delay, a request lives an hour, a fee of at least 1 token. */
+export const ORDER_DELAY = 30n;
+export const ORDER_MAX_AGE = 3_600n;
 
 /** PerpEngine's factory, linked to a fresh ConfigLogic (the library its admin path DELEGATECALLs). */
 export async function engineFactory() {
@@ -94,7 +105,16 @@ export async function deploySystem(options: SystemOptions = {}) {
   const vault = await ethers.deployContract("LiquidityVault", [token, engine, "Bulwark LP", "bwLP"]);
   const backstop = await ethers.deployContract("BackstopModule", [token, engine, admin, "Bulwark Backstop", "bwBACK"]);
   const lens = await ethers.deployContract("PerpLens", [engine]);
-  await engine.wire(vault, backstop);
+  const book = await ethers.deployContract("OrderBook", [
+    engine,
+    admin,
+    options.orderBook?.minDelay ?? ORDER_DELAY,
+    options.orderBook?.maxAge ?? ORDER_MAX_AGE,
+    options.orderBook?.minExecutionFee ?? unit,
+  ]);
+  // The accounting tests trade through InstantOrders; the order book's own tests through the OrderBook.
+  const orders = options.orders === "book" ? book : await ethers.deployContract("InstantOrders", [engine]);
+  await engine.wire(vault, backstop, orders);
   await engine.grantRole(await engine.MARKET_ADMIN_ROLE(), admin);
   await engine.grantRole(await engine.GUARDIAN_ROLE(), admin);
   await engine.addMarket(ethOracle, marketConfig(decimals, options.ethConfig));
@@ -108,6 +128,7 @@ export async function deploySystem(options: SystemOptions = {}) {
     await token.connect(who).approve(engine, ethers.MaxUint256);
     await token.connect(who).approve(vault, ethers.MaxUint256);
     await token.connect(who).approve(backstop, ethers.MaxUint256);
+    await token.connect(who).approve(orders, ethers.MaxUint256);
   }
 
   return {
@@ -122,6 +143,11 @@ export async function deploySystem(options: SystemOptions = {}) {
     vault,
     backstop,
     lens,
+    /** What the engine is wired to: InstantOrders (default) or the OrderBook (`orders: "book"`). */
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    orders: orders as any,
+    /** The OrderBook, wired only with `orders: "book"`. */
+    book,
     admin,
     treasury,
     lp,
