@@ -6,10 +6,9 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
-import {IOrderBook, OrderKind, Request} from "./interfaces/IOrderBook.sol";
+import {Execution, IOrderBook, OrderKind, Request} from "./interfaces/IOrderBook.sol";
 import {IPerpEngine} from "./interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
@@ -21,7 +20,9 @@ import {ConstantsLib} from "./libraries/ConstantsLib.sol";
 /// first counts) nor profit the trader by waiting (a later round that is worse for the trader sets the
 /// price); the trader cannot cancel before `maxAge`, when the request has stopped being executable.
 /// @dev Holds the escrows of pending requests and nothing else: its collateral balance equals the sum of
-/// their escrows. The engine pulls an executed request's collateral from here.
+/// their escrows. The engine pulls an executed request's collateral from here. A pending request is one
+/// storage word (its window and a commitment to its fields, which the executor passes back), so that asking
+/// costs one new slot.
 contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
@@ -39,7 +40,8 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
     /// @inheritdoc IOrderBook
     uint96 public minExecutionFee;
 
-    mapping(address account => mapping(uint256 marketId => Request)) internal _requests;
+    /// @dev `notBefore` (32 bits) | `expiresAt` (32 bits) << 32 | the request's hash, to 192 bits, << 64.
+    mapping(address account => mapping(uint256 marketId => uint256)) internal _pending;
     /// @dev Each market's oracle, read from the engine once: a market's oracle never changes.
     mapping(uint256 marketId => IPriceOracle) internal _oracles;
 
@@ -67,10 +69,10 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         uint256 executionFee
     ) external nonReentrant {
         _oracle(marketId);
-        Request storage slot = _requests[msg.sender][marketId];
-        if (slot.createdAt != 0) revert RequestPending(msg.sender, marketId);
-        if (executionFee < minExecutionFee) revert ExecutionFeeTooLow(executionFee, minExecutionFee);
-        bool escrows = kind == OrderKind.Open || kind == OrderKind.Increase;
+        if (_pending[msg.sender][marketId] != 0) revert RequestPending(msg.sender, marketId);
+        (uint256 delay, uint256 age, uint256 minFee) = (minDelay, maxAge, minExecutionFee);
+        if (executionFee < minFee) revert ExecutionFeeTooLow(executionFee, minFee);
+        bool escrows = _addsSize(kind);
         // Open, Increase and Reduce trade a size; Close and RemoveMargin name the side with its sign.
         // Open escrows collateral and RemoveMargin takes some out; Reduce and Close move none.
         if (
@@ -79,63 +81,68 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
             (kind == OrderKind.RemoveMargin ? amount == 0 : !escrows && amount != 0)
         ) revert InvalidRequest(kind, size, amount);
         if (acceptablePrice == 0 && _isBuy(kind, size)) revert ZeroAcceptablePrice();
-        if ((escrows || kind == OrderKind.RemoveMargin) && Pausable(engine).paused()) revert NewRiskPaused();
 
-        slot.size = size.toInt128();
-        slot.amount = amount.toUint96();
-        slot.createdAt = uint32(block.timestamp); // fits until 2106
-        slot.acceptablePrice = acceptablePrice.toUint128();
-        slot.executionFee = executionFee.toUint96();
-        slot.kind = kind;
+        Request memory r = Request(
+            kind,
+            size.toInt128(),
+            amount.toUint96(),
+            acceptablePrice.toUint128(),
+            executionFee.toUint96(),
+            uint32(block.timestamp) // fits until 2106
+        );
+        (uint256 notBefore, uint256 expiresAt) = (block.timestamp + delay, block.timestamp + age);
+        _pending[msg.sender][marketId] = notBefore | (expiresAt << 32) | (uint256(_commitment(r)) << 64);
         _pull(msg.sender, (escrows ? amount : 0) + executionFee);
-        emit OrderRequested(msg.sender, marketId, kind, size, amount, acceptablePrice, executionFee);
+        emit OrderRequested(msg.sender, marketId, r, notBefore, expiresAt);
     }
 
     /// @inheritdoc IOrderBook
-    function cancel(address account, uint256 marketId) external nonReentrant {
-        Request memory r = _existing(account, marketId);
-        uint256 expiresAt = uint256(r.createdAt) + maxAge;
+    function cancel(address account, uint256 marketId, Request calldata r) external nonReentrant {
+        (, uint256 expiresAt) = _take(account, marketId, r);
         if (block.timestamp <= expiresAt) revert RequestNotExpired(account, marketId, expiresAt);
         address recipient = msg.sender == account ? IPerpEngine(engine).treasury() : msg.sender;
-        delete _requests[account][marketId];
-        _refund(account, marketId, r, recipient, abi.encodeWithSelector(RequestExpired.selector, account, marketId, expiresAt));
+        _refund(
+            account,
+            marketId,
+            r,
+            recipient,
+            abi.encodeWithSelector(RequestExpired.selector, account, marketId, expiresAt)
+        );
         COLLATERAL.safeTransfer(recipient, r.executionFee);
     }
 
     // ================================================================ keepers
 
     /// @inheritdoc IOrderBook
-    function execute(address account, uint256 marketId, uint80 roundId) external nonReentrant returns (bool executed) {
-        Request memory r = _existing(account, marketId);
-        uint256 expiresAt = uint256(r.createdAt) + maxAge;
+    function execute(
+        address account,
+        uint256 marketId,
+        Request calldata r,
+        uint80 roundId
+    ) external nonReentrant returns (bool executed) {
+        (uint256 notBefore, uint256 expiresAt) = _take(account, marketId, r);
         if (block.timestamp > expiresAt) revert RequestExpired(account, marketId, expiresAt);
-        (uint256 roundAnswer, uint256 latest) = _oracle(marketId).roundPrice(
-            roundId,
-            uint256(r.createdAt) + minDelay,
-            _addsRisk(r.kind)
-        );
+        (uint256 roundAnswer, uint256 latest) = _oracles[marketId].roundPrice(roundId, notBefore, _addsRisk(r.kind));
         executed = _settle(account, marketId, roundId, r, roundAnswer, latest);
         COLLATERAL.safeTransfer(msg.sender, r.executionFee);
     }
 
     /// @inheritdoc IOrderBook
-    function executeBatch(
-        address[] calldata accounts,
-        uint256[] calldata marketIds,
-        uint80[] calldata roundIds
-    ) external nonReentrant returns (uint256 done) {
-        if (accounts.length != marketIds.length || accounts.length != roundIds.length) {
-            revert LengthMismatch(accounts.length, marketIds.length, roundIds.length);
-        }
+    function executeBatch(Execution[] calldata executions) external nonReentrant returns (uint256 done) {
         uint256 fees;
-        for (uint256 i; i < accounts.length; ++i) {
-            Request memory r = _requests[accounts[i]][marketIds[i]];
-            if (r.createdAt == 0 || block.timestamp > uint256(r.createdAt) + maxAge) continue;
-            try
-                _oracles[marketIds[i]].roundPrice(roundIds[i], uint256(r.createdAt) + minDelay, _addsRisk(r.kind))
-            returns (uint256 roundAnswer, uint256 latest) {
-                _settle(accounts[i], marketIds[i], roundIds[i], r, roundAnswer, latest);
-                fees += r.executionFee;
+        for (uint256 i; i < executions.length; ++i) {
+            Execution calldata e = executions[i];
+            uint256 word = _pending[e.account][e.marketId];
+            if (word == 0 || uint192(word >> 64) != _commitment(e.request)) continue;
+            (uint256 notBefore, uint256 expiresAt) = (uint32(word), uint32(word >> 32));
+            if (block.timestamp > expiresAt) continue;
+            try _oracles[e.marketId].roundPrice(e.roundId, notBefore, _addsRisk(e.request.kind)) returns (
+                uint256 roundAnswer,
+                uint256 latest
+            ) {
+                delete _pending[e.account][e.marketId];
+                _settle(e.account, e.marketId, e.roundId, e.request, roundAnswer, latest);
+                fees += e.request.executionFee;
                 ++done;
             } catch {}
         }
@@ -156,33 +163,50 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
     // ================================================================ views
 
     /// @inheritdoc IOrderBook
-    function getRequest(address account, uint256 marketId) external view returns (Request memory) {
-        return _requests[account][marketId];
+    function pendingRequest(
+        address account,
+        uint256 marketId
+    ) external view returns (uint256 notBefore, uint256 expiresAt, bytes32 commitment) {
+        uint256 word = _pending[account][marketId];
+        return (uint32(word), uint32(word >> 32), bytes32(uint256(uint192(word >> 64))));
     }
 
     /// @inheritdoc IOrderBook
-    function executionWindow(
-        address account,
-        uint256 marketId
-    ) external view returns (uint256 notBefore, uint256 expiresAt) {
-        uint256 createdAt = _requests[account][marketId].createdAt;
-        if (createdAt != 0) (notBefore, expiresAt) = (createdAt + minDelay, createdAt + maxAge);
+    function isPending(address account, uint256 marketId, Request calldata r) external view returns (bool) {
+        uint256 word = _pending[account][marketId];
+        return word != 0 && uint192(word >> 64) == _commitment(r);
+    }
+
+    /// @inheritdoc IOrderBook
+    function commitmentOf(Request calldata r) external pure returns (bytes32) {
+        return bytes32(uint256(_commitment(r)));
     }
 
     // ================================================================ internal
 
-    /// @dev Executes `r` at the worse (for the trader) of the round's answer and the current price, or
-    /// cancels it when that price is beyond the trader's bound or the engine refuses the trade. The
-    /// request is deleted either way; the caller pays the execution fee.
+    /// @dev Checks that `r` is the pending request, deletes it and returns its window.
+    function _take(
+        address account,
+        uint256 marketId,
+        Request calldata r
+    ) internal returns (uint256 notBefore, uint256 expiresAt) {
+        uint256 word = _pending[account][marketId];
+        if (word == 0 || uint192(word >> 64) != _commitment(r)) revert UnknownRequest(account, marketId);
+        delete _pending[account][marketId];
+        return (uint32(word), uint32(word >> 32));
+    }
+
+    /// @dev Executes `r` (already deleted) at the worse, for the trader, of the round's answer and the
+    /// current price, or cancels it when that price is beyond the trader's bound or the engine refuses the
+    /// trade. The caller pays the execution fee.
     function _settle(
         address account,
         uint256 marketId,
         uint80 roundId,
-        Request memory r,
+        Request calldata r,
         uint256 roundAnswer,
         uint256 latest
     ) internal returns (bool) {
-        delete _requests[account][marketId];
         bool buy = _isBuy(r.kind, r.size);
         uint256 price = buy == (latest > roundAnswer) ? latest : roundAnswer;
         if (buy ? price > r.acceptablePrice : price < r.acceptablePrice) {
@@ -196,7 +220,7 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
             return false;
         }
         uint256 gasBefore = gasleft();
-        try this.callEngine(account, marketId, r, price) {
+        try this.callEngine(account, marketId, r.kind, r.size, r.amount, price) {
             emit OrderExecuted(account, marketId, msg.sender, roundId, price);
             return true;
         } catch (bytes memory reason) {
@@ -210,33 +234,34 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
 
     /// @notice The engine call of an execution, external so that a refusal can be caught and the request
     /// cancelled. Only this contract may call it.
-    function callEngine(address account, uint256 marketId, Request memory r, uint256 price) external {
+    function callEngine(
+        address account,
+        uint256 marketId,
+        OrderKind kind,
+        int256 size,
+        uint256 amount,
+        uint256 price
+    ) external {
         if (msg.sender != address(this)) revert OnlyOrderBook(msg.sender);
         IPerpEngine e = IPerpEngine(engine);
-        bool long = r.size > 0;
-        if (r.kind == OrderKind.Open) e.executeOpen(account, marketId, r.size, r.amount, price);
-        else if (r.kind == OrderKind.Increase) e.executeIncrease(account, marketId, r.size, r.amount, price);
-        else if (r.kind == OrderKind.Reduce) e.executeReduce(account, marketId, r.size, price);
-        else if (r.kind == OrderKind.Close) e.executeClose(account, marketId, long, price);
-        else e.executeRemoveMargin(account, marketId, long, r.amount, price);
+        if (kind == OrderKind.Open) e.executeOpen(account, marketId, size, amount, price);
+        else if (kind == OrderKind.Increase) e.executeIncrease(account, marketId, size, amount, price);
+        else if (kind == OrderKind.Reduce) e.executeReduce(account, marketId, size, price);
+        else if (kind == OrderKind.Close) e.executeClose(account, marketId, size > 0, price);
+        else e.executeRemoveMargin(account, marketId, size > 0, amount, price);
     }
 
     /// @dev Returns a cancelled request's escrow, less its execution fee, to the account.
     function _refund(
         address account,
         uint256 marketId,
-        Request memory r,
+        Request calldata r,
         address feeRecipient,
         bytes memory reason
     ) internal {
-        uint256 refund = r.kind == OrderKind.Open || r.kind == OrderKind.Increase ? r.amount : 0;
+        uint256 refund = _addsSize(r.kind) ? r.amount : 0;
         if (refund > 0) COLLATERAL.safeTransfer(account, refund);
         emit OrderCancelled(account, marketId, feeRecipient, refund, r.executionFee, reason);
-    }
-
-    function _existing(address account, uint256 marketId) internal view returns (Request memory r) {
-        r = _requests[account][marketId];
-        if (r.createdAt == 0) revert NoRequest(account, marketId);
     }
 
     /// @dev The market's oracle, cached on first use; reverts with the engine's `UnknownMarket` for a
@@ -248,6 +273,11 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         oracle = IPriceOracle(address(uint160(uint256(IPerpEngine(engine).extsload(slot, 1)[0]))));
         if (address(oracle) == address(0)) revert IPerpEngine.UnknownMarket(marketId);
         _oracles[marketId] = oracle;
+    }
+
+    /// @dev The request's keccak256 hash, to its low 192 bits (a collision needs about 2^96 tries).
+    function _commitment(Request memory r) internal pure returns (uint192) {
+        return uint192(uint256(keccak256(abi.encode(r))));
     }
 
     /// @dev Whether the request buys (a higher price is worse for the trader): a long that grows, or a

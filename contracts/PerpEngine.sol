@@ -100,8 +100,9 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     ) external onlyOrders nonReentrant whenNotPaused {
         if (size == 0) revert ZeroSize();
         MarketState storage m = _market(marketId);
-        Position memory old = _positions[account][marketId];
-        if (old.size != 0) revert PositionExists(account, marketId);
+        // Only the size is read: the position is new, so its other word is zero too.
+        if (_positions[account][marketId].size != 0) revert PositionExists(account, marketId);
+        Position memory old;
 
         int256 index = _accrueFunding(m, price);
         uint256 fee = _tradingFee(m, MathLib.abs(size), price);
@@ -651,11 +652,11 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     // ================================================================ internal: markets and money
 
-    /// @dev A market exists once it has an oracle (ConfigLogic.initMarket refuses a zero one): the check
-    /// reads the word every action reads anyway, instead of `marketCount`.
+    /// @dev A market exists once it has a config (ConfigLogic's bounds keep `initialMarginRatio` at 1 % or
+    /// more): the check reads the ratios' word, which every action reads anyway, instead of `marketCount`.
     function _market(uint256 marketId) internal view returns (MarketState storage m) {
         m = _markets[marketId];
-        if (address(m.oracle) == address(0)) revert UnknownMarket(marketId);
+        if (m.config.initialMarginRatio == 0) revert UnknownMarket(marketId);
     }
 
     function _existing(address account, uint256 marketId) internal view returns (Position memory p) {

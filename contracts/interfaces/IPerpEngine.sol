@@ -202,7 +202,12 @@ interface IPerpEngine {
     /// equity less the fee (into `claimable` if the token refuses the transfer). Works while paused.
     /// Reverts on a bankrupt position (negative equity): that is a liquidation. Only the order book.
     /// @return payout What the account was paid.
-    function executeClose(address account, uint256 marketId, bool long, uint256 price) external returns (uint256 payout);
+    function executeClose(
+        address account,
+        uint256 marketId,
+        bool long,
+        uint256 price
+    ) external returns (uint256 payout);
 
     /// @notice Pays `amount` of the position's margin to `account` while the position keeps its initial
     /// margin at `price`, counting unrealized profit as zero (profit cannot be withdrawn before it is

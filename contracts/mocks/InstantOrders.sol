@@ -2,6 +2,7 @@
 pragma solidity 0.8.34;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 
 import {IPerpEngine} from "../interfaces/IPerpEngine.sol";
@@ -18,6 +19,7 @@ import {PositionMath} from "../libraries/PositionMath.sol";
 /// playgrounds: without the OrderBook's delay, it is the free option that two-step orders remove.
 contract InstantOrders {
     using MathLib for uint256;
+    using SafeERC20 for IERC20;
 
     address public immutable engine;
     IERC20 private immutable COLLATERAL;
@@ -27,7 +29,7 @@ contract InstantOrders {
         engine = engine_;
         COLLATERAL = IERC20(IPerpEngine(engine_).collateral());
         DEN = WAD * 10 ** (18 - IERC20Metadata(address(COLLATERAL)).decimals());
-        COLLATERAL.approve(engine_, type(uint256).max);
+        COLLATERAL.forceApprove(engine_, type(uint256).max);
     }
 
     function openPosition(uint256 marketId, int256 size, uint256 margin) external {
@@ -61,7 +63,7 @@ contract InstantOrders {
     }
 
     function _take(uint256 amount) private {
-        require(COLLATERAL.transferFrom(msg.sender, address(this), amount));
+        COLLATERAL.safeTransferFrom(msg.sender, address(this), amount);
     }
 
     function _price(uint256 marketId) private view returns (uint256) {

@@ -1,0 +1,390 @@
+import { expect } from "chai";
+import { ETH, ethers, feedPrice, networkHelpers, ORDER_DELAY, ORDER_MAX_AGE, WAD } from "./helpers/system.js";
+import { deployFunded, usd } from "./helpers/trading.js";
+
+/** Order kinds, as in IOrderBook.OrderKind. */
+const OPEN = 0;
+const INCREASE = 1;
+const REDUCE = 2;
+const CLOSE = 3;
+const REMOVE_MARGIN = 4;
+const NO_BOUND = 2n ** 128n - 1n; // a buy's acceptable price that accepts any price
+
+const bookSystem = () =>
+  deployFunded({
+    decimals: 6,
+    orders: "book",
+    ethConfig: { maxFundingRatePerDay: 0n },
+    btcConfig: { maxFundingRatePerDay: 0n },
+  });
+type S = Awaited<ReturnType<typeof bookSystem>>;
+
+const now = async () => BigInt(await networkHelpers.time.latest());
+/** A new round of the ETH feed at `dollars`, in the next block `seconds` from now; returns its round id. */
+async function round(s: S, dollars: number, seconds = 1n): Promise<bigint> {
+  await networkHelpers.time.setNextBlockTimestamp((await now()) + seconds);
+  await s.ethFeed.updateAnswer(feedPrice(dollars));
+  return (await s.ethFeed.latestRoundData())[0];
+}
+const balance = (s: S, who: { getAddress(): Promise<string> }) => s.token.balanceOf(who);
+
+interface Req {
+  kind: bigint;
+  size: bigint;
+  amount: bigint;
+  acceptablePrice: bigint;
+  executionFee: bigint;
+  createdAt: bigint;
+}
+/** Sends a request and returns it as the book committed to it (from its OrderRequested event). */
+async function ask(
+  s: S,
+  who: Parameters<S["book"]["connect"]>[0],
+  marketId: bigint,
+  kind: number,
+  size: bigint,
+  amount: bigint,
+  bound: bigint,
+  fee: bigint,
+): Promise<Req> {
+  const receipt = await (await s.book.connect(who).request(marketId, kind, size, amount, bound, fee)).wait();
+  for (const log of receipt!.logs) {
+    const parsed = s.book.interface.parseLog(log);
+    if (parsed?.name === "OrderRequested") {
+      const r = parsed.args.request;
+      return {
+        kind: r.kind,
+        size: r.size,
+        amount: r.amount,
+        acceptablePrice: r.acceptablePrice,
+        executionFee: r.executionFee,
+        createdAt: r.createdAt,
+      };
+    }
+  }
+  throw new Error("no OrderRequested");
+}
+
+describe("Two-step orders (OrderBook)", function () {
+  describe("attacks that the request delay defeats", function () {
+    it("attack_roundTripAroundKnownRound: a long asked for before a visible +0.5 % round, closed after it, ends below zero", async function () {
+      // On one-step trading (commit a299f1c) the same trade, opened before the round and closed after it,
+      // made +4,317.03 for the trader and cost the LP pool as much (docs/ORACLE.md).
+      const s = await networkHelpers.loadFixture(bookSystem);
+      const attacker = s.dave;
+      const fee = s.unit;
+      const before = await balance(s, attacker);
+      const lpBefore = await s.engine.lpValue();
+
+      // The largest long the reserve allows, asked for while a +0.5 % round sits in the mempool.
+      const open = await ask(s, attacker, ETH, OPEN, 360n * WAD, 110_000n * s.unit, NO_BOUND, fee);
+      const visible = await round(s, 3_015, 12n); // lands in the next block
+      await expect(s.book.connect(s.keeper).execute(attacker, ETH, open, visible)).to.be.revertedWithCustomError(
+        s.ethOracle,
+        "RoundTooEarly",
+      );
+      // The first round after the delay prices it: the market stayed at 3,015.
+      const first = await round(s, 3_015, ORDER_DELAY);
+      await expect(s.book.connect(s.keeper).execute(attacker, ETH, open, first))
+        .to.emit(s.book, "OrderExecuted")
+        .withArgs(attacker, ETH, s.keeper, first, usd(3_015));
+
+      const close = await ask(s, attacker, ETH, CLOSE, 1n, 0n, 0n, fee);
+      const closeRound = await round(s, 3_015, ORDER_DELAY);
+      await s.book.connect(s.keeper).execute(attacker, ETH, close, closeRound);
+
+      const gain = (await balance(s, attacker)) - before;
+      // No PnL: both executions priced at 3,015. The trader paid two trading fees (360 x 3,015 x 5 bps
+      // each) and two execution fees; the LPs kept their 70 % of the trading fees.
+      const tradingFee = 542_700_000n;
+      expect(gain).to.equal(-(2n * tradingFee + 2n * fee));
+      expect((await s.engine.lpValue()) - lpBefore).to.equal((2n * tradingFee * 7n) / 10n);
+    });
+
+    it("attack_requestBeforeVisibleRound: a request sent one block before a round already in the mempool does not get that round", async function () {
+      const s = await networkHelpers.loadFixture(bookSystem);
+      const r = await ask(s, s.alice, ETH, OPEN, WAD, 400n * s.unit, NO_BOUND, s.unit);
+      const createdAt = r.createdAt;
+      // The round lands in the very next block, and at every second up to the delay it is still too early.
+      const visible = await round(s, 2_900, 1n);
+      await expect(s.book.connect(s.keeper).execute(s.alice, ETH, r, visible))
+        .to.be.revertedWithCustomError(s.ethOracle, "RoundTooEarly")
+        .withArgs(visible, createdAt + 1n, createdAt + ORDER_DELAY);
+      const late = await round(s, 2_950, ORDER_DELAY - 2n); // updated at createdAt + delay - 1
+      await expect(s.book.connect(s.keeper).execute(s.alice, ETH, r, late)).to.be.revertedWithCustomError(
+        s.ethOracle,
+        "RoundTooEarly",
+      );
+      const first = await round(s, 3_000, 1n); // exactly at createdAt + delay
+      await expect(s.book.connect(s.keeper).execute(s.alice, ETH, r, first))
+        .to.emit(s.engine, "PositionModified")
+        .withArgs(s.alice, ETH, WAD, WAD, usd(3_000), usd(3_000), 400n * s.unit - 1_500_000n, 0, 0, 1_500_000n);
+    });
+
+    it("attack_keeperHoldsBack: a keeper that waits for a friendlier round gets the first round's price, and a worse one if the market moved against the trader", async function () {
+      const s = await networkHelpers.loadFixture(bookSystem);
+      const ra = await ask(s, s.alice, ETH, OPEN, WAD, 400n * s.unit, NO_BOUND, s.unit);
+      const rb = await ask(s, s.bob, ETH, OPEN, WAD, 400n * s.unit, NO_BOUND, s.unit);
+      const first = await round(s, 3_000, ORDER_DELAY);
+      // A later round lower for the longs: a keeper working for Alice waits for it.
+      const friendlier = await round(s, 2_900, 60n);
+      await expect(s.book.connect(s.keeper).execute(s.alice, ETH, ra, friendlier))
+        .to.be.revertedWithCustomError(s.ethOracle, "NotFirstRound")
+        .withArgs(friendlier, (await s.ethFeed.getRoundData(first))[3]);
+      await s.book.connect(s.keeper).execute(s.alice, ETH, ra, first);
+      expect((await s.engine.getPosition(s.alice, ETH)).entryPrice).to.equal(usd(3_000));
+      // A later round higher: Bob's execution, held back past it, pays the higher price.
+      await round(s, 3_100, 60n);
+      await s.book.connect(s.keeper).execute(s.bob, ETH, rb, first);
+      expect((await s.engine.getPosition(s.bob, ETH)).entryPrice).to.equal(usd(3_100));
+    });
+
+    it("attack_cancelAfterSeeingRound: a trader who sees the execution round cannot cancel; after expiry they get the escrow back less the fee", async function () {
+      const s = await networkHelpers.loadFixture(bookSystem);
+      const escrow = 400n * s.unit;
+      const ra = await ask(s, s.alice, ETH, OPEN, WAD, escrow, NO_BOUND, s.unit);
+      const createdAt = ra.createdAt;
+      const bad = await round(s, 2_700, ORDER_DELAY); // -10 %: the long would start under water
+      await expect(s.book.connect(s.alice).cancel(s.alice, ETH, ra))
+        .to.be.revertedWithCustomError(s.book, "RequestNotExpired")
+        .withArgs(s.alice, ETH, createdAt + ORDER_MAX_AGE);
+      await s.book.connect(s.keeper).execute(s.alice, ETH, ra, bad);
+      expect((await s.engine.getPosition(s.alice, ETH)).entryPrice).to.equal(usd(2_700));
+
+      // Nobody executes Bob's request (the feed is quiet): after expiry he may cancel, and the fee goes to
+      // the treasury, so cancelling his own request is never free.
+      const rb = await ask(s, s.bob, ETH, OPEN, WAD, escrow, NO_BOUND, s.unit);
+      await networkHelpers.time.increase(ORDER_MAX_AGE + 1n);
+      await expect(s.book.connect(s.bob).cancel(s.bob, ETH, rb)).to.changeTokenBalances(
+        ethers,
+        s.token,
+        [s.bob, s.treasury, s.book],
+        [escrow, s.unit, -(escrow + s.unit)],
+      );
+    });
+  });
+
+  describe("requests", function () {
+    it("escrows collateral plus the execution fee, one request per account and market, and reports its window", async function () {
+      const s = await networkHelpers.loadFixture(bookSystem);
+      const escrow = 400n * s.unit;
+      const tx = s.book.connect(s.alice).request(ETH, OPEN, -WAD, escrow, usd(2_990), 2n * s.unit);
+      await expect(tx).to.changeTokenBalances(
+        ethers,
+        s.token,
+        [s.alice, s.book],
+        [-(escrow + 2n * s.unit), escrow + 2n * s.unit],
+      );
+      const createdAt = await now();
+      const r = {
+        kind: BigInt(OPEN),
+        size: -WAD,
+        amount: escrow,
+        acceptablePrice: usd(2_990),
+        executionFee: 2n * s.unit,
+        createdAt,
+      };
+      await expect(tx)
+        .to.emit(s.book, "OrderRequested")
+        .withArgs(s.alice, ETH, Object.values(r), createdAt + ORDER_DELAY, createdAt + ORDER_MAX_AGE);
+      // The book keeps one word: the window and a commitment to the request, which is all it accepts back.
+      const commitment = await s.book.commitmentOf(r);
+      const expected = BigInt(
+        ethers.keccak256(
+          ethers.AbiCoder.defaultAbiCoder().encode(
+            ["tuple(uint8,int128,uint96,uint128,uint96,uint32)"],
+            [Object.values(r)],
+          ),
+        ),
+      );
+      expect(BigInt(commitment)).to.equal(expected % 2n ** 192n);
+      expect([...(await s.book.pendingRequest(s.alice, ETH))]).to.deep.equal([
+        createdAt + ORDER_DELAY,
+        createdAt + ORDER_MAX_AGE,
+        commitment,
+      ]);
+      expect(await s.book.isPending(s.alice, ETH, r)).to.equal(true);
+      expect(await s.book.isPending(s.alice, ETH, { ...r, amount: escrow + 1n })).to.equal(false);
+      // Parameters changed later do not move a pending request's window.
+      await s.book.setParameters(ORDER_DELAY * 2n, ORDER_MAX_AGE * 2n, s.unit);
+      expect((await s.book.pendingRequest(s.alice, ETH))[0]).to.equal(createdAt + ORDER_DELAY);
+      await expect(s.book.connect(s.alice).request(ETH, CLOSE, -1n, 0n, 0n, s.unit))
+        .to.be.revertedWithCustomError(s.book, "RequestPending")
+        .withArgs(s.alice, ETH);
+      // Another market is another slot.
+      await s.book.connect(s.alice).request(1n, OPEN, WAD / 100n, 100n * s.unit, NO_BOUND, s.unit);
+    });
+
+    it("refuses bad requests with a named error and changes nothing", async function () {
+      const s = await networkHelpers.loadFixture(bookSystem);
+      const book = s.book.connect(s.alice);
+      const unit = s.unit;
+      const cases: [() => Promise<unknown>, string][] = [
+        [() => book.request(7n, OPEN, WAD, 400n * unit, NO_BOUND, unit), "UnknownMarket"],
+        [() => book.request(ETH, OPEN, WAD, 400n * unit, NO_BOUND, unit - 1n), "ExecutionFeeTooLow"],
+        [() => book.request(ETH, OPEN, 0n, 400n * unit, NO_BOUND, unit), "InvalidRequest"],
+        [() => book.request(ETH, OPEN, WAD, 0n, NO_BOUND, unit), "InvalidRequest"],
+        [() => book.request(ETH, CLOSE, WAD, 5n, 0n, unit), "InvalidRequest"],
+        [() => book.request(ETH, REDUCE, WAD, 5n, 0n, unit), "InvalidRequest"],
+        [() => book.request(ETH, REMOVE_MARGIN, WAD, 0n, 0n, unit), "InvalidRequest"],
+        [() => book.request(ETH, OPEN, WAD, 400n * unit, 0n, unit), "ZeroAcceptablePrice"],
+        [() => book.request(ETH, CLOSE, -WAD, 0n, 0n, unit), "ZeroAcceptablePrice"],
+      ];
+      const before = await s.token.balanceOf(s.book);
+      for (const [call, error] of cases) {
+        const target = error === "UnknownMarket" ? s.engine : s.book;
+        await expect(call(), error).to.be.revertedWithCustomError(target, error);
+      }
+      await expect(book.request(ETH, OPEN, 2n ** 127n, 400n * unit, NO_BOUND, unit)).to.be.revertedWithCustomError(
+        s.book,
+        "SafeCastOverflowedIntDowncast",
+      );
+      expect(await s.token.balanceOf(s.book)).to.equal(before);
+      expect((await s.book.pendingRequest(s.alice, ETH))[2]).to.equal(ethers.ZeroHash);
+    });
+  });
+
+  describe("execution", function () {
+    it("runs every kind at the execution round's price and pays the keeper", async function () {
+      const s = await networkHelpers.loadFixture(bookSystem);
+      const fee = s.unit;
+      const step = async (kind: number, size: bigint, amount: bigint, bound: bigint, dollars: number) => {
+        const r = await ask(s, s.alice, ETH, kind, size, amount, bound, fee);
+        const id = await round(s, dollars, ORDER_DELAY);
+        await expect(s.book.connect(s.keeper).execute(s.alice, ETH, r, id)).to.changeTokenBalance(
+          ethers,
+          s.token,
+          s.keeper,
+          fee,
+        );
+      };
+      await step(OPEN, -2n * WAD, 1_000n * s.unit, usd(2_900), 3_000);
+      expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(-2n * WAD);
+      await step(INCREASE, -WAD, 500n * s.unit, usd(2_900), 3_000);
+      expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(-3n * WAD);
+      await step(REDUCE, -WAD, 0n, NO_BOUND, 2_950);
+      expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(-2n * WAD);
+      const margin = (await s.engine.getPosition(s.alice, ETH)).margin;
+      await step(REMOVE_MARGIN, -1n, 100n * s.unit, NO_BOUND, 2_950);
+      expect((await s.engine.getPosition(s.alice, ETH)).margin).to.equal(margin - 100n * s.unit);
+      const before = await balance(s, s.alice);
+      await step(CLOSE, -1n, 0n, NO_BOUND, 2_900);
+      expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(0n);
+      expect(await balance(s, s.alice)).to.be.greaterThan(before);
+      expect(await s.token.balanceOf(s.book)).to.equal(0n);
+    });
+
+    it("cancels at a price beyond the trader's bound or when the engine refuses, refunding the escrow less the fee", async function () {
+      const s = await networkHelpers.loadFixture(bookSystem);
+      const escrow = 400n * s.unit;
+      const r = await ask(s, s.alice, ETH, OPEN, WAD, escrow, usd(3_010), s.unit);
+      const id = await round(s, 3_020, ORDER_DELAY);
+      const reason = s.book.interface.encodeErrorResult("PriceNotAcceptable", [usd(3_020), usd(3_010)]);
+      const tx = s.book.connect(s.keeper).execute(s.alice, ETH, r, id);
+      await expect(tx).to.emit(s.book, "OrderCancelled").withArgs(s.alice, ETH, s.keeper, escrow, s.unit, reason);
+      await expect(tx).to.changeTokenBalances(ethers, s.token, [s.alice, s.keeper], [escrow, s.unit]);
+
+      // 10 ETH on 400 of collateral is far below the initial margin: the engine refuses, the book cancels.
+      const r2 = await ask(s, s.alice, ETH, OPEN, 10n * WAD, escrow, NO_BOUND, s.unit);
+      const id2 = await round(s, 3_020, ORDER_DELAY);
+      await expect(s.book.connect(s.keeper).execute(s.alice, ETH, r2, id2))
+        .to.emit(s.book, "OrderCancelled")
+        .and.not.to.emit(s.engine, "PositionModified");
+      expect(await s.book.isPending(s.alice, ETH, r2)).to.equal(false);
+      // A paused engine refuses new risk: the request is cancelled the same way.
+      const r3 = await ask(s, s.alice, ETH, OPEN, WAD, escrow, NO_BOUND, s.unit);
+      await s.engine.pause();
+      const id3 = await round(s, 3_020, ORDER_DELAY);
+      await expect(s.book.connect(s.keeper).execute(s.alice, ETH, r3, id3))
+        .to.emit(s.book, "OrderCancelled")
+        .withArgs(s.alice, ETH, s.keeper, escrow, s.unit, s.engine.interface.encodeErrorResult("EnforcedPause", []));
+      expect(await s.token.balanceOf(s.book)).to.equal(0n);
+    });
+
+    it("refuses an unknown, expired or stale execution without changing anything", async function () {
+      const s = await networkHelpers.loadFixture(bookSystem);
+      const maxAge = 7_200n; // longer than the feed's heartbeat, so the feed can go stale first
+      await s.book.setParameters(ORDER_DELAY, maxAge, s.unit);
+      const r = await ask(s, s.alice, ETH, OPEN, WAD, 400n * s.unit, NO_BOUND, s.unit);
+      const createdAt = r.createdAt;
+      const id = await round(s, 3_000, ORDER_DELAY);
+      // A request the book does not hold (another amount, another account) is refused.
+      await expect(s.book.execute(s.alice, ETH, { ...r, amount: r.amount + 1n }, id))
+        .to.be.revertedWithCustomError(s.book, "UnknownRequest")
+        .withArgs(s.alice, ETH);
+      await expect(s.book.execute(s.bob, ETH, r, id)).to.be.revertedWithCustomError(s.book, "UnknownRequest");
+      // The feed then goes quiet past its heartbeat: the current price is stale, so nothing executes.
+      await networkHelpers.time.increase(3_601n);
+      await expect(s.book.execute(s.alice, ETH, r, id)).to.be.revertedWithCustomError(s.ethOracle, "StalePrice");
+      await networkHelpers.time.increase(maxAge);
+      await expect(s.book.execute(s.alice, ETH, r, id))
+        .to.be.revertedWithCustomError(s.book, "RequestExpired")
+        .withArgs(s.alice, ETH, createdAt + maxAge);
+      // A keeper cleans it up and takes the fee.
+      await expect(s.book.connect(s.keeper).cancel(s.alice, ETH, r)).to.changeTokenBalances(
+        ethers,
+        s.token,
+        [s.alice, s.keeper],
+        [400n * s.unit, s.unit],
+      );
+    });
+
+    it("executeBatch executes the ready requests, skips the rest and pays the fees in one transfer", async function () {
+      const s = await networkHelpers.loadFixture(bookSystem);
+      const ra = await ask(s, s.alice, ETH, OPEN, WAD, 400n * s.unit, NO_BOUND, s.unit);
+      const rb = await ask(s, s.bob, ETH, OPEN, -WAD, 400n * s.unit, 0n, 2n * s.unit);
+      const early = await round(s, 3_000, 1n);
+      const id = await round(s, 3_000, ORDER_DELAY);
+      const rc = await ask(s, s.carol, ETH, OPEN, WAD, 400n * s.unit, NO_BOUND, s.unit); // too recent
+      const entry = (account: unknown, request: Req, roundId: bigint) => ({ account, marketId: ETH, roundId, request });
+      await expect(
+        s.book.connect(s.keeper).executeBatch([
+          entry(s.alice, ra, id),
+          entry(s.bob, rb, early),
+          entry(s.carol, rc, id),
+          entry(s.dave, ra, id), // not Dave's request
+        ]),
+      ).to.changeTokenBalance(ethers, s.token, s.keeper, s.unit);
+      expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(WAD);
+      expect(await s.book.isPending(s.bob, ETH, rb)).to.equal(true);
+      expect(await s.book.isPending(s.carol, ETH, rc)).to.equal(true);
+    });
+
+    it("only the order book executes trades on the engine, and only the book calls its own engine hook", async function () {
+      const s = await networkHelpers.loadFixture(bookSystem);
+      await expect(s.engine.connect(s.alice).executeOpen(s.alice, ETH, WAD, 400n * s.unit, usd(1)))
+        .to.be.revertedWithCustomError(s.engine, "OnlyOrders")
+        .withArgs(s.alice);
+      await expect(s.book.connect(s.alice).callEngine(s.alice, ETH, OPEN, WAD, 400n * s.unit, usd(1)))
+        .to.be.revertedWithCustomError(s.book, "OnlyOrderBook")
+        .withArgs(s.alice);
+    });
+  });
+
+  describe("parameters", function () {
+    it("only the admin (the timelock in a deployment) sets them, within bounds", async function () {
+      const s = await networkHelpers.loadFixture(bookSystem);
+      await expect(s.book.connect(s.alice).setParameters(10n, 600n, 0n)).to.be.revertedWithCustomError(
+        s.book,
+        "AccessControlUnauthorizedAccount",
+      );
+      await expect(s.book.setParameters(0n, 600n, 0n))
+        .to.be.revertedWithCustomError(s.book, "ParameterOutOfBounds")
+        .withArgs(ethers.encodeBytes32String("minDelay"), 0n, 1n, 3_600n);
+      await expect(s.book.setParameters(30n, 89n, 0n))
+        .to.be.revertedWithCustomError(s.book, "ParameterOutOfBounds")
+        .withArgs(ethers.encodeBytes32String("maxAge"), 89n, 90n, 172_800n);
+      await expect(s.book.setParameters(30n, 600n, 100n * s.unit + 1n))
+        .to.be.revertedWithCustomError(s.book, "ParameterOutOfBounds")
+        .withArgs(ethers.encodeBytes32String("minExecutionFee"), 100n * s.unit + 1n, 0n, 100n * s.unit);
+      await expect(s.book.setParameters(12n, 600n, 0n))
+        .to.emit(s.book, "ParametersUpdated")
+        .withArgs(12n, 600n, 0n);
+      expect([await s.book.minDelay(), await s.book.maxAge(), await s.book.minExecutionFee()]).to.deep.equal([
+        12n,
+        600n,
+        0n,
+      ]);
+    });
+  });
+});
