@@ -41,23 +41,35 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         return IPerpEngine(engine).lpValue();
     }
 
+    /// @notice Zero while the engine is paused or the pool cannot be marked (a market with open positions
+    /// has a stale or refused price): a deposit would revert then. Otherwise unlimited.
     function maxDeposit(address) public view override(ERC4626, IERC4626) returns (uint256) {
-        return Pausable(engine).paused() ? 0 : type(uint256).max;
+        return _acceptsDeposits() ? type(uint256).max : 0;
     }
 
+    /// @notice As `maxDeposit`.
     function maxMint(address) public view override(ERC4626, IERC4626) returns (uint256) {
-        return Pausable(engine).paused() ? 0 : type(uint256).max;
+        return _acceptsDeposits() ? type(uint256).max : 0;
     }
 
-    /// @notice The lesser of the owner's assets and the pool's free liquidity.
+    /// @notice The lesser of the owner's assets and the pool's free liquidity; zero while the pool cannot
+    /// be marked. Never reverts.
     function maxWithdraw(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
-        return Math.min(super.maxWithdraw(owner), IPerpEngine(engine).freeLiquidity());
+        (bool marked, uint256 assets) = _mark();
+        if (!marked) return 0;
+        uint256 own = _toAssets(balanceOf(owner), assets, Math.Rounding.Floor);
+        return Math.min(own, IPerpEngine(engine).freeLiquidity());
     }
 
-    /// @notice The lesser of the owner's shares and the shares that free liquidity can redeem.
-    function maxRedeem(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
-        uint256 free = _convertToShares(IPerpEngine(engine).freeLiquidity(), Math.Rounding.Floor);
-        return Math.min(balanceOf(owner), free);
+    /// @notice The lesser of the owner's shares and the shares that free liquidity can redeem, or zero when
+    /// they would redeem for nothing (a redemption of zero assets reverts) or the pool cannot be marked.
+    /// Never reverts.
+    function maxRedeem(address owner) public view override(ERC4626, IERC4626) returns (uint256 shares) {
+        (bool marked, uint256 assets) = _mark();
+        if (!marked) return 0;
+        uint256 free = _toShares(IPerpEngine(engine).freeLiquidity(), assets, Math.Rounding.Floor);
+        shares = Math.min(balanceOf(owner), free);
+        if (_toAssets(shares, assets, Math.Rounding.Floor) == 0) return 0;
     }
 
     function deposit(uint256 assets, address receiver) public override(ERC4626, IERC4626) returns (uint256) {
@@ -97,6 +109,38 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         _burn(owner, shares);
         IPerpEngine(engine).withdrawLiquidity(receiver, assets);
         emit Withdraw(caller, receiver, owner, assets, shares);
+    }
+
+    function _acceptsDeposits() internal view returns (bool marked) {
+        if (Pausable(engine).paused()) return false;
+        (marked, ) = _mark();
+    }
+
+    /// @dev `totalAssets`, and whether the engine could mark the pool (it reverts on a refused price).
+    function _mark() internal view returns (bool marked, uint256 assets) {
+        try IPerpEngine(engine).lpValue() returns (uint256 value) {
+            return (true, value);
+        } catch {
+            return (false, 0);
+        }
+    }
+
+    function _convertToAssets(uint256 shares, Math.Rounding rounding) internal view override returns (uint256) {
+        return _toAssets(shares, totalAssets(), rounding);
+    }
+
+    function _convertToShares(uint256 amount, Math.Rounding rounding) internal view override returns (uint256) {
+        return _toShares(amount, totalAssets(), rounding);
+    }
+
+    /// @dev ERC-4626's conversions (with the virtual shares and asset of the offset) at a given
+    /// `totalAssets`, so that a view that needs the mark twice reads it once.
+    function _toAssets(uint256 shares, uint256 assets, Math.Rounding rounding) internal view returns (uint256) {
+        return Math.mulDiv(shares, assets + 1, totalSupply() + 10 ** _decimalsOffset(), rounding);
+    }
+
+    function _toShares(uint256 amount, uint256 assets, Math.Rounding rounding) internal view returns (uint256) {
+        return Math.mulDiv(amount, totalSupply() + 10 ** _decimalsOffset(), assets + 1, rounding);
     }
 
     function _decimalsOffset() internal pure override returns (uint8) {
