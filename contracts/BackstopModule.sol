@@ -361,13 +361,6 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     }
 
     /// @inheritdoc IBackstopModule
-    function coverageRatio() external view returns (uint256) {
-        uint256 openInterest = IPerpEngine(engine).openInterestNotional();
-        if (openInterest == 0) return type(uint256).max;
-        return totalAssets().wDivDown(openInterest);
-    }
-
-    /// @inheritdoc IBackstopModule
     function totalCovered() external view returns (uint256) {
         return _accrual.totalCovered;
     }

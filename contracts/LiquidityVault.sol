@@ -11,11 +11,13 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 import {ILiquidityVault} from "./interfaces/ILiquidityVault.sol";
-import {IPerpEngine} from "./interfaces/IPerpEngine.sol";
+import {IPerpEngine, Market} from "./interfaces/IPerpEngine.sol";
+import {MarketLib} from "./libraries/MarketLib.sol";
+import {WAD} from "./libraries/MathLib.sol";
 
 /// @title LiquidityVault
 /// @notice ERC-4626 shares of the LP pool, the traders' counterparty. The pool's tokens and its ledger
-/// live in the PerpEngine; `totalAssets` is the pool marked to the oracle (`IPerpEngine.lpValue`).
+/// live in the PerpEngine; `totalAssets` is the pool marked to the oracle, read from the engine's storage.
 /// @dev Deposits follow the engine's pause; withdrawals never do, but only free liquidity (not reserved
 /// for open positions' capped profits) can leave. A 6-decimal offset of virtual shares defeats the
 /// first-depositor inflation attack, and the pool's value comes from the engine's ledger, so a donation
@@ -25,6 +27,9 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
 
     /// @inheritdoc ILiquidityVault
     address public immutable engine;
+    /// @dev As the engine's: 10^(18 - decimals), and 1e18 times that.
+    uint256 private immutable SCALE;
+    uint256 private immutable DEN;
 
     constructor(
         IERC20Metadata asset_,
@@ -33,12 +38,24 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         string memory symbol_
     ) ERC20(name_, symbol_) ERC4626(asset_) {
         engine = engine_;
+        SCALE = 10 ** (18 - asset_.decimals());
+        DEN = WAD * SCALE;
     }
 
-    /// @notice The LP pool marked to the oracle. Reverts while the oracle of a market with open positions
-    /// refuses a price, so nobody deposits or withdraws at a stale share price.
+    /// @notice The LP pool marked to the oracle: the engine's realized LP balance plus what each market's open
+    /// positions are worth to the pool at its price (`MarketLib.mark`, O(markets) from the engine's per-market
+    /// sums). Reverts while the oracle of a market with open positions refuses a price, so nobody deposits
+    /// or withdraws at a stale share price; a settled market is marked at its settlement price.
     function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {
-        return IPerpEngine(engine).lpValue();
+        IPerpEngine e = IPerpEngine(engine);
+        int256 value = int256(uint256(e.lpBalance()));
+        uint256 count = e.marketCount();
+        for (uint256 id; id < count; ++id) {
+            Market memory m = MarketLib.load(e, id);
+            // A market without positions owes and is owed nothing: its oracle need not answer.
+            if (m.longSize != 0 || m.shortSize != 0) value += MarketLib.mark(m, MarketLib.price(m), SCALE, DEN);
+        }
+        return value > 0 ? uint256(value) : 0;
     }
 
     /// @notice Zero while the engine is paused or the pool cannot be marked (a market with open positions
@@ -118,7 +135,7 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
 
     /// @dev `totalAssets`, and whether the engine could mark the pool (it reverts on a refused price).
     function _mark() internal view returns (bool marked, uint256 assets) {
-        try IPerpEngine(engine).lpValue() returns (uint256 value) {
+        try this.totalAssets() returns (uint256 value) {
             return (true, value);
         } catch {
             return (false, 0);

@@ -16,6 +16,7 @@ import {IPerpEngine, MarketConfig, MarketState, Position} from "./interfaces/IPe
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {ConfigLib} from "./libraries/ConfigLib.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
+import {MarketLib} from "./libraries/MarketLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
 import {PositionMath} from "./libraries/PositionMath.sol";
 import {RiskLib} from "./libraries/RiskLib.sol";
@@ -33,6 +34,9 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     bytes32 public constant MARKET_ADMIN_ROLE = keccak256("MARKET_ADMIN_ROLE");
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+
+    /// @dev A settled market's funding clock: funding stops, and its price is the settlement price.
+    uint32 private constant SETTLED = type(uint32).max;
 
     IERC20 private immutable COLLATERAL;
     /// @dev 1e18 x 10^(18 - decimals): size x price / DEN is an amount of collateral.
@@ -99,7 +103,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 price
     ) external onlyOrders nonReentrant whenNotPaused {
         if (size == 0) revert ZeroSize();
-        MarketState storage m = _market(marketId);
+        MarketState storage m = _open(marketId);
         // Only the size is read: the position is new, so its other word is zero too.
         if (_positions[account][marketId].size != 0) revert PositionExists(account, marketId);
         Position memory old;
@@ -126,7 +130,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 price
     ) external onlyOrders nonReentrant whenNotPaused {
         if (sizeDelta == 0) revert ZeroSize();
-        MarketState storage m = _market(marketId);
+        MarketState storage m = _open(marketId);
         Position memory old = _onSide(account, marketId, sizeDelta);
 
         int256 index = _accrueFunding(m, price);
@@ -166,7 +170,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 price
     ) external onlyOrders nonReentrant {
         if (sizeDelta == 0) revert ZeroSize();
-        MarketState storage m = _market(marketId);
+        MarketState storage m = _open(marketId);
         Position memory old = _onSide(account, marketId, sizeDelta);
         uint256 delta = MathLib.abs(sizeDelta);
         uint256 oldAbs = MathLib.abs(old.size);
@@ -214,26 +218,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         bool long,
         uint256 price
     ) external onlyOrders nonReentrant returns (uint256 payout) {
-        MarketState storage m = _market(marketId);
-        Position memory old = _onSide(account, marketId, long ? int256(1) : -1);
-
-        int256 index = _accrueFunding(m, price);
-        MarketConfig memory c = ConfigLib.risk(m.config);
-        uint256 absSize = MathLib.abs(old.size);
-        int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
-        uint256 cap = RiskLib.profitCap(c, old.margin, absSize, old.entryPrice, DEN);
-        int256 pnl = PositionMath.pnl(old.size, old.entryPrice, price, cap, DEN);
-        int256 equity = int256(uint256(old.margin)) + pnl - funding;
-        if (equity < 0) revert PositionBankrupt(account, marketId, equity);
-        uint256 fee = PositionMath.notional(absSize, price, DEN).wMulUp(c.tradingFeeRatio).min(uint256(equity));
-        payout = uint256(equity) - fee;
-
-        _writePosition(account, marketId, m, old, Position(0, 0, 0, 0));
-        // The vault receives the trader's loss (margin - equity), or pays their profit when negative.
-        _settleVault(funding - pnl, false);
-        _chargeFee(fee);
-        _pay(account, payout);
-        emit PositionModified(account, marketId, -old.size, 0, price, old.entryPrice, 0, pnl, funding, fee);
+        return _close(account, marketId, _open(marketId), _onSide(account, marketId, long ? int256(1) : -1), price);
     }
 
     /// @inheritdoc IPerpEngine
@@ -245,7 +230,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 price
     ) external onlyOrders nonReentrant whenNotPaused {
         if (amount == 0) revert ZeroAmount();
-        MarketState storage m = _market(marketId);
+        MarketState storage m = _open(marketId);
         Position memory old = _onSide(account, marketId, long ? int256(1) : -1);
 
         int256 index = _accrueFunding(m, price);
@@ -285,6 +270,13 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     }
 
     /// @inheritdoc IPerpEngine
+    function closeSettled(uint256 marketId) external nonReentrant returns (uint256 payout) {
+        MarketState storage m = _market(marketId);
+        if (m.lastFundingTime != SETTLED) revert MarketNotSettled(marketId);
+        return _close(msg.sender, marketId, m, _existing(msg.sender, marketId), m.settlementPrice);
+    }
+
+    /// @inheritdoc IPerpEngine
     function claim(address receiver) external nonReentrant returns (uint256 amount) {
         amount = claimable[msg.sender];
         if (amount == 0) revert NothingToClaim(msg.sender);
@@ -303,7 +295,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     ) external nonReentrant returns (uint256 keeperFee) {
         MarketState storage m = _market(marketId);
         Position memory p = _existing(account, marketId);
-        uint256 price = m.oracle.price();
+        uint256 price = _price(m);
         int256 index = _accrueFunding(m, price);
         RiskLib.Plan memory plan = RiskLib.plan(ConfigLib.risk(m.config), p, price, index, DEN);
         if (!plan.liquidatable) revert PositionHealthy(account, marketId, plan.equity, plan.liquidationMargin);
@@ -330,7 +322,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
             if (marketId >= count) continue;
             MarketState storage m = _markets[marketId];
             if (prices[marketId] == 0) {
-                try m.oracle.price() returns (uint256 price) {
+                try this.marketPrice(marketId) returns (uint256 price) {
                     prices[marketId] = price;
                     indexes[marketId] = _accrueFunding(m, price);
                     configs[marketId] = ConfigLib.risk(m.config);
@@ -420,7 +412,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     /// @inheritdoc IPerpEngine
     function setMarketConfig(uint256 marketId, MarketConfig calldata config) external onlyRole(MARKET_ADMIN_ROLE) {
-        MarketState storage m = _market(marketId);
+        MarketState storage m = _open(marketId);
         // Funding so far accrues at the old rate; profit caps of open positions follow the new factor.
         _accrueFunding(m, m.oracle.price());
         uint256 reserveBefore = _reserve(m);
@@ -430,6 +422,21 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         // A higher cap on open positions must be payable from the pool, as at open.
         if (reserveAfter > reserveBefore) _checkReserve();
         emit MarketConfigUpdated(marketId, config);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function settleMarket(uint256 marketId, uint256 price) external onlyRole(MARKET_ADMIN_ROLE) {
+        MarketState storage m = _open(marketId);
+        IPriceOracle oracle = m.oracle;
+        if (price == 0) price = oracle.price();
+        if (price < oracle.minPrice() || price > oracle.maxPrice()) {
+            revert ParameterOutOfBounds("settlementPrice", price, oracle.minPrice(), oracle.maxPrice());
+        }
+        // Funding accrues up to now at the settlement price, then stops.
+        _accrueFunding(m, price);
+        m.settlementPrice = price.toUint96();
+        m.lastFundingTime = SETTLED;
+        emit MarketSettled(marketId, price);
     }
 
     /// @inheritdoc IPerpEngine
@@ -487,30 +494,13 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     }
 
     /// @inheritdoc IPerpEngine
-    function lpValue() external view returns (uint256) {
-        int256 value = int256(uint256(lpBalance));
-        uint256 count = marketCount;
-        for (uint256 id; id < count; ++id) {
-            MarketState storage m = _markets[id];
-            // A market without positions owes and is owed nothing: its oracle need not answer.
-            if (m.longSize != 0 || m.shortSize != 0) value += _marketMark(m);
-        }
-        return MathLib.pos(value);
-    }
-
-    /// @inheritdoc IPerpEngine
     function freeLiquidity() public view returns (uint256) {
         return MathLib.pos(int256(uint256(lpBalance)) - int256(uint256(totalReserved)));
     }
 
     /// @inheritdoc IPerpEngine
-    function openInterestNotional() external view returns (uint256 total) {
-        uint256 count = marketCount;
-        for (uint256 id; id < count; ++id) {
-            MarketState storage m = _markets[id];
-            uint256 size = uint256(m.longSize) + m.shortSize;
-            if (size != 0) total += PositionMath.notional(size, m.oracle.price(), DEN);
-        }
+    function marketPrice(uint256 marketId) external view returns (uint256) {
+        return _price(_market(marketId));
     }
 
     // ================================================================ internal: liquidation
@@ -572,6 +562,33 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     }
 
     // ================================================================ internal: positions
+
+    /// @dev Closes `old` at `price` and pays the account its equity less the fee.
+    function _close(
+        address account,
+        uint256 marketId,
+        MarketState storage m,
+        Position memory old,
+        uint256 price
+    ) internal returns (uint256 payout) {
+        int256 index = _accrueFunding(m, price);
+        MarketConfig memory c = ConfigLib.risk(m.config);
+        uint256 absSize = MathLib.abs(old.size);
+        int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
+        uint256 cap = RiskLib.profitCap(c, old.margin, absSize, old.entryPrice, DEN);
+        int256 pnl = PositionMath.pnl(old.size, old.entryPrice, price, cap, DEN);
+        int256 equity = int256(uint256(old.margin)) + pnl - funding;
+        if (equity < 0) revert PositionBankrupt(account, marketId, equity);
+        uint256 fee = PositionMath.notional(absSize, price, DEN).wMulUp(c.tradingFeeRatio).min(uint256(equity));
+        payout = uint256(equity) - fee;
+
+        _writePosition(account, marketId, m, old, Position(0, 0, 0, 0));
+        // The vault receives the trader's loss (margin - equity), or pays their profit when negative.
+        _settleVault(funding - pnl, false);
+        _chargeFee(fee);
+        _pay(account, payout);
+        emit PositionModified(account, marketId, -old.size, 0, price, old.entryPrice, 0, pnl, funding, fee);
+    }
 
     /// @dev Replaces `old` by `p` in storage and in the market's aggregates, keeping `totalReserved` equal
     /// to the sum of the markets' reserves.
@@ -659,6 +676,18 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         if (m.config.initialMarginRatio == 0) revert UnknownMarket(marketId);
     }
 
+    /// @dev A market that is not settled: trades through the order book and config changes need one.
+    function _open(uint256 marketId) internal view returns (MarketState storage m) {
+        m = _market(marketId);
+        if (m.lastFundingTime == SETTLED) revert MarketIsSettled(marketId);
+    }
+
+    /// @dev A market's price: its oracle's, or the settlement price once settled (its feed is never read
+    /// again).
+    function _price(MarketState storage m) internal view returns (uint256) {
+        return m.lastFundingTime == SETTLED ? m.settlementPrice : m.oracle.price();
+    }
+
     function _existing(address account, uint256 marketId) internal view returns (Position memory p) {
         p = _positions[account][marketId];
         if (p.size == 0) revert NoPosition(account, marketId);
@@ -674,15 +703,17 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @dev Moves the funding index to now at `price` and returns it.
     function _accrueFunding(MarketState storage m, uint256 price) internal returns (int256 index) {
         index = _currentIndex(m, price);
-        if (m.lastFundingTime != block.timestamp) {
+        uint256 last = m.lastFundingTime;
+        if (last != block.timestamp && last != SETTLED) {
             m.fundingIndex = index.toInt128();
             m.lastFundingTime = uint32(block.timestamp); // fits until 2106
         }
     }
 
     function _currentIndex(MarketState storage m, uint256 price) internal view returns (int256) {
-        uint256 elapsed = block.timestamp - m.lastFundingTime;
-        if (elapsed == 0) return m.fundingIndex;
+        uint256 last = m.lastFundingTime;
+        if (last == block.timestamp || last == SETTLED) return m.fundingIndex;
+        uint256 elapsed = block.timestamp - last;
         int256 rate = PositionMath.fundingRate(
             m.longSize,
             m.shortSize,
@@ -692,54 +723,20 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         return PositionMath.accrueIndex(m.fundingIndex, rate, price, elapsed);
     }
 
-    /// @dev What a market's open positions are worth to the vault now (collateral units), rounded against
-    /// the vault: pending funding, plus each side's unrealized loss up to its margin, minus each side's
-    /// unrealized profit up to its reserve (its positions cannot be paid more).
-    function _marketMark(MarketState storage m) internal view returns (int256 mark) {
-        uint256 price = m.oracle.price();
-        int256 index = _currentIndex(m, price);
-        int256 netSize = int256(uint256(m.longSize)) - int256(uint256(m.shortSize));
-        int256 fundingOwed = (netSize * index) / int256(WAD) - m.fundingCheckpointSum;
-        mark =
-            fundingOwed >= 0 ? int256(uint256(fundingOwed) / SCALE) : -int256(uint256(-fundingOwed).mulDivUp(1, SCALE));
-        int256 longPnl = int256(uint256(m.longSize).mulDivUp(price, WAD)) - int256(uint256(m.longEntryNotional));
-        int256 shortPnl = int256(uint256(m.shortEntryNotional)) - int256(uint256(m.shortSize).mulDivDown(price, WAD));
-        uint256 im = m.config.initialMarginRatio * ConfigLib.RATIO_UNIT;
-        uint256 factor = m.config.maxProfitFactor * ConfigLib.RATIO_UNIT;
-        mark += _sideMark(longPnl, m.longMargin, _sideReserve(m.longMargin, m.longEntryNotional, im, factor));
-        mark += _sideMark(shortPnl, m.shortMargin, _sideReserve(m.shortMargin, m.shortEntryNotional, im, factor));
-    }
-
-    function _sideMark(int256 tradersPnlUsd, uint256 margin, uint256 reserve) internal view returns (int256) {
-        if (tradersPnlUsd > 0) return -int256(uint256(tradersPnlUsd).mulDivUp(1, SCALE).min(reserve));
-        return int256((uint256(-tradersPnlUsd) / SCALE).min(margin));
-    }
-
     /// @dev A market's reserve: the sum of its two sides' reserves.
     function _reserve(MarketState storage m) internal view returns (uint256) {
         uint256 im = m.config.initialMarginRatio * ConfigLib.RATIO_UNIT;
         uint256 factor = m.config.maxProfitFactor * ConfigLib.RATIO_UNIT;
         return
-            _sideReserve(m.longMargin, m.longEntryNotional, im, factor) +
-            _sideReserve(m.shortMargin, m.shortEntryNotional, im, factor);
+            MarketLib.sideReserve(m.longMargin, m.longEntryNotional, im, factor, DEN) +
+            MarketLib.sideReserve(m.shortMargin, m.shortEntryNotional, im, factor, DEN);
     }
 
     function _reserveOf(MarketState storage m, bool long, uint256 im, uint256 factor) internal view returns (uint256) {
         (uint256 margin, uint256 entryNotional) = long
             ? (m.longMargin, m.longEntryNotional)
             : (m.shortMargin, m.shortEntryNotional);
-        return _sideReserve(margin, entryNotional, im, factor);
-    }
-
-    /// @dev At least the sum of the side's positions' profit caps (RiskLib.profitCap): the lesser of its
-    /// margin and its entry notional's initial margin (rounded up), times the factor (rounded up).
-    function _sideReserve(
-        uint256 margin,
-        uint256 entryNotionalUsd,
-        uint256 initialMarginRatio,
-        uint256 maxProfitFactor
-    ) internal view returns (uint256) {
-        return margin.min(entryNotionalUsd.mulDivUp(initialMarginRatio, DEN)).wMulUp(maxProfitFactor);
+        return MarketLib.sideReserve(margin, entryNotional, im, factor, DEN);
     }
 
     /// @dev New positions must leave every open position's capped profit payable from the LP pool.

@@ -8,6 +8,7 @@ import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {IPerpLens, LiquidationPreview, PositionHealth} from "./interfaces/IPerpLens.sol";
 import {ConfigLib} from "./libraries/ConfigLib.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
+import {MarketLib} from "./libraries/MarketLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
 import {PositionMath} from "./libraries/PositionMath.sol";
 import {RiskLib} from "./libraries/RiskLib.sol";
@@ -28,38 +29,21 @@ contract PerpLens is IPerpLens {
         DEN = WAD * SCALE;
     }
 
-    /// @dev PerpEngine's `_markets` mapping is at slot `ConstantsLib.MARKETS_SLOT`: after AccessControl's
-    /// `_roles` (0), the `{_paused, fee shares, marketCount}` word (1), `vault`, `backstop` and `treasury`
-    /// (2–4). A wrong slot decodes a zero oracle, which every lens test would catch. A MarketState is
-    /// `MARKET_WORDS` (9) words: the oracle, the two funding sums, the two sides, the margins with the
-    /// funding clock, and the config in four (ConfigLib).
     /// @inheritdoc IPerpLens
-    function getMarket(uint256 marketId) public view returns (Market memory m) {
+    function getMarket(uint256 marketId) public view returns (Market memory) {
         if (marketId >= engine.marketCount()) revert IPerpEngine.UnknownMarket(marketId);
-        bytes32[] memory w = engine.extsload(
-            keccak256(abi.encode(marketId, ConstantsLib.MARKETS_SLOT)),
-            ConstantsLib.MARKET_WORDS
-        );
-        m.oracle = IPriceOracle(address(uint160(uint256(w[0]))));
-        (m.fundingIndex, m.fundingCheckpointSum) = (int128(_lo(w[1])), int128(_hi(w[1])));
-        (m.longSize, m.longEntryNotional) = (_lo(w[2]), _hi(w[2]));
-        (m.shortSize, m.shortEntryNotional) = (_lo(w[3]), _hi(w[3]));
-        m.longMargin = uint112(uint256(w[4]));
-        m.shortMargin = uint112(uint256(w[4]) >> 112);
-        m.lastFundingTime = uint32(uint256(w[4]) >> 224);
-        m.config = ConfigLib.decode(w[5], w[6], w[7]);
-        (m.config.maxOpenInterest, m.config.minMargin) = (_lo(w[8]), uint96(uint256(w[8]) >> 128));
+        return MarketLib.load(engine, marketId);
     }
 
     /// @inheritdoc IPerpLens
     function fundingRate(uint256 marketId) external view returns (int256) {
-        return _rate(getMarket(marketId));
+        return MarketLib.rate(getMarket(marketId));
     }
 
     /// @inheritdoc IPerpLens
     function currentFundingIndex(uint256 marketId) public view returns (int256) {
         Market memory m = getMarket(marketId);
-        return _index(m, m.oracle.price());
+        return MarketLib.index(m, MarketLib.price(m));
     }
 
     /// @inheritdoc IPerpLens
@@ -68,11 +52,11 @@ contract PerpLens is IPerpLens {
         if (p.size == 0) revert IPerpEngine.NoPosition(account, marketId);
         Market memory m = getMarket(marketId);
         MarketConfig memory c = m.config;
-        h.price = m.oracle.price();
+        h.price = MarketLib.price(m);
         h.size = p.size;
         h.entryPrice = p.entryPrice;
         h.margin = p.margin;
-        h.funding = PositionMath.funding(p.size, _index(m, h.price), p.fundingIndex, DEN);
+        h.funding = PositionMath.funding(p.size, MarketLib.index(m, h.price), p.fundingIndex, DEN);
         uint256 cap = RiskLib.profitCap(c, p.margin, MathLib.abs(p.size), p.entryPrice, DEN);
         h.pnl = PositionMath.pnl(p.size, p.entryPrice, h.price, cap, DEN);
         h.equity = int256(uint256(p.margin)) + h.pnl - h.funding;
@@ -90,8 +74,8 @@ contract PerpLens is IPerpLens {
         Position memory p = engine.getPosition(account, marketId);
         if (p.size == 0) return false;
         Market memory m = getMarket(marketId);
-        uint256 price = m.oracle.price();
-        return RiskLib.plan(m.config, p, price, _index(m, price), DEN).liquidatable;
+        uint256 price = MarketLib.price(m);
+        return RiskLib.plan(m.config, p, price, MarketLib.index(m, price), DEN).liquidatable;
     }
 
     /// @inheritdoc IPerpLens
@@ -102,8 +86,8 @@ contract PerpLens is IPerpLens {
         Position memory p = engine.getPosition(account, marketId);
         if (p.size == 0) return preview;
         Market memory m = getMarket(marketId);
-        preview.price = m.oracle.price();
-        RiskLib.Plan memory plan = RiskLib.plan(m.config, p, preview.price, _index(m, preview.price), DEN);
+        preview.price = MarketLib.price(m);
+        RiskLib.Plan memory plan = RiskLib.plan(m.config, p, preview.price, MarketLib.index(m, preview.price), DEN);
         preview.liquidatable = plan.liquidatable;
         preview.equity = plan.equity;
         preview.liquidationMargin = plan.liquidationMargin;
@@ -119,23 +103,21 @@ contract PerpLens is IPerpLens {
         preview.socialized = plan.badDebt - preview.coveredByBackstop;
     }
 
-    function _rate(Market memory m) internal pure returns (int256) {
-        return PositionMath.fundingRate(m.longSize, m.shortSize, m.config.skewScale, m.config.maxFundingRatePerDay);
+    /// @inheritdoc IPerpLens
+    function openInterestNotional() public view returns (uint256 total) {
+        uint256 count = engine.marketCount();
+        for (uint256 id; id < count; ++id) {
+            Market memory m = getMarket(id);
+            uint256 size = uint256(m.longSize) + m.shortSize;
+            if (size != 0) total += PositionMath.notional(size, MarketLib.price(m), DEN);
+        }
     }
 
-    /// @dev The engine's `_currentIndex`, from a decoded market.
-    function _index(Market memory m, uint256 price) internal view returns (int256) {
-        uint256 elapsed = block.timestamp - m.lastFundingTime;
-        if (elapsed == 0) return m.fundingIndex;
-        return PositionMath.accrueIndex(m.fundingIndex, _rate(m), price, elapsed);
-    }
-
-    function _lo(bytes32 word) internal pure returns (uint128) {
-        return uint128(uint256(word));
-    }
-
-    function _hi(bytes32 word) internal pure returns (uint128) {
-        return uint128(uint256(word) >> 128);
+    /// @inheritdoc IPerpLens
+    function coverageRatio() external view returns (uint256) {
+        uint256 openInterest = openInterestNotional();
+        if (openInterest == 0) return type(uint256).max;
+        return engine.backstop().totalAssets().wDivDown(openInterest);
     }
 
     /// @dev The price at which equity meets the liquidation margin, holding funding fixed and ignoring

@@ -74,7 +74,7 @@ describe("Two-step orders (OrderBook)", function () {
       const attacker = s.dave;
       const fee = s.unit;
       const before = await balance(s, attacker);
-      const lpBefore = await s.engine.lpValue();
+      const lpBefore = await s.vault.totalAssets();
 
       // The largest long the reserve allows, asked for while a +0.5 % round sits in the mempool.
       const open = await ask(s, attacker, ETH, OPEN, 360n * WAD, 110_000n * s.unit, NO_BOUND, fee);
@@ -98,7 +98,7 @@ describe("Two-step orders (OrderBook)", function () {
       // each) and two execution fees; the LPs kept their 70 % of the trading fees.
       const tradingFee = 542_700_000n;
       expect(gain).to.equal(-(2n * tradingFee + 2n * fee));
-      expect((await s.engine.lpValue()) - lpBefore).to.equal((2n * tradingFee * 7n) / 10n);
+      expect((await s.vault.totalAssets()) - lpBefore).to.equal((2n * tradingFee * 7n) / 10n);
     });
 
     it("attack_requestBeforeVisibleRound: a request sent one block before a round already in the mempool does not get that round", async function () {

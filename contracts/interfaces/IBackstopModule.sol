@@ -172,9 +172,6 @@ interface IBackstopModule is IERC4626 {
     /// @notice The caller-independent state of `account`'s cooldown, with the window fixed at its request.
     function cooldownStatus(address account) external view returns (CooldownStatus memory);
 
-    /// @notice Backstop assets over the open-interest notional of all markets (18 decimals; max if no OI).
-    function coverageRatio() external view returns (uint256);
-
     /// @notice Income booked but not yet in the share price.
     function incomeStreaming() external view returns (uint256);
 

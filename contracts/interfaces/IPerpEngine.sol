@@ -29,6 +29,7 @@ struct MarketConfig {
 /// The engine's view of `MarketState`, decoded by `PerpLens.getMarket`.
 struct Market {
     IPriceOracle oracle;
+    uint256 settlementPrice; // zero until the market is settled
     uint64 lastFundingTime;
     int128 fundingIndex; // cumulative funding per base unit, USD (18 decimals); longs pay when it rises
     int128 fundingCheckpointSum; // sum over positions of size x checkpoint / 1e18, to mark funding in O(1)
@@ -70,6 +71,7 @@ struct StoredConfig {
 /// 32 bits: it runs until 2106.
 struct MarketState {
     IPriceOracle oracle;
+    uint96 settlementPrice; // 18 decimals; set once the market is settled (its clock then reads SETTLED)
     int128 fundingIndex;
     int128 fundingCheckpointSum;
     uint128 longSize;
@@ -99,6 +101,8 @@ interface IPerpEngine {
     event MarketConfigUpdated(uint256 indexed marketId, MarketConfig config);
     event FeeSharesUpdated(uint256 backstopShare, uint256 treasuryShare);
     event TreasuryUpdated(address treasury);
+    /// @notice The market is wound down: no new risk, funding stopped, every position values at `price`.
+    event MarketSettled(uint256 indexed marketId, uint256 price);
     /// @notice Every trader action (open, increase, reduce, close, add or remove margin).
     /// @param realizedPnl PnL the action realized (positive: paid to the trader).
     /// @param fundingPaid Funding settled (positive: paid by the trader).
@@ -155,6 +159,9 @@ interface IPerpEngine {
     error WrongSide(address account, uint256 marketId, int256 size);
     error TooManyMarkets(uint256 max);
     error UnknownMarket(uint256 marketId);
+    /// @notice The market is settled: only `closeSettled`, `addMargin` and liquidations remain.
+    error MarketIsSettled(uint256 marketId);
+    error MarketNotSettled(uint256 marketId);
     error ParameterOutOfBounds(bytes32 name, uint256 value, uint256 min, uint256 max);
     /// @notice A ratio that is not a whole multiple of `step` (1e-8): the engine stores ratios in that unit.
     error ParameterPrecision(bytes32 name, uint256 value, uint256 step);
@@ -218,6 +225,10 @@ interface IPerpEngine {
     /// @notice Adds margin. Needs no price, so it works while paused and while the oracle is down.
     function addMargin(uint256 marketId, uint256 amount) external;
 
+    /// @notice Closes the caller's position in a settled market at its settlement price, at once: the price
+    /// is final and public, so there is nothing to front-run. Pays equity less the trading fee.
+    function closeSettled(uint256 marketId) external returns (uint256 payout);
+
     /// @notice Pays the caller refunds that a liquidation could not deliver.
     function claim(address receiver) external returns (uint256 amount);
 
@@ -255,6 +266,10 @@ interface IPerpEngine {
     function wire(address vault, address backstop, address orders) external;
     function addMarket(IPriceOracle oracle, MarketConfig calldata config) external returns (uint256 marketId);
     function setMarketConfig(uint256 marketId, MarketConfig calldata config) external;
+    /// @notice Winds a market down (behind the timelock): from now on it takes no new risk, funding stops,
+    /// its positions close (`closeSettled`), are liquidated and are marked at `price`, and nothing reads its
+    /// feed again. `price` must lie within the oracle's bounds; zero takes the oracle's current price.
+    function settleMarket(uint256 marketId, uint256 price) external;
     function setFeeShares(uint256 backstopShare, uint256 treasuryShare) external;
     function setTreasury(address treasury) external;
     function pause() external;
@@ -266,14 +281,10 @@ interface IPerpEngine {
     /// @notice Raw storage: `nSlots` words from `startSlot`. PerpLens decodes markets from it, so the
     /// engine spends no bytecode on views that only read (as Uniswap v4's PoolManager and Morpho Blue do).
     function extsload(bytes32 startSlot, uint256 nSlots) external view returns (bytes32[] memory);
-    /// @notice The LP pool marked to the oracle: realized balance, plus traders' unrealized losses (each
-    /// side's at most its margin), minus their unrealized profits (each side's at most its reserve), plus
-    /// pending funding. Reverts if the oracle of any market with open positions refuses a price.
-    function lpValue() external view returns (uint256);
     /// @notice Realized LP balance not reserved for open positions' capped profits.
     function freeLiquidity() external view returns (uint256);
-    /// @notice Sum over markets of both sides' open interest at the oracle price (collateral units).
-    function openInterestNotional() external view returns (uint256);
+    /// @notice The price the engine values market `marketId` at: its oracle's, or its settlement price.
+    function marketPrice(uint256 marketId) external view returns (uint256);
     function lpBalance() external view returns (uint128);
     function totalReserved() external view returns (uint128);
     function pendingProtocolFees() external view returns (uint128);

@@ -68,5 +68,12 @@ interface IPerpLens {
     /// @notice Whether `liquidate(account, marketId, …)` would succeed now (false when there is no position).
     function isLiquidatable(address account, uint256 marketId) external view returns (bool);
 
+    /// @notice The notional of all open interest, both sides of every market, at each market's price
+    /// (collateral units, rounded up).
+    function openInterestNotional() external view returns (uint256);
+
+    /// @notice Backstop assets over `openInterestNotional` (18 decimals; max if there is no open interest).
+    function coverageRatio() external view returns (uint256);
+
     function engine() external view returns (IPerpEngine);
 }

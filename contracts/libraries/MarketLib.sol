@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {IPerpEngine, Market} from "../interfaces/IPerpEngine.sol";
+import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
+import {ConfigLib} from "./ConfigLib.sol";
+import {ConstantsLib} from "./ConstantsLib.sol";
+import {MathLib, WAD} from "./MathLib.sol";
+import {PositionMath} from "./PositionMath.sol";
+
+/// @title MarketLib
+/// @notice A market read from outside the engine, through `extsload`: its decoding, its price, its funding
+/// index, and what its open positions are worth to the LP pool. The lens and the vault read markets with
+/// it; the engine, which has the storage, computes the same index and reserves on it directly.
+library MarketLib {
+    using MathLib for uint256;
+
+    /// @dev Market `marketId` decoded from the engine's storage: `MARKET_WORDS` words at
+    /// keccak(id, `MARKETS_SLOT`): the oracle with the settlement price, the two funding sums, the two
+    /// sides, the margins with the funding clock, and the config in four (ConfigLib). A market that was
+    /// never added decodes with a zero oracle.
+    function load(IPerpEngine engine, uint256 marketId) internal view returns (Market memory m) {
+        bytes32[] memory w = engine.extsload(
+            keccak256(abi.encode(marketId, ConstantsLib.MARKETS_SLOT)),
+            ConstantsLib.MARKET_WORDS
+        );
+        m.oracle = IPriceOracle(address(uint160(uint256(w[0]))));
+        m.settlementPrice = uint96(uint256(w[0]) >> 160);
+        (m.fundingIndex, m.fundingCheckpointSum) = (int128(_lo(w[1])), int128(_hi(w[1])));
+        (m.longSize, m.longEntryNotional) = (_lo(w[2]), _hi(w[2]));
+        (m.shortSize, m.shortEntryNotional) = (_lo(w[3]), _hi(w[3]));
+        m.longMargin = uint112(uint256(w[4]));
+        m.shortMargin = uint112(uint256(w[4]) >> 112);
+        m.lastFundingTime = uint32(uint256(w[4]) >> 224);
+        m.config = ConfigLib.decode(w[5], w[6], w[7]);
+        (m.config.maxOpenInterest, m.config.minMargin) = (_lo(w[8]), uint96(uint256(w[8]) >> 128));
+    }
+
+    /// @dev The engine's price for the market: its oracle's, or its settlement price once settled.
+    function price(Market memory m) internal view returns (uint256) {
+        return m.settlementPrice != 0 ? m.settlementPrice : m.oracle.price();
+    }
+
+    /// @dev The funding rate now (zero once settled).
+    function rate(Market memory m) internal pure returns (int256) {
+        if (m.settlementPrice != 0) return 0;
+        return PositionMath.fundingRate(m.longSize, m.shortSize, m.config.skewScale, m.config.maxFundingRatePerDay);
+    }
+
+    /// @dev The engine's `_currentIndex`: the funding index accrued to now at `p` (frozen once settled).
+    function index(Market memory m, uint256 p) internal view returns (int256) {
+        if (m.settlementPrice != 0 || m.lastFundingTime == block.timestamp) return m.fundingIndex;
+        return PositionMath.accrueIndex(m.fundingIndex, rate(m), p, block.timestamp - m.lastFundingTime);
+    }
+
+    /// @dev What the market's open positions are worth to the LP pool at `p` (collateral units), rounded
+    /// against the pool: pending funding, plus each side's unrealized loss up to its margin, minus each
+    /// side's unrealized profit up to its reserve (its positions cannot be paid more). `scale` and `den` as
+    /// in the engine.
+    function mark(Market memory m, uint256 p, uint256 scale, uint256 den) internal view returns (int256 value) {
+        int256 netSize = int256(uint256(m.longSize)) - int256(uint256(m.shortSize));
+        int256 fundingOwed = (netSize * index(m, p)) / int256(WAD) - m.fundingCheckpointSum;
+        value =
+            fundingOwed >= 0 ? int256(uint256(fundingOwed) / scale) : -int256(uint256(-fundingOwed).mulDivUp(1, scale));
+        int256 longPnl = int256(uint256(m.longSize).mulDivUp(p, WAD)) - int256(uint256(m.longEntryNotional));
+        int256 shortPnl = int256(uint256(m.shortEntryNotional)) - int256(uint256(m.shortSize).mulDivDown(p, WAD));
+        (uint256 im, uint256 factor) = (m.config.initialMarginRatio, m.config.maxProfitFactor);
+        value += _side(longPnl, m.longMargin, sideReserve(m.longMargin, m.longEntryNotional, im, factor, den), scale);
+        value += _side(
+            shortPnl,
+            m.shortMargin,
+            sideReserve(m.shortMargin, m.shortEntryNotional, im, factor, den),
+            scale
+        );
+    }
+
+    /// @dev A side's reserve, at least the sum of its positions' profit caps (RiskLib.profitCap): the
+    /// lesser of its margin and its entry notional's initial margin (rounded up), times the factor
+    /// (rounded up).
+    function sideReserve(
+        uint256 margin,
+        uint256 entryNotionalUsd,
+        uint256 initialMarginRatio,
+        uint256 maxProfitFactor,
+        uint256 den
+    ) internal pure returns (uint256) {
+        return margin.min(entryNotionalUsd.mulDivUp(initialMarginRatio, den)).wMulUp(maxProfitFactor);
+    }
+
+    function _side(int256 tradersPnlUsd, uint256 margin, uint256 reserve, uint256 scale) private pure returns (int256) {
+        if (tradersPnlUsd > 0) return -int256(uint256(tradersPnlUsd).mulDivUp(1, scale).min(reserve));
+        return int256((uint256(-tradersPnlUsd) / scale).min(margin));
+    }
+
+    function _lo(bytes32 word) private pure returns (uint128) {
+        return uint128(uint256(word));
+    }
+
+    function _hi(bytes32 word) private pure returns (uint128) {
+        return uint128(uint256(word) >> 128);
+    }
+}
