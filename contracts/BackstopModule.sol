@@ -12,7 +12,6 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {IBackstopModule} from "./interfaces/IBackstopModule.sol";
-import {IPerpEngine} from "./interfaces/IPerpEngine.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
 import {MathLib} from "./libraries/MathLib.sol";
 

@@ -4,10 +4,7 @@ pragma solidity 0.8.34;
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 
 import {IPerpEngine, Market, MarketConfig, Position} from "./interfaces/IPerpEngine.sol";
-import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {IPerpLens, LiquidationPreview, PositionHealth} from "./interfaces/IPerpLens.sol";
-import {ConfigLib} from "./libraries/ConfigLib.sol";
-import {ConstantsLib} from "./libraries/ConstantsLib.sol";
 import {MarketLib} from "./libraries/MarketLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
 import {PositionMath} from "./libraries/PositionMath.sol";
