@@ -100,6 +100,20 @@ library ConfigLogic {
     }
 
     /// @dev A ratio: within its bounds, and a whole number of the steps it is stored in.
+    /// @notice `price` checked against `oracle`'s bounds, or the oracle's current price for zero: the price a
+    /// market settles at.
+    function settlementPrice(IPriceOracle oracle, uint256 price) external view returns (uint256) {
+        if (price == 0) return oracle.price();
+        _bound("settlementPrice", price, oracle.minPrice(), oracle.maxPrice());
+        return price;
+    }
+
+    /// @notice A borrowing rate checked against its bound and step, as the stored number of steps.
+    function borrowRateSteps(uint256 ratePerDay) external pure returns (uint32) {
+        _ratio("borrowRatePerDay", ratePerDay, 0, ConstantsLib.MAX_BORROW_RATE_PER_DAY);
+        return uint32(ratePerDay / ConfigLib.RATIO_UNIT); // at most 1e5 steps
+    }
+
     function _ratio(bytes32 name, uint256 value, uint256 min, uint256 max) private pure {
         _bound(name, value, min, max);
         if (value % ConfigLib.RATIO_UNIT != 0) revert IPerpEngine.ParameterPrecision(name, value, ConfigLib.RATIO_UNIT);

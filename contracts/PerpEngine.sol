@@ -108,7 +108,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         if (_positions[account][marketId].size != 0) revert PositionExists(account, marketId);
         Position memory old;
 
-        int256 index = _accrueFunding(m, price);
+        int256 index = _accrueFunding(m, price, size > 0);
         uint256 fee = _tradingFee(m, MathLib.abs(size), price);
         if (amount < fee) revert PositionWouldBeLiquidatable(int256(amount) - int256(fee), 0);
         Position memory p = Position(size.toInt128(), price.toUint128(), (amount - fee).toUint128(), index.toInt128());
@@ -133,7 +133,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         MarketState storage m = _open(marketId);
         Position memory old = _onSide(account, marketId, sizeDelta);
 
-        int256 index = _accrueFunding(m, price);
+        int256 index = _accrueFunding(m, price, old.size > 0);
         uint256 delta = MathLib.abs(sizeDelta);
         uint256 fee = _tradingFee(m, delta, price);
         int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
@@ -176,7 +176,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 oldAbs = MathLib.abs(old.size);
         if (delta >= oldAbs) revert ReduceExceedsSize(delta, oldAbs);
 
-        int256 index = _accrueFunding(m, price);
+        int256 index = _accrueFunding(m, price, old.size > 0);
         MarketConfig memory c = ConfigLib.risk(m.config);
         int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
         // The closed part may realize its share of the position's profit cap.
@@ -233,7 +233,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         MarketState storage m = _open(marketId);
         Position memory old = _onSide(account, marketId, long ? int256(1) : -1);
 
-        int256 index = _accrueFunding(m, price);
+        int256 index = _accrueFunding(m, price, long);
         int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
         int256 margin = int256(uint256(old.margin)) - funding - int256(amount);
         uint256 minMargin = m.config.minMargin;
@@ -296,7 +296,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         MarketState storage m = _market(marketId);
         Position memory p = _existing(account, marketId);
         uint256 price = _price(m);
-        int256 index = _accrueFunding(m, price);
+        int256 index = _accrueFunding(m, price, p.size > 0);
         RiskLib.Plan memory plan = RiskLib.plan(ConfigLib.risk(m.config), p, price, index, DEN);
         if (!plan.liquidatable) revert PositionHealthy(account, marketId, plan.equity, plan.liquidationMargin);
 
@@ -316,6 +316,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 count = marketCount;
         uint256[] memory prices = new uint256[](count);
         int256[] memory indexes = new int256[](count);
+        uint256[] memory borrows = new uint256[](count);
         MarketConfig[] memory configs = new MarketConfig[](count);
         for (uint256 i; i < accounts.length; ++i) {
             uint256 marketId = marketIds[i];
@@ -324,7 +325,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
             if (prices[marketId] == 0) {
                 try this.marketPrice(marketId) returns (uint256 price) {
                     prices[marketId] = price;
-                    indexes[marketId] = _accrueFunding(m, price);
+                    (indexes[marketId], borrows[marketId]) = _accrue(m, price);
                     configs[marketId] = ConfigLib.risk(m.config);
                 } catch {
                     prices[marketId] = type(uint256).max;
@@ -334,9 +335,10 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
             Position memory p = _positions[accounts[i]][marketId];
             if (p.size == 0) continue;
-            RiskLib.Plan memory plan = RiskLib.plan(configs[marketId], p, prices[marketId], indexes[marketId], DEN);
+            int256 index = _sideIndex(indexes[marketId], borrows[marketId], p.size > 0);
+            RiskLib.Plan memory plan = RiskLib.plan(configs[marketId], p, prices[marketId], index, DEN);
             if (!plan.liquidatable) continue;
-            _execute(accounts[i], marketId, m, p, plan, prices[marketId], indexes[marketId], feeRecipient);
+            _execute(accounts[i], marketId, m, p, plan, prices[marketId], index, feeRecipient);
             ++liquidated;
             keeperFees += plan.keeperFee;
         }
@@ -414,7 +416,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     function setMarketConfig(uint256 marketId, MarketConfig calldata config) external onlyRole(MARKET_ADMIN_ROLE) {
         MarketState storage m = _open(marketId);
         // Funding so far accrues at the old rate; profit caps of open positions follow the new factor.
-        _accrueFunding(m, m.oracle.price());
+        _accrue(m, m.oracle.price());
         uint256 reserveBefore = _reserve(m);
         ConfigLogic.setConfig(m, config, SCALE);
         uint256 reserveAfter = _reserve(m);
@@ -427,16 +429,22 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @inheritdoc IPerpEngine
     function settleMarket(uint256 marketId, uint256 price) external onlyRole(MARKET_ADMIN_ROLE) {
         MarketState storage m = _open(marketId);
-        IPriceOracle oracle = m.oracle;
-        if (price == 0) price = oracle.price();
-        if (price < oracle.minPrice() || price > oracle.maxPrice()) {
-            revert ParameterOutOfBounds("settlementPrice", price, oracle.minPrice(), oracle.maxPrice());
-        }
+        price = ConfigLogic.settlementPrice(m.oracle, price);
         // Funding accrues up to now at the settlement price, then stops.
-        _accrueFunding(m, price);
-        m.settlementPrice = price.toUint96();
+        _accrue(m, price);
+        m.settlementPrice = price;
         m.lastFundingTime = SETTLED;
         emit MarketSettled(marketId, price);
+    }
+
+    /// @inheritdoc IPerpEngine
+    function setBorrowRate(uint256 marketId, uint256 ratePerDay) external onlyRole(MARKET_ADMIN_ROLE) {
+        MarketState storage m = _open(marketId);
+        uint32 steps = ConfigLogic.borrowRateSteps(ratePerDay);
+        // What accrued so far accrues at the old rate.
+        _accrue(m, m.oracle.price());
+        m.borrowRatePerDay = steps;
+        emit BorrowRateUpdated(marketId, ratePerDay);
     }
 
     /// @inheritdoc IPerpEngine
@@ -571,7 +579,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         Position memory old,
         uint256 price
     ) internal returns (uint256 payout) {
-        int256 index = _accrueFunding(m, price);
+        int256 index = _accrueFunding(m, price, old.size > 0);
         MarketConfig memory c = ConfigLib.risk(m.config);
         uint256 absSize = MathLib.abs(old.size);
         int256 funding = PositionMath.funding(old.size, index, old.fundingIndex, DEN);
@@ -700,19 +708,20 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         if ((p.size > 0) != (signed > 0) || signed == 0) revert WrongSide(account, marketId, p.size);
     }
 
-    /// @dev Moves the funding index to now at `price` and returns it.
-    function _accrueFunding(MarketState storage m, uint256 price) internal returns (int256 index) {
-        index = _currentIndex(m, price);
-        uint256 last = m.lastFundingTime;
-        if (last != block.timestamp && last != SETTLED) {
-            m.fundingIndex = index.toInt128();
-            m.lastFundingTime = uint32(block.timestamp); // fits until 2106
-        }
+    /// @dev Moves the funding and borrow indexes to now at `price` and returns the index a position on the
+    /// `long` side settles against (`_sideIndex`).
+    function _accrueFunding(MarketState storage m, uint256 price, bool long) internal returns (int256) {
+        (int256 index, uint256 borrow) = _accrue(m, price);
+        return _sideIndex(index, borrow, long);
     }
 
-    function _currentIndex(MarketState storage m, uint256 price) internal view returns (int256) {
+    /// @dev Moves the funding index and the borrow index to now at `price` and returns both. A settled
+    /// market's indexes are frozen.
+    function _accrue(MarketState storage m, uint256 price) internal returns (int256 index, uint256 borrow) {
         uint256 last = m.lastFundingTime;
-        if (last == block.timestamp || last == SETTLED) return m.fundingIndex;
+        index = m.fundingIndex;
+        borrow = m.borrowIndex;
+        if (last == block.timestamp || last == SETTLED) return (index, borrow);
         uint256 elapsed = block.timestamp - last;
         int256 rate = PositionMath.fundingRate(
             m.longSize,
@@ -720,7 +729,22 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
             m.config.skewScale,
             m.config.maxFundingRatePerDay * ConfigLib.RATIO_UNIT
         );
-        return PositionMath.accrueIndex(m.fundingIndex, rate, price, elapsed);
+        index = PositionMath.accrueIndex(index, rate, price, elapsed);
+        m.fundingIndex = index.toInt128();
+        m.lastFundingTime = uint32(block.timestamp); // fits until 2106
+        uint256 borrowRate = m.borrowRatePerDay;
+        if (borrowRate != 0) {
+            borrow += PositionMath.borrowAccrual(borrowRate * ConfigLib.RATIO_UNIT, price, elapsed);
+            m.borrowIndex = borrow.toUint64();
+        }
+    }
+
+    /// @dev The index a position settles funding and borrowing against: the funding index plus the borrow
+    /// index for a long, minus it for a short. Settled as `size x (index - checkpoint)`, a long then pays
+    /// funding and borrowing, and a short receives funding and pays borrowing.
+    function _sideIndex(int256 index, uint256 borrow, bool long) internal pure returns (int256) {
+        int256 b = int256(borrow * PositionMath.BORROW_UNIT);
+        return long ? index + b : index - b;
     }
 
     /// @dev A market's reserve: the sum of its two sides' reserves.

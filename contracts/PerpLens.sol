@@ -38,9 +38,9 @@ contract PerpLens is IPerpLens {
     }
 
     /// @inheritdoc IPerpLens
-    function currentFundingIndex(uint256 marketId) public view returns (int256) {
+    function currentFundingIndex(uint256 marketId) public view returns (int256 index) {
         Market memory m = getMarket(marketId);
-        return MarketLib.index(m, MarketLib.price(m));
+        (index, ) = MarketLib.indexes(m, MarketLib.price(m));
     }
 
     /// @inheritdoc IPerpLens
@@ -53,7 +53,7 @@ contract PerpLens is IPerpLens {
         h.size = p.size;
         h.entryPrice = p.entryPrice;
         h.margin = p.margin;
-        h.funding = PositionMath.funding(p.size, MarketLib.index(m, h.price), p.fundingIndex, DEN);
+        h.funding = PositionMath.funding(p.size, MarketLib.positionIndex(m, h.price, p.size), p.fundingIndex, DEN);
         uint256 cap = RiskLib.profitCap(c, p.margin, MathLib.abs(p.size), p.entryPrice, DEN);
         h.pnl = PositionMath.pnl(p.size, p.entryPrice, h.price, cap, DEN);
         h.equity = int256(uint256(p.margin)) + h.pnl - h.funding;
@@ -72,7 +72,7 @@ contract PerpLens is IPerpLens {
         if (p.size == 0) return false;
         Market memory m = getMarket(marketId);
         uint256 price = MarketLib.price(m);
-        return RiskLib.plan(m.config, p, price, MarketLib.index(m, price), DEN).liquidatable;
+        return RiskLib.plan(m.config, p, price, MarketLib.positionIndex(m, price, p.size), DEN).liquidatable;
     }
 
     /// @inheritdoc IPerpLens
@@ -84,7 +84,13 @@ contract PerpLens is IPerpLens {
         if (p.size == 0) return preview;
         Market memory m = getMarket(marketId);
         preview.price = MarketLib.price(m);
-        RiskLib.Plan memory plan = RiskLib.plan(m.config, p, preview.price, MarketLib.index(m, preview.price), DEN);
+        RiskLib.Plan memory plan = RiskLib.plan(
+            m.config,
+            p,
+            preview.price,
+            MarketLib.positionIndex(m, preview.price, p.size),
+            DEN
+        );
         preview.liquidatable = plan.liquidatable;
         preview.equity = plan.equity;
         preview.liquidationMargin = plan.liquidationMargin;

@@ -30,6 +30,8 @@ struct MarketConfig {
 struct Market {
     IPriceOracle oracle;
     uint256 settlementPrice; // zero until the market is settled
+    uint256 borrowRatePerDay; // 18 decimals, of notional a day, paid by longs and shorts to the LP pool
+    uint256 borrowIndex; // cumulative borrowing per base unit (USD, 18 decimals)
     uint64 lastFundingTime;
     int128 fundingIndex; // cumulative funding per base unit, USD (18 decimals); longs pay when it rises
     int128 fundingCheckpointSum; // sum over positions of size x checkpoint / 1e18, to mark funding in O(1)
@@ -71,7 +73,8 @@ struct StoredConfig {
 /// 32 bits: it runs until 2106.
 struct MarketState {
     IPriceOracle oracle;
-    uint96 settlementPrice; // 18 decimals; set once the market is settled (its clock then reads SETTLED)
+    uint32 borrowRatePerDay; // multiples of 1e-8 of notional a day, paid by both sides to the LP pool
+    uint64 borrowIndex; // cumulative borrowing per base unit, in units of 1e-12 USD (PositionMath.BORROW_UNIT)
     int128 fundingIndex;
     int128 fundingCheckpointSum;
     uint128 longSize;
@@ -82,6 +85,7 @@ struct MarketState {
     uint112 shortMargin;
     uint32 lastFundingTime;
     StoredConfig config;
+    uint256 settlementPrice; // 18 decimals; set once the market is settled (its clock then reads SETTLED)
 }
 
 /// @notice A position: isolated, one per (account, market).
@@ -103,6 +107,7 @@ interface IPerpEngine {
     event TreasuryUpdated(address treasury);
     /// @notice The market is wound down: no new risk, funding stopped, every position values at `price`.
     event MarketSettled(uint256 indexed marketId, uint256 price);
+    event BorrowRateUpdated(uint256 indexed marketId, uint256 ratePerDay);
     /// @notice Every trader action (open, increase, reduce, close, add or remove margin).
     /// @param realizedPnl PnL the action realized (positive: paid to the trader).
     /// @param fundingPaid Funding settled (positive: paid by the trader).
@@ -270,6 +275,11 @@ interface IPerpEngine {
     /// its positions close (`closeSettled`), are liquidated and are marked at `price`, and nothing reads its
     /// feed again. `price` must lie within the oracle's bounds; zero takes the oracle's current price.
     function settleMarket(uint256 marketId, uint256 price) external;
+    /// @notice Sets the market's borrowing rate (behind the timelock): a fraction of notional a day that
+    /// every open position pays the LP pool, long or short, for the liquidity its profit cap reserves (a
+    /// position opened at its initial margin reserves `maxProfitFactor x initialMarginRatio` of its
+    /// notional). At most 0.1 % a day, in steps of 1e-8. What accrued so far accrues at the old rate.
+    function setBorrowRate(uint256 marketId, uint256 ratePerDay) external;
     function setFeeShares(uint256 backstopShare, uint256 treasuryShare) external;
     function setTreasury(address treasury) external;
     function pause() external;

@@ -10,7 +10,7 @@ struct PositionHealth {
     uint256 margin;
     uint256 price;
     int256 pnl; // unrealized, after the profit cap (collateral)
-    int256 funding; // accrued, owed by the trader when positive (collateral)
+    int256 funding; // accrued funding and borrowing, owed by the trader when positive (collateral)
     int256 equity; // margin + pnl - funding
     uint256 notional; // collateral
     uint256 leverage; // notional / equity, 18 decimals; type(uint256).max when equity <= 0

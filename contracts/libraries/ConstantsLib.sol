@@ -16,6 +16,8 @@ library ConstantsLib {
     uint256 internal constant MIN_MAX_PROFIT_FACTOR = 1e18;
     uint256 internal constant MAX_MAX_PROFIT_FACTOR = 18e18; // fits MarketConfig.maxProfitFactor (uint64)
     uint256 internal constant MAX_FUNDING_RATE_PER_DAY = 0.1e18;
+    /// @dev 0.1 % of notional a day (36.5 % a year): a borrowing rate beyond it would be a lever on traders.
+    uint256 internal constant MAX_BORROW_RATE_PER_DAY = 0.001e18;
     uint256 internal constant MAX_PARTIAL_LIQUIDATION_BUFFER = 0.2e18;
     /// @dev Whole collateral tokens (scaled by the token's decimals at construction).
     uint256 internal constant MAX_KEEPER_FEE_TOKENS = 1_000;
@@ -51,9 +53,10 @@ library ConstantsLib {
     uint256 internal constant MAX_EXECUTION_FEE_TOKENS = 100;
 
     // ---- engine storage (read by PerpLens and the OrderBook through `extsload`) ----
-    /// @dev The slot of `PerpEngine._markets`; a market is `MARKET_WORDS` words from keccak(id, slot).
+    /// @dev The slot of `PerpEngine._markets`; a market is `MARKET_WORDS` words from keccak(id, slot): nine
+    /// read by trades, and the settlement price.
     uint256 internal constant MARKETS_SLOT = 5;
-    uint256 internal constant MARKET_WORDS = 9;
+    uint256 internal constant MARKET_WORDS = 10;
 
     // ---- oracle ----
     uint256 internal constant MIN_ORACLE_MAX_AGE = 1 minutes;

@@ -16,16 +16,18 @@ library MarketLib {
     using MathLib for uint256;
 
     /// @dev Market `marketId` decoded from the engine's storage: `MARKET_WORDS` words at
-    /// keccak(id, `MARKETS_SLOT`): the oracle with the settlement price, the two funding sums, the two
-    /// sides, the margins with the funding clock, and the config in four (ConfigLib). A market that was
-    /// never added decodes with a zero oracle.
+    /// keccak(id, `MARKETS_SLOT`): the oracle with the borrowing rate and index, the two funding sums, the
+    /// two sides, the margins with the funding clock, the config in four (ConfigLib), and the settlement
+    /// price. A market that was never added decodes with a zero oracle.
     function load(IPerpEngine engine, uint256 marketId) internal view returns (Market memory m) {
         bytes32[] memory w = engine.extsload(
             keccak256(abi.encode(marketId, ConstantsLib.MARKETS_SLOT)),
             ConstantsLib.MARKET_WORDS
         );
         m.oracle = IPriceOracle(address(uint160(uint256(w[0]))));
-        m.settlementPrice = uint96(uint256(w[0]) >> 160);
+        m.borrowRatePerDay = uint256(uint32(uint256(w[0]) >> 160)) * ConfigLib.RATIO_UNIT;
+        m.borrowIndex = uint256(uint64(uint256(w[0]) >> 192)) * PositionMath.BORROW_UNIT;
+        m.settlementPrice = uint256(w[9]);
         (m.fundingIndex, m.fundingCheckpointSum) = (int128(_lo(w[1])), int128(_hi(w[1])));
         (m.longSize, m.longEntryNotional) = (_lo(w[2]), _hi(w[2]));
         (m.shortSize, m.shortEntryNotional) = (_lo(w[3]), _hi(w[3]));
@@ -47,10 +49,20 @@ library MarketLib {
         return PositionMath.fundingRate(m.longSize, m.shortSize, m.config.skewScale, m.config.maxFundingRatePerDay);
     }
 
-    /// @dev The engine's `_currentIndex`: the funding index accrued to now at `p` (frozen once settled).
-    function index(Market memory m, uint256 p) internal view returns (int256) {
-        if (m.settlementPrice != 0 || m.lastFundingTime == block.timestamp) return m.fundingIndex;
-        return PositionMath.accrueIndex(m.fundingIndex, rate(m), p, block.timestamp - m.lastFundingTime);
+    /// @dev The engine's `_accrue`: the funding index and the borrow index (18 decimals) accrued to now at
+    /// `p` (frozen once settled).
+    function indexes(Market memory m, uint256 p) internal view returns (int256 index, uint256 borrow) {
+        (index, borrow) = (m.fundingIndex, m.borrowIndex);
+        if (m.settlementPrice != 0 || m.lastFundingTime == block.timestamp) return (index, borrow);
+        uint256 elapsed = block.timestamp - m.lastFundingTime;
+        index = PositionMath.accrueIndex(index, rate(m), p, elapsed);
+        borrow += PositionMath.borrowAccrual(m.borrowRatePerDay, p, elapsed) * PositionMath.BORROW_UNIT;
+    }
+
+    /// @dev The index a position of `size` settles against now at `p` (the engine's `_sideIndex`).
+    function positionIndex(Market memory m, uint256 p, int256 size) internal view returns (int256) {
+        (int256 index, uint256 borrow) = indexes(m, p);
+        return size > 0 ? index + int256(borrow) : index - int256(borrow);
     }
 
     /// @dev What the market's open positions are worth to the LP pool at `p` (collateral units), rounded
@@ -58,8 +70,12 @@ library MarketLib {
     /// side's unrealized profit up to its reserve (its positions cannot be paid more). `scale` and `den` as
     /// in the engine.
     function mark(Market memory m, uint256 p, uint256 scale, uint256 den) internal view returns (int256 value) {
+        // Longs settle against index + borrow and shorts against index - borrow, so what the positions owe
+        // the pool is net size x index + gross size x borrow, less their checkpoints.
+        (int256 index, uint256 borrow) = indexes(m, p);
         int256 netSize = int256(uint256(m.longSize)) - int256(uint256(m.shortSize));
-        int256 fundingOwed = (netSize * index(m, p)) / int256(WAD) - m.fundingCheckpointSum;
+        int256 grossSize = int256(uint256(m.longSize) + m.shortSize);
+        int256 fundingOwed = (netSize * index + grossSize * int256(borrow)) / int256(WAD) - m.fundingCheckpointSum;
         value =
             fundingOwed >= 0 ? int256(uint256(fundingOwed) / scale) : -int256(uint256(-fundingOwed).mulDivUp(1, scale));
         int256 longPnl = int256(uint256(m.longSize).mulDivUp(p, WAD)) - int256(uint256(m.longEntryNotional));

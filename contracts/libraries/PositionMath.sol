@@ -71,6 +71,16 @@ library PositionMath {
         return (proportional * int256(maxRatePerDay)) / int256(WAD);
     }
 
+    /// @dev The borrow index's unit: 1e-12 USD per base unit, so that a 64-bit index holds 1.8e7 USD per
+    /// unit of accrued borrowing (fifty years at 0.1 % a day of a $1M unit).
+    uint256 internal constant BORROW_UNIT = 1e6;
+
+    /// @dev Borrowing accrued per base unit over `elapsed` seconds at `ratePerDay` of `price`, in
+    /// `BORROW_UNIT`s, rounded up (the LP pool's side).
+    function borrowAccrual(uint256 ratePerDay, uint256 price, uint256 elapsed) internal pure returns (uint256) {
+        return (ratePerDay * price * elapsed).mulDivUp(1, WAD * 1 days * BORROW_UNIT);
+    }
+
     /// @dev The funding index after `elapsed` seconds at `ratePerDay` and `price`: per base unit, rate x
     /// price x days (truncated toward zero; positions round their own share against the trader).
     function accrueIndex(
