@@ -158,6 +158,11 @@ contract InvariantsTest is BaseTest {
         );
     }
 
+    /// INV-CONS-4: InstantOrders passes every trade's collateral straight to the engine and keeps none.
+    function invariant_INV_CONS_4_instant_orders_hold_nothing() public view {
+        _assertEq(token.balanceOf(address(orders)), 0, "INV-CONS-4 InstantOrders balance == 0");
+    }
+
     /// INV-CONS-3 (handler side): every successful call moved exactly the tokens Model.sol predicts.
     function invariant_INV_CONS_3_calls_moved_the_predicted_amounts() public view {
         _noViolation("INV-CONS");
