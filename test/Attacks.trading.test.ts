@@ -218,9 +218,11 @@ describe("Attacks with hostile collateral tokens", function () {
       await expect(s.orders.connect(s.alice).openPosition(ETH, WAD, 500n * s.unit))
         .to.be.revertedWithCustomError(s.token, "ERC20InsufficientBalance")
         .withArgs(await s.orders.getAddress(), pulled - 2n * burnt, pulled - burnt);
-      expect([await s.token.balanceOf(s.alice), await s.token.balanceOf(s.engine), await s.engine.lpBalance()]).to.deep.equal(
-        before,
-      );
+      expect([
+        await s.token.balanceOf(s.alice),
+        await s.token.balanceOf(s.engine),
+        await s.engine.lpBalance(),
+      ]).to.deep.equal(before);
       expect(await s.token.balanceOf(s.orders)).to.equal(0n);
       await expect(s.engine.connect(s.bob).addMargin(ETH, 100n * s.unit))
         .to.be.revertedWithCustomError(s.engine, "TransferAmountMismatch")

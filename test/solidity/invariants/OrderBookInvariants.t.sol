@@ -149,7 +149,10 @@ contract OrderBookInvariantsTest is BaseTest {
         _assertEq(engine.getPosition(handler.trader(0), 0).size, int256(0), "position closed");
         _assertEq(token.balanceOf(address(book)), 0, "book empty");
         _assertEq(handler.escrowSum(), 0, "no escrow left");
-        _assertTrue(handler.pathCount("execute.noRoundYet") + handler.pathCount("execute.wrongRound") == 2, "two wrong rounds refused");
+        _assertTrue(
+            handler.pathCount("execute.noRoundYet") + handler.pathCount("execute.wrongRound") == 2,
+            "two wrong rounds refused"
+        );
         bytes32[4] memory ids = [bytes32("INV-OB-1"), "INV-OB-2", "INV-OB-3", "INV-OB-4"];
         for (uint256 i; i < ids.length; ++i) _noViolation(ids[i]);
     }

@@ -39,7 +39,13 @@ contract OrderBookHandler {
     mapping(bytes32 id => string) public firstViolation;
     mapping(bytes32 path => uint256) public pathCount;
 
-    constructor(MockERC20 token, PerpEngine engine, OrderBook book, MockV3Aggregator ethFeed, MockV3Aggregator btcFeed) {
+    constructor(
+        MockERC20 token,
+        PerpEngine engine,
+        OrderBook book,
+        MockV3Aggregator ethFeed,
+        MockV3Aggregator btcFeed
+    ) {
         TOKEN = token;
         ENGINE = engine;
         BOOK = book;
@@ -98,7 +104,8 @@ contract OrderBookHandler {
             escrowOf[a][id] = escrow;
             escrowSum += escrow;
             pathCount["request"] += 1;
-            if (TOKEN.balanceOf(address(BOOK)) - bookBefore != escrow) _fail("INV-OB-1", "request escrowed other than its amount + fee");
+            if (TOKEN.balanceOf(address(BOOK)) - bookBefore != escrow)
+                _fail("INV-OB-1", "request escrowed other than its amount + fee");
             if (traderBefore - TOKEN.balanceOf(a) != escrow) _fail("INV-OB-1", "request pulled other than its escrow");
         } catch {
             pathCount["request.refused"] += 1;
@@ -123,16 +130,20 @@ contract OrderBookHandler {
             _forget(a, id);
             pathCount["cancel"] += 1;
             if (block.timestamp <= expiresAt) _fail("INV-OB-4", "a request was cancelled before its expiry");
-            if (TOKEN.balanceOf(a) - before[0] != refund) _fail("INV-OB-4", "cancel refunded other than the escrowed amount");
-            if (TOKEN.balanceOf(recipient) - before[1] != r.executionFee) _fail("INV-OB-4", "cancel paid other than the fee");
+            if (TOKEN.balanceOf(a) - before[0] != refund)
+                _fail("INV-OB-4", "cancel refunded other than the escrowed amount");
+            if (TOKEN.balanceOf(recipient) - before[1] != r.executionFee)
+                _fail("INV-OB-4", "cancel paid other than the fee");
             if (before[2] - TOKEN.balanceOf(address(BOOK)) != refund + r.executionFee)
                 _fail("INV-OB-1", "cancel released other than the escrow");
         } catch (bytes memory reason) {
             pathCount["cancel.early"] += 1;
             bytes memory expected = abi.encodeWithSelector(IOrderBook.RequestNotExpired.selector, a, id, expiresAt);
             if (block.timestamp > expiresAt) _fail("INV-OB-4", "an expired request could not be cancelled");
-            else if (keccak256(reason) != keccak256(expected)) _fail("INV-OB-4", "early cancel reverted for another reason");
-            if (BOOK.getRequest(a, id).createdAt != r.createdAt) _fail("INV-OB-4", "a refused cancel changed the request");
+            else if (keccak256(reason) != keccak256(expected))
+                _fail("INV-OB-4", "early cancel reverted for another reason");
+            if (BOOK.getRequest(a, id).createdAt != r.createdAt)
+                _fail("INV-OB-4", "a refused cancel changed the request");
         }
     }
 
@@ -183,7 +194,13 @@ contract OrderBookHandler {
     /// @dev After 0 to 120 s, one feed posts a round ±5 % away: with `updateAnswer` (stamped now) or with
     /// `updateRoundData` stamped between the last round's time and now (a round that took a while to land).
     /// Round times never go backwards, as a Chainlink aggregator's do not.
-    function postRound(uint256 marketSeed, uint256 secondsSeed, uint256 bpsSeed, uint256 stampSeed, bool roundData) external action {
+    function postRound(
+        uint256 marketSeed,
+        uint256 secondsSeed,
+        uint256 bpsSeed,
+        uint256 stampSeed,
+        bool roundData
+    ) external action {
         time += _bound(secondsSeed, 0, 120);
         vm.warp(time);
         MockV3Aggregator feed = _feed(marketSeed % 2);
@@ -215,7 +232,8 @@ contract OrderBookHandler {
         uint256 latest = feed.latestRound();
         uint80 roundId;
         uint256 pick = roundSeed % 3;
-        if (first == 0) roundId = uint80(_bound(roundSeed, 1, latest + 1)); // no first round yet: none is right
+        if (first == 0)
+            roundId = uint80(_bound(roundSeed, 1, latest + 1)); // no first round yet: none is right
         else if (pick == 0 && first > 1) roundId = first - 1;
         else if (pick == 1) roundId = first + 1;
         else roundId = uint80(_bound(roundSeed, 1, latest + 2));
@@ -229,14 +247,12 @@ contract OrderBookHandler {
             pathCount[first == 0 ? bytes32("execute.noRoundYet") : bytes32("execute.wrongRound")] += 1;
             bool expired = block.timestamp > uint256(r.createdAt) + BOOK.maxAge();
             bytes4 s = _selector(reason);
-            if (
-                !expired &&
-                s != IPriceOracle.RoundTooEarly.selector &&
-                s != IPriceOracle.NotFirstRound.selector
-            ) _fail("INV-OB-2", "a wrong round was refused for another reason");
+            if (!expired && s != IPriceOracle.RoundTooEarly.selector && s != IPriceOracle.NotFirstRound.selector)
+                _fail("INV-OB-2", "a wrong round was refused for another reason");
         }
         if (TOKEN.balanceOf(address(BOOK)) != bookBefore) _fail("INV-OB-2", "a refused execution moved tokens");
-        if (BOOK.getRequest(a, id).createdAt != r.createdAt) _fail("INV-OB-2", "a refused execution changed the request");
+        if (BOOK.getRequest(a, id).createdAt != r.createdAt)
+            _fail("INV-OB-2", "a refused execution changed the request");
     }
 
     function _executeFirst(address a, uint256 id, Request memory r, uint80 first) private {
@@ -260,7 +276,8 @@ contract OrderBookHandler {
         try BOOK.execute(a, id, first) returns (bool executed) {
             _forget(a, id);
             if (expired || !fresh) _fail("INV-OB-3", "an expired or unpriced request was executed");
-            if (TOKEN.balanceOf(KEEPER) - before[0] != r.executionFee) _fail("INV-OB-3", "the keeper was paid other than the fee");
+            if (TOKEN.balanceOf(KEEPER) - before[0] != r.executionFee)
+                _fail("INV-OB-3", "the keeper was paid other than the fee");
             if (before[1] - TOKEN.balanceOf(address(BOOK)) != refund + r.executionFee)
                 _fail("INV-OB-1", "an execution released other than the escrow");
             _checkOutcome(a, id, first, executed, expectedPrice, acceptable);
@@ -271,7 +288,8 @@ contract OrderBookHandler {
                     _fail("INV-OB-3", "the engine did not receive the escrowed amount");
             } else {
                 pathCount["execute.cancelled"] += 1;
-                if (TOKEN.balanceOf(a) - before[2] != refund) _fail("INV-OB-3", "a cancelled request refunded other than its amount");
+                if (TOKEN.balanceOf(a) - before[2] != refund)
+                    _fail("INV-OB-3", "a cancelled request refunded other than its amount");
             }
         } catch {
             vm.getRecordedLogs();
@@ -302,7 +320,8 @@ contract OrderBookHandler {
                 if (address(uint160(uint256(logs[i].topics[1]))) != a || uint256(logs[i].topics[2]) != id)
                     _fail("INV-OB-3", "OrderExecuted names another request");
                 if (roundId != first) _fail("INV-OB-2", "a request was executed at a round other than its first");
-                if (price != expectedPrice) _fail("INV-OB-3", "executed at other than the worse of round and current price");
+                if (price != expectedPrice)
+                    _fail("INV-OB-3", "executed at other than the worse of round and current price");
                 if (!acceptable || !executed) _fail("INV-OB-3", "executed beyond the acceptable price");
             } else if (topic == IOrderBook.OrderCancelled.selector) {
                 seen = true;
