@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.34;
+
+import {OrderKind, Request} from "../../../contracts/interfaces/IOrderBook.sol";
+import {Market, Position} from "../../../contracts/interfaces/IPerpEngine.sol";
+import {BaseTest} from "../utils/BaseTest.sol";
+import {vm} from "../utils/Vm.sol";
+import {OrderBookHandler} from "./handlers/OrderBookHandler.sol";
+
+/// @notice The OrderBook's invariants (INV-OB in InvariantsSpec.md) on a deployment of its own: the engine
+/// wired to the real OrderBook (BaseTest `_deploySystem(true)`), traders trading only through requests, a
+/// keeper executing them at the right (or a wrong) round, feeds posting rounds at random times, expiries
+/// and cancellations. The engine's solvency, conservation and aggregate invariants are checked on this
+/// deployment too.
+contract OrderBookInvariantsTest is BaseTest {
+    struct FuzzSelector {
+        address addr;
+        bytes4[] selectors;
+    }
+
+    OrderBookHandler private handler;
+    address private constant LP = address(0x2100);
+    address private constant STAKER = address(0x3100);
+
+    function setUp() public {
+        _deploySystem(true);
+        handler = new OrderBookHandler(token, engine, book, ethFeed, btcFeed);
+        for (uint256 i; i < handler.TRADERS(); ++i) _fund(handler.trader(i), 10_000_000 * UNIT);
+        _fund(LP, 5_000_000 * UNIT);
+        _fund(STAKER, 20_000 * UNIT);
+        vm.prank(LP);
+        vault.deposit(5_000_000 * UNIT, LP);
+        vm.prank(STAKER);
+        backstop.deposit(20_000 * UNIT, STAKER);
+    }
+
+    function targetContracts() public view returns (address[] memory targets) {
+        targets = new address[](1);
+        targets[0] = address(handler);
+    }
+
+    function targetSelectors() public view returns (FuzzSelector[] memory s) {
+        s = new FuzzSelector[](1);
+        bytes4[] memory h = new bytes4[](6);
+        h[0] = OrderBookHandler.request.selector;
+        h[1] = OrderBookHandler.execute.selector;
+        h[2] = OrderBookHandler.cancel.selector;
+        h[3] = OrderBookHandler.postRound.selector;
+        h[4] = OrderBookHandler.warp.selector;
+        h[5] = OrderBookHandler.liquidate.selector;
+        s[0] = FuzzSelector(address(handler), h);
+    }
+
+    function targetSenders() public pure returns (address[] memory senders) {
+        senders = new address[](1);
+        senders[0] = address(0x5E4D);
+    }
+
+    // ---------------------------------------------------------------- INV-OB
+
+    /// INV-OB-1: the book holds exactly the escrows of its pending requests: the handler's ghost (escrows as
+    /// requested, released on execution or cancellation) and the sum over the stored requests agree with it.
+    function invariant_INV_OB_1_book_balance_is_the_sum_of_pending_escrows() public view {
+        uint256 stored;
+        for (uint256 i; i < handler.TRADERS(); ++i) {
+            for (uint256 id; id < 2; ++id) {
+                Request memory r = book.getRequest(handler.trader(i), id);
+                if (r.createdAt == 0) continue;
+                bool escrows = r.kind == OrderKind.Open || r.kind == OrderKind.Increase;
+                stored += (escrows ? uint256(r.amount) : 0) + r.executionFee;
+            }
+        }
+        uint256 balance = token.balanceOf(address(book));
+        _assertEq(balance, handler.escrowSum(), "INV-OB-1 book balance == ghost escrow sum");
+        _assertEq(balance, stored, "INV-OB-1 book balance == sum of stored requests' escrows");
+        _noViolation("INV-OB-1");
+    }
+
+    /// INV-OB-2 (handler): no request is executed at a round other than the first at or after
+    /// createdAt + minDelay; every execution at another round reverts and changes nothing.
+    function invariant_INV_OB_2_only_the_first_round_executes() public view {
+        _noViolation("INV-OB-2");
+    }
+
+    /// INV-OB-3 and INV-OB-4 (handler): executions at the first round settle exactly; cancellations only after expiry.
+    function invariant_INV_OB_3_4_executions_and_cancellations_settle_exactly() public view {
+        _noViolation("INV-OB-3");
+        _noViolation("INV-OB-4");
+    }
+
+    // ---------------------------------------------------------------- engine invariants on this deployment
+
+    /// INV-SOLV-1 / INV-CONS-1 on the book's engine: its balance equals its ledger, to the unit.
+    function invariant_INV_OB_CONS_engine_ledger_matches_its_balance() public view {
+        uint256 ledger = engine.lpBalance() + engine.pendingProtocolFees() + engine.pendingPenalties();
+        for (uint256 i; i < handler.TRADERS(); ++i) {
+            address a = handler.trader(i);
+            ledger += engine.getPosition(a, 0).margin + engine.getPosition(a, 1).margin + engine.claimable(a);
+        }
+        _assertEq(token.balanceOf(address(engine)), ledger, "INV-CONS-1 (book) engine balance == ledger");
+        _assertGe(token.balanceOf(address(backstop)), backstop.totalAssets(), "INV-SOLV-2 (book) backstop balance");
+    }
+
+    /// INV-AGG-1 on the book's engine: each side's size and margin are the sums over the positions.
+    function invariant_INV_OB_AGG_market_aggregates_equal_sums_over_positions() public view {
+        for (uint256 id; id < 2; ++id) {
+            Market memory m = lens.getMarket(id);
+            uint256[4] memory sums; // longSize, shortSize, longMargin, shortMargin
+            for (uint256 i; i < handler.TRADERS(); ++i) {
+                Position memory p = engine.getPosition(handler.trader(i), id);
+                if (p.size == 0) continue;
+                uint256 side = p.size > 0 ? 0 : 1;
+                sums[side] += p.size > 0 ? uint256(int256(p.size)) : uint256(-int256(p.size));
+                sums[2 + side] += p.margin;
+            }
+            _assertEq(m.longSize, sums[0], "INV-AGG-1 (book) longSize");
+            _assertEq(m.shortSize, sums[1], "INV-AGG-1 (book) shortSize");
+            _assertEq(m.longMargin, sums[2], "INV-AGG-1 (book) longMargin");
+            _assertEq(m.shortMargin, sums[3], "INV-AGG-1 (book) shortMargin");
+        }
+    }
+
+    // ---------------------------------------------------------------- handler self-test
+
+    /// @dev A known path: an open request executes at its first round (a wrong round reverts first), a
+    /// close request is cancelled by nobody before expiry, then executes; an expired request is cancelled;
+    /// every check passes and the book ends empty.
+    function test_handler_walks_request_execute_and_cancel() public {
+        // Open long ~$30k at 5x (kind 0), acceptable price +10 %.
+        handler.request(0, 0, 0, 30_000, 5, 501, 0, false); // bound 5.01 % above the price
+        handler.execute(0, 0, false, false); // no round after the delay yet: every round is wrong
+        handler.postRound(0, 60, 10_000, 0, false);
+        handler.execute(0, 1, true, false); // a wrong round
+        handler.cancel(0, true); // before expiry: refused
+        handler.execute(0, 0, false, false);
+        _assertEq(handler.pathCount("execute"), 1, "open executed");
+        _assertTrue(engine.getPosition(handler.trader(0), 0).size > 0, "long opened");
+        // Close (kind 3): requested, left to expire, cancelled by a keeper.
+        handler.request(0, 0, 3, 0, 0, 501, 0, false);
+        handler.warp(2 hours);
+        handler.postRound(0, 0, 10_000, 0, false);
+        handler.execute(0, 0, false, false); // expired: reverts
+        handler.cancel(0, false);
+        _assertEq(handler.pathCount("cancel"), 1, "expired request cancelled");
+        // Close again, executed at its first round.
+        handler.request(0, 0, 3, 0, 0, 501, 0, false);
+        handler.execute(0, 10_000 << 8, false, true); // the keeper waits for the first round
+        _assertEq(handler.pathCount("execute"), 2, "close executed");
+        _assertEq(engine.getPosition(handler.trader(0), 0).size, int256(0), "position closed");
+        _assertEq(token.balanceOf(address(book)), 0, "book empty");
+        _assertEq(handler.escrowSum(), 0, "no escrow left");
+        _assertTrue(
+            handler.pathCount("execute.noRoundYet") + handler.pathCount("execute.wrongRound") == 2,
+            "two wrong rounds refused"
+        );
+        bytes32[4] memory ids = [bytes32("INV-OB-1"), "INV-OB-2", "INV-OB-3", "INV-OB-4"];
+        for (uint256 i; i < ids.length; ++i) _noViolation(ids[i]);
+    }
+
+    function _noViolation(bytes32 id) private view {
+        uint256 count = handler.violations(id);
+        if (count != 0) revert AssertionFailedUint(handler.firstViolation(id), count, 0);
+    }
+}
