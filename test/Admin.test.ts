@@ -431,7 +431,7 @@ describe("PerpEngine admin", function () {
         await s.orders.connect(s.carol).openPosition(BTC, WAD / 7n, 2_000n * u);
         await s.ethFeed.updateAnswer(feedPrice(3_333));
         const expected = notional(WAD / 3n + WAD, usd(3_333), s.decimals) + notional(WAD / 7n, usd(60_000), s.decimals);
-        expect(await s.engine.openInterestNotional()).to.equal(expected);
+        expect(await s.lens.openInterestNotional()).to.equal(expected);
         expect(notional(WAD / 7n, usd(60_000), s.decimals)).to.equal(
           mulDivUp(WAD / 7n, usd(60_000), WAD * 10n ** (18n - BigInt(s.decimals))),
         );

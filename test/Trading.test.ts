@@ -101,7 +101,7 @@ for (const [name, fixture, bareFixture] of cases) {
           usd(9_000),
           0n,
         ]);
-        expect(await s.engine.openInterestNotional()).to.equal(notional(size, usd(3_000), s.decimals));
+        expect(await s.lens.openInterestNotional()).to.equal(notional(size, usd(3_000), s.decimals));
       });
 
       it("accepts margin exactly at the initial margin (10x) and reverts with InsufficientInitialMargin one unit below, state unchanged", async function () {

@@ -59,13 +59,18 @@ contract OrderBookInvariantsTest is BaseTest {
     // ---------------------------------------------------------------- INV-OB
 
     /// INV-OB-1: the book holds exactly the escrows of its pending requests: the handler's ghost (escrows as
-    /// requested, released on execution or cancellation) and the sum over the stored requests agree with it.
+    /// requested, released on execution or cancellation) and the sum over the requests the book holds a
+    /// commitment to (each the request the handler made) agree with it.
     function invariant_INV_OB_1_book_balance_is_the_sum_of_pending_escrows() public view {
         uint256 stored;
         for (uint256 i; i < handler.TRADERS(); ++i) {
             for (uint256 id; id < 2; ++id) {
-                Request memory r = book.getRequest(handler.trader(i), id);
-                if (r.createdAt == 0) continue;
+                address a = handler.trader(i);
+                Request memory r = handler.requestOf(a, id);
+                (, , bytes32 commitment) = book.pendingRequest(a, id);
+                if (commitment == bytes32(0)) continue;
+                // The book holds a commitment to exactly the request the handler made.
+                _assertTrue(book.isPending(a, id, r), "INV-OB-1 the pending commitment is the request made");
                 bool escrows = r.kind == OrderKind.Open || r.kind == OrderKind.Increase;
                 stored += (escrows ? uint256(r.amount) : 0) + r.executionFee;
             }

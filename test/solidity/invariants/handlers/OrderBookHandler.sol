@@ -34,6 +34,8 @@ contract OrderBookHandler {
     /// @dev INV-OB-1: the sum of the escrows of pending requests, kept from the requests' own amounts.
     uint256 public escrowSum;
     mapping(address account => mapping(uint256 marketId => uint256)) public escrowOf;
+    /// @dev The pending requests as they were made: the book keeps only a commitment to each.
+    mapping(address account => mapping(uint256 marketId => Request)) internal _requests;
 
     mapping(bytes32 id => uint256) public violations;
     mapping(bytes32 id => string) public firstViolation;
@@ -61,6 +63,11 @@ contract OrderBookHandler {
 
     function trader(uint256 i) public pure returns (address) {
         return address(uint160(0x6000 + i));
+    }
+
+    /// @notice `account`'s request in `marketId` as it was made (what the executor passes back to the book).
+    function requestOf(address account, uint256 marketId) public view returns (Request memory) {
+        return _requests[account][marketId];
     }
 
     // ================================================================ traders
@@ -101,6 +108,16 @@ contract OrderBookHandler {
         uint256 traderBefore = TOKEN.balanceOf(a);
         vm.prank(a);
         try BOOK.request(id, kind, size, amount, acceptable, fee) {
+            Request memory made = Request(
+                kind,
+                int128(size),
+                uint96(amount),
+                uint128(acceptable),
+                uint96(fee),
+                uint32(block.timestamp)
+            );
+            _requests[a][id] = made;
+            if (!BOOK.isPending(a, id, made)) _fail("INV-OB-1", "the book committed to another request");
             escrowOf[a][id] = escrow;
             escrowSum += escrow;
             pathCount["request"] += 1;
@@ -119,14 +136,14 @@ contract OrderBookHandler {
     function cancel(uint256 seed, bool bySelf) external action {
         (bool found, address a, uint256 id) = _pending(seed);
         if (!found) return;
-        Request memory r = BOOK.getRequest(a, id);
+        Request memory r = _requests[a][id];
         uint256 expiresAt = uint256(r.createdAt) + BOOK.maxAge();
         address caller = bySelf ? a : KEEPER;
         address recipient = bySelf ? ENGINE.treasury() : KEEPER;
         uint256 refund = _escrowsAmount(r.kind) ? r.amount : 0;
         uint256[3] memory before = [TOKEN.balanceOf(a), TOKEN.balanceOf(recipient), TOKEN.balanceOf(address(BOOK))];
         vm.prank(caller);
-        try BOOK.cancel(a, id) {
+        try BOOK.cancel(a, id, r) {
             _forget(a, id);
             pathCount["cancel"] += 1;
             if (block.timestamp <= expiresAt) _fail("INV-OB-4", "a request was cancelled before its expiry");
@@ -142,8 +159,7 @@ contract OrderBookHandler {
             if (block.timestamp > expiresAt) _fail("INV-OB-4", "an expired request could not be cancelled");
             else if (keccak256(reason) != keccak256(expected))
                 _fail("INV-OB-4", "early cancel reverted for another reason");
-            if (BOOK.getRequest(a, id).createdAt != r.createdAt)
-                _fail("INV-OB-4", "a refused cancel changed the request");
+            if (!BOOK.isPending(a, id, r)) _fail("INV-OB-4", "a refused cancel changed the request");
         }
     }
 
@@ -157,7 +173,7 @@ contract OrderBookHandler {
     function execute(uint256 seed, uint256 roundSeed, bool wrong, bool wait) external action {
         (bool found, address a, uint256 id) = _pending(seed);
         if (!found) return;
-        Request memory r = BOOK.getRequest(a, id);
+        Request memory r = _requests[a][id];
         uint256 notBefore = uint256(r.createdAt) + BOOK.minDelay();
         uint80 first = _firstRound(_feed(id), notBefore);
         if (first == 0 && !wrong && wait) {
@@ -241,7 +257,7 @@ contract OrderBookHandler {
 
         uint256 bookBefore = TOKEN.balanceOf(address(BOOK));
         vm.prank(KEEPER);
-        try BOOK.execute(a, id, roundId) {
+        try BOOK.execute(a, id, r, roundId) {
             _fail("INV-OB-2", "a request was executed at a round other than its first");
         } catch (bytes memory reason) {
             pathCount[first == 0 ? bytes32("execute.noRoundYet") : bytes32("execute.wrongRound")] += 1;
@@ -251,8 +267,7 @@ contract OrderBookHandler {
                 _fail("INV-OB-2", "a wrong round was refused for another reason");
         }
         if (TOKEN.balanceOf(address(BOOK)) != bookBefore) _fail("INV-OB-2", "a refused execution moved tokens");
-        if (BOOK.getRequest(a, id).createdAt != r.createdAt)
-            _fail("INV-OB-2", "a refused execution changed the request");
+        if (!BOOK.isPending(a, id, r)) _fail("INV-OB-2", "a refused execution changed the request");
     }
 
     function _executeFirst(address a, uint256 id, Request memory r, uint80 first) private {
@@ -273,7 +288,7 @@ contract OrderBookHandler {
 
         vm.recordLogs();
         vm.prank(KEEPER);
-        try BOOK.execute(a, id, first) returns (bool executed) {
+        try BOOK.execute(a, id, r, first) returns (bool executed) {
             _forget(a, id);
             if (expired || !fresh) _fail("INV-OB-3", "an expired or unpriced request was executed");
             if (TOKEN.balanceOf(KEEPER) - before[0] != r.executionFee)
@@ -379,13 +394,15 @@ contract OrderBookHandler {
         for (uint256 k; k < TRADERS * 2; ++k) {
             uint256 i = (seed + k) % (TRADERS * 2);
             (a, id) = (trader(i / 2), i % 2);
-            if (BOOK.getRequest(a, id).createdAt != 0) return (true, a, id);
+            (, , bytes32 commitment) = BOOK.pendingRequest(a, id);
+            if (commitment != bytes32(0)) return (true, a, id);
         }
     }
 
     function _forget(address a, uint256 id) private {
         escrowSum -= escrowOf[a][id];
         escrowOf[a][id] = 0;
+        delete _requests[a][id];
     }
 
     function _price(uint256 id) private view returns (bool ok, uint256 price) {
