@@ -51,9 +51,8 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         int256 value = int256(uint256(e.lpBalance()));
         uint256 count = e.marketCount();
         for (uint256 id; id < count; ++id) {
-            Market memory m = MarketLib.load(e, id);
-            // A market without positions owes and is owed nothing: its oracle need not answer.
-            if (m.longSize != 0 || m.shortSize != 0) value += MarketLib.mark(m, MarketLib.price(m), SCALE, DEN);
+            (bool open, Market memory m) = MarketLib.loadForMark(e, id);
+            if (open) value += MarketLib.mark(m, MarketLib.price(m), SCALE, DEN);
         }
         return value > 0 ? uint256(value) : 0;
     }
@@ -83,20 +82,58 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     /// Never reverts.
     function maxRedeem(address owner) public view override(ERC4626, IERC4626) returns (uint256 shares) {
         (bool marked, uint256 assets) = _mark();
-        if (!marked) return 0;
-        uint256 free = _toShares(IPerpEngine(engine).freeLiquidity(), assets, Math.Rounding.Floor);
+        return marked ? _maxRedeem(owner, assets) : 0;
+    }
+
+    function _maxRedeem(address owner, uint256 total) internal view returns (uint256 shares) {
+        uint256 free = _toShares(IPerpEngine(engine).freeLiquidity(), total, Math.Rounding.Floor);
         shares = Math.min(balanceOf(owner), free);
-        if (_toAssets(shares, assets, Math.Rounding.Floor) == 0) return 0;
+        if (_toAssets(shares, total, Math.Rounding.Floor) == 0) return 0;
     }
 
-    function deposit(uint256 assets, address receiver) public override(ERC4626, IERC4626) returns (uint256) {
+    /// @dev ERC-4626's deposit, with the pool marked once (OpenZeppelin's reads `totalAssets` for the limit
+    /// and again for the preview; here the only limit is the pause).
+    function deposit(uint256 assets, address receiver) public override(ERC4626, IERC4626) returns (uint256 shares) {
         if (Pausable(engine).paused()) revert DepositsPaused();
-        return super.deposit(assets, receiver);
+        shares = _toShares(assets, totalAssets(), Math.Rounding.Floor);
+        _deposit(_msgSender(), receiver, assets, shares);
     }
 
-    function mint(uint256 shares, address receiver) public override(ERC4626, IERC4626) returns (uint256) {
+    /// @dev As `deposit`.
+    function mint(uint256 shares, address receiver) public override(ERC4626, IERC4626) returns (uint256 assets) {
         if (Pausable(engine).paused()) revert DepositsPaused();
-        return super.mint(shares, receiver);
+        assets = _toAssets(shares, totalAssets(), Math.Rounding.Ceil);
+        _deposit(_msgSender(), receiver, assets, shares);
+    }
+
+    /// @dev ERC-4626's withdraw with the pool marked once: the limit (`maxWithdraw`) and the shares come from
+    /// the same mark. A pool that cannot be marked reverts with the oracle's error.
+    function withdraw(
+        uint256 assets,
+        address receiver,
+        address owner
+    ) public override(ERC4626, IERC4626) returns (uint256 shares) {
+        uint256 total = totalAssets();
+        uint256 max = Math.min(
+            _toAssets(balanceOf(owner), total, Math.Rounding.Floor),
+            IPerpEngine(engine).freeLiquidity()
+        );
+        if (assets > max) revert ERC4626ExceededMaxWithdraw(owner, assets, max);
+        shares = _toShares(assets, total, Math.Rounding.Ceil);
+        _withdraw(_msgSender(), receiver, owner, assets, shares);
+    }
+
+    /// @dev As `withdraw`, for shares (`maxRedeem`'s limit, from the same mark).
+    function redeem(
+        uint256 shares,
+        address receiver,
+        address owner
+    ) public override(ERC4626, IERC4626) returns (uint256 assets) {
+        uint256 total = totalAssets();
+        uint256 max = _maxRedeem(owner, total);
+        if (shares > max) revert ERC4626ExceededMaxRedeem(owner, shares, max);
+        assets = _toAssets(shares, total, Math.Rounding.Floor);
+        _withdraw(_msgSender(), receiver, owner, assets, shares);
     }
 
     /// @dev The LP's tokens go straight to the engine, which books them; a token that delivers less than

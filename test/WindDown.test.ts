@@ -17,10 +17,10 @@ describe("Winding down a market whose feed broke", function () {
   it("attack_brokenFeedFreeze: before settlement the broken BTC feed freezes the LPs and the BTC trader; ETH trades on", async function () {
     const s = await networkHelpers.loadFixture(brokenBtcFeed);
     await expect(s.vault.totalAssets()).to.be.revertedWithCustomError(s.btcOracle, "PriceOutOfBounds");
-    // The vault offers nothing (maxWithdraw is zero rather than a revert), so a withdrawal reverts.
+    // The vault offers nothing (maxWithdraw is zero rather than a revert), and a withdrawal reverts.
     await expect(s.vault.connect(s.lp).withdraw(s.unit, s.lp, s.lp)).to.be.revertedWithCustomError(
-      s.vault,
-      "ERC4626ExceededMaxWithdraw",
+      s.btcOracle,
+      "PriceOutOfBounds",
     );
     expect(await s.vault.maxWithdraw(s.lp)).to.equal(0n);
     await expect(s.orders.connect(s.alice).closePosition(BTC)).to.be.revertedWithCustomError(

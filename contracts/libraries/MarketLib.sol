@@ -20,14 +20,32 @@ library MarketLib {
     /// two sides, the margins with the funding clock, the config in four (ConfigLib), and the settlement
     /// price. A market that was never added decodes with a zero oracle.
     function load(IPerpEngine engine, uint256 marketId) internal view returns (Market memory m) {
-        bytes32[] memory w = engine.extsload(
-            keccak256(abi.encode(marketId, ConstantsLib.MARKETS_SLOT)),
-            ConstantsLib.MARKET_WORDS
-        );
+        bytes32 base = keccak256(abi.encode(marketId, ConstantsLib.MARKETS_SLOT));
+        bytes32[] memory w = engine.extsload(base, ConstantsLib.MARKET_WORDS);
+        m = _decode(w);
+        (m.config.maxOpenInterest, m.config.minMargin) = (_lo(w[8]), uint96(uint256(w[8]) >> 128));
+        m.settlementPrice = uint256(w[9]);
+    }
+
+    /// @dev As `load`, reading only what a mark needs: nothing more than the two sides' words for a market
+    /// without positions (`open` false: it owes and is owed nothing, and its oracle need not answer); else
+    /// the first eight words, and the settlement price once settled (its clock reads `type(uint32).max`).
+    /// The trade limits are left zero.
+    function loadForMark(IPerpEngine engine, uint256 marketId) internal view returns (bool open, Market memory m) {
+        bytes32 base = keccak256(abi.encode(marketId, ConstantsLib.MARKETS_SLOT));
+        bytes32[] memory sides = engine.extsload(bytes32(uint256(base) + 2), 2);
+        if (_lo(sides[0]) == 0 && _lo(sides[1]) == 0) return (false, m);
+        m = _decode(engine.extsload(base, 8));
+        if (m.lastFundingTime == type(uint32).max) {
+            m.settlementPrice = uint256(engine.extsload(bytes32(uint256(base) + 9), 1)[0]);
+        }
+        return (true, m);
+    }
+
+    function _decode(bytes32[] memory w) private pure returns (Market memory m) {
         m.oracle = IPriceOracle(address(uint160(uint256(w[0]))));
         m.borrowRatePerDay = uint256(uint32(uint256(w[0]) >> 160)) * ConfigLib.RATIO_UNIT;
         m.borrowIndex = uint256(uint64(uint256(w[0]) >> 192)) * PositionMath.BORROW_UNIT;
-        m.settlementPrice = uint256(w[9]);
         (m.fundingIndex, m.fundingCheckpointSum) = (int128(_lo(w[1])), int128(_hi(w[1])));
         (m.longSize, m.longEntryNotional) = (_lo(w[2]), _hi(w[2]));
         (m.shortSize, m.shortEntryNotional) = (_lo(w[3]), _hi(w[3]));
@@ -35,7 +53,6 @@ library MarketLib {
         m.shortMargin = uint112(uint256(w[4]) >> 112);
         m.lastFundingTime = uint32(uint256(w[4]) >> 224);
         m.config = ConfigLib.decode(w[5], w[6], w[7]);
-        (m.config.maxOpenInterest, m.config.minMargin) = (_lo(w[8]), uint96(uint256(w[8]) >> 128));
     }
 
     /// @dev The engine's price for the market: its oracle's, or its settlement price once settled.
