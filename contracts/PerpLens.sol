@@ -44,6 +44,12 @@ contract PerpLens is IPerpLens {
     }
 
     /// @inheritdoc IPerpLens
+    function positionIndex(uint256 marketId, int256 size) external view returns (int256) {
+        Market memory m = getMarket(marketId);
+        return MarketLib.positionIndex(m, MarketLib.price(m), size);
+    }
+
+    /// @inheritdoc IPerpLens
     function positionHealth(address account, uint256 marketId) external view returns (PositionHealth memory h) {
         Position memory p = engine.getPosition(account, marketId);
         if (p.size == 0) revert IPerpEngine.NoPosition(account, marketId);

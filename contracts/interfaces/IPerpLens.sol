@@ -53,6 +53,10 @@ interface IPerpLens {
     /// @notice The market's cumulative funding index as the engine would accrue it now, at the oracle price.
     function currentFundingIndex(uint256 marketId) external view returns (int256);
 
+    /// @notice The index a position of `size` (its sign: the side) settles funding and borrowing against
+    /// now: the funding index plus the borrow index for a long, minus it for a short.
+    function positionIndex(uint256 marketId, int256 size) external view returns (int256);
+
     /// @notice A position's size, margin, entry price, unrealized PnL, accrued funding, equity, leverage,
     /// margins, liquidation price and whether it is liquidatable, all at the oracle price now.
     /// @dev Reverts with `IPerpEngine.NoPosition` when there is none, and with the oracle's error when

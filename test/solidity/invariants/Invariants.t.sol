@@ -109,10 +109,11 @@ contract InvariantsTest is BaseTest {
         w[3] = Simulator.gap.selector;
         w[4] = Simulator.staleRound.selector;
         s[4] = FuzzSelector(address(simulator), w);
-        bytes4[] memory g = new bytes4[](3);
+        bytes4[] memory g = new bytes4[](4);
         g[0] = GuardianHandler.setPaused.selector;
         g[1] = GuardianHandler.setMarketConfig.selector;
         g[2] = GuardianHandler.setFeeShares.selector;
+        g[3] = GuardianHandler.setBorrowRate.selector;
         s[5] = FuzzSelector(address(guardian), g);
     }
 

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.34;
 
-import {IPerpEngine, MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
+import {IPerpEngine, Market, MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
 import {ConfigLib} from "../../../../contracts/libraries/ConfigLib.sol";
 import {ConstantsLib} from "../../../../contracts/libraries/ConstantsLib.sol";
+import {PositionMath} from "../../../../contracts/libraries/PositionMath.sol";
 import {Model} from "../../utils/Model.sol";
 import {HandlerBase, System} from "./HandlerBase.sol";
 
@@ -76,6 +77,41 @@ contract GuardianHandler is HandlerBase {
             );
             if (keccak256(reason) != keccak256(expected)) {
                 ghosts.fail("INV-ADM", "a reserve beyond the pool reverted other than InsufficientLiquidity");
+            }
+        }
+    }
+
+    /// @dev A market's borrowing rate, in whole steps up to its bound (zero a quarter of the time): what
+    /// accrued so far is booked at the old rate, to now, and nothing else moves (INV-ADM). With a rate set,
+    /// every other invariant (conservation to the unit, the aggregates, solvency) runs with borrowing.
+    function setBorrowRate(uint256 marketSeed, uint256 rateSeed) external action {
+        uint256 id = marketSeed % 2;
+        uint256 steps = ConstantsLib.MAX_BORROW_RATE_PER_DAY / ConfigLib.RATIO_UNIT;
+        uint256 rate = rateSeed % 4 == 0 ? 0 : _bound(rateSeed, 1, steps) * ConfigLib.RATIO_UNIT;
+        (bool ok, uint256 price) = _price(id);
+        Market memory before = lens.getMarket(id);
+        uint256 lpBalance = engine.lpBalance();
+        try engine.setBorrowRate(id, rate) {
+            ghosts.count("borrowRate.set");
+            if (!ok) ghosts.fail("INV-ADM", "a borrowing rate was set without a price");
+            Market memory m = lens.getMarket(id);
+            uint256 accrued =
+                block.timestamp == before.lastFundingTime
+                    ? 0
+                    : PositionMath.borrowAccrual(
+                        before.borrowRatePerDay,
+                        price,
+                        block.timestamp - before.lastFundingTime
+                    );
+            if (m.borrowRatePerDay != rate) ghosts.fail("INV-ADM", "the stored borrowing rate differs");
+            if (m.borrowIndex != before.borrowIndex + accrued * PositionMath.BORROW_UNIT) {
+                ghosts.fail("INV-ADM", "borrowing not accrued at the old rate");
+            }
+            if (engine.lpBalance() != lpBalance) ghosts.fail("INV-ADM", "a borrowing rate moved the LP pool");
+        } catch {
+            if (ok) ghosts.fail("INV-ADM", "an in-bounds borrowing rate reverted");
+            if (lens.getMarket(id).borrowRatePerDay != before.borrowRatePerDay) {
+                ghosts.fail("INV-ADM", "a refused borrowing rate changed the rate");
             }
         }
     }

@@ -108,7 +108,7 @@ abstract contract HandlerBase {
     ) internal view returns (Position memory p, int256 equity, uint256 liquidationMargin, uint256 notional) {
         p = engine.getPosition(account, marketId);
         MarketConfig memory c = _config(marketId);
-        equity = Model.equity(c, p, price, lens.currentFundingIndex(marketId), DEN);
+        equity = Model.equity(c, p, price, lens.positionIndex(marketId, p.size), DEN);
         notional = Model.notional(Model.abs(p.size), price, DEN);
         liquidationMargin = Model.liquidationMargin(c, notional);
     }

@@ -121,7 +121,7 @@ contract TraderHandler is HandlerBase {
         MarketConfig memory c = _config(id);
         uint256 cap = Model.profitCap(c, p, DEN);
         int256 toVault =
-            Model.funding(p.size, lens.currentFundingIndex(id), p.fundingIndex, DEN) -
+            Model.funding(p.size, lens.positionIndex(id, p.size), p.fundingIndex, DEN) -
                 Model.pnl(p.size, p.entryPrice, price, cap, DEN);
         bool mustSucceed = equity >= 0 && int256(uint256(engine.lpBalance())) + toVault >= 0;
         uint256 fee = Model.ceilDivU(notional * c.tradingFeeRatio, 1e18);
