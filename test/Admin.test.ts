@@ -87,7 +87,7 @@ describe("PerpEngine admin", function () {
         .withArgs();
     });
 
-    it("starts with 20 % / 10 % fee shares, its treasury and collateral, and the wired vault and backstop", async function () {
+    it("starts with 20 % / 10 % fee shares, its treasury and collateral, and the wired vault, backstop and orders", async function () {
       const s = await networkHelpers.loadFixture(deploy6);
       expect(await s.engine.backstopFeeShare()).to.equal((2n * WAD) / 10n);
       expect(await s.engine.treasuryFeeShare()).to.equal(WAD / 10n);
@@ -95,27 +95,45 @@ describe("PerpEngine admin", function () {
       expect(await s.engine.collateral()).to.equal(await s.token.getAddress());
       expect(await s.engine.vault()).to.equal(await s.vault.getAddress());
       expect(await s.engine.backstop()).to.equal(await s.backstop.getAddress());
+      expect(await s.engine.orders()).to.equal(await s.orders.getAddress());
       expect(await s.engine.marketCount()).to.equal(2n);
       expect(await s.engine.MARKET_ADMIN_ROLE()).to.equal(role("MARKET_ADMIN_ROLE"));
       expect(await s.engine.GUARDIAN_ROLE()).to.equal(role("GUARDIAN_ROLE"));
       expect(await s.engine.claimable(s.alice)).to.equal(0n);
     });
 
-    it("wire emits Wired once, then reverts with AlreadyWired; only the default admin may wire", async function () {
+    it("wire emits Wired(vault, backstop, orders) once, then reverts with AlreadyWired; only the default admin may wire", async function () {
       const s = await networkHelpers.loadFixture(deploy6);
       const engine = await deployEngine(s.token, s.admin, s.treasury);
       const vault = await ethers.deployContract("LiquidityVault", [s.token, engine, "LP", "LP"]);
       const backstop = await ethers.deployContract("BackstopModule", [s.token, engine, s.admin, "B", "B"]);
-      await expect(engine.connect(s.alice).wire(vault, backstop))
+      const orders = await ethers.deployContract("InstantOrders", [engine]);
+      expect(await engine.orders()).to.equal(ethers.ZeroAddress);
+      await expect(engine.connect(s.alice).wire(vault, backstop, orders))
         .to.be.revertedWithCustomError(engine, "AccessControlUnauthorizedAccount")
         .withArgs(s.alice.address, ethers.ZeroHash);
-      await expect(engine.wire(vault, backstop))
+      await expect(engine.wire(vault, backstop, orders))
         .to.emit(engine, "Wired")
-        .withArgs(await vault.getAddress(), await backstop.getAddress());
-      await expect(engine.wire(vault, backstop)).to.be.revertedWithCustomError(engine, "AlreadyWired").withArgs();
+        .withArgs(await vault.getAddress(), await backstop.getAddress(), await orders.getAddress());
+      expect(await engine.orders()).to.equal(await orders.getAddress());
+      await expect(engine.wire(vault, backstop, orders))
+        .to.be.revertedWithCustomError(engine, "AlreadyWired")
+        .withArgs();
     });
 
-    it("wire reverts with WrongCounterparty for a vault or backstop of another engine or another asset", async function () {
+    it("wire accepts the OrderBook as the orders contract and emits Wired with its address", async function () {
+      const s = await networkHelpers.loadFixture(deploy6);
+      const engine = await deployEngine(s.token, s.admin, s.treasury);
+      const vault = await ethers.deployContract("LiquidityVault", [s.token, engine, "LP", "LP"]);
+      const backstop = await ethers.deployContract("BackstopModule", [s.token, engine, s.admin, "B", "B"]);
+      const book = await ethers.deployContract("OrderBook", [engine, s.admin, 30n, 3_600n, s.unit]);
+      await expect(engine.wire(vault, backstop, book))
+        .to.emit(engine, "Wired")
+        .withArgs(await vault.getAddress(), await backstop.getAddress(), await book.getAddress());
+      expect(await engine.orders()).to.equal(await book.getAddress());
+    });
+
+    it("wire reverts with WrongCounterparty for a vault or backstop of another engine or another asset, or orders of another engine", async function () {
       const s = await networkHelpers.loadFixture(deploy6);
       const engine = await deployEngine(s.token, s.admin, s.treasury);
       const other = await ethers.deployContract("MockERC20", ["O", "O", 6]);
@@ -123,17 +141,22 @@ describe("PerpEngine admin", function () {
       const backstop = await ethers.deployContract("BackstopModule", [s.token, engine, s.admin, "B", "B"]);
       const otherAssetVault = await ethers.deployContract("LiquidityVault", [other, engine, "LP", "LP"]);
       const otherAssetBackstop = await ethers.deployContract("BackstopModule", [other, engine, s.admin, "B", "B"]);
-      for (const [v, b, wrong] of [
-        [s.vault, backstop, s.vault],
-        [otherAssetVault, backstop, otherAssetVault],
-        [vault, s.backstop, s.backstop],
-        [vault, otherAssetBackstop, otherAssetBackstop],
+      const orders = await ethers.deployContract("InstantOrders", [engine]);
+      // The fixture's orders contracts (InstantOrders and the OrderBook) name the fixture's engine.
+      for (const [v, b, o, wrong] of [
+        [s.vault, backstop, orders, s.vault],
+        [otherAssetVault, backstop, orders, otherAssetVault],
+        [vault, s.backstop, orders, s.backstop],
+        [vault, otherAssetBackstop, orders, otherAssetBackstop],
+        [vault, backstop, s.orders, s.orders],
+        [vault, backstop, s.book, s.book],
       ] as const) {
-        await expect(engine.wire(v, b))
+        await expect(engine.wire(v, b, o))
           .to.be.revertedWithCustomError(engine, "WrongCounterparty")
           .withArgs(await wrong.getAddress());
       }
       expect(await engine.vault()).to.equal(ethers.ZeroAddress);
+      expect(await engine.orders()).to.equal(ethers.ZeroAddress);
     });
 
     it("distributeFees reverts with NotWired before wiring", async function () {
@@ -282,8 +305,8 @@ describe("PerpEngine admin", function () {
       it("setMarketConfig re-reserves open positions at the new profit factor; UnknownMarket and role checked", async function () {
         const s = await networkHelpers.loadFixture(fundedFixture);
         const u = s.unit;
-        await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * u);
-        await s.engine.connect(s.bob).openPosition(BTC, -WAD / 10n, 1_000n * u);
+        await s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * u);
+        await s.orders.connect(s.bob).openPosition(BTC, -WAD / 10n, 1_000n * u);
         // Bob's 1,000 margin is above his entry's initial margin of 600 (10 % of $6,000): 9 x 600 reserved.
         const eth = (factor: bigint) => sideReserve(300n * u, notionalUsd(WAD, usd(3_000)), IMR, factor, s.decimals);
         const btc = sideReserve(1_000n * u, notionalUsd(WAD / 10n, usd(60_000)), IMR, 9n * WAD, s.decimals);
@@ -309,7 +332,7 @@ describe("PerpEngine admin", function () {
         const reserve = sideReserve(300n * u, notionalUsd(WAD, usd(3_000)), IMR, 9n * WAD, s.decimals);
         const lpFee = splitFee(tradingFee(WAD, usd(3_000), FEE_RATIO, s.decimals)).lp;
         await s.vault.connect(s.lp).deposit(reserve - lpFee, s.lp);
-        await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * u);
+        await s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * u);
         expect([await s.engine.lpBalance(), await s.engine.totalReserved()]).to.deep.equal([reserve, reserve]);
         return s;
       }
@@ -352,7 +375,7 @@ describe("PerpEngine admin", function () {
         expect(profit).to.equal(2_700n * u); // uncapped it would be 6,000
         const fee = tradingFee(WAD, usd(9_000), FEE_RATIO, s.decimals);
         const payout = 300n * u + profit - fee;
-        await expect(s.engine.connect(s.alice).closePosition(ETH)).to.changeTokenBalances(
+        await expect(s.orders.connect(s.alice).closePosition(ETH)).to.changeTokenBalances(
           ethers,
           s.token,
           [s.alice, s.engine],
@@ -368,7 +391,7 @@ describe("PerpEngine admin", function () {
         const lpFee = splitFee(tradingFee(WAD, usd(3_000), FEE_RATIO, s.decimals)).lp;
         await s.vault.connect(s.lp).deposit(2_700n * u - lpFee, s.lp);
         // Margin 500 against an entry initial margin of 300: reserve 9 x 300.
-        await s.engine.connect(s.alice).openPosition(ETH, WAD, 500n * u);
+        await s.orders.connect(s.alice).openPosition(ETH, WAD, 500n * u);
         const entry = notionalUsd(WAD, usd(3_000));
         const reserveAt = (imr: bigint) => sideReserve(500n * u, entry, imr, 9n * WAD, s.decimals);
         expect(await s.engine.totalReserved()).to.equal(reserveAt(IMR));
@@ -392,7 +415,7 @@ describe("PerpEngine admin", function () {
         const cap = profitCap(500n * u, WAD, usd(3_000), imr5, 9n * WAD, s.decimals);
         expect(cap).to.equal(1_350n * u);
         const fee = tradingFee(WAD, usd(6_000), FEE_RATIO, s.decimals);
-        await expect(s.engine.connect(s.alice).closePosition(ETH))
+        await expect(s.orders.connect(s.alice).closePosition(ETH))
           .to.emit(s.engine, "PositionModified")
           .withArgs(s.alice.address, ETH, -WAD, 0n, usd(6_000), usd(3_000), 0n, cap, 0n, fee);
       });
@@ -403,9 +426,9 @@ describe("PerpEngine admin", function () {
         for (const call of [s.lens.getMarket(5n), s.lens.fundingRate(5n), s.lens.currentFundingIndex(5n)]) {
           await expect(call).to.be.revertedWithCustomError(s.engine, "UnknownMarket").withArgs(5n);
         }
-        await s.engine.connect(s.alice).openPosition(ETH, WAD / 3n, 200n * u);
-        await s.engine.connect(s.bob).openPosition(ETH, -WAD, 400n * u);
-        await s.engine.connect(s.carol).openPosition(BTC, WAD / 7n, 2_000n * u);
+        await s.orders.connect(s.alice).openPosition(ETH, WAD / 3n, 200n * u);
+        await s.orders.connect(s.bob).openPosition(ETH, -WAD, 400n * u);
+        await s.orders.connect(s.carol).openPosition(BTC, WAD / 7n, 2_000n * u);
         await s.ethFeed.updateAnswer(feedPrice(3_333));
         const expected = notional(WAD / 3n + WAD, usd(3_333), s.decimals) + notional(WAD / 7n, usd(60_000), s.decimals);
         expect(await s.engine.openInterestNotional()).to.equal(expected);
@@ -430,7 +453,7 @@ describe("PerpEngine admin", function () {
         .withArgs(s.alice.address, ethers.ZeroHash);
       // 50 % of a 1.5 fee to the protocol: 0.6 backstop-side + 0.15 treasury share, all of the rest to LPs.
       const lpBefore = await s.engine.lpBalance();
-      await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
+      await s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
       expect(await s.engine.pendingProtocolFees()).to.equal((15n * s.unit) / 20n);
       expect((await s.engine.lpBalance()) - lpBefore).to.equal((15n * s.unit) / 20n);
     });
@@ -439,7 +462,7 @@ describe("PerpEngine admin", function () {
       const s = await networkHelpers.loadFixture(funded6);
       await s.engine.setFeeShares(0n, 0n);
       const lpBefore = await s.engine.lpBalance();
-      await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
+      await s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
       expect((await s.engine.lpBalance()) - lpBefore).to.equal((15n * s.unit) / 10n);
       await expect(s.engine.distributeFees()).to.emit(s.engine, "FeesDistributed").withArgs(0n, 0n);
     });
@@ -453,7 +476,7 @@ describe("PerpEngine admin", function () {
         .to.be.revertedWithCustomError(s.engine, "AccessControlUnauthorizedAccount")
         .withArgs(s.alice.address, ethers.ZeroHash);
       await expect(s.engine.setTreasury(s.dave)).to.emit(s.engine, "TreasuryUpdated").withArgs(s.dave.address);
-      await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
+      await s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
       // 0.45 pending, one unit of which stays behind; a third of the rest (rounded down) to the treasury.
       await expect(s.engine.distributeFees()).to.changeTokenBalances(
         ethers,

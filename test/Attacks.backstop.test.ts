@@ -35,8 +35,8 @@ for (const decimals of [6, 18]) {
       await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
       await s.backstop.connect(s.staker).deposit(tokens(5_000n), s.staker);
       await s.backstop.connect(s.carol).deposit(tokens(5_000n), s.carol);
-      await s.engine.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
-      await s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
+      await s.orders.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
+      await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
       const shares: bigint = await s.backstop.balanceOf(s.staker);
       const start = await blockTime(await s.backstop.connect(s.staker).cooldown(shares));
       await setPrice(s.ethFeed, usd(2_650n));
@@ -178,8 +178,8 @@ for (const decimals of [6, 18]) {
         const s = await deploySystem({ decimals });
         await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
         await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
-        await s.engine.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
-        await s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
+        await s.orders.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
+        await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
         return s;
       }
 
@@ -188,7 +188,7 @@ for (const decimals of [6, 18]) {
         await setPrice(s.ethFeed, usd(2_800n)); // equity 1,000, notional 28,000
         const snapshot = await networkHelpers.takeSnapshot();
         const closeFee = tokens(14n); // ceil(28,000 x 0.05 %)
-        await expect(s.engine.connect(s.alice).closePosition(ETH)).to.changeTokenBalance(
+        await expect(s.orders.connect(s.alice).closePosition(ETH)).to.changeTokenBalance(
           ethers,
           s.token,
           s.alice,
@@ -233,15 +233,15 @@ for (const decimals of [6, 18]) {
       it("defence: a position below minNotional cannot be opened (NotionalBelowMinimum)", async function () {
         const s = await networkHelpers.loadFixture(dustBook);
         const size = (4n * WAD) / 100n - 1n; // $100 less 2,500 wei-dollars
-        await expect(s.engine.connect(s.alice).openPosition(ETH, size, tokens(10n)))
+        await expect(s.orders.connect(s.alice).openPosition(ETH, size, tokens(10n)))
           .to.be.revertedWithCustomError(s.engine, "NotionalBelowMinimum")
           .withArgs((size * usd(2_500n)) / WAD, 100n * WAD);
       });
 
       it("defence: the keeper fee floor still pays for liquidating the smallest position, from the backstop if need be", async function () {
         const s = await networkHelpers.loadFixture(dustBook);
-        await s.engine.connect(s.bob).openPosition(ETH, -(4n * WAD) / 100n, tokens(10n));
-        await s.engine.connect(s.alice).openPosition(ETH, (4n * WAD) / 100n, tokens(10n)); // $100, 10x
+        await s.orders.connect(s.bob).openPosition(ETH, -(4n * WAD) / 100n, tokens(10n));
+        await s.orders.connect(s.alice).openPosition(ETH, (4n * WAD) / 100n, tokens(10n)); // $100, 10x
         await setPrice(s.ethFeed, usd(2_240n)); // loss 10.4: equity -0.4; notional 89.6: 0.448 -> floor 2
         const r = await checkedLiquidation(s, s.alice, ETH, {
           coverCap: coverCap(tokens(10_000n)),
@@ -259,10 +259,10 @@ for (const decimals of [6, 18]) {
         const [btcTrader] = await extraTraders(s, 1);
         await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
         await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
-        await s.engine.connect(s.dave).openPosition(ETH, -20n * WAD, tokens(20_000n));
-        await s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
-        await s.engine.connect(s.bob).openPosition(ETH, 10n * WAD, tokens(3_000n));
-        await s.engine.connect(btcTrader).openPosition(BTC, WAD, tokens(6_000n));
+        await s.orders.connect(s.dave).openPosition(ETH, -20n * WAD, tokens(20_000n));
+        await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
+        await s.orders.connect(s.bob).openPosition(ETH, 10n * WAD, tokens(3_000n));
+        await s.orders.connect(btcTrader).openPosition(BTC, WAD, tokens(6_000n));
         await setPrice(s.btcFeed, usd(54_000n));
         await networkHelpers.time.increase(3_601n);
         await setPrice(s.ethFeed, usd(2_800n)); // Alice and Bob: equity about 1,000, refund about 620

@@ -98,9 +98,9 @@ for (const [name, bare, funded] of [
       const total = await s.vault.totalAssets();
       const size = 7n * WAD;
       const fee = tradingFee(size, usd(3_000), FEE_RATIO, s.decimals);
-      await s.engine.connect(s.alice).openPosition(ETH, size, 5_000n * s.unit);
+      await s.orders.connect(s.alice).openPosition(ETH, size, 5_000n * s.unit);
       expect(await s.vault.totalAssets()).to.equal(total + splitFee(fee).lp);
-      await s.engine.connect(s.alice).closePosition(ETH);
+      await s.orders.connect(s.alice).closePosition(ETH);
       const after = total + 2n * splitFee(fee).lp;
       expect(await s.vault.totalAssets()).to.equal(after);
       expect(await s.vault.totalSupply()).to.equal(supply);
@@ -109,7 +109,7 @@ for (const [name, bare, funded] of [
 
     it("defence: stale, zero, negative and out-of-bounds prices refuse opens with the oracle's error", async function () {
       const s = await networkHelpers.loadFixture(funded);
-      const open = () => s.engine.connect(s.alice).openPosition(ETH, WAD, 500n * s.unit);
+      const open = () => s.orders.connect(s.alice).openPosition(ETH, WAD, 500n * s.unit);
       await s.ethFeed.updateAnswer(0n);
       await expect(open()).to.be.revertedWithCustomError(s.ethOracle, "NonPositivePrice").withArgs(0n);
       await s.ethFeed.updateAnswer(-feedPrice(3_000));
@@ -130,7 +130,7 @@ for (const [name, bare, funded] of [
       const u = s.unit;
       const reserveOf = (margin: bigint, entryNotionalUsd: bigint) =>
         sideReserve(margin, entryNotionalUsd, IMR, MAX_PROFIT_FACTOR, s.decimals);
-      await s.engine.connect(s.alice).openPosition(ETH, WAD / 10n, 30n * u);
+      await s.orders.connect(s.alice).openPosition(ETH, WAD / 10n, 30n * u);
       const aliceEntry = notionalUsd(WAD / 10n, usd(3_000));
       expect(await s.engine.totalReserved()).to.equal(reserveOf(30n * u, aliceEntry));
       expect(await s.engine.totalReserved()).to.equal(270n * u);
@@ -146,7 +146,7 @@ for (const [name, bare, funded] of [
       expect(await s.vault.maxWithdraw(s.lp)).to.equal(lpBalance - 270n * u);
 
       // New traders still open; the long side reserves 9 x the initial margin of its entries.
-      await s.engine.connect(s.bob).openPosition(ETH, WAD, 300n * u);
+      await s.orders.connect(s.bob).openPosition(ETH, WAD, 300n * u);
       const sideEntry = aliceEntry + notionalUsd(WAD, usd(3_000));
       const reserved = reserveOf(aliceMargin + 300n * u, sideEntry);
       expect(reserved).to.equal(2_970n * u);
@@ -169,7 +169,7 @@ for (const [name, bare, funded] of [
       const profit = pnl(WAD / 10n, usd(3_000), usd(6_000), cap, s.decimals);
       expect(profit).to.equal(cap); // uncapped it would be 300
       const payout = aliceMargin + profit - tradingFee(WAD / 10n, usd(6_000), FEE_RATIO, s.decimals);
-      await expect(s.engine.connect(s.alice).closePosition(ETH)).to.changeTokenBalance(
+      await expect(s.orders.connect(s.alice).closePosition(ETH)).to.changeTokenBalance(
         ethers,
         s.token,
         s.alice,
@@ -179,10 +179,10 @@ for (const [name, bare, funded] of [
 
     it("defence: removeMargin counts unrealized profit as zero, so a price spike cannot pull margin out", async function () {
       const s = await networkHelpers.loadFixture(funded);
-      await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
+      await s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
       await s.ethFeed.updateAnswer(feedPrice(6_000)); // +2700 capped profit, notional doubles
       const before = await s.engine.getPosition(s.alice, ETH);
-      await expect(s.engine.connect(s.alice).removeMargin(ETH, 1n))
+      await expect(s.orders.connect(s.alice).removeMargin(ETH, 1n))
         .to.be.revertedWithCustomError(s.engine, "InsufficientInitialMargin")
         .withArgs(300n * s.unit - 1n, 600n * s.unit);
       expect((await s.engine.getPosition(s.alice, ETH)).margin).to.equal(before.margin);
@@ -204,16 +204,24 @@ describe("Attacks with hostile collateral tokens", function () {
       expect(await s.engine.lpBalance()).to.equal(0n);
     });
 
-    it(`defence: a fee switched on after listing is refused on open and addMargin with TransferAmountMismatch (${name})`, async function () {
+    it(`defence: a fee switched on after listing makes an open revert with nothing moved, and addMargin is refused with TransferAmountMismatch (${name})`, async function () {
       const s = await networkHelpers.loadFixture(fixture);
       await s.token.setFeeOn(false);
       await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
-      await s.engine.connect(s.bob).openPosition(ETH, WAD, 500n * s.unit);
+      await s.orders.connect(s.bob).openPosition(ETH, WAD, 500n * s.unit);
       await s.token.setFeeOn(true);
       const pulled = 500n * s.unit + tradingFee(WAD, usd(3_000), FEE_RATIO, s.decimals);
-      await expect(s.engine.connect(s.alice).openPosition(ETH, WAD, 500n * s.unit))
-        .to.be.revertedWithCustomError(s.engine, "TransferAmountMismatch")
-        .withArgs(pulled, pulled - pulled / 100n);
+      const burnt = pulled / 100n;
+      const before = [await s.token.balanceOf(s.alice), await s.token.balanceOf(s.engine), await s.engine.lpBalance()];
+      // InstantOrders receives `pulled` less 1 %; the engine's pull of `pulled` from it burns another 1 % first,
+      // so the orders contract cannot deliver the rest: the token refuses and the whole trade reverts.
+      await expect(s.orders.connect(s.alice).openPosition(ETH, WAD, 500n * s.unit))
+        .to.be.revertedWithCustomError(s.token, "ERC20InsufficientBalance")
+        .withArgs(await s.orders.getAddress(), pulled - 2n * burnt, pulled - burnt);
+      expect([await s.token.balanceOf(s.alice), await s.token.balanceOf(s.engine), await s.engine.lpBalance()]).to.deep.equal(
+        before,
+      );
+      expect(await s.token.balanceOf(s.orders)).to.equal(0n);
       await expect(s.engine.connect(s.bob).addMargin(ETH, 100n * s.unit))
         .to.be.revertedWithCustomError(s.engine, "TransferAmountMismatch")
         .withArgs(100n * s.unit, 99n * s.unit);
@@ -222,28 +230,43 @@ describe("Attacks with hostile collateral tokens", function () {
     });
   }
 
-  it("defence: a token re-entering the engine during closePosition's payout hits ReentrancyGuardReentrantCall", async function () {
+  it("defence: a token re-entering the engine during a close's payout hits the guard: the payout fails and is deferred to claimable", async function () {
     const s = await networkHelpers.loadFixture(reentrantSystem);
-    await s.engine.connect(s.alice).openPosition(ETH, WAD, 500n * s.unit);
+    await s.orders.connect(s.alice).openPosition(ETH, WAD, 500n * s.unit);
     await s.feed.updateAnswer(feedPrice(3_300));
-    await s.token.arm(s.engine, s.engine.interface.encodeFunctionData("closePosition", [ETH]));
-    const lpBalance = await s.engine.lpBalance();
-    await expect(s.engine.connect(s.alice).closePosition(ETH))
-      .to.be.revertedWithCustomError(s.engine, "ReentrancyGuardReentrantCall")
-      .withArgs();
-    expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(WAD);
-    expect(await s.engine.lpBalance()).to.equal(lpBalance);
-    await s.token.disarm();
-    await s.engine.connect(s.alice).closePosition(ETH);
+    // distributeFees would succeed from anyone: only the guard can make the token's callback revert.
+    await s.token.arm(s.engine, s.engine.interface.encodeFunctionData("distributeFees"));
+    const pendingFees = await s.engine.pendingProtocolFees();
+    const fee = tradingFee(WAD, usd(3_300), FEE_RATIO, 6);
+    const payout = 500n * s.unit + 300n * s.unit - fee;
+    const tx = s.orders.connect(s.alice).closePosition(ETH);
+    // The payout is a `trySafeTransfer`: the guard's revert inside the token's callback fails the transfer.
+    await expect(tx).to.emit(s.engine, "RefundDeferred").withArgs(s.alice.address, payout);
+    await expect(tx).to.changeTokenBalances(ethers, s.token, [s.alice, s.engine], [0n, 0n]);
     expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(0n);
+    expect(await s.engine.claimable(s.alice)).to.equal(payout);
+    // The nested distributeFees did not run: only the close's fee was added.
+    expect(await s.engine.pendingProtocolFees()).to.equal(pendingFees + splitFee(fee).protocol);
+    await s.token.disarm();
+    await expect(s.engine.connect(s.alice).claim(s.alice)).to.changeTokenBalance(ethers, s.token, s.alice, payout);
   });
 
-  it("defence: a token re-entering during openPosition's pull or withdrawLiquidity's payment hits ReentrancyGuardReentrantCall", async function () {
+  it("defence: a token re-entering during an open's pull by the engine or withdrawLiquidity's payment hits ReentrancyGuardReentrantCall", async function () {
     const s = await networkHelpers.loadFixture(reentrantSystem);
-    await s.token.arm(s.engine, s.engine.interface.encodeFunctionData("openPosition", [ETH, WAD, 500n * s.unit]));
-    await expect(s.engine.connect(s.alice).openPosition(ETH, -WAD, 500n * s.unit))
+    // The engine pulls an open's collateral from its orders contract: play InstantOrders, holding the
+    // collateral, so that the engine's pull is the first (armed) transfer.
+    const orders = await s.orders.getAddress();
+    const amount = 500n * s.unit + tradingFee(WAD, usd(3_000), FEE_RATIO, 6);
+    await s.token.mint(orders, amount);
+    await networkHelpers.impersonateAccount(orders);
+    await networkHelpers.setBalance(orders, 10n ** 18n);
+    const asOrders = await ethers.getSigner(orders);
+    await s.token.arm(s.engine, s.engine.interface.encodeFunctionData("distributeFees"));
+    await expect(s.engine.connect(asOrders).executeOpen(s.alice, ETH, -WAD, amount, usd(3_000)))
       .to.be.revertedWithCustomError(s.engine, "ReentrancyGuardReentrantCall")
       .withArgs();
+    expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(0n);
+    await networkHelpers.stopImpersonatingAccount(orders);
     await s.token.arm(s.engine, s.engine.interface.encodeFunctionData("distributeFees"));
     await expect(s.vault.connect(s.lp).withdraw(1_000n * s.unit, s.lp, s.lp))
       .to.be.revertedWithCustomError(s.engine, "ReentrancyGuardReentrantCall")
@@ -256,24 +279,24 @@ describe("Attacks around the L2 sequencer", function () {
   it("defence: an outage refuses opens, increases and margin removal but allows closes, reduces and top-ups; after restart the grace period still refuses opens", async function () {
     const s = await networkHelpers.loadFixture(sequencerSystem);
     const u = s.unit;
-    await s.engine.connect(s.alice).openPosition(s.L2, 2n * WAD, 1_000n * u);
-    await s.engine.connect(s.carol).openPosition(s.L2, -WAD, 1_000n * u);
+    await s.orders.connect(s.alice).openPosition(s.L2, 2n * WAD, 1_000n * u);
+    await s.orders.connect(s.carol).openPosition(s.L2, -WAD, 1_000n * u);
 
     const downSince = BigInt(await networkHelpers.time.latest());
     await s.sequencer.updateRoundData(2n, 1n, downSince, downSince);
-    await expect(s.engine.connect(s.bob).openPosition(s.L2, WAD, 500n * u))
+    await expect(s.orders.connect(s.bob).openPosition(s.L2, WAD, 500n * u))
       .to.be.revertedWithCustomError(s.l2Oracle, "SequencerDown")
       .withArgs(downSince);
-    await expect(s.engine.connect(s.alice).increasePosition(s.L2, WAD, 500n * u))
+    await expect(s.orders.connect(s.alice).increasePosition(s.L2, WAD, 500n * u))
       .to.be.revertedWithCustomError(s.l2Oracle, "SequencerDown")
       .withArgs(downSince);
-    await expect(s.engine.connect(s.alice).removeMargin(s.L2, u))
+    await expect(s.orders.connect(s.alice).removeMargin(s.L2, u))
       .to.be.revertedWithCustomError(s.l2Oracle, "SequencerDown")
       .withArgs(downSince);
     await s.engine.connect(s.alice).addMargin(s.L2, u);
-    await s.engine.connect(s.alice).reducePosition(s.L2, WAD);
+    await s.orders.connect(s.alice).reducePosition(s.L2, WAD);
     const fee = tradingFee(WAD, usd(3_000), FEE_RATIO, 6);
-    await expect(s.engine.connect(s.carol).closePosition(s.L2)).to.changeTokenBalance(
+    await expect(s.orders.connect(s.carol).closePosition(s.L2)).to.changeTokenBalance(
       ethers,
       s.token,
       s.carol,
@@ -283,13 +306,13 @@ describe("Attacks around the L2 sequencer", function () {
     const upSince = BigInt(await networkHelpers.time.latest()) + 1n;
     await networkHelpers.time.setNextBlockTimestamp(upSince);
     await s.sequencer.updateRoundData(3n, 0n, upSince, upSince);
-    await expect(s.engine.connect(s.bob).openPosition(s.L2, WAD, 500n * u))
+    await expect(s.orders.connect(s.bob).openPosition(s.L2, WAD, 500n * u))
       .to.be.revertedWithCustomError(s.l2Oracle, "SequencerGracePeriodNotOver")
       .withArgs(upSince, GRACE);
     await networkHelpers.time.setNextBlockTimestamp(upSince + GRACE - 1n);
     await s.ethFeed.updateAnswer(feedPrice(3_000));
     await networkHelpers.time.setNextBlockTimestamp(upSince + GRACE);
-    await s.engine.connect(s.bob).openPosition(s.L2, WAD, 500n * u);
+    await s.orders.connect(s.bob).openPosition(s.L2, WAD, 500n * u);
     expect((await s.engine.getPosition(s.bob, s.L2)).size).to.equal(WAD);
   });
 });

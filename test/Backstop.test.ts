@@ -667,8 +667,8 @@ for (const decimals of [6, 18]) {
         await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
         await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
         expect(await s.backstop.coverageRatio()).to.equal(ethers.MaxUint256);
-        await s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
-        await s.engine.connect(s.bob).openPosition(ETH, -7n * WAD, tokens(3_000n));
+        await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
+        await s.orders.connect(s.bob).openPosition(ETH, -7n * WAD, tokens(3_000n));
         // Open interest 17 ETH x $3,000 = 51,000 tokens.
         expect(await s.backstop.coverageRatio()).to.equal((tokens(10_000n) * WAD) / tokens(51_000n));
       });

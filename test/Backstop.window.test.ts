@@ -54,7 +54,7 @@ for (const decimals of [6, 18]) {
       const cooldownStart = await blockTime(await s.backstop.connect(s.staker).cooldown(leaverShares));
       await networkHelpers.time.increaseTo(cooldownStart + COOLDOWN);
       await setPrice(s.ethFeed, usd(3_000n));
-      for (const t of traders) await s.engine.connect(t).openPosition(ETH, 50n * WAD, tokens(15_000n));
+      for (const t of traders) await s.orders.connect(t).openPosition(ETH, 50n * WAD, tokens(15_000n));
       await setPrice(s.ethFeed, usd(2_400n));
       return { ...s, traders, leaverShares, cooldownStart };
     }

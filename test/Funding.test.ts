@@ -41,7 +41,7 @@ for (const [name, fixture] of cases) {
       const margin = 40_000n * u;
       const t0 = await start(s);
       await at(t0);
-      await s.engine.connect(s.alice).openPosition(ETH, size, margin);
+      await s.orders.connect(s.alice).openPosition(ETH, size, margin);
       const rate = fundingRate(size, SKEW_SCALE, MAX_RATE);
       expect(rate).to.equal(WAD / 10_000n); // 10 % of the maximum
       expect(await s.lens.fundingRate(ETH)).to.equal(rate);
@@ -52,7 +52,7 @@ for (const [name, fixture] of cases) {
       const fee = tradingFee(size, PRICE, FEE_RATIO, s.decimals);
       const lpBefore = await s.engine.lpBalance();
       await at(t0 + elapsed);
-      const tx = s.engine.connect(s.alice).closePosition(ETH);
+      const tx = s.orders.connect(s.alice).closePosition(ETH);
       await expect(tx)
         .to.emit(s.engine, "PositionModified")
         .withArgs(s.alice.address, ETH, -size, 0n, PRICE, PRICE, 0n, 0n, owed, fee);
@@ -69,9 +69,9 @@ for (const [name, fixture] of cases) {
       await s.vault.connect(s.lp).deposit(1_000_000n * u, s.lp); // room to reserve both profit caps
       const t0 = await start(s);
       await at(t0);
-      await s.engine.connect(s.alice).openPosition(ETH, long, 100_000n * u);
+      await s.orders.connect(s.alice).openPosition(ETH, long, 100_000n * u);
       await at(t0 + 1n);
-      await s.engine.connect(s.bob).openPosition(ETH, short, 40_000n * u);
+      await s.orders.connect(s.bob).openPosition(ETH, short, 40_000n * u);
       // One second with only the long open, then 2999 s at a skew of 200, then 1 s at a skew of -100.
       const i1 = indexDelta(fundingRate(long, SKEW_SCALE, MAX_RATE), PRICE, 1n);
       const i2 = i1 + indexDelta(fundingRate(long + short, SKEW_SCALE, MAX_RATE), PRICE, 2_999n);
@@ -83,7 +83,7 @@ for (const [name, fixture] of cases) {
       expect(aliceOwes).to.be.greaterThan(-bobOwes);
       const lpBefore = await s.engine.lpBalance();
       await at(t0 + 3_000n);
-      await expect(s.engine.connect(s.alice).closePosition(ETH))
+      await expect(s.orders.connect(s.alice).closePosition(ETH))
         .to.emit(s.engine, "PositionModified")
         .withArgs(
           s.alice.address,
@@ -99,7 +99,7 @@ for (const [name, fixture] of cases) {
         );
       await at(t0 + 3_001n);
       const bobFee = tradingFee(short, PRICE, FEE_RATIO, s.decimals);
-      await expect(s.engine.connect(s.bob).closePosition(ETH)).to.changeTokenBalance(
+      await expect(s.orders.connect(s.bob).closePosition(ETH)).to.changeTokenBalance(
         ethers,
         s.token,
         s.bob,
@@ -116,11 +116,11 @@ for (const [name, fixture] of cases) {
       await s.engine.setMarketConfig(ETH, marketConfig(s.decimals, { skewScale: scale }));
       const t0 = await start(s);
       await at(t0);
-      await s.engine.connect(s.alice).openPosition(ETH, 60n * WAD, 20_000n * u);
+      await s.orders.connect(s.alice).openPosition(ETH, 60n * WAD, 20_000n * u);
       expect(fundingRate(60n * WAD, scale, MAX_RATE)).to.equal(MAX_RATE);
       expect(await s.lens.fundingRate(ETH)).to.equal(MAX_RATE);
       await at(t0 + 1n);
-      await s.engine.connect(s.bob).openPosition(ETH, -120n * WAD, 40_000n * u);
+      await s.orders.connect(s.bob).openPosition(ETH, -120n * WAD, 40_000n * u);
       expect(await s.lens.fundingRate(ETH)).to.equal(-MAX_RATE);
       await at(t0 + 2_000n);
       await networkHelpers.mine();
@@ -133,7 +133,7 @@ for (const [name, fixture] of cases) {
       const owed = fundingOwed(60n * WAD, index, s.decimals);
       expect(owed).to.be.lessThan(0n);
       const fee = tradingFee(60n * WAD, PRICE, FEE_RATIO, s.decimals);
-      await expect(s.engine.connect(s.alice).closePosition(ETH)).to.changeTokenBalance(
+      await expect(s.orders.connect(s.alice).closePosition(ETH)).to.changeTokenBalance(
         ethers,
         s.token,
         s.alice,
@@ -146,8 +146,8 @@ for (const [name, fixture] of cases) {
       const u = s.unit;
       const t0 = await start(s);
       await at(t0);
-      await s.engine.connect(s.alice).openPosition(ETH, 100n * WAD, 40_000n * u);
-      const e = s.engine.connect(s.alice);
+      await s.orders.connect(s.alice).openPosition(ETH, 100n * WAD, 40_000n * u);
+      const e = s.orders.connect(s.alice);
 
       const i1 = indexDelta(fundingRate(100n * WAD, SKEW_SCALE, MAX_RATE), PRICE, 1_000n);
       const f1 = fundingOwed(100n * WAD, i1, s.decimals);
@@ -197,14 +197,14 @@ describe("PerpEngine funding larger than margin", function () {
       await s.engine.setMarketConfig(ETH, marketConfig(s.decimals, { maxFundingRatePerDay: maxRate, skewScale: WAD }));
       const t0 = await start(s);
       await at(t0);
-      await s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, 3_000n * u);
+      await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, 3_000n * u);
       const elapsed = 2n * 86_400n; // 20 % of notional: twice the margin
       await at(t0 + elapsed - 1n);
       await s.ethFeed.updateAnswer(feedPrice(3_000));
       const owed = fundingOwed(10n * WAD, indexDelta(maxRate, PRICE, elapsed), s.decimals);
       expect(owed).to.equal(6_000n * u);
       await at(t0 + elapsed);
-      await expect(s.engine.connect(s.alice).increasePosition(ETH, WAD, 1_000n * u))
+      await expect(s.orders.connect(s.alice).increasePosition(ETH, WAD, 1_000n * u))
         .to.be.revertedWithCustomError(s.engine, "PositionWouldBeLiquidatable")
         .withArgs(3_000n * u + 1_000n * u - owed, 0n);
     });
@@ -214,7 +214,7 @@ describe("PerpEngine funding larger than margin", function () {
 describe("PerpEngine funding switched off", function () {
   it("a zero maxFundingRatePerDay leaves the index at zero whatever the skew", async function () {
     const s = await networkHelpers.loadFixture(fundedNoFunding6);
-    await s.engine.connect(s.alice).openPosition(ETH, 100n * WAD, 40_000n * s.unit);
+    await s.orders.connect(s.alice).openPosition(ETH, 100n * WAD, 40_000n * s.unit);
     await networkHelpers.time.increase(3_000);
     expect(await s.lens.fundingRate(ETH)).to.equal(0n);
     expect(await s.lens.currentFundingIndex(ETH)).to.equal(0n);

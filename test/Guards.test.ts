@@ -11,7 +11,7 @@ describe("guards", function () {
 
   it("the engine refuses to pay out reserved liquidity even to the vault itself: InsufficientLiquidity", async function () {
     const s = await networkHelpers.loadFixture(funded);
-    await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit); // reserves 9 x 300
+    await s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit); // reserves 9 x 300
     const free = await s.engine.freeLiquidity();
     expect(free).to.equal((await s.engine.lpBalance()) - 2_700n * s.unit);
     const vault = await s.vault.getAddress();
@@ -32,13 +32,13 @@ describe("guards", function () {
   it("a market without a trading fee charges nothing and books nothing for the protocol", async function () {
     const s = await networkHelpers.loadFixture(funded);
     const lpBefore = await s.engine.lpBalance();
-    await expect(s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit)).to.changeTokenBalance(
+    await expect(s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit)).to.changeTokenBalance(
       ethers,
       s.token,
       s.alice,
       -300n * s.unit,
     );
-    await expect(s.engine.connect(s.alice).closePosition(ETH)).to.changeTokenBalance(
+    await expect(s.orders.connect(s.alice).closePosition(ETH)).to.changeTokenBalance(
       ethers,
       s.token,
       s.alice,

@@ -42,8 +42,8 @@ for (const decimals of [6, 18]) {
         const s = await deploySystem({ decimals, ethConfig });
         await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
         if (stake > 0n) await s.backstop.connect(s.staker).deposit(stake, s.staker);
-        await s.engine.connect(s.bob).openPosition(ETH, -20n * WAD, tokens(20_000n));
-        await s.engine.connect(s.alice).openPosition(ETH, 20n * WAD, tokens(6_000n));
+        await s.orders.connect(s.bob).openPosition(ETH, -20n * WAD, tokens(20_000n));
+        await s.orders.connect(s.alice).openPosition(ETH, 20n * WAD, tokens(6_000n));
         return s;
       };
     }
@@ -147,8 +147,8 @@ for (const decimals of [6, 18]) {
       async function skewed() {
         const s = await deploySystem({ decimals });
         await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
-        await s.engine.connect(s.alice).openPosition(BTC, 2n * WAD, tokens(15_000n));
-        await s.engine.connect(s.bob).openPosition(BTC, -WAD, tokens(8_000n));
+        await s.orders.connect(s.alice).openPosition(BTC, 2n * WAD, tokens(15_000n));
+        await s.orders.connect(s.bob).openPosition(BTC, -WAD, tokens(8_000n));
         await networkHelpers.time.increase(10n * 86_400n);
         return s;
       }
@@ -275,10 +275,10 @@ for (const decimals of [6, 18]) {
         const s = await deploySystem({ decimals });
         await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
         await inOneBlock([
-          () => s.engine.connect(s.alice).openPosition(ETH, -WAD, tokens(300n), GAS),
-          () => s.engine.connect(s.carol).openPosition(ETH, WAD, tokens(300n), GAS),
-          () => s.engine.connect(s.bob).openPosition(ETH, -WAD / 10n, tokens(30n), GAS),
-          () => s.engine.connect(s.dave).openPosition(ETH, WAD / 10n, tokens(30n), GAS),
+          () => s.orders.connect(s.alice).openPosition(ETH, -WAD, tokens(300n), GAS),
+          () => s.orders.connect(s.carol).openPosition(ETH, WAD, tokens(300n), GAS),
+          () => s.orders.connect(s.bob).openPosition(ETH, -WAD / 10n, tokens(30n), GAS),
+          () => s.orders.connect(s.dave).openPosition(ETH, WAD / 10n, tokens(30n), GAS),
         ]);
         return s;
       }

@@ -66,7 +66,7 @@ describe("levers behind the timelock", function () {
     // $120 at exactly 10x: initial margin 12; liquidation margin 6 + 4.999999.
     const size = WAD / 25n; // 0.04 ETH at $3,000
     const traders = [s.alice, s.bob, s.carol, s.dave];
-    for (const t of traders) await s.engine.connect(t).openPosition(ETH, size, 12n * u);
+    for (const t of traders) await s.orders.connect(t).openPosition(ETH, size, 12n * u);
     const accounts = traders.map((t) => t.address);
     const [liquidated, fees] = await s.engine.connect(s.keeper).liquidateBatch.staticCall(
       accounts,
@@ -83,7 +83,7 @@ describe("levers behind the timelock", function () {
     // Pool 4M; a long of $3M notional with 300k margin reserves 9 x 300k = 2.7M, leaving 1.3M free: the
     // LP's 1M can leave. At a factor of 12 the reserve is 3.6M and only 0.4M could.
     await s.vault.connect(s.bob).deposit(3_000_000n * u, s.bob);
-    await s.engine.connect(s.alice).openPosition(ETH, 1_000n * WAD, 300_000n * u);
+    await s.orders.connect(s.alice).openPosition(ETH, 1_000n * WAD, 300_000n * u);
     const maxBefore = await s.vault.maxWithdraw(s.lp);
     expect(maxBefore).to.be.greaterThan(999_000n * u);
     const raised = marketConfig(6, { maxFundingRatePerDay: 0n, maxProfitFactor: 12n * WAD });
@@ -109,15 +109,15 @@ describe("levers behind the timelock", function () {
     const u = s.unit;
     // 1 ETH at $3,000 with 300 margin, then -3 %: equity 210 against 145.50 + 14.55 now, 218.25 + 14.55
     // at 7.5 % (8 % would leave no room for the 2-token keeper-fee floor at the $100 minimum: refused).
-    await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * u);
-    await s.engine.connect(s.bob).openPosition(ETH, WAD, 300n * u);
+    await s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * u);
+    await s.orders.connect(s.bob).openPosition(ETH, WAD, 300n * u);
     await s.ethFeed.updateAnswer(feedPrice(2_910));
     const raised = marketConfig(6, { maxFundingRatePerDay: 0n, maintenanceMarginRatio: (75n * WAD) / 1_000n });
     const execute = await s.schedule(s.engine, "setMarketConfig", [ETH, raised]);
     expect((await s.lens.previewLiquidation(s.alice, ETH)).liquidatable).to.equal(false);
 
     await s.wait(DELAY / 2n);
-    await s.engine.connect(s.alice).closePosition(ETH);
+    await s.orders.connect(s.alice).closePosition(ETH);
     await s.wait(DELAY / 2n);
     await execute();
     // The change applies as stated: the trader who stayed is now liquidatable, the one who left is gone.
@@ -176,14 +176,14 @@ describe("levers behind the timelock", function () {
   it("the guardian's pause is immediate and stops only new risk; the guardian holds no other lever", async function () {
     const s = await networkHelpers.loadFixture(governed);
     const u = s.unit;
-    await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * u);
+    await s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * u);
     await s.engine.pause(); // the deployer kept GUARDIAN_ROLE in this fixture
-    await expect(s.engine.connect(s.bob).openPosition(ETH, WAD, 300n * u)).to.be.revertedWithCustomError(
+    await expect(s.orders.connect(s.bob).openPosition(ETH, WAD, 300n * u)).to.be.revertedWithCustomError(
       s.engine,
       "EnforcedPause",
     );
     await s.engine.connect(s.alice).addMargin(ETH, 10n * u);
-    await s.engine.connect(s.alice).closePosition(ETH);
+    await s.orders.connect(s.alice).closePosition(ETH);
     await s.vault.connect(s.lp).withdraw(1_000n * u, s.lp, s.lp);
     for (const call of [
       s.engine.setFeeShares(0n, 0n),

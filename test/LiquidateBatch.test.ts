@@ -18,15 +18,15 @@ for (const decimals of [6, 18]) {
       const [btcTrader] = await extraTraders(s, 1);
       await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
       await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
-      await s.engine.connect(s.lp).openPosition(ETH, WAD, tokens(1_000n));
-      await s.engine.connect(s.lp).closePosition(ETH);
-      await s.engine.connect(s.dave).openPosition(ETH, -30n * WAD, tokens(30_000n));
+      await s.orders.connect(s.lp).openPosition(ETH, WAD, tokens(1_000n));
+      await s.orders.connect(s.lp).closePosition(ETH);
+      await s.orders.connect(s.dave).openPosition(ETH, -30n * WAD, tokens(30_000n));
       await inOneBlock([
-        () => s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n), GAS),
-        () => s.engine.connect(s.bob).openPosition(ETH, 10n * WAD, tokens(3_000n), GAS),
-        () => s.engine.connect(s.carol).openPosition(ETH, 10n * WAD, tokens(6_000n), GAS),
+        () => s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n), GAS),
+        () => s.orders.connect(s.bob).openPosition(ETH, 10n * WAD, tokens(3_000n), GAS),
+        () => s.orders.connect(s.carol).openPosition(ETH, 10n * WAD, tokens(6_000n), GAS),
       ]);
-      await s.engine.connect(btcTrader).openPosition(BTC, WAD, tokens(6_000n));
+      await s.orders.connect(btcTrader).openPosition(BTC, WAD, tokens(6_000n));
       await setPrice(s.btcFeed, usd(54_000n));
       await networkHelpers.time.increase(3_601n);
       await setPrice(s.ethFeed, usd(2_700n));
@@ -108,8 +108,8 @@ describe("LiquidateBatch gas", function () {
       const traders = await extraTraders(s, 10);
       await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
       await s.backstop.connect(s.staker).deposit(10_000n * s.unit, s.staker);
-      await s.engine.connect(s.dave).openPosition(ETH, -10n * WAD, 10_000n * s.unit);
-      await inOneBlock(traders.map((t) => () => s.engine.connect(t).openPosition(ETH, WAD, 300n * s.unit, GAS)));
+      await s.orders.connect(s.dave).openPosition(ETH, -10n * WAD, 10_000n * s.unit);
+      await inOneBlock(traders.map((t) => () => s.orders.connect(t).openPosition(ETH, WAD, 300n * s.unit, GAS)));
       await setPrice(s.ethFeed, price);
       return { ...s, traders };
     };

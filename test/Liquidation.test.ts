@@ -43,10 +43,10 @@ for (const decimals of [6, 18]) {
         await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
         await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
         // Opposite books first, then the two positions under test in one block: skew is zero after.
-        await s.engine.connect(s.bob).openPosition(ETH, -20n * WAD, tokens(20_000n));
+        await s.orders.connect(s.bob).openPosition(ETH, -20n * WAD, tokens(20_000n));
         await inOneBlock([
-          () => s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, LONG_MARGIN, GAS),
-          () => s.engine.connect(s.carol).openPosition(ETH, 10n * WAD, LONG_MARGIN - 1n, GAS),
+          () => s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, LONG_MARGIN, GAS),
+          () => s.orders.connect(s.carol).openPosition(ETH, 10n * WAD, LONG_MARGIN - 1n, GAS),
         ]);
         return s;
       }
@@ -55,10 +55,10 @@ for (const decimals of [6, 18]) {
         const s = await deploySystem({ decimals });
         await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
         await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
-        await s.engine.connect(s.bob).openPosition(ETH, 20n * WAD, tokens(20_000n));
+        await s.orders.connect(s.bob).openPosition(ETH, 20n * WAD, tokens(20_000n));
         await inOneBlock([
-          () => s.engine.connect(s.alice).openPosition(ETH, -10n * WAD, SHORT_MARGIN, GAS),
-          () => s.engine.connect(s.carol).openPosition(ETH, -10n * WAD, SHORT_MARGIN - 1n, GAS),
+          () => s.orders.connect(s.alice).openPosition(ETH, -10n * WAD, SHORT_MARGIN, GAS),
+          () => s.orders.connect(s.carol).openPosition(ETH, -10n * WAD, SHORT_MARGIN - 1n, GAS),
         ]);
         return s;
       }
@@ -152,11 +152,11 @@ for (const decimals of [6, 18]) {
         async function small() {
           const s = await deploySystem({ decimals });
           await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
-          await s.engine.connect(s.bob).openPosition(ETH, -2n * WAD, tokens(1_000n));
+          await s.orders.connect(s.bob).openPosition(ETH, -2n * WAD, tokens(1_000n));
           const margin = (tokens(30_675n) / 100n) as bigint;
           await inOneBlock([
-            () => s.engine.connect(s.alice).openPosition(ETH, WAD, margin, GAS),
-            () => s.engine.connect(s.carol).openPosition(ETH, WAD, margin - 1n, GAS),
+            () => s.orders.connect(s.alice).openPosition(ETH, WAD, margin, GAS),
+            () => s.orders.connect(s.carol).openPosition(ETH, WAD, margin - 1n, GAS),
           ]);
           return s;
         }
@@ -185,8 +185,8 @@ for (const decimals of [6, 18]) {
           });
           await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
           await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
-          await s.engine.connect(s.bob).openPosition(ETH, -20n * WAD, tokens(20_000n));
-          await s.engine.connect(s.alice).openPosition(ETH, 20n * WAD, tokens(6_000n));
+          await s.orders.connect(s.bob).openPosition(ETH, -20n * WAD, tokens(20_000n));
+          await s.orders.connect(s.alice).openPosition(ETH, 20n * WAD, tokens(6_000n));
           return s;
         };
       }
@@ -225,8 +225,8 @@ for (const decimals of [6, 18]) {
       async function tenEth() {
         const s = await deploySystem({ decimals, ethConfig: { partialLiquidationThreshold: 10_000n * WAD } });
         await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
-        await s.engine.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
-        await s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
+        await s.orders.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
+        await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
         await setPrice(s.ethFeed, usd(2_850n));
         return s;
       }
@@ -266,8 +266,8 @@ for (const decimals of [6, 18]) {
       it("a partial close is not attempted below partialLiquidationThreshold (full liquidation)", async function () {
         const s = await deploySystem({ decimals });
         await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
-        await s.engine.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
-        await s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
+        await s.orders.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
+        await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
         await setPrice(s.ethFeed, usd(2_850n));
         const r = await checkedLiquidation(s, s.alice, ETH, { coverCap: 0n, accounts: accountsOf(s) });
         expect([r.e.full, r.e.sizeClosed]).to.deep.equal([true, 10n * WAD]);
@@ -302,8 +302,8 @@ for (const decimals of [6, 18]) {
           const s = await deploySystem({ decimals });
           await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
           await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
-          await s.engine.connect(s.bob).openPosition(ETH, -100n * WAD, tokens(100_000n));
-          await s.engine.connect(s.alice).openPosition(ETH, 100n * WAD, tokens(30_000n));
+          await s.orders.connect(s.bob).openPosition(ETH, -100n * WAD, tokens(100_000n));
+          await s.orders.connect(s.alice).openPosition(ETH, 100n * WAD, tokens(30_000n));
           return s;
         });
         await setPrice(s.ethFeed, usd(2_740n));
@@ -339,8 +339,8 @@ for (const decimals of [6, 18]) {
       async function blocklisted() {
         const s = await deployWithToken("BlocklistToken", { decimals });
         await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
-        await s.engine.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
-        await s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
+        await s.orders.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
+        await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
         await setPrice(s.ethFeed, usd(2_800n)); // equity 1,000: refund 620
         await s.token.setBlocked(s.alice, true);
         return s;
@@ -381,8 +381,8 @@ for (const decimals of [6, 18]) {
       async function opened() {
         const s = await deploySystem({ decimals });
         await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
-        await s.engine.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
-        await s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
+        await s.orders.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
+        await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
         return s;
       }
 
@@ -416,7 +416,7 @@ for (const decimals of [6, 18]) {
 
       it("funding owed is settled in the liquidation and counted in equity (skewed market, time passes)", async function () {
         const s = await networkHelpers.loadFixture(opened);
-        await s.engine.connect(s.carol).openPosition(ETH, 5n * WAD, tokens(2_000n)); // skew +5: longs pay
+        await s.orders.connect(s.carol).openPosition(ETH, 5n * WAD, tokens(2_000n)); // skew +5: longs pay
         await networkHelpers.time.increase(5n * 86_400n);
         await setPrice(s.ethFeed, usd(2_810n));
         const r = await checkedLiquidation(s, s.alice, ETH, { coverCap: 0n, accounts: accountsOf(s) });

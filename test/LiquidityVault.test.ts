@@ -53,9 +53,9 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
         const s = await networkHelpers.loadFixture(funded);
         const u = s.unit;
         // Give the pool a non-round share price: a trader loses 123.456789 to it.
-        await s.engine.connect(s.alice).openPosition(ETH, WAD, 500n * u);
+        await s.orders.connect(s.alice).openPosition(ETH, WAD, 500n * u);
         await s.ethFeed.updateAnswer(287_654_321_100n);
-        await s.engine.connect(s.alice).closePosition(ETH);
+        await s.orders.connect(s.alice).closePosition(ETH);
         let supply = await s.vault.totalSupply();
         let total = await s.engine.lpBalance();
         expect(await s.vault.totalAssets()).to.equal(total);
@@ -152,7 +152,7 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
       it("maxWithdraw and maxRedeem stop at free liquidity (LP balance less reserved profit caps)", async function () {
         const s = await networkHelpers.loadFixture(funded);
         const u = s.unit;
-        await s.engine.connect(s.alice).openPosition(ETH, 300n * WAD, 100_000n * u);
+        await s.orders.connect(s.alice).openPosition(ETH, 300n * WAD, 100_000n * u);
         const lpBalance = await s.engine.lpBalance();
         // Margin 100,000 above the entry's initial margin of 90,000 (10 % of $900,000): 9 x 90,000 reserved.
         const reserve = sideReserve(100_000n * u, notionalUsd(300n * WAD, usd(3_000)), WAD / 10n, 9n * WAD, s.decimals);
@@ -185,7 +185,7 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
 
     describe("totalAssets marks to the oracle", function () {
       async function withLong(s: System) {
-        await s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, 3_000n * s.unit);
+        await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, 3_000n * s.unit);
         return s.engine.lpBalance();
       }
 
@@ -209,7 +209,7 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
 
       it("marks a short's profit and loss the other way round, per market", async function () {
         const s = await networkHelpers.loadFixture(funded);
-        await s.engine.connect(s.bob).openPosition(BTC, -WAD, 6_000n * s.unit);
+        await s.orders.connect(s.bob).openPosition(BTC, -WAD, 6_000n * s.unit);
         const lpBalance = await s.engine.lpBalance();
         await s.btcFeed.updateAnswer(feedPrice(59_000));
         expect(await s.vault.totalAssets()).to.equal(lpBalance - 1_000n * s.unit);
@@ -222,7 +222,7 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
         await s.ethFeed.updateAnswer(feedPrice(3_000));
         const t0 = BigInt(await networkHelpers.time.latest()) + 5n;
         await networkHelpers.time.setNextBlockTimestamp(t0);
-        await s.engine.connect(s.alice).openPosition(ETH, 100n * WAD, 40_000n * s.unit);
+        await s.orders.connect(s.alice).openPosition(ETH, 100n * WAD, 40_000n * s.unit);
         const lpBalance = await s.engine.lpBalance();
         await networkHelpers.time.setNextBlockTimestamp(t0 + 3_000n);
         await networkHelpers.mine();
@@ -234,7 +234,7 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
 
       it("refuses deposits and withdrawals with the oracle's StalePrice while a market with positions has a stale feed", async function () {
         const s = await networkHelpers.loadFixture(funded);
-        await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
+        await s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
         await networkHelpers.time.increase(3_601);
         const [, , , updatedAt] = await s.ethFeed.latestRoundData();
         await expect(s.vault.connect(s.lp).withdraw(s.unit, s.lp, s.lp))
@@ -272,9 +272,9 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
         const s = await networkHelpers.loadFixture(funded);
         const shares = await s.vault.balanceOf(s.lp);
         const before = await s.vault.previewRedeem(shares);
-        await s.engine.connect(s.alice).openPosition(ETH, WAD, 500n * s.unit);
+        await s.orders.connect(s.alice).openPosition(ETH, WAD, 500n * s.unit);
         await s.ethFeed.updateAnswer(feedPrice(2_900));
-        await s.engine.connect(s.alice).closePosition(ETH);
+        await s.orders.connect(s.alice).closePosition(ETH);
         const total = await s.engine.lpBalance();
         expect(await s.vault.previewRedeem(shares)).to.equal(assetsForRedeem(shares, shares, total));
         expect(await s.vault.previewRedeem(shares)).to.be.greaterThan(before + 100n * s.unit - 1n);

@@ -15,7 +15,7 @@ async function crashed() {
   await s.backstop.connect(s.staker).deposit(1_000n * u, s.staker);
   // 100 ETH at $3,000 with 30,000 margin, then -20 %: equity -30,000, keeper fee 100 (its cap), bad debt
   // 30,100; the window's limit is 30 % of the 1,000 staked, so 29,800 is socialized.
-  await s.engine.connect(s.alice).openPosition(ETH, 100n * WAD, 30_000n * u);
+  await s.orders.connect(s.alice).openPosition(ETH, 100n * WAD, 30_000n * u);
   await s.ethFeed.updateAnswer(feedPrice(2_400));
   const tx = s.engine.connect(s.keeper).liquidate(s.alice, ETH, s.keeper);
   await expect(tx)
@@ -30,8 +30,8 @@ async function crashed() {
 /** Trading fees for the protocol: Bob opens and closes 100 ETH `times` times at $2,400 (5 bps each way). */
 async function trade(s: Awaited<ReturnType<typeof crashed>>, times: number) {
   for (let i = 0; i < times; i++) {
-    await s.engine.connect(s.bob).openPosition(ETH, 100n * WAD, 30_000n * s.unit);
-    await s.engine.connect(s.bob).closePosition(ETH);
+    await s.orders.connect(s.bob).openPosition(ETH, 100n * WAD, 30_000n * s.unit);
+    await s.orders.connect(s.bob).closePosition(ETH);
   }
 }
 
@@ -74,21 +74,21 @@ describe("loss recovery", function () {
     const u = s.unit;
     await s.vault.connect(s.lp).deposit(1_000_000n * u, s.lp);
     // An empty backstop covers nothing: a small bad debt is socialized whole (the cover pays 0).
-    await s.engine.connect(s.alice).openPosition(ETH, WAD, 300n * u);
+    await s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * u);
     await s.ethFeed.updateAnswer(feedPrice(2_705)); // equity 5, keeper fee 13.525: bad debt 8.525
     await expect(s.engine.connect(s.keeper).liquidate(s.alice, ETH, s.keeper))
       .to.emit(s.backstop, "LossRecorded")
       .withArgs(8_525_000n, 8_525_000n);
     await s.backstop.connect(s.staker).deposit(1_000n * u, s.staker);
-    await s.engine.connect(s.bob).openPosition(ETH, 100n * WAD, 30_000n * u);
-    await s.engine.connect(s.bob).closePosition(ETH); // fees: 2 x 135.25, backstop share 54.10
+    await s.orders.connect(s.bob).openPosition(ETH, 100n * WAD, 30_000n * u);
+    await s.orders.connect(s.bob).closePosition(ETH); // fees: 2 x 135.25, backstop share 54.10
     const lpBefore = await s.engine.lpBalance();
     await expect(s.engine.distributeFees()).to.emit(s.backstop, "LossRecovered").withArgs(8_525_000n, 0n);
     expect(await s.engine.lpBalance()).to.equal(lpBefore + 8_525_000n);
     expect(await s.backstop.recoveryOutstanding()).to.equal(0n);
 
-    await s.engine.connect(s.bob).openPosition(ETH, 100n * WAD, 30_000n * u);
-    await s.engine.connect(s.bob).closePosition(ETH);
+    await s.orders.connect(s.bob).openPosition(ETH, 100n * WAD, 30_000n * u);
+    await s.orders.connect(s.bob).closePosition(ETH);
     const lpAfterFirst = await s.engine.lpBalance();
     await expect(s.engine.distributeFees()).not.to.emit(s.backstop, "LossRecovered");
     expect(await s.engine.lpBalance()).to.equal(lpAfterFirst);

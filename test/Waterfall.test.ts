@@ -21,8 +21,8 @@ for (const decimals of [6, 18]) {
       const s = await deploySystem({ decimals });
       await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
       // Bob first: the one second of skew before Alice opens is funding Bob pays, not Alice.
-      await s.engine.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
-      await s.engine.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
+      await s.orders.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
+      await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
       return s;
     }
     const accountsOf = (s: any) => [s.lp, s.staker, s.keeper, s.alice, s.bob, s.carol, s.dave];

@@ -275,7 +275,7 @@ export async function deployWithToken(tokenContract: string, options: SystemOpti
   return deploySystem({ ...options, decimals, token });
 }
 
-/** Funds and approves extra signers (the accounts after the fixture's nine) for many-position tests. */
+/** Funds extra signers (the accounts after the fixture's nine) and approves the engine and the orders contract. */
 export async function extraTraders(s: any, count: number) {
   const signers = await ethers.getSigners();
   const extra = signers.slice(9, 9 + count);
@@ -283,6 +283,7 @@ export async function extraTraders(s: any, count: number) {
   for (const who of extra) {
     await s.token.mint(who, 1_000_000n * s.unit);
     await s.token.connect(who).approve(s.engine, ethers.MaxUint256);
+    await s.token.connect(who).approve(s.orders, ethers.MaxUint256);
   }
   return extra;
 }

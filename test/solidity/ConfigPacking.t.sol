@@ -77,9 +77,9 @@ contract ConfigPackingTest is BaseTest {
         _fund(LONG, 1e6 * UNIT);
         _fund(SHORT, 1e6 * UNIT);
         vm.prank(LONG);
-        engine.openPosition(ETH, 10e18, 30_000 * UNIT);
+        orders.openPosition(ETH, 10e18, 30_000 * UNIT);
         vm.prank(SHORT);
-        engine.openPosition(ETH, -10e18, 30_000 * UNIT);
+        orders.openPosition(ETH, -10e18, 30_000 * UNIT);
 
         engine.setMarketConfig(ETH, _draw(seed));
         vm.warp(block.timestamp + _bound(elapsed, 0, 3_000 days));

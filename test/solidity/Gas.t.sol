@@ -7,6 +7,7 @@ import {BackstopModule} from "../../contracts/BackstopModule.sol";
 import {ChainlinkOracle} from "../../contracts/ChainlinkOracle.sol";
 import {LiquidityVault} from "../../contracts/LiquidityVault.sol";
 import {PerpEngine} from "../../contracts/PerpEngine.sol";
+import {InstantOrders} from "../../contracts/mocks/InstantOrders.sol";
 import {MockERC20} from "../../contracts/mocks/MockERC20.sol";
 import {GAS_VM} from "./gas/GasVm.sol";
 import {defaultMarketConfig} from "./utils/MarketDefaults.sol";
@@ -14,7 +15,9 @@ import {defaultMarketConfig} from "./utils/MarketDefaults.sol";
 /// @notice Gas snapshots of every user-facing operation, in the scenarios of scripts/bench.ts: a market in
 /// use (LP and backstop funded, both sides open, fee income streaming), a fresh account for each first-time
 /// action, time moved on between actions. Each test runs isolated, so every call is its own transaction
-/// and its storage starts cold. `npm run gas:check` fails when a figure in snapshots/ changes.
+/// and its storage starts cold. `npm run gas:check` fails when a figure in snapshots/ changes. Trades go
+/// through InstantOrders (tests only), which executes them at once at the oracle's price: their figures are
+/// the engine's execution plus InstantOrders' own pull and price read, not an OrderBook execution.
 /// forge-config: default.isolate = true
 contract GasTest {
     uint256 internal constant ETH = 0;
@@ -29,6 +32,7 @@ contract GasTest {
     PerpEngine internal engine;
     LiquidityVault internal vault;
     BackstopModule internal backstop;
+    InstantOrders internal orders;
 
     address internal constant TREASURY = address(0x7EA5);
     address internal constant LP = address(0x1001);
@@ -61,7 +65,8 @@ contract GasTest {
         engine = new PerpEngine(token, address(this), TREASURY);
         vault = new LiquidityVault(token, address(engine), "Bulwark LP", "bwLP");
         backstop = new BackstopModule(token, address(engine), address(this), "Bulwark Backstop", "bwBACK");
-        engine.wire(address(vault), address(backstop));
+        orders = new InstantOrders(address(engine));
+        engine.wire(address(vault), address(backstop), address(orders));
         engine.grantRole(engine.MARKET_ADMIN_ROLE(), address(this));
         engine.addMarket(ethOracle, defaultMarketConfig(false));
         engine.addMarket(btcOracle, defaultMarketConfig(true));
@@ -72,13 +77,13 @@ contract GasTest {
         GAS_VM.prank(STAKER);
         backstop.deposit(100_000 * USD, STAKER);
         GAS_VM.prank(ALICE);
-        engine.openPosition(ETH, 10e18, 10_000 * USD);
+        orders.openPosition(ETH, 10e18, 10_000 * USD);
         engine.distributeFees(); // fee income streams to the backstop
         // A market in use has a non-zero funding index (and checkpoint sum): let skewed funding accrue.
         _tick(60, ETH_PRICE);
         // ... and fees charged since the last distribution.
         GAS_VM.prank(BOB);
-        engine.openPosition(ETH, -8e18, 10_000 * USD);
+        orders.openPosition(ETH, -8e18, 10_000 * USD);
         _tick(600, ETH_PRICE);
     }
 
@@ -102,7 +107,7 @@ contract GasTest {
     function test_Gas_OpenPosition() public {
         address trader = _freshAccount();
         GAS_VM.prank(trader);
-        engine.openPosition(ETH, 1e18, 600 * USD);
+        orders.openPosition(ETH, 1e18, 600 * USD);
         GAS_VM.snapshotGasLastCall("openPosition");
     }
 
@@ -110,7 +115,7 @@ contract GasTest {
         address trader = _openLong(600 * USD);
         _tick(600, ETH_PRICE);
         GAS_VM.prank(trader);
-        engine.increasePosition(ETH, 0.5e18, 300 * USD);
+        orders.increasePosition(ETH, 0.5e18, 300 * USD);
         GAS_VM.snapshotGasLastCall("increasePosition");
     }
 
@@ -126,7 +131,7 @@ contract GasTest {
         address trader = _openLong(600 * USD);
         _tick(600, ETH_PRICE);
         GAS_VM.prank(trader);
-        engine.closePosition(ETH);
+        orders.closePosition(ETH);
         GAS_VM.snapshotGasLastCall("closePosition");
     }
 
@@ -213,7 +218,7 @@ contract GasTest {
 
     // ---------------------------------------------------------------- helpers
 
-    /// @dev An account never seen before, holding tokens approved to the three contracts.
+    /// @dev An account never seen before, holding tokens approved to the four contracts.
     function _freshAccount() internal returns (address account) {
         account = address(++nextAccount);
         _fund(account);
@@ -227,13 +232,15 @@ contract GasTest {
         token.approve(address(vault), type(uint256).max);
         GAS_VM.prank(account);
         token.approve(address(backstop), type(uint256).max);
+        GAS_VM.prank(account);
+        token.approve(address(orders), type(uint256).max);
     }
 
     /// @dev A fresh account opening 1 ETH long at the current price.
     function _openLong(uint256 margin) internal returns (address trader) {
         trader = _freshAccount();
         GAS_VM.prank(trader);
-        engine.openPosition(ETH, 1e18, margin);
+        orders.openPosition(ETH, 1e18, margin);
     }
 
     /// @dev Moves time on and refreshes both feeds, so prices stay fresh and funding accrues.

@@ -168,9 +168,9 @@ contract PositionMathTest is BaseTest {
         vault.deposit(100_000_000 * UNIT, address(0x1));
         // Margin of half the notional: well above the 10 % initial margin.
         vm.prank(alice);
-        engine.openPosition(ETH, int256(longSize), (longSize * 3_000) / 2e12 + 10 * UNIT);
+        orders.openPosition(ETH, int256(longSize), (longSize * 3_000) / 2e12 + 10 * UNIT);
         vm.prank(bob);
-        engine.openPosition(ETH, -int256(shortSize), (shortSize * 3_000) / 2e12 + 10 * UNIT);
+        orders.openPosition(ETH, -int256(shortSize), (shortSize * 3_000) / 2e12 + 10 * UNIT);
 
         int256 before = lens.currentFundingIndex(ETH);
         vm.warp(block.timestamp + elapsed);

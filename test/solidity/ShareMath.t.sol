@@ -28,7 +28,7 @@ contract ShareMathTest is BaseTest {
         vm.prank(LP);
         vault.deposit(_bound(seed, 20_000 * UNIT, 10 ** 12 * UNIT), LP);
         vm.prank(TRADER);
-        engine.openPosition(ETH, long ? int256(1e18) : -int256(1e18), 1_000 * UNIT);
+        orders.openPosition(ETH, long ? int256(1e18) : -int256(1e18), 1_000 * UNIT);
         // 3,000 x (1 ± 5 %): the position stays open and healthy.
         uint256 price = 3_000e8 - 150e8 + (_bound(moveBps, 0, 1_000) * 3_000e8) / 10_000;
         ethFeed.updateAnswer(int256(price));

@@ -38,7 +38,7 @@ contract InvariantsTest is BaseTest {
     function setUp() public {
         _deploySystem();
         ghosts = new Ghosts(block.timestamp);
-        System memory system = System(token, engine, vault, backstop, lens, ethFeed, btcFeed, ghosts);
+        System memory system = System(token, engine, vault, backstop, lens, ethFeed, btcFeed, ghosts, orders);
         traders = new TraderHandler(system);
         lps = new LpHandler(system);
         stakers = new StakerHandler(system);
@@ -283,9 +283,9 @@ contract InvariantsTest is BaseTest {
         _assertNoViolations();
     }
 
-    /// @dev A blocked trader liquidated with equity above the keeper fee: the refund waits in claimable,
-    /// the trader's own close of another position reverts with Blocked, and once unblocked the claim pays
-    /// exactly the deferred refund; every check passes, paused in between.
+    /// @dev A blocked trader liquidated with equity above the keeper fee: the refund waits in claimable, so
+    /// does the payout of the trader's own close of another position, and once unblocked the claim pays
+    /// exactly both; every check passes, paused in between.
     function test_handlers_defer_a_blocked_refund_and_claim_it() public {
         traders.open(0, 0, true, 1_000, 95);
         traders.open(0, 1, true, 1_000, 20);
@@ -299,8 +299,12 @@ contract InvariantsTest is BaseTest {
         _assertEq(ghosts.pathCount("liquidate.deferred"), 1, "one deferred refund");
         _assertTrue(engine.claimable(a) > 0, "refund deferred");
         _assertEq(engine.claimable(a), ghosts.deferred(a), "claimable == ghost");
+        uint256 refund = engine.claimable(a);
         traders.close(0, 1);
-        _assertEq(ghosts.pathCount("close.blocked"), 1, "blocked close refused");
+        _assertEq(ghosts.pathCount("close.deferred"), 1, "blocked close's payout deferred");
+        _assertEq(engine.getPosition(a, 1).size, int256(0), "blocked trader's position closed");
+        _assertTrue(engine.claimable(a) > refund, "payout added to claimable");
+        _assertEq(engine.claimable(a), ghosts.deferred(a), "claimable == ghost after the close");
         traders.claim(0, true); // blocked receiver: reverts, claim stays
         _assertEq(engine.claimable(a), ghosts.deferred(a), "claim kept");
         traders.setBlocked(0, false);

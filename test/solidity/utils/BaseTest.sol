@@ -6,10 +6,12 @@ import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggreg
 import {BackstopModule} from "../../../contracts/BackstopModule.sol";
 import {ChainlinkOracle} from "../../../contracts/ChainlinkOracle.sol";
 import {LiquidityVault} from "../../../contracts/LiquidityVault.sol";
+import {OrderBook} from "../../../contracts/OrderBook.sol";
 import {PerpEngine} from "../../../contracts/PerpEngine.sol";
 import {PerpLens} from "../../../contracts/PerpLens.sol";
 import {MarketConfig} from "../../../contracts/interfaces/IPerpEngine.sol";
 import {BlocklistToken} from "../../../contracts/mocks/BlocklistToken.sol";
+import {InstantOrders} from "../../../contracts/mocks/InstantOrders.sol";
 import {defaultMarketConfig} from "./MarketDefaults.sol";
 import {vm} from "./Vm.sol";
 
@@ -30,6 +32,10 @@ abstract contract BaseTest {
     uint256 internal constant START_TIME = 1_750_000_000;
     uint256 internal constant ETH = 0;
     uint256 internal constant BTC = 1;
+    // The OrderBook's parameters when it is wired (`_deploySystem(true)`), as in test/helpers/system.ts.
+    uint256 internal constant ORDER_DELAY = 30;
+    uint256 internal constant ORDER_MAX_AGE = 3_600;
+    uint256 internal constant MIN_EXECUTION_FEE = UNIT;
 
     BlocklistToken internal token; // blocks accounts as USDC does: refunds to them are deferred to claim
     MockV3Aggregator internal ethFeed;
@@ -40,9 +46,18 @@ abstract contract BaseTest {
     LiquidityVault internal vault;
     BackstopModule internal backstop;
     PerpLens internal lens;
+    /// @dev What the engine is wired to trade for: InstantOrders (the one-step trades of the accounting
+    /// tests, at the oracle's current price) unless `_deploySystem(true)` wired the OrderBook (`book`).
+    InstantOrders internal orders;
+    OrderBook internal book;
     address internal treasury = address(0x7EA5);
 
     function _deploySystem() internal {
+        _deploySystem(false);
+    }
+
+    /// @param withOrderBook Wire the real two-step OrderBook instead of InstantOrders.
+    function _deploySystem(bool withOrderBook) internal {
         vm.warp(START_TIME);
         token = new BlocklistToken("Mock USD", "mUSD", DECIMALS);
         ethFeed = new MockV3Aggregator(FEED_DECIMALS, 3_000e8);
@@ -53,7 +68,13 @@ abstract contract BaseTest {
         engine = new PerpEngine(token, address(this), treasury);
         vault = new LiquidityVault(token, address(engine), "Bulwark LP", "bwLP");
         backstop = new BackstopModule(token, address(engine), address(this), "Bulwark Backstop", "bwBACK");
-        engine.wire(address(vault), address(backstop));
+        if (withOrderBook) {
+            book = new OrderBook(address(engine), address(this), ORDER_DELAY, ORDER_MAX_AGE, MIN_EXECUTION_FEE);
+            engine.wire(address(vault), address(backstop), address(book));
+        } else {
+            orders = new InstantOrders(address(engine));
+            engine.wire(address(vault), address(backstop), address(orders));
+        }
         engine.grantRole(engine.MARKET_ADMIN_ROLE(), address(this));
         engine.grantRole(engine.GUARDIAN_ROLE(), address(this));
         engine.addMarket(ethOracle, _marketConfig(ETH));
@@ -65,13 +86,15 @@ abstract contract BaseTest {
         return defaultMarketConfig(marketId == BTC);
     }
 
-    /// @dev Mints `amount` to `who` and approves the engine, the vault and the backstop for everything.
+    /// @dev Mints `amount` to `who` and approves the engine, the vault, the backstop and the order contract
+    /// that is wired for everything.
     function _fund(address who, uint256 amount) internal {
         token.mint(who, amount);
         vm.startPrank(who);
         token.approve(address(engine), type(uint256).max);
         token.approve(address(vault), type(uint256).max);
         token.approve(address(backstop), type(uint256).max);
+        token.approve(address(orders) == address(0) ? address(book) : address(orders), type(uint256).max);
         vm.stopPrank();
     }
 

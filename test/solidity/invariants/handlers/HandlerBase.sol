@@ -9,6 +9,7 @@ import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
 import {PerpLens} from "../../../../contracts/PerpLens.sol";
 import {MarketConfig, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
 import {BlocklistToken} from "../../../../contracts/mocks/BlocklistToken.sol";
+import {InstantOrders} from "../../../../contracts/mocks/InstantOrders.sol";
 import {MockERC20} from "../../../../contracts/mocks/MockERC20.sol";
 import {Model} from "../../utils/Model.sol";
 import {vm} from "../../utils/Vm.sol";
@@ -24,6 +25,7 @@ struct System {
     MockV3Aggregator ethFeed;
     MockV3Aggregator btcFeed;
     Ghosts ghosts;
+    InstantOrders orders; // what the engine is wired to: traders trade through it
 }
 
 /// @notice What every handler shares: the system, the fixed actors, the clock and bounded inputs.
@@ -45,6 +47,7 @@ abstract contract HandlerBase {
     Ghosts internal ghosts;
     MockV3Aggregator internal ethFeed;
     MockV3Aggregator internal btcFeed;
+    InstantOrders internal orders;
 
     constructor(System memory system) {
         token = system.token;
@@ -55,6 +58,7 @@ abstract contract HandlerBase {
         ethFeed = system.ethFeed;
         btcFeed = system.btcFeed;
         ghosts = system.ghosts;
+        orders = system.orders;
     }
 
     /// @dev Every action runs at the simulated time and is followed by the backstop share-price check.
