@@ -220,35 +220,38 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
             return false;
         }
         uint256 gasBefore = gasleft();
-        try this.callEngine(account, marketId, r.kind, r.size, r.amount, price) {
+        (bool ok, bytes memory reason) = engine.call(_engineCall(account, marketId, r, price));
+        if (ok) {
             emit OrderExecuted(account, marketId, msg.sender, roundId, price);
             return true;
-        } catch (bytes memory reason) {
-            // A call starved of gas by the keeper (it keeps 1/64 of what it had) is not the engine's
-            // refusal: the whole execution reverts and the request stays.
-            if (gasleft() <= gasBefore / 64) revert InsufficientExecutionGas();
-            _refund(account, marketId, r, msg.sender, reason);
-            return false;
         }
+        // A call starved of gas by the keeper (it keeps 1/64 of what it had) is not the engine's refusal:
+        // the whole execution reverts and the request stays.
+        if (gasleft() <= gasBefore / 64) revert InsufficientExecutionGas();
+        _refund(account, marketId, r, msg.sender, reason);
+        return false;
     }
 
-    /// @notice The engine call of an execution, external so that a refusal can be caught and the request
-    /// cancelled. Only this contract may call it.
-    function callEngine(
+    /// @dev The engine call that carries out `r` at `price`. A refusal is caught and cancels the request.
+    function _engineCall(
         address account,
         uint256 marketId,
-        OrderKind kind,
-        int256 size,
-        uint256 amount,
+        Request calldata r,
         uint256 price
-    ) external {
-        if (msg.sender != address(this)) revert OnlyOrderBook(msg.sender);
-        IPerpEngine e = IPerpEngine(engine);
-        if (kind == OrderKind.Open) e.executeOpen(account, marketId, size, amount, price);
-        else if (kind == OrderKind.Increase) e.executeIncrease(account, marketId, size, amount, price);
-        else if (kind == OrderKind.Reduce) e.executeReduce(account, marketId, size, price);
-        else if (kind == OrderKind.Close) e.executeClose(account, marketId, size > 0, price);
-        else e.executeRemoveMargin(account, marketId, size > 0, amount, price);
+    ) internal pure returns (bytes memory) {
+        OrderKind kind = r.kind;
+        int256 size = r.size;
+        if (kind == OrderKind.Open) {
+            return abi.encodeCall(IPerpEngine.executeOpen, (account, marketId, size, r.amount, price));
+        }
+        if (kind == OrderKind.Increase) {
+            return abi.encodeCall(IPerpEngine.executeIncrease, (account, marketId, size, r.amount, price));
+        }
+        if (kind == OrderKind.Reduce)
+            return abi.encodeCall(IPerpEngine.executeReduce, (account, marketId, size, price));
+        if (kind == OrderKind.Close)
+            return abi.encodeCall(IPerpEngine.executeClose, (account, marketId, size > 0, price));
+        return abi.encodeCall(IPerpEngine.executeRemoveMargin, (account, marketId, size > 0, r.amount, price));
     }
 
     /// @dev Returns a cancelled request's escrow, less its execution fee, to the account.

@@ -350,14 +350,27 @@ describe("Two-step orders (OrderBook)", function () {
       expect(await s.book.isPending(s.carol, ETH, rc)).to.equal(true);
     });
 
-    it("only the order book executes trades on the engine, and only the book calls its own engine hook", async function () {
+    it("only the order book executes trades on the engine", async function () {
       const s = await networkHelpers.loadFixture(bookSystem);
       await expect(s.engine.connect(s.alice).executeOpen(s.alice, ETH, WAD, 400n * s.unit, usd(1)))
         .to.be.revertedWithCustomError(s.engine, "OnlyOrders")
         .withArgs(s.alice);
-      await expect(s.book.connect(s.alice).callEngine(s.alice, ETH, OPEN, WAD, 400n * s.unit, usd(1)))
-        .to.be.revertedWithCustomError(s.book, "OnlyOrderBook")
-        .withArgs(s.alice);
+    });
+
+    it("defence: a keeper that starves the engine call of gas gets InsufficientExecutionGas, and the request stays", async function () {
+      const s = await networkHelpers.loadFixture(bookSystem);
+      const r = await ask(s, s.alice, ETH, OPEN, WAD, 400n * s.unit, NO_BOUND, s.unit);
+      const id = await round(s, 3_000, ORDER_DELAY);
+      const needed = await s.book.connect(s.keeper).execute.estimateGas(s.alice, ETH, r, id);
+      // Enough for the book and the oracle, not for the engine: the engine call runs out of gas. (Without the
+      // check the transaction would still revert, out of gas: the 1/64 kept back cannot pay for a cancellation,
+      // so starving cannot turn an execution into a cancellation; the check names the failure.)
+      await expect(
+        s.book.connect(s.keeper).execute(s.alice, ETH, r, id, { gasLimit: needed - 40_000n }),
+      ).to.be.revertedWithCustomError(s.book, "InsufficientExecutionGas");
+      expect(await s.book.isPending(s.alice, ETH, r)).to.equal(true);
+      await s.book.connect(s.keeper).execute(s.alice, ETH, r, id);
+      expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(WAD);
     });
   });
 

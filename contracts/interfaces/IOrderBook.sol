@@ -79,8 +79,6 @@ interface IOrderBook {
     error PriceNotAcceptable(uint256 price, uint256 acceptablePrice);
     /// @notice The engine's call ran out of gas: the keeper must send more, the request stays.
     error InsufficientExecutionGas();
-    /// @notice `callEngine` is the book's own hook.
-    error OnlyOrderBook(address caller);
     error ParameterOutOfBounds(bytes32 name, uint256 value, uint256 min, uint256 max);
     error TransferAmountMismatch(uint256 expected, uint256 received);
 
