@@ -27,7 +27,10 @@ function timelockOptions<T extends ReturnType<typeof toolTask>>(t: T) {
 }
 
 export const bulwarkTasks = [
-  task("keeper", "Watch positions and liquidate unhealthy ones when the keeper fee beats the gas cost")
+  task(
+    "keeper",
+    "Liquidate unhealthy positions and execute (or, once expired, cancel) order requests when their fees beat the gas cost",
+  )
     .addOption(text("feeRecipient", "Receives keeper fees (default: the signer)"))
     .addOption(text("minProfit", "Minimum profit per batch, in collateral tokens (default: 0)"))
     .addOption(text("batchSize", "Positions per transaction, 1 to 200 (default: 20)"))
@@ -35,8 +38,9 @@ export const bulwarkTasks = [
     .addOption(text("startBlock", "First block to scan for positions (default: the deployment's first block)"))
     .addOption(text("iterations", "Stop after N polls (default: 0, run until Ctrl-C)"))
     .addOption(text("concurrency", "Parallel eth_calls when checking positions, 1 to 256 (default: 32)"))
+    .addOption(text("gasPrice", "Gas price in gwei to price the keeper's gas at (default: the node's fee data)"))
     .addOption(text("deploymentId", "Ignition deployment id (default: chain-<chainId>)"))
-    .addFlag({ name: "dryRun", description: "Log what would be liquidated, send nothing" })
+    .addFlag({ name: "dryRun", description: "Log what would be liquidated, executed or cancelled, send nothing" })
     .addFlag({ name: "json", description: "One JSON object per block on stdout" })
     .setAction(() => import("./keeper.js"))
     .build(),
