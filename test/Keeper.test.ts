@@ -3,7 +3,18 @@ import { Keeper } from "../scripts/lib/keeper.js";
 import { runKeeper } from "../scripts/lib/keeper-cli.js";
 import { deployLocal } from "../scripts/lib/local.js";
 import { CONFIG_FIELDS } from "../scripts/lib/verify.js";
-import { BTC, connection, deployThroughIgnition, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/ops.js";
+import {
+  BTC,
+  closeThroughBook,
+  connection,
+  deployThroughIgnition,
+  ETH,
+  ethers,
+  feedPrice,
+  networkHelpers,
+  openThroughBook,
+  WAD,
+} from "./helpers/ops.js";
 
 type System = Awaited<ReturnType<typeof deployThroughIgnition>>;
 
@@ -35,9 +46,11 @@ function health(size: bigint, entry: bigint, price: bigint, margin: bigint, unit
 
 async function openedAndMoved(): Promise<System> {
   const s = await deployThroughIgnition();
-  for (const [i, p] of PLANS.entries()) {
-    await s.engine.connect(s.traders[i]).openPosition(p.market, p.size, p.margin * s.unit);
-  }
+  await openThroughBook(
+    s,
+    s.admin,
+    PLANS.map((p, i) => ({ trader: s.traders[i], market: p.market, size: p.size, margin: p.margin * s.unit })),
+  );
   await s.ethFeed.updateAnswer(feedPrice(ETH_AFTER));
   await s.btcFeed.updateAnswer(feedPrice(BTC_AFTER));
   return s;
@@ -124,7 +137,7 @@ describe("Keeper", function () {
     const keeper = keeperFor(s, { dryRun: true });
     await keeper.tick();
     expect(keeper.open.size).to.equal(6);
-    await s.engine.connect(s.traders[3]).closePosition(ETH);
+    await closeThroughBook(s, s.admin, [{ trader: s.traders[3], market: ETH }]);
     await keeper.tick();
     expect(keeper.open.size).to.equal(5);
     expect(keeper.open.has(`${s.traders[3].address.toLowerCase()}:${ETH}`)).to.equal(false);
@@ -234,6 +247,13 @@ describe("Keeper", function () {
       "liquidated",
       "keeperFees",
       "skipped",
+      "pendingOrders",
+      "ordersReady",
+      "ordersExecuted",
+      "ordersRefused",
+      "ordersCancelled",
+      "ordersSkipped",
+      "executionFees",
       "errors",
       "dryRun",
       "ms",
