@@ -117,9 +117,9 @@ describe("Keeper", function () {
   it("sizes batches by gas: a batch that would ask for more than the transaction cap is split, never sent", async function () {
     const s = await networkHelpers.loadFixture(openedAndMoved);
     const lines: string[] = [];
-    // A cap of 250,000 gas fits two of these liquidations with the 24 % headroom, not three: the batch of
-    // three is split into two and one.
-    const keeper = keeperFor(s, { batchSize: 3, maxTxGas: 250_000n, log: (line) => lines.push(line) });
+    // A cap of 270,000 gas fits two of these liquidations with the 24 % headroom (about 250,000 with it),
+    // not three: the batch of three is split into two and one.
+    const keeper = keeperFor(s, { batchSize: 3, maxTxGas: 270_000n, log: (line) => lines.push(line) });
     const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
     const result = await keeper.tick();
     expect(result?.liquidated).to.equal(3);
@@ -128,7 +128,7 @@ describe("Keeper", function () {
     expect(batches.map((b) => Number(b.args.liquidated))).to.deep.equal([2, 1]);
     for (const b of batches) {
       const tx = await ethers.provider.getTransaction(b.transactionHash);
-      expect(tx!.gasLimit <= 250_000n, `gas limit ${tx!.gasLimit}`).to.equal(true);
+      expect(tx!.gasLimit <= 270_000n, `gas limit ${tx!.gasLimit}`).to.equal(true);
     }
   });
 
