@@ -5,6 +5,7 @@ import type { Deployment } from "../scripts/lib/deployment.js";
 import { Keeper } from "../scripts/lib/keeper.js";
 import { cancelOrder, listOrders, requestOrder } from "../scripts/lib/trade.js";
 import { timelockSchedule } from "../scripts/lib/timelock.js";
+import { verifyDeployment } from "../scripts/lib/verify.js";
 import { connection, deployThroughIgnition, ETH, ethers, networkHelpers, nextRound, WAD } from "./helpers/ops.js";
 
 type System = Awaited<ReturnType<typeof deployThroughIgnition>>;
@@ -250,5 +251,26 @@ describe("Tools: two-step orders (request, list, cancel) and the keeper's execut
       "ParameterOutOfBounds",
     );
     expect(line).to.include("minDelay");
+  });
+
+  it("verify_names_an_order_book_parameter_changed_and_an_extra_admin_of_it", async function () {
+    const input = {
+      params: s.parameters.LocalBulwark as Record<string, unknown>,
+      deployer: s.admin.address,
+      ethFeed: await s.ethFeed.getAddress(),
+      btcFeed: await s.btcFeed.getAddress(),
+      local: true,
+    };
+    expect(await verifyDeployment(ethers, s, input)).to.deep.equal([]);
+    expect(await s.orderBook.hasRole(ethers.ZeroHash, s.admin.address), "the deployer never held it").to.equal(false);
+    await networkHelpers.impersonateAccount(s.addresses.timelock);
+    await networkHelpers.setBalance(s.addresses.timelock, 10n ** 18n);
+    const timelock = await ethers.getSigner(s.addresses.timelock);
+    await s.orderBook.connect(timelock).setParameters(2n, 3_600n, 500_000n);
+    await s.orderBook.connect(timelock).grantRole(ethers.ZeroHash, s.traders[0].address);
+    expect(await verifyDeployment(ethers, s, input)).to.deep.equal([
+      `orderBook DEFAULT_ADMIN_ROLE: unexpected holder ${s.traders[0].address.toLowerCase()}`,
+      "orderBook.minDelay(): 2, expected 1",
+    ]);
   });
 });

@@ -721,7 +721,9 @@ export class Keeper {
    */
   async run(intervalMs: number, iterations = 0, signal?: AbortSignal, onTick?: (tick: TickResult) => void) {
     this.log(
-      `watching from block ${this.options.startBlock}, fees to ${this.feeRecipient}${this.options.dryRun ? " (dry run)" : ""}`,
+      `watching from block ${this.options.startBlock}, liquidation fees to ${this.feeRecipient}` +
+        (this.options.orders === false ? "" : `, execution fees to the signer ${this.signer.address}`) +
+        (this.options.dryRun ? " (dry run)" : ""),
     );
     for (let i = 0; iterations === 0 || i < iterations; i++) {
       if (signal?.aborted) break;
