@@ -82,7 +82,7 @@ for (let i = 0; i < accounts; i++) {
     await provider.send("evm_increaseTime", [Number(minDelay)]);
     await d.ethFeed.updateAnswer(ethPrice / 10n ** 10n);
     await d.btcFeed.updateAnswer(btcPrice / 10n ** 10n);
-    const r = await executeRequests(ethers, d, lp, batch, { chunk: 50 });
+    const r = await executeRequests(ethers, d, lp, batch, { chunk: 50, gasLimit: 16_000_000n });
     if (r.executed !== batch.length) throw new Error(`${r.executed} of ${batch.length} requests executed`);
     batch = [];
   }
