@@ -23,7 +23,7 @@ import {
   stakerStatus,
   unstake,
 } from "../scripts/lib/tools.js";
-import { BTC, connection, deployThroughIgnition, ethers, networkHelpers } from "./helpers/ops.js";
+import { BTC, connection, deployThroughIgnition, ethers, networkHelpers, openThroughBook } from "./helpers/ops.js";
 
 type System = Awaited<ReturnType<typeof deployThroughIgnition>>;
 
@@ -255,7 +255,9 @@ describe("Tools refuse bad input with one line, a non-zero exit and nothing sent
 
   it("a_stale_feed_is_named_with_its_age_and_heartbeat", async function () {
     // With open interest, the vault marks to the oracle; an hour later the feed is stale.
-    await s.engine.connect(s.traders[0]).openPosition(0n, 10n ** 18n, 1_000n * s.unit);
+    await openThroughBook(s, s.admin, [
+      { trader: s.traders[0], market: 0n, size: 10n ** 18n, margin: 1_000n * s.unit },
+    ]);
     await networkHelpers.time.increase(3_660);
     const r = await run(lpStatus, {}, s, s.lp);
     expect(r.code).to.equal(0); // status still answers, and says what is unavailable and why

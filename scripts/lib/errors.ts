@@ -199,6 +199,9 @@ const PARAMETER_UNITS: Record<string, "ratio" | "factor" | "token" | "usd" | "ba
   cooldownPeriod: "duration",
   unstakeWindow: "duration",
   incomePeriod: "duration",
+  minDelay: "duration",
+  maxAge: "duration",
+  minExecutionFee: "token",
 };
 
 /** A parameter's value in its unit: "9.5 %", "9x", "2 mUSD", "$100", "7 d". */
@@ -325,6 +328,28 @@ export function renderRevert(e: DecodedError, u: Units): string {
       return `${a[0]} may not call the timelock directly`;
     case "Blocked":
       return `the token refuses transfers to or from ${a[0]} (blocklisted)`;
+    case "RequestPending":
+      return `${a[0]} already has a pending request in market ${a[1]}: wait for its execution (or its expiry)`;
+    case "NoRequest":
+      return `${a[0]} has no pending request in market ${a[1]}`;
+    case "RequestExpired":
+      return `${a[0]}'s request in market ${a[1]} expired on ${when(a[2], u.now)}: it can only be cancelled`;
+    case "RequestNotExpired":
+      return `${a[0]}'s request in market ${a[1]} cannot be cancelled before it expires, ${when(a[2], u.now)}`;
+    case "ExecutionFeeTooLow":
+      return `execution fee ${t(a[0])} is below the order book's minimum ${t(a[1])}`;
+    case "InvalidRequest":
+      return `invalid request: kind ${a[0]}, size ${a[1]}, amount ${a[2]}`;
+    case "ZeroAcceptablePrice":
+      return "a buy needs an acceptable price above 0";
+    case "NewRiskPaused":
+      return "the engine is paused: requests that add risk (open, increase, remove margin) are refused";
+    case "PriceNotAcceptable":
+      return `execution price ${usd(a[0])} is beyond the acceptable ${usd(a[1])}`;
+    case "RoundTooEarly":
+      return `round ${a[0]} was updated ${date(a[1])}, before the request could be priced (${date(a[2])})`;
+    case "NotFirstRound":
+      return `round ${a[0]} is not the first round after the delay (the one before it was updated ${date(a[1])})`;
     default:
       return generic(e, u);
   }

@@ -528,6 +528,15 @@ export const systemStatus: Tool<CommonArgs> = {
       `Vault assets (marked) ${vaultAssets === undefined ? "unavailable (an oracle refuses a price)" : tk(vaultAssets)}; pending fees ${tk(fees)}, penalties ${tk(penalties)}`,
       `Backstop assets ${tk(backstopAssets)} (streaming ${tk(streaming)}), coverage ratio ${coverage === undefined ? "unavailable" : coverage === 2n ** 256n - 1n ? "no open interest" : percent(coverage)}`,
     );
+    const [orderMinDelay, orderMaxAge, minExecutionFee] = await Promise.all([
+      d.orderBook.minDelay(),
+      d.orderBook.maxAge(),
+      d.orderBook.minExecutionFee(),
+    ]);
+    lines.push(
+      `Order book ${d.addresses.orderBook}: requests execute at the first round ${duration(orderMinDelay)} after them, ` +
+        `expire after ${duration(orderMaxAge)}, pay keepers at least ${tk(minExecutionFee)}`,
+    );
     if (d.timelock) {
       lines.push(`Timelock ${d.addresses.timelock}: minimum delay ${duration(await d.timelock.getMinDelay())}`);
     }
@@ -545,6 +554,7 @@ export const systemStatus: Tool<CommonArgs> = {
         incomeStreaming: streaming,
         pendingProtocolFees: fees,
         pendingPenalties: penalties,
+        orderBook: { address: d.addresses.orderBook, minDelay: orderMinDelay, maxAge: orderMaxAge, minExecutionFee },
         timelock: d.addresses.timelock ?? null,
       },
     };
