@@ -14,7 +14,14 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { ContractTransactionResponse } from "ethers";
 import { gasBreakdown } from "./lib/gas-trace.js";
 import { deploySystem, ETH, ethers, feedPrice, networkHelpers, ORDER_DELAY, WAD } from "../test/helpers/system.js";
-import { OrderKind, tradingFee } from "./lib/orders.js";
+import {
+  OrderKind,
+  type PendingRequest,
+  execution,
+  fromRequestedEvent,
+  requestStruct,
+  tradingFee,
+} from "./lib/orders.js";
 
 type System = Awaited<ReturnType<typeof deploySystem>>;
 
@@ -85,11 +92,30 @@ async function countEvents(s: System, txHash: string, name: string): Promise<num
   return receipt!.logs.filter((log) => log.topics[0] === topic).length;
 }
 
+/** Each account's last request, rebuilt from its OrderRequested event (the book stores only a commitment). */
+const requests = new Map<string, PendingRequest>();
+const requestOf = (trader: { address: string }) => requestStruct(requests.get(trader.address.toLowerCase())!);
+
 /** A request at the oracle's price with a wide bound (the bench measures gas, not slippage). */
-function request(s: System, trader: Signer, kind: number, size: bigint, amount: bigint) {
+async function request(s: System, trader: Signer, kind: number, size: bigint, amount: bigint) {
   const buy = (kind === OrderKind.Open || kind === OrderKind.Increase) === size > 0n;
   const bound = buy ? 1_000_000n * WAD : 1n;
-  return s.book.connect(trader).request(ETH, kind, size, amount, bound, s.unit);
+  const tx = await s.book.connect(trader).request(ETH, kind, size, amount, bound, s.unit);
+  const receipt = await tx.wait();
+  for (const log of receipt!.logs) {
+    const parsed = s.book.interface.parseLog(log);
+    if (parsed?.name !== "OrderRequested") continue;
+    const r = fromRequestedEvent(parsed as never);
+    requests.set(r.account.toLowerCase(), r);
+  }
+  return tx;
+}
+
+/** `executeBatch` of the traders' last requests at `round`. */
+function executeAll(s: System, traders: { address: string }[], round: bigint) {
+  return s.book
+    .connect(s.keeper)
+    .executeBatch(traders.map((t) => execution(requests.get(t.address.toLowerCase())!, round)));
 }
 
 /** The collateral an Open or Increase escrows for `margin`: the margin plus the trading fee at $3,000. */
@@ -106,10 +132,10 @@ async function nextRound(s: System, ethUsd: number | bigint = BASE_PRICE) {
 async function openAll(s: System, trades: { trader: Signer; size: bigint; margin: bigint }[]) {
   for (const t of trades) await request(s, t.trader, OrderKind.Open, t.size, withFee(s, t.size, t.margin));
   const round = await nextRound(s);
-  await s.book.connect(s.keeper).executeBatch(
-    trades.map((t) => t.trader.address),
-    trades.map(() => ETH),
-    trades.map(() => round),
+  await executeAll(
+    s,
+    trades.map((t) => t.trader),
+    round,
   );
 }
 
@@ -120,7 +146,7 @@ async function main() {
   const u = s.unit;
   const report: Record<string, number> = {};
   const execute = (trader: { address: string }, round: bigint, name: string) =>
-    gasOf(s.book.connect(s.keeper).execute(trader.address, ETH, round), name);
+    gasOf(s.book.connect(s.keeper).execute(trader.address, ETH, requestOf(trader), round), name);
 
   // A market in use: LP and backstop funded, both sides open, fee income streaming to the backstop, and
   // fees charged since the last distribution (the first fee after `distributeFees` pays 17.1k more: GAS.md).
@@ -161,11 +187,17 @@ async function main() {
   await tick(s, 600);
   const trip = [
     await gasOf(request(s, roundTripper, OrderKind.Open, WAD, withFee(s, WAD, 600n * u))),
-    await gasOf(s.book.connect(s.keeper).execute(roundTripper.address, ETH, await nextRound(s))),
+    await gasOf(
+      s.book.connect(s.keeper).execute(roundTripper.address, ETH, requestOf(roundTripper), await nextRound(s)),
+    ),
   ];
   await tick(s, 600);
   trip.push(await gasOf(request(s, roundTripper, OrderKind.Close, 1n, 0n)));
-  trip.push(await gasOf(s.book.connect(s.keeper).execute(roundTripper.address, ETH, await nextRound(s))));
+  trip.push(
+    await gasOf(
+      s.book.connect(s.keeper).execute(roundTripper.address, ETH, requestOf(roundTripper), await nextRound(s)),
+    ),
+  );
   report.roundTrip = trip.reduce((a, b) => a + b, 0);
   await tick(s, 600);
 
@@ -178,7 +210,7 @@ async function main() {
     "requestOpenWithOthersPending",
   );
   const both = await nextRound(s);
-  await s.book.connect(s.keeper).executeBatch([waiting.address, second.address], [ETH, ETH], [both, both]);
+  await executeAll(s, [waiting, second], both);
   await tick(s, 600);
 
   // Liquidation without bad debt: 1 ETH long with 400 margin at 3,000; at 2,750 equity 150 < 151.25.

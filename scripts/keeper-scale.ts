@@ -47,6 +47,7 @@ const setupStart = Date.now();
 const [minDelay, executionFee] = await Promise.all([d.orderBook.minDelay(), d.orderBook.minExecutionFee()]);
 const feeRatio = BigInt((await d.lens.getMarket(0n)).config.tradingFeeRatio); // both markets: 5 bps
 let batch: { account: string; marketId: bigint }[] = [];
+let batchStart = (await provider.getBlockNumber()) + 1; // the batch's requests are in its blocks
 const accounts = N / 2;
 for (let i = 0; i < accounts; i++) {
   const address = ethers.getAddress(toBeHex(0x10000n + BigInt(i), 20));
@@ -82,9 +83,10 @@ for (let i = 0; i < accounts; i++) {
     await provider.send("evm_increaseTime", [Number(minDelay)]);
     await d.ethFeed.updateAnswer(ethPrice / 10n ** 10n);
     await d.btcFeed.updateAnswer(btcPrice / 10n ** 10n);
-    const r = await executeRequests(ethers, d, lp, batch, { chunk: 50, gasLimit: 16_000_000n });
+    const r = await executeRequests(ethers, d, lp, batch, { chunk: 50, gasLimit: 16_000_000n, fromBlock: batchStart });
     if (r.executed !== batch.length) throw new Error(`${r.executed} of ${batch.length} requests executed`);
     batch = [];
+    batchStart = (await provider.getBlockNumber()) + 1;
   }
   if ((i + 1) % 500 === 0) log(`${(i + 1) * 2} positions open (${((Date.now() - setupStart) / 1000).toFixed(0)} s)`);
 }

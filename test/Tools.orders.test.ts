@@ -4,6 +4,7 @@ import { type CommonArgs, type Tool, execute } from "../scripts/lib/cli.js";
 import type { Deployment } from "../scripts/lib/deployment.js";
 import { Keeper } from "../scripts/lib/keeper.js";
 import { cancelOrder, listOrders, requestOrder } from "../scripts/lib/trade.js";
+import { commitmentOf, pendingRequests, readRequest, requestStruct } from "../scripts/lib/orders.js";
 import { timelockSchedule } from "../scripts/lib/timelock.js";
 import { verifyDeployment } from "../scripts/lib/verify.js";
 import { connection, deployThroughIgnition, ETH, ethers, networkHelpers, nextRound, WAD } from "./helpers/ops.js";
@@ -151,7 +152,10 @@ describe("Tools: two-step orders (request, list, cancel) and the keeper's execut
     expect(
       (await run(requestOrder, { market: "0", kind: "open", side: "short", size: "1", amount: "400" }, s, trader)).code,
     ).to.equal(0);
-    await expectRefusal(() => run(cancelOrder, { market: "1", account: trader.address }, s, s.keeper), "NoRequest");
+    await expectRefusal(
+      () => run(cancelOrder, { market: "1", account: trader.address }, s, s.keeper),
+      "UnknownRequest",
+    );
     const early = await expectRefusal(
       () => run(cancelOrder, { market: "0", account: trader.address }, s, s.keeper),
       "RequestNotExpired",
@@ -168,7 +172,7 @@ describe("Tools: two-step orders (request, list, cancel) and the keeper's execut
     expect(data.refund).to.equal((400n * s.unit).toString());
     expect(data.feeRecipient).to.equal(s.keeper.address);
     expect((await s.collateral.balanceOf(trader.address)) - balance).to.equal(400n * s.unit);
-    expect((await s.orderBook.getRequest(trader.address, ETH)).createdAt).to.equal(0n);
+    expect((await s.orderBook.pendingRequest(trader.address, ETH)).commitment).to.equal(ethers.ZeroHash);
   });
 
   it("keeper_skips_requests_whose_fee_does_not_pay_their_gas_and_executes_the_paid_ones", async function () {
@@ -195,15 +199,16 @@ describe("Tools: two-step orders (request, list, cancel) and the keeper's execut
     expect([tick?.ordersReady, tick?.ordersExecuted, tick?.ordersSkipped]).to.deep.equal([2, 1, 1]);
     expect((await s.collateral.balanceOf(s.keeper.address)) - before).to.equal(fee.paid);
     expect((await s.engine.getPosition(paid.address, ETH)).size).to.equal(WAD);
-    expect((await s.orderBook.getRequest(cheap.address, ETH)).createdAt, "the unpaid request stays").to.not.equal(0n);
+    const unpaid = await readRequest(s, cheap.address, ETH);
+    expect(unpaid, "the unpaid request stays").to.not.equal(undefined);
     expect(lines.some((l) => l.startsWith("skip 1 request(s)"))).to.equal(true);
-    expect(fee.cheap).to.equal((await s.orderBook.getRequest(cheap.address, ETH)).executionFee);
+    expect(unpaid!.executionFee).to.equal(fee.cheap);
 
     // Once expired, the keeper cancels it when its fee pays for the cancellation (cheap gas now).
     await networkHelpers.time.increase(3_601);
     const later = await keeperFor(s, { gasPrice: 1n }).tick();
     expect(later?.ordersCancelled).to.equal(1);
-    expect((await s.orderBook.getRequest(cheap.address, ETH)).createdAt).to.equal(0n);
+    expect((await s.orderBook.pendingRequest(cheap.address, ETH)).commitment).to.equal(ethers.ZeroHash);
   });
 
   it("the keeper cancels at execution a request whose price moved beyond its bound, for the fee", async function () {
@@ -224,6 +229,69 @@ describe("Tools: two-step orders (request, list, cancel) and the keeper's execut
     expect([tick?.ordersExecuted, tick?.ordersRefused]).to.deep.equal([0, 1]);
     const [cancelled] = await s.orderBook.queryFilter(s.orderBook.filters.OrderCancelled(trader.address));
     expect(cancelled.args.refund).to.equal(401_500_000n);
+  });
+
+  it("requests_are_rebuilt_from_their_events_and_match_the_books_commitment", async function () {
+    const [a, b] = s.traders;
+    for (const who of [a, b]) {
+      const r = await run(
+        requestOrder,
+        { market: "0", kind: "open", side: "long", size: "1", amount: "401.5", executionFee: "1" },
+        s,
+        who,
+      );
+      expect(r.code, r.err.join("\n")).to.equal(0);
+    }
+    const found = await pendingRequests(s);
+    expect(found.map((r) => r.account)).to.deep.equal([a.address, b.address]);
+    for (const r of found) {
+      const [notBefore, expiresAt, commitment] = await s.orderBook.pendingRequest(r.account, r.marketId);
+      expect([r.notBefore, r.expiresAt]).to.deep.equal([notBefore, expiresAt]);
+      expect(commitmentOf(r), "computed off chain as on chain").to.equal(commitment);
+      expect(await s.orderBook.commitmentOf(requestStruct(r))).to.equal(commitment);
+      expect(await s.orderBook.isPending(r.account, r.marketId, requestStruct(r))).to.equal(true);
+    }
+    // A request whose fields differ is not the pending one: the book refuses it by name.
+    const forged = { ...requestStruct(found[0]), executionFee: found[0].executionFee + 1n };
+    expect(await s.orderBook.isPending(a.address, ETH, forged)).to.equal(false);
+    await nextRound(s);
+    await expect(
+      s.orderBook.connect(s.keeper).execute(a.address, ETH, forged, (await s.ethFeed.latestRoundData())[0]),
+    ).to.be.revertedWithCustomError(s.orderBook, "UnknownRequest");
+  });
+
+  it("the_window_is_fixed_at_the_request_and_later_parameters_do_not_move_it", async function () {
+    const trader = s.traders[0];
+    const r = await run(
+      requestOrder,
+      { market: "0", kind: "open", side: "long", size: "1", amount: "401.5", json: true },
+      s,
+      trader,
+    );
+    expect(r.code, r.err.join("\n")).to.equal(0);
+    const asked = JSON.parse(r.out[0]);
+    await networkHelpers.impersonateAccount(s.addresses.timelock);
+    await networkHelpers.setBalance(s.addresses.timelock, 10n ** 18n);
+    await s.orderBook.connect(await ethers.getSigner(s.addresses.timelock)).setParameters(30n, 7_200n, 500_000n);
+    const [listed] = JSON.parse((await run(listOrders, { json: true }, s, s.admin)).out[0]).requests;
+    expect([listed.notBefore, listed.expiresAt]).to.deep.equal([asked.notBefore, asked.expiresAt]);
+  });
+
+  it("orders_request_refuses_new_risk_while_the_engine_is_paused_but_takes_a_close", async function () {
+    const trader = s.traders[0];
+    expect(
+      (await run(requestOrder, { market: "0", kind: "open", side: "long", size: "1", amount: "401.5" }, s, trader))
+        .code,
+    ).to.equal(0);
+    await nextRound(s);
+    expect((await keeperFor(s).tick())?.ordersExecuted).to.equal(1);
+    await s.engine.connect(s.admin).pause();
+    const line = await expectRefusal(
+      () => run(requestOrder, { market: "0", kind: "increase", size: "0.5", amount: "200" }, s, trader),
+      "EnforcedPause",
+    );
+    expect(line).to.include("would be cancelled at execution");
+    expect((await run(requestOrder, { market: "0", kind: "close" }, s, trader)).code).to.equal(0);
   });
 
   it("operator_timelock_schedule_can_schedule_OrderBook_setParameters_and_checks_its_bounds_first", async function () {

@@ -255,7 +255,7 @@ export async function runDemo(
     }
   }
   log(
-    `${opened.size} requests executed: ${traders.length} positions open; LP value ${usd(await d.engine.lpValue())}, reserved ${usd(await d.engine.totalReserved())}`,
+    `${opened.size} requests executed: ${traders.length} positions open; LP value ${usd(await d.vault.totalAssets())}, reserved ${usd(await d.engine.totalReserved())}`,
   );
 
   const phases: PhaseReport[] = [];
@@ -369,7 +369,7 @@ export async function runDemo(
       `${totals.liquidations} liquidations, ${usd(executionFees)} in execution fees over ${executions.length} executed requests`,
   );
   log(
-    `Backstop covered ${usd(await d.backstop.totalCovered())} in total; coverage ratio now ${ethers.formatUnits(await d.backstop.coverageRatio(), 16).slice(0, 6)} %`,
+    `Backstop covered ${usd(await d.backstop.totalCovered())} in total; coverage ratio now ${ethers.formatUnits(await d.lens.coverageRatio(), 16).slice(0, 6)} %`,
   );
 
   const crashes = phases.slice(1);

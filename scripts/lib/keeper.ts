@@ -3,7 +3,15 @@ import { Contract, Interface } from "ethers";
 import { type Deployment, formatUnits } from "./deployment.js";
 import { ToolError, describeError } from "./errors.js";
 import type { Units } from "./format.js";
-import { MarketFeeds, RoundFinder, orderParams } from "./orders.js";
+import {
+  MarketFeeds,
+  type PendingRequest,
+  RoundFinder,
+  commitmentOf,
+  execution,
+  fromRequestedEvent,
+  requestStruct,
+} from "./orders.js";
 
 const FEED_ABI = [
   "function decimals() view returns (uint8)",
@@ -58,6 +66,8 @@ export interface OrderCandidate {
   account: string;
   marketId: bigint;
   executionFee: bigint;
+  /** The request, rebuilt from its OrderRequested event, to pass back to the book. */
+  request: PendingRequest;
   roundId?: bigint;
 }
 
@@ -134,8 +144,11 @@ export async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) 
 export class Keeper {
   /** Open positions, by `account:marketId`. */
   readonly open = new Map<string, Entry>();
-  /** Order book requests seen requested and not yet executed or cancelled, by `account:marketId`. */
-  readonly requests = new Map<string, { account: string; marketId: bigint }>();
+  /**
+   * Order book requests seen requested (rebuilt from their OrderRequested events) and not yet executed or
+   * cancelled, by `account:marketId`.
+   */
+  readonly requests = new Map<string, PendingRequest>();
   private readonly rounds: RoundFinder;
   private readonly feeds: MarketFeeds;
   private scannedTo: number;
@@ -234,7 +247,7 @@ export class Keeper {
       ].sort((a, b) => a.e.blockNumber - b.e.blockNumber || a.e.index - b.e.index);
       for (const { e, pending } of orderEvents) {
         const { account, marketId } = e.args as unknown as { account: string; marketId: bigint };
-        if (pending) this.requests.set(key(account, marketId), { account, marketId });
+        if (pending) this.requests.set(key(account, marketId), fromRequestedEvent(e as never));
         else this.requests.delete(key(account, marketId));
       }
       const events = [
@@ -474,7 +487,8 @@ export class Keeper {
 
   /**
    * The pending requests that can be executed now (their round has come) and those expired (to cancel),
-   * each checked with `getRequest`; requests no longer pending are forgotten.
+   * each checked against the book's commitment (`pendingRequest`, one call); requests no longer pending
+   * (or not as the event said) are forgotten.
    */
   async findOrders(): Promise<{ ready: OrderCandidate[]; expired: OrderCandidate[]; errors: number }> {
     const ready: OrderCandidate[] = [];
@@ -482,31 +496,24 @@ export class Keeper {
     let errors = 0;
     if (this.requests.size === 0) return { ready, expired, errors };
     this.rounds.refresh();
-    let params;
-    try {
-      params = await orderParams(this.d);
-    } catch (error) {
-      this.log(`cannot read the order book's parameters: ${this.why(error)}`);
-      return { ready, expired, errors: 1 };
-    }
-    await mapLimit([...this.requests.entries()], this.options.concurrency ?? 32, async ([k, { account, marketId }]) => {
+    await mapLimit([...this.requests.entries()], this.options.concurrency ?? 32, async ([k, r]) => {
       try {
-        const r = await this.d.orderBook.getRequest(account, marketId);
-        if (r.createdAt === 0n) {
+        const [, , commitment] = await this.d.orderBook.pendingRequest(r.account, r.marketId);
+        if (BigInt(commitment) === 0n || BigInt(commitment) !== BigInt(commitmentOf(r))) {
           this.requests.delete(k);
           return;
         }
-        const c = { account, marketId, executionFee: r.executionFee };
+        const c = { account: r.account, marketId: r.marketId, executionFee: r.executionFee, request: r };
         // The next block comes at least a second after the last one.
-        if (this.now + 1n > r.createdAt + params.maxAge) {
+        if (this.now + 1n > r.expiresAt) {
           expired.push(c);
           return;
         }
-        const roundId = await this.rounds.first(await this.feeds.feedOf(marketId), r.createdAt + params.minDelay);
+        const roundId = await this.rounds.first(await this.feeds.feedOf(r.marketId), r.notBefore);
         if (roundId !== undefined) ready.push({ ...c, roundId });
       } catch (error) {
         errors++;
-        this.log(`request check failed for ${account} market ${marketId}: ${this.why(error)}`);
+        this.log(`request check failed for ${r.account} market ${r.marketId}: ${this.why(error)}`);
       }
     });
     // Oldest first, so a full batch never starves the earliest requests.
@@ -536,7 +543,7 @@ export class Keeper {
     const book = this.d.orderBook.connect(this.signer);
     while (queue.length > 0) {
       const batch = queue.shift()!;
-      const args = [batch.map((c) => c.account), batch.map((c) => c.marketId), batch.map((c) => c.roundId!)] as const;
+      const args = [batch.map((c) => execution(c.request, c.roundId!))] as const;
       try {
         let gas: bigint;
         try {
@@ -617,7 +624,7 @@ export class Keeper {
     const book = this.d.orderBook.connect(this.signer);
     for (const c of expired) {
       try {
-        const gas = await book.cancel.estimateGas(c.account, c.marketId);
+        const gas = await book.cancel.estimateGas(c.account, c.marketId, requestStruct(c.request));
         const cost = await this.gasCostInCollateral(gas);
         if (c.executionFee < cost + this.options.minProfit) {
           skipped++;
@@ -629,7 +636,9 @@ export class Keeper {
           this.log(`dry run: would cancel the expired request ${describe([c])} for ${fmt(c.executionFee)}`);
           continue;
         }
-        const tx = await book.cancel(c.account, c.marketId, { gasLimit: (gas * GAS_HEADROOM_PERCENT) / 100n });
+        const tx = await book.cancel(c.account, c.marketId, requestStruct(c.request), {
+          gasLimit: (gas * GAS_HEADROOM_PERCENT) / 100n,
+        });
         const receipt = await tx.wait();
         this.requests.delete(key(c.account, c.marketId));
         cancelled++;

@@ -2,7 +2,7 @@
 // request executes at (the first round of its market's feed updated at or after `createdAt + minDelay`).
 // Shared by the keeper, the trader tools, the demo, the bench and the stress lab.
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { Contract, type Provider } from "ethers";
+import { AbiCoder, Contract, type Provider, keccak256, toBeHex } from "ethers";
 import type { Deployment } from "./deployment.js";
 import { ToolError } from "./errors.js";
 import { mapLimit } from "./keeper.js";
@@ -139,41 +139,127 @@ export class MarketFeeds {
   }
 }
 
-/** A request as the tools and the keeper see it. */
-export interface PendingRequest {
-  account: string;
-  marketId: bigint;
+/** The Request struct of IOrderBook.sol, field for field and in its order. */
+export interface RequestStruct {
   kind: number;
   size: bigint;
   amount: bigint;
   acceptablePrice: bigint;
   executionFee: bigint;
   createdAt: bigint;
+}
+
+/** A pending request as the tools and the keeper see it: who, where, the request and its window. */
+export interface PendingRequest extends RequestStruct {
+  account: string;
+  marketId: bigint;
   notBefore: bigint;
   expiresAt: bigint;
 }
 
-/** `account`'s pending request in `marketId`, or undefined. */
-export async function readRequest(
-  d: Pick<Deployment, "orderBook">,
-  account: string,
-  marketId: bigint,
-  params?: { minDelay: bigint; maxAge: bigint },
-): Promise<PendingRequest | undefined> {
-  const [r, p] = await Promise.all([d.orderBook.getRequest(account, marketId), params ?? orderParams(d)]);
-  if (r.createdAt === 0n) return undefined;
+const REQUEST_TUPLE =
+  "tuple(uint8 kind, int128 size, uint96 amount, uint128 acceptablePrice, uint96 executionFee, uint32 createdAt)";
+const LOW_192 = (1n << 192n) - 1n;
+
+/** The struct to pass back to `execute`, `executeBatch`, `cancel` and `isPending` (the order of IOrderBook.sol). */
+export function requestStruct(r: RequestStruct): RequestStruct {
   return {
-    account,
-    marketId,
-    kind: Number(r.kind),
+    kind: r.kind,
     size: r.size,
     amount: r.amount,
     acceptablePrice: r.acceptablePrice,
     executionFee: r.executionFee,
     createdAt: r.createdAt,
-    notBefore: r.createdAt + p.minDelay,
-    expiresAt: r.createdAt + p.maxAge,
   };
+}
+
+/** The commitment the book stores for `r`, as `OrderBook.commitmentOf`: the low 192 bits of keccak256(abi.encode(r)). */
+export function commitmentOf(r: RequestStruct): string {
+  const s = requestStruct(r);
+  const encoded = AbiCoder.defaultAbiCoder().encode(
+    [REQUEST_TUPLE],
+    [[s.kind, s.size, s.amount, s.acceptablePrice, s.executionFee, s.createdAt]],
+  );
+  return toBeHex(BigInt(keccak256(encoded)) & LOW_192, 32);
+}
+
+type RequestedLog = {
+  args: { account: string; marketId: bigint; request: RequestStruct; notBefore: bigint; expiresAt: bigint };
+};
+
+/** A request rebuilt from an `OrderRequested` event. */
+export function fromRequestedEvent(e: RequestedLog): PendingRequest {
+  const { account, marketId, request, notBefore, expiresAt } = e.args;
+  return {
+    account,
+    marketId,
+    kind: Number(request.kind),
+    size: request.size,
+    amount: request.amount,
+    acceptablePrice: request.acceptablePrice,
+    executionFee: request.executionFee,
+    createdAt: request.createdAt,
+    notBefore,
+    expiresAt,
+  };
+}
+
+const requestKey = (account: string, marketId: bigint) => `${account.toLowerCase()}:${marketId}`;
+
+/**
+ * The one way the tools find pending requests: the book stores only a commitment to each, so the requests
+ * are rebuilt from `OrderRequested` events since `fromBlock` (the last per account and market: a new one
+ * needs the last gone) and kept where the book's commitment (`pendingRequest`, one call each) matches the
+ * one computed here. Oldest first.
+ */
+export async function pendingRequests(
+  d: Pick<Deployment, "orderBook">,
+  fromBlock = 0,
+  filter: { account?: string; marketId?: bigint } = {},
+  concurrency = 16,
+): Promise<PendingRequest[]> {
+  const last = await lastRequests(d, fromBlock, filter);
+  const checked = await mapLimit([...last.values()], concurrency, async (r) =>
+    (await isStillPending(d, r)) ? r : undefined,
+  );
+  return checked.filter((r): r is PendingRequest => r !== undefined).sort((a, b) => Number(a.createdAt - b.createdAt));
+}
+
+/** The last request of each account and market since `fromBlock`, from `OrderRequested` events (unchecked). */
+async function lastRequests(
+  d: Pick<Deployment, "orderBook">,
+  fromBlock: number,
+  filter: { account?: string; marketId?: bigint } = {},
+): Promise<Map<string, PendingRequest>> {
+  const events = await d.orderBook.queryFilter(
+    d.orderBook.filters.OrderRequested(filter.account, filter.marketId),
+    fromBlock,
+  );
+  const last = new Map<string, PendingRequest>();
+  for (const e of events) {
+    const r = fromRequestedEvent(e as unknown as RequestedLog);
+    last.set(requestKey(r.account, r.marketId), r);
+  }
+  return last;
+}
+
+/** Whether `r` is still its account's pending request in its market (its commitment is the book's). */
+export async function isStillPending(d: Pick<Deployment, "orderBook">, r: PendingRequest): Promise<boolean> {
+  const [, , commitment] = await d.orderBook.pendingRequest(r.account, r.marketId);
+  return BigInt(commitment) !== 0n && BigInt(commitment) === BigInt(commitmentOf(r));
+}
+
+/** `account`'s pending request in `marketId`, or undefined (one call when there is none). */
+export async function readRequest(
+  d: Pick<Deployment, "orderBook">,
+  account: string,
+  marketId: bigint,
+  fromBlock = 0,
+): Promise<PendingRequest | undefined> {
+  const [, , commitment] = await d.orderBook.pendingRequest(account, marketId);
+  if (BigInt(commitment) === 0n) return undefined;
+  const [r] = await pendingRequests(d, fromBlock, { account, marketId });
+  return r;
 }
 
 export async function orderParams(d: Pick<Deployment, "orderBook">) {
@@ -185,52 +271,42 @@ export async function orderParams(d: Pick<Deployment, "orderBook">) {
   return { minDelay, maxAge, minExecutionFee };
 }
 
-/** Accounts with a request in each market since `fromBlock` that is still pending, from OrderRequested events. */
-export async function pendingRequests(
-  d: Pick<Deployment, "orderBook">,
-  fromBlock = 0,
-  filter: { account?: string; marketId?: bigint } = {},
-): Promise<PendingRequest[]> {
-  const events = await d.orderBook.queryFilter(
-    d.orderBook.filters.OrderRequested(filter.account, filter.marketId),
-    fromBlock,
-  );
-  const keys = new Map<string, { account: string; marketId: bigint }>();
-  for (const e of events) keys.set(`${e.args.account.toLowerCase()}:${e.args.marketId}`, e.args);
-  const params = await orderParams(d);
-  const all = await Promise.all(
-    [...keys.values()].map(({ account, marketId }) => readRequest(d, account, marketId, params)),
-  );
-  return all.filter((r): r is PendingRequest => r !== undefined).sort((a, b) => Number(a.createdAt - b.createdAt));
+/** An `executeBatch` entry. */
+export function execution(r: PendingRequest, roundId: bigint) {
+  return { account: r.account, roundId, marketId: r.marketId, request: requestStruct(r) };
 }
 
 /**
  * Executes pending requests at their rounds with `executeBatch` from `signer`, `chunk` at a time (the
  * seeding path of the demo, the playground and the stress lab; the keeper has its own, gas-priced one).
- * Requests whose round has not come yet are left; returns how many were executed and how many cancelled.
+ * `requests` are requests found by `pendingRequests`, or accounts and markets whose pending requests are
+ * looked up here (from events since `fromBlock`). Requests whose round has not come yet are left; returns
+ * how many were executed and how many cancelled.
  */
 export async function executeRequests(
   ethers: HardhatEthers,
   d: Pick<Deployment, "orderBook" | "lens">,
   signer: HardhatEthersSigner,
-  requests: { account: string; marketId: bigint }[],
-  options: { chunk?: number; gasLimit?: bigint } = {},
+  requests: ({ account: string; marketId: bigint } | PendingRequest)[],
+  options: { chunk?: number; gasLimit?: bigint; fromBlock?: number } = {},
 ): Promise<{ executed: number; cancelled: number; waiting: number; gasUsed: bigint }> {
   const finder = new RoundFinder(ethers.provider);
   const feeds = new MarketFeeds(ethers, d);
-  const params = await orderParams(d);
-  // Reads in parallel (16 at a time), executions in the requests' order.
-  const found = await mapLimit(requests, 16, async ({ account, marketId }) => {
-    const r = await readRequest(d, account, marketId, params);
-    if (!r) return undefined;
-    return { account, marketId, roundId: await finder.first(await feeds.feedOf(marketId), r.notBefore) };
+  const last = requests.every((r): r is PendingRequest => "createdAt" in r)
+    ? undefined
+    : await lastRequests(d, options.fromBlock ?? 0);
+  // Checks and rounds read in parallel (16 at a time), executions in the requests' order.
+  const found = await mapLimit(requests, 16, async (given) => {
+    const r = last ? last.get(requestKey(given.account, given.marketId)) : (given as PendingRequest);
+    if (r === undefined || !(await isStillPending(d, r))) return undefined;
+    return { r, roundId: await finder.first(await feeds.feedOf(r.marketId), r.notBefore) };
   });
-  const ready: { account: string; marketId: bigint; roundId: bigint }[] = [];
+  const ready: ReturnType<typeof execution>[] = [];
   let waiting = 0;
   for (const f of found) {
     if (f === undefined) continue;
     if (f.roundId === undefined) waiting++;
-    else ready.push({ account: f.account, marketId: f.marketId, roundId: f.roundId });
+    else ready.push(execution(f.r, f.roundId));
   }
   let executed = 0;
   let cancelled = 0;
@@ -239,12 +315,7 @@ export async function executeRequests(
   const book = d.orderBook.connect(signer);
   for (let i = 0; i < ready.length; i += chunk) {
     const part = ready.slice(i, i + chunk);
-    const tx = await book.executeBatch(
-      part.map((r) => r.account),
-      part.map((r) => r.marketId),
-      part.map((r) => r.roundId),
-      options.gasLimit === undefined ? {} : { gasLimit: options.gasLimit },
-    );
+    const tx = await book.executeBatch(part, options.gasLimit === undefined ? {} : { gasLimit: options.gasLimit });
     const receipt = await tx.wait();
     if (!receipt) throw new ToolError("NoReceipt", "the executeBatch transaction was not mined");
     gasUsed += receipt.gasUsed;

@@ -158,7 +158,7 @@ export const stakerStatus: Tool<Account> = {
       b.balanceOf(account),
       b.cooldownStatus(account),
       b.incomeStreaming(),
-      b.coverageRatio().catch((error: unknown) => describeError(error, units)), // an oracle with open interest refuses
+      d.lens.coverageRatio().catch((error: unknown) => describeError(error, units)), // an oracle with open interest refuses
       b.totalAssets(),
       b.maxCover(),
       b.lastCoverAmount(),
@@ -245,6 +245,20 @@ export const lpWithdraw: Tool<Amount> = {
   async run(ctx, args) {
     const { d, signer, units } = ctx;
     const assets = amountOption(args.amount, "amount", d.decimals, `the collateral to withdraw, in ${d.symbol}`);
+    // The vault allows no withdrawal (maxWithdraw 0, no revert) while it cannot mark the pool: say why.
+    if ((await d.vault.maxWithdraw(signer.address)) === 0n) {
+      const why = await d.vault.totalAssets().then(
+        () => undefined,
+        (error: unknown) => describeError(error, units),
+      );
+      if (why) {
+        throw new ToolError(
+          "ERC4626ExceededMaxWithdraw",
+          `nothing can be withdrawn while the vault cannot mark the pool (${why.name}: ${why.message})`,
+          { cause: why },
+        );
+      }
+    }
     const receipt = await mined(d.vault.connect(signer).withdraw(assets, signer.address, signer.address));
     const e = oneEvent(receipt, d.vault, "Withdraw");
     const [paid, burned] = [e.args.assets as bigint, e.args.shares as bigint];
@@ -517,7 +531,7 @@ export const systemStatus: Tool<CommonArgs> = {
         d.engine.freeLiquidity(),
         orNull(d.vault.totalAssets()),
         d.backstop.totalAssets(),
-        orNull(d.backstop.coverageRatio()),
+        orNull(d.lens.coverageRatio()),
         d.backstop.incomeStreaming(),
         d.engine.pendingProtocolFees(),
         d.engine.pendingPenalties(),

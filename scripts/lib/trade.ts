@@ -25,6 +25,7 @@ import {
   orderParams,
   pendingRequests,
   readRequest,
+  requestStruct,
 } from "./orders.js";
 import { eventsIn, mined } from "./tools.js";
 
@@ -146,17 +147,20 @@ export const requestOrder: Tool<RequestArgs> = {
 
     // Price bound, fee, and what the book would refuse.
     const params = await orderParams(d);
-    const existing = await readRequest(d, signer.address, marketId, params);
-    if (existing) {
+    const [, pendingExpiresAt, pendingCommitment] = await d.orderBook.pendingRequest(signer.address, marketId);
+    if (BigInt(pendingCommitment) !== 0n) {
+      const existing = await readRequest(d, signer.address, marketId).catch(() => undefined);
       throw new ToolError(
         "RequestPending",
-        `${signer.address} already has a pending ${kindName(existing.kind)} request in market ${marketId} (expires ${when(existing.expiresAt, units.now)})`,
+        `${signer.address} already has a pending ${existing ? `${kindName(existing.kind)} ` : ""}request in market ${marketId} (expires ${when(pendingExpiresAt, units.now)})`,
       );
     }
+    // The book takes it, but the engine would refuse it at execution and the request would be cancelled,
+    // its execution fee lost: refuse it here.
     if (kind !== OrderKind.Reduce && kind !== OrderKind.Close && (await d.engine.paused())) {
       throw new ToolError(
-        "NewRiskPaused",
-        "the engine is paused: requests that add risk (open, increase, remove margin) are refused",
+        "EnforcedPause",
+        "the engine is paused: a request that adds risk (open, increase, remove margin) would be cancelled at execution, its execution fee lost; wait for the guardian to unpause",
       );
     }
     let bound: bigint;
@@ -203,7 +207,7 @@ export const requestOrder: Tool<RequestArgs> = {
     const receipt = await mined(d.orderBook.connect(signer).request(marketId, kind, size, amount, bound, executionFee));
     const [event] = eventsIn(receipt, d.orderBook, "OrderRequested");
     if (!event) throw new ToolError("MissingEvent", `the transaction ${receipt.hash} emitted no OrderRequested`);
-    const [notBefore, expiresAt] = await d.orderBook.executionWindow(signer.address, marketId);
+    const { notBefore, expiresAt } = event.args as unknown as { notBefore: bigint; expiresAt: bigint };
     const buy = isBuy(kind, size);
     const what = `${kindName(kind)} ${sideOf(size)}${tradesSize ? ` ${baseUnits(magnitude)}` : ""}${takesAmount ? ` with ${t(ctx, amount)}` : ""}`;
     return {
@@ -273,7 +277,7 @@ function describeRequest(ctx: ToolContext, r: PendingRequest) {
   );
 }
 
-type CancelArgs = CommonArgs & { account?: string; market?: string };
+type CancelArgs = CommonArgs & { account?: string; market?: string; fromBlock?: string };
 
 /** Cancels an expired request: the escrow goes back to the account, the fee to the caller (to the treasury when the caller is the account). */
 export const cancelOrder: Tool<CancelArgs> = {
@@ -281,8 +285,9 @@ export const cancelOrder: Tool<CancelArgs> = {
     const { d, signer, units } = ctx;
     const account = args.account === undefined ? signer.address : addressOption(args.account, "account", "");
     const marketId = await marketOption(d, required(args.market, "market", "the market id of the request"));
-    const r = await readRequest(d, account, marketId);
-    if (!r) throw new ToolError("NoRequest", `${account} has no pending request in market ${marketId}`);
+    const fromBlock = integerOption(args.fromBlock, "fromBlock", { fallback: 0 });
+    const r = await readRequest(d, account, marketId, fromBlock);
+    if (!r) throw new ToolError("UnknownRequest", `${account} has no pending request in market ${marketId}`);
     if (units.now + 1n <= r.expiresAt) {
       throw new ToolError(
         "RequestNotExpired",
@@ -290,7 +295,7 @@ export const cancelOrder: Tool<CancelArgs> = {
         { expiresAt: r.expiresAt },
       );
     }
-    const receipt = await mined(d.orderBook.connect(signer).cancel(account, marketId));
+    const receipt = await mined(d.orderBook.connect(signer).cancel(account, marketId, requestStruct(r)));
     const [event] = eventsIn(receipt, d.orderBook, "OrderCancelled");
     if (!event) throw new ToolError("MissingEvent", `the transaction ${receipt.hash} emitted no OrderCancelled`);
     const [refund, fee, recipient] = [

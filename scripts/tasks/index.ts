@@ -71,6 +71,7 @@ export const bulwarkTasks = [
   toolTask(["orders", "cancel"], "Cancel an expired request: escrow back, fee to you (to the treasury if yours)")
     .addOption(text("market", "Market id of the request (required)"))
     .addOption(text("account", "Whose request (default: the signer)"))
+    .addOption(text("fromBlock", "First block to scan for the request's OrderRequested event (default: 0)"))
     .setAction(() => import("./actions.js").then((m) => ({ default: m.ordersCancel })))
     .build(),
 

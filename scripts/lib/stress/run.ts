@@ -75,6 +75,7 @@ export async function openBook(
   );
   for (let from = 0; from < draws.length; from += chunk) {
     const indices = Array.from({ length: Math.min(chunk, draws.length - from) }, (_, k) => from + k);
+    const chunkStart = (await provider.getBlockNumber()) + 1; // the chunk's requests are in its blocks
     await mapLimit(indices, 16, async (i) => {
       const d = draws[i];
       const address = ethers.getAddress(toBeHex(0x5000000n + BigInt(i), 20));
@@ -110,7 +111,7 @@ export async function openBook(
         account: ethers.getAddress(toBeHex(0x5000000n + BigInt(i), 20)),
         marketId: BigInt(MARKETS.indexOf(draws[i].market)),
       })),
-      { chunk: 40, gasLimit: 16_000_000n }, // no estimate: it would run each batch twice
+      { chunk: 40, gasLimit: 16_000_000n, fromBlock: chunkStart }, // no estimate: it would run each batch twice
     );
     if (done.executed !== indices.length) {
       throw new Error(
