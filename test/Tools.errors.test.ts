@@ -16,7 +16,9 @@ import { seed } from "../scripts/lib/playground.js";
 import {
   addMarket,
   cooldown,
+  lpDeposit,
   lpStatus,
+  lpWithdraw,
   pause,
   setParameter,
   stake,
@@ -264,6 +266,14 @@ describe("Tools refuse bad input with one line, a non-zero exit and nothing sent
     expect(r.out[0]).to.match(
       /Unavailable while an oracle refuses a price: the price feed is stale: its last round is from .* UTC \(1 h 1 min ago\), older than its heartbeat of 1 h$/,
     );
+    // The vault allows nothing (maxWithdraw and maxDeposit are 0, no revert) while it cannot mark the pool:
+    // the tools name why before sending anything.
+    const withdraw = await expectRefusal(() => run(lpWithdraw, { amount: "1" }, s, s.lp), "ERC4626ExceededMaxWithdraw");
+    expect(withdraw).to.match(
+      /^error: nothing can be withdrawn while the vault cannot mark the pool \(StalePrice: the price feed is stale: its last round is from .* UTC \(1 h 1 min ago\), older than its heartbeat of 1 h\)/,
+    );
+    const deposit = await expectRefusal(() => run(lpDeposit, { amount: "1" }, s, s.lp), "ERC4626ExceededMaxDeposit");
+    expect(deposit).to.match(/^error: nothing can be deposited while the vault cannot mark the pool \(StalePrice: /);
   });
 
   it("forgetting_network_or_a_wrong_deployment_id_says_what_to_do", async function () {

@@ -368,8 +368,9 @@ export async function runDemo(
     `Keeper ${keeperSigner.address.slice(0, 10)} earned ${usd(keeperEarned)}: ${usd(totals.keeperFees)} in liquidation fees over ` +
       `${totals.liquidations} liquidations, ${usd(executionFees)} in execution fees over ${executions.length} executed requests`,
   );
+  const coverage = await d.lens.coverageRatio(); // the maximum when no interest is open
   log(
-    `Backstop covered ${usd(await d.backstop.totalCovered())} in total; coverage ratio now ${ethers.formatUnits(await d.lens.coverageRatio(), 16).slice(0, 6)} %`,
+    `Backstop covered ${usd(await d.backstop.totalCovered())} in total; coverage ratio now ${coverage === ethers.MaxUint256 ? "unbounded (no open interest)" : `${ethers.formatUnits(coverage, 16).slice(0, 6)} %`}`,
   );
 
   const crashes = phases.slice(1);

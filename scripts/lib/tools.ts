@@ -222,6 +222,26 @@ export const stakerStatus: Tool<Account> = {
 
 // ---------------------------------------------------------------- LPs
 
+/**
+ * Throws `code` naming the oracle's refusal when the vault cannot mark the pool (its `totalAssets` reverts):
+ * then its maxDeposit and maxWithdraw are 0 and a deposit or withdrawal would revert.
+ */
+async function refuseUnmarked(ctx: ToolContext, code: string, what: string) {
+  const why = await ctx.d.vault.totalAssets().then(
+    () => undefined,
+    (error: unknown) => describeError(error, ctx.units),
+  );
+  if (why) {
+    throw new ToolError(
+      code,
+      `nothing can be ${what} while the vault cannot mark the pool (${why.name}: ${why.message})`,
+      {
+        cause: why,
+      },
+    );
+  }
+}
+
 export const lpDeposit: Tool<Amount> = {
   async run(ctx, args) {
     const { d, signer, units } = ctx;
@@ -230,6 +250,8 @@ export const lpDeposit: Tool<Amount> = {
     if (await d.engine.paused()) {
       throw new ToolError("DepositsPaused", "LP deposits are paused while the engine is paused");
     }
+    if ((await d.vault.maxDeposit(signer.address)) === 0n)
+      await refuseUnmarked(ctx, "ERC4626ExceededMaxDeposit", "deposited");
     await ensureAllowance(d, signer, d.addresses.vault, assets);
     const receipt = await mined(d.vault.connect(signer).deposit(assets, signer.address));
     const e = oneEvent(receipt, d.vault, "Deposit");
@@ -246,19 +268,8 @@ export const lpWithdraw: Tool<Amount> = {
     const { d, signer, units } = ctx;
     const assets = amountOption(args.amount, "amount", d.decimals, `the collateral to withdraw, in ${d.symbol}`);
     // The vault allows no withdrawal (maxWithdraw 0, no revert) while it cannot mark the pool: say why.
-    if ((await d.vault.maxWithdraw(signer.address)) === 0n) {
-      const why = await d.vault.totalAssets().then(
-        () => undefined,
-        (error: unknown) => describeError(error, units),
-      );
-      if (why) {
-        throw new ToolError(
-          "ERC4626ExceededMaxWithdraw",
-          `nothing can be withdrawn while the vault cannot mark the pool (${why.name}: ${why.message})`,
-          { cause: why },
-        );
-      }
-    }
+    if ((await d.vault.maxWithdraw(signer.address)) === 0n)
+      await refuseUnmarked(ctx, "ERC4626ExceededMaxWithdraw", "withdrawn");
     const receipt = await mined(d.vault.connect(signer).withdraw(assets, signer.address, signer.address));
     const e = oneEvent(receipt, d.vault, "Withdraw");
     const [paid, burned] = [e.args.assets as bigint, e.args.shares as bigint];
