@@ -7,9 +7,9 @@ import {
   MarketFeeds,
   type PendingRequest,
   RoundFinder,
-  commitmentOf,
   execution,
   fromRequestedEvent,
+  isStillPending,
   requestStruct,
 } from "./orders.js";
 
@@ -498,8 +498,7 @@ export class Keeper {
     this.rounds.refresh();
     await mapLimit([...this.requests.entries()], this.options.concurrency ?? 32, async ([k, r]) => {
       try {
-        const [, , commitment] = await this.d.orderBook.pendingRequest(r.account, r.marketId);
-        if (BigInt(commitment) === 0n || BigInt(commitment) !== BigInt(commitmentOf(r))) {
+        if (!(await isStillPending(this.d, r))) {
           this.requests.delete(k);
           return;
         }

@@ -1,6 +1,8 @@
-// Two-step orders off chain: the request kinds, the acceptable price a slippage allows, and the round a
-// request executes at (the first round of its market's feed updated at or after `createdAt + minDelay`).
-// Shared by the keeper, the trader tools, the demo, the bench and the stress lab.
+// Two-step orders off chain: the request kinds, the acceptable price a slippage allows, the round a request
+// executes at (the first round of its market's feed updated at or after its `notBefore`, fixed at the
+// request), and the one place pending requests are found: the book keeps only a commitment to each, so they
+// are rebuilt from `OrderRequested` events. Shared by the keeper, the trader tools, the demo, the bench and
+// the stress lab.
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { AbiCoder, Contract, type Provider, keccak256, toBeHex } from "ethers";
 import type { Deployment } from "./deployment.js";
