@@ -7,11 +7,13 @@
 //   npx hardhat run scripts/keeper-scale.ts                      (in-process network)
 //   KEEPER_SCALE_POSITIONS=2000 npx hardhat run scripts/keeper-scale.ts
 // Collateral balances and allowances are written into the mock token's storage, and the traders are
-// impersonated accounts, so that the setup sends only the openPosition transactions.
+// impersonated accounts, so that the setup sends only the trades' transactions: requests, then every 500
+// accounts one round of the feeds and executeBatch (as a keeper would), 50 requests a transaction.
 import { AbiCoder, keccak256, toBeHex, zeroPadValue } from "ethers";
 import { network } from "hardhat";
 import { deployLocal } from "./lib/local.js";
 import { Keeper, type TickResult } from "./lib/keeper.js";
+import { OrderKind, executeRequests, tradingFee } from "./lib/orders.js";
 
 const N = Number(process.env.KEEPER_SCALE_POSITIONS ?? 10_000);
 const CONCURRENCY = Number(process.env.KEEPER_SCALE_CONCURRENCY ?? 32);
@@ -42,6 +44,10 @@ await d.vault.connect(lp).deposit(50_000_000n * unit, lp.address);
 
 const [ethPrice, btcPrice] = await Promise.all([d.ethOracle.price(), d.btcOracle.price()]);
 const setupStart = Date.now();
+const [minDelay, executionFee] = await Promise.all([d.orderBook.minDelay(), d.orderBook.minExecutionFee()]);
+const feeRatio = BigInt((await d.lens.getMarket(0n)).config.tradingFeeRatio); // both markets: 5 bps
+let batch: { account: string; marketId: bigint }[] = [];
+let batchStart = (await provider.getBlockNumber()) + 1; // the batch's requests are in its blocks
 const accounts = N / 2;
 for (let i = 0; i < accounts; i++) {
   const address = ethers.getAddress(toBeHex(0x10000n + BigInt(i), 20));
@@ -49,7 +55,7 @@ for (let i = 0; i < accounts; i++) {
     provider.send("hardhat_impersonateAccount", [address]),
     provider.send("hardhat_setBalance", [address, toBeHex(10n ** 20n)]),
     setStorage(balanceSlot(address), 100_000n * unit),
-    setStorage(allowanceSlot(address, d.addresses.engine), ethers.MaxUint256),
+    setStorage(allowanceSlot(address, d.addresses.orderBook), ethers.MaxUint256),
   ]);
   const trader = await ethers.getSigner(address);
   // Leverage 2x..9.5x; even accounts long ETH and short BTC, odd ones the reverse.
@@ -59,12 +65,28 @@ for (let i = 0; i < accounts; i++) {
   const long = i % 2 === 0;
   const ethSize = (notional * WAD * WAD) / ethPrice;
   const btcSize = (notional * WAD * WAD) / btcPrice;
-  await d.engine.connect(trader).openPosition(0n, long ? ethSize : -ethSize, margin, { gasLimit: 1_000_000n });
-  await d.engine.connect(trader).openPosition(1n, long ? -btcSize : btcSize, margin, { gasLimit: 1_000_000n });
-  // Blocks mined faster than one a second still advance the clock a second each: keep the feeds fresh.
-  if ((i + 1) % 500 === 0) {
+  // Requests escrow the margin plus the opening fee; bounds are wide (the price does not move here).
+  const book = d.orderBook.connect(trader);
+  const ethAmount = margin + tradingFee(ethSize, ethPrice, feeRatio, d.decimals);
+  const btcAmount = margin + tradingFee(btcSize, btcPrice, feeRatio, d.decimals);
+  const [buy, sell] = [ethers.MaxUint256 >> 129n, 1n];
+  await book.request(0n, OrderKind.Open, long ? ethSize : -ethSize, ethAmount, long ? buy : sell, executionFee, {
+    gasLimit: 1_000_000n,
+  });
+  await book.request(1n, OrderKind.Open, long ? -btcSize : btcSize, btcAmount, long ? sell : buy, executionFee, {
+    gasLimit: 1_000_000n,
+  });
+  batch.push({ account: address, marketId: 0n }, { account: address, marketId: 1n });
+  // Every 500 accounts (and at the end): the round that prices the requests, and their execution. Blocks
+  // mined faster than one a second still advance the clock a second each: the rounds keep the feeds fresh.
+  if ((i + 1) % 500 === 0 || i === accounts - 1) {
+    await provider.send("evm_increaseTime", [Number(minDelay)]);
     await d.ethFeed.updateAnswer(ethPrice / 10n ** 10n);
     await d.btcFeed.updateAnswer(btcPrice / 10n ** 10n);
+    const r = await executeRequests(ethers, d, lp, batch, { chunk: 50, gasLimit: 16_000_000n, fromBlock: batchStart });
+    if (r.executed !== batch.length) throw new Error(`${r.executed} of ${batch.length} requests executed`);
+    batch = [];
+    batchStart = (await provider.getBlockNumber()) + 1;
   }
   if ((i + 1) % 500 === 0) log(`${(i + 1) * 2} positions open (${((Date.now() - setupStart) / 1000).toFixed(0)} s)`);
 }

@@ -27,7 +27,18 @@ import { deployLocal } from "../scripts/lib/local.js";
 import { addressesOfModule, attach, readParameters } from "../scripts/lib/deployment.js";
 import Bulwark from "../deploy/modules/Bulwark.js";
 import LocalMocks from "../deploy/modules/LocalMocks.js";
-import { BTC, connection, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/ops.js";
+import { executeRequests } from "../scripts/lib/orders.js";
+import {
+  BTC,
+  connection,
+  ETH,
+  ethers,
+  feedPrice,
+  networkHelpers,
+  nextRound,
+  openThroughBook,
+  WAD,
+} from "./helpers/ops.js";
 
 /** Runs a tool as a command would (--json), as `signer`; returns the exit code, the report and stderr. */
 export async function runAs<A extends CommonArgs>(
@@ -64,7 +75,7 @@ async function localhostDeployment() {
   const unit = 10n ** BigInt(d.decimals);
   for (const who of [lp, staker, alice, bob]) {
     await d.collateral.mint(who.address, 1_000_000n * unit);
-    for (const spender of [d.addresses.engine, d.addresses.vault, d.addresses.backstop]) {
+    for (const spender of [d.addresses.engine, d.addresses.vault, d.addresses.backstop, d.addresses.orderBook]) {
       await d.collateral.connect(who).approve(spender, ethers.MaxUint256);
     }
   }
@@ -109,8 +120,10 @@ describe("Operations on a localhost deployment", function () {
     expect(shares).to.equal(1_000n * s.unit * 10n ** 6n); // first deposit: 1e6 virtual shares per unit
 
     // Trading, a price drop, and the keeper.
-    await s.engine.connect(s.alice).openPosition(ETH, 15n * WAD, 5_000n * s.unit); // 9x long
-    await s.engine.connect(s.bob).openPosition(ETH, -10n * WAD, 10_000n * s.unit); // 3x short
+    await openThroughBook(s, s.deployer, [
+      { trader: s.alice, market: ETH, size: 15n * WAD, margin: 5_000n * s.unit }, // 9x long
+      { trader: s.bob, market: ETH, size: -10n * WAD, margin: 10_000n * s.unit }, // 3x short
+    ]);
     const status = await ok(s, s.deployer, systemStatus, {});
     const eth = (status.markets as { longSize: string; shortSize: string; skew: string }[])[0];
     expect([eth.longSize, eth.shortSize, eth.skew]).to.deep.equal([15n * WAD, 10n * WAD, 5n * WAD].map(String));
@@ -149,12 +162,17 @@ describe("Operations on a localhost deployment", function () {
     await ok(s, s.deployer, pause, {});
     await s.ethFeed.updateAnswer(feedPrice(2_760n));
     await s.btcFeed.updateAnswer(feedPrice(60_000n));
-    await expect(s.engine.connect(s.alice).openPosition(ETH, WAD, 1_000n * s.unit)).to.be.revertedWithCustomError(
-      s.engine,
-      "EnforcedPause",
-    );
+    // The book takes a request for new risk while paused (the request tool refuses it: Tools.orders); the
+    // engine refuses the trade at execution, so the request is cancelled: its escrow back less the fee.
+    await s.orderBook.connect(s.alice).request(ETH, 0, WAD, 1_001n * s.unit, 3_000n * WAD, s.unit);
+    await nextRound(s);
+    const refused = await executeRequests(ethers, s, s.deployer, [{ account: s.alice.address, marketId: ETH }]);
+    expect([refused.executed, refused.cancelled]).to.deep.equal([0, 1]);
+    const cancelled = await s.orderBook.queryFilter(s.orderBook.filters.OrderCancelled(s.alice.address));
+    const reason = cancelled[cancelled.length - 1].args.reason;
+    expect(s.engine.interface.parseError(reason)?.name).to.equal("EnforcedPause");
     await ok(s, s.deployer, unpause, {});
-    await s.engine.connect(s.alice).openPosition(ETH, WAD, 1_000n * s.unit);
+    await openThroughBook(s, s.deployer, [{ trader: s.alice, market: ETH, size: WAD, margin: 1_000n * s.unit }]);
     const lp = await ok(s, s.lp, lpStatus, {});
     expect(lp.value).to.equal((await s.vault.convertToAssets(await s.vault.balanceOf(s.lp.address))).toString());
   });

@@ -16,14 +16,16 @@ import { seed } from "../scripts/lib/playground.js";
 import {
   addMarket,
   cooldown,
+  lpDeposit,
   lpStatus,
+  lpWithdraw,
   pause,
   setParameter,
   stake,
   stakerStatus,
   unstake,
 } from "../scripts/lib/tools.js";
-import { BTC, connection, deployThroughIgnition, ethers, networkHelpers } from "./helpers/ops.js";
+import { BTC, connection, deployThroughIgnition, ethers, networkHelpers, openThroughBook } from "./helpers/ops.js";
 
 type System = Awaited<ReturnType<typeof deployThroughIgnition>>;
 
@@ -255,13 +257,23 @@ describe("Tools refuse bad input with one line, a non-zero exit and nothing sent
 
   it("a_stale_feed_is_named_with_its_age_and_heartbeat", async function () {
     // With open interest, the vault marks to the oracle; an hour later the feed is stale.
-    await s.engine.connect(s.traders[0]).openPosition(0n, 10n ** 18n, 1_000n * s.unit);
+    await openThroughBook(s, s.admin, [
+      { trader: s.traders[0], market: 0n, size: 10n ** 18n, margin: 1_000n * s.unit },
+    ]);
     await networkHelpers.time.increase(3_660);
     const r = await run(lpStatus, {}, s, s.lp);
     expect(r.code).to.equal(0); // status still answers, and says what is unavailable and why
     expect(r.out[0]).to.match(
       /Unavailable while an oracle refuses a price: the price feed is stale: its last round is from .* UTC \(1 h 1 min ago\), older than its heartbeat of 1 h$/,
     );
+    // The vault allows nothing (maxWithdraw and maxDeposit are 0, no revert) while it cannot mark the pool:
+    // the tools name why before sending anything.
+    const withdraw = await expectRefusal(() => run(lpWithdraw, { amount: "1" }, s, s.lp), "ERC4626ExceededMaxWithdraw");
+    expect(withdraw).to.match(
+      /^error: nothing can be withdrawn while the vault cannot mark the pool \(StalePrice: the price feed is stale: its last round is from .* UTC \(1 h 1 min ago\), older than its heartbeat of 1 h\)/,
+    );
+    const deposit = await expectRefusal(() => run(lpDeposit, { amount: "1" }, s, s.lp), "ERC4626ExceededMaxDeposit");
+    expect(deposit).to.match(/^error: nothing can be deposited while the vault cannot mark the pool \(StalePrice: /);
   });
 
   it("forgetting_network_or_a_wrong_deployment_id_says_what_to_do", async function () {

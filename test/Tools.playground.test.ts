@@ -1,5 +1,5 @@
 // The local playground of docs/OPERATIONS.md, step by step with the documented tasks only: from an empty
-// deployment to a liquidation, a stake, a cooldown and an unstake.
+// deployment to a liquidation, a stake, a cooldown and an unstake, then a trade through the order book.
 import { expect } from "chai";
 import { type CommonArgs, type Tool, execute } from "../scripts/lib/cli.js";
 import type { Deployment } from "../scripts/lib/deployment.js";
@@ -7,6 +7,7 @@ import { runKeeper } from "../scripts/lib/keeper-cli.js";
 import { deployLocal } from "../scripts/lib/local.js";
 import { fund, price, refresh, seed, time } from "../scripts/lib/playground.js";
 import { cooldown, stake, stakerStatus, unstake } from "../scripts/lib/tools.js";
+import { listOrders, requestOrder } from "../scripts/lib/trade.js";
 import { connection, ethers, networkHelpers } from "./helpers/ops.js";
 
 /** What `npx hardhat ignition deploy deploy/modules/LocalBulwark.ts --network localhost` leaves: nothing funded. */
@@ -62,6 +63,18 @@ describe("Local playground (docs/OPERATIONS.md)", function () {
     const left = await task(d, unstake, { json: true });
     expect(JSON.parse(left.text).received).to.equal((1_000n * unit).toString());
     expect(await d.backstop.balanceOf(operator.address)).to.equal(0n);
+
+    // A trade is two steps: request, the next round, the keeper executes it; then a close request.
+    expect((await task(d, fund, { amount: "2000" })).code).to.equal(0);
+    const asked = await task(d, requestOrder, { market: "0", kind: "open", side: "long", size: "1", amount: "402" });
+    expect(asked.err).to.equal("");
+    expect(asked.text).to.match(/^Requested open long 1 with 402.00 mUSD in market 0/);
+    expect((await task(d, listOrders, {})).text).to.match(/market 0: open long 1 with .*; waiting for the first round/);
+    expect((await task(d, refresh, {})).code).to.equal(0);
+    const executed = await keeper(d, false);
+    expect([executed.ordersReady, executed.ordersExecuted]).to.deep.equal([1, 1]);
+    expect((await d.engine.getPosition(operator.address, 0n)).size).to.equal(10n ** 18n);
+    expect((await task(d, requestOrder, { market: "0", kind: "close" })).text).to.match(/^Requested close long/);
 
     // Prices move by percent or to a value; the clock moves by a duration.
     const moved = await task(d, price, { market: "1", move: "-3" });

@@ -30,6 +30,11 @@ export interface SystemInputs {
  * the timelock, GUARDIAN_ROLE (an immediate pause of new risk, nothing else) to the configured guardian,
  * and the deployer renounces everything. The timelock administers itself; its proposers and executors are
  * the `timelockProposer` and `timelockExecutor` parameters (the deployer by default).
+ *
+ * The OrderBook (two-step trading: a request now, an execution at the first oracle round `orderMinDelay`
+ * seconds later) is the engine's third wired address. Its DEFAULT_ADMIN_ROLE (its parameters: `orderMinDelay`
+ * and `orderMaxAge` in seconds, `minExecutionFee` in collateral units) is given to the timelock in its
+ * constructor, so that the deployer never holds it and has nothing to renounce.
  */
 export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
   const deployer = m.getAccount(0);
@@ -76,8 +81,18 @@ export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
     m.getParameter("backstopSymbol", "bwBACK"),
   ]);
   const lens = m.contract("PerpLens", [engine]);
+  const timelock = m.contract("TimelockController", [timelockDelay, [proposer], [executor], ZeroAddress], {
+    id: "Timelock",
+  });
+  const orderBook = m.contract("OrderBook", [
+    engine,
+    timelock,
+    m.getParameter<bigint>("orderMinDelay"),
+    m.getParameter<bigint>("orderMaxAge"),
+    m.getParameter<bigint>("minExecutionFee"),
+  ]);
 
-  const wire = m.call(engine, "wire", [vault, backstop]);
+  const wire = m.call(engine, "wire", [vault, backstop, orderBook]);
   const selfGrant = m.call(engine, "grantRole", [MARKET_ADMIN_ROLE, deployer], { id: "GrantDeployerMarketAdmin" });
   const addEth = m.call(engine, "addMarket", [ethOracle, m.getParameter("ethConfig")], {
     id: "AddEthUsdMarket",
@@ -91,9 +106,6 @@ export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
     id: "RenounceDeployerMarketAdmin",
     after: [addBtc],
   });
-  const timelock = m.contract("TimelockController", [timelockDelay, [proposer], [executor], ZeroAddress], {
-    id: "Timelock",
-  });
   const grants = [
     m.call(engine, "grantRole", [MARKET_ADMIN_ROLE, timelock], { id: "GrantTimelockMarketAdmin", after: [renounce] }),
     m.call(engine, "grantRole", [GUARDIAN_ROLE, guardian], { id: "GrantGuardian", after: [renounce] }),
@@ -106,5 +118,5 @@ export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
     after: grants,
   });
 
-  return { engine, vault, backstop, lens, ethOracle, btcOracle, timelock, configLogic };
+  return { engine, vault, backstop, lens, orderBook, ethOracle, btcOracle, timelock, configLogic };
 }

@@ -2,6 +2,7 @@ import type { NetworkConnection } from "hardhat/types/network";
 import { type Deployment, formatUnits } from "./deployment.js";
 import { Keeper } from "./keeper.js";
 import { deployLocal } from "./local.js";
+import { OrderKind, acceptablePrice, tradingFee } from "./orders.js";
 
 const WAD = 10n ** 18n;
 const ETH = 0n;
@@ -35,6 +36,9 @@ export interface DemoResult {
   lpSharePrice: { before: bigint; after: bigint };
   backstopSharePrice: { before: bigint; after: bigint };
   traders: number;
+  /** Requests executed by the keeper (OrderExecuted events), and the execution fees it earned. */
+  ordersExecuted: number;
+  executionFees: bigint;
   /** Loss recovery after the crashes: socialized losses still owed to the LPs, and repaid so far. */
   recovery: { outstanding: bigint; recovered: bigint };
   deployment: Deployment["addresses"];
@@ -116,7 +120,8 @@ const PLANS: TraderPlan[] = [
 ];
 
 /**
- * The whole story on a fresh local deployment: LPs and stakers fund the pools, 25 traders open positions,
+ * The whole story on a fresh local deployment: LPs and stakers fund the pools, 25 traders request positions
+ * that the keeper executes at the next oracle round,
  * a price move lets the keeper liquidate the over-levered ones, a gap crash in ETH leaves bad debt that
  * the backstop covers, and a crash in BTC bankrupts a whale beyond the cover window's limit so that
  * the rest is socialized across LP shares; the next fee distribution repays part of it to the LPs. Every figure in the result is summed from the engine's events.
@@ -146,6 +151,7 @@ export async function runDemo(
     await c.approve(d.addresses.engine, ethers.MaxUint256);
     await c.approve(d.addresses.vault, ethers.MaxUint256);
     await c.approve(d.addresses.backstop, ethers.MaxUint256);
+    await c.approve(d.addresses.orderBook, ethers.MaxUint256);
   };
 
   // ---- liquidity and stake
@@ -168,28 +174,8 @@ export async function runDemo(
     log(`Staker ${who.address.slice(0, 10)} stakes ${usd(amount * unit)} in the backstop`);
   }
 
-  // ---- traders
-  const traders = [];
-  for (const [i, plan] of PLANS.entries()) {
-    const wallet = new ethers.Wallet(ethers.id(`bulwark demo trader ${i}`), ethers.provider);
-    await admin.sendTransaction({ to: wallet.address, value: 10n ** 18n });
-    const margin = BigInt(plan.margin) * unit;
-    await fund(wallet, margin * 2n);
-    await d.collateral.connect(wallet).approve(d.addresses.engine, ethers.MaxUint256);
-    const price = plan.market === ETH ? 3_000n : 60_000n;
-    const notionalUsd = (BigInt(Math.round(plan.margin * plan.leverage * 100)) * WAD) / 100n;
-    const size = (notionalUsd / price) * (plan.long ? 1n : -1n);
-    await d.engine.connect(wallet).openPosition(plan.market, size, margin);
-    traders.push({ wallet, plan, size });
-    log(
-      `Trader ${String(i + 1).padStart(2, "0")} opens ${plan.market === ETH ? "ETH" : "BTC"} ${plan.long ? "long " : "short"} ${plan.leverage}x: ` +
-        `size ${ethers.formatUnits(size < 0n ? -size : size, 18).slice(0, 8)}, margin ${usd(margin)}`,
-    );
-  }
-  log(
-    `${traders.length} positions open; LP value ${usd(await d.engine.lpValue())}, reserved ${usd(await d.engine.totalReserved())}`,
-  );
-
+  // ---- two-step trading: each trader requests (escrowing collateral and an execution fee); after the order
+  // book's delay the feeds post a new round, and the project's keeper executes every request at that round.
   const keeper = new Keeper(ethers, d, keeperSigner, {
     minProfit: 0n,
     batchSize: 10,
@@ -198,6 +184,79 @@ export async function runDemo(
     log: (line) => log(`  keeper: ${line}`),
   });
   const keeperBalanceBefore = await d.collateral.balanceOf(keeperSigner.address);
+  const book = d.orderBook;
+  const [minDelay, minFee] = await Promise.all([book.minDelay(), book.minExecutionFee()]);
+  const executionFee = unit > minFee ? unit : minFee; // 1 token: pays a keeper's share of a batch here
+  const feeds = { [ETH.toString()]: d.ethFeed, [BTC.toString()]: d.btcFeed };
+  const oracles = { [ETH.toString()]: d.ethOracle, [BTC.toString()]: d.btcOracle };
+  const feeRatios = await Promise.all(
+    [ETH, BTC].map(async (id) => BigInt((await d.lens.getMarket(id)).config.tradingFeeRatio)),
+  );
+  const name = (market: bigint) => (market === ETH ? "ETH" : "BTC");
+  const price18 = (x: bigint) => `$${formatUnits(x, 18)}`;
+  log(
+    `Order book ${d.addresses.orderBook}: a request executes at the first oracle round ${minDelay} s or more after it, ` +
+      `at the worse (for the trader) of that round's price and the current one`,
+  );
+
+  /** A request at the oracle's price with 1 % slippage allowed. */
+  const request = async (wallet: typeof lp1, market: bigint, kind: number, size: bigint, amount: bigint) => {
+    const price = await oracles[market.toString()].price();
+    const bound = acceptablePrice(kind, size, price, 100n);
+    await (await book.connect(wallet).request(market, kind, size, amount, bound, executionFee)).wait();
+    return bound;
+  };
+  /**
+   * The delay passes, each feed posts a round at its current answer, and the keeper executes what is ready;
+   * logs each round and each execution price. Returns the OrderExecuted events by account.
+   */
+  const settle = async () => {
+    const start = (await ethers.provider.getBlockNumber()) + 1;
+    await networkHelpers.time.increase(Number(minDelay));
+    for (const market of [ETH, BTC]) {
+      const feed = feeds[market.toString()];
+      const [, answer] = await feed.latestRoundData();
+      await (await feed.updateAnswer(answer)).wait();
+      const [roundId, , , updatedAt] = await feed.latestRoundData();
+      log(`  oracle: ${name(market)}-USD round ${roundId} at $${formatUnits(answer, 8)} (updated at ${updatedAt})`);
+    }
+    await keeper.tick();
+    const executed = await book.queryFilter(book.filters.OrderExecuted(), start);
+    return new Map(executed.map((e) => [`${e.args.account}/${e.args.marketId}`, e.args]));
+  };
+
+  // ---- traders
+  const traders = [];
+  for (const [i, plan] of PLANS.entries()) {
+    const wallet = new ethers.Wallet(ethers.id(`bulwark demo trader ${i}`), ethers.provider);
+    await admin.sendTransaction({ to: wallet.address, value: 10n ** 18n });
+    const margin = BigInt(plan.margin) * unit;
+    await fund(wallet, margin * 2n);
+    await d.collateral.connect(wallet).approve(d.addresses.orderBook, ethers.MaxUint256);
+    const price = plan.market === ETH ? 3_000n : 60_000n;
+    const notionalUsd = (BigInt(Math.round(plan.margin * plan.leverage * 100)) * WAD) / 100n;
+    const size = (notionalUsd / price) * (plan.long ? 1n : -1n);
+    // The collateral escrowed is the margin plus the trading fee that execution takes out of it.
+    const fee = tradingFee(size, price * WAD, feeRatios[Number(plan.market)], d.decimals);
+    const bound = await request(wallet, plan.market, OrderKind.Open, size, margin + fee);
+    traders.push({ wallet, plan, size });
+    log(
+      `Trader ${String(i + 1).padStart(2, "0")} requests ${name(plan.market)} ${plan.long ? "long " : "short"} ${plan.leverage}x: ` +
+        `size ${ethers.formatUnits(size < 0n ? -size : size, 18).slice(0, 8)}, margin ${usd(margin)} + fee ${usd(fee)}, ` +
+        `price ${plan.long ? "<=" : ">="} ${price18(bound)}, execution fee ${usd(executionFee)}`,
+    );
+  }
+  const opened = await settle();
+  for (const [i, t] of traders.entries()) {
+    const e = opened.get(`${t.wallet.address}/${t.plan.market}`);
+    if (!e) throw new Error(`trader ${i + 1}'s request was not executed`);
+    if (i === 0 || i === traders.length - 1) {
+      log(`  trader ${String(i + 1).padStart(2, "0")}: executed at round ${e.roundId}, price ${price18(e.price)}`);
+    }
+  }
+  log(
+    `${opened.size} requests executed: ${traders.length} positions open; LP value ${usd(await d.vault.totalAssets())}, reserved ${usd(await d.engine.totalReserved())}`,
+  );
 
   const phases: PhaseReport[] = [];
   const phase = async (name: string, move: () => Promise<void>) => {
@@ -230,15 +289,21 @@ export async function runDemo(
     await d.btcFeed.updateAnswer(feedAnswer(63_600));
   });
 
-  // Winners take profit; fees and penalties go to stakers and the treasury.
-  for (const t of traders.filter(
-    (x) => (x.plan.market === ETH ? !x.plan.long : x.plan.long) && x.plan.leverage === 5,
-  )) {
-    const balance = await d.collateral.balanceOf(t.wallet.address);
-    await d.engine.connect(t.wallet).closePosition(t.plan.market);
-    const paid = (await d.collateral.balanceOf(t.wallet.address)) - balance;
+  // Winners take profit through Close requests; fees and penalties go to stakers and the treasury.
+  const winners = traders.filter((x) => (x.plan.market === ETH ? !x.plan.long : x.plan.long) && x.plan.leverage === 5);
+  const balances = new Map<string, bigint>();
+  for (const t of winners) {
+    await request(t.wallet, t.plan.market, OrderKind.Close, t.plan.long ? 1n : -1n, 0n);
+    balances.set(t.wallet.address, await d.collateral.balanceOf(t.wallet.address));
+  }
+  const closedWinners = await settle();
+  for (const t of winners) {
+    const e = closedWinners.get(`${t.wallet.address}/${t.plan.market}`);
+    const paid = (await d.collateral.balanceOf(t.wallet.address)) - balances.get(t.wallet.address)!;
     log(
-      `Trader ${t.wallet.address.slice(0, 10)} closes ${t.plan.market === ETH ? "ETH short" : "BTC long"} 5x with a profit: paid ${usd(paid)} on ${usd(BigInt(t.plan.margin) * unit)} margin`,
+      `Trader ${t.wallet.address.slice(0, 10)} closes ${t.plan.market === ETH ? "ETH short" : "BTC long"} 5x with a profit` +
+        (e ? ` at ${price18(e.price)}` : " (not executed)") +
+        `: paid ${usd(paid)} on ${usd(BigInt(t.plan.margin) * unit)} margin`,
     );
   }
   await d.engine.distributeFees();
@@ -260,13 +325,16 @@ export async function runDemo(
   // Loss recovery: trading goes on (the survivors close), and the stakers' next income repays what the LPs
   // absorbed before it reaches the stakers.
   const owed = await d.backstop.recoveryOutstanding();
-  let closed = 0;
+  const survivors = [];
   for (const t of traders) {
     if ((await d.engine.getPosition(t.wallet.address, t.plan.market)).size === 0n) continue;
-    await d.engine.connect(t.wallet).closePosition(t.plan.market);
-    closed++;
+    await request(t.wallet, t.plan.market, OrderKind.Close, t.plan.long ? 1n : -1n, 0n);
+    survivors.push(t);
   }
-  log(`Trading goes on: ${closed} surviving traders close their positions, paying trading fees`);
+  const closed = (await settle()).size;
+  log(
+    `Trading goes on: ${survivors.length} surviving traders request to close; ${closed} closes executed, paying trading fees`,
+  );
   const receipt = await (await d.engine.distributeFees()).wait();
   const repaid = (receipt?.logs ?? [])
     .map((entry) => {
@@ -290,12 +358,19 @@ export async function runDemo(
   const toBlock = await ethers.provider.getBlockNumber();
   const totals = await waterfallFromEvents(d, fromBlock, toBlock);
   const keeperEarned = (await d.collateral.balanceOf(keeperSigner.address)) - keeperBalanceBefore;
+  const executions = await book.queryFilter(book.filters.OrderExecuted(), fromBlock, toBlock);
+  const cancellations = await book.queryFilter(book.filters.OrderCancelled(), fromBlock, toBlock);
+  const executionFees =
+    BigInt(executions.filter((e) => e.args.keeper === keeperSigner.address).length) * executionFee +
+    cancellations.filter((e) => e.args.feeRecipient === keeperSigner.address).reduce((x, e) => x + e.args.fee, 0n);
   log("");
   log(
-    `Keeper ${keeperSigner.address.slice(0, 10)} earned ${usd(keeperEarned)} in fees over ${totals.liquidations} liquidations`,
+    `Keeper ${keeperSigner.address.slice(0, 10)} earned ${usd(keeperEarned)}: ${usd(totals.keeperFees)} in liquidation fees over ` +
+      `${totals.liquidations} liquidations, ${usd(executionFees)} in execution fees over ${executions.length} executed requests`,
   );
+  const coverage = await d.lens.coverageRatio(); // the maximum when no interest is open
   log(
-    `Backstop covered ${usd(await d.backstop.totalCovered())} in total; coverage ratio now ${ethers.formatUnits(await d.backstop.coverageRatio(), 16).slice(0, 6)} %`,
+    `Backstop covered ${usd(await d.backstop.totalCovered())} in total; coverage ratio now ${coverage === ethers.MaxUint256 ? "unbounded (no open interest)" : `${ethers.formatUnits(coverage, 16).slice(0, 6)} %`}`,
   );
 
   const crashes = phases.slice(1);
@@ -308,6 +383,8 @@ export async function runDemo(
     lpSharePrice: { before: crashes[0].lpSharePrice.before, after: crashes[1].lpSharePrice.after },
     backstopSharePrice: { before: crashes[0].backstopSharePrice.before, after: crashes[1].backstopSharePrice.after },
     traders: traders.length,
+    ordersExecuted: executions.length,
+    executionFees,
     recovery,
     deployment: d.addresses,
   };
@@ -364,6 +441,8 @@ export function demoJson(r: DemoResult) {
     lpSharePrice: { before: s(r.lpSharePrice.before), after: s(r.lpSharePrice.after) },
     backstopSharePrice: { before: s(r.backstopSharePrice.before), after: s(r.backstopSharePrice.after) },
     traders: r.traders,
+    ordersExecuted: r.ordersExecuted,
+    executionFees: s(r.executionFees),
     blocks: { from: r.fromBlock, to: r.toBlock },
     phases: r.phases.map((p) => ({
       name: p.name,

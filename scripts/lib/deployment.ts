@@ -10,6 +10,8 @@ export interface DeploymentAddresses {
   vault: string;
   backstop: string;
   lens: string;
+  /** The OrderBook: two-step trading (requests, executions by keepers). */
+  orderBook: string;
   ethOracle: string;
   btcOracle: string;
   /** OpenZeppelin TimelockController holding every admin role. */
@@ -26,6 +28,7 @@ const FUTURE_IDS: Record<keyof DeploymentAddresses, string[]> = {
   vault: ["LiquidityVault"],
   backstop: ["BackstopModule"],
   lens: ["PerpLens"],
+  orderBook: ["OrderBook"],
   ethOracle: ["EthUsdOracle"],
   btcOracle: ["BtcUsdOracle"],
   timelock: ["Timelock"],
@@ -109,11 +112,12 @@ export async function readParameters(networkName: string): Promise<Record<string
 
 /** Typed contract handles for a deployment, connected to `ethers`' provider (and a signer if given). */
 export async function attach(ethers: HardhatEthers, addresses: DeploymentAddresses) {
-  const [engine, vault, backstop, lens, collateral, ethOracle, btcOracle, timelock] = await Promise.all([
+  const [engine, vault, backstop, lens, orderBook, collateral, ethOracle, btcOracle, timelock] = await Promise.all([
     ethers.getContractAt("PerpEngine", addresses.engine),
     ethers.getContractAt("LiquidityVault", addresses.vault),
     ethers.getContractAt("BackstopModule", addresses.backstop),
     ethers.getContractAt("PerpLens", addresses.lens),
+    ethers.getContractAt("OrderBook", addresses.orderBook),
     ethers.getContractAt("MockERC20", addresses.collateral),
     ethers.getContractAt("ChainlinkOracle", addresses.ethOracle),
     ethers.getContractAt("ChainlinkOracle", addresses.btcOracle),
@@ -131,6 +135,7 @@ export async function attach(ethers: HardhatEthers, addresses: DeploymentAddress
     vault,
     backstop,
     lens,
+    orderBook,
     collateral,
     ethOracle,
     btcOracle,

@@ -199,6 +199,9 @@ const PARAMETER_UNITS: Record<string, "ratio" | "factor" | "token" | "usd" | "ba
   cooldownPeriod: "duration",
   unstakeWindow: "duration",
   incomePeriod: "duration",
+  minDelay: "duration",
+  maxAge: "duration",
+  minExecutionFee: "token",
 };
 
 /** A parameter's value in its unit: "9.5 %", "9x", "2 mUSD", "$100", "7 d". */
@@ -312,9 +315,18 @@ export function renderRevert(e: DecodedError, u: Units): string {
     case "ERC20InvalidReceiver":
       return `${a[0]} cannot receive tokens (the zero address)`;
     case "ERC4626ExceededMaxWithdraw":
-      return `${t(a[1])} is more than the ${t(a[2])} that ${a[0]} can withdraw now`;
+      return a[2] === 0n
+        ? `${a[0]} can withdraw nothing now: the vault cannot mark the pool while a market with open positions has a stale or refused price (see \`status\`), or no liquidity is free`
+        : `${t(a[1])} is more than the ${t(a[2])} that ${a[0]} can withdraw now`;
+    case "ERC4626ExceededMaxRedeem":
+      return a[2] === 0n
+        ? `${a[0]} can redeem nothing now: the vault cannot mark the pool while a market with open positions has a stale or refused price (see \`status\`), or no liquidity is free`
+        : `${baseUnits(a[1] * 10n ** BigInt(18 - u.vaultShareDecimals))} shares are more than the ${baseUnits(a[2] * 10n ** BigInt(18 - u.vaultShareDecimals))} that ${a[0]} can redeem now`;
     case "ERC4626ExceededMaxDeposit":
-      return `${t(a[1])} is more than the ${t(a[2])} that ${a[0]} can deposit now`;
+    case "ERC4626ExceededMaxMint":
+      return a[2] === 0n
+        ? "the vault takes no deposits now: the engine is paused, or a market with open positions has a stale or refused price (see `status`)"
+        : `${t(a[1])} is more than the ${t(a[2])} that ${a[0]} can deposit now`;
     case "TimelockInsufficientDelay":
       return `delay ${duration(a[0])} is below the timelock's minimum ${duration(a[1])}`;
     case "TimelockUnexpectedOperationState":
@@ -325,6 +337,26 @@ export function renderRevert(e: DecodedError, u: Units): string {
       return `${a[0]} may not call the timelock directly`;
     case "Blocked":
       return `the token refuses transfers to or from ${a[0]} (blocklisted)`;
+    case "RequestPending":
+      return `${a[0]} already has a pending request in market ${a[1]}: wait for its execution (or its expiry)`;
+    case "UnknownRequest":
+      return `${a[0]} has no pending request in market ${a[1]} with these fields (executed, cancelled, or never made)`;
+    case "RequestExpired":
+      return `${a[0]}'s request in market ${a[1]} expired on ${when(a[2], u.now)}: it can only be cancelled`;
+    case "RequestNotExpired":
+      return `${a[0]}'s request in market ${a[1]} cannot be cancelled before it expires, ${when(a[2], u.now)}`;
+    case "ExecutionFeeTooLow":
+      return `execution fee ${t(a[0])} is below the order book's minimum ${t(a[1])}`;
+    case "InvalidRequest":
+      return `invalid request: kind ${a[0]}, size ${a[1]}, amount ${a[2]}`;
+    case "ZeroAcceptablePrice":
+      return "a buy needs an acceptable price above 0";
+    case "PriceNotAcceptable":
+      return `execution price ${usd(a[0])} is beyond the acceptable ${usd(a[1])}`;
+    case "RoundTooEarly":
+      return `round ${a[0]} was updated ${date(a[1])}, before the request could be priced (${date(a[2])})`;
+    case "NotFirstRound":
+      return `round ${a[0]} is not the first round after the delay (the one before it was updated ${date(a[1])})`;
     default:
       return generic(e, u);
   }

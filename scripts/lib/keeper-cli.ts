@@ -1,5 +1,6 @@
 // The keeper's command line (task flags or KEEPER_* environment variables): options checked before
 // anything runs, the fee recipient checked before the first batch, one JSON object per block with --json.
+// The keeper liquidates and executes (or cancels, once expired) the order book's requests that pay for their gas.
 import type { NetworkConnection } from "hardhat/types/network";
 import { type Io, integerOption, loadDeploymentFor, optionalAddress, printFailure, processIo, unitsOf } from "./cli.js";
 import type { Deployment } from "./deployment.js";
@@ -16,6 +17,8 @@ export interface KeeperArgs {
   startBlock?: string;
   iterations?: string;
   concurrency?: string;
+  /** Gas price in gwei at which to price the keeper's gas (default: the node's fee data). */
+  gasPrice?: string;
   deploymentId?: string;
   dryRun?: boolean;
   json?: boolean;
@@ -33,6 +36,7 @@ export function keeperArgsFromEnv(env: NodeJS.ProcessEnv): { args: KeeperArgs; n
     "startBlock",
     "iterations",
     "concurrency",
+    "gasPrice",
     "deploymentId",
   ]) {
     const variable = `KEEPER_${name.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase()}`;
@@ -59,6 +63,10 @@ export function parseKeeperOptions(args: KeeperArgs, decimals: number, names: Re
     startBlock: integerOption(args.startBlock, n("startBlock"), { fallback: 0 }),
     iterations: integerOption(args.iterations, n("iterations"), { fallback: 0 }),
     concurrency: integerOption(args.concurrency, n("concurrency"), { min: 1, max: 256, fallback: 32 }),
+    gasPrice:
+      args.gasPrice === undefined || args.gasPrice === ""
+        ? undefined
+        : parseUnits(args.gasPrice.trim(), 9, `${label(n("gasPrice"))} (gwei)`),
     dryRun: args.dryRun === true,
   };
 }

@@ -3,6 +3,15 @@ import { Contract, Interface } from "ethers";
 import { type Deployment, formatUnits } from "./deployment.js";
 import { ToolError, describeError } from "./errors.js";
 import type { Units } from "./format.js";
+import {
+  MarketFeeds,
+  type PendingRequest,
+  RoundFinder,
+  execution,
+  fromRequestedEvent,
+  isStillPending,
+  requestStruct,
+} from "./orders.js";
 
 const FEED_ABI = [
   "function decimals() view returns (uint8)",
@@ -43,6 +52,23 @@ export interface KeeperOptions {
   log?: (line: string) => void;
   /** Units for rendering errors (token symbol, clock). */
   units?: Units;
+  /**
+   * Gas price (wei) at which to price the gas of liquidations, executions and cancellations; default: the
+   * node's current fee data (maxFeePerGas, else gasPrice).
+   */
+  gasPrice?: bigint;
+  /** Execute and cancel order book requests (default true). */
+  orders?: boolean;
+}
+
+/** A pending request that the keeper can execute now at `roundId`, or cancel (expired). */
+export interface OrderCandidate {
+  account: string;
+  marketId: bigint;
+  executionFee: bigint;
+  /** The request, rebuilt from its OrderRequested event, to pass back to the book. */
+  request: PendingRequest;
+  roundId?: bigint;
 }
 
 export interface Candidate {
@@ -62,6 +88,20 @@ export interface TickResult {
   /** Fees received (or, in a dry run, that would be received). */
   keeperFees: bigint;
   skipped: number;
+  /** Order book requests still pending after the tick's sync (before executions). */
+  pendingOrders: number;
+  /** Requests whose execution round has come. */
+  ordersReady: number;
+  /** Requests executed (the trade happened). */
+  ordersExecuted: number;
+  /** Requests the book cancelled at execution (price beyond the bound, or the engine refused the trade). */
+  ordersRefused: number;
+  /** Expired requests the keeper cancelled. */
+  ordersCancelled: number;
+  /** Requests left because their fee does not pay for their gas. */
+  ordersSkipped: number;
+  /** Execution fees received (or, in a dry run, that would be received). */
+  executionFees: bigint;
   errors: number;
   dryRun: boolean;
   ms: number;
@@ -104,6 +144,13 @@ export async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) 
 export class Keeper {
   /** Open positions, by `account:marketId`. */
   readonly open = new Map<string, Entry>();
+  /**
+   * Order book requests seen requested (rebuilt from their OrderRequested events) and not yet executed or
+   * cancelled, by `account:marketId`.
+   */
+  readonly requests = new Map<string, PendingRequest>();
+  private readonly rounds: RoundFinder;
+  private readonly feeds: MarketFeeds;
   private scannedTo: number;
   private readonly oracles = new Map<bigint, Deployment["ethOracle"]>();
   private lastBlock = -1;
@@ -116,6 +163,8 @@ export class Keeper {
     readonly options: KeeperOptions,
   ) {
     this.scannedTo = options.startBlock - 1;
+    this.rounds = new RoundFinder(ethers.provider);
+    this.feeds = new MarketFeeds(ethers, d);
     this.log = options.log ?? ((line) => console.log(`[keeper ${new Date().toISOString()}] ${line}`));
   }
 
@@ -171,17 +220,36 @@ export class Keeper {
     }
   }
 
-  /** Reads PositionModified, PositionLiquidated and MarketConfigUpdated events up to `toBlock`. */
+  /**
+   * Reads PositionModified, PositionLiquidated and MarketConfigUpdated events, and the order book's
+   * OrderRequested, OrderExecuted and OrderCancelled, up to `toBlock`.
+   */
   async sync(toBlock: number) {
     const chunk = this.options.logChunk ?? 2_000;
     const engine = this.d.engine;
+    const book = this.d.orderBook;
+    const orders = this.options.orders !== false;
     for (let from = this.scannedTo + 1; from <= toBlock; from += chunk) {
       const to = Math.min(toBlock, from + chunk - 1);
-      const [modified, liquidated, configs] = await Promise.all([
+      const none = Promise.resolve([]);
+      const [modified, liquidated, configs, requested, executed, cancelled] = await Promise.all([
         engine.queryFilter(engine.filters.PositionModified(), from, to),
         engine.queryFilter(engine.filters.PositionLiquidated(), from, to),
         engine.queryFilter(engine.filters.MarketConfigUpdated(), from, to),
+        orders ? book.queryFilter(book.filters.OrderRequested(), from, to) : none,
+        orders ? book.queryFilter(book.filters.OrderExecuted(), from, to) : none,
+        orders ? book.queryFilter(book.filters.OrderCancelled(), from, to) : none,
       ]);
+      const orderEvents = [
+        ...requested.map((e) => ({ e, pending: true })),
+        ...executed.map((e) => ({ e, pending: false })),
+        ...cancelled.map((e) => ({ e, pending: false })),
+      ].sort((a, b) => a.e.blockNumber - b.e.blockNumber || a.e.index - b.e.index);
+      for (const { e, pending } of orderEvents) {
+        const { account, marketId } = e.args as unknown as { account: string; marketId: bigint };
+        if (pending) this.requests.set(key(account, marketId), fromRequestedEvent(e as never));
+        else this.requests.delete(key(account, marketId));
+      }
       const events = [
         ...modified.map((e) => ({ e, account: e.args.account, marketId: e.args.marketId, size: e.args.size })),
         ...liquidated.map((e) => ({
@@ -304,8 +372,11 @@ export class Keeper {
 
   /** Gas cost of `gas` at the current gas price, in collateral units (ETH priced by the ETH-USD oracle). */
   async gasCostInCollateral(gas: bigint): Promise<bigint> {
-    const fees = await this.ethers.provider.getFeeData();
-    const gasPrice = fees.maxFeePerGas ?? fees.gasPrice ?? 0n;
+    let gasPrice = this.options.gasPrice;
+    if (gasPrice === undefined) {
+      const fees = await this.ethers.provider.getFeeData();
+      gasPrice = fees.maxFeePerGas ?? fees.gasPrice ?? 0n;
+    }
     const ethUsd = await this.ethUsd(); // 18 decimals
     const wei = gas * gasPrice;
     // wei (1e18 per ETH) x USD/ETH (1e18) -> collateral units, rounded up: never overestimate profit.
@@ -414,6 +485,174 @@ export class Keeper {
     return { liquidated, keeperFees, skipped, errors };
   }
 
+  /**
+   * The pending requests that can be executed now (their round has come) and those expired (to cancel),
+   * each checked against the book's commitment (`pendingRequest`, one call); requests no longer pending
+   * (or not as the event said) are forgotten.
+   */
+  async findOrders(): Promise<{ ready: OrderCandidate[]; expired: OrderCandidate[]; errors: number }> {
+    const ready: OrderCandidate[] = [];
+    const expired: OrderCandidate[] = [];
+    let errors = 0;
+    if (this.requests.size === 0) return { ready, expired, errors };
+    this.rounds.refresh();
+    await mapLimit([...this.requests.entries()], this.options.concurrency ?? 32, async ([k, r]) => {
+      try {
+        if (!(await isStillPending(this.d, r))) {
+          this.requests.delete(k);
+          return;
+        }
+        const c = { account: r.account, marketId: r.marketId, executionFee: r.executionFee, request: r };
+        // The next block comes at least a second after the last one.
+        if (this.now + 1n > r.expiresAt) {
+          expired.push(c);
+          return;
+        }
+        const roundId = await this.rounds.first(await this.feeds.feedOf(r.marketId), r.notBefore);
+        if (roundId !== undefined) ready.push({ ...c, roundId });
+      } catch (error) {
+        errors++;
+        this.log(`request check failed for ${r.account} market ${r.marketId}: ${this.why(error)}`);
+      }
+    });
+    // Oldest first, so a full batch never starves the earliest requests.
+    const order = [...this.requests.keys()];
+    const rank = (c: OrderCandidate) => order.indexOf(key(c.account, c.marketId));
+    ready.sort((a, b) => rank(a) - rank(b));
+    return { ready, expired, errors };
+  }
+
+  /**
+   * Executes `ready` requests with `executeBatch` in batches sized like liquidations (split when the gas
+   * would pass the transaction cap). Only paid work is sent: each request's fee must cover its share of the
+   * batch's gas at the current gas price (those that do not are left for later, when gas is cheaper or
+   * someone else), and the batch's fees must beat its gas by `minProfit`.
+   */
+  async executeOrders(ready: OrderCandidate[]) {
+    let executed = 0;
+    let refused = 0;
+    let skipped = 0;
+    let errors = 0;
+    let fees = 0n;
+    const fmt = (x: bigint) => `${formatUnits(x, this.d.decimals)} ${this.d.symbol}`;
+    const cap = this.options.maxTxGas ?? TX_GAS_CAP;
+    const queue: OrderCandidate[][] = [];
+    for (let i = 0; i < ready.length; i += this.options.batchSize)
+      queue.push(ready.slice(i, i + this.options.batchSize));
+    const book = this.d.orderBook.connect(this.signer);
+    while (queue.length > 0) {
+      const batch = queue.shift()!;
+      const args = [batch.map((c) => execution(c.request, c.roundId!))] as const;
+      try {
+        let gas: bigint;
+        try {
+          gas = await book.executeBatch.estimateGas(...args);
+        } catch (error) {
+          if (batch.length === 1) throw error;
+          gas = cap + 1n;
+        }
+        if ((gas * GAS_HEADROOM_PERCENT) / 100n > cap && batch.length > 1) {
+          const half = Math.ceil(batch.length / 2);
+          queue.unshift(batch.slice(0, half), batch.slice(half));
+          this.log(
+            `split a batch of ${batch.length} requests: ${gas} gas (+24 %) would pass the ${cap} transaction cap`,
+          );
+          continue;
+        }
+        const cost = await this.gasCostInCollateral(gas);
+        const share = (cost + BigInt(batch.length) - 1n) / BigInt(batch.length);
+        const unpaid = batch.filter((c) => c.executionFee < share);
+        if (unpaid.length > 0) {
+          skipped += unpaid.length;
+          this.log(
+            `skip ${unpaid.length} request(s) (${describe(unpaid)}): fee below their share of the gas, ${fmt(share)} each`,
+          );
+          const paid = batch.filter((c) => c.executionFee >= share);
+          if (paid.length > 0) queue.unshift(paid); // re-estimated without them
+          continue;
+        }
+        const expectedFee = batch.reduce((sum, c) => sum + c.executionFee, 0n);
+        if (expectedFee < cost + this.options.minProfit) {
+          skipped += batch.length;
+          this.log(
+            `skip batch of ${batch.length} requests: fees ${fmt(expectedFee)} < gas ${fmt(cost)} + min profit ${fmt(this.options.minProfit)}`,
+          );
+          continue;
+        }
+        if (this.options.dryRun) {
+          fees += expectedFee;
+          this.log(
+            `dry run: would execute ${batch.length} request(s) (${describe(batch)}) for ${fmt(expectedFee)}, gas ${fmt(cost)}`,
+          );
+          continue;
+        }
+        const gasLimit = (gas * GAS_HEADROOM_PERCENT) / 100n;
+        const tx = await book.executeBatch(...args, { gasLimit: gasLimit < cap ? gasLimit : cap });
+        const receipt = await tx.wait();
+        const feeOf = new Map(batch.map((c) => [key(c.account, c.marketId), c.executionFee]));
+        let done = 0;
+        for (const log of receipt?.logs ?? []) {
+          if (log.address.toLowerCase() !== String(this.d.orderBook.target).toLowerCase()) continue;
+          const parsed = this.d.orderBook.interface.parseLog(log);
+          if (parsed?.name !== "OrderExecuted" && parsed?.name !== "OrderCancelled") continue;
+          const k = key(parsed.args.account, parsed.args.marketId);
+          this.requests.delete(k);
+          fees += feeOf.get(k) ?? 0n;
+          done++;
+          if (parsed.name === "OrderExecuted") executed++;
+          else refused++;
+        }
+        this.log(
+          `executed ${done}/${batch.length} request(s) (${describe(batch)}) fee ${fmt(expectedFee)} tx ${tx.hash} gas ${receipt?.gasUsed}`,
+        );
+      } catch (error) {
+        errors++;
+        this.log(`batch of ${batch.length} request(s) failed (${describe(batch)}): ${this.why(error)}`);
+      }
+    }
+    return { executed, refused, skipped, errors, fees };
+  }
+
+  /** Cancels expired requests whose fee pays for the cancellation's gas (the fee goes to the keeper). */
+  async cancelExpired(expired: OrderCandidate[]) {
+    let cancelled = 0;
+    let skipped = 0;
+    let errors = 0;
+    let fees = 0n;
+    const fmt = (x: bigint) => `${formatUnits(x, this.d.decimals)} ${this.d.symbol}`;
+    const book = this.d.orderBook.connect(this.signer);
+    for (const c of expired) {
+      try {
+        const gas = await book.cancel.estimateGas(c.account, c.marketId, requestStruct(c.request));
+        const cost = await this.gasCostInCollateral(gas);
+        if (c.executionFee < cost + this.options.minProfit) {
+          skipped++;
+          this.log(`skip cancelling ${describe([c])}: fee ${fmt(c.executionFee)} < gas ${fmt(cost)} + min profit`);
+          continue;
+        }
+        if (this.options.dryRun) {
+          fees += c.executionFee;
+          this.log(`dry run: would cancel the expired request ${describe([c])} for ${fmt(c.executionFee)}`);
+          continue;
+        }
+        const tx = await book.cancel(c.account, c.marketId, requestStruct(c.request), {
+          gasLimit: (gas * GAS_HEADROOM_PERCENT) / 100n,
+        });
+        const receipt = await tx.wait();
+        this.requests.delete(key(c.account, c.marketId));
+        cancelled++;
+        fees += c.executionFee;
+        this.log(
+          `cancelled the expired request ${describe([c])} fee ${fmt(c.executionFee)} tx ${tx.hash} gas ${receipt?.gasUsed}`,
+        );
+      } catch (error) {
+        errors++;
+        this.log(`cancelling ${describe([c])} failed: ${this.why(error)}`);
+      }
+    }
+    return { cancelled, skipped, errors, fees };
+  }
+
   /** One poll: on a new block, sync events, find and liquidate. */
   async tick(): Promise<TickResult | undefined> {
     const started = Date.now();
@@ -436,6 +675,11 @@ export class Keeper {
     this.lastBlock = block;
     const found = await this.findLiquidatable(block);
     const result = found.candidates.length > 0 ? await this.liquidate(found.candidates) : undefined;
+    // Liquidations first (they protect the pool); then the order book's requests.
+    const pendingOrders = this.requests.size;
+    const orders = this.options.orders === false ? undefined : await this.findOrders();
+    const exec = orders && orders.ready.length > 0 ? await this.executeOrders(orders.ready) : undefined;
+    const cancel = orders && orders.expired.length > 0 ? await this.cancelExpired(orders.expired) : undefined;
     const tick: TickResult = {
       block,
       open: this.open.size,
@@ -444,10 +688,28 @@ export class Keeper {
       liquidated: result?.liquidated ?? 0,
       keeperFees: result?.keeperFees ?? 0n,
       skipped: result?.skipped ?? 0,
-      errors: found.errors + (result?.errors ?? 0),
+      pendingOrders,
+      ordersReady: orders?.ready.length ?? 0,
+      ordersExecuted: exec?.executed ?? 0,
+      ordersRefused: exec?.refused ?? 0,
+      ordersCancelled: cancel?.cancelled ?? 0,
+      ordersSkipped: (exec?.skipped ?? 0) + (cancel?.skipped ?? 0),
+      executionFees: (exec?.fees ?? 0n) + (cancel?.fees ?? 0n),
+      errors:
+        found.errors + (result?.errors ?? 0) + (orders?.errors ?? 0) + (exec?.errors ?? 0) + (cancel?.errors ?? 0),
       dryRun: this.options.dryRun,
       ms: Date.now() - started,
     };
+    if (orders && orders.ready.length + orders.expired.length > 0) {
+      const fees = `${formatUnits(tick.executionFees, this.d.decimals)} ${this.d.symbol}`;
+      this.log(
+        `block ${block}: ${pendingOrders} pending request(s), ${tick.ordersReady} ready, ` +
+          (this.options.dryRun
+            ? `${tick.ordersReady + orders.expired.length - tick.ordersSkipped} would be executed or cancelled for ${fees} (dry run)`
+            : `${tick.ordersExecuted} executed, ${tick.ordersRefused} refused at execution, ${tick.ordersCancelled} expired cancelled, for ${fees}`) +
+          `, ${tick.ordersSkipped} skipped`,
+      );
+    }
     if (this.options.dryRun || found.candidates.length > 0 || tick.errors > 0) {
       const fees = `${formatUnits(tick.keeperFees, this.d.decimals)} ${this.d.symbol}`;
       this.log(
@@ -467,7 +729,9 @@ export class Keeper {
    */
   async run(intervalMs: number, iterations = 0, signal?: AbortSignal, onTick?: (tick: TickResult) => void) {
     this.log(
-      `watching from block ${this.options.startBlock}, fees to ${this.feeRecipient}${this.options.dryRun ? " (dry run)" : ""}`,
+      `watching from block ${this.options.startBlock}, liquidation fees to ${this.feeRecipient}` +
+        (this.options.orders === false ? "" : `, execution fees to the signer ${this.signer.address}`) +
+        (this.options.dryRun ? " (dry run)" : ""),
     );
     for (let i = 0; iterations === 0 || i < iterations; i++) {
       if (signal?.aborted) break;
@@ -479,7 +743,7 @@ export class Keeper {
   }
 }
 
-function describe(batch: Candidate[]) {
+function describe(batch: { account: string; marketId: bigint }[]) {
   return batch.map((c) => `${c.account.slice(0, 8)}/${c.marketId}`).join(", ");
 }
 

@@ -14,6 +14,7 @@ import {
 import { ToolError, describeError } from "./errors.js";
 import { date, decimal, duration, tokens, usd } from "./format.js";
 import { mined } from "./tools.js";
+import { OrderKind, acceptablePrice, executeRequests, tradingFee } from "./orders.js";
 import { parseDuration } from "./timelock.js";
 
 const LOCAL_CHAIN_ID = 31_337n;
@@ -196,8 +197,11 @@ export const seed: Tool<CommonArgs> = {
     const plans = [];
     for (const p of SEED_POSITIONS) {
       const who = signers[p.who];
-      const history = await d.engine.queryFilter(d.engine.filters.PositionModified(who.address, p.market));
-      plans.push({ ...p, signer: who, exists: history.length > 0 });
+      const [history, requested] = await Promise.all([
+        d.engine.queryFilter(d.engine.filters.PositionModified(who.address, p.market)),
+        d.orderBook.queryFilter(d.orderBook.filters.OrderRequested(who.address, p.market)),
+      ]);
+      plans.push({ ...p, signer: who, exists: history.length + requested.length > 0 });
     }
     const toOpen = plans.filter((p) => !p.exists);
     // Check the prices first, so that a stale feed stops the seed before it mints or deposits anything.
@@ -227,7 +231,7 @@ export const seed: Tool<CommonArgs> = {
       const who = signers.find((s) => s.address === address)!;
       const balance = await d.collateral.balanceOf(address);
       if (balance < amount) await mined(d.collateral.connect(who).mint(address, 1_000_000n * unit));
-      for (const spender of [d.addresses.engine, d.addresses.vault, d.addresses.backstop]) {
+      for (const spender of [d.addresses.orderBook, d.addresses.vault, d.addresses.backstop]) {
         if ((await d.collateral.allowance(address, spender)) < amount) {
           await mined(d.collateral.connect(who).approve(spender, MaxUint256));
         }
@@ -246,6 +250,10 @@ export const seed: Tool<CommonArgs> = {
 
     const [ethPrice, btcPrice] =
       toOpen.length > 0 ? await Promise.all([d.ethOracle.price(), d.btcOracle.price()]) : [0n, 0n];
+    const minFee = await d.orderBook.minExecutionFee();
+    const feeRatios = await Promise.all(
+      [0n, 1n].map(async (id) => BigInt((await d.lens.getMarket(id)).config.tradingFeeRatio)),
+    );
     for (const p of plans) {
       const label = `${p.signer.address} ${marketName(p.market)} ${p.long ? "long" : "short"} ${p.leverage}x with ${tokens(units, p.margin * unit)}`;
       if (p.exists) {
@@ -255,8 +263,30 @@ export const seed: Tool<CommonArgs> = {
       }
       const px = p.market === 0n ? ethPrice : btcPrice;
       const size = (p.leverage * p.margin * unit * WAD * 10n ** BigInt(18 - d.decimals)) / px;
-      await mined(d.engine.connect(p.signer).openPosition(p.market, p.long ? size : -size, p.margin * unit));
-      say(label, true);
+      const signed = p.long ? size : -size;
+      // Two-step: the request escrows the margin plus the trading fee; the seed executes it below.
+      const amount = p.margin * unit + tradingFee(size, px, feeRatios[Number(p.market)], d.decimals);
+      const bound = acceptablePrice(OrderKind.Open, signed, px, 100n);
+      await mined(d.orderBook.connect(p.signer).request(p.market, OrderKind.Open, signed, amount, bound, minFee));
+      say(`${label} (requested)`, true);
+    }
+    if (toOpen.length > 0) {
+      // The requests' round: each feed posts its price again (a block after them, past the delay on a local
+      // deployment), and the seed executes them as a keeper would, from account #4 (which keeps the execution
+      // fees, so that the operator's balance is only what its own commands earn).
+      const delay = await d.orderBook.minDelay();
+      await ctx.ethers.provider.send("evm_increaseTime", [Number(delay)]);
+      for (const id of new Set(toOpen.map((p) => p.market))) {
+        const f = await feedOf(ctx, id);
+        await mined(f.feed.connect(ctx.signer).updateAnswer(f.answer));
+      }
+      const r = await executeRequests(
+        ethers,
+        d,
+        signers[4],
+        toOpen.map((p) => ({ account: p.signer.address, marketId: p.market })),
+      );
+      say(`executed ${r.executed} request(s) at the next round (${r.cancelled} cancelled)`, true);
     }
     // The drop belongs to the 9x ETH longs: made once, in the run that opened them.
     const opened9x = toOpen.some((p) => p.market === 0n && p.leverage === 9n);

@@ -59,6 +59,7 @@ function targets(ctx: ToolContext) {
     vault: { address: d.addresses.vault, iface: d.vault.interface as unknown as Interface },
     backstop: { address: d.addresses.backstop, iface: d.backstop.interface as unknown as Interface },
     lens: { address: d.addresses.lens, iface: d.lens.interface as unknown as Interface },
+    orderBook: { address: d.addresses.orderBook, iface: d.orderBook.interface as unknown as Interface },
     collateral: { address: d.addresses.collateral, iface: d.collateral.interface as unknown as Interface },
     ethOracle: { address: d.addresses.ethOracle, iface: d.ethOracle.interface as unknown as Interface },
     btcOracle: { address: d.addresses.btcOracle, iface: d.btcOracle.interface as unknown as Interface },

@@ -158,7 +158,7 @@ export const stakerStatus: Tool<Account> = {
       b.balanceOf(account),
       b.cooldownStatus(account),
       b.incomeStreaming(),
-      b.coverageRatio().catch((error: unknown) => describeError(error, units)), // an oracle with open interest refuses
+      d.lens.coverageRatio().catch((error: unknown) => describeError(error, units)), // an oracle with open interest refuses
       b.totalAssets(),
       b.maxCover(),
       b.lastCoverAmount(),
@@ -222,6 +222,26 @@ export const stakerStatus: Tool<Account> = {
 
 // ---------------------------------------------------------------- LPs
 
+/**
+ * Throws `code` naming the oracle's refusal when the vault cannot mark the pool (its `totalAssets` reverts):
+ * then its maxDeposit and maxWithdraw are 0 and a deposit or withdrawal would revert.
+ */
+async function refuseUnmarked(ctx: ToolContext, code: string, what: string) {
+  const why = await ctx.d.vault.totalAssets().then(
+    () => undefined,
+    (error: unknown) => describeError(error, ctx.units),
+  );
+  if (why) {
+    throw new ToolError(
+      code,
+      `nothing can be ${what} while the vault cannot mark the pool (${why.name}: ${why.message})`,
+      {
+        cause: why,
+      },
+    );
+  }
+}
+
 export const lpDeposit: Tool<Amount> = {
   async run(ctx, args) {
     const { d, signer, units } = ctx;
@@ -230,6 +250,8 @@ export const lpDeposit: Tool<Amount> = {
     if (await d.engine.paused()) {
       throw new ToolError("DepositsPaused", "LP deposits are paused while the engine is paused");
     }
+    if ((await d.vault.maxDeposit(signer.address)) === 0n)
+      await refuseUnmarked(ctx, "ERC4626ExceededMaxDeposit", "deposited");
     await ensureAllowance(d, signer, d.addresses.vault, assets);
     const receipt = await mined(d.vault.connect(signer).deposit(assets, signer.address));
     const e = oneEvent(receipt, d.vault, "Deposit");
@@ -245,6 +267,9 @@ export const lpWithdraw: Tool<Amount> = {
   async run(ctx, args) {
     const { d, signer, units } = ctx;
     const assets = amountOption(args.amount, "amount", d.decimals, `the collateral to withdraw, in ${d.symbol}`);
+    // The vault allows no withdrawal (maxWithdraw 0, no revert) while it cannot mark the pool: say why.
+    if ((await d.vault.maxWithdraw(signer.address)) === 0n)
+      await refuseUnmarked(ctx, "ERC4626ExceededMaxWithdraw", "withdrawn");
     const receipt = await mined(d.vault.connect(signer).withdraw(assets, signer.address, signer.address));
     const e = oneEvent(receipt, d.vault, "Withdraw");
     const [paid, burned] = [e.args.assets as bigint, e.args.shares as bigint];
@@ -517,7 +542,7 @@ export const systemStatus: Tool<CommonArgs> = {
         d.engine.freeLiquidity(),
         orNull(d.vault.totalAssets()),
         d.backstop.totalAssets(),
-        orNull(d.backstop.coverageRatio()),
+        orNull(d.lens.coverageRatio()),
         d.backstop.incomeStreaming(),
         d.engine.pendingProtocolFees(),
         d.engine.pendingPenalties(),
@@ -527,6 +552,15 @@ export const systemStatus: Tool<CommonArgs> = {
       `Engine ${paused ? "PAUSED" : "active"}; LP balance ${tk(lpBalance)}, reserved ${tk(reserved)}, free ${tk(free)}`,
       `Vault assets (marked) ${vaultAssets === undefined ? "unavailable (an oracle refuses a price)" : tk(vaultAssets)}; pending fees ${tk(fees)}, penalties ${tk(penalties)}`,
       `Backstop assets ${tk(backstopAssets)} (streaming ${tk(streaming)}), coverage ratio ${coverage === undefined ? "unavailable" : coverage === 2n ** 256n - 1n ? "no open interest" : percent(coverage)}`,
+    );
+    const [orderMinDelay, orderMaxAge, minExecutionFee] = await Promise.all([
+      d.orderBook.minDelay(),
+      d.orderBook.maxAge(),
+      d.orderBook.minExecutionFee(),
+    ]);
+    lines.push(
+      `Order book ${d.addresses.orderBook}: requests execute at the first round ${duration(orderMinDelay)} after them, ` +
+        `expire after ${duration(orderMaxAge)}, pay keepers at least ${tk(minExecutionFee)}`,
     );
     if (d.timelock) {
       lines.push(`Timelock ${d.addresses.timelock}: minimum delay ${duration(await d.timelock.getMinDelay())}`);
@@ -545,6 +579,7 @@ export const systemStatus: Tool<CommonArgs> = {
         incomeStreaming: streaming,
         pendingProtocolFees: fees,
         pendingPenalties: penalties,
+        orderBook: { address: d.addresses.orderBook, minDelay: orderMinDelay, maxAge: orderMaxAge, minExecutionFee },
         timelock: d.addresses.timelock ?? null,
       },
     };

@@ -77,6 +77,8 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
   expectAddress("backstop.asset()", await d.backstop.asset(), a.collateral);
   expectAddress("backstop.engine()", await d.backstop.engine(), a.engine);
   expectAddress("lens.engine()", await d.lens.engine(), a.engine);
+  expectAddress("engine.orders()", await d.engine.orders(), a.orderBook);
+  expectAddress("orderBook.engine()", await d.orderBook.engine(), a.engine);
 
   // ---- roles: the timelock holds every admin role, the guardian the pause, and nobody else anything
   const timelock = a.timelock;
@@ -93,10 +95,11 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
   for (const [label, contract] of [
     ["engine", d.engine],
     ["backstop", d.backstop],
+    ["orderBook", d.orderBook],
   ] as const) {
     const holders = await roleHolders(contract, input.fromBlock ?? 0);
     for (const [name, role] of Object.entries(roleIds)) {
-      if (label === "backstop" && name !== "DEFAULT_ADMIN_ROLE") continue;
+      if (label !== "engine" && name !== "DEFAULT_ADMIN_ROLE") continue;
       const want = new Set(expectedHolders[name].map((x) => x.toLowerCase()));
       const have = holders.get(role) ?? new Set<string>();
       for (const who of want) {
@@ -107,6 +110,19 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
           problems.push(`${label} ${name}: unexpected holder ${who}`);
       }
     }
+  }
+
+  // ---- the order book's parameters: as configured, and within the contract's bounds (ConstantsLib)
+  const [orderMinDelay, orderMaxAge, minExecutionFee] = await Promise.all([
+    d.orderBook.minDelay(),
+    d.orderBook.maxAge(),
+    d.orderBook.minExecutionFee(),
+  ]);
+  expectValue("orderBook.minDelay()", orderMinDelay, BigInt(param("orderMinDelay", -1n) as bigint));
+  expectValue("orderBook.maxAge()", orderMaxAge, BigInt(param("orderMaxAge", -1n) as bigint));
+  expectValue("orderBook.minExecutionFee()", minExecutionFee, BigInt(param("minExecutionFee", -1n) as bigint));
+  for (const problem of orderBookBounds(orderMinDelay, orderMaxAge, minExecutionFee, d.decimals)) {
+    problems.push(problem);
   }
 
   // ---- the timelock: its delay, and it administers itself
@@ -184,8 +200,36 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
   return problems;
 }
 
+/** The OrderBook's bounds (ConstantsLib): delay 1 s to 1 h, age from delay + 1 min to 2 days, fee up to 100 tokens. */
+export const ORDER_BOUNDS = {
+  minDelay: { min: 1n, max: 3_600n },
+  minWindow: 60n,
+  maxAge: 2n * 86_400n,
+  maxExecutionFeeTokens: 100n,
+};
+
+/** One line per OrderBook parameter outside its bounds (the contract refuses them; a verifier says so too). */
+export function orderBookBounds(minDelay: bigint, maxAge: bigint, minExecutionFee: bigint, decimals: number): string[] {
+  const out: string[] = [];
+  const b = ORDER_BOUNDS;
+  if (minDelay < b.minDelay.min || minDelay > b.minDelay.max) {
+    out.push(`orderBook.minDelay(): ${minDelay} s, outside ${b.minDelay.min} to ${b.minDelay.max} s`);
+  }
+  if (maxAge < minDelay + b.minWindow || maxAge > b.maxAge) {
+    out.push(
+      `orderBook.maxAge(): ${maxAge} s, outside minDelay + ${b.minWindow} (${minDelay + b.minWindow}) to ${b.maxAge} s`,
+    );
+  }
+  const maxFee = b.maxExecutionFeeTokens * 10n ** BigInt(decimals);
+  if (minExecutionFee > maxFee) out.push(`orderBook.minExecutionFee(): ${minExecutionFee}, above ${maxFee}`);
+  return out;
+}
+
 /** Accounts that were granted each role and not revoked since, from a contract's role events. */
-async function roleHolders(contract: Deployment["engine"] | Deployment["backstop"], fromBlock: number) {
+async function roleHolders(
+  contract: Deployment["engine"] | Deployment["backstop"] | Deployment["orderBook"],
+  fromBlock: number,
+) {
   const [granted, revoked] = await Promise.all([
     contract.queryFilter(contract.filters.RoleGranted(), fromBlock),
     contract.queryFilter(contract.filters.RoleRevoked(), fromBlock),

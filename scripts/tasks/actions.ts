@@ -4,6 +4,7 @@ import { type CommonArgs, type Tool, runTask } from "../lib/cli.js";
 import * as playground from "../lib/playground.js";
 import * as timelock from "../lib/timelock.js";
 import * as tools from "../lib/tools.js";
+import * as trade from "../lib/trade.js";
 
 const action =
   <A extends CommonArgs>(tool: Tool<A>) =>
@@ -30,3 +31,6 @@ export const localPrice = action(playground.price);
 export const localRefresh = action(playground.refresh);
 export const localTime = action(playground.time);
 export const localSeed = action(playground.seed);
+export const ordersRequest = action(trade.requestOrder);
+export const ordersList = action(trade.listOrders);
+export const ordersCancel = action(trade.cancelOrder);

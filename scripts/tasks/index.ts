@@ -27,7 +27,10 @@ function timelockOptions<T extends ReturnType<typeof toolTask>>(t: T) {
 }
 
 export const bulwarkTasks = [
-  task("keeper", "Watch positions and liquidate unhealthy ones when the keeper fee beats the gas cost")
+  task(
+    "keeper",
+    "Liquidate unhealthy positions and execute (or, once expired, cancel) order requests when their fees beat the gas cost",
+  )
     .addOption(text("feeRecipient", "Receives keeper fees (default: the signer)"))
     .addOption(text("minProfit", "Minimum profit per batch, in collateral tokens (default: 0)"))
     .addOption(text("batchSize", "Positions per transaction, 1 to 200 (default: 20)"))
@@ -35,10 +38,41 @@ export const bulwarkTasks = [
     .addOption(text("startBlock", "First block to scan for positions (default: the deployment's first block)"))
     .addOption(text("iterations", "Stop after N polls (default: 0, run until Ctrl-C)"))
     .addOption(text("concurrency", "Parallel eth_calls when checking positions, 1 to 256 (default: 32)"))
+    .addOption(text("gasPrice", "Gas price in gwei to price the keeper's gas at (default: the node's fee data)"))
     .addOption(text("deploymentId", "Ignition deployment id (default: chain-<chainId>)"))
-    .addFlag({ name: "dryRun", description: "Log what would be liquidated, send nothing" })
+    .addFlag({ name: "dryRun", description: "Log what would be liquidated, executed or cancelled, send nothing" })
     .addFlag({ name: "json", description: "One JSON object per block on stdout" })
     .setAction(() => import("./keeper.js"))
+    .build(),
+
+  emptyTask(
+    "orders",
+    "Two-step trading: request a trade (a keeper executes it at the next oracle round), list, cancel",
+  ).build(),
+  toolTask(["orders", "request"], "Request a trade; escrows the collateral and an execution fee for the keeper")
+    .addOption(text("market", "Market id, 0 (ETH-USD) or 1 (BTC-USD) (required)"))
+    .addOption(text("kind", "open, increase, reduce, close or remove-margin (required)"))
+    .addOption(text("side", "long or short (required to open; default: the position's side)"))
+    .addOption(text("size", "Size in base units, e.g. 1.5 (open, increase, reduce)"))
+    .addOption(text("amount", "Tokens: collateral to escrow (open, increase: margin plus fee) or margin to remove"))
+    .addOption(text("acceptablePrice", "Worst price in USD at which it may execute (default: --slippage from now)"))
+    .addOption(
+      text("slippage", "Percent from the oracle's price for the default bound, e.g. 0.5 or 50bps (default: 1)"),
+    )
+    .addOption(text("executionFee", "Tokens paid to the keeper (default: the book's minimum, or the gas cost if more)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.ordersRequest })))
+    .build(),
+  toolTask(["orders", "list"], "Pending requests with their state: waiting for a round, ready, or expired")
+    .addOption(text("account", "Only this account's (default: everyone's)"))
+    .addOption(text("market", "Only this market's"))
+    .addOption(text("fromBlock", "First block to scan for requests (default: 0)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.ordersList })))
+    .build(),
+  toolTask(["orders", "cancel"], "Cancel an expired request: escrow back, fee to you (to the treasury if yours)")
+    .addOption(text("market", "Market id of the request (required)"))
+    .addOption(text("account", "Whose request (default: the signer)"))
+    .addOption(text("fromBlock", "First block to scan for the request's OrderRequested event (default: 0)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.ordersCancel })))
     .build(),
 
   emptyTask("backstop", "Backstop staker tools").build(),
@@ -97,7 +131,7 @@ export const bulwarkTasks = [
 
   emptyTask(["operator", "timelock"], "Schedule, list and execute timelock operations").build(),
   timelockOptions(toolTask(["operator", "timelock", "schedule"], "Schedule a call to a contract on the timelock"))
-    .addOption(text("target", "engine, backstop, vault, … or an address (required)"))
+    .addOption(text("target", "engine, backstop, vault, orderBook, … or an address (required)"))
     .addOption(text("call", "Function signature, e.g. 'setTreasury(address)' (required)"))
     .addOption(text("args", "Arguments as a JSON array (default: [])"))
     .addOption(text("value", "Wei sent with the call (default: 0)"))

@@ -1,6 +1,7 @@
 import { AbiCoder, keccak256, toBeHex, zeroPadValue } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import { Keeper, mapLimit } from "../keeper.js";
+import { OrderKind, acceptablePrice, executeRequests, tradingFee } from "../orders.js";
 import { drawPopulation, MARKETS, type MarketName, type Scenario, START_PRICE } from "./scenario.js";
 import { feedAnswer, type StressSystem } from "./system.js";
 
@@ -41,8 +42,9 @@ async function publish(sys: StressSystem, multiples: Record<MarketName, number>)
 
 /**
  * Funds the vault with the scenario's LP capital and opens the scenario's book: one fresh (impersonated)
- * account per position, its collateral written into the mock token's storage so that only the
- * openPosition transactions are sent.
+ * account per position, its collateral written into the mock token's storage so that only the trades'
+ * transactions are sent: each chunk's requests (margin plus the trading fee, and the execution fee), one
+ * round of the feeds after the order book's delay, and executeBatch (by the LP, as a keeper).
  */
 export async function openBook(
   connection: NetworkConnection,
@@ -67,8 +69,13 @@ export async function openBook(
     provider.send("hardhat_setStorageAt", [token, slot, zeroPadValue(toBeHex(value), 32)]);
   const startBlock = (await provider.getBlockNumber()) + 1;
   const chunk = 400; // blocks come a second apart: republish the feeds between chunks so they stay fresh
+  const [minDelay, executionFee] = await Promise.all([sys.orderBook.minDelay(), sys.orderBook.minExecutionFee()]);
+  const feeRatios = await Promise.all(
+    MARKETS.map(async (_m, id) => BigInt((await sys.lens.getMarket(id)).config.tradingFeeRatio)),
+  );
   for (let from = 0; from < draws.length; from += chunk) {
     const indices = Array.from({ length: Math.min(chunk, draws.length - from) }, (_, k) => from + k);
+    const chunkStart = (await provider.getBlockNumber()) + 1; // the chunk's requests are in its blocks
     await mapLimit(indices, 16, async (i) => {
       const d = draws[i];
       const address = ethers.getAddress(toBeHex(0x5000000n + BigInt(i), 20));
@@ -77,20 +84,40 @@ export async function openBook(
       const margin = (notional * 100n) / BigInt(Math.round(d.leverage * 100));
       const price = BigInt(Math.round(START_PRICE[d.market] * 1e8)) * 10n ** 10n;
       const size = (BigInt(d.notionalUsd) * WAD * WAD) / price;
+      const marketId = MARKETS.indexOf(d.market);
+      const signed = d.long ? size : -size;
+      // The request escrows the margin plus the opening fee (5 bps), so that the margin is as drawn.
+      const amount = margin + tradingFee(size, price, feeRatios[marketId], sys.decimals);
       await Promise.all([
         provider.send("hardhat_impersonateAccount", [address]),
         provider.send("hardhat_setBalance", [address, toBeHex(10n ** 20n)]),
-        setStorage(balanceSlot(address), margin + notional / 1_000n + unit),
-        setStorage(allowanceSlot(address, sys.addresses.engine), ethers.MaxUint256),
+        setStorage(balanceSlot(address), amount + executionFee + unit),
+        setStorage(allowanceSlot(address, sys.addresses.orderBook), ethers.MaxUint256),
       ]);
       const trader = await ethers.getSigner(address);
-      const marketId = BigInt(MARKETS.indexOf(d.market));
-      const tx = await sys.engine
+      const bound = acceptablePrice(OrderKind.Open, signed, price, 100n);
+      const tx = await sys.orderBook
         .connect(trader)
-        .openPosition(marketId, d.long ? size : -size, margin, { gasLimit: 1_000_000n });
+        .request(BigInt(marketId), OrderKind.Open, signed, amount, bound, executionFee, { gasLimit: 1_000_000n });
       await tx.wait();
     });
+    await provider.send("evm_increaseTime", [Number(minDelay)]);
     await publish(sys, { ETH: 1, BTC: 1 });
+    const done = await executeRequests(
+      ethers,
+      sys,
+      lp,
+      indices.map((i) => ({
+        account: ethers.getAddress(toBeHex(0x5000000n + BigInt(i), 20)),
+        marketId: BigInt(MARKETS.indexOf(draws[i].market)),
+      })),
+      { chunk: 40, gasLimit: 16_000_000n, fromBlock: chunkStart }, // no estimate: it would run each batch twice
+    );
+    if (done.executed !== indices.length) {
+      throw new Error(
+        `stress book: ${done.executed} of ${indices.length} requests executed (${done.cancelled} cancelled)`,
+      );
+    }
     options.onProgress?.(indices[indices.length - 1] + 1);
   }
   const latest = await provider.getBlock("latest");

@@ -1,0 +1,332 @@
+// Two-step orders off chain: the request kinds, the acceptable price a slippage allows, the round a request
+// executes at (the first round of its market's feed updated at or after its `notBefore`, fixed at the
+// request), and the one place pending requests are found: the book keeps only a commitment to each, so they
+// are rebuilt from `OrderRequested` events. Shared by the keeper, the trader tools, the demo, the bench and
+// the stress lab.
+import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import { AbiCoder, Contract, type Provider, keccak256, toBeHex } from "ethers";
+import type { Deployment } from "./deployment.js";
+import { ToolError } from "./errors.js";
+import { mapLimit } from "./keeper.js";
+
+/** OrderKind in IOrderBook.sol, by the name the tools take. */
+export const ORDER_KINDS = ["open", "increase", "reduce", "close", "remove-margin"] as const;
+export type OrderKindName = (typeof ORDER_KINDS)[number];
+export const OrderKind = { Open: 0, Increase: 1, Reduce: 2, Close: 3, RemoveMargin: 4 } as const;
+
+const WAD = 10n ** 18n;
+const FEED_ABI = [
+  "function latestRoundData() view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)",
+  "function getRoundData(uint80 roundId) view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)",
+];
+/** Chainlink proxies number rounds `phase << 64 | round`; round 1 of a phase has no predecessor in it. */
+const PHASE_ROUND_MASK = (1n << 64n) - 1n;
+
+/** Whether a request buys (a higher price is worse for the trader), as OrderBook._isBuy. */
+export function isBuy(kind: number, size: bigint): boolean {
+  const addsSize = kind === OrderKind.Open || kind === OrderKind.Increase;
+  return addsSize === size > 0n;
+}
+
+/** What escrows collateral besides the fee: Open and Increase. */
+export const escrowsAmount = (kind: number) => kind === OrderKind.Open || kind === OrderKind.Increase;
+
+/**
+ * The bound that `slippageBps` basis points allow around `price` (18 decimals): a buy at or below
+ * price x (1 + s), a sell at or above price x (1 - s), rounded in the trader's favour of execution.
+ */
+export function acceptablePrice(kind: number, size: bigint, price: bigint, slippageBps: bigint): bigint {
+  return isBuy(kind, size)
+    ? (price * (10_000n + slippageBps) + 9_999n) / 10_000n
+    : (price * (10_000n - slippageBps)) / 10_000n;
+}
+
+/** The trading fee on `size` at `price` in collateral units, rounded up as the engine rounds it. */
+export function tradingFee(size: bigint, price: bigint, feeRatio: bigint, decimals: number): bigint {
+  const abs = size < 0n ? -size : size;
+  const den = WAD * 10n ** BigInt(18 - decimals);
+  const notional = (abs * price + den - 1n) / den;
+  return (notional * feeRatio + WAD - 1n) / WAD;
+}
+
+/**
+ * Finds execution rounds. A round's timestamp never changes, so each is read once per feed; the latest
+ * round is read again on every `refresh`.
+ */
+export class RoundFinder {
+  private readonly times = new Map<string, Map<bigint, bigint | null>>();
+  private readonly latest = new Map<string, { roundId: bigint; updatedAt: bigint }>();
+
+  constructor(readonly provider: Provider) {}
+
+  private feed(address: string) {
+    return new Contract(address, FEED_ABI, this.provider);
+  }
+
+  /** Forgets the latest rounds (call once per block). */
+  refresh() {
+    this.latest.clear();
+  }
+
+  async latestRound(feed: string) {
+    let l = this.latest.get(feed);
+    if (!l) {
+      const r = await this.feed(feed).latestRoundData();
+      l = { roundId: r.roundId as bigint, updatedAt: r.updatedAt as bigint };
+      this.latest.set(feed, l);
+      this.remember(feed, l.roundId, l.updatedAt);
+    }
+    return l;
+  }
+
+  private remember(feed: string, roundId: bigint, updatedAt: bigint | null) {
+    let m = this.times.get(feed);
+    if (!m) this.times.set(feed, (m = new Map()));
+    m.set(roundId, updatedAt);
+  }
+
+  /** A round's updatedAt, or null when the feed has no such round (it reverts or answers zeros). */
+  async updatedAt(feed: string, roundId: bigint): Promise<bigint | null> {
+    const known = this.times.get(feed)?.get(roundId);
+    if (known !== undefined) return known;
+    let at: bigint | null;
+    try {
+      const r = await this.feed(feed).getRoundData(roundId);
+      at = (r.updatedAt as bigint) === 0n ? null : (r.updatedAt as bigint);
+    } catch {
+      at = null;
+    }
+    this.remember(feed, roundId, at);
+    return at;
+  }
+
+  /**
+   * The first round of `feed` updated at or after `notBefore`, walking back from the latest round until the
+   * one before is earlier; undefined while no round has reached `notBefore`.
+   */
+  async first(feed: string, notBefore: bigint): Promise<bigint | undefined> {
+    const { roundId, updatedAt } = await this.latestRound(feed);
+    if (updatedAt < notBefore) return undefined;
+    let id = roundId;
+    while ((id & PHASE_ROUND_MASK) > 1n) {
+      const previous = await this.updatedAt(feed, id - 1n);
+      if (previous === null || previous < notBefore) break;
+      id -= 1n;
+    }
+    return id;
+  }
+}
+
+/** Each market's feed address, read once (a market's oracle never changes). */
+export class MarketFeeds {
+  private readonly feeds = new Map<bigint, Promise<string>>();
+
+  constructor(
+    readonly ethers: HardhatEthers,
+    readonly d: Pick<Deployment, "lens">,
+  ) {}
+
+  feedOf(marketId: bigint): Promise<string> {
+    let f = this.feeds.get(marketId);
+    if (!f) {
+      f = (async () => {
+        const m = await this.d.lens.getMarket(marketId);
+        const oracle = await this.ethers.getContractAt("ChainlinkOracle", m.oracle);
+        return oracle.feed();
+      })();
+      f.catch(() => this.feeds.delete(marketId));
+      this.feeds.set(marketId, f);
+    }
+    return f;
+  }
+}
+
+/** The Request struct of IOrderBook.sol, field for field and in its order. */
+export interface RequestStruct {
+  kind: number;
+  size: bigint;
+  amount: bigint;
+  acceptablePrice: bigint;
+  executionFee: bigint;
+  createdAt: bigint;
+}
+
+/** A pending request as the tools and the keeper see it: who, where, the request and its window. */
+export interface PendingRequest extends RequestStruct {
+  account: string;
+  marketId: bigint;
+  notBefore: bigint;
+  expiresAt: bigint;
+}
+
+const REQUEST_TUPLE =
+  "tuple(uint8 kind, int128 size, uint96 amount, uint128 acceptablePrice, uint96 executionFee, uint32 createdAt)";
+const LOW_192 = (1n << 192n) - 1n;
+
+/** The struct to pass back to `execute`, `executeBatch`, `cancel` and `isPending` (the order of IOrderBook.sol). */
+export function requestStruct(r: RequestStruct): RequestStruct {
+  return {
+    kind: r.kind,
+    size: r.size,
+    amount: r.amount,
+    acceptablePrice: r.acceptablePrice,
+    executionFee: r.executionFee,
+    createdAt: r.createdAt,
+  };
+}
+
+/** The commitment the book stores for `r`, as `OrderBook.commitmentOf`: the low 192 bits of keccak256(abi.encode(r)). */
+export function commitmentOf(r: RequestStruct): string {
+  const s = requestStruct(r);
+  const encoded = AbiCoder.defaultAbiCoder().encode(
+    [REQUEST_TUPLE],
+    [[s.kind, s.size, s.amount, s.acceptablePrice, s.executionFee, s.createdAt]],
+  );
+  return toBeHex(BigInt(keccak256(encoded)) & LOW_192, 32);
+}
+
+type RequestedLog = {
+  args: { account: string; marketId: bigint; request: RequestStruct; notBefore: bigint; expiresAt: bigint };
+};
+
+/** A request rebuilt from an `OrderRequested` event. */
+export function fromRequestedEvent(e: RequestedLog): PendingRequest {
+  const { account, marketId, request, notBefore, expiresAt } = e.args;
+  return {
+    account,
+    marketId,
+    kind: Number(request.kind),
+    size: request.size,
+    amount: request.amount,
+    acceptablePrice: request.acceptablePrice,
+    executionFee: request.executionFee,
+    createdAt: request.createdAt,
+    notBefore,
+    expiresAt,
+  };
+}
+
+const requestKey = (account: string, marketId: bigint) => `${account.toLowerCase()}:${marketId}`;
+
+/**
+ * The one way the tools find pending requests: the book stores only a commitment to each, so the requests
+ * are rebuilt from `OrderRequested` events since `fromBlock` (the last per account and market: a new one
+ * needs the last gone) and kept where the book's commitment (`pendingRequest`, one call each) matches the
+ * one computed here. Oldest first.
+ */
+export async function pendingRequests(
+  d: Pick<Deployment, "orderBook">,
+  fromBlock = 0,
+  filter: { account?: string; marketId?: bigint } = {},
+  concurrency = 16,
+): Promise<PendingRequest[]> {
+  const last = await lastRequests(d, fromBlock, filter);
+  const checked = await mapLimit([...last.values()], concurrency, async (r) =>
+    (await isStillPending(d, r)) ? r : undefined,
+  );
+  return checked.filter((r): r is PendingRequest => r !== undefined).sort((a, b) => Number(a.createdAt - b.createdAt));
+}
+
+/** The last request of each account and market since `fromBlock`, from `OrderRequested` events (unchecked). */
+async function lastRequests(
+  d: Pick<Deployment, "orderBook">,
+  fromBlock: number,
+  filter: { account?: string; marketId?: bigint } = {},
+): Promise<Map<string, PendingRequest>> {
+  const events = await d.orderBook.queryFilter(
+    d.orderBook.filters.OrderRequested(filter.account, filter.marketId),
+    fromBlock,
+  );
+  const last = new Map<string, PendingRequest>();
+  for (const e of events) {
+    const r = fromRequestedEvent(e as unknown as RequestedLog);
+    last.set(requestKey(r.account, r.marketId), r);
+  }
+  return last;
+}
+
+/** Whether `r` is still its account's pending request in its market (its commitment is the book's). */
+export async function isStillPending(d: Pick<Deployment, "orderBook">, r: PendingRequest): Promise<boolean> {
+  const [, , commitment] = await d.orderBook.pendingRequest(r.account, r.marketId);
+  return BigInt(commitment) !== 0n && BigInt(commitment) === BigInt(commitmentOf(r));
+}
+
+/** `account`'s pending request in `marketId`, or undefined (one call when there is none). */
+export async function readRequest(
+  d: Pick<Deployment, "orderBook">,
+  account: string,
+  marketId: bigint,
+  fromBlock = 0,
+): Promise<PendingRequest | undefined> {
+  const [, , commitment] = await d.orderBook.pendingRequest(account, marketId);
+  if (BigInt(commitment) === 0n) return undefined;
+  const [r] = await pendingRequests(d, fromBlock, { account, marketId });
+  return r;
+}
+
+export async function orderParams(d: Pick<Deployment, "orderBook">) {
+  const [minDelay, maxAge, minExecutionFee] = await Promise.all([
+    d.orderBook.minDelay(),
+    d.orderBook.maxAge(),
+    d.orderBook.minExecutionFee(),
+  ]);
+  return { minDelay, maxAge, minExecutionFee };
+}
+
+/** An `executeBatch` entry. */
+export function execution(r: PendingRequest, roundId: bigint) {
+  return { account: r.account, roundId, marketId: r.marketId, request: requestStruct(r) };
+}
+
+/**
+ * Executes pending requests at their rounds with `executeBatch` from `signer`, `chunk` at a time (the
+ * seeding path of the demo, the playground and the stress lab; the keeper has its own, gas-priced one).
+ * `requests` are requests found by `pendingRequests`, or accounts and markets whose pending requests are
+ * looked up here (from events since `fromBlock`). Requests whose round has not come yet are left; returns
+ * how many were executed and how many cancelled.
+ */
+export async function executeRequests(
+  ethers: HardhatEthers,
+  d: Pick<Deployment, "orderBook" | "lens">,
+  signer: HardhatEthersSigner,
+  requests: ({ account: string; marketId: bigint } | PendingRequest)[],
+  options: { chunk?: number; gasLimit?: bigint; fromBlock?: number } = {},
+): Promise<{ executed: number; cancelled: number; waiting: number; gasUsed: bigint }> {
+  const finder = new RoundFinder(ethers.provider);
+  const feeds = new MarketFeeds(ethers, d);
+  const last = requests.every((r): r is PendingRequest => "createdAt" in r)
+    ? undefined
+    : await lastRequests(d, options.fromBlock ?? 0);
+  // Checks and rounds read in parallel (16 at a time), executions in the requests' order.
+  const found = await mapLimit(requests, 16, async (given) => {
+    const r = last ? last.get(requestKey(given.account, given.marketId)) : (given as PendingRequest);
+    if (r === undefined || !(await isStillPending(d, r))) return undefined;
+    return { r, roundId: await finder.first(await feeds.feedOf(r.marketId), r.notBefore) };
+  });
+  const ready: ReturnType<typeof execution>[] = [];
+  let waiting = 0;
+  for (const f of found) {
+    if (f === undefined) continue;
+    if (f.roundId === undefined) waiting++;
+    else ready.push(execution(f.r, f.roundId));
+  }
+  let executed = 0;
+  let cancelled = 0;
+  let gasUsed = 0n;
+  const chunk = options.chunk ?? 50;
+  const book = d.orderBook.connect(signer);
+  for (let i = 0; i < ready.length; i += chunk) {
+    const part = ready.slice(i, i + chunk);
+    const tx = await book.executeBatch(part, options.gasLimit === undefined ? {} : { gasLimit: options.gasLimit });
+    const receipt = await tx.wait();
+    if (!receipt) throw new ToolError("NoReceipt", "the executeBatch transaction was not mined");
+    gasUsed += receipt.gasUsed;
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== String(d.orderBook.target).toLowerCase()) continue;
+      const parsed = d.orderBook.interface.parseLog(log);
+      if (parsed?.name === "OrderExecuted") executed++;
+      if (parsed?.name === "OrderCancelled") cancelled++;
+    }
+  }
+  return { executed, cancelled, waiting, gasUsed };
+}
