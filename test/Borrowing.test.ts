@@ -27,7 +27,7 @@ describe("Borrowing: reserved liquidity is paid for", function () {
     const free = await s.vault.maxWithdraw(s.lp);
     const lpBefore = await s.vault.totalAssets();
     const attacker = s.dave;
-    const before = await s.token.balanceOf(attacker);
+    const before: bigint = await s.token.balanceOf(attacker);
 
     // A long and a short of 185 ETH at 5x: each reserves 9 x its initial margin.
     await s.orders.connect(attacker).openPosition(ETH, 185n * WAD, 111_000n * s.unit);
@@ -45,7 +45,7 @@ describe("Borrowing: reserved liquidity is paid for", function () {
 
     const owed = (locked * STATED_APR * 30n) / (365n * WAD);
     const lpGain = (await s.vault.totalAssets()) - lpBefore;
-    const paid = before - (await s.token.balanceOf(attacker));
+    const paid: bigint = before - (await s.token.balanceOf(attacker));
     // The LPs earned at least the stated rate on what was locked (both legs' borrowing, plus their part of
     // the trading fees), and the half of the pair that Dave held cost him his half of it.
     expect(lpGain).to.be.greaterThanOrEqual(owed);
@@ -72,7 +72,9 @@ describe("Borrowing: reserved liquidity is paid for", function () {
     const tx = s.orders.connect(s.alice).closePosition(ETH);
     await expect(tx).to.emit(s.engine, "PositionModified");
     const receipt = await (await tx).wait();
-    const event = s.engine.interface.parseLog(receipt!.logs.find((l) => l.address === s.engine.target)!)!;
+    const event = s.engine.interface.parseLog(
+      receipt!.logs.find((l: { address: string }) => l.address === s.engine.target)!,
+    )!;
     // What the close settled is what the lens said, plus a second of accrual.
     expect(event.args[8]).to.be.closeTo(aliceHealth.funding, s.unit / 1_000n);
     // The LP mark had counted it already: closing moves the pool by the LP part of the closing fee only.

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import hre from "hardhat";
 import { Keeper } from "../scripts/lib/keeper.js";
 import { runKeeper } from "../scripts/lib/keeper-cli.js";
 import { deployLocal } from "../scripts/lib/local.js";
@@ -115,6 +116,8 @@ describe("Keeper", function () {
   });
 
   it("sizes batches by gas: a batch that would ask for more than the transaction cap is split, never sent", async function () {
+    // Gas figures: under `--coverage` the instrumented contracts use more, and the split differs.
+    if (hre.globalOptions.coverage === true) this.skip();
     const s = await networkHelpers.loadFixture(openedAndMoved);
     const lines: string[] = [];
     // A cap of 270,000 gas fits two of these liquidations with the 24 % headroom (about 250,000 with it),

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import type { AddressLike } from "ethers";
 import { ETH, ethers, feedPrice, networkHelpers, ORDER_DELAY, ORDER_MAX_AGE, WAD } from "./helpers/system.js";
 import { deployFunded, usd } from "./helpers/trading.js";
 
@@ -336,7 +337,12 @@ describe("Two-step orders (OrderBook)", function () {
       const early = await round(s, 3_000, 1n);
       const id = await round(s, 3_000, ORDER_DELAY);
       const rc = await ask(s, s.carol, ETH, OPEN, WAD, 400n * s.unit, NO_BOUND, s.unit); // too recent
-      const entry = (account: unknown, request: Req, roundId: bigint) => ({ account, marketId: ETH, roundId, request });
+      const entry = (account: AddressLike, request: Req, roundId: bigint) => ({
+        account,
+        marketId: ETH,
+        roundId,
+        request,
+      });
       await expect(
         s.book.connect(s.keeper).executeBatch([
           entry(s.alice, ra, id),

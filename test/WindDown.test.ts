@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { BTC, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/system.js";
+import { BTC, ETH, ethers, feedPrice, marketConfig, networkHelpers, WAD } from "./helpers/system.js";
 import { fundedNoFunding6 } from "./helpers/trading.js";
 
 const SETTLEMENT = 60_000n * WAD; // BTC's last good answer
@@ -92,9 +92,10 @@ describe("Winding down a market whose feed broke", function () {
 
     // Refusals, each naming the problem and changing nothing.
     await expect(s.engine.settleMarket(BTC, price)).to.be.revertedWithCustomError(s.engine, "MarketIsSettled");
-    await expect(
-      s.engine.setMarketConfig(BTC, (await s.lens.getMarket(BTC)).config.toObject()),
-    ).to.be.revertedWithCustomError(s.engine, "MarketIsSettled");
+    await expect(s.engine.setMarketConfig(BTC, marketConfig(6))).to.be.revertedWithCustomError(
+      s.engine,
+      "MarketIsSettled",
+    );
     await expect(s.engine.connect(s.alice).closeSettled(ETH))
       .to.be.revertedWithCustomError(s.engine, "MarketNotSettled")
       .withArgs(ETH);
