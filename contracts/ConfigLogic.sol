@@ -102,9 +102,11 @@ library ConfigLogic {
     /// @dev A ratio: within its bounds, and a whole number of the steps it is stored in.
     /// @notice `price` checked against `oracle`'s bounds, or the oracle's current price for zero: the price a
     /// market settles at.
-    function settlementPrice(IPriceOracle oracle, uint256 price) external view returns (uint256) {
-        if (price == 0) return oracle.price();
-        _bound("settlementPrice", price, oracle.minPrice(), oracle.maxPrice());
+    /// @dev The oracle is an address, not `IPriceOracle`: a library's ABI keeps contract types by name,
+    /// which ABI decoders (ethers) refuse.
+    function settlementPrice(address oracle, uint256 price) external view returns (uint256) {
+        if (price == 0) return IPriceOracle(oracle).price();
+        _bound("settlementPrice", price, IPriceOracle(oracle).minPrice(), IPriceOracle(oracle).maxPrice());
         return price;
     }
 

@@ -429,7 +429,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @inheritdoc IPerpEngine
     function settleMarket(uint256 marketId, uint256 price) external onlyRole(MARKET_ADMIN_ROLE) {
         MarketState storage m = _open(marketId);
-        price = ConfigLogic.settlementPrice(m.oracle, price);
+        price = ConfigLogic.settlementPrice(address(m.oracle), price);
         // Funding accrues up to now at the settlement price, then stops.
         _accrue(m, price);
         m.settlementPrice = price;
