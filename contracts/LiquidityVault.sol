@@ -9,16 +9,23 @@ import {ERC4626} from "@openzeppelin/contracts/token/ERC20/extensions/ERC4626.so
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {ILiquidityVault} from "./interfaces/ILiquidityVault.sol";
+import {IOrderBook} from "./interfaces/IOrderBook.sol";
 import {IPerpEngine, Market} from "./interfaces/IPerpEngine.sol";
 import {MarketLib} from "./libraries/MarketLib.sol";
-import {WAD} from "./libraries/MathLib.sol";
+import {MathLib, WAD} from "./libraries/MathLib.sol";
 
 /// @title LiquidityVault
 /// @notice ERC-4626 shares of the LP pool, the traders' counterparty. The pool's tokens and its ledger
 /// live in the PerpEngine; `totalAssets` is the pool marked to the oracle, read from the engine's storage.
-/// @dev Deposits follow the engine's pause; withdrawals never do, but only free liquidity (not reserved
+/// @dev Entry and exit cannot be timed: while any market has positions, an LP deposits or redeems by a
+/// request priced at the first oracle round after the order book's delay in each such market, or at the
+/// current mark where that is worse for the LP (`executeRequest`); the one-transaction ERC-4626 functions
+/// then revert with `UseRequests`, and `max*` return zero, as ERC-4626 asks of a disabled path (ERC-7540
+/// makes the same split). With no positions the pool is its realized balance and they work as usual.
+/// Deposits follow the engine's pause; withdrawals never do, but only free liquidity (not reserved
 /// for open positions' capped profits) can leave. A 6-decimal offset of virtual shares defeats the
 /// first-depositor inflation attack, and the pool's value comes from the engine's ledger, so a donation
 /// to either contract moves no share price.
@@ -30,6 +37,8 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     /// @dev As the engine's: 10^(18 - decimals), and 1e18 times that.
     uint256 private immutable SCALE;
     uint256 private immutable DEN;
+
+    mapping(address owner => LpRequest) internal _requests;
 
     constructor(
         IERC20Metadata asset_,
@@ -60,19 +69,19 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     /// @notice Zero while the engine is paused or the pool cannot be marked (a market with open positions
     /// has a stale or refused price): a deposit would revert then. Otherwise unlimited.
     function maxDeposit(address) public view override(ERC4626, IERC4626) returns (uint256) {
-        return _acceptsDeposits() ? type(uint256).max : 0;
+        return _acceptsDeposits() && !_anyPositions() ? type(uint256).max : 0;
     }
 
     /// @notice As `maxDeposit`.
     function maxMint(address) public view override(ERC4626, IERC4626) returns (uint256) {
-        return _acceptsDeposits() ? type(uint256).max : 0;
+        return _acceptsDeposits() && !_anyPositions() ? type(uint256).max : 0;
     }
 
     /// @notice The lesser of the owner's assets and the pool's free liquidity; zero while the pool cannot
     /// be marked. Never reverts.
     function maxWithdraw(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
         (bool marked, uint256 assets) = _mark();
-        if (!marked) return 0;
+        if (!marked || _anyPositions()) return 0;
         uint256 own = _toAssets(balanceOf(owner), assets, Math.Rounding.Floor);
         return Math.min(own, IPerpEngine(engine).freeLiquidity());
     }
@@ -82,7 +91,7 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     /// Never reverts.
     function maxRedeem(address owner) public view override(ERC4626, IERC4626) returns (uint256 shares) {
         (bool marked, uint256 assets) = _mark();
-        return marked ? _maxRedeem(owner, assets) : 0;
+        return marked && !_anyPositions() ? _maxRedeem(owner, assets) : 0;
     }
 
     function _maxRedeem(address owner, uint256 total) internal view returns (uint256 shares) {
@@ -95,6 +104,7 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     /// and again for the preview; here the only limit is the pause).
     function deposit(uint256 assets, address receiver) public override(ERC4626, IERC4626) returns (uint256 shares) {
         if (Pausable(engine).paused()) revert DepositsPaused();
+        if (_anyPositions()) revert UseRequests();
         shares = _toShares(assets, totalAssets(), Math.Rounding.Floor);
         _deposit(_msgSender(), receiver, assets, shares);
     }
@@ -102,6 +112,7 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     /// @dev As `deposit`.
     function mint(uint256 shares, address receiver) public override(ERC4626, IERC4626) returns (uint256 assets) {
         if (Pausable(engine).paused()) revert DepositsPaused();
+        if (_anyPositions()) revert UseRequests();
         assets = _toAssets(shares, totalAssets(), Math.Rounding.Ceil);
         _deposit(_msgSender(), receiver, assets, shares);
     }
@@ -113,6 +124,7 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         address receiver,
         address owner
     ) public override(ERC4626, IERC4626) returns (uint256 shares) {
+        if (_anyPositions()) revert UseRequests();
         uint256 total = totalAssets();
         uint256 max = Math.min(
             _toAssets(balanceOf(owner), total, Math.Rounding.Floor),
@@ -129,11 +141,117 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         address receiver,
         address owner
     ) public override(ERC4626, IERC4626) returns (uint256 assets) {
+        if (_anyPositions()) revert UseRequests();
         uint256 total = totalAssets();
         uint256 max = _maxRedeem(owner, total);
         if (shares > max) revert ERC4626ExceededMaxRedeem(owner, shares, max);
         assets = _toAssets(shares, total, Math.Rounding.Floor);
         _withdraw(_msgSender(), receiver, owner, assets, shares);
+    }
+
+    // ================================================================ requests
+
+    /// @inheritdoc ILiquidityVault
+    function requestDeposit(uint256 assets) external {
+        if (Pausable(engine).paused()) revert DepositsPaused();
+        IERC20 token = IERC20(asset());
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), assets);
+        uint256 received = token.balanceOf(address(this)) - before;
+        if (received != assets) revert TransferAmountMismatch(assets, received);
+        _request(assets, false);
+    }
+
+    /// @inheritdoc ILiquidityVault
+    function requestRedeem(uint256 shares) external {
+        _transfer(msg.sender, address(this), shares);
+        _request(shares, true);
+    }
+
+    /// @inheritdoc ILiquidityVault
+    function executeRequest(address owner, uint80[] calldata roundIds) external returns (uint256 out) {
+        LpRequest memory r = _requests[owner];
+        if (r.amount == 0) revert NoLpRequest(owner);
+        if (block.timestamp > r.expiresAt) revert LpRequestExpired(owner, r.expiresAt);
+        (uint256 atRounds, uint256 current) = _marks(roundIds, r.notBefore);
+        delete _requests[owner];
+        uint256 total;
+        if (r.redeem) {
+            total = Math.min(atRounds, current);
+            out = _toAssets(r.amount, total, Math.Rounding.Floor);
+            if (out == 0) revert ZeroAmount();
+            _burn(address(this), r.amount);
+            IPerpEngine(engine).withdrawLiquidity(owner, out);
+            emit Withdraw(msg.sender, owner, owner, out, r.amount);
+            emit LpRequestExecuted(owner, true, out, r.amount, total);
+        } else {
+            if (Pausable(engine).paused()) revert DepositsPaused();
+            total = Math.max(atRounds, current);
+            out = _toShares(r.amount, total, Math.Rounding.Floor);
+            if (out == 0) revert ZeroAmount();
+            IERC20(asset()).safeTransfer(engine, r.amount);
+            IPerpEngine(engine).creditLiquidity(r.amount);
+            _mint(owner, out);
+            emit Deposit(msg.sender, owner, r.amount, out);
+            emit LpRequestExecuted(owner, false, r.amount, out, total);
+        }
+    }
+
+    /// @inheritdoc ILiquidityVault
+    function cancelRequest(address owner) external {
+        LpRequest memory r = _requests[owner];
+        if (r.amount == 0) revert NoLpRequest(owner);
+        if (block.timestamp <= r.expiresAt) revert LpRequestNotExpired(owner, r.expiresAt);
+        delete _requests[owner];
+        if (r.redeem) _transfer(address(this), owner, r.amount);
+        else IERC20(asset()).safeTransfer(owner, r.amount);
+        emit LpRequestCancelled(owner, r.redeem, r.amount);
+    }
+
+    /// @inheritdoc ILiquidityVault
+    function lpRequest(address owner) external view returns (LpRequest memory) {
+        return _requests[owner];
+    }
+
+    function _request(uint256 amount, bool redeem) internal {
+        if (amount == 0) revert ZeroAmount();
+        if (_requests[msg.sender].amount != 0) revert LpRequestPending(msg.sender);
+        // The same delay and life as trades: the order book's, set through the timelock.
+        IOrderBook book = IOrderBook(IPerpEngine(engine).orders());
+        (uint256 notBefore, uint256 expiresAt) = (block.timestamp + book.minDelay(), block.timestamp + book.maxAge());
+        _requests[msg.sender] = LpRequest(SafeCast.toUint128(amount), uint32(notBefore), uint32(expiresAt), redeem);
+        emit LpRequested(msg.sender, redeem, amount, notBefore, expiresAt);
+    }
+
+    /// @dev The pool marked at the first round at or after `notBefore` of each market with positions, and at
+    /// the current prices (a settled market at its settlement price, both times).
+    function _marks(uint80[] calldata roundIds, uint256 notBefore) internal view returns (uint256, uint256) {
+        IPerpEngine e = IPerpEngine(engine);
+        int256 atRounds = int256(uint256(e.lpBalance()));
+        int256 current = atRounds;
+        uint256 count = e.marketCount();
+        if (roundIds.length != count) revert RoundCount(roundIds.length, count);
+        for (uint256 id; id < count; ++id) {
+            (bool open, Market memory m) = MarketLib.loadForMark(e, id);
+            if (!open) continue;
+            (uint256 roundPrice, uint256 latest) = m.settlementPrice != 0
+                ? (m.settlementPrice, m.settlementPrice)
+                : m.oracle.roundPrice(roundIds[id], notBefore, false);
+            atRounds += MarketLib.mark(m, roundPrice, SCALE, DEN);
+            current += MarketLib.mark(m, latest, SCALE, DEN);
+        }
+        return (MathLib.pos(atRounds), MathLib.pos(current));
+    }
+
+    /// @dev Whether any market has positions: then deposits and withdrawals in one transaction are closed.
+    function _anyPositions() internal view returns (bool) {
+        IPerpEngine e = IPerpEngine(engine);
+        uint256 count = e.marketCount();
+        for (uint256 id; id < count; ++id) {
+            (bool open, ) = MarketLib.loadForMark(e, id);
+            if (open) return true;
+        }
+        return false;
     }
 
     /// @dev The LP's tokens go straight to the engine, which books them; a token that delivers less than

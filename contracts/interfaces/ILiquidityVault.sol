@@ -7,9 +7,50 @@ import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 /// @notice LPs' shares in the pool that is the traders' counterparty. The pool's tokens and ledger live in
 /// the PerpEngine; this vault is its ERC-4626 face, marked to the oracle from the engine's storage (`MarketLib`).
 interface ILiquidityVault is IERC4626 {
+    /// @notice An LP's pending request: a deposit of `amount` assets or a redemption of `amount` shares, both
+    /// escrowed in the vault, priced by the first round of each market's feed at or after `notBefore`, and
+    /// executable until `expiresAt`.
+    struct LpRequest {
+        uint128 amount;
+        uint32 notBefore;
+        uint32 expiresAt;
+        bool redeem;
+    }
+
+    event LpRequested(address indexed owner, bool redeem, uint256 amount, uint256 notBefore, uint256 expiresAt);
+    event LpRequestExecuted(address indexed owner, bool redeem, uint256 assets, uint256 shares, uint256 pricedAt);
+    event LpRequestCancelled(address indexed owner, bool redeem, uint256 amount);
+
+    /// @notice Deposits and withdrawals in one transaction are open only while no market has positions:
+    /// otherwise they go through `requestDeposit` / `requestRedeem`.
+    error UseRequests();
+    error LpRequestPending(address owner);
+    error NoLpRequest(address owner);
+    error LpRequestExpired(address owner, uint256 expiredAt);
+    error LpRequestNotExpired(address owner, uint256 expiresAt);
+    error RoundCount(uint256 given, uint256 markets);
     error DepositsPaused();
     error ZeroAmount();
     error TransferAmountMismatch(uint256 expected, uint256 received);
+
+    /// @notice Escrows `assets` for a deposit priced at a later oracle round (see `executeRequest`).
+    function requestDeposit(uint256 assets) external;
+
+    /// @notice Escrows `shares` for a redemption priced at a later oracle round.
+    function requestRedeem(uint256 shares) external;
+
+    /// @notice Executes `owner`'s request (anyone may). `roundIds[id]` must be, for each market `id` with open
+    /// positions, the first round of its feed at or after the request's `notBefore` (entries for other
+    /// markets are ignored). The pool is marked twice, at those rounds' answers and at the current prices,
+    /// and the request gets the worse of the two for its owner: a deposit buys at the higher mark, a
+    /// redemption sells at the lower. Shares and assets round down, as ERC-4626 does.
+    /// @return out Shares minted (a deposit) or assets paid (a redemption).
+    function executeRequest(address owner, uint80[] calldata roundIds) external returns (uint256 out);
+
+    /// @notice Returns an expired request's escrow to its owner (anyone may).
+    function cancelRequest(address owner) external;
+
+    function lpRequest(address owner) external view returns (LpRequest memory);
 
     /// @notice The engine that holds the pool's tokens and books its PnL.
     function engine() external view returns (address);

@@ -32,6 +32,10 @@ contract InstantOrders {
         COLLATERAL.forceApprove(engine_, type(uint256).max);
     }
 
+    /// @notice The delay and life of LP requests (the vault reads them from whatever the engine is wired to).
+    uint32 public constant minDelay = 30;
+    uint32 public constant maxAge = 3_600;
+
     function openPosition(uint256 marketId, int256 size, uint256 margin) external {
         (IPriceOracle oracle, uint256 feeRatio) = _market(marketId);
         uint256 price = address(oracle) == address(0) ? 1 : oracle.priceForNewRisk();
