@@ -11,8 +11,8 @@ async function round(s: Awaited<ReturnType<typeof fundedNoFunding6>>, dollars: n
 
 describe("LP entry and exit that cannot be played", function () {
   it("attack_depositAheadOfKnownRound: a 9M deposit asked for before a round that makes the longs lose takes none of it", async function () {
-    // On one-step LP deposits a 9M deposit before a round that made a $1.11M long lose 0.5 %, redeemed after,
-    // took 4,541 of the 5,550 the honest LP should have earned (issue figure).
+    // On one-step LP deposits (main before this change) a 9M deposit before the round left the attacker's
+    // shares worth +4,994.81 after it, and the honest LP +555.19 of the 5,550 the round brought the pool.
     const s = await networkHelpers.loadFixture(fundedNoFunding6);
     await s.orders.connect(s.alice).openPosition(ETH, 370n * WAD, 111_100n * s.unit);
     const attacker = s.dave;
@@ -65,5 +65,59 @@ describe("LP entry and exit that cannot be played", function () {
     await s.vault.connect(a).requestDeposit(s.unit * 1_000n);
     const [latest] = await s.ethFeed.latestRoundData();
     await expect(s.vault.executeRequest(a, [latest, 0n])).to.be.revertedWithCustomError(s.ethOracle, "RoundTooEarly");
+  });
+
+  it("attack_jitAroundCover: a 9M deposit asked for when a bankrupt position appears takes none of its cover", async function () {
+    // On one-step LP deposits (main before this change): deposit 9M, liquidate the bankrupt long (its cover
+    // lands in the pool), redeem: +26,920.57 for the attacker.
+    const s = await networkHelpers.loadFixture(fundedNoFunding6);
+    await s.backstop.connect(s.staker).deposit(200_000n * s.unit, s.staker);
+    await s.orders.connect(s.alice).openPosition(ETH, 100n * WAD, 30_000n * s.unit);
+    await s.orders.connect(s.bob).openPosition(ETH, -WAD, 400n * s.unit); // positions stay open throughout
+    await round(s, 2_400, 12n); // −20 %: Alice's equity is −30,000
+    const attacker = s.dave;
+    const deposit = 9_000_000n * s.unit;
+    await s.token.connect(attacker).approve(s.vault, deposit);
+    await s.vault.connect(attacker).requestDeposit(deposit);
+    // A keeper liquidates in the next block, as keepers are paid to: the cover lands before the deposit.
+    const honestBefore = await s.vault.convertToAssets(await s.vault.balanceOf(s.lp));
+    await s.engine.connect(s.keeper).liquidate(s.alice, ETH, s.keeper);
+    const honestAfterCover = await s.vault.convertToAssets(await s.vault.balanceOf(s.lp));
+    const first = await round(s, 2_400, 30n);
+    await s.vault.executeRequest(attacker, [first, 0n]);
+    await s.vault.connect(attacker).requestRedeem(await s.vault.balanceOf(attacker));
+    const later = await round(s, 2_400, 31n);
+    const before = await s.token.balanceOf(attacker);
+    await s.vault.executeRequest(attacker, [later, 0n]);
+    const gain = (await s.token.balanceOf(attacker)) - before - deposit;
+    expect(gain).to.be.lessThanOrEqual(0n);
+    // The honest LP kept the whole of what the liquidation brought the pool.
+    const honestEnd = await s.vault.convertToAssets(await s.vault.balanceOf(s.lp));
+    expect(honestEnd).to.be.closeTo(honestAfterCover, 2n);
+    expect(honestAfterCover).to.be.greaterThan(honestBefore);
+  });
+
+  it("attack_exitBeforeSocialization: the first LP to leave shares a loss that one trader's loss beyond margin hid", async function () {
+    // On one-step LP exits (main before this change), the same two LPs: Carol redeemed 1,020,070.00 before
+    // the liquidation, and the LP who stayed was left with 989,970.00: 15,050 each way of the equal split.
+    const s = await networkHelpers.loadFixture(fundedNoFunding6);
+    await s.vault.connect(s.carol).deposit(1_000_000n * s.unit, s.carol);
+    await round(s, 2_000, 1n);
+    await s.orders.connect(s.bob).openPosition(ETH, 50n * WAD, 10_000n * s.unit); // long at 2,000
+    await round(s, 3_000, 1n);
+    await s.orders.connect(s.alice).openPosition(ETH, 100n * WAD, 30_000n * s.unit); // long at 3,000
+    await round(s, 2_400, 1n); // Alice −60,000 on 30,000 of margin; Bob +20,000
+    const shares = await s.vault.balanceOf(s.carol);
+    await s.vault.connect(s.carol).requestRedeem(shares);
+    // The keeper liquidates Alice before Carol's redemption can be priced: the shortfall is socialized.
+    await s.engine.connect(s.keeper).liquidate(s.alice, ETH, s.keeper);
+    const first = await round(s, 2_400, 30n);
+    const before = await s.token.balanceOf(s.carol);
+    await s.vault.executeRequest(s.carol, [first, 0n]);
+    const carolGot = (await s.token.balanceOf(s.carol)) - before;
+    // Carol and the LP who stays held equal shares; the one who stays is left with as much per share.
+    const lpValue = await s.vault.convertToAssets(await s.vault.balanceOf(s.lp));
+    const lpShares = await s.vault.balanceOf(s.lp);
+    expect((carolGot * lpShares) / shares).to.be.closeTo(lpValue, 2n);
   });
 });
