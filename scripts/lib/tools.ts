@@ -480,7 +480,6 @@ export const lpStatus: Tool<Account> = {
       lines: [
         `LP ${account}: ${vaultShares(units, shares)} worth ${show(value)}; withdrawable now ${show(maxWithdraw)}`,
         `Vault: assets ${show(totalAssets)}, reserved for open profits ${t(ctx, reserved)}, free ${t(ctx, free)}`,
-        ...(refusal ? [`Unavailable while an oracle refuses a price: ${refusal.message}`] : []),
         byRequest
           ? "Markets have open positions: deposits and withdrawals go by request (`lp deposit` / `lp withdraw` send one)"
           : "No market has positions: deposits and withdrawals are immediate",
@@ -489,6 +488,7 @@ export const lpStatus: Tool<Account> = {
               `Pending LP request: ${request.redeem ? "redeem" : "deposit"} ${lpAmount(ctx, request)}, ${requestState}; expires ${date(request.expiresAt)}`,
             ]
           : []),
+        ...(refusal ? [`Unavailable while an oracle refuses a price: ${refusal.message}`] : []),
       ],
       data: {
         account,
