@@ -274,8 +274,8 @@ function requested(ctx: ToolContext, receipt: ContractTransactionReceipt, action
     lines: [
       `Requested ${redeem ? "a redemption of" : "a deposit of"} ${lpAmount(ctx, { redeem, amount })} (tx ${receipt.hash}): ` +
         "a market has open positions, so the vault takes it by request",
-      `It is priced at the worse for you of the pool's mark at the first oracle round from ${date(notBefore)} and its mark at execution, ` +
-        `by a keeper or \`lp execute\`; cancellable with \`lp cancel\` after ${date(expiresAt)}`,
+      `It is priced at the worse for you of the pool's mark at the first oracle round from ${date(notBefore)} and its mark at execution ` +
+        `(by a keeper or \`lp execute\`); cancellable with \`lp cancel\` after ${date(expiresAt)}`,
     ],
     data: {
       action,
