@@ -45,6 +45,7 @@ const AAVE_SUPPLY = "Aave v3 supply 146,755 (call)";
 const GMX_ORDER = "GMX v2 order execution ~600k+ (est.)";
 const ANCHORS: Record<string, string> = {
   lpDeposit: AAVE_SUPPLY,
+  lpExecuteDeposit: AAVE_SUPPLY,
   executeOpen: GMX_ORDER,
   executeIncrease: GMX_ORDER,
   executeClose: GMX_ORDER,
@@ -128,6 +129,15 @@ async function nextRound(s: System, ethUsd: number | bigint = BASE_PRICE) {
   return (await s.ethFeed.latestRoundData())[0];
 }
 
+/**
+ * The round ids that price an LP request made before the next round: the delay passes, both feeds post,
+ * and each market's first round after the request is its latest.
+ */
+async function lpRounds(s: System) {
+  await nextRound(s);
+  return [(await s.ethFeed.latestRoundData())[0], (await s.btcFeed.latestRoundData())[0]];
+}
+
 /** Opens positions through the book: each requests, one round, one executeBatch by the keeper. */
 async function openAll(s: System, trades: { trader: Signer; size: bigint; margin: bigint }[]) {
   for (const t of trades) await request(s, t.trader, OrderKind.Open, t.size, withFee(s, t.size, t.margin));
@@ -151,6 +161,9 @@ async function main() {
   // A market in use: LP and backstop funded, both sides open, fee income streaming to the backstop, and
   // fees charged since the last distribution (the first fee after `distributeFees` pays 17.1k more: GAS.md).
   await s.vault.connect(s.lp).deposit(1_000_000n * u, s.lp);
+  // LP in one transaction: open only while no market has positions (before trading starts).
+  const lp0 = await freshAccount(s);
+  report.lpDeposit = await gasOf(s.vault.connect(lp0).deposit(10_000n * u, lp0.address), "lpDeposit");
   await s.backstop.connect(s.staker).deposit(100_000n * u, s.staker);
   await openAll(s, [{ trader: s.alice, size: 10n * WAD, margin: 10_000n * u }]);
   await s.engine.connect(s.keeper).distributeFees();
@@ -158,11 +171,20 @@ async function main() {
   await openAll(s, [{ trader: s.bob, size: -8n * WAD, margin: 10_000n * u }]);
   await tick(s, 600);
 
-  // LP
+  // LP while positions are open: by request, executed at the first round after the delay (by anyone).
   const lp = await freshAccount(s);
-  report.lpDeposit = await gasOf(s.vault.connect(lp).deposit(10_000n * u, lp.address), "lpDeposit");
+  report.lpRequestDeposit = await gasOf(s.vault.connect(lp).requestDeposit(10_000n * u), "lpRequestDeposit");
+  report.lpExecuteDeposit = await gasOf(
+    s.vault.connect(s.keeper).executeRequest(lp.address, await lpRounds(s)),
+    "lpExecuteDeposit",
+  );
   await tick(s, 600);
-  report.lpWithdraw = await gasOf(s.vault.connect(lp).withdraw(5_000n * u, lp.address, lp.address), "lpWithdraw");
+  const half = (await s.vault.balanceOf(lp.address)) / 2n;
+  report.lpRequestRedeem = await gasOf(s.vault.connect(lp).requestRedeem(half), "lpRequestRedeem");
+  report.lpExecuteRedeem = await gasOf(
+    s.vault.connect(s.keeper).executeRequest(lp.address, await lpRounds(s)),
+    "lpExecuteRedeem",
+  );
 
   // Trader lifecycle through the order book: 1 ETH long at 5x requested and executed, increased, topped
   // up, closed. Each execution is the keeper's `execute` at the first round after the request's delay.

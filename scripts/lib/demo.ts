@@ -296,7 +296,21 @@ export async function runDemo(
     await request(t.wallet, t.plan.market, OrderKind.Close, t.plan.long ? 1n : -1n, 0n);
     balances.set(t.wallet.address, await d.collateral.balanceOf(t.wallet.address));
   }
+  // An LP adds liquidity while positions are open: by request (escrowed in the vault), executed by the
+  // keeper with the closes, at the same round (priced at the worse for the LP of that round and the mark).
+  const lpTopUp = 50_000n * unit;
+  await fund(lp2, lpTopUp);
+  await (await d.vault.connect(lp2).requestDeposit(lpTopUp)).wait();
+  log(
+    `LP ${lp2.address.slice(0, 10)} requests a deposit of ${usd(lpTopUp)} (positions are open: one-transaction deposits are closed)`,
+  );
+  const lpFrom = await ethers.provider.getBlockNumber();
   const closedWinners = await settle();
+  const [lpDone] = await d.vault.queryFilter(d.vault.filters.LpRequestExecuted(lp2.address), lpFrom);
+  if (!lpDone) throw new Error("the LP's deposit request was not executed");
+  log(
+    `  keeper executed the LP deposit: ${usd(lpDone.args.assets)} for ${ethers.formatUnits(lpDone.args.shares, await d.vault.decimals())} LP shares`,
+  );
   for (const t of winners) {
     const e = closedWinners.get(`${t.wallet.address}/${t.plan.market}`);
     const paid = (await d.collateral.balanceOf(t.wallet.address)) - balances.get(t.wallet.address)!;

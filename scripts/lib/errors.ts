@@ -353,6 +353,18 @@ export function renderRevert(e: DecodedError, u: Units): string {
       return "a buy needs an acceptable price above 0";
     case "PriceNotAcceptable":
       return `execution price ${usd(a[0])} is beyond the acceptable ${usd(a[1])}`;
+    case "UseRequests":
+      return "a market has open positions: LP deposits and withdrawals go by request (`lp deposit` / `lp withdraw` send one; `lp execute` executes it after the next round)";
+    case "LpRequestPending":
+      return `${a[0]} already has a pending LP request: execute it (\`lp execute\`) or, once expired, cancel it (\`lp cancel\`)`;
+    case "NoLpRequest":
+      return `${a[0]} has no pending LP request (executed, cancelled, or never made)`;
+    case "LpRequestExpired":
+      return `${a[0]}'s LP request expired on ${when(a[1], u.now)}: it can only be cancelled (\`lp cancel\`)`;
+    case "LpRequestNotExpired":
+      return `${a[0]}'s LP request cannot be cancelled before it expires, ${when(a[1], u.now)}`;
+    case "RoundCount":
+      return `${a[0]} round ids given for ${a[1]} markets: one per market is needed`;
     case "RoundTooEarly":
       return `round ${a[0]} was updated ${date(a[1])}, before the request could be priced (${date(a[2])})`;
     case "NotFirstRound":

@@ -12,6 +12,7 @@ import {
   isStillPending,
   requestStruct,
 } from "./orders.js";
+import { type LpRequest, lpRoundIds } from "./lp.js";
 
 const FEED_ABI = [
   "function decimals() view returns (uint8)",
@@ -59,6 +60,10 @@ export interface KeeperOptions {
   gasPrice?: bigint;
   /** Execute and cancel order book requests (default true). */
   orders?: boolean;
+  /** Execute ready LP requests and cancel expired ones (default true; they pay no fee). */
+  lpRequests?: boolean;
+  /** Most LP requests executed or cancelled per block (default 10). */
+  lpPerBlock?: number;
 }
 
 /** A pending request that the keeper can execute now at `roundId`, or cancel (expired). */
@@ -102,6 +107,12 @@ export interface TickResult {
   ordersSkipped: number;
   /** Execution fees received (or, in a dry run, that would be received). */
   executionFees: bigint;
+  /** LP requests seen requested and not yet executed or cancelled (before this block's work). */
+  pendingLpRequests: number;
+  /** LP requests executed at their rounds (or, in a dry run, that would be). */
+  lpExecuted: number;
+  /** Expired LP requests cancelled (their escrow back to their owners). */
+  lpCancelled: number;
   errors: number;
   dryRun: boolean;
   ms: number;
@@ -149,6 +160,8 @@ export class Keeper {
    * cancelled, by `account:marketId`.
    */
   readonly requests = new Map<string, PendingRequest>();
+  /** LP requests seen in LpRequested events and not yet executed or cancelled, by owner (lower case). */
+  readonly lpRequests = new Map<string, LpRequest>();
   private readonly rounds: RoundFinder;
   private readonly feeds: MarketFeeds;
   private scannedTo: number;
@@ -229,17 +242,48 @@ export class Keeper {
     const engine = this.d.engine;
     const book = this.d.orderBook;
     const orders = this.options.orders !== false;
+    const vault = this.d.vault;
+    const lp = this.options.lpRequests !== false;
     for (let from = this.scannedTo + 1; from <= toBlock; from += chunk) {
       const to = Math.min(toBlock, from + chunk - 1);
       const none = Promise.resolve([]);
-      const [modified, liquidated, configs, requested, executed, cancelled] = await Promise.all([
+      const [modified, liquidated, configs, requested, executed, cancelled, lpRequested, lpDone] = await Promise.all([
         engine.queryFilter(engine.filters.PositionModified(), from, to),
         engine.queryFilter(engine.filters.PositionLiquidated(), from, to),
         engine.queryFilter(engine.filters.MarketConfigUpdated(), from, to),
         orders ? book.queryFilter(book.filters.OrderRequested(), from, to) : none,
         orders ? book.queryFilter(book.filters.OrderExecuted(), from, to) : none,
         orders ? book.queryFilter(book.filters.OrderCancelled(), from, to) : none,
+        lp ? vault.queryFilter(vault.filters.LpRequested(), from, to) : none,
+        lp
+          ? Promise.all([
+              vault.queryFilter(vault.filters.LpRequestExecuted(), from, to),
+              vault.queryFilter(vault.filters.LpRequestCancelled(), from, to),
+            ]).then(([a, b]) => [...a, ...b])
+          : none,
       ]);
+      const lpEvents = [
+        ...lpRequested.map((e) => ({ e, pending: true })),
+        ...lpDone.map((e) => ({ e, pending: false })),
+      ].sort((a, b) => a.e.blockNumber - b.e.blockNumber || a.e.index - b.e.index);
+      for (const { e, pending } of lpEvents) {
+        const a = e.args as unknown as {
+          owner: string;
+          redeem: boolean;
+          amount: bigint;
+          notBefore: bigint;
+          expiresAt: bigint;
+        };
+        if (!pending) this.lpRequests.delete(a.owner.toLowerCase());
+        else
+          this.lpRequests.set(a.owner.toLowerCase(), {
+            owner: a.owner,
+            redeem: a.redeem,
+            amount: a.amount,
+            notBefore: a.notBefore,
+            expiresAt: a.expiresAt,
+          });
+      }
       const orderEvents = [
         ...requested.map((e) => ({ e, pending: true })),
         ...executed.map((e) => ({ e, pending: false })),
@@ -653,6 +697,60 @@ export class Keeper {
     return { cancelled, skipped, errors, fees };
   }
 
+  /**
+   * LP requests: each still pending (`lpRequest(owner).amount != 0`, one call) is executed once every market
+   * with positions has its round (found as for orders), or cancelled once expired. They pay no fee, so at
+   * most `lpPerBlock` are sent per block, oldest first; the rest wait for the next block.
+   */
+  async processLpRequests(): Promise<{ pending: number; executed: number; cancelled: number; errors: number }> {
+    const pending = this.lpRequests.size;
+    let [executed, cancelled, errors, sent] = [0, 0, 0, 0];
+    if (pending === 0) return { pending, executed, cancelled, errors };
+    const limit = this.options.lpPerBlock ?? 10;
+    this.rounds.refresh();
+    const vault = this.d.vault.connect(this.signer);
+    const queue = [...this.lpRequests.entries()].sort((a, b) => Number(a[1].notBefore - b[1].notBefore));
+    for (const [k, seen] of queue) {
+      if (sent >= limit) break;
+      // The next block comes at least a second after the last one.
+      if (this.now + 1n < seen.notBefore) continue;
+      try {
+        const r = await this.d.vault.lpRequest(seen.owner);
+        if (r.amount === 0n) {
+          this.lpRequests.delete(k);
+          continue;
+        }
+        const [notBefore, expiresAt] = [BigInt(r.notBefore), BigInt(r.expiresAt)];
+        const what = `${seen.owner}'s LP ${r.redeem ? "redemption" : "deposit"}`;
+        if (this.now + 1n > expiresAt) {
+          sent++;
+          if (this.options.dryRun) this.log(`dry run: would cancel the expired ${what}`);
+          else {
+            const receipt = await (await vault.cancelRequest(seen.owner)).wait();
+            this.log(`cancelled the expired ${what} tx ${receipt?.hash} gas ${receipt?.gasUsed}`);
+            this.lpRequests.delete(k);
+          }
+          cancelled++;
+          continue;
+        }
+        const rounds = await lpRoundIds(this.ethers, this.d, notBefore, this.rounds, this.feeds);
+        if (!rounds) continue;
+        sent++;
+        if (this.options.dryRun) this.log(`dry run: would execute ${what} at rounds ${rounds.join(", ")}`);
+        else {
+          const receipt = await (await vault.executeRequest(seen.owner, rounds)).wait();
+          this.log(`executed ${what} at rounds ${rounds.join(", ")} tx ${receipt?.hash} gas ${receipt?.gasUsed}`);
+          this.lpRequests.delete(k);
+        }
+        executed++;
+      } catch (error) {
+        errors++;
+        this.log(`LP request of ${seen.owner} failed: ${this.why(error)}`);
+      }
+    }
+    return { pending, executed, cancelled, errors };
+  }
+
   /** One poll: on a new block, sync events, find and liquidate. */
   async tick(): Promise<TickResult | undefined> {
     const started = Date.now();
@@ -680,6 +778,7 @@ export class Keeper {
     const orders = this.options.orders === false ? undefined : await this.findOrders();
     const exec = orders && orders.ready.length > 0 ? await this.executeOrders(orders.ready) : undefined;
     const cancel = orders && orders.expired.length > 0 ? await this.cancelExpired(orders.expired) : undefined;
+    const lp = this.options.lpRequests === false ? undefined : await this.processLpRequests();
     const tick: TickResult = {
       block,
       open: this.open.size,
@@ -695,8 +794,16 @@ export class Keeper {
       ordersCancelled: cancel?.cancelled ?? 0,
       ordersSkipped: (exec?.skipped ?? 0) + (cancel?.skipped ?? 0),
       executionFees: (exec?.fees ?? 0n) + (cancel?.fees ?? 0n),
+      pendingLpRequests: lp?.pending ?? 0,
+      lpExecuted: lp?.executed ?? 0,
+      lpCancelled: lp?.cancelled ?? 0,
       errors:
-        found.errors + (result?.errors ?? 0) + (orders?.errors ?? 0) + (exec?.errors ?? 0) + (cancel?.errors ?? 0),
+        found.errors +
+        (result?.errors ?? 0) +
+        (orders?.errors ?? 0) +
+        (exec?.errors ?? 0) +
+        (cancel?.errors ?? 0) +
+        (lp?.errors ?? 0),
       dryRun: this.options.dryRun,
       ms: Date.now() - started,
     };

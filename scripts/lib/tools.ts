@@ -18,6 +18,7 @@ import { type Deployment, formatUnits } from "./deployment.js";
 import { ToolError, describeError, renderParameter } from "./errors.js";
 import { type Units, baseUnits, date, decimal, duration, percent, tokens, usd, when } from "./format.js";
 import { CONFIG_FIELDS } from "./verify.js";
+import { anyPositions, lpRoundIds, readLpRequest } from "./lp.js";
 import { type TimelockArgs, scheduleCall, viaTimelock } from "./timelock.js";
 
 export type { Report, ToolContext } from "./cli.js";
@@ -242,6 +243,53 @@ async function refuseUnmarked(ctx: ToolContext, code: string, what: string) {
   }
 }
 
+/** Refuses before anything is sent when `owner` already has a pending LP request. */
+async function refusePendingLp(ctx: ToolContext, owner: string) {
+  const r = await readLpRequest(ctx.d, owner);
+  if (r) {
+    throw new ToolError(
+      "LpRequestPending",
+      `${owner} already has a pending LP ${r.redeem ? "redemption" : "deposit"} (${lpAmount(ctx, r)}): ` +
+        (ctx.units.now > r.expiresAt
+          ? `it expired on ${date(r.expiresAt)}, cancel it first (\`lp cancel\`)`
+          : `execute it (\`lp execute\`, from ${when(r.notBefore, ctx.units.now)}) or wait for its expiry, ${when(r.expiresAt, ctx.units.now)}`),
+      { request: r },
+    );
+  }
+}
+
+const lpAmount = (ctx: ToolContext, r: { redeem: boolean; amount: bigint }) =>
+  r.redeem ? vaultShares(ctx.units, r.amount) : t(ctx, r.amount);
+
+/** The report of a request just sent: what is escrowed, from when it executes and until when. */
+function requested(ctx: ToolContext, receipt: ContractTransactionReceipt, action: string) {
+  const e = oneEvent(receipt, ctx.d.vault, "LpRequested");
+  const [amount, notBefore, expiresAt] = [
+    e.args.amount as bigint,
+    e.args.notBefore as bigint,
+    e.args.expiresAt as bigint,
+  ];
+  const redeem = e.args.redeem as boolean;
+  return {
+    lines: [
+      `Requested ${redeem ? "a redemption of" : "a deposit of"} ${lpAmount(ctx, { redeem, amount })} (tx ${receipt.hash}): ` +
+        "a market has open positions, so the vault takes it by request",
+      `It is priced at the worse for you of the pool's mark at the first oracle round from ${date(notBefore)} and its mark at execution ` +
+        `(by a keeper or \`lp execute\`); cancellable with \`lp cancel\` after ${date(expiresAt)}`,
+    ],
+    data: {
+      action,
+      mode: "request",
+      account: ctx.signer.address,
+      redeem,
+      amount,
+      notBefore,
+      expiresAt,
+      tx: receipt.hash,
+    },
+  };
+}
+
 export const lpDeposit: Tool<Amount> = {
   async run(ctx, args) {
     const { d, signer, units } = ctx;
@@ -249,6 +297,12 @@ export const lpDeposit: Tool<Amount> = {
     await checkBalance(ctx, assets, "depositing");
     if (await d.engine.paused()) {
       throw new ToolError("DepositsPaused", "LP deposits are paused while the engine is paused");
+    }
+    if (await anyPositions(d)) {
+      // One-transaction deposits revert UseRequests while positions are open: escrow a request instead.
+      await refusePendingLp(ctx, signer.address);
+      await ensureAllowance(d, signer, d.addresses.vault, assets);
+      return requested(ctx, await mined(d.vault.connect(signer).requestDeposit(assets)), "requestDeposit");
     }
     if ((await d.vault.maxDeposit(signer.address)) === 0n)
       await refuseUnmarked(ctx, "ERC4626ExceededMaxDeposit", "deposited");
@@ -258,24 +312,139 @@ export const lpDeposit: Tool<Amount> = {
     const [paid, minted] = [e.args.assets as bigint, e.args.shares as bigint];
     return {
       lines: [`Deposited ${t(ctx, paid)} for ${vaultShares(units, minted)} (tx ${receipt.hash})`],
-      data: { action: "deposit", account: signer.address, assets: paid, shares: minted, tx: receipt.hash },
+      data: {
+        action: "deposit",
+        mode: "direct",
+        account: signer.address,
+        assets: paid,
+        shares: minted,
+        tx: receipt.hash,
+      },
     };
   },
 };
 
-export const lpWithdraw: Tool<Amount> = {
+type Withdrawal = CommonArgs & { amount?: string; shares?: string };
+
+export const lpWithdraw: Tool<Withdrawal> = {
   async run(ctx, args) {
     const { d, signer, units } = ctx;
-    const assets = amountOption(args.amount, "amount", d.decimals, `the collateral to withdraw, in ${d.symbol}`);
+    if (args.amount !== undefined && args.shares !== undefined) {
+      throw new ToolError("ConflictingOptions", "give --amount (collateral) or --shares (LP shares), not both");
+    }
+    const byShares = args.shares !== undefined;
+    const amount = byShares
+      ? amountOption(args.shares, "shares", units.vaultShareDecimals, "the LP shares to redeem")
+      : amountOption(args.amount, "amount", d.decimals, `the collateral to withdraw, in ${d.symbol}`);
+    const balance = await d.vault.balanceOf(signer.address);
+    if (byShares && amount > balance) {
+      throw new ToolError(
+        "InsufficientShares",
+        `--shares ${vaultShares(units, amount)} is more than the ${vaultShares(units, balance)} held`,
+      );
+    }
+    if (await anyPositions(d)) {
+      // One-transaction withdrawals revert UseRequests while positions are open: escrow shares instead.
+      await refusePendingLp(ctx, signer.address);
+      let shares = amount;
+      if (!byShares) {
+        await refuseUnmarked(ctx, "ERC4626ExceededMaxWithdraw", "withdrawn");
+        shares = await d.vault.previewWithdraw(amount);
+        if (shares > balance) {
+          throw new ToolError(
+            "InsufficientShares",
+            `--amount ${t(ctx, amount)} needs ${vaultShares(units, shares)}; ${signer.address} holds ${vaultShares(units, balance)}`,
+          );
+        }
+      }
+      if (shares === 0n) throw new ToolError("ZeroAmount", "the amount is zero shares");
+      return requested(ctx, await mined(d.vault.connect(signer).requestRedeem(shares)), "requestRedeem");
+    }
     // The vault allows no withdrawal (maxWithdraw 0, no revert) while it cannot mark the pool: say why.
     if ((await d.vault.maxWithdraw(signer.address)) === 0n)
       await refuseUnmarked(ctx, "ERC4626ExceededMaxWithdraw", "withdrawn");
-    const receipt = await mined(d.vault.connect(signer).withdraw(assets, signer.address, signer.address));
+    const vault = d.vault.connect(signer);
+    const receipt = await mined(
+      byShares
+        ? vault.redeem(amount, signer.address, signer.address)
+        : vault.withdraw(amount, signer.address, signer.address),
+    );
     const e = oneEvent(receipt, d.vault, "Withdraw");
     const [paid, burned] = [e.args.assets as bigint, e.args.shares as bigint];
     return {
       lines: [`Withdrew ${t(ctx, paid)} for ${vaultShares(units, burned)} (tx ${receipt.hash})`],
-      data: { action: "withdraw", account: signer.address, assets: paid, shares: burned, tx: receipt.hash },
+      data: {
+        action: "withdraw",
+        mode: "direct",
+        account: signer.address,
+        assets: paid,
+        shares: burned,
+        tx: receipt.hash,
+      },
+    };
+  },
+};
+
+export const lpExecute: Tool<Account> = {
+  async run(ctx, args) {
+    const { d, signer, units } = ctx;
+    const owner = optionalAddress(args.account, "account") ?? signer.address;
+    const r = await readLpRequest(d, owner);
+    if (!r)
+      throw new ToolError("NoLpRequest", `${owner} has no pending LP request (executed, cancelled, or never made)`);
+    if (units.now >= r.expiresAt) {
+      throw new ToolError(
+        "LpRequestExpired",
+        `${owner}'s LP request expired on ${when(r.expiresAt, units.now)}: it can only be cancelled (\`lp cancel\`)`,
+        { expiresAt: r.expiresAt },
+      );
+    }
+    const rounds = await lpRoundIds(ctx.ethers, d, r.notBefore);
+    if (!rounds) {
+      throw new ToolError(
+        "RoundNotYet",
+        `${owner}'s LP request is priced at the first round from ${when(r.notBefore, units.now)}: a market with positions has no such round yet`,
+        { notBefore: r.notBefore },
+      );
+    }
+    const receipt = await mined(d.vault.connect(signer).executeRequest(owner, rounds));
+    const e = oneEvent(receipt, d.vault, "LpRequestExecuted");
+    const [assets, shares, pricedAt] = [e.args.assets as bigint, e.args.shares as bigint, e.args.pricedAt as bigint];
+    const redeem = e.args.redeem as boolean;
+    return {
+      lines: [
+        redeem
+          ? `Executed ${owner}'s redemption: ${vaultShares(units, shares)} for ${t(ctx, assets)} (tx ${receipt.hash})`
+          : `Executed ${owner}'s deposit: ${t(ctx, assets)} for ${vaultShares(units, shares)} (tx ${receipt.hash})`,
+        `Priced with the pool at ${t(ctx, pricedAt)} (rounds ${rounds.join(", ")})`,
+      ],
+      data: { action: "execute", account: owner, redeem, assets, shares, pricedAt, roundIds: rounds, tx: receipt.hash },
+    };
+  },
+};
+
+export const lpCancel: Tool<Account> = {
+  async run(ctx, args) {
+    const { d, signer, units } = ctx;
+    const owner = optionalAddress(args.account, "account") ?? signer.address;
+    const r = await readLpRequest(d, owner);
+    if (!r)
+      throw new ToolError("NoLpRequest", `${owner} has no pending LP request (executed, cancelled, or never made)`);
+    if (units.now < r.expiresAt) {
+      throw new ToolError(
+        "LpRequestNotExpired",
+        `${owner}'s LP request cannot be cancelled before it expires, ${when(r.expiresAt, units.now)}`,
+        { expiresAt: r.expiresAt },
+      );
+    }
+    const receipt = await mined(d.vault.connect(signer).cancelRequest(owner));
+    const e = oneEvent(receipt, d.vault, "LpRequestCancelled");
+    const [redeem, amount] = [e.args.redeem as boolean, e.args.amount as bigint];
+    return {
+      lines: [
+        `Cancelled ${owner}'s expired LP request: ${lpAmount(ctx, { redeem, amount })} returned (tx ${receipt.hash})`,
+      ],
+      data: { action: "cancel", account: owner, redeem, amount, tx: receipt.hash },
     };
   },
 };
@@ -287,13 +456,23 @@ export const lpStatus: Tool<Account> = {
     const shares = await d.vault.balanceOf(account);
     // The vault marks to the oracles: while one refuses a price, its value and withdrawals are unavailable.
     const marked = <T>(p: Promise<T>) => p.catch((error: unknown) => describeError(error, units));
-    const [value, maxWithdraw, totalAssets, free, reserved] = await Promise.all([
+    const [value, maxWithdraw, totalAssets, free, reserved, request, byRequest] = await Promise.all([
       marked(d.vault.convertToAssets(shares)),
       marked(d.vault.maxWithdraw(account)),
       marked(d.vault.totalAssets()),
       d.engine.freeLiquidity(),
       d.engine.totalReserved(),
+      readLpRequest(d, account),
+      anyPositions(d),
     ]);
+    const now = units.now;
+    const requestState = !request
+      ? undefined
+      : now >= request.expiresAt
+        ? "expired: cancel it (`lp cancel`)"
+        : now < request.notBefore
+          ? `waiting: priced at the first round from ${when(request.notBefore, now)}`
+          : "ready once every market with positions has a round after that (`lp execute`)";
     const show = (x: bigint | object) => (typeof x === "bigint" ? t(ctx, x) : "unavailable");
     const raw = (x: bigint | object) => (typeof x === "bigint" ? x : null);
     const refusal = [value, maxWithdraw, totalAssets].find((x) => typeof x !== "bigint") as { message: string };
@@ -301,6 +480,14 @@ export const lpStatus: Tool<Account> = {
       lines: [
         `LP ${account}: ${vaultShares(units, shares)} worth ${show(value)}; withdrawable now ${show(maxWithdraw)}`,
         `Vault: assets ${show(totalAssets)}, reserved for open profits ${t(ctx, reserved)}, free ${t(ctx, free)}`,
+        byRequest
+          ? "Markets have open positions: deposits and withdrawals go by request (`lp deposit` / `lp withdraw` send one)"
+          : "No market has positions: deposits and withdrawals are immediate",
+        ...(request
+          ? [
+              `Pending LP request: ${request.redeem ? "redeem" : "deposit"} ${lpAmount(ctx, request)}, ${requestState}; expires ${date(request.expiresAt)}`,
+            ]
+          : []),
         ...(refusal ? [`Unavailable while an oracle refuses a price: ${refusal.message}`] : []),
       ],
       data: {
@@ -311,6 +498,16 @@ export const lpStatus: Tool<Account> = {
         vaultAssets: raw(totalAssets),
         reserved,
         freeLiquidity: free,
+        byRequest,
+        lpRequest: request
+          ? {
+              redeem: request.redeem,
+              amount: request.amount,
+              notBefore: request.notBefore,
+              expiresAt: request.expiresAt,
+              state: now >= request.expiresAt ? "expired" : now < request.notBefore ? "waiting" : "due",
+            }
+          : null,
         ...(typeof totalAssets === "bigint" ? {} : { unavailable: totalAssets }),
       },
     };

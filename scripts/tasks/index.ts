@@ -29,7 +29,7 @@ function timelockOptions<T extends ReturnType<typeof toolTask>>(t: T) {
 export const bulwarkTasks = [
   task(
     "keeper",
-    "Liquidate unhealthy positions and execute (or, once expired, cancel) order requests when their fees beat the gas cost",
+    "Liquidate unhealthy positions, execute (or, once expired, cancel) order requests when their fees beat the gas cost, and LP requests",
   )
     .addOption(text("feeRecipient", "Receives keeper fees (default: the signer)"))
     .addOption(text("minProfit", "Minimum profit per batch, in collateral tokens (default: 0)"))
@@ -94,15 +94,30 @@ export const bulwarkTasks = [
     .build(),
 
   emptyTask("lp", "Liquidity provider tools").build(),
-  toolTask(["lp", "deposit"], "Deposit collateral into the LiquidityVault")
+  toolTask(
+    ["lp", "deposit"],
+    "Deposit collateral into the LiquidityVault (by request while a market has positions: `lp execute` executes it)",
+  )
     .addOption(text("amount", "Collateral to deposit in tokens (required)"))
     .setAction(() => import("./actions.js").then((m) => ({ default: m.lpDeposit })))
     .build(),
-  toolTask(["lp", "withdraw"], "Withdraw collateral from the LiquidityVault")
-    .addOption(text("amount", "Collateral to withdraw in tokens (required)"))
+  toolTask(
+    ["lp", "withdraw"],
+    "Withdraw collateral from the LiquidityVault (by request while a market has positions: `lp execute` executes it)",
+  )
+    .addOption(text("amount", "Collateral to withdraw in tokens (this or --shares)"))
+    .addOption(text("shares", "Or LP shares to redeem"))
     .setAction(() => import("./actions.js").then((m) => ({ default: m.lpWithdraw })))
     .build(),
-  toolTask(["lp", "status"], "An LP's shares, value and what can be withdrawn now")
+  toolTask(["lp", "execute"], "Execute a pending LP request at the first round after its delay (anyone may)")
+    .addOption(text("account", "Whose request (default: the signer)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.lpExecute })))
+    .build(),
+  toolTask(["lp", "cancel"], "Cancel an expired LP request: its escrow goes back to its owner (anyone may)")
+    .addOption(text("account", "Whose request (default: the signer)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.lpCancel })))
+    .build(),
+  toolTask(["lp", "status"], "An LP's shares, value, what can be withdrawn now and a pending LP request")
     .addOption(text("account", "LP (default: the signer)"))
     .setAction(() => import("./actions.js").then((m) => ({ default: m.lpStatus })))
     .build(),

@@ -1,0 +1,173 @@
+import { expect } from "chai";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import { type CommonArgs, type Tool, execute } from "../scripts/lib/cli.js";
+import type { Deployment } from "../scripts/lib/deployment.js";
+import { Keeper } from "../scripts/lib/keeper.js";
+import { lpCancel, lpDeposit, lpExecute, lpStatus, lpWithdraw } from "../scripts/lib/tools.js";
+import {
+  connection,
+  deployThroughIgnition,
+  ETH,
+  ethers,
+  networkHelpers,
+  nextRound,
+  openThroughBook,
+  WAD,
+} from "./helpers/ops.js";
+
+type System = Awaited<ReturnType<typeof deployThroughIgnition>>;
+
+interface Outcome {
+  code: number;
+  out: string[];
+  err: string[];
+}
+
+async function run<A extends CommonArgs>(tool: Tool<A>, args: A, d: Deployment, signer: HardhatEthersSigner) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await execute(
+    { connection, deployment: d, signer, io: { out: (l) => out.push(l), err: (l) => err.push(l) } },
+    args,
+    tool,
+  );
+  return { code, out, err } satisfies Outcome;
+}
+
+async function chainState() {
+  const signers = await ethers.getSigners();
+  return {
+    block: await ethers.provider.getBlockNumber(),
+    nonces: await Promise.all(signers.slice(0, 11).map((s) => ethers.provider.getTransactionCount(s.address))),
+  };
+}
+
+/** Exit 1, nothing on stdout, one line "error: … [Name]" on stderr, nothing sent. */
+async function expectRefusal(attempt: () => Promise<Outcome>, name: string): Promise<string> {
+  const before = await chainState();
+  const r = await attempt();
+  expect(r.code, "exit code").to.equal(1);
+  expect(r.out, "stdout").to.deep.equal([]);
+  expect(r.err, "stderr: one line").to.have.length(1);
+  expect(r.err[0]).to.match(new RegExp(`^error: .* \\[${name}\\]$`));
+  expect(await chainState(), "nothing changed on chain").to.deep.equal(before);
+  return r.err[0];
+}
+
+/** The fixture with one ETH long open: LP deposits and withdrawals go by request. */
+async function withPositions() {
+  const s = await deployThroughIgnition();
+  await openThroughBook(s, s.keeper, [{ trader: s.traders[0], market: ETH, size: WAD, margin: 400n * s.unit }]);
+  return s;
+}
+
+describe("Tools: LP requests (deposit and withdraw by request while positions are open, execute, cancel)", function () {
+  let s: System;
+
+  it("lp_deposit_is_one_transaction_while_no_market_has_positions", async function () {
+    s = await networkHelpers.loadFixture(deployThroughIgnition);
+    const lp = s.traders[1];
+    const r = await run(lpDeposit, { amount: "1000", json: true }, s, lp);
+    expect(r.code, r.err.join("\n")).to.equal(0);
+    const data = JSON.parse(r.out[0]);
+    expect([data.action, data.mode, data.assets]).to.deep.equal(["deposit", "direct", (1_000n * s.unit).toString()]);
+    expect((await s.vault.lpRequest(lp.address)).amount).to.equal(0n);
+  });
+
+  it("lp_tools_refuse_bad_input_with_one_line_and_send_nothing", async function () {
+    s = await networkHelpers.loadFixture(withPositions);
+    const lp = s.traders[1];
+    await expectRefusal(() => run(lpDeposit, {}, s, lp), "MissingOption");
+    await expectRefusal(() => run(lpDeposit, { amount: "abc" }, s, lp), "BadAmount");
+    await expectRefusal(() => run(lpDeposit, { amount: "999999999" }, s, lp), "InsufficientBalance");
+    await expectRefusal(() => run(lpWithdraw, { shares: "1" }, s, lp), "InsufficientShares");
+    await expectRefusal(() => run(lpWithdraw, { amount: "1", shares: "1" }, s, lp), "ConflictingOptions");
+    await expectRefusal(() => run(lpExecute, {}, s, lp), "NoLpRequest");
+    await expectRefusal(() => run(lpCancel, {}, s, lp), "NoLpRequest");
+    await expectRefusal(() => run(lpExecute, { account: "0x12" }, s, lp), "BadAddress");
+
+    // A request pending: a second one, an early execution and an early cancel are refused before sending.
+    expect((await run(lpDeposit, { amount: "1000" }, s, lp)).code).to.equal(0);
+    await expectRefusal(() => run(lpDeposit, { amount: "10" }, s, lp), "LpRequestPending");
+    await expectRefusal(() => run(lpExecute, {}, s, lp), "RoundNotYet");
+    const early = await expectRefusal(() => run(lpCancel, {}, s, lp), "LpRequestNotExpired");
+    expect(early).to.include("cannot be cancelled before it expires");
+
+    // Expired: execution is refused, cancel returns the escrow.
+    await networkHelpers.time.increase(Number(await s.orderBook.maxAge()) + 1);
+    await expectRefusal(() => run(lpExecute, {}, s, lp), "LpRequestExpired");
+    const before = await s.collateral.balanceOf(lp.address);
+    const c = await run(lpCancel, { account: lp.address, json: true }, s, s.keeper);
+    expect(c.code, c.err.join("\n")).to.equal(0);
+    expect(await s.collateral.balanceOf(lp.address)).to.equal(before + 1_000n * s.unit);
+  });
+
+  it("lp_deposit_requests_while_positions_are_open_and_lp_execute_executes_it_at_the_next_round", async function () {
+    s = await networkHelpers.loadFixture(withPositions);
+    const lp = s.traders[1];
+    // The one-transaction path is closed; the tool sends a request and says so.
+    await expect(s.vault.connect(lp).deposit(1n, lp.address)).to.be.revertedWithCustomError(s.vault, "UseRequests");
+    const r = await run(lpDeposit, { amount: "1000", json: true }, s, lp);
+    expect(r.code, r.err.join("\n")).to.equal(0);
+    const data = JSON.parse(r.out[0]);
+    expect([data.action, data.mode, data.redeem, data.amount]).to.deep.equal([
+      "requestDeposit",
+      "request",
+      false,
+      (1_000n * s.unit).toString(),
+    ]);
+    const text = await run(lpStatus, {}, s, lp);
+    expect(text.out.join("\n")).to.include("Pending LP request: deposit");
+
+    await nextRound(s);
+    const x = await run(lpExecute, { account: lp.address, json: true }, s, s.keeper);
+    expect(x.code, x.err.join("\n")).to.equal(0);
+    const executed = JSON.parse(x.out[0]);
+    expect(executed.assets).to.equal((1_000n * s.unit).toString());
+    expect(BigInt(executed.shares)).to.equal(await s.vault.balanceOf(lp.address));
+    expect((await s.vault.lpRequest(lp.address)).amount).to.equal(0n);
+
+    // A redemption by request, executed by the keeper after the next round.
+    const w = await run(lpWithdraw, { amount: "500", json: true }, s, lp);
+    expect(w.code, w.err.join("\n")).to.equal(0);
+    expect(JSON.parse(w.out[0]).action).to.equal("requestRedeem");
+    const keeper = new Keeper(ethers, s, s.keeper, {
+      minProfit: 0n,
+      batchSize: 10,
+      startBlock: 0,
+      dryRun: false,
+      log: () => {},
+    });
+    const waiting = await keeper.tick();
+    expect([waiting!.pendingLpRequests, waiting!.lpExecuted]).to.deep.equal([1, 0]);
+    await nextRound(s);
+    const before = await s.collateral.balanceOf(lp.address);
+    const tick = await keeper.tick();
+    expect([tick!.lpExecuted, tick!.errors]).to.deep.equal([1, 0]);
+    expect((await s.vault.lpRequest(lp.address)).amount).to.equal(0n);
+    const paid = (await s.collateral.balanceOf(lp.address)) - before;
+    expect(paid > 490n * s.unit && paid <= 500n * s.unit, `paid ${paid}`).to.equal(true);
+  });
+
+  it("the_keeper_cancels_an_expired_lp_request", async function () {
+    s = await networkHelpers.loadFixture(withPositions);
+    const lp = s.traders[2];
+    expect((await run(lpDeposit, { amount: "100" }, s, lp)).code).to.equal(0);
+    await networkHelpers.time.increase(Number(await s.orderBook.maxAge()) + 1);
+    await networkHelpers.mine();
+    const logs: string[] = [];
+    const keeper = new Keeper(ethers, s, s.keeper, {
+      minProfit: 0n,
+      batchSize: 10,
+      startBlock: 0,
+      dryRun: false,
+      log: (line) => logs.push(line),
+    });
+    // (The feeds are stale by now: the position checks log errors; the LP request needs no price.)
+    const tick = await keeper.tick();
+    expect(tick!.lpCancelled).to.equal(1);
+    expect(logs.filter((l) => l.includes("LP"))).to.have.length(1);
+    expect(logs.find((l) => l.includes("LP"))).to.match(/^cancelled the expired 0x[0-9a-fA-F]{40}'s LP deposit tx /);
+    expect((await s.vault.lpRequest(lp.address)).amount).to.equal(0n);
+  });
+});
