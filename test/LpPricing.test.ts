@@ -36,9 +36,9 @@ describe("LP entry and exit that cannot be played", function () {
 
     await s.vault.connect(attacker).requestRedeem(shares);
     const later = await round(s, 2_985, 31n);
-    const before = await s.token.balanceOf(attacker);
+    const before: bigint = await s.token.balanceOf(attacker);
     await s.vault.executeRequest(attacker, [later, 0n]);
-    const gain = (await s.token.balanceOf(attacker)) - before - deposit;
+    const gain: bigint = (await s.token.balanceOf(attacker)) - before - deposit;
     expect(gain).to.be.lessThanOrEqual(0n);
     // The honest LP kept the round's gain (5,550 less rounding).
     const honestAfter = await s.vault.previewRedeem(await s.vault.balanceOf(s.lp));
@@ -87,9 +87,9 @@ describe("LP entry and exit that cannot be played", function () {
     await s.vault.executeRequest(attacker, [first, 0n]);
     await s.vault.connect(attacker).requestRedeem(await s.vault.balanceOf(attacker));
     const later = await round(s, 2_400, 31n);
-    const before = await s.token.balanceOf(attacker);
+    const before: bigint = await s.token.balanceOf(attacker);
     await s.vault.executeRequest(attacker, [later, 0n]);
-    const gain = (await s.token.balanceOf(attacker)) - before - deposit;
+    const gain: bigint = (await s.token.balanceOf(attacker)) - before - deposit;
     expect(gain).to.be.lessThanOrEqual(0n);
     // The honest LP kept the whole of what the liquidation brought the pool.
     const honestEnd = await s.vault.convertToAssets(await s.vault.balanceOf(s.lp));
@@ -114,7 +114,7 @@ describe("LP entry and exit that cannot be played", function () {
     const first = await round(s, 2_400, 30n);
     const before = await s.token.balanceOf(s.carol);
     await s.vault.executeRequest(s.carol, [first, 0n]);
-    const carolGot = (await s.token.balanceOf(s.carol)) - before;
+    const carolGot: bigint = (await s.token.balanceOf(s.carol)) - before;
     // Carol and the LP who stays held equal shares; the one who stays is left with as much per share.
     const lpValue = await s.vault.convertToAssets(await s.vault.balanceOf(s.lp));
     const lpShares = await s.vault.balanceOf(s.lp);
