@@ -64,12 +64,44 @@ export async function lpDelay(s: Sys) {
 }
 
 /**
- * Executes `owner`'s pending request: advances time by exactly the order book's delay, pushes one round on each
- * feed with positions, then executes at those rounds. Returns the request's outcome from LpRequestExecuted.
+ * The round ids an execution of a request with `notBefore` takes: for each market with positions (not settled),
+ * the first round of its feed updated at or after `notBefore`, walking back from the latest as the invariant
+ * handlers do; when a feed has none yet, one is pushed (the current answer again). 0 for the other markets.
+ */
+export async function firstRounds(s: Sys, notBefore: bigint) {
+  const count: bigint = await s.engine.marketCount();
+  const ids: bigint[] = [];
+  for (let id = 0n; id < count; id++) {
+    const { open, settled } = await marketState(s, id);
+    if (!open || settled) {
+      ids.push(0n);
+      continue;
+    }
+    const feed = await feedOf(s, id);
+    let first = 0n;
+    for (let r: bigint = await feed.latestRound(); r >= 1n; r--) {
+      if ((await feed.getTimestamp(r)) < notBefore) break;
+      first = r;
+    }
+    if (first === 0n) {
+      await feed.updateAnswer(await feed.latestAnswer());
+      first = await feed.latestRound();
+    }
+    ids.push(first);
+  }
+  return ids;
+}
+
+/**
+ * Executes `owner`'s pending request: moves time on to its notBefore if it is not there yet (exactly the order
+ * book's delay after the request, when nothing else moved time), takes the first round at or after it of each
+ * feed with positions (pushing one where there is none), and executes at those rounds. Returns the outcome
+ * from LpRequestExecuted.
  */
 export async function executeLpRequest(s: Sys, owner: Signer, executor?: Signer) {
-  await networkHelpers.time.increase(await lpDelay(s));
-  const roundIds = await pushRounds(s);
+  const { notBefore } = await s.vault.lpRequest(await owner.getAddress());
+  if (BigInt(await networkHelpers.time.latest()) < notBefore) await networkHelpers.time.increaseTo(notBefore);
+  const roundIds = await firstRounds(s, BigInt(notBefore));
   const vault = executor ? s.vault.connect(executor) : s.vault;
   const receipt = await (await vault.executeRequest(await owner.getAddress(), roundIds)).wait();
   for (const log of receipt.logs) {
