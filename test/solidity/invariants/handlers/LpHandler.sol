@@ -35,7 +35,8 @@ contract LpHandler is HandlerBase {
             vm.prank(a);
             try vault.requestDeposit(amount) {
                 pathCount["requestDeposit"] += 1;
-                if (before - _balance(a) != amount) ghosts.fail("INV-CONS", "requestDeposit escrowed other than the amount");
+                if (before - _balance(a) != amount)
+                    ghosts.fail("INV-CONS", "requestDeposit escrowed other than the amount");
                 if (paused) ghosts.fail("INV-PAUSE", "an LP deposit request succeeded while paused");
             } catch (bytes memory reason) {
                 if (paused && _selector(reason) != ILiquidityVault.DepositsPaused.selector) {
@@ -169,11 +170,7 @@ contract LpHandler is HandlerBase {
             }
             // A redemption may wait for free liquidity, a price, or a non-zero payout; nothing else (and never
             // the pause) may refuse it.
-            if (
-                s != IPerpEngine.InsufficientLiquidity.selector &&
-                s != ILiquidityVault.ZeroAmount.selector &&
-                probed
-            ) {
+            if (s != IPerpEngine.InsufficientLiquidity.selector && s != ILiquidityVault.ZeroAmount.selector && probed) {
                 ghosts.fail("INV-LIVE", "a redemption's execution reverted for other than liquidity or price");
             }
         }
