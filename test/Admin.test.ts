@@ -29,6 +29,7 @@ import {
   tradingFee,
   usd,
 } from "./helpers/trading.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 const name32 = (s: string) => ethers.encodeBytes32String(s);
 const role = (s: string) => ethers.keccak256(ethers.toUtf8Bytes(s));
@@ -351,11 +352,12 @@ describe("PerpEngine admin", function () {
         expect((await s.lens.getMarket(ETH)).config.maxProfitFactor).to.equal(9n * WAD);
         expect(await s.engine.totalReserved()).to.equal(reserve9);
         // One unit short of the new reserve still reverts; the exact reserve is accepted.
-        await s.vault.connect(s.lp).deposit(reserve18 - reserve9 - 1n, s.lp);
+        // Alice's position is open: LPs deposit by request (funding and borrowing are off, so the delay moves nothing).
+        await lpDeposit(s, s.lp, reserve18 - reserve9 - 1n);
         await expect(s.engine.setMarketConfig(ETH, raised(s.decimals)))
           .to.be.revertedWithCustomError(s.engine, "InsufficientLiquidity")
           .withArgs(reserve18, reserve18 - 1n);
-        await s.vault.connect(s.lp).deposit(1n, s.lp);
+        await lpDeposit(s, s.lp, 1n);
         await expect(s.engine.setMarketConfig(ETH, raised(s.decimals))).to.emit(s.engine, "MarketConfigUpdated");
         expect([await s.engine.totalReserved(), await s.engine.lpBalance()]).to.deep.equal([reserve18, reserve18]);
         expect(await s.engine.freeLiquidity()).to.equal(0n);

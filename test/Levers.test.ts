@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import type { BaseContract } from "ethers";
 import { deploySystem, ETH, ethers, feedPrice, marketConfig, networkHelpers, WAD } from "./helpers/system.js";
+import { lpDeposit, lpRedeem } from "./helpers/lp.js";
 
 /**
  * Every admin lever sits behind a TimelockController (two days here, as on the testnets): after a change is
@@ -84,24 +85,32 @@ describe("levers behind the timelock", function () {
     // LP's 1M can leave. At a factor of 12 the reserve is 3.6M and only 0.4M could.
     await s.vault.connect(s.bob).deposit(3_000_000n * u, s.bob);
     await s.orders.connect(s.alice).openPosition(ETH, 1_000n * WAD, 300_000n * u);
-    const maxBefore = await s.vault.maxWithdraw(s.lp);
-    expect(maxBefore).to.be.greaterThan(999_000n * u);
+    // With a position open, LPs leave by request (maxWithdraw is zero): the limit is the pool's free liquidity.
+    const freeBefore = await s.engine.freeLiquidity();
+    const lpShares = await s.vault.balanceOf(s.lp);
+    const lpValue = await s.vault.convertToAssets(lpShares);
+    expect(lpValue).to.be.greaterThan(999_000n * u);
+    expect(freeBefore).to.be.greaterThan(lpValue);
     const raised = marketConfig(6, { maxFundingRatePerDay: 0n, maxProfitFactor: 12n * WAD });
     const execute = await s.schedule(s.engine, "setMarketConfig", [ETH, raised]);
 
     // Scheduled, not in force: the reserve and the LP's exit are unchanged, and executing early fails.
     await expect(execute()).to.be.revertedWithCustomError(s.timelock, "TimelockUnexpectedOperationState");
     await s.wait(DELAY - 60n);
-    expect(await s.vault.maxWithdraw(s.lp)).to.equal(maxBefore);
-    await s.vault.connect(s.lp).withdraw(maxBefore, s.lp, s.lp);
+    expect(await s.engine.freeLiquidity()).to.equal(freeBefore);
+    // The request executes after the order book's 30 s delay, inside the minute left before the change.
+    const paid = await lpRedeem(s, s.lp, lpShares);
+    expect(paid).to.be.greaterThan(999_000n * u);
+    expect(await s.vault.balanceOf(s.lp)).to.equal(0n);
     // A new LP joins knowing the announced terms; the change then takes effect as scheduled.
-    await s.vault.connect(s.carol).deposit(1_000_000n * u, s.carol);
+    await lpDeposit(s, s.carol, 1_000_000n * u);
     await s.wait(60n);
     const reservedBefore = await s.engine.totalReserved();
     await execute();
     expect((await s.lens.getMarket(ETH)).config.maxProfitFactor).to.equal(12n * WAD);
     expect(await s.engine.totalReserved()).to.equal((reservedBefore * 12n) / 9n);
-    expect(await s.vault.maxWithdraw(s.bob)).to.be.lessThan(maxBefore); // the pool's free part is now 0.4M
+    // The pool's free part is now about 0.4M: less than the LP took out.
+    expect(await s.engine.freeLiquidity()).to.be.lessThan(paid);
   });
 
   it("lever_maintenanceMargin: a trader closes before a higher maintenance ratio makes the position liquidatable", async function () {

@@ -14,6 +14,7 @@ import {
   usd,
   type System,
 } from "./helpers/trading.js";
+import { lpDelay, lpRedeem, pushRounds } from "./helpers/lp.js";
 
 const OFFSET = 10n ** 6n; // virtual shares of the vault's 6-decimal offset
 
@@ -149,7 +150,7 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
     });
 
     describe("free liquidity", function () {
-      it("maxWithdraw and maxRedeem stop at free liquidity (LP balance less reserved profit caps)", async function () {
+      it("with positions open maxWithdraw and maxRedeem are zero, and redemptions by request stop at free liquidity (LP balance less reserved profit caps)", async function () {
         const s = await networkHelpers.loadFixture(funded);
         const u = s.unit;
         await s.orders.connect(s.alice).openPosition(ETH, 300n * WAD, 100_000n * u);
@@ -159,17 +160,33 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
         expect(reserve).to.equal(810_000n * u);
         const free = lpBalance - reserve;
         expect(await s.engine.freeLiquidity()).to.equal(free);
-        expect(await s.vault.maxWithdraw(s.lp)).to.equal(free);
+        // The one-transaction paths are closed while a market has positions.
+        expect(await s.vault.maxWithdraw(s.lp)).to.equal(0n);
+        expect(await s.vault.maxRedeem(s.lp)).to.equal(0n);
+        await expect(s.vault.connect(s.lp).withdraw(u, s.lp, s.lp)).to.be.revertedWithCustomError(
+          s.vault,
+          "UseRequests",
+        );
+        await expect(s.vault.connect(s.lp).redeem(OFFSET, s.lp, s.lp)).to.be.revertedWithCustomError(
+          s.vault,
+          "UseRequests",
+        );
+        // A redemption of the shares free liquidity can pay (no funding, no borrowing here: the delay moves no mark).
         const supply = await s.vault.totalSupply();
-        expect(await s.vault.maxRedeem(s.lp)).to.equal(mulDivDown(free, supply + OFFSET, lpBalance + 1n));
-        await expect(s.vault.connect(s.lp).withdraw(free + 1n, s.lp, s.lp))
-          .to.be.revertedWithCustomError(s.vault, "ERC4626ExceededMaxWithdraw")
-          .withArgs(s.lp.address, free + 1n, free);
-        await s.vault.connect(s.lp).withdraw(free, s.lp, s.lp);
-        expect(await s.engine.freeLiquidity()).to.equal(0n);
-        await expect(s.vault.connect(s.lp).redeem(1n, s.lp, s.lp))
-          .to.be.revertedWithCustomError(s.vault, "ERC4626ExceededMaxRedeem")
-          .withArgs(s.lp.address, 1n, 0n);
+        const freeShares = mulDivDown(free, supply + OFFSET, lpBalance + 1n);
+        const paid = await lpRedeem(s, s.lp, freeShares);
+        expect(paid).to.equal(assetsForRedeem(freeShares, supply, lpBalance));
+        const left = await s.engine.freeLiquidity();
+        expect(left).to.equal(free - paid);
+        expect(left).to.be.lessThanOrEqual(1n);
+        // Beyond it, the execution reverts with the engine's InsufficientLiquidity (the request stays pending).
+        await s.vault.connect(s.lp).requestRedeem(3n * OFFSET);
+        await networkHelpers.time.increase(await lpDelay(s));
+        const rounds = await pushRounds(s);
+        await expect(s.vault.executeRequest(s.lp, rounds)).to.be.revertedWithCustomError(
+          s.engine,
+          "InsufficientLiquidity",
+        );
       });
 
       it("the engine's LP entry points revert with OnlyVault for anyone but the vault", async function () {
@@ -232,18 +249,35 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
         expect(await s.vault.totalAssets()).to.equal(lpBalance + pending);
       });
 
-      it("refuses deposits and withdrawals with the oracle's StalePrice while a market with positions has a stale feed", async function () {
+      it("with positions open and a stale feed, the one-transaction paths revert UseRequests and a request's execution the oracle's StalePrice", async function () {
         const s = await networkHelpers.loadFixture(funded);
         await s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
-        await networkHelpers.time.increase(3_601);
+        await s.vault.connect(s.lp).requestRedeem(OFFSET);
+        await s.vault.connect(s.bob).requestDeposit(s.unit);
+        // A first round after the delay, then a later round that is already stale (updated more than the
+        // oracle's hour ago): the feed's latest answer is stale while the request is still live.
+        await networkHelpers.time.increase(await lpDelay(s));
+        const rounds = await pushRounds(s);
+        const stale = BigInt(await networkHelpers.time.latest()) - 3_601n;
+        await s.ethFeed.updateRoundData(rounds[0] + 1n, feedPrice(3_000), stale, stale);
         const [, , , updatedAt] = await s.ethFeed.latestRoundData();
-        await expect(s.vault.connect(s.lp).withdraw(s.unit, s.lp, s.lp))
+        expect(updatedAt).to.equal(stale);
+        await expect(s.vault.connect(s.lp).withdraw(s.unit, s.lp, s.lp)).to.be.revertedWithCustomError(
+          s.vault,
+          "UseRequests",
+        );
+        await expect(s.vault.connect(s.lp).redeem(OFFSET, s.lp, s.lp)).to.be.revertedWithCustomError(
+          s.vault,
+          "UseRequests",
+        );
+        await expect(s.vault.connect(s.bob).deposit(s.unit, s.bob)).to.be.revertedWithCustomError(
+          s.vault,
+          "UseRequests",
+        );
+        await expect(s.vault.executeRequest(s.lp, rounds))
           .to.be.revertedWithCustomError(s.ethOracle, "StalePrice")
           .withArgs(updatedAt, 3_600n);
-        await expect(s.vault.connect(s.lp).redeem(OFFSET, s.lp, s.lp))
-          .to.be.revertedWithCustomError(s.ethOracle, "StalePrice")
-          .withArgs(updatedAt, 3_600n);
-        await expect(s.vault.connect(s.bob).deposit(s.unit, s.bob))
+        await expect(s.vault.executeRequest(s.bob, rounds))
           .to.be.revertedWithCustomError(s.ethOracle, "StalePrice")
           .withArgs(updatedAt, 3_600n);
       });

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { BTC, ETH, ethers, feedPrice, marketConfig, networkHelpers, WAD } from "./helpers/system.js";
 import { fundedNoFunding6 } from "./helpers/trading.js";
+import { executeLpRequest, lpDelay, pushRounds } from "./helpers/lp.js";
 
 const SETTLEMENT = 60_000n * WAD; // BTC's last good answer
 
@@ -17,12 +18,20 @@ describe("Winding down a market whose feed broke", function () {
   it("attack_brokenFeedFreeze: before settlement the broken BTC feed freezes the LPs and the BTC trader; ETH trades on", async function () {
     const s = await networkHelpers.loadFixture(brokenBtcFeed);
     await expect(s.vault.totalAssets()).to.be.revertedWithCustomError(s.btcOracle, "PriceOutOfBounds");
-    // The vault offers nothing (maxWithdraw is zero rather than a revert), and a withdrawal reverts.
+    // The vault offers nothing (maxWithdraw is zero rather than a revert); with positions open a withdrawal in
+    // one transaction reverts UseRequests, and a redemption request cannot execute: the BTC round after the
+    // delay carries the broken answer.
     await expect(s.vault.connect(s.lp).withdraw(s.unit, s.lp, s.lp)).to.be.revertedWithCustomError(
+      s.vault,
+      "UseRequests",
+    );
+    expect(await s.vault.maxWithdraw(s.lp)).to.equal(0n);
+    await s.vault.connect(s.lp).requestRedeem(10n ** 12n); // shares worth about one token (1e6 shares a unit)
+    await networkHelpers.time.increase(await lpDelay(s));
+    await expect(s.vault.executeRequest(s.lp, await pushRounds(s))).to.be.revertedWithCustomError(
       s.btcOracle,
       "PriceOutOfBounds",
     );
-    expect(await s.vault.maxWithdraw(s.lp)).to.equal(0n);
     await expect(s.orders.connect(s.alice).closePosition(BTC)).to.be.revertedWithCustomError(
       s.btcOracle,
       "PriceOutOfBounds",
@@ -42,15 +51,20 @@ describe("Winding down a market whose feed broke", function () {
     expect((await s.lens.getMarket(BTC)).settlementPrice).to.equal(SETTLEMENT);
     expect(await s.engine.marketPrice(BTC)).to.equal(SETTLEMENT);
 
-    // The vault marks BTC at the settlement price: the share price is back, LPs can leave.
+    // The vault marks BTC at the settlement price: the share price is back, LPs can leave. Positions remain
+    // (Alice's BTC, Bob's ETH), so through a request: it needs a round of ETH only, none of the settled BTC.
     const assets = await s.vault.totalAssets();
     expect(assets).to.be.greaterThan(0n);
-    await expect(s.vault.connect(s.lp).withdraw(1_000n * s.unit, s.lp, s.lp)).to.changeTokenBalance(
-      ethers,
-      s.token,
-      s.lp,
-      1_000n * s.unit,
-    );
+    const shares = await s.vault.previewWithdraw(1_000n * s.unit);
+    const before = await s.token.balanceOf(s.lp);
+    await s.vault.connect(s.lp).requestRedeem(shares);
+    const { assets: paid, roundIds } = await executeLpRequest(s, s.lp);
+    expect(roundIds[Number(BTC)]).to.equal(0n);
+    expect(roundIds[Number(ETH)]).to.be.greaterThan(0n);
+    // No funding, no borrowing, no price move: the shares of 1,000 still redeem for at least 1,000.
+    expect(paid).to.be.greaterThanOrEqual(1_000n * s.unit);
+    expect(paid).to.be.lessThanOrEqual(1_000n * s.unit + 1n);
+    expect(await s.token.balanceOf(s.lp)).to.equal(before + paid);
 
     // Alice closes at once at the settlement price: no oracle, nothing to front-run. Entry was 60,000, so her
     // PnL is zero and she gets her margin less the closing fee (120 x 5 bps = 0.06; she paid as much to open).

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.34;
 
+import {ILiquidityVault} from "../../../contracts/interfaces/ILiquidityVault.sol";
 import {Market, Position} from "../../../contracts/interfaces/IPerpEngine.sol";
 import {BaseTest} from "../utils/BaseTest.sol";
 import {Model} from "../utils/Model.sol";
@@ -88,9 +89,10 @@ contract InvariantsTest is BaseTest {
         t[6] = TraderHandler.setBlocked.selector;
         t[7] = TraderHandler.claim.selector;
         s[0] = FuzzSelector(address(traders), t);
-        bytes4[] memory l = new bytes4[](2);
+        bytes4[] memory l = new bytes4[](3);
         l[0] = LpHandler.deposit.selector;
         l[1] = LpHandler.withdraw.selector;
+        l[2] = LpHandler.settle.selector;
         s[1] = FuzzSelector(address(lps), l);
         bytes4[] memory st = new bytes4[](3);
         st[0] = StakerHandler.stake.selector;
@@ -208,6 +210,27 @@ contract InvariantsTest is BaseTest {
             address a = traders.trader(i);
             _assertEq(engine.claimable(a), ghosts.deferred(a), "INV-CLAIM-2 claimable == deferred refunds");
         }
+    }
+
+    // ---------------------------------------------------------------- INV-LP
+
+    /// INV-LP-1: the vault holds exactly the pending requests' escrows: tokens for deposits, its own shares
+    /// for redemptions.
+    function invariant_INV_LP_1_vault_holds_exactly_the_pending_escrows() public view {
+        uint256 assets;
+        uint256 shares;
+        for (uint256 i; i < 2; ++i) {
+            ILiquidityVault.LpRequest memory r = vault.lpRequest(lps.lp(i));
+            if (r.redeem) shares += r.amount;
+            else assets += r.amount;
+        }
+        _assertEq(token.balanceOf(address(vault)), assets, "INV-LP-1 vault tokens == pending deposit escrows");
+        _assertEq(vault.balanceOf(address(vault)), shares, "INV-LP-1 vault shares == pending redemption escrows");
+    }
+
+    /// INV-LP-2: no executed LP request lowers the value per share of the shares outside it.
+    function invariant_INV_LP_2_entering_or_leaving_never_dilutes_the_others() public view {
+        _noViolation("INV-LP-2");
     }
 
     // ---------------------------------------------------------------- INV-AGG
@@ -349,8 +372,9 @@ contract InvariantsTest is BaseTest {
     }
 
     function _assertNoViolations() private view {
-        bytes32[8] memory ids = [
+        bytes32[9] memory ids = [
             bytes32("INV-CONS"),
+            "INV-LP-2",
             "INV-WF",
             "INV-LIQ",
             "INV-BACK",

@@ -1,13 +1,28 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.34;
 
+import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol";
+
 import {ILiquidityVault} from "../../../../contracts/interfaces/ILiquidityVault.sol";
+import {IPerpEngine, Market} from "../../../../contracts/interfaces/IPerpEngine.sol";
 import {vm} from "../../utils/Vm.sol";
 import {HandlerBase, System} from "./HandlerBase.sol";
 
-/// @notice Liquidity providers deposit and withdraw; a withdrawal within maxWithdraw must succeed, paused or
-/// not (INV-LIVE); a deposit while paused reverts with DepositsPaused (INV-PAUSE).
+/// @notice Liquidity providers deposit and withdraw. With no positions anywhere they use the one-transaction
+/// ERC-4626 paths: a withdrawal within maxWithdraw must succeed, paused or not (INV-LIVE); a deposit while
+/// paused reverts with DepositsPaused (INV-PAUSE). While a market has positions those revert UseRequests, so
+/// they request (requestDeposit / requestRedeem, escrowed in the vault) and a later call executes the request at
+/// the first round of each market with positions at or after its notBefore, or cancels it once expired.
+/// A redemption's execution must succeed unless free liquidity, the oracle or a zero payout refuses it
+/// (INV-LIVE, paused or not); execution never dilutes the shares outside the request (INV-LP-2).
 contract LpHandler is HandlerBase {
+    /// @dev convertToAssets of this many shares measures the value per share (INV-LP-2).
+    uint256 internal constant PROBE = 1e18;
+    /// @dev Rounding the probe may lose (units of the asset).
+    uint256 internal constant PROBE_TOLERANCE = 2;
+
+    mapping(bytes32 path => uint256) public pathCount;
+
     constructor(System memory system) HandlerBase(system) {}
 
     function deposit(uint256 actorSeed, uint256 amountSeed) external action {
@@ -15,6 +30,21 @@ contract LpHandler is HandlerBase {
         uint256 amount = _bound(amountSeed, 1, 2_000_000) * UNIT;
         bool paused = engine.paused();
         uint256 before = _balance(a);
+        if (_anyPositions()) {
+            if (vault.lpRequest(a).amount != 0) return _settle(a, amountSeed);
+            vm.prank(a);
+            try vault.requestDeposit(amount) {
+                pathCount["requestDeposit"] += 1;
+                if (before - _balance(a) != amount)
+                    ghosts.fail("INV-CONS", "requestDeposit escrowed other than the amount");
+                if (paused) ghosts.fail("INV-PAUSE", "an LP deposit request succeeded while paused");
+            } catch (bytes memory reason) {
+                if (paused && _selector(reason) != ILiquidityVault.DepositsPaused.selector) {
+                    ghosts.fail("INV-PAUSE", "an LP deposit request reverted other than DepositsPaused while paused");
+                }
+            }
+            return;
+        }
         vm.prank(a);
         try vault.deposit(amount, a) {
             uint256 paid = before - _balance(a);
@@ -30,6 +60,19 @@ contract LpHandler is HandlerBase {
 
     function withdraw(uint256 actorSeed, uint256 bpsSeed) external action {
         address a = lp(actorSeed % LPS);
+        if (_anyPositions()) {
+            if (vault.lpRequest(a).amount != 0) return _settle(a, bpsSeed);
+            uint256 shares = (vault.balanceOf(a) * _bound(bpsSeed, 1, 10_000)) / 10_000;
+            if (shares == 0) return;
+            vm.prank(a);
+            // Escrowing one's own shares needs no price and ignores the pause.
+            try vault.requestRedeem(shares) {
+                pathCount["requestRedeem"] += 1;
+            } catch {
+                ghosts.fail("INV-LIVE", "a redemption request of owned shares reverted");
+            }
+            return;
+        }
         uint256 max;
         try vault.maxWithdraw(a) returns (uint256 m) {
             max = m;
@@ -47,6 +90,115 @@ contract LpHandler is HandlerBase {
         } catch {
             // Withdrawals ignore the pause: this also holds while paused (INV-PAUSE-2).
             ghosts.fail("INV-LIVE", "a withdrawal within maxWithdraw reverted");
+        }
+    }
+
+    /// @notice Executes or cancels an LP's pending request (anyone may).
+    function settle(uint256 actorSeed, uint256 seed) external action {
+        address a = lp(actorSeed % LPS);
+        if (vault.lpRequest(a).amount != 0) _settle(a, seed);
+    }
+
+    // ================================================================ internals
+
+    /// @dev Cancels an expired request (its escrow comes back exactly), or executes a live one at the first
+    /// round at or after its notBefore in each market with positions, posting that round (the current answer
+    /// again) when the feed has none yet.
+    function _settle(address a, uint256 seed) internal {
+        ILiquidityVault.LpRequest memory r = vault.lpRequest(a);
+        if (block.timestamp > r.expiresAt) return _cancel(a, r);
+        uint256 count = engine.marketCount();
+        uint80[] memory roundIds = new uint80[](count);
+        for (uint256 id; id < count; ++id) {
+            Market memory m = lens.getMarket(id);
+            if ((m.longSize == 0 && m.shortSize == 0) || m.settlementPrice != 0) continue;
+            MockV3Aggregator feed = _feed(id);
+            uint80 first = _firstRound(feed, r.notBefore);
+            if (first == 0) {
+                if (seed % 4 == 0) return; // not yet: let time pass
+                uint256 t = block.timestamp < r.notBefore ? r.notBefore : block.timestamp;
+                if (t > r.expiresAt) return;
+                if (t != block.timestamp) {
+                    ghosts.setTime(t);
+                    vm.warp(t);
+                }
+                feed.updateAnswer(feed.latestAnswer());
+                first = _firstRound(feed, r.notBefore);
+            }
+            roundIds[id] = first;
+        }
+        _execute(a, r, roundIds);
+    }
+
+    function _cancel(address a, ILiquidityVault.LpRequest memory r) internal {
+        uint256 tokens = _balance(a);
+        uint256 shares = vault.balanceOf(a);
+        try vault.cancelRequest(a) {
+            pathCount["cancelRequest"] += 1;
+            uint256 back = r.redeem ? vault.balanceOf(a) - shares : _balance(a) - tokens;
+            if (back != r.amount) ghosts.fail("INV-CONS", "cancelRequest returned other than the escrow");
+        } catch {
+            ghosts.fail("INV-LIVE", "cancelling an expired LP request reverted");
+        }
+    }
+
+    function _execute(address a, ILiquidityVault.LpRequest memory r, uint80[] memory roundIds) internal {
+        bool paused = engine.paused();
+        (bool probed, uint256 valueBefore) = _probe();
+        uint256 tokens = _balance(a);
+        try vault.executeRequest(a, roundIds) returns (uint256 out) {
+            pathCount[r.redeem ? bytes32("executeRedeem") : bytes32("executeDeposit")] += 1;
+            if (r.redeem) {
+                uint256 received = _balance(a) - tokens;
+                ghosts.engineFlow("lp.executeRedeem", 0, received);
+                if (received != out) ghosts.fail("INV-CONS", "a redemption paid other than its return value");
+            } else {
+                ghosts.engineFlow("lp.executeDeposit", r.amount, 0);
+                if (paused) ghosts.fail("INV-PAUSE", "an LP deposit executed while paused");
+            }
+            (bool after_, uint256 valueAfter) = _probe();
+            if (probed && after_ && valueAfter + PROBE_TOLERANCE < valueBefore) {
+                ghosts.fail("INV-LP-2", "an executed LP request diluted the other shares");
+            }
+        } catch (bytes memory reason) {
+            bytes4 s = _selector(reason);
+            if (!r.redeem) {
+                if (paused && s != ILiquidityVault.DepositsPaused.selector) {
+                    ghosts.fail("INV-PAUSE", "a deposit execution reverted other than DepositsPaused while paused");
+                }
+                return;
+            }
+            // A redemption may wait for free liquidity, a price, or a non-zero payout; nothing else (and never
+            // the pause) may refuse it.
+            if (s != IPerpEngine.InsufficientLiquidity.selector && s != ILiquidityVault.ZeroAmount.selector && probed) {
+                ghosts.fail("INV-LIVE", "a redemption's execution reverted for other than liquidity or price");
+            }
+        }
+    }
+
+    /// @dev The value of PROBE shares at the current mark, or false while the pool cannot be marked.
+    function _probe() internal view returns (bool, uint256) {
+        try vault.convertToAssets(PROBE) returns (uint256 v) {
+            return (true, v);
+        } catch {
+            return (false, 0);
+        }
+    }
+
+    function _anyPositions() internal view returns (bool) {
+        uint256 count = engine.marketCount();
+        for (uint256 id; id < count; ++id) {
+            Market memory m = lens.getMarket(id);
+            if (m.longSize != 0 || m.shortSize != 0) return true;
+        }
+        return false;
+    }
+
+    /// @dev The first round of `feed` updated at or after `notBefore` (0 when none), as OrderBookHandler does.
+    function _firstRound(MockV3Aggregator feed, uint256 notBefore) private view returns (uint80 first) {
+        for (uint256 r = feed.latestRound(); r >= 1; --r) {
+            if (feed.getTimestamp(r) < notBefore) break;
+            first = uint80(r);
         }
     }
 }

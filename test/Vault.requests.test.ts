@@ -1,0 +1,325 @@
+import { expect } from "chai";
+import { BTC, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/system.js";
+import { fundedNoFunding6, mulDivDown } from "./helpers/trading.js";
+import { executeLpRequest, lpDelay, pushRounds } from "./helpers/lp.js";
+
+const OFFSET = 10n ** 6n; // virtual shares of the vault's 6-decimal offset
+const DELAY = 30n; // InstantOrders.minDelay
+const MAX_AGE = 3_600n; // InstantOrders.maxAge
+const sharesForDeposit = (assets: bigint, supply: bigint, total: bigint) =>
+  mulDivDown(assets, supply + OFFSET, total + 1n);
+const assetsForRedeem = (shares: bigint, supply: bigint, total: bigint) =>
+  mulDivDown(shares, total + 1n, supply + OFFSET);
+
+/** 1M in the pool, funding off (borrowing is off by default), and Alice long 10 ETH at $3,000: LPs use requests. */
+async function withPosition() {
+  const s = await fundedNoFunding6();
+  await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, 3_000n * s.unit);
+  return s;
+}
+
+describe("LiquidityVault requests (positions open)", function () {
+  it("the delay and life come from the wired orders contract (InstantOrders: 30 s, an hour)", async function () {
+    const s = await networkHelpers.loadFixture(withPosition);
+    expect(await lpDelay(s)).to.equal(DELAY);
+    expect(await s.orders.maxAge()).to.equal(MAX_AGE);
+  });
+
+  it("requestDeposit escrows the tokens in the vault and emits LpRequested; executeRequest (by anyone) books them and emits Deposit and LpRequestExecuted", async function () {
+    const s = await networkHelpers.loadFixture(withPosition);
+    const assets = 10_000n * s.unit;
+    const tx = s.vault.connect(s.bob).requestDeposit(assets);
+    await expect(tx).to.changeTokenBalances(ethers, s.token, [s.bob, s.vault], [-assets, assets]);
+    const at = BigInt(await networkHelpers.time.latest());
+    await expect(tx)
+      .to.emit(s.vault, "LpRequested")
+      .withArgs(s.bob.address, false, assets, at + DELAY, at + MAX_AGE);
+    const r = await s.vault.lpRequest(s.bob);
+    expect([r.amount, r.notBefore, r.expiresAt, r.redeem]).to.deep.equal([assets, at + DELAY, at + MAX_AGE, false]);
+    expect(await s.vault.balanceOf(s.bob)).to.equal(0n);
+
+    await networkHelpers.time.increase(DELAY);
+    const rounds = await pushRounds(s);
+    expect(rounds[Number(BTC)]).to.equal(0n); // no BTC positions: no round needed
+    const [supply, total, lpBalance] = [
+      await s.vault.totalSupply(),
+      await s.vault.totalAssets(),
+      await s.engine.lpBalance(),
+    ];
+    const shares = sharesForDeposit(assets, supply, total);
+    const exec = s.vault.connect(s.keeper).executeRequest(s.bob, rounds);
+    await expect(exec).to.emit(s.vault, "Deposit").withArgs(s.keeper.address, s.bob.address, assets, shares);
+    await expect(exec).to.emit(s.vault, "LpRequestExecuted").withArgs(s.bob.address, false, assets, shares, total);
+    expect(await s.vault.balanceOf(s.bob)).to.equal(shares);
+    expect(await s.engine.lpBalance()).to.equal(lpBalance + assets);
+    expect(await s.token.balanceOf(s.vault)).to.equal(0n);
+    expect((await s.vault.lpRequest(s.bob)).amount).to.equal(0n);
+  });
+
+  it("requestRedeem escrows the shares in the vault; executeRequest pays the owner and emits Withdraw and LpRequestExecuted", async function () {
+    const s = await networkHelpers.loadFixture(withPosition);
+    const shares = 5_000n * s.unit * OFFSET;
+    const owned = await s.vault.balanceOf(s.lp);
+    const tx = await s.vault.connect(s.lp).requestRedeem(shares);
+    const at = BigInt(await networkHelpers.time.latest());
+    await expect(tx)
+      .to.emit(s.vault, "LpRequested")
+      .withArgs(s.lp.address, true, shares, at + DELAY, at + MAX_AGE);
+    expect(await s.vault.balanceOf(s.lp)).to.equal(owned - shares);
+    expect(await s.vault.balanceOf(s.vault)).to.equal(shares);
+
+    await networkHelpers.time.increase(DELAY);
+    const rounds = await pushRounds(s);
+    const [supply, total] = [await s.vault.totalSupply(), await s.vault.totalAssets()];
+    const assets = assetsForRedeem(shares, supply, total);
+    const exec = s.vault.connect(s.keeper).executeRequest(s.lp, rounds);
+    await expect(exec).to.changeTokenBalance(ethers, s.token, s.lp, assets);
+    await expect(exec)
+      .to.emit(s.vault, "Withdraw")
+      .withArgs(s.keeper.address, s.lp.address, s.lp.address, assets, shares);
+    await expect(exec).to.emit(s.vault, "LpRequestExecuted").withArgs(s.lp.address, true, assets, shares, total);
+    expect(await s.vault.balanceOf(s.vault)).to.equal(0n);
+    expect(await s.vault.totalSupply()).to.equal(supply - shares);
+  });
+
+  describe("worse-of pricing", function () {
+    it("a deposit executed after the mark rose (the long lost) buys at the higher current mark", async function () {
+      const s = await networkHelpers.loadFixture(withPosition);
+      const assets = 10_000n * s.unit;
+      await s.vault.connect(s.bob).requestDeposit(assets);
+      await networkHelpers.time.increase(DELAY);
+      const rounds = await pushRounds(s); // the first round: $3,000
+      const atRound = await s.vault.totalAssets();
+      await s.ethFeed.updateAnswer(feedPrice(2_900)); // Alice loses 1,000: the pool is worth more now
+      const current = await s.vault.totalAssets();
+      expect(current).to.equal(atRound + 1_000n * s.unit);
+      const shares = sharesForDeposit(assets, await s.vault.totalSupply(), current);
+      await expect(s.vault.executeRequest(s.bob, rounds))
+        .to.emit(s.vault, "LpRequestExecuted")
+        .withArgs(s.bob.address, false, assets, shares, current);
+      expect(shares).to.be.lessThan(sharesForDeposit(assets, await s.vault.totalSupply(), atRound));
+    });
+
+    it("a deposit whose round marked higher than now buys at the round's mark", async function () {
+      const s = await networkHelpers.loadFixture(withPosition);
+      const assets = 10_000n * s.unit;
+      await s.vault.connect(s.bob).requestDeposit(assets);
+      await networkHelpers.time.increase(DELAY);
+      await s.ethFeed.updateAnswer(feedPrice(2_900)); // the first round: the pool marked 1,000 higher
+      const rounds = [await s.ethFeed.latestRound(), 0n];
+      const atRound = await s.vault.totalAssets();
+      await s.ethFeed.updateAnswer(feedPrice(3_000));
+      expect(await s.vault.totalAssets()).to.equal(atRound - 1_000n * s.unit);
+      const shares = sharesForDeposit(assets, await s.vault.totalSupply(), atRound);
+      await expect(s.vault.executeRequest(s.bob, rounds))
+        .to.emit(s.vault, "LpRequestExecuted")
+        .withArgs(s.bob.address, false, assets, shares, atRound);
+    });
+
+    it("a redemption executed after the mark fell (the long gained) gets the lower current mark", async function () {
+      const s = await networkHelpers.loadFixture(withPosition);
+      const shares = 5_000n * s.unit * OFFSET;
+      await s.vault.connect(s.lp).requestRedeem(shares);
+      await networkHelpers.time.increase(DELAY);
+      const rounds = await pushRounds(s);
+      const atRound = await s.vault.totalAssets();
+      await s.ethFeed.updateAnswer(feedPrice(3_100)); // Alice gains 1,000: the pool is worth less now
+      const current = await s.vault.totalAssets();
+      expect(current).to.equal(atRound - 1_000n * s.unit);
+      const assets = assetsForRedeem(shares, await s.vault.totalSupply(), current);
+      await expect(s.vault.executeRequest(s.lp, rounds))
+        .to.emit(s.vault, "LpRequestExecuted")
+        .withArgs(s.lp.address, true, assets, shares, current);
+      expect(assets).to.be.lessThan(assetsForRedeem(shares, await s.vault.totalSupply(), atRound));
+    });
+
+    it("a redemption whose round marked lower than now gets the round's mark", async function () {
+      const s = await networkHelpers.loadFixture(withPosition);
+      const shares = 5_000n * s.unit * OFFSET;
+      await s.vault.connect(s.lp).requestRedeem(shares);
+      await networkHelpers.time.increase(DELAY);
+      await s.ethFeed.updateAnswer(feedPrice(3_100));
+      const rounds = [await s.ethFeed.latestRound(), 0n];
+      const atRound = await s.vault.totalAssets();
+      await s.ethFeed.updateAnswer(feedPrice(3_000));
+      const assets = assetsForRedeem(shares, await s.vault.totalSupply(), atRound);
+      await expect(s.vault.executeRequest(s.lp, rounds))
+        .to.emit(s.vault, "LpRequestExecuted")
+        .withArgs(s.lp.address, true, assets, shares, atRound);
+    });
+  });
+
+  describe("rounds", function () {
+    it("reverts with the oracle's RoundTooEarly for a round before notBefore, and NotFirstRound for a later one than the first", async function () {
+      const s = await networkHelpers.loadFixture(withPosition);
+      await s.vault.connect(s.bob).requestDeposit(s.unit);
+      const { notBefore } = await s.vault.lpRequest(s.bob);
+      const early = await s.ethFeed.latestRound();
+      const [, , , earlyAt] = await s.ethFeed.getRoundData(early);
+      await networkHelpers.time.increase(DELAY);
+      await expect(s.vault.executeRequest(s.bob, [early, 0n]))
+        .to.be.revertedWithCustomError(s.ethOracle, "RoundTooEarly")
+        .withArgs(early, earlyAt, notBefore);
+      const [first] = await pushRounds(s);
+      const [second] = await pushRounds(s);
+      const [, , , firstAt] = await s.ethFeed.getRoundData(first);
+      await expect(s.vault.executeRequest(s.bob, [second, 0n]))
+        .to.be.revertedWithCustomError(s.ethOracle, "NotFirstRound")
+        .withArgs(second, firstAt);
+      await expect(s.vault.executeRequest(s.bob, [first, 0n])).to.emit(s.vault, "LpRequestExecuted");
+    });
+
+    it("reverts with RoundCount when the array's length is not the number of markets", async function () {
+      const s = await networkHelpers.loadFixture(withPosition);
+      await s.vault.connect(s.bob).requestDeposit(s.unit);
+      await networkHelpers.time.increase(DELAY);
+      const rounds = await pushRounds(s);
+      await expect(s.vault.executeRequest(s.bob, [rounds[0]]))
+        .to.be.revertedWithCustomError(s.vault, "RoundCount")
+        .withArgs(1n, 2n);
+      await expect(s.vault.executeRequest(s.bob, [...rounds, 0n]))
+        .to.be.revertedWithCustomError(s.vault, "RoundCount")
+        .withArgs(3n, 2n);
+    });
+
+    it("a settled market needs no round: it is marked at its settlement price", async function () {
+      const s = await networkHelpers.loadFixture(withPosition);
+      await s.engine.settleMarket(ETH, 0n); // at the oracle's current price, $3,000; Alice's long stays open
+      expect(await s.vault.maxRedeem(s.lp)).to.equal(0n); // positions remain: requests only
+      const shares = 1_000n * s.unit * OFFSET;
+      await s.vault.connect(s.lp).requestRedeem(shares);
+      await networkHelpers.time.increase(DELAY);
+      const total = await s.vault.totalAssets();
+      const assets = assetsForRedeem(shares, await s.vault.totalSupply(), total);
+      // No round of any feed is given (nor pushed).
+      await expect(s.vault.executeRequest(s.lp, [0n, 0n]))
+        .to.emit(s.vault, "LpRequestExecuted")
+        .withArgs(s.lp.address, true, assets, shares, total);
+    });
+  });
+
+  describe("request state", function () {
+    it("reverts with ZeroAmount on a request of nothing", async function () {
+      const s = await networkHelpers.loadFixture(withPosition);
+      await expect(s.vault.connect(s.bob).requestDeposit(0n)).to.be.revertedWithCustomError(s.vault, "ZeroAmount");
+      await expect(s.vault.connect(s.lp).requestRedeem(0n)).to.be.revertedWithCustomError(s.vault, "ZeroAmount");
+    });
+
+    it("reverts with LpRequestPending on a second request of either kind", async function () {
+      const s = await networkHelpers.loadFixture(withPosition);
+      await s.vault.connect(s.lp).requestDeposit(s.unit);
+      await expect(s.vault.connect(s.lp).requestDeposit(s.unit))
+        .to.be.revertedWithCustomError(s.vault, "LpRequestPending")
+        .withArgs(s.lp.address);
+      await expect(s.vault.connect(s.lp).requestRedeem(OFFSET))
+        .to.be.revertedWithCustomError(s.vault, "LpRequestPending")
+        .withArgs(s.lp.address);
+    });
+
+    it("reverts with NoLpRequest on executing or cancelling without a request", async function () {
+      const s = await networkHelpers.loadFixture(withPosition);
+      await expect(s.vault.executeRequest(s.carol, [0n, 0n]))
+        .to.be.revertedWithCustomError(s.vault, "NoLpRequest")
+        .withArgs(s.carol.address);
+      await expect(s.vault.cancelRequest(s.carol))
+        .to.be.revertedWithCustomError(s.vault, "NoLpRequest")
+        .withArgs(s.carol.address);
+    });
+
+    it("an expired request cannot execute (LpRequestExpired); before expiry it cannot be cancelled (LpRequestNotExpired); after, cancelRequest returns the deposit escrow exactly", async function () {
+      const s = await networkHelpers.loadFixture(withPosition);
+      const assets = 12_345n * s.unit + 6n;
+      const before = await s.token.balanceOf(s.bob);
+      await s.vault.connect(s.bob).requestDeposit(assets);
+      const { expiresAt } = await s.vault.lpRequest(s.bob);
+      await networkHelpers.time.increase(DELAY);
+      const rounds = await pushRounds(s);
+      await expect(s.vault.cancelRequest(s.bob))
+        .to.be.revertedWithCustomError(s.vault, "LpRequestNotExpired")
+        .withArgs(s.bob.address, expiresAt);
+      await networkHelpers.time.increaseTo(expiresAt + 1n);
+      await expect(s.vault.executeRequest(s.bob, rounds))
+        .to.be.revertedWithCustomError(s.vault, "LpRequestExpired")
+        .withArgs(s.bob.address, expiresAt);
+      await expect(s.vault.connect(s.keeper).cancelRequest(s.bob))
+        .to.emit(s.vault, "LpRequestCancelled")
+        .withArgs(s.bob.address, false, assets);
+      expect(await s.token.balanceOf(s.bob)).to.equal(before);
+      expect(await s.token.balanceOf(s.vault)).to.equal(0n);
+      expect((await s.vault.lpRequest(s.bob)).amount).to.equal(0n);
+    });
+
+    it("cancelRequest after expiry returns a redemption's escrowed shares exactly", async function () {
+      const s = await networkHelpers.loadFixture(withPosition);
+      const owned = await s.vault.balanceOf(s.lp);
+      const shares = 777n * OFFSET + 3n;
+      await s.vault.connect(s.lp).requestRedeem(shares);
+      const { expiresAt } = await s.vault.lpRequest(s.lp);
+      await expect(s.vault.cancelRequest(s.lp))
+        .to.be.revertedWithCustomError(s.vault, "LpRequestNotExpired")
+        .withArgs(s.lp.address, expiresAt);
+      await networkHelpers.time.increaseTo(expiresAt + 1n);
+      await expect(s.vault.cancelRequest(s.lp))
+        .to.emit(s.vault, "LpRequestCancelled")
+        .withArgs(s.lp.address, true, shares);
+      expect(await s.vault.balanceOf(s.lp)).to.equal(owned);
+      expect(await s.vault.balanceOf(s.vault)).to.equal(0n);
+    });
+  });
+
+  describe("pause", function () {
+    it("a paused engine refuses requestDeposit and a deposit's execution with DepositsPaused, but not redemptions", async function () {
+      const s = await networkHelpers.loadFixture(withPosition);
+      await s.vault.connect(s.bob).requestDeposit(s.unit);
+      await s.engine.pause();
+      await expect(s.vault.connect(s.carol).requestDeposit(s.unit)).to.be.revertedWithCustomError(
+        s.vault,
+        "DepositsPaused",
+      );
+      await s.vault.connect(s.lp).requestRedeem(1_000n * s.unit * OFFSET);
+      await networkHelpers.time.increase(DELAY);
+      const rounds = await pushRounds(s);
+      await expect(s.vault.executeRequest(s.bob, rounds)).to.be.revertedWithCustomError(s.vault, "DepositsPaused");
+      await expect(s.vault.executeRequest(s.lp, rounds)).to.emit(s.vault, "LpRequestExecuted");
+      // The deposit's escrow stays pending; it executes once unpaused (still at its first round).
+      await s.engine.unpause();
+      await expect(s.vault.executeRequest(s.bob, rounds)).to.emit(s.vault, "Deposit");
+    });
+  });
+
+  it("escrow accounting: the vault's tokens are the pending deposit escrows and its own shares the pending redemption escrows", async function () {
+    const s = await networkHelpers.loadFixture(withPosition);
+    const u = s.unit;
+    // Carol and Dave hold shares too: deposited before any position.
+    const check = async () => {
+      let assets = 0n;
+      let shares = 0n;
+      for (const who of [s.lp, s.bob, s.carol, s.dave]) {
+        const r = await s.vault.lpRequest(who);
+        if (r.redeem) shares += r.amount;
+        else assets += r.amount;
+      }
+      expect(await s.token.balanceOf(s.vault)).to.equal(assets);
+      expect(await s.vault.balanceOf(s.vault)).to.equal(shares);
+      return [assets, shares];
+    };
+    await s.vault.connect(s.bob).requestDeposit(1_000n * u);
+    await s.vault.connect(s.carol).requestDeposit(2_000n * u + 1n);
+    await s.vault.connect(s.lp).requestRedeem(3_000n * u * OFFSET);
+    expect(await check()).to.deep.equal([3_000n * u + 1n, 3_000n * u * OFFSET]);
+    await executeLpRequest(s, s.bob);
+    expect(await check()).to.deep.equal([2_000n * u + 1n, 3_000n * u * OFFSET]);
+    await s.vault.connect(s.bob).requestRedeem(await s.vault.balanceOf(s.bob));
+    const bobShares = (await s.vault.lpRequest(s.bob)).amount;
+    expect(await check()).to.deep.equal([2_000n * u + 1n, 3_000n * u * OFFSET + bobShares]);
+    await executeLpRequest(s, s.lp);
+    expect(await check()).to.deep.equal([2_000n * u + 1n, bobShares]);
+    const { expiresAt } = await s.vault.lpRequest(s.carol);
+    await networkHelpers.time.increaseTo(expiresAt + 1n);
+    await s.vault.cancelRequest(s.carol);
+    expect(await check()).to.deep.equal([0n, bobShares]);
+    await networkHelpers.time.increaseTo((await s.vault.lpRequest(s.bob)).expiresAt + 1n);
+    await s.vault.cancelRequest(s.bob);
+    expect(await check()).to.deep.equal([0n, 0n]);
+  });
+});

@@ -1,0 +1,127 @@
+import type { Signer } from "ethers";
+import { ethers, networkHelpers } from "./system.js";
+
+/** The engine's storage slot of its `markets` mapping (ConstantsLib.MARKETS_SLOT). */
+const MARKETS_SLOT = 5n;
+const LO128 = (1n << 128n) - 1n;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Sys = { engine: any; vault: any; orders: any };
+
+/** Market `id`'s oracle and whether it has open positions, read as MarketLib.loadForMark does. */
+export async function marketState(s: Sys, id: bigint) {
+  const base = BigInt(
+    ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["uint256", "uint256"], [id, MARKETS_SLOT])),
+  );
+  const words: string[] = await s.engine.extsload(ethers.toBeHex(base, 32), 5n);
+  const oracle = ethers.getAddress(ethers.toBeHex(BigInt(words[0]) & ((1n << 160n) - 1n), 20));
+  const open = (BigInt(words[2]) & LO128) !== 0n || (BigInt(words[3]) & LO128) !== 0n;
+  // A settled market's lastFundingTime is type(uint32).max: it is marked at its settlement price.
+  const settled = ((BigInt(words[4]) >> 224n) & 0xffffffffn) === 0xffffffffn;
+  return { oracle, open, settled };
+}
+
+/** Whether any market has open positions (the one-transaction ERC-4626 paths then revert UseRequests). */
+export async function anyPositions(s: Sys) {
+  const count: bigint = await s.engine.marketCount();
+  for (let id = 0n; id < count; id++) if ((await marketState(s, id)).open) return true;
+  return false;
+}
+
+/** The feed (MockV3Aggregator) behind market `id`'s ChainlinkOracle. */
+export async function feedOf(s: Sys, id: bigint) {
+  const { oracle } = await marketState(s, id);
+  const feed = await (await ethers.getContractAt("ChainlinkOracle", oracle)).feed();
+  return ethers.getContractAt("MockV3Aggregator", feed);
+}
+
+/**
+ * Pushes one round (the current answer again) on the feed of every market with positions that is not settled
+ * (a settled market is marked at its settlement price and needs no round),
+ * and returns the round ids an `executeRequest` made before now takes: each such feed's new latest round, 0
+ * elsewhere (ignored by the vault).
+ */
+export async function pushRounds(s: Sys) {
+  const count: bigint = await s.engine.marketCount();
+  const ids: bigint[] = [];
+  for (let id = 0n; id < count; id++) {
+    const { open, settled } = await marketState(s, id);
+    if (!open || settled) {
+      ids.push(0n);
+      continue;
+    }
+    const feed = await feedOf(s, id);
+    await feed.updateAnswer(await feed.latestAnswer());
+    ids.push(await feed.latestRound());
+  }
+  return ids;
+}
+
+/** The order book's delay before a request can be priced (InstantOrders: 30 s). */
+export async function lpDelay(s: Sys) {
+  const book = await ethers.getContractAt("IOrderBook", await s.engine.orders());
+  return BigInt(await book.minDelay());
+}
+
+/**
+ * The round ids an execution of a request with `notBefore` takes: for each market with positions (not settled),
+ * the first round of its feed updated at or after `notBefore`, walking back from the latest as the invariant
+ * handlers do; when a feed has none yet, one is pushed (the current answer again). 0 for the other markets.
+ */
+export async function firstRounds(s: Sys, notBefore: bigint) {
+  const count: bigint = await s.engine.marketCount();
+  const ids: bigint[] = [];
+  for (let id = 0n; id < count; id++) {
+    const { open, settled } = await marketState(s, id);
+    if (!open || settled) {
+      ids.push(0n);
+      continue;
+    }
+    const feed = await feedOf(s, id);
+    let first = 0n;
+    for (let r: bigint = await feed.latestRound(); r >= 1n; r--) {
+      if ((await feed.getTimestamp(r)) < notBefore) break;
+      first = r;
+    }
+    if (first === 0n) {
+      await feed.updateAnswer(await feed.latestAnswer());
+      first = await feed.latestRound();
+    }
+    ids.push(first);
+  }
+  return ids;
+}
+
+/**
+ * Executes `owner`'s pending request: moves time on to its notBefore if it is not there yet (exactly the order
+ * book's delay after the request, when nothing else moved time), takes the first round at or after it of each
+ * feed with positions (pushing one where there is none), and executes at those rounds. Returns the outcome
+ * from LpRequestExecuted.
+ */
+export async function executeLpRequest(s: Sys, owner: Signer, executor?: Signer) {
+  const { notBefore } = await s.vault.lpRequest(await owner.getAddress());
+  if (BigInt(await networkHelpers.time.latest()) < notBefore) await networkHelpers.time.increaseTo(notBefore);
+  const roundIds = await firstRounds(s, BigInt(notBefore));
+  const vault = executor ? s.vault.connect(executor) : s.vault;
+  const receipt = await (await vault.executeRequest(await owner.getAddress(), roundIds)).wait();
+  for (const log of receipt.logs) {
+    const parsed = s.vault.interface.parseLog(log);
+    if (parsed?.name === "LpRequestExecuted") {
+      const { assets, shares, pricedAt } = parsed.args;
+      return { assets: assets as bigint, shares: shares as bigint, pricedAt: pricedAt as bigint, roundIds };
+    }
+  }
+  throw new Error("no LpRequestExecuted");
+}
+
+/** An LP deposit through a request (escrow, delay, a round per market with positions, execution); returns shares. */
+export async function lpDeposit(s: Sys, lp: Signer, assets: bigint) {
+  await s.vault.connect(lp).requestDeposit(assets);
+  return (await executeLpRequest(s, lp)).shares;
+}
+
+/** An LP redemption through a request; returns the assets paid. */
+export async function lpRedeem(s: Sys, lp: Signer, shares: bigint) {
+  await s.vault.connect(lp).requestRedeem(shares);
+  return (await executeLpRequest(s, lp)).assets;
+}
