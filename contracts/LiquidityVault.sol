@@ -66,8 +66,8 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         return value > 0 ? uint256(value) : 0;
     }
 
-    /// @notice Zero while the engine is paused or the pool cannot be marked (a market with open positions
-    /// has a stale or refused price): a deposit would revert then. Otherwise unlimited.
+    /// @notice Zero while any market has positions (deposits then go through `requestDeposit`), while the
+    /// engine is paused, or while the pool cannot be marked: a deposit would revert then. Otherwise unlimited.
     function maxDeposit(address) public view override(ERC4626, IERC4626) returns (uint256) {
         return _acceptsDeposits() && !_anyPositions() ? type(uint256).max : 0;
     }
@@ -77,8 +77,8 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         return _acceptsDeposits() && !_anyPositions() ? type(uint256).max : 0;
     }
 
-    /// @notice The lesser of the owner's assets and the pool's free liquidity; zero while the pool cannot
-    /// be marked. Never reverts.
+    /// @notice The lesser of the owner's assets and the pool's free liquidity; zero while any market has
+    /// positions (withdrawals then go through `requestRedeem`) or the pool cannot be marked. Never reverts.
     function maxWithdraw(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
         (bool marked, uint256 assets) = _mark();
         if (!marked || _anyPositions()) return 0;
@@ -87,8 +87,8 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     }
 
     /// @notice The lesser of the owner's shares and the shares that free liquidity can redeem, or zero when
-    /// they would redeem for nothing (a redemption of zero assets reverts) or the pool cannot be marked.
-    /// Never reverts.
+    /// they would redeem for nothing (a redemption of zero assets reverts), while any market has positions
+    /// (see `requestRedeem`), or while the pool cannot be marked. Never reverts.
     function maxRedeem(address owner) public view override(ERC4626, IERC4626) returns (uint256 shares) {
         (bool marked, uint256 assets) = _mark();
         return marked && !_anyPositions() ? _maxRedeem(owner, assets) : 0;
@@ -213,14 +213,14 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         return _requests[owner];
     }
 
-    function _request(uint256 amount, bool redeem) internal {
+    function _request(uint256 amount, bool isRedeem) internal {
         if (amount == 0) revert ZeroAmount();
         if (_requests[msg.sender].amount != 0) revert LpRequestPending(msg.sender);
         // The same delay and life as trades: the order book's, set through the timelock.
         IOrderBook book = IOrderBook(IPerpEngine(engine).orders());
         (uint256 notBefore, uint256 expiresAt) = (block.timestamp + book.minDelay(), block.timestamp + book.maxAge());
-        _requests[msg.sender] = LpRequest(SafeCast.toUint128(amount), uint32(notBefore), uint32(expiresAt), redeem);
-        emit LpRequested(msg.sender, redeem, amount, notBefore, expiresAt);
+        _requests[msg.sender] = LpRequest(SafeCast.toUint128(amount), uint32(notBefore), uint32(expiresAt), isRedeem);
+        emit LpRequested(msg.sender, isRedeem, amount, notBefore, expiresAt);
     }
 
     /// @dev The pool marked at the first round at or after `notBefore` of each market with positions, and at

@@ -112,7 +112,7 @@ describe("LP entry and exit that cannot be played", function () {
     // The keeper liquidates Alice before Carol's redemption can be priced: the shortfall is socialized.
     await s.engine.connect(s.keeper).liquidate(s.alice, ETH, s.keeper);
     const first = await round(s, 2_400, 30n);
-    const before = await s.token.balanceOf(s.carol);
+    const before: bigint = await s.token.balanceOf(s.carol);
     await s.vault.executeRequest(s.carol, [first, 0n]);
     const carolGot: bigint = (await s.token.balanceOf(s.carol)) - before;
     // Carol and the LP who stays held equal shares; the one who stays is left with as much per share.

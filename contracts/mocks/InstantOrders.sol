@@ -33,8 +33,13 @@ contract InstantOrders {
     }
 
     /// @notice The delay and life of LP requests (the vault reads them from whatever the engine is wired to).
-    uint32 public constant minDelay = 30;
-    uint32 public constant maxAge = 3_600;
+    function minDelay() external pure returns (uint32) {
+        return 30;
+    }
+
+    function maxAge() external pure returns (uint32) {
+        return 3_600;
+    }
 
     function openPosition(uint256 marketId, int256 size, uint256 margin) external {
         (IPriceOracle oracle, uint256 feeRatio) = _market(marketId);
