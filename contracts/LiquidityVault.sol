@@ -154,11 +154,7 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     /// @inheritdoc ILiquidityVault
     function requestDeposit(uint256 assets) external {
         if (Pausable(engine).paused()) revert DepositsPaused();
-        IERC20 token = IERC20(asset());
-        uint256 before = token.balanceOf(address(this));
-        token.safeTransferFrom(msg.sender, address(this), assets);
-        uint256 received = token.balanceOf(address(this)) - before;
-        if (received != assets) revert TransferAmountMismatch(assets, received);
+        _pull(msg.sender, address(this), assets);
         _request(assets, false);
     }
 
@@ -254,15 +250,20 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         return false;
     }
 
+    /// @dev Moves `assets` from `from` to `to`, refusing a token that delivers less than asked (fee on transfer).
+    function _pull(address from, address to, uint256 assets) private {
+        IERC20 token = IERC20(asset());
+        uint256 before = token.balanceOf(to);
+        token.safeTransferFrom(from, to, assets);
+        uint256 received = token.balanceOf(to) - before;
+        if (received != assets) revert TransferAmountMismatch(assets, received);
+    }
+
     /// @dev The LP's tokens go straight to the engine, which books them; a token that delivers less than
     /// asked (fee on transfer) is refused.
     function _deposit(address caller, address receiver, uint256 assets, uint256 shares) internal override {
         if (assets == 0 || shares == 0) revert ZeroAmount();
-        IERC20 token = IERC20(asset());
-        uint256 before = token.balanceOf(engine);
-        token.safeTransferFrom(caller, engine, assets);
-        uint256 received = token.balanceOf(engine) - before;
-        if (received != assets) revert TransferAmountMismatch(assets, received);
+        _pull(caller, engine, assets);
         IPerpEngine(engine).creditLiquidity(assets);
         _mint(receiver, shares);
         emit Deposit(caller, receiver, assets, shares);

@@ -132,10 +132,8 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         uint256 fees;
         for (uint256 i; i < executions.length; ++i) {
             Execution calldata e = executions[i];
-            uint256 word = _pending[e.account][e.marketId];
-            if (word == 0 || uint192(word >> 64) != _commitment(e.request)) continue;
-            (uint256 notBefore, uint256 expiresAt) = (uint32(word), uint32(word >> 32));
-            if (block.timestamp > expiresAt) continue;
+            (bool pending, uint256 notBefore, uint256 expiresAt) = _window(e.account, e.marketId, e.request);
+            if (!pending || block.timestamp > expiresAt) continue;
             try _oracles[e.marketId].roundPrice(e.roundId, notBefore, _addsRisk(e.request.kind)) returns (
                 uint256 roundAnswer,
                 uint256 latest
@@ -173,8 +171,8 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IOrderBook
     function isPending(address account, uint256 marketId, Request calldata r) external view returns (bool) {
-        uint256 word = _pending[account][marketId];
-        return word != 0 && uint192(word >> 64) == _commitment(r);
+        (bool pending, , ) = _window(account, marketId, r);
+        return pending;
     }
 
     /// @inheritdoc IOrderBook
@@ -190,10 +188,22 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         uint256 marketId,
         Request calldata r
     ) internal returns (uint256 notBefore, uint256 expiresAt) {
-        uint256 word = _pending[account][marketId];
-        if (word == 0 || uint192(word >> 64) != _commitment(r)) revert UnknownRequest(account, marketId);
+        bool pending;
+        (pending, notBefore, expiresAt) = _window(account, marketId, r);
+        if (!pending) revert UnknownRequest(account, marketId);
         delete _pending[account][marketId];
-        return (uint32(word), uint32(word >> 32));
+    }
+
+    /// @dev Whether `r` is `account`'s pending request in `marketId` (its word is set and commits to `r`), and
+    /// the request's window.
+    function _window(
+        address account,
+        uint256 marketId,
+        Request calldata r
+    ) internal view returns (bool pending, uint256 notBefore, uint256 expiresAt) {
+        uint256 word = _pending[account][marketId];
+        pending = word != 0 && uint192(word >> 64) == _commitment(r);
+        return (pending, uint32(word), uint32(word >> 32));
     }
 
     /// @dev Executes `r` (already deleted) at the worse, for the trader, of the round's answer and the
