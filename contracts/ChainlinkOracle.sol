@@ -44,7 +44,7 @@ contract ChainlinkOracle is IPriceOracle {
         if (maxAge_ < ConstantsLib.MIN_ORACLE_MAX_AGE || maxAge_ > ConstantsLib.MAX_ORACLE_MAX_AGE) {
             revert InvalidMaxAge(maxAge_);
         }
-        if (minPrice_ == 0 || maxPrice_ <= minPrice_) revert InvalidPriceBounds(minPrice_, maxPrice_);
+        if (minPrice_ == 0 || maxPrice_ <= minPrice_ || maxPrice_ > ConstantsLib.MAX_ORACLE_PRICE) revert InvalidPriceBounds(minPrice_, maxPrice_);
         if (sequencerFeed_ != address(0) && sequencerFeed_.code.length == 0) revert InvalidFeed(sequencerFeed_);
         if (gracePeriod_ > ConstantsLib.MAX_SEQUENCER_GRACE_PERIOD) revert InvalidGracePeriod(gracePeriod_);
 
@@ -83,6 +83,24 @@ contract ChainlinkOracle is IPriceOracle {
         }
         return (_scaled(answer), price());
     }
+
+    /// @inheritdoc IPriceOracle
+    function lastGoodPrice(uint80 roundId) external view returns (uint256 goodPrice, uint256 brokenSince) {
+        AggregatorV3Interface source = AggregatorV3Interface(feed);
+        (uint80 latestId, , , , ) = source.latestRoundData();
+        if (roundId > latestId || roundId >> 64 != latestId >> 64) revert UnknownRound(roundId, latestId);
+        (, int256 answer, , uint256 updatedAt, ) = source.getRoundData(roundId);
+        if (!_good(answer) || updatedAt == 0) revert BadRound(roundId, answer);
+        goodPrice = uint256(answer) * SCALE;
+        brokenSince = updatedAt + maxAge;
+        for (uint80 later = roundId + 1; later <= latestId; ++later) {
+            (, int256 laterAnswer, , uint256 laterAt, ) = source.getRoundData(later);
+            if (_good(laterAnswer)) revert LaterGoodRound(roundId, later);
+            // The first bad round is when the feed broke, unless the good round went stale before it.
+            if (later == roundId + 1 && laterAt < brokenSince) brokenSince = laterAt;
+        }
+    }
+
     /// @inheritdoc IPriceOracle
     function priceForNewRisk() external view returns (uint256) {
         _checkSequencer();
@@ -94,6 +112,12 @@ contract ChainlinkOracle is IPriceOracle {
         if (sequencerFeed == address(0)) return true;
         (, int256 status, uint256 startedAt, , ) = AggregatorV3Interface(sequencerFeed).latestRoundData();
         return status == 0 && startedAt != 0 && block.timestamp >= startedAt + gracePeriod;
+    }
+
+    /// @dev Whether `answer` is a price `_scaled` accepts.
+    function _good(int256 answer) private view returns (bool) {
+        // Compared before scaling, so that no answer, however large, overflows.
+        return answer > 0 && uint256(answer) <= maxPrice / SCALE && uint256(answer) * SCALE >= minPrice;
     }
 
     /// @dev `answer` as an 18-decimal price, refused when non-positive or out of bounds.

@@ -22,17 +22,40 @@ library ConfigLogic {
     /// @param scale 10^(18 - collateral decimals).
     function initMarket(MarketState storage m, IPriceOracle oracle, MarketConfig calldata c, uint256 scale) external {
         if (address(oracle) == address(0)) revert IPerpEngine.ZeroAddress();
-        validate(c, scale);
+        _validate(c, scale, oracle);
         oracle.price(); // a market starts only with an oracle that answers
         m.oracle = oracle;
         m.lastFundingTime = uint32(block.timestamp); // fits until 2106
         m.config = ConfigLib.pack(c);
     }
 
-    /// @notice Validates `c` and makes it market `m`'s config. The engine accrues funding and re-reserves.
+    /// @notice Validates `c` against its bounds and the book as it is, and makes it market `m`'s config. The
+    /// engine accrues funding and re-reserves.
+    /// @dev While the market has positions, no keeper-fee term may rise: a position owes a keeper at most
+    /// what its terms at open allowed, whatever else changes with it (a higher `minNotional` would otherwise
+    /// let `minKeeperFee` rise past what small positions can pay). Only a maintenance-margin change, which
+    /// the timelock announces, can make a position that met its initial margin liquidatable.
     function setConfig(MarketState storage m, MarketConfig calldata c, uint256 scale) external {
-        validate(c, scale);
+        _validate(c, scale, m.oracle);
+        if (m.longSize != 0 || m.shortSize != 0) {
+            MarketConfig memory current = ConfigLib.risk(m.config);
+            _noRise("keeperFeeRatio", current.keeperFeeRatio, c.keeperFeeRatio);
+            _noRise("minKeeperFee", current.minKeeperFee, c.minKeeperFee);
+            _noRise("maxKeeperFee", current.maxKeeperFee, c.maxKeeperFee);
+        }
         m.config = ConfigLib.pack(c);
+    }
+
+    /// @notice The price a market whose feed broke winds down at: the answer of `roundId`, proved by the
+    /// oracle to be its last good round, once the feed has been broken for `WIND_DOWN_DELAY`.
+    /// @dev The oracle is an address, not `IPriceOracle`: a library's ABI keeps contract types by name,
+    /// which ABI decoders (ethers) refuse.
+    function windDownPrice(uint256 marketId, address oracle, uint80 roundId) external returns (uint256 price) {
+        uint256 brokenSince;
+        (price, brokenSince) = IPriceOracle(oracle).lastGoodPrice(roundId);
+        uint256 windDownAt = brokenSince + ConstantsLib.WIND_DOWN_DELAY;
+        if (block.timestamp < windDownAt) revert IPerpEngine.FeedNotBroken(brokenSince, windDownAt);
+        emit IPerpEngine.MarketWoundDown(marketId, roundId, brokenSince, msg.sender);
     }
 
     /// @notice Reverts with `WrongCounterparty` unless the vault and the backstop both name this engine
@@ -99,23 +122,26 @@ library ConfigLogic {
         _bound("partialLiquidationThreshold", c.partialLiquidationThreshold, 0, type(uint112).max);
     }
 
-    /// @dev A ratio: within its bounds, and a whole number of the steps it is stored in.
-    /// @notice `price` checked against `oracle`'s bounds, or the oracle's current price for zero: the price a
-    /// market settles at.
-    /// @dev The oracle is an address, not `IPriceOracle`: a library's ABI keeps contract types by name,
-    /// which ABI decoders (ethers) refuse.
-    function settlementPrice(address oracle, uint256 price) external view returns (uint256) {
-        if (price == 0) return IPriceOracle(oracle).price();
-        _bound("settlementPrice", price, IPriceOracle(oracle).minPrice(), IPriceOracle(oracle).maxPrice());
-        return price;
+    /// @dev `validate`, and the open-interest cap times the oracle's highest price kept within
+    /// `MAX_OPEN_INTEREST_VALUE`: with it, no funding or borrow index and no per-market sum can outgrow its
+    /// width in a century of accrual at the steepest rates.
+    function _validate(MarketConfig calldata c, uint256 scale, IPriceOracle oracle) private view {
+        validate(c, scale);
+        uint256 maxOpenInterest = (ConstantsLib.MAX_OPEN_INTEREST_VALUE * WAD) / oracle.maxPrice();
+        _bound("maxOpenInterest", c.maxOpenInterest, 1, maxOpenInterest.min(ConstantsLib.MAX_OPEN_INTEREST));
+    }
+
+    function _noRise(bytes32 name, uint256 current, uint256 requested) private pure {
+        if (requested > current) revert IPerpEngine.KeeperFeeRaised(name, current, requested);
     }
 
     /// @notice A borrowing rate checked against its bound and step, as the stored number of steps.
-    function borrowRateSteps(uint256 ratePerDay) external pure returns (uint32) {
+    function borrowRateSteps(uint256 ratePerDay) external pure returns (uint24) {
         _ratio("borrowRatePerDay", ratePerDay, 0, ConstantsLib.MAX_BORROW_RATE_PER_DAY);
-        return uint32(ratePerDay / ConfigLib.RATIO_UNIT); // at most 1e5 steps
+        return uint24(ratePerDay / ConfigLib.RATIO_UNIT); // at most 1e5 steps
     }
 
+    /// @dev A ratio: within its bounds, and a whole number of the steps it is stored in.
     function _ratio(bytes32 name, uint256 value, uint256 min, uint256 max) private pure {
         _bound(name, value, min, max);
         if (value % ConfigLib.RATIO_UNIT != 0) revert IPerpEngine.ParameterPrecision(name, value, ConfigLib.RATIO_UNIT);

@@ -57,10 +57,12 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     /// or withdraws at a stale share price; a settled market is marked at its settlement price.
     function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {
         IPerpEngine e = IPerpEngine(engine);
-        int256 value = int256(uint256(e.lpBalance()));
+        uint256 balance = e.lpBalance();
+        uint256 reserved = e.totalReserved();
+        int256 value = int256(balance);
         uint256 count = e.marketCount();
         for (uint256 id; id < count; ++id) {
-            (bool open, Market memory m) = MarketLib.loadForMark(e, id);
+            (bool open, Market memory m) = MarketLib.loadForMark(e, id, reserved, balance);
             if (open) value += MarketLib.mark(m, MarketLib.price(m), SCALE, DEN);
         }
         return value > 0 ? uint256(value) : 0;
@@ -223,12 +225,14 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     /// the current prices (a settled market at its settlement price, both times).
     function _marks(uint80[] calldata roundIds, uint256 notBefore) internal view returns (uint256, uint256) {
         IPerpEngine e = IPerpEngine(engine);
-        int256 atRounds = int256(uint256(e.lpBalance()));
+        uint256 balance = e.lpBalance();
+        uint256 reserved = e.totalReserved();
+        int256 atRounds = int256(balance);
         int256 current = atRounds;
         uint256 count = e.marketCount();
         if (roundIds.length != count) revert RoundCount(roundIds.length, count);
         for (uint256 id; id < count; ++id) {
-            (bool open, Market memory m) = MarketLib.loadForMark(e, id);
+            (bool open, Market memory m) = MarketLib.loadForMark(e, id, reserved, balance);
             if (!open) continue;
             (uint256 roundPrice, uint256 latest) = m.settlementPrice != 0
                 ? (m.settlementPrice, m.settlementPrice)
@@ -244,7 +248,7 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         IPerpEngine e = IPerpEngine(engine);
         uint256 count = e.marketCount();
         for (uint256 id; id < count; ++id) {
-            (bool open, ) = MarketLib.loadForMark(e, id);
+            (bool open, ) = MarketLib.loadForMark(e, id, 0, 0);
             if (open) return true;
         }
         return false;

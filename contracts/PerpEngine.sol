@@ -194,9 +194,12 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         }
         p.margin = uint256(margin).toUint128();
 
+        // Realized profit added to the margin can lift the remaining position's profit cap.
+        uint256 reservedBefore = totalReserved;
         _writePosition(account, marketId, m, old, p);
         _settleVault(funding - realized, false);
         _chargeFee(fee);
+        if (totalReserved > reservedBefore) _checkReserve();
         emit PositionModified(
             account,
             marketId,
@@ -264,7 +267,11 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         Position memory old = _existing(msg.sender, marketId);
         Position memory p = Position(old.size, old.entryPrice, (old.margin + amount).toUint128(), old.fundingIndex);
 
+        // More margin can lift the profit cap (up to the entry's initial margin): a lift the pool cannot back is
+        // refused; a top-up that lifts nothing always works, and so does a reduce or a close.
+        uint256 reservedBefore = totalReserved;
         _writePosition(msg.sender, marketId, m, old, p);
+        if (totalReserved > reservedBefore) _checkReserve();
         _pull(msg.sender, amount);
         emit PositionModified(msg.sender, marketId, 0, p.size, 0, p.entryPrice, p.margin, 0, 0, 0);
     }
@@ -365,7 +372,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
             toBackstop -= toLps;
             COLLATERAL.safeTransfer(address(backstop), toBackstop);
         }
-        if (toTreasury > 0) COLLATERAL.safeTransfer(treasury, toTreasury);
+        _pay(treasury, toTreasury); // a treasury the token refuses waits in `claimable`
         emit FeesDistributed(toBackstop, toTreasury);
     }
 
@@ -427,10 +434,16 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     }
 
     /// @inheritdoc IPerpEngine
-    function settleMarket(uint256 marketId, uint256 price) external onlyRole(MARKET_ADMIN_ROLE) {
+    function settleMarket(uint256 marketId, uint80 roundId) external {
         MarketState storage m = _open(marketId);
-        price = ConfigLogic.settlementPrice(address(m.oracle), price);
-        // Funding accrues up to now at the settlement price, then stops.
+        uint256 price;
+        if (roundId == 0) {
+            _checkRole(MARKET_ADMIN_ROLE);
+            price = m.oracle.price();
+        } else {
+            price = ConfigLogic.windDownPrice(marketId, address(m.oracle), roundId);
+        }
+        // Funding and borrowing accrue up to now at the settlement price, then stop.
         _accrue(m, price);
         m.settlementPrice = price;
         m.lastFundingTime = SETTLED;
@@ -440,7 +453,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @inheritdoc IPerpEngine
     function setBorrowRate(uint256 marketId, uint256 ratePerDay) external onlyRole(MARKET_ADMIN_ROLE) {
         MarketState storage m = _open(marketId);
-        uint32 steps = ConfigLogic.borrowRateSteps(ratePerDay);
+        uint24 steps = ConfigLogic.borrowRateSteps(ratePerDay);
         // What accrued so far accrues at the old rate.
         _accrue(m, m.oracle.price());
         m.borrowRatePerDay = steps;
@@ -502,14 +515,15 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     }
 
     /// @inheritdoc IPerpEngine
+    function marketPrice(uint256 marketId) external view returns (uint256) {
+        return _price(_market(marketId));
+    }
+
+    /// @inheritdoc IPerpEngine
     function freeLiquidity() public view returns (uint256) {
         return MathLib.pos(int256(uint256(lpBalance)) - int256(uint256(totalReserved)));
     }
 
-    /// @inheritdoc IPerpEngine
-    function marketPrice(uint256 marketId) external view returns (uint256) {
-        return _price(_market(marketId));
-    }
 
     // ================================================================ internal: liquidation
 
@@ -732,10 +746,13 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         index = PositionMath.accrueIndex(index, rate, price, elapsed);
         m.fundingIndex = index.toInt128();
         m.lastFundingTime = uint32(block.timestamp); // fits until 2106
-        uint256 borrowRate = m.borrowRatePerDay;
-        if (borrowRate != 0) {
-            borrow += PositionMath.borrowAccrual(borrowRate * ConfigLib.RATIO_UNIT, price, elapsed);
-            m.borrowIndex = borrow.toUint64();
+        uint256 baseRate = m.borrowRatePerDay;
+        if (baseRate != 0) {
+            // At the pool's utilization now: a reserve taken or freed elsewhere since this market's last
+            // accrual counts from its start (ARCHITECTURE.md, "Borrowing").
+            uint256 borrowRate = PositionMath.borrowRate(baseRate * ConfigLib.RATIO_UNIT, totalReserved, lpBalance);
+            borrow += PositionMath.borrowAccrual(borrowRate, price, elapsed);
+            m.borrowIndex = borrow.toUint72();
         }
     }
 

@@ -4,6 +4,7 @@ import { fundedNoFunding6 } from "./helpers/trading.js";
 import { executeLpRequest, lpDelay, pushRounds } from "./helpers/lp.js";
 
 const SETTLEMENT = 60_000n * WAD; // BTC's last good answer
+const DAY = 86_400n;
 
 /** A $120 BTC long and an ETH long open; then the BTC feed answers below the oracle's minimum price. */
 async function brokenBtcFeed() {
@@ -45,11 +46,71 @@ describe("Winding down a market whose feed broke", function () {
     await s.orders.connect(s.bob).closePosition(ETH);
   });
 
-  it("after settlement through the timelocked role: LPs withdraw, the BTC trader closes at the settlement price, ETH never stopped", async function () {
+  it("defence: nobody can settle a broken market at a price of their choosing; the admin's settlement needs a live feed", async function () {
     const s = await networkHelpers.loadFixture(brokenBtcFeed);
-    await expect(s.engine.settleMarket(BTC, SETTLEMENT)).to.emit(s.engine, "MarketSettled").withArgs(BTC, SETTLEMENT);
+    // settleMarket takes no price: the admin's is the oracle's, and a broken oracle gives none.
+    await expect(s.engine.settleMarket(BTC, 0n)).to.be.revertedWithCustomError(s.btcOracle, "PriceOutOfBounds");
+    expect((await s.lens.getMarket(BTC)).settlementPrice).to.equal(0n);
+  });
+
+  it("settleMarket with a round (a wind-down): anyone, a day after the feed broke, at its last good round; not a second earlier, not at another round", async function () {
+    const s = await networkHelpers.loadFixture(brokenBtcFeed);
+    const bad = await s.btcFeed.latestRound();
+    const good = bad - 1n;
+    const brokenSince = await s.btcFeed.getTimestamp(bad);
+    // The bad round and a round that does not exist are not a last good round; an earlier good round is not
+    // the last one.
+    await expect(s.engine.connect(s.keeper).settleMarket(BTC, bad))
+      .to.be.revertedWithCustomError(s.btcOracle, "BadRound")
+      .withArgs(bad, 100_000n);
+    await expect(s.engine.connect(s.keeper).settleMarket(BTC, bad + 1n))
+      .to.be.revertedWithCustomError(s.btcOracle, "UnknownRound")
+      .withArgs(bad + 1n, bad);
+    await s.btcFeed.updateAnswer(feedPrice(59_000)); // recovers for one round, breaks again
+    await s.btcFeed.updateAnswer(100_000n);
+    await expect(s.engine.connect(s.keeper).settleMarket(BTC, good))
+      .to.be.revertedWithCustomError(s.btcOracle, "LaterGoodRound")
+      .withArgs(good, bad + 1n);
+    const last = bad + 1n; // 59,000
+    const since = await s.btcFeed.getTimestamp(bad + 2n);
+    expect(since).to.be.greaterThan(brokenSince);
+    // One second before a day has passed since it broke (again): refused.
+    await networkHelpers.time.setNextBlockTimestamp(since + DAY - 1n);
+    await expect(s.engine.connect(s.keeper).settleMarket(BTC, last))
+      .to.be.revertedWithCustomError(s.engine, "FeedNotBroken")
+      .withArgs(since, since + DAY);
+    await networkHelpers.time.setNextBlockTimestamp(since + DAY);
+    await expect(s.engine.connect(s.keeper).settleMarket(BTC, last))
+      .to.emit(s.engine, "MarketWoundDown")
+      .withArgs(BTC, last, since, s.keeper.address)
+      .and.to.emit(s.engine, "MarketSettled")
+      .withArgs(BTC, 59_000n * WAD);
+    await expect(s.engine.connect(s.keeper).settleMarket(BTC, last))
+      .to.be.revertedWithCustomError(s.engine, "MarketIsSettled")
+      .withArgs(BTC);
+  });
+
+  it("a wind-down of a feed that stopped answering: a day after its last round went stale", async function () {
+    const s = await networkHelpers.loadFixture(fundedNoFunding6);
+    const round = await s.btcFeed.latestRound();
+    const staleAt = (await s.btcFeed.getTimestamp(round)) + (await s.btcOracle.maxAge());
+    await networkHelpers.time.setNextBlockTimestamp(staleAt + DAY - 1n);
+    await expect(s.engine.settleMarket(BTC, round))
+      .to.be.revertedWithCustomError(s.engine, "FeedNotBroken")
+      .withArgs(staleAt, staleAt + DAY);
+    await networkHelpers.time.setNextBlockTimestamp(staleAt + DAY);
+    await expect(s.engine.settleMarket(BTC, round)).to.emit(s.engine, "MarketSettled").withArgs(BTC, 60_000n * WAD);
+  });
+
+  it("after the wind-down: LPs withdraw, the BTC trader closes at the settlement price, ETH never stopped", async function () {
+    const s = await networkHelpers.loadFixture(brokenBtcFeed);
+    const good = (await s.btcFeed.latestRound()) - 1n;
+    await networkHelpers.time.increase(DAY);
+    await s.ethFeed.updateAnswer(feedPrice(3_000)); // ETH stays fresh through the day
+    await expect(s.engine.connect(s.keeper).settleMarket(BTC, good))
+      .to.emit(s.engine, "MarketSettled")
+      .withArgs(BTC, SETTLEMENT);
     expect((await s.lens.getMarket(BTC)).settlementPrice).to.equal(SETTLEMENT);
-    expect(await s.engine.marketPrice(BTC)).to.equal(SETTLEMENT);
 
     // The vault marks BTC at the settlement price: the share price is back, LPs can leave. Positions remain
     // (Alice's BTC, Bob's ETH), so through a request: it needs a round of ETH only, none of the settled BTC.
@@ -90,7 +151,8 @@ describe("Winding down a market whose feed broke", function () {
     // Settled 8.3 % below entry: Alice's long (equity 20 against 27.50 + a 2.75 keeper fee) is liquidatable
     // at the settlement price.
     const price = 55_000n * WAD;
-    await s.engine.settleMarket(BTC, price);
+    await s.btcFeed.updateAnswer(feedPrice(55_000));
+    await s.engine.settleMarket(BTC, 0n);
     const index = (await s.lens.getMarket(BTC)).fundingIndex;
     await networkHelpers.time.increase(30n * 86_400n);
     expect(await s.lens.currentFundingIndex(BTC)).to.equal(index);
@@ -105,7 +167,7 @@ describe("Winding down a market whose feed broke", function () {
     expect(await s.lens.openInterestNotional()).to.equal(0n);
 
     // Refusals, each naming the problem and changing nothing.
-    await expect(s.engine.settleMarket(BTC, price)).to.be.revertedWithCustomError(s.engine, "MarketIsSettled");
+    await expect(s.engine.settleMarket(BTC, 0n)).to.be.revertedWithCustomError(s.engine, "MarketIsSettled");
     await expect(s.engine.setMarketConfig(BTC, marketConfig(6))).to.be.revertedWithCustomError(
       s.engine,
       "MarketIsSettled",
@@ -114,21 +176,22 @@ describe("Winding down a market whose feed broke", function () {
       .to.be.revertedWithCustomError(s.engine, "MarketNotSettled")
       .withArgs(ETH);
     await expect(s.engine.connect(s.alice).closeSettled(BTC)).to.be.revertedWithCustomError(s.engine, "NoPosition");
-    await expect(s.engine.settleMarket(7n, price)).to.be.revertedWithCustomError(s.engine, "UnknownMarket");
+    await expect(s.engine.settleMarket(7n, 0n)).to.be.revertedWithCustomError(s.engine, "UnknownMarket");
+    await expect(s.engine.settleMarket(7n, 1n)).to.be.revertedWithCustomError(s.engine, "UnknownMarket");
   });
 
-  it("settlement is the market admin's (the timelock's), within the oracle's bounds; zero takes the current price", async function () {
+  it("settlement is the market admin's (the timelock's), at the oracle's current price", async function () {
     const s = await networkHelpers.loadFixture(fundedNoFunding6);
-    await expect(s.engine.connect(s.alice).settleMarket(BTC, SETTLEMENT)).to.be.revertedWithCustomError(
+    await expect(s.engine.connect(s.alice).settleMarket(BTC, 0n)).to.be.revertedWithCustomError(
       s.engine,
       "AccessControlUnauthorizedAccount",
     );
-    await expect(s.engine.settleMarket(BTC, WAD / 1_000n))
-      .to.be.revertedWithCustomError(s.engine, "ParameterOutOfBounds")
-      .withArgs(ethers.encodeBytes32String("settlementPrice"), WAD / 1_000n, WAD / 100n, 10_000_000n * WAD);
+    // A live feed cannot be wound down by anyone.
+    await expect(s.engine.settleMarket(BTC, await s.btcFeed.latestRound())).to.be.revertedWithCustomError(
+      s.engine,
+      "FeedNotBroken",
+    );
     await s.btcFeed.updateAnswer(feedPrice(61_000));
-    await expect(s.engine.settleMarket(BTC, 0n))
-      .to.emit(s.engine, "MarketSettled")
-      .withArgs(BTC, 61_000n * WAD);
+    await expect(s.engine.settleMarket(BTC, 0n)).to.emit(s.engine, "MarketSettled").withArgs(BTC, 61_000n * WAD);
   });
 });

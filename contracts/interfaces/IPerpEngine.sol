@@ -30,7 +30,8 @@ struct MarketConfig {
 struct Market {
     IPriceOracle oracle;
     uint256 settlementPrice; // zero until the market is settled
-    uint256 borrowRatePerDay; // 18 decimals, of notional a day, paid by longs and shorts to the LP pool
+    uint256 borrowRatePerDay; // 18 decimals, of notional a day, paid by longs and shorts: the base rate
+    uint256 borrowRateNow; // the rate at the pool's utilization now (PositionMath.borrowRate); accrual uses it
     uint256 borrowIndex; // cumulative borrowing per base unit (USD, 18 decimals)
     uint64 lastFundingTime;
     int128 fundingIndex; // cumulative funding per base unit, USD (18 decimals); longs pay when it rises
@@ -73,8 +74,8 @@ struct StoredConfig {
 /// 32 bits: it runs until 2106.
 struct MarketState {
     IPriceOracle oracle;
-    uint32 borrowRatePerDay; // multiples of 1e-8 of notional a day, paid by both sides to the LP pool
-    uint64 borrowIndex; // cumulative borrowing per base unit, in units of 1e-12 USD (PositionMath.BORROW_UNIT)
+    uint24 borrowRatePerDay; // multiples of 1e-8 of notional a day (the base, before utilization), paid by both sides
+    uint72 borrowIndex; // cumulative borrowing per base unit, in units of 1e-9 USD (PositionMath.BORROW_UNIT)
     int128 fundingIndex;
     int128 fundingCheckpointSum;
     uint128 longSize;
@@ -107,6 +108,9 @@ interface IPerpEngine {
     event TreasuryUpdated(address treasury);
     /// @notice The market is wound down: no new risk, funding stopped, every position values at `price`.
     event MarketSettled(uint256 indexed marketId, uint256 price);
+    /// @notice A market whose feed broke at `brokenSince` was wound down by `caller` at the answer of its last
+    /// good round `roundId` (MarketSettled follows with the price).
+    event MarketWoundDown(uint256 indexed marketId, uint80 roundId, uint256 brokenSince, address caller);
     event BorrowRateUpdated(uint256 indexed marketId, uint256 ratePerDay);
     /// @notice Every trader action (open, increase, reduce, close, add or remove margin).
     /// @param realizedPnl PnL the action realized (positive: paid to the trader).
@@ -161,6 +165,10 @@ interface IPerpEngine {
     /// @notice Only the order book executes trades.
     error OnlyOrders(address caller);
     /// @notice The request was made for a position on the other side (or without one).
+    /// @notice A wind-down (`settleMarket` with a round) before the market's feed has been broken for `WIND_DOWN_DELAY`.
+    error FeedNotBroken(uint256 brokenSince, uint256 windDownAt);
+    /// @notice A keeper-fee term may not rise while the market has positions.
+    error KeeperFeeRaised(bytes32 name, uint256 current, uint256 requested);
     error WrongSide(address account, uint256 marketId, int256 size);
     error TooManyMarkets(uint256 max);
     error UnknownMarket(uint256 marketId);
@@ -270,11 +278,20 @@ interface IPerpEngine {
     /// vault and the backstop its collateral.
     function wire(address vault, address backstop, address orders) external;
     function addMarket(IPriceOracle oracle, MarketConfig calldata config) external returns (uint256 marketId);
+    /// @notice Sets a market's config within its hard bounds (behind the timelock). While the market has
+    /// positions, no keeper-fee term (`keeperFeeRatio`, `minKeeperFee`, `maxKeeperFee`) may rise
+    /// (`KeeperFeeRaised`): a position never owes a keeper more than its terms at open allowed.
     function setMarketConfig(uint256 marketId, MarketConfig calldata config) external;
-    /// @notice Winds a market down (behind the timelock): from now on it takes no new risk, funding stops,
-    /// its positions close (`closeSettled`), are liquidated and are marked at `price`, and nothing reads its
-    /// feed again. `price` must lie within the oracle's bounds; zero takes the oracle's current price.
-    function settleMarket(uint256 marketId, uint256 price) external;
+    /// @notice Winds a market down at a price its oracle gave, never one the caller names: from then on it
+    /// takes no new risk, funding and borrowing stop, its positions close (`closeSettled`), are liquidated and
+    /// are marked at that price, and nothing reads its feed again.
+    /// - `roundId` zero: the market admin (behind the timelock), at the oracle's current price, which must
+    ///   answer (a planned delisting).
+    /// - `roundId` non-zero: anyone, once the feed has given no good answer for `ConstantsLib.WIND_DOWN_DELAY`
+    ///   (one day) since it broke, at the answer of `roundId`, which `IPriceOracle.lastGoodPrice` proves is the
+    ///   feed's last good round. Reverts `FeedNotBroken` before then, and with the oracle's `UnknownRound`,
+    ///   `BadRound` or `LaterGoodRound` for any other round. Emits `MarketWoundDown` before `MarketSettled`.
+    function settleMarket(uint256 marketId, uint80 roundId) external;
     /// @notice Sets the market's borrowing rate (behind the timelock): a fraction of notional a day that
     /// every open position pays the LP pool, long or short, for the liquidity its profit cap reserves (a
     /// position opened at its initial margin reserves `maxProfitFactor x initialMarginRatio` of its

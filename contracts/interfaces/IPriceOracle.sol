@@ -20,6 +20,12 @@ interface IPriceOracle {
     /// @notice The round before `roundId` was already at or after the earliest time: only the first such
     /// round may price the request.
     error NotFirstRound(uint80 roundId, uint256 previousUpdatedAt);
+    /// @notice `roundId` is not a round of the feed's current phase at or before its latest round.
+    error UnknownRound(uint80 roundId, uint80 latestRoundId);
+    /// @notice The round's answer is not a price this oracle accepts (non-positive or out of bounds).
+    error BadRound(uint80 roundId, int256 answer);
+    /// @notice A later round than the one named gave a good answer: it is not the last good round.
+    error LaterGoodRound(uint80 roundId, uint80 goodRoundId);
     /// @notice Constructor arguments that would make a useless or dangerous oracle.
     error InvalidFeed(address feed);
     error InvalidFeedDecimals(uint8 decimals);
@@ -46,6 +52,15 @@ interface IPriceOracle {
         uint256 notBefore,
         bool newRisk
     ) external view returns (uint256 roundAnswer, uint256 latest);
+
+    /// @notice The answer of round `roundId`, proved to be the feed's last good one (a positive answer within
+    /// the bounds, and every later round of the phase up to the latest is not), and since when the feed
+    /// has been broken: the time of the first bad round after it, or, when it is itself the latest round,
+    /// when it went stale (its time plus `maxAge`).
+    /// @dev For winding down a market whose feed broke (PerpEngine.settleMarket with a round). Walks every round after
+    /// `roundId` (one external call each): the caller pays for a long run of bad rounds. Only rounds of the
+    /// feed's current phase count (Chainlink numbers a proxy's rounds `phase << 64 | round`).
+    function lastGoodPrice(uint80 roundId) external view returns (uint256 goodPrice, uint256 brokenSince);
 
     /// @notice Whether the sequencer is up and past its grace period (always true without a feed).
     function sequencerReady() external view returns (bool);

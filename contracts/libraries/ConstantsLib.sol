@@ -18,6 +18,11 @@ library ConstantsLib {
     uint256 internal constant MAX_FUNDING_RATE_PER_DAY = 0.1e18;
     /// @dev 0.1 % of notional a day (36.5 % a year): a borrowing rate beyond it would be a lever on traders.
     uint256 internal constant MAX_BORROW_RATE_PER_DAY = 0.001e18;
+    /// @dev Borrowing follows the pool's utilization (reserved / LP balance): the base rate up to 80 %, then
+    /// rising linearly to 20 times the base when the pool is fully reserved, so that holding most of the pool
+    /// costs more the fuller it is (at most 2 % of notional a day at the maximum base).
+    uint256 internal constant BORROW_KINK_UTILIZATION = 0.8e18;
+    uint256 internal constant BORROW_MULTIPLIER_AT_FULL = 20e18;
     uint256 internal constant MAX_PARTIAL_LIQUIDATION_BUFFER = 0.2e18;
     /// @dev Whole collateral tokens (scaled by the token's decimals at construction).
     uint256 internal constant MAX_KEEPER_FEE_TOKENS = 1_000;
@@ -25,6 +30,9 @@ library ConstantsLib {
     /// @dev Sizes and open interest are 18-decimal base units; this caps both sides' sums so that the
     /// per-market aggregates cannot overflow their 128-bit slots.
     uint256 internal constant MAX_OPEN_INTEREST = 1e30;
+    /// @dev A market's open-interest cap times its oracle's highest price (18-decimal USD, $1e16): it bounds
+    /// the funding checkpoint sums (size x index) for a century at the steepest funding and borrowing.
+    uint256 internal constant MAX_OPEN_INTEREST_VALUE = 1e34;
 
     // ---- fee split ----
     uint256 internal constant MAX_PROTOCOL_FEE_SHARE = 0.5e18; // backstop + treasury share of a fee
@@ -62,4 +70,10 @@ library ConstantsLib {
     uint256 internal constant MIN_ORACLE_MAX_AGE = 1 minutes;
     uint256 internal constant MAX_ORACLE_MAX_AGE = 2 days;
     uint256 internal constant MAX_SEQUENCER_GRACE_PERIOD = 1 days;
+    /// @dev The highest price an oracle may accept ($1e9 a base unit of 18 decimals): with the open-interest
+    /// bound it keeps every index and sum of the engine within its width for a century of accrual.
+    uint256 internal constant MAX_ORACLE_PRICE = 1e27;
+    /// @dev How long a market's feed must have been broken (no good answer: stale, non-positive or out of
+    /// bounds) before anyone may wind the market down at its last good price (PerpEngine.windDown).
+    uint256 internal constant WIND_DOWN_DELAY = 1 days;
 }

@@ -22,7 +22,7 @@ library MarketLib {
     function load(IPerpEngine engine, uint256 marketId) internal view returns (Market memory m) {
         bytes32 base = keccak256(abi.encode(marketId, ConstantsLib.MARKETS_SLOT));
         bytes32[] memory w = engine.extsload(base, ConstantsLib.MARKET_WORDS);
-        m = _decode(w);
+        m = _decode(w, engine.totalReserved(), engine.lpBalance());
         (m.config.maxOpenInterest, m.config.minMargin) = (_lo(w[8]), uint96(uint256(w[8]) >> 128));
         m.settlementPrice = uint256(w[9]);
     }
@@ -30,22 +30,33 @@ library MarketLib {
     /// @dev As `load`, reading only what a mark needs: nothing more than the two sides' words for a market
     /// without positions (`open` false: it owes and is owed nothing, and its oracle need not answer); else
     /// the first eight words, and the settlement price once settled (its clock reads `type(uint32).max`).
-    /// The trade limits are left zero.
-    function loadForMark(IPerpEngine engine, uint256 marketId) internal view returns (bool open, Market memory m) {
+    /// The trade limits are left zero. `reserved` and `balance` are the engine's `totalReserved` and
+    /// `lpBalance`, read once by a caller that marks every market.
+    function loadForMark(
+        IPerpEngine engine,
+        uint256 marketId,
+        uint256 reserved,
+        uint256 balance
+    ) internal view returns (bool open, Market memory m) {
         bytes32 base = keccak256(abi.encode(marketId, ConstantsLib.MARKETS_SLOT));
         bytes32[] memory sides = engine.extsload(bytes32(uint256(base) + 2), 2);
         if (_lo(sides[0]) == 0 && _lo(sides[1]) == 0) return (false, m);
-        m = _decode(engine.extsload(base, 8));
+        m = _decode(engine.extsload(base, 8), reserved, balance);
         if (m.lastFundingTime == type(uint32).max) {
             m.settlementPrice = uint256(engine.extsload(bytes32(uint256(base) + 9), 1)[0]);
         }
         return (true, m);
     }
 
-    function _decode(bytes32[] memory w) private pure returns (Market memory m) {
+    function _decode(
+        bytes32[] memory w,
+        uint256 reserved,
+        uint256 balance
+    ) private pure returns (Market memory m) {
         m.oracle = IPriceOracle(address(uint160(uint256(w[0]))));
-        m.borrowRatePerDay = uint256(uint32(uint256(w[0]) >> 160)) * ConfigLib.RATIO_UNIT;
-        m.borrowIndex = uint256(uint64(uint256(w[0]) >> 192)) * PositionMath.BORROW_UNIT;
+        m.borrowRatePerDay = uint256(uint24(uint256(w[0]) >> 160)) * ConfigLib.RATIO_UNIT;
+        m.borrowRateNow = PositionMath.borrowRate(m.borrowRatePerDay, reserved, balance);
+        m.borrowIndex = uint256(uint72(uint256(w[0]) >> 184)) * PositionMath.BORROW_UNIT;
         (m.fundingIndex, m.fundingCheckpointSum) = (int128(_lo(w[1])), int128(_hi(w[1])));
         (m.longSize, m.longEntryNotional) = (_lo(w[2]), _hi(w[2]));
         (m.shortSize, m.shortEntryNotional) = (_lo(w[3]), _hi(w[3]));
@@ -73,7 +84,7 @@ library MarketLib {
         if (m.settlementPrice != 0 || m.lastFundingTime == block.timestamp) return (index, borrow);
         uint256 elapsed = block.timestamp - m.lastFundingTime;
         index = PositionMath.accrueIndex(index, rate(m), p, elapsed);
-        borrow += PositionMath.borrowAccrual(m.borrowRatePerDay, p, elapsed) * PositionMath.BORROW_UNIT;
+        borrow += PositionMath.borrowAccrual(m.borrowRateNow, p, elapsed) * PositionMath.BORROW_UNIT;
     }
 
     /// @dev The index a position of `size` settles against now at `p` (the engine's `_sideIndex`).

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.34;
 
+import {ConstantsLib} from "./ConstantsLib.sol";
 import {MathLib, WAD} from "./MathLib.sol";
 
 /// @title PositionMath
@@ -71,9 +72,26 @@ library PositionMath {
         return (proportional * int256(maxRatePerDay)) / int256(WAD);
     }
 
-    /// @dev The borrow index's unit: 1e-12 USD per base unit, so that a 64-bit index holds 1.8e7 USD per
-    /// unit of accrued borrowing (fifty years at 0.1 % a day of a $1M unit).
-    uint256 internal constant BORROW_UNIT = 1e6;
+    /// @dev The borrow index's unit: 1e-9 USD per base unit, so that the 72-bit index holds 4.7e12 USD per
+    /// unit of accrued borrowing: a century at the steepest rate (20 x 0.1 % a day) of a unit priced at the
+    /// oracle's ceiling (ConstantsLib.MAX_ORACLE_PRICE, $1e9).
+    uint256 internal constant BORROW_UNIT = 1e9;
+
+    /// @dev The borrowing rate a day at the pool's utilization `reserved / balance` (capped at one; an empty
+    /// pool counts as full): the base rate up to the kink, then rising linearly to
+    /// `BORROW_MULTIPLIER_AT_FULL` times the base at full utilization (a kinked curve, as Aave's and GMX v2's).
+    /// Rounded up (the LP pool's side).
+    function borrowRate(uint256 baseRatePerDay, uint256 reserved, uint256 balance) internal pure returns (uint256) {
+        uint256 utilization = reserved >= balance ? WAD : reserved.mulDivUp(WAD, balance);
+        uint256 kink = ConstantsLib.BORROW_KINK_UTILIZATION;
+        if (utilization <= kink) return baseRatePerDay;
+        return
+            baseRatePerDay +
+            baseRatePerDay.mulDivUp(
+                (ConstantsLib.BORROW_MULTIPLIER_AT_FULL - WAD) * (utilization - kink),
+                WAD * (WAD - kink)
+            );
+    }
 
     /// @dev Borrowing accrued per base unit over `elapsed` seconds at `ratePerDay` of `price`, in
     /// `BORROW_UNIT`s, rounded up (the LP pool's side).

@@ -10,6 +10,7 @@ export const MARKET_ADMIN_ROLE = id("MARKET_ADMIN_ROLE");
 export const BORROW_RATE_PER_DAY = 250_000_000_000_000n;
 export const GUARDIAN_ROLE = id("GUARDIAN_ROLE");
 export const DEFAULT_ADMIN_ROLE = ZeroHash;
+export const CANCELLER_ROLE = id("CANCELLER_ROLE");
 
 /** An address the module reads from its parameters, or a contract another module deploys. */
 type AddressInput = ContractFuture<string> | ModuleParameterRuntimeValue<string>;
@@ -31,7 +32,9 @@ export interface SystemInputs {
  * wires the system and adds the two markets; then MARKET_ADMIN_ROLE and DEFAULT_ADMIN_ROLE of both go to
  * the timelock, GUARDIAN_ROLE (an immediate pause of new risk, nothing else) to the configured guardian,
  * and the deployer renounces everything. The timelock administers itself; its proposers and executors are
- * the `timelockProposer` and `timelockExecutor` parameters (the deployer by default).
+ * the `timelockProposer` and `timelockExecutor` parameters (the deployer by default), and the guardian may
+ * cancel any scheduled call (CANCELLER_ROLE, granted by the deployer, who then renounces the timelock's
+ * admin role: a guardian who sees a harmful change scheduled stops it without waiting on the proposers).
  *
  * The OrderBook (two-step trading: a request now, an execution at the first oracle round `orderMinDelay`
  * seconds later) is the engine's third wired address. Its DEFAULT_ADMIN_ROLE (its parameters: `orderMinDelay`
@@ -83,8 +86,13 @@ export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
     m.getParameter("backstopSymbol", "bwBACK"),
   ]);
   const lens = m.contract("PerpLens", [engine]);
-  const timelock = m.contract("TimelockController", [timelockDelay, [proposer], [executor], ZeroAddress], {
+  const timelock = m.contract("TimelockController", [timelockDelay, [proposer], [executor], deployer], {
     id: "Timelock",
+  });
+  const guardianCancels = m.call(timelock, "grantRole", [CANCELLER_ROLE, guardian], { id: "GrantGuardianCanceller" });
+  m.call(timelock, "renounceRole", [DEFAULT_ADMIN_ROLE, deployer], {
+    id: "RenounceDeployerTimelockAdmin",
+    after: [guardianCancels],
   });
   const orderBook = m.contract("OrderBook", [
     engine,

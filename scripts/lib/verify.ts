@@ -6,6 +6,7 @@ import { short } from "./keeper.js";
 export const MARKET_ADMIN_ROLE = id("MARKET_ADMIN_ROLE");
 export const GUARDIAN_ROLE = id("GUARDIAN_ROLE");
 export const PROPOSER_ROLE = id("PROPOSER_ROLE");
+export const CANCELLER_ROLE = id("CANCELLER_ROLE");
 /** The least timelock delay a deployment off hardhat and localhost may have. */
 export const MIN_PUBLIC_TIMELOCK_DELAY = 2n * 24n * 3600n;
 
@@ -139,6 +140,10 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
   const proposer = String(param("timelockProposer", input.deployer));
   if (!(await d.timelock.hasRole(PROPOSER_ROLE, proposer))) {
     problems.push(`timelock PROPOSER_ROLE: ${proposer} does not hold it`);
+  }
+  const guardian = String(param("guardian", input.deployer));
+  if (!(await d.timelock.hasRole(CANCELLER_ROLE, guardian))) {
+    problems.push(`timelock CANCELLER_ROLE: the guardian ${guardian} does not hold it`);
   }
 
   // ---- markets

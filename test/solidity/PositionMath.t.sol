@@ -192,4 +192,60 @@ contract PositionMathTest is BaseTest {
         int256 owed = Model.funding(p.size, lens.currentFundingIndex(ETH), p.fundingIndex, DEN);
         _assertLe(p.size * growth, owed * int256(DEN), "the long owes at least the exact amount");
     }
+
+    // ---------------------------------------------------------------- borrowing at utilization
+
+    uint256 private constant BASE = 0.00025e18; // the deployed 0.025 % a day
+
+    function test_borrowRate_is_the_base_up_to_and_at_the_kink() public pure {
+        _assertEq(PositionMath.borrowRate(BASE, 0, 1_000e6), BASE, "an idle pool pays the base");
+        _assertEq(PositionMath.borrowRate(BASE, 800e6, 1_000e6), BASE, "exactly at 80 %: the base");
+    }
+
+    function test_borrowRate_rises_one_unit_past_the_kink_and_reaches_twenty_times_at_full() public pure {
+        // One unit past 80 % of 1e18 units: the utilization rounds up to a wei past the kink.
+        uint256 past = PositionMath.borrowRate(BASE, 0.8e18 + 1, 1e18);
+        _assertTrue(past > BASE, "one unit past the kink: above the base");
+        _assertEq(past, BASE + 1, "and only by the rounding of one step");
+        _assertEq(PositionMath.borrowRate(BASE, 900e6, 1_000e6), BASE + (19 * BASE) / 2, "90 %: 10.5 x the base");
+        _assertEq(PositionMath.borrowRate(BASE, 1_000e6, 1_000e6), 20 * BASE, "full: 20 x the base");
+        _assertEq(PositionMath.borrowRate(BASE, 2_000e6, 1_000e6), 20 * BASE, "over-reserved counts as full");
+        _assertEq(PositionMath.borrowRate(BASE, 0, 0), 20 * BASE, "an empty pool counts as full");
+        _assertEq(PositionMath.borrowRate(0, 1_000e6, 1_000e6), 0, "no base rate, no borrowing");
+    }
+
+    function testFuzz_borrowRate_is_monotonic_in_utilization_and_within_one_to_twenty_times(
+        uint256 base,
+        uint256 reservedA,
+        uint256 reservedB,
+        uint256 balance
+    ) public pure {
+        base = _bound(base, 0, 0.001e18);
+        balance = _bound(balance, 1, type(uint128).max);
+        reservedA = _bound(reservedA, 0, type(uint128).max);
+        reservedB = _bound(reservedB, reservedA, type(uint128).max);
+        uint256 a = PositionMath.borrowRate(base, reservedA, balance);
+        uint256 b = PositionMath.borrowRate(base, reservedB, balance);
+        _assertLe(a, b, "more reserved never pays less");
+        _assertGe(a, base, "never below the base");
+        _assertLe(b, 20 * base, "never above 20 x the base");
+    }
+
+    /// @dev A century of accrual at the steepest rate (20 x 0.1 % a day) and the oracle ceiling ($1e9) fits
+    /// the 72-bit borrow index; the funding index (0.1 % a day of the ceiling) fits its 128 bits, and the
+    /// checkpoint sum of a market at its open-interest value bound fits its 128 bits.
+    function testFuzz_indexes_fit_their_widths_for_a_century(uint256 price, uint256 elapsed) public pure {
+        price = _bound(price, 1, 1e27);
+        elapsed = _bound(elapsed, 0, 100 * 365.25 days);
+        uint256 steepest = PositionMath.borrowRate(0.001e18, 1, 0);
+        uint256 borrow = PositionMath.borrowAccrual(steepest, price, elapsed);
+        _assertLe(borrow, type(uint72).max, "the borrow index fits 72 bits");
+        int256 funding = PositionMath.accrueIndex(0, 0.1e18, price, elapsed);
+        int256 sideIndex = funding + int256(borrow * PositionMath.BORROW_UNIT);
+        // Open interest at most MAX_OPEN_INTEREST_VALUE x 1e18 / ceiling on each side.
+        uint256 maxOpenInterest = (1e34 * 1e18) / price;
+        if (maxOpenInterest > 1e30) maxOpenInterest = 1e30;
+        int256 checkpointSum = (2 * int256(maxOpenInterest) * sideIndex) / 1e18;
+        _assertLe(checkpointSum, int256(type(int128).max), "the checkpoint sum fits 128 bits");
+    }
 }

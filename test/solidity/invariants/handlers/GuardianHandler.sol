@@ -99,7 +99,7 @@ contract GuardianHandler is HandlerBase {
                 block.timestamp == before.lastFundingTime
                     ? 0
                     : PositionMath.borrowAccrual(
-                        before.borrowRatePerDay,
+                        before.borrowRateNow,
                         price,
                         block.timestamp - before.lastFundingTime
                     );
