@@ -44,7 +44,8 @@ contract ChainlinkOracle is IPriceOracle {
         if (maxAge_ < ConstantsLib.MIN_ORACLE_MAX_AGE || maxAge_ > ConstantsLib.MAX_ORACLE_MAX_AGE) {
             revert InvalidMaxAge(maxAge_);
         }
-        if (minPrice_ == 0 || maxPrice_ <= minPrice_ || maxPrice_ > ConstantsLib.MAX_ORACLE_PRICE) revert InvalidPriceBounds(minPrice_, maxPrice_);
+        if (minPrice_ == 0 || maxPrice_ <= minPrice_ || maxPrice_ > ConstantsLib.MAX_ORACLE_PRICE)
+            revert InvalidPriceBounds(minPrice_, maxPrice_);
         if (sequencerFeed_ != address(0) && sequencerFeed_.code.length == 0) revert InvalidFeed(sequencerFeed_);
         if (gracePeriod_ > ConstantsLib.MAX_SEQUENCER_GRACE_PERIOD) revert InvalidGracePeriod(gracePeriod_);
 

@@ -524,7 +524,6 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         return MathLib.pos(int256(uint256(lpBalance)) - int256(uint256(totalReserved)));
     }
 
-
     // ================================================================ internal: liquidation
 
     /// @dev Carries out `plan` and emits one event per waterfall step. The keeper fee is transferred by

@@ -99,7 +99,9 @@ describe("Winding down a market whose feed broke", function () {
       .to.be.revertedWithCustomError(s.engine, "FeedNotBroken")
       .withArgs(staleAt, staleAt + DAY);
     await networkHelpers.time.setNextBlockTimestamp(staleAt + DAY);
-    await expect(s.engine.settleMarket(BTC, round)).to.emit(s.engine, "MarketSettled").withArgs(BTC, 60_000n * WAD);
+    await expect(s.engine.settleMarket(BTC, round))
+      .to.emit(s.engine, "MarketSettled")
+      .withArgs(BTC, 60_000n * WAD);
   });
 
   it("after the wind-down: LPs withdraw, the BTC trader closes at the settlement price, ETH never stopped", async function () {
@@ -192,6 +194,8 @@ describe("Winding down a market whose feed broke", function () {
       "FeedNotBroken",
     );
     await s.btcFeed.updateAnswer(feedPrice(61_000));
-    await expect(s.engine.settleMarket(BTC, 0n)).to.emit(s.engine, "MarketSettled").withArgs(BTC, 61_000n * WAD);
+    await expect(s.engine.settleMarket(BTC, 0n))
+      .to.emit(s.engine, "MarketSettled")
+      .withArgs(BTC, 61_000n * WAD);
   });
 });

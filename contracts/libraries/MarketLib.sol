@@ -48,11 +48,7 @@ library MarketLib {
         return (true, m);
     }
 
-    function _decode(
-        bytes32[] memory w,
-        uint256 reserved,
-        uint256 balance
-    ) private pure returns (Market memory m) {
+    function _decode(bytes32[] memory w, uint256 reserved, uint256 balance) private pure returns (Market memory m) {
         m.oracle = IPriceOracle(address(uint160(uint256(w[0]))));
         m.borrowRatePerDay = uint256(uint24(uint256(w[0]) >> 160)) * ConfigLib.RATIO_UNIT;
         m.borrowRateNow = PositionMath.borrowRate(m.borrowRatePerDay, reserved, balance);

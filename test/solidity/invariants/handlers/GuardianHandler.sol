@@ -98,11 +98,7 @@ contract GuardianHandler is HandlerBase {
             uint256 accrued =
                 block.timestamp == before.lastFundingTime
                     ? 0
-                    : PositionMath.borrowAccrual(
-                        before.borrowRateNow,
-                        price,
-                        block.timestamp - before.lastFundingTime
-                    );
+                    : PositionMath.borrowAccrual(before.borrowRateNow, price, block.timestamp - before.lastFundingTime);
             if (m.borrowRatePerDay != rate) ghosts.fail("INV-ADM", "the stored borrowing rate differs");
             if (m.borrowIndex != before.borrowIndex + accrued * PositionMath.BORROW_UNIT) {
                 ghosts.fail("INV-ADM", "borrowing not accrued at the old rate");
