@@ -1,61 +1,141 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.34;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
 import {IBackstopModule} from "./interfaces/IBackstopModule.sol";
 import {ILiquidityVault} from "./interfaces/ILiquidityVault.sol";
 import {IOrderBook} from "./interfaces/IOrderBook.sol";
-import {IPerpEngine, MarketConfig, MarketState} from "./interfaces/IPerpEngine.sol";
+import {IPerpEngine, MarketConfig, MarketState, Pool} from "./interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
+import {AccrualLib} from "./libraries/AccrualLib.sol";
 import {ConfigLib} from "./libraries/ConfigLib.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
+import {MarketLib} from "./libraries/MarketLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
 
 /// @title ConfigLogic
-/// @notice The engine's market configuration: the hard bounds of every parameter and the writes of a
-/// market's config. Deployed once and linked into PerpEngine, which reaches it by DELEGATECALL (as Aave
-/// v3's Pool reaches its logic libraries), so the rare admin path costs the engine no bytecode.
-/// @dev Runs in the engine's storage: `m` is a market of the engine. Errors are the engine's.
+/// @notice The engine's rare paths: the hard bounds of every parameter, a market's config, borrowing rate and
+/// settlement, and the distribution of fees. Deployed once and linked into PerpEngine, which reaches it by
+/// DELEGATECALL (as Aave v3's Pool reaches its logic libraries), so the rare paths cost the engine no bytecode.
+/// @dev Runs in the engine's storage (`m` is a market of the engine, `pool` its LP ledger) and as the engine
+/// (its tokens, its events: every event and error here is the engine's). The engine checks roles and that
+/// the market exists and is not settled.
 library ConfigLogic {
     using MathLib for uint256;
+    using SafeCast for uint256;
+    using SafeERC20 for IERC20;
 
     /// @notice Validates `c` and starts market `m` on `oracle`, which must answer now.
     /// @param scale 10^(18 - collateral decimals).
     function initMarket(MarketState storage m, IPriceOracle oracle, MarketConfig calldata c, uint256 scale) external {
         if (address(oracle) == address(0)) revert IPerpEngine.ZeroAddress();
-        _validate(c, scale, oracle);
+        validate(c, scale, oracle.maxPrice());
         oracle.price(); // a market starts only with an oracle that answers
         m.oracle = oracle;
         m.lastFundingTime = uint32(block.timestamp); // fits until 2106
         m.config = ConfigLib.pack(c);
     }
 
-    /// @notice Validates `c` against its bounds and the book as it is, and makes it market `m`'s config. The
-    /// engine accrues funding and re-reserves.
-    /// @dev While the market has positions, no keeper-fee term may rise: a position owes a keeper at most
-    /// what its terms at open allowed, whatever else changes with it (a higher `minNotional` would otherwise
-    /// let `minKeeperFee` rise past what small positions can pay). Only a maintenance-margin change, which
+    /// @notice Validates `c` against its bounds and the book as it is, and makes it market `m`'s config, after
+    /// accruing funding and borrowing at the old one. Open positions' profit caps follow the new factor; a
+    /// higher reserve must be payable from the pool, as at open.
+    /// @dev While the market has positions, no keeper-fee term and not the profit factor may rise: a position
+    /// owes a keeper at most what its terms at open allowed, whatever else changes with it (a higher
+    /// `minNotional` would otherwise let `minKeeperFee` rise past what small positions can pay), and LPs who
+    /// cannot leave never owe a position more than its cap at open. Only a maintenance-margin change, which
     /// the timelock announces, can make a position that met its initial margin liquidatable.
-    function setConfig(MarketState storage m, MarketConfig calldata c, uint256 scale) external {
-        _validate(c, scale, m.oracle);
+    function setConfig(
+        MarketState storage m,
+        Pool storage pool,
+        uint256 marketId,
+        MarketConfig calldata c,
+        uint256 scale
+    ) external {
+        validate(c, scale, m.oracle.maxPrice());
         if (m.longSize != 0 || m.shortSize != 0) {
             MarketConfig memory current = ConfigLib.risk(m.config);
             _noRise("keeperFeeRatio", current.keeperFeeRatio, c.keeperFeeRatio);
             _noRise("minKeeperFee", current.minKeeperFee, c.minKeeperFee);
             _noRise("maxKeeperFee", current.maxKeeperFee, c.maxKeeperFee);
+            _noRise("maxProfitFactor", current.maxProfitFactor, c.maxProfitFactor);
         }
+        AccrualLib.accrue(m, pool, m.oracle.price());
+        uint256 reserveBefore = _reserve(m, scale);
         m.config = ConfigLib.pack(c);
+        uint256 reserveAfter = _reserve(m, scale);
+        uint256 reserved = pool.totalReserved + reserveAfter - reserveBefore;
+        pool.totalReserved = reserved.toUint128();
+        if (reserveAfter > reserveBefore && reserved > pool.lpBalance) {
+            revert IPerpEngine.InsufficientLiquidity(reserved, pool.lpBalance);
+        }
+        emit IPerpEngine.MarketConfigUpdated(marketId, c);
     }
 
-    /// @notice The price a market whose feed broke winds down at: the answer of `roundId`, proved by the
-    /// oracle to be its last good round, once the feed has been broken for `WIND_DOWN_DELAY`.
-    /// @dev The oracle is an address, not `IPriceOracle`: a library's ABI keeps contract types by name,
-    /// which ABI decoders (ethers) refuse.
-    function windDownPrice(uint256 marketId, address oracle, uint80 roundId) external returns (uint256 price) {
-        uint256 brokenSince;
-        (price, brokenSince) = IPriceOracle(oracle).lastGoodPrice(roundId);
-        uint256 windDownAt = brokenSince + ConstantsLib.WIND_DOWN_DELAY;
-        if (block.timestamp < windDownAt) revert IPerpEngine.FeedNotBroken(brokenSince, windDownAt);
-        emit IPerpEngine.MarketWoundDown(marketId, roundId, brokenSince, msg.sender);
+    /// @notice Sets market `m`'s base borrowing rate after accruing at the old one.
+    function setBorrowRate(MarketState storage m, Pool storage pool, uint256 marketId, uint256 ratePerDay) external {
+        _ratio("borrowRatePerDay", ratePerDay, 0, ConstantsLib.MAX_BORROW_RATE_PER_DAY);
+        AccrualLib.accrue(m, pool, m.oracle.price());
+        m.borrowRatePerDay = uint24(ratePerDay / ConfigLib.RATIO_UNIT); // at most 1e5 steps
+        emit IPerpEngine.BorrowRateUpdated(marketId, ratePerDay);
+    }
+
+    /// @notice Settles market `m` at a price its oracle gave: the current one for `roundId` zero (the engine has
+    /// checked the market admin's role), else the answer of `roundId`, proved by the oracle to be the feed's
+    /// last good round, once the feed has been broken for `WIND_DOWN_DELAY`. Funding and borrowing accrue up
+    /// to now at that price, then stop.
+    function settle(MarketState storage m, Pool storage pool, uint256 marketId, uint80 roundId) external {
+        uint256 price;
+        if (roundId == 0) {
+            price = m.oracle.price();
+        } else {
+            uint256 brokenSince;
+            (price, brokenSince) = m.oracle.lastGoodPrice(roundId);
+            uint256 windDownAt = brokenSince + ConstantsLib.WIND_DOWN_DELAY;
+            if (block.timestamp < windDownAt) revert IPerpEngine.FeedNotBroken(brokenSince, windDownAt);
+            emit IPerpEngine.MarketWoundDown(marketId, roundId, brokenSince, msg.sender);
+        }
+        AccrualLib.accrue(m, pool, price);
+        m.settlementPrice = price;
+        m.lastFundingTime = AccrualLib.SETTLED;
+        emit IPerpEngine.MarketSettled(marketId, price);
+    }
+
+    /// @notice Pays out the protocol's fees: the treasury's share of trading fees to the treasury (or, if the
+    /// token refuses it, to its `claimable`), the rest and the penalties to the backstop, which first repays
+    /// losses socialized to the LPs from it (that part stays in the pool).
+    /// @dev One unit of fees stays behind so that the slot never returns to zero: the next trade's fee then
+    /// costs a 2,900-gas write instead of a 20,000-gas one.
+    function distributeFees(
+        Pool storage pool,
+        mapping(address => uint256) storage claimable,
+        IBackstopModule backstop,
+        address treasury,
+        address collateral,
+        uint256 backstopShare,
+        uint256 treasuryShare
+    ) external {
+        uint256 fees = MathLib.pos(int256(uint256(pool.pendingProtocolFees)) - 1);
+        uint256 shares = backstopShare + treasuryShare;
+        uint256 toTreasury = shares == 0 ? 0 : fees.mulDivDown(treasuryShare, shares);
+        uint256 toBackstop = fees - toTreasury + pool.pendingPenalties;
+        pool.pendingProtocolFees -= uint128(fees); // fees <= pendingProtocolFees
+        pool.pendingPenalties = 0;
+
+        if (toBackstop > 0) {
+            uint256 toLps = backstop.notifyIncome(toBackstop);
+            pool.lpBalance += toLps.toUint128();
+            toBackstop -= toLps;
+            IERC20(collateral).safeTransfer(address(backstop), toBackstop);
+        }
+        // A treasury the token refuses (a blocklist) never blocks the distribution: its share waits.
+        if (toTreasury > 0 && !IERC20(collateral).trySafeTransfer(treasury, toTreasury)) {
+            claimable[treasury] += toTreasury;
+            emit IPerpEngine.RefundDeferred(treasury, toTreasury);
+        }
+        emit IPerpEngine.FeesDistributed(toBackstop, toTreasury);
     }
 
     /// @notice Reverts with `WrongCounterparty` unless the vault and the backstop both name this engine
@@ -70,7 +150,8 @@ library ConfigLogic {
         if (IOrderBook(orders).engine() != address(this)) revert IPerpEngine.WrongCounterparty(orders);
     }
 
-    /// @notice Reverts with `ParameterOutOfBounds` unless every field of `c` is within its bounds.
+    /// @notice Reverts with `ParameterOutOfBounds` unless every field of `c` is within its bounds, for a market
+    /// whose oracle accepts prices up to `maxPrice`.
     /// @dev Beyond each field's own range, two bounds tie fields together so that no valid configuration
     /// makes a position that meets its initial margin liquidatable, at any notional from `minNotional` up
     /// (n collateral units, initial ratio i, maintenance m, keeper ratio k; each requirement rounds up by
@@ -78,7 +159,7 @@ library ConfigLogic {
     /// - `maintenanceMarginRatio` < i − k, and `minNotional` large enough that n·(i − m − k) ≥ 2 units,
     ///   so the proportional keeper fee fits: ⌈n·m⌉ + ⌈n·k⌉ ≤ n·i;
     /// - `minKeeperFee` < n·(i − m) at the minimum notional, so the floor fits: ⌈n·m⌉ + floor ≤ n·i.
-    function validate(MarketConfig calldata c, uint256 scale) public pure {
+    function validate(MarketConfig calldata c, uint256 scale, uint256 maxPrice) public pure {
         _ratio(
             "initialMarginRatio",
             c.initialMarginRatio,
@@ -117,28 +198,28 @@ library ConfigLogic {
         _bound("minKeeperFee", c.minKeeperFee, 1, maxFloor);
         _bound("maxKeeperFee", c.maxKeeperFee, c.minKeeperFee, ConstantsLib.MAX_KEEPER_FEE_TOKENS * (WAD / scale));
         _bound("minMargin", c.minMargin, 1, ConstantsLib.MAX_MIN_MARGIN_TOKENS * (WAD / scale));
-        _bound("maxOpenInterest", c.maxOpenInterest, 1, ConstantsLib.MAX_OPEN_INTEREST);
+        // The cap times the oracle's highest price stays within `MAX_OPEN_INTEREST_VALUE`: then no funding or
+        // borrow index and no per-market sum can outgrow its width in a century at the steepest rates.
+        uint256 maxOpenInterest = ((ConstantsLib.MAX_OPEN_INTEREST_VALUE * WAD) / maxPrice).min(
+            ConstantsLib.MAX_OPEN_INTEREST
+        );
+        _bound("maxOpenInterest", c.maxOpenInterest, 1, maxOpenInterest);
         _bound("skewScale", c.skewScale, 1, ConstantsLib.MAX_OPEN_INTEREST);
         _bound("partialLiquidationThreshold", c.partialLiquidationThreshold, 0, type(uint112).max);
     }
 
-    /// @dev `validate`, and the open-interest cap times the oracle's highest price kept within
-    /// `MAX_OPEN_INTEREST_VALUE`: with it, no funding or borrow index and no per-market sum can outgrow its
-    /// width in a century of accrual at the steepest rates.
-    function _validate(MarketConfig calldata c, uint256 scale, IPriceOracle oracle) private view {
-        validate(c, scale);
-        uint256 maxOpenInterest = (ConstantsLib.MAX_OPEN_INTEREST_VALUE * WAD) / oracle.maxPrice();
-        _bound("maxOpenInterest", c.maxOpenInterest, 1, maxOpenInterest.min(ConstantsLib.MAX_OPEN_INTEREST));
+    /// @dev A market's reserve: the sum of its two sides' reserves (the engine's `_reserveOf`, per side).
+    function _reserve(MarketState storage m, uint256 scale) private view returns (uint256) {
+        uint256 im = m.config.initialMarginRatio * ConfigLib.RATIO_UNIT;
+        uint256 factor = m.config.maxProfitFactor * ConfigLib.RATIO_UNIT;
+        uint256 den = WAD * scale;
+        return
+            MarketLib.sideReserve(m.longMargin, m.longEntryNotional, im, factor, den) +
+            MarketLib.sideReserve(m.shortMargin, m.shortEntryNotional, im, factor, den);
     }
 
     function _noRise(bytes32 name, uint256 current, uint256 requested) private pure {
-        if (requested > current) revert IPerpEngine.KeeperFeeRaised(name, current, requested);
-    }
-
-    /// @notice A borrowing rate checked against its bound and step, as the stored number of steps.
-    function borrowRateSteps(uint256 ratePerDay) external pure returns (uint24) {
-        _ratio("borrowRatePerDay", ratePerDay, 0, ConstantsLib.MAX_BORROW_RATE_PER_DAY);
-        return uint24(ratePerDay / ConfigLib.RATIO_UNIT); // at most 1e5 steps
+        if (requested > current) revert IPerpEngine.TermRaised(name, current, requested);
     }
 
     /// @dev A ratio: within its bounds, and a whole number of the steps it is stored in.

@@ -12,8 +12,9 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {ConfigLogic} from "./ConfigLogic.sol";
 import {IBackstopModule} from "./interfaces/IBackstopModule.sol";
 import {ILiquidityVault} from "./interfaces/ILiquidityVault.sol";
-import {IPerpEngine, MarketConfig, MarketState, Position} from "./interfaces/IPerpEngine.sol";
+import {IPerpEngine, MarketConfig, MarketState, Pool, Position} from "./interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
+import {AccrualLib} from "./libraries/AccrualLib.sol";
 import {ConfigLib} from "./libraries/ConfigLib.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
 import {MarketLib} from "./libraries/MarketLib.sol";
@@ -35,8 +36,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     bytes32 public constant MARKET_ADMIN_ROLE = keccak256("MARKET_ADMIN_ROLE");
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
-    /// @dev A settled market's funding clock: funding stops, and its price is the settlement price.
-    uint32 private constant SETTLED = type(uint32).max;
+    uint32 private constant SETTLED = AccrualLib.SETTLED;
 
     IERC20 private immutable COLLATERAL;
     /// @dev 1e18 x 10^(18 - decimals): size x price / DEN is an amount of collateral.
@@ -58,10 +58,8 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     mapping(uint256 marketId => MarketState) internal _markets;
     mapping(address account => mapping(uint256 marketId => Position)) internal _positions;
 
-    uint128 public lpBalance; // realized LP assets
-    uint128 public totalReserved; // sum over markets of their positions' profit caps
-    uint128 public pendingProtocolFees; // trading fees owed to the backstop and the treasury
-    uint128 public pendingPenalties; // liquidation penalties owed to the backstop
+    /// @dev Two words, where the four balances lay before (the lens and the vault read them by getter).
+    Pool internal _pool;
     mapping(address account => uint256) public claimable;
     /// @notice The order book: the only caller of the `execute*` functions, fixed when the engine is wired.
     address public orders;
@@ -195,11 +193,11 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         p.margin = uint256(margin).toUint128();
 
         // Realized profit added to the margin can lift the remaining position's profit cap.
-        uint256 reservedBefore = totalReserved;
+        uint256 reservedBefore = _pool.totalReserved;
         _writePosition(account, marketId, m, old, p);
         _settleVault(funding - realized, false);
         _chargeFee(fee);
-        if (totalReserved > reservedBefore) _checkReserve();
+        if (_pool.totalReserved > reservedBefore) _checkReserve();
         emit PositionModified(
             account,
             marketId,
@@ -269,9 +267,9 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
         // More margin can lift the profit cap (up to the entry's initial margin): a lift the pool cannot back is
         // refused; a top-up that lifts nothing always works, and so does a reduce or a close.
-        uint256 reservedBefore = totalReserved;
+        uint256 reservedBefore = _pool.totalReserved;
         _writePosition(msg.sender, marketId, m, old, p);
-        if (totalReserved > reservedBefore) _checkReserve();
+        if (_pool.totalReserved > reservedBefore) _checkReserve();
         _pull(msg.sender, amount);
         emit PositionModified(msg.sender, marketId, 0, p.size, 0, p.entryPrice, p.margin, 0, 0, 0);
     }
@@ -356,32 +354,23 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     /// @inheritdoc IPerpEngine
     function distributeFees() external nonReentrant {
         if (address(backstop) == address(0)) revert NotWired();
-        // One unit of fees stays behind so that the slot never returns to zero: the next trade's fee then
-        // costs a 2,900-gas write instead of a 20,000-gas one.
-        uint256 fees = MathLib.pos(int256(uint256(pendingProtocolFees)) - 1);
-        uint256 shares = uint256(backstopFeeShare) + treasuryFeeShare;
-        uint256 toTreasury = shares == 0 ? 0 : fees.mulDivDown(treasuryFeeShare, shares);
-        uint256 toBackstop = fees - toTreasury + pendingPenalties;
-        pendingProtocolFees -= uint128(fees); // fees <= pendingProtocolFees
-        pendingPenalties = 0;
-
-        if (toBackstop > 0) {
-            // The backstop first repays losses socialized to the LPs from its income; that part stays here.
-            uint256 toLps = backstop.notifyIncome(toBackstop);
-            lpBalance += toLps.toUint128();
-            toBackstop -= toLps;
-            COLLATERAL.safeTransfer(address(backstop), toBackstop);
-        }
-        _pay(treasury, toTreasury); // a treasury the token refuses waits in `claimable`
-        emit FeesDistributed(toBackstop, toTreasury);
+        ConfigLogic.distributeFees(
+            _pool,
+            claimable,
+            backstop,
+            treasury,
+            address(COLLATERAL),
+            backstopFeeShare,
+            treasuryFeeShare
+        );
     }
 
     // ================================================================ vault
 
     /// @inheritdoc IPerpEngine
     function creditLiquidity(uint256 assets) external onlyVault nonReentrant {
-        uint256 balance = lpBalance + assets;
-        lpBalance = balance.toUint128();
+        uint256 balance = _pool.lpBalance + assets;
+        _pool.lpBalance = balance.toUint128();
         emit LiquidityAdded(assets, balance);
     }
 
@@ -389,8 +378,8 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     function withdrawLiquidity(address receiver, uint256 assets) external onlyVault nonReentrant {
         uint256 free = freeLiquidity();
         if (assets > free) revert InsufficientLiquidity(assets, free);
-        uint256 balance = lpBalance - assets;
-        lpBalance = uint128(balance); // cannot truncate: it only decreased
+        uint256 balance = _pool.lpBalance - assets;
+        _pool.lpBalance = uint128(balance); // cannot truncate: it only decreased
         COLLATERAL.safeTransfer(receiver, assets);
         emit LiquidityRemoved(receiver, assets, balance);
     }
@@ -421,43 +410,19 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     /// @inheritdoc IPerpEngine
     function setMarketConfig(uint256 marketId, MarketConfig calldata config) external onlyRole(MARKET_ADMIN_ROLE) {
-        MarketState storage m = _open(marketId);
-        // Funding so far accrues at the old rate; profit caps of open positions follow the new factor.
-        _accrue(m, m.oracle.price());
-        uint256 reserveBefore = _reserve(m);
-        ConfigLogic.setConfig(m, config, SCALE);
-        uint256 reserveAfter = _reserve(m);
-        totalReserved = (totalReserved + reserveAfter - reserveBefore).toUint128();
-        // A higher cap on open positions must be payable from the pool, as at open.
-        if (reserveAfter > reserveBefore) _checkReserve();
-        emit MarketConfigUpdated(marketId, config);
+        ConfigLogic.setConfig(_open(marketId), _pool, marketId, config, SCALE);
     }
 
     /// @inheritdoc IPerpEngine
     function settleMarket(uint256 marketId, uint80 roundId) external {
-        MarketState storage m = _open(marketId);
-        uint256 price;
-        if (roundId == 0) {
-            _checkRole(MARKET_ADMIN_ROLE);
-            price = m.oracle.price();
-        } else {
-            price = ConfigLogic.windDownPrice(marketId, address(m.oracle), roundId);
-        }
-        // Funding and borrowing accrue up to now at the settlement price, then stop.
-        _accrue(m, price);
-        m.settlementPrice = price;
-        m.lastFundingTime = SETTLED;
-        emit MarketSettled(marketId, price);
+        // At the oracle's current price only for the market admin; at a proved last good round for anyone.
+        if (roundId == 0) _checkRole(MARKET_ADMIN_ROLE);
+        ConfigLogic.settle(_open(marketId), _pool, marketId, roundId);
     }
 
     /// @inheritdoc IPerpEngine
     function setBorrowRate(uint256 marketId, uint256 ratePerDay) external onlyRole(MARKET_ADMIN_ROLE) {
-        MarketState storage m = _open(marketId);
-        uint24 steps = ConfigLogic.borrowRateSteps(ratePerDay);
-        // What accrued so far accrues at the old rate.
-        _accrue(m, m.oracle.price());
-        m.borrowRatePerDay = steps;
-        emit BorrowRateUpdated(marketId, ratePerDay);
+        ConfigLogic.setBorrowRate(_open(marketId), _pool, marketId, ratePerDay);
     }
 
     /// @inheritdoc IPerpEngine
@@ -515,13 +480,33 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     }
 
     /// @inheritdoc IPerpEngine
+    function lpBalance() external view returns (uint128) {
+        return _pool.lpBalance;
+    }
+
+    /// @inheritdoc IPerpEngine
+    function totalReserved() external view returns (uint128) {
+        return _pool.totalReserved;
+    }
+
+    /// @inheritdoc IPerpEngine
+    function pendingProtocolFees() external view returns (uint128) {
+        return _pool.pendingProtocolFees;
+    }
+
+    /// @inheritdoc IPerpEngine
+    function pendingPenalties() external view returns (uint128) {
+        return _pool.pendingPenalties;
+    }
+
+    /// @inheritdoc IPerpEngine
     function marketPrice(uint256 marketId) external view returns (uint256) {
         return _price(_market(marketId));
     }
 
     /// @inheritdoc IPerpEngine
     function freeLiquidity() public view returns (uint256) {
-        return MathLib.pos(int256(uint256(lpBalance)) - int256(uint256(totalReserved)));
+        return MathLib.pos(int256(uint256(_pool.lpBalance)) - int256(uint256(_pool.totalReserved)));
     }
 
     // ================================================================ internal: liquidation
@@ -561,7 +546,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
             _writePosition(account, marketId, m, p, r);
             _settleVault(traderLoss, true);
         }
-        if (plan.penalty > 0) pendingPenalties += plan.penalty.toUint128();
+        if (plan.penalty > 0) _pool.pendingPenalties += plan.penalty.toUint128();
 
         emit KeeperPaid(account, marketId, feeRecipient, plan.keeperFee);
         if (plan.penalty > 0) emit PenaltyPaid(account, marketId, plan.penalty);
@@ -572,6 +557,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
             price,
             plan.sizeClosed,
             remainingSize,
+            plan.full ? 0 : plan.newMargin,
             traderLoss,
             plan.refund
         );
@@ -627,7 +613,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 reserveBefore = _reserveOf(m, long, im, factor);
         _aggregate(m, old, false);
         _aggregate(m, p, true);
-        totalReserved = (totalReserved + _reserveOf(m, long, im, factor) - reserveBefore).toUint128();
+        _pool.totalReserved = (_pool.totalReserved + _reserveOf(m, long, im, factor) - reserveBefore).toUint128();
         if (p.size == 0) delete _positions[account][marketId];
         else _positions[account][marketId] = p;
     }
@@ -728,31 +714,9 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         return _sideIndex(index, borrow, long);
     }
 
-    /// @dev Moves the funding index and the borrow index to now at `price` and returns both. A settled
-    /// market's indexes are frozen.
+    /// @dev Moves the funding index and the borrow index to now at `price` and returns both (AccrualLib).
     function _accrue(MarketState storage m, uint256 price) internal returns (int256 index, uint256 borrow) {
-        uint256 last = m.lastFundingTime;
-        index = m.fundingIndex;
-        borrow = m.borrowIndex;
-        if (last == block.timestamp || last == SETTLED) return (index, borrow);
-        uint256 elapsed = block.timestamp - last;
-        int256 rate = PositionMath.fundingRate(
-            m.longSize,
-            m.shortSize,
-            m.config.skewScale,
-            m.config.maxFundingRatePerDay * ConfigLib.RATIO_UNIT
-        );
-        index = PositionMath.accrueIndex(index, rate, price, elapsed);
-        m.fundingIndex = index.toInt128();
-        m.lastFundingTime = uint32(block.timestamp); // fits until 2106
-        uint256 baseRate = m.borrowRatePerDay;
-        if (baseRate != 0) {
-            // At the pool's utilization now: a reserve taken or freed elsewhere since this market's last
-            // accrual counts from its start (ARCHITECTURE.md, "Borrowing").
-            uint256 borrowRate = PositionMath.borrowRate(baseRate * ConfigLib.RATIO_UNIT, totalReserved, lpBalance);
-            borrow += PositionMath.borrowAccrual(borrowRate, price, elapsed);
-            m.borrowIndex = borrow.toUint72();
-        }
+        return AccrualLib.accrue(m, _pool, price);
     }
 
     /// @dev The index a position settles funding and borrowing against: the funding index plus the borrow
@@ -761,15 +725,6 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     function _sideIndex(int256 index, uint256 borrow, bool long) internal pure returns (int256) {
         int256 b = int256(borrow * PositionMath.BORROW_UNIT);
         return long ? index + b : index - b;
-    }
-
-    /// @dev A market's reserve: the sum of its two sides' reserves.
-    function _reserve(MarketState storage m) internal view returns (uint256) {
-        uint256 im = m.config.initialMarginRatio * ConfigLib.RATIO_UNIT;
-        uint256 factor = m.config.maxProfitFactor * ConfigLib.RATIO_UNIT;
-        return
-            MarketLib.sideReserve(m.longMargin, m.longEntryNotional, im, factor, DEN) +
-            MarketLib.sideReserve(m.shortMargin, m.shortEntryNotional, im, factor, DEN);
     }
 
     function _reserveOf(MarketState storage m, bool long, uint256 im, uint256 factor) internal view returns (uint256) {
@@ -781,18 +736,19 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     /// @dev New positions must leave every open position's capped profit payable from the LP pool.
     function _checkReserve() internal view {
-        if (totalReserved > lpBalance) revert InsufficientLiquidity(totalReserved, lpBalance);
+        if (_pool.totalReserved > _pool.lpBalance) revert InsufficientLiquidity(_pool.totalReserved, _pool.lpBalance);
     }
 
     /// @dev Books `delta` to the LP pool (positive: the vault gains). A trader action that would overdraw
     /// the pool reverts; a liquidation (`saturate`) never does, and the pool then stops at zero.
     function _settleVault(int256 delta, bool saturate) internal {
-        int256 balance = int256(uint256(lpBalance)) + delta;
+        int256 balance = int256(uint256(_pool.lpBalance)) + delta;
         if (balance < 0) {
-            if (!saturate) revert InsufficientLiquidity(MathLib.abs(delta), lpBalance);
+            if (!saturate) revert InsufficientLiquidity(MathLib.abs(delta), _pool.lpBalance);
+            emit PoolShortfall(uint256(-balance));
             balance = 0;
         }
-        lpBalance = uint256(balance).toUint128();
+        _pool.lpBalance = uint256(balance).toUint128();
     }
 
     /// @dev Splits a trading fee: the protocol's part (rounded down) waits for `distributeFees`; the rest
@@ -800,8 +756,8 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     function _chargeFee(uint256 fee) internal {
         if (fee == 0) return;
         uint256 protocolPart = fee.wMulDown(uint256(backstopFeeShare) + treasuryFeeShare);
-        pendingProtocolFees += protocolPart.toUint128();
-        lpBalance += (fee - protocolPart).toUint128();
+        _pool.pendingProtocolFees += protocolPart.toUint128();
+        _pool.lpBalance += (fee - protocolPart).toUint128();
     }
 
     /// @dev Pays `amount` to `account`; if the token refuses (a blocklist), it waits in `claimable`.

@@ -34,6 +34,8 @@ import { lpDeposit } from "./helpers/lp.js";
 const name32 = (s: string) => ethers.encodeBytes32String(s);
 const role = (s: string) => ethers.keccak256(ethers.toUtf8Bytes(s));
 const MAX_OPEN_INTEREST = 10n ** 30n;
+/** The open-interest cap's ceiling for the fixtures' $10M oracle: MAX_OPEN_INTEREST_VALUE ($1e16) / $10M. */
+const MAX_OPEN_INTEREST_AT_10M = 10n ** 27n;
 const UINT128_MAX = 2n ** 128n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
 const IMR = WAD / 10n;
@@ -63,7 +65,7 @@ function bounds(decimals: number): [keyof MarketConfig, bigint | null, bigint][]
     ["maxKeeperFee", c.minKeeperFee, 1_000n * one],
     ["minMargin", 1n, 10_000n * one],
     ["minNotional", minNotionalFloor, UINT128_MAX],
-    ["maxOpenInterest", 1n, MAX_OPEN_INTEREST],
+    ["maxOpenInterest", 1n, MAX_OPEN_INTEREST_AT_10M],
     ["skewScale", 1n, MAX_OPEN_INTEREST],
   ];
 }
@@ -276,7 +278,7 @@ describe("PerpEngine admin", function () {
           maxKeeperFee: 1_000n * one,
           minMargin: 10_000n * one,
           minNotional: UINT128_MAX,
-          maxOpenInterest: MAX_OPEN_INTEREST,
+          maxOpenInterest: MAX_OPEN_INTEREST_AT_10M,
           skewScale: MAX_OPEN_INTEREST,
         });
         await expect(s.engine.setMarketConfig(ETH, lowest)).to.emit(s.engine, "MarketConfigUpdated");
@@ -313,10 +315,11 @@ describe("PerpEngine admin", function () {
         const btc = sideReserve(1_000n * u, notionalUsd(WAD / 10n, usd(60_000)), IMR, 9n * WAD, s.decimals);
         expect([eth(9n * WAD), btc]).to.deep.equal([2_700n * u, 5_400n * u]);
         expect(await s.engine.totalReserved()).to.equal(eth(9n * WAD) + btc);
-        await expect(s.engine.setMarketConfig(ETH, marketConfig(s.decimals, { maxProfitFactor: 18n * WAD })))
+        // The factor may fall while positions are open (it may not rise: TermRaised).
+        await expect(s.engine.setMarketConfig(ETH, marketConfig(s.decimals, { maxProfitFactor: 4n * WAD })))
           .to.emit(s.engine, "MarketConfigUpdated")
           .withArgs(ETH, anyValue);
-        expect(await s.engine.totalReserved()).to.equal(eth(18n * WAD) + btc);
+        expect(await s.engine.totalReserved()).to.equal(eth(4n * WAD) + btc);
         expect((await s.lens.getMarket(ETH)).lastFundingTime).to.equal(BigInt(await networkHelpers.time.latest()));
         await expect(s.engine.setMarketConfig(2n, marketConfig(s.decimals)))
           .to.be.revertedWithCustomError(s.engine, "UnknownMarket")
@@ -340,38 +343,26 @@ describe("PerpEngine admin", function () {
       const raised = (decimals: number) =>
         marketConfig(decimals, { maxFundingRatePerDay: 0n, maxProfitFactor: 18n * WAD });
 
-      it("setMarketConfig reverts with InsufficientLiquidity(totalReserved, lpBalance) when a higher profit factor would reserve more than the LP pool, and goes through when the pool covers it exactly", async function () {
+      it("setMarketConfig refuses a higher profit factor while the market has positions (TermRaised), whatever the pool could back, and changes nothing", async function () {
         const s = await networkHelpers.loadFixture(poolExactlyReserving);
         const u = s.unit;
         const reserve9 = sideReserve(300n * u, notionalUsd(WAD, usd(3_000)), IMR, 9n * WAD, s.decimals);
-        const reserve18 = sideReserve(300n * u, notionalUsd(WAD, usd(3_000)), IMR, 18n * WAD, s.decimals);
-        expect([reserve9, reserve18]).to.deep.equal([2_700n * u, 5_400n * u]);
+        // Even a pool that could back the higher reserve does not make the raise acceptable.
+        await lpDeposit(s, s.lp, reserve9);
         await expect(s.engine.setMarketConfig(ETH, raised(s.decimals)))
-          .to.be.revertedWithCustomError(s.engine, "InsufficientLiquidity")
-          .withArgs(reserve18, reserve9);
+          .to.be.revertedWithCustomError(s.engine, "TermRaised")
+          .withArgs(name32("maxProfitFactor"), 9n * WAD, 18n * WAD);
         expect((await s.lens.getMarket(ETH)).config.maxProfitFactor).to.equal(9n * WAD);
-        expect(await s.engine.totalReserved()).to.equal(reserve9);
-        // One unit short of the new reserve still reverts; the exact reserve is accepted.
-        // Alice's position is open: LPs deposit by request (funding and borrowing are off, so the delay moves nothing).
-        await lpDeposit(s, s.lp, reserve18 - reserve9 - 1n);
-        await expect(s.engine.setMarketConfig(ETH, raised(s.decimals)))
-          .to.be.revertedWithCustomError(s.engine, "InsufficientLiquidity")
-          .withArgs(reserve18, reserve18 - 1n);
-        await lpDeposit(s, s.lp, 1n);
-        await expect(s.engine.setMarketConfig(ETH, raised(s.decimals))).to.emit(s.engine, "MarketConfigUpdated");
-        expect([await s.engine.totalReserved(), await s.engine.lpBalance()]).to.deep.equal([reserve18, reserve18]);
-        expect(await s.engine.freeLiquidity()).to.equal(0n);
-        // Lowering the factor releases the reserve.
-        await s.engine.setMarketConfig(ETH, marketConfig(s.decimals, { maxFundingRatePerDay: 0n }));
         expect(await s.engine.totalReserved()).to.equal(reserve9);
       });
 
       it("with the raise refused, a profitable trader's capped profit stays payable: closePosition at $9,000 pays margin + 9 x 300 - fee", async function () {
         const s = await networkHelpers.loadFixture(poolExactlyReserving);
         const u = s.unit;
-        await expect(s.engine.setMarketConfig(ETH, raised(s.decimals)))
-          .to.be.revertedWithCustomError(s.engine, "InsufficientLiquidity")
-          .withArgs(5_400n * u, 2_700n * u);
+        await expect(s.engine.setMarketConfig(ETH, raised(s.decimals))).to.be.revertedWithCustomError(
+          s.engine,
+          "TermRaised",
+        );
         await s.ethFeed.updateAnswer(feedPrice(9_000));
         const profit = pnl(WAD, usd(3_000), usd(9_000), 2_700n * u, s.decimals);
         expect(profit).to.equal(2_700n * u); // uncapped it would be 6,000

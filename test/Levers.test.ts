@@ -1,7 +1,6 @@
 import { expect } from "chai";
 import type { BaseContract } from "ethers";
 import { deploySystem, ETH, ethers, feedPrice, marketConfig, networkHelpers, WAD } from "./helpers/system.js";
-import { lpDeposit, lpRedeem } from "./helpers/lp.js";
 
 /**
  * Every admin lever sits behind a TimelockController (two days here, as on the testnets): after a change is
@@ -78,39 +77,28 @@ describe("levers behind the timelock", function () {
     for (const t of traders) expect((await s.lens.previewLiquidation(t, ETH)).liquidatable).to.equal(false);
   });
 
-  it("lever_maxProfitFactor: an LP withdraws at the old reserve before a higher profit factor takes effect", async function () {
+  it("lever_maxProfitFactor: a higher profit factor is refused while the market has positions, even after the delay; it passes once they are gone", async function () {
     const s = await networkHelpers.loadFixture(governed);
     const u = s.unit;
-    // Pool 4M; a long of $3M notional with 300k margin reserves 9 x 300k = 2.7M, leaving 1.3M free: the
-    // LP's 1M can leave. At a factor of 12 the reserve is 3.6M and only 0.4M could.
+    // Before, the raise took effect over open positions: a long of $3M notional with 300k margin went from
+    // reserving 2.7M to 3.6M of a 4M pool, and LPs who had not left in the delay were held in by it.
     await s.vault.connect(s.bob).deposit(3_000_000n * u, s.bob);
     await s.orders.connect(s.alice).openPosition(ETH, 1_000n * WAD, 300_000n * u);
-    // With a position open, LPs leave by request (maxWithdraw is zero): the limit is the pool's free liquidity.
-    const freeBefore = await s.engine.freeLiquidity();
-    const lpShares = await s.vault.balanceOf(s.lp);
-    const lpValue = await s.vault.convertToAssets(lpShares);
-    expect(lpValue).to.be.greaterThan(999_000n * u);
-    expect(freeBefore).to.be.greaterThan(lpValue);
+    const reservedBefore = await s.engine.totalReserved();
     const raised = marketConfig(6, { maxFundingRatePerDay: 0n, maxProfitFactor: 12n * WAD });
     const execute = await s.schedule(s.engine, "setMarketConfig", [ETH, raised]);
+    await s.wait(DELAY);
+    await expect(execute())
+      .to.be.revertedWithCustomError(s.engine, "TermRaised")
+      .withArgs(name32("maxProfitFactor"), 9n * WAD, 12n * WAD);
+    expect(await s.engine.totalReserved()).to.equal(reservedBefore);
 
-    // Scheduled, not in force: the reserve and the LP's exit are unchanged, and executing early fails.
-    await expect(execute()).to.be.revertedWithCustomError(s.timelock, "TimelockUnexpectedOperationState");
-    await s.wait(DELAY - 60n);
-    expect(await s.engine.freeLiquidity()).to.equal(freeBefore);
-    // The request executes after the order book's 30 s delay, inside the minute left before the change.
-    const paid = await lpRedeem(s, s.lp, lpShares);
-    expect(paid).to.be.greaterThan(999_000n * u);
-    expect(await s.vault.balanceOf(s.lp)).to.equal(0n);
-    // A new LP joins knowing the announced terms; the change then takes effect as scheduled.
-    await lpDeposit(s, s.carol, 1_000_000n * u);
-    await s.wait(60n);
-    const reservedBefore = await s.engine.totalReserved();
-    await execute();
+    // With the market empty, the same change passes.
+    await s.orders.connect(s.alice).closePosition(ETH);
+    const again = await s.schedule(s.engine, "setMarketConfig", [ETH, raised]);
+    await s.wait(DELAY);
+    await expect(again()).to.emit(s.engine, "MarketConfigUpdated");
     expect((await s.lens.getMarket(ETH)).config.maxProfitFactor).to.equal(12n * WAD);
-    expect(await s.engine.totalReserved()).to.equal((reservedBefore * 12n) / 9n);
-    // The pool's free part is now about 0.4M: less than the LP took out.
-    expect(await s.engine.freeLiquidity()).to.be.lessThan(paid);
   });
 
   it("lever_maintenanceMargin: a trader closes before a higher maintenance ratio makes the position liquidatable", async function () {

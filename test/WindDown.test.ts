@@ -164,7 +164,7 @@ describe("Winding down a market whose feed broke", function () {
     expect(await s.lens.isLiquidatable(s.alice, BTC)).to.equal(true);
     await expect(s.engine.connect(s.keeper).liquidate(s.alice, BTC, s.keeper))
       .to.emit(s.engine, "PositionLiquidated")
-      .withArgs(s.alice, BTC, s.keeper, price, WAD / 100n, 0, 50_000_000n, 11_750_000n);
+      .withArgs(s.alice, BTC, s.keeper, price, WAD / 100n, 0, 0, 50_000_000n, 11_750_000n);
     await s.engine.connect(s.bob).closeSettled(BTC);
     expect(await s.lens.openInterestNotional()).to.equal(0n);
 

@@ -89,6 +89,15 @@ struct MarketState {
     uint256 settlementPrice; // 18 decimals; set once the market is settled (its clock then reads SETTLED)
 }
 
+/// @notice The LP pool's ledger in the engine, two words: what trades and liquidations move, and what waits
+/// for `distributeFees`.
+struct Pool {
+    uint128 lpBalance; // realized LP assets
+    uint128 totalReserved; // sum over markets of their positions' profit caps
+    uint128 pendingProtocolFees; // trading fees owed to the backstop and the treasury
+    uint128 pendingPenalties; // liquidation penalties owed to the backstop
+}
+
 /// @notice A position: isolated, one per (account, market).
 struct Position {
     int128 size; // base units; positive long, negative short
@@ -133,6 +142,7 @@ interface IPerpEngine {
     /// @notice Waterfall step 2 (only emitted when non-zero).
     event PenaltyPaid(address indexed account, uint256 marketId, uint256 penalty);
     /// @notice Waterfall step 3: the trader's PnL and funding settled with the vault, the rest refunded.
+    /// @param remainingMargin A partial liquidation's new margin (zero when the position closed).
     event PositionLiquidated(
         address indexed account,
         uint256 indexed marketId,
@@ -140,6 +150,7 @@ interface IPerpEngine {
         uint256 price,
         uint256 sizeClosed,
         int256 remainingSize,
+        uint256 remainingMargin,
         int256 traderLoss,
         uint256 refund
     );
@@ -147,6 +158,9 @@ interface IPerpEngine {
     event BadDebtCovered(address indexed account, uint256 indexed marketId, uint256 badDebt, uint256 covered);
     /// @notice Waterfall step 5 (only emitted when non-zero): absorbed pro rata by all LP shares.
     event LossSocialized(address indexed account, uint256 indexed marketId, uint256 amount);
+    /// @notice The engine's own shortfall: a liquidation's loss to the LP pool exceeded the whole pool, which
+    /// stopped at zero; `amount` could not be booked against anyone.
+    event PoolShortfall(uint256 amount);
     /// @notice A refund the token refused to deliver (e.g. a blocklisted trader); `claim` pays it.
     event RefundDeferred(address indexed account, uint256 amount);
     event Claimed(address indexed account, address indexed receiver, uint256 amount);
@@ -167,8 +181,8 @@ interface IPerpEngine {
     /// @notice The request was made for a position on the other side (or without one).
     /// @notice A wind-down (`settleMarket` with a round) before the market's feed has been broken for `WIND_DOWN_DELAY`.
     error FeedNotBroken(uint256 brokenSince, uint256 windDownAt);
-    /// @notice A keeper-fee term may not rise while the market has positions.
-    error KeeperFeeRaised(bytes32 name, uint256 current, uint256 requested);
+    /// @notice A term of open positions (a keeper fee, the profit factor) may not rise while the market has any.
+    error TermRaised(bytes32 name, uint256 current, uint256 requested);
     error WrongSide(address account, uint256 marketId, int256 size);
     error TooManyMarkets(uint256 max);
     error UnknownMarket(uint256 marketId);
@@ -279,8 +293,9 @@ interface IPerpEngine {
     function wire(address vault, address backstop, address orders) external;
     function addMarket(IPriceOracle oracle, MarketConfig calldata config) external returns (uint256 marketId);
     /// @notice Sets a market's config within its hard bounds (behind the timelock). While the market has
-    /// positions, no keeper-fee term (`keeperFeeRatio`, `minKeeperFee`, `maxKeeperFee`) may rise
-    /// (`KeeperFeeRaised`): a position never owes a keeper more than its terms at open allowed.
+    /// positions, no keeper-fee term (`keeperFeeRatio`, `minKeeperFee`, `maxKeeperFee`) and not
+    /// `maxProfitFactor` may rise (`TermRaised`): a position never owes a keeper more than its terms at open
+    /// allowed, and the LPs never owe a position more than its terms at open capped.
     function setMarketConfig(uint256 marketId, MarketConfig calldata config) external;
     /// @notice Winds a market down at a price its oracle gave, never one the caller names: from then on it
     /// takes no new risk, funding and borrowing stop, its positions close (`closeSettled`), are liquidated and
@@ -312,9 +327,13 @@ interface IPerpEngine {
     function freeLiquidity() external view returns (uint256);
     /// @notice The price the engine values market `marketId` at: its oracle's, or its settlement price.
     function marketPrice(uint256 marketId) external view returns (uint256);
+    /// @notice Realized LP assets: the pool before it is marked to the oracle.
     function lpBalance() external view returns (uint128);
+    /// @notice The sum over markets of their positions' profit caps, which the pool must back.
     function totalReserved() external view returns (uint128);
+    /// @notice Trading fees owed to the backstop and the treasury, until `distributeFees`.
     function pendingProtocolFees() external view returns (uint128);
+    /// @notice Liquidation penalties owed to the backstop, until `distributeFees`.
     function pendingPenalties() external view returns (uint128);
     function marketCount() external view returns (uint64);
     function collateral() external view returns (address);

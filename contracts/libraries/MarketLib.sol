@@ -91,8 +91,8 @@ library MarketLib {
 
     /// @dev What the market's open positions are worth to the LP pool at `p` (collateral units), rounded
     /// against the pool: pending funding, plus each side's unrealized loss up to its margin, minus each
-    /// side's unrealized profit up to its reserve (its positions cannot be paid more). `scale` and `den` as
-    /// in the engine.
+    /// side's unrealized profit up to its reserve (its positions cannot be paid more), all of it at most the
+    /// two sides' margins (the most positions can ever pay the pool). `scale` and `den` as in the engine.
     function mark(Market memory m, uint256 p, uint256 scale, uint256 den) internal view returns (int256 value) {
         // Longs settle against index + borrow and shorts against index - borrow, so what the positions owe
         // the pool is net size x index + gross size x borrow, less their checkpoints.
@@ -112,6 +112,10 @@ library MarketLib {
             sideReserve(m.shortMargin, m.shortEntryNotional, im, factor, den),
             scale
         );
+        // Funding is netted across the sides, so a side already past bankruptcy could count funding it will
+        // never pay. What the pool collects from positions is at most their margins: cap it there.
+        uint256 margins = uint256(m.longMargin) + m.shortMargin;
+        if (value > int256(margins)) value = int256(margins);
     }
 
     /// @dev A side's reserve, at least the sum of its positions' profit caps (RiskLib.profitCap): the

@@ -392,6 +392,7 @@ export async function checkedLiquidation(
       price,
       e.sizeClosed,
       remaining,
+      e.full ? 0n : e.newMargin,
       e.funding - e.pnlClosed,
       e.refund,
     );
@@ -558,6 +559,7 @@ export async function checkedBatch(
         keeper.address,
         x.price,
         x.e.sizeClosed,
+        0n,
         0n,
         x.e.funding - x.e.pnlClosed,
         x.e.refund,

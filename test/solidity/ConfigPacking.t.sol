@@ -52,7 +52,12 @@ contract ConfigPackingTest is BaseTest {
         c.minKeeperFee = uint96(_bound(_part(seed, 9), 1, _min(maxFee, room)));
         c.maxKeeperFee = uint96(_bound(_part(seed, 10), c.minKeeperFee, maxFee));
         c.minMargin = uint96(_bound(_part(seed, 11), 1, ConstantsLib.MAX_MIN_MARGIN_TOKENS * UNIT));
-        c.maxOpenInterest = uint128(_bound(_part(seed, 12), 1, ConstantsLib.MAX_OPEN_INTEREST));
+        // The cap times the oracle's ceiling ($10M here) stays within MAX_OPEN_INTEREST_VALUE.
+        uint256 maxOpenInterest = _min(
+            ConstantsLib.MAX_OPEN_INTEREST,
+            (ConstantsLib.MAX_OPEN_INTEREST_VALUE * 1e18) / 10_000_000e18
+        );
+        c.maxOpenInterest = uint128(_bound(_part(seed, 12), 1, maxOpenInterest));
         c.skewScale = uint128(_bound(_part(seed, 13), 1, ConstantsLib.MAX_OPEN_INTEREST));
         c.partialLiquidationThreshold = uint128(_bound(_part(seed, 14), 0, type(uint112).max));
     }
@@ -81,7 +86,15 @@ contract ConfigPackingTest is BaseTest {
         vm.prank(SHORT);
         orders.openPosition(ETH, -10e18, 30_000 * UNIT);
 
-        engine.setMarketConfig(ETH, _draw(seed));
+        // With positions open, no keeper-fee term and not the profit factor may rise: keep them at most the
+        // current ones (each bound only loosens when they fall).
+        MarketConfig memory c = _draw(seed);
+        MarketConfig memory current = lens.getMarket(ETH).config;
+        c.keeperFeeRatio = uint64(_min(c.keeperFeeRatio, current.keeperFeeRatio));
+        c.maxProfitFactor = uint64(_min(c.maxProfitFactor, current.maxProfitFactor));
+        c.maxKeeperFee = uint96(_min(c.maxKeeperFee, current.maxKeeperFee));
+        c.minKeeperFee = uint96(_min(_min(c.minKeeperFee, current.minKeeperFee), c.maxKeeperFee));
+        engine.setMarketConfig(ETH, c);
         vm.warp(block.timestamp + _bound(elapsed, 0, 3_000 days));
         ethFeed.updateAnswer(int256(_bound(price, 0.01e8, 10_000_000e8))); // the oracle's bounds
 

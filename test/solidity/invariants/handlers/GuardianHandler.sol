@@ -38,6 +38,13 @@ contract GuardianHandler is HandlerBase {
             c.initialMarginRatio = uint64(ConstantsLib.MAX_INITIAL_MARGIN_RATIO);
             c.maxProfitFactor = uint64(ConstantsLib.MAX_MAX_PROFIT_FACTOR);
         }
+        // Three times in four, keep the terms that may not rise over open positions at most the old ones, so
+        // that the other paths (a reserve beyond the pool) stay reachable; the fourth tries a rise.
+        // (_draw changes only the keeper-fee ratio and the profit factor of those terms.)
+        if (seed % 4 != 0) {
+            if (c.keeperFeeRatio > old.keeperFeeRatio) c.keeperFeeRatio = old.keeperFeeRatio;
+            if (c.maxProfitFactor > old.maxProfitFactor) c.maxProfitFactor = old.maxProfitFactor;
+        }
         (bool ok, ) = _price(id);
         uint256 reservedBefore = engine.totalReserved();
         uint256 lpBalance = engine.lpBalance();
@@ -45,12 +52,14 @@ contract GuardianHandler is HandlerBase {
         uint256 reserveAfter = _reserveOf(id, c);
         uint256 reservedAfter = reservedBefore + reserveAfter - reserveBefore;
         bool tooLarge = reserveAfter > reserveBefore && reservedAfter > lpBalance;
+        bytes memory raised = _raisedTerm(id, old, c);
         int256 index = ok ? lens.currentFundingIndex(id) : int256(0);
 
         try engine.setMarketConfig(id, c) {
             ghosts.count("config.set");
             if (!ok) ghosts.fail("INV-ADM", "a config change succeeded without a price");
             if (tooLarge) ghosts.fail("INV-ADM", "a config change raised the reserve beyond the pool");
+            if (raised.length != 0) ghosts.fail("INV-ADM", "a term of open positions rose");
             if (keccak256(abi.encode(_config(id))) != keccak256(abi.encode(c))) {
                 ghosts.fail("INV-ADM", "the stored config differs from the one set");
             }
@@ -64,6 +73,13 @@ contract GuardianHandler is HandlerBase {
             }
             if (engine.totalReserved() != reservedBefore)
                 ghosts.fail("INV-ADM", "a refused config change moved totalReserved");
+            if (raised.length != 0) {
+                ghosts.count("config.termRaised");
+                if (keccak256(reason) != keccak256(raised)) {
+                    ghosts.fail("INV-ADM", "a raised term of open positions reverted other than TermRaised");
+                }
+                return;
+            }
             if (!ok) return; // the oracle's own error
             if (!tooLarge) {
                 ghosts.fail("INV-ADM", "an in-bounds config change reverted");
@@ -110,6 +126,31 @@ contract GuardianHandler is HandlerBase {
                 ghosts.fail("INV-ADM", "a refused borrowing rate changed the rate");
             }
         }
+    }
+
+    /// @dev The `TermRaised` error ConfigLogic must give when market `id` has positions and `c` raises a keeper-fee
+    /// term or the profit factor over `old` (the first such field, in ConfigLogic's order), else empty.
+    function _raisedTerm(
+        uint256 id,
+        MarketConfig memory old,
+        MarketConfig memory c
+    ) private view returns (bytes memory) {
+        Market memory m = lens.getMarket(id);
+        if (m.longSize == 0 && m.shortSize == 0) return "";
+        bytes32[4] memory names = [bytes32("keeperFeeRatio"), "minKeeperFee", "maxKeeperFee", "maxProfitFactor"];
+        uint256[4] memory before = [
+            uint256(old.keeperFeeRatio),
+            old.minKeeperFee,
+            old.maxKeeperFee,
+            old.maxProfitFactor
+        ];
+        uint256[4] memory next = [uint256(c.keeperFeeRatio), c.minKeeperFee, c.maxKeeperFee, c.maxProfitFactor];
+        for (uint256 i; i < 4; ++i) {
+            if (next[i] > before[i]) {
+                return abi.encodeWithSelector(IPerpEngine.TermRaised.selector, names[i], before[i], next[i]);
+            }
+        }
+        return "";
     }
 
     /// @dev New backstop and treasury shares with a sum up to the 50 % bound.
