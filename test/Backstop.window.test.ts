@@ -322,5 +322,8 @@ describe("Backstop cover window: attack_coverWindowEdge", function () {
         `backstop fell ${ethers.formatUnits(fell, 6)} of 100,000 in all`,
     );
     expect(worst, "no interval of 24 h sees covers above 30 % of the assets at its start").to.be.lte(3_000n);
+    // Rolling: 10 at t0; 29,990 at t0 + 24 h - 60 s; at t0 + 24 h the dust leaves the interval: the base is
+    // 70,000 + 29,990 covered since, the limit 29,997, so 7 more; nothing after within the 24 h.
+    expect(fell, "10 + 29,990 + 7").to.equal(tokens(30_007n));
   });
 });
