@@ -38,7 +38,7 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         uint32 unstakeWindow;
     }
 
-    /// @dev Income streaming now and income waiting for its epoch to end (one slot; timestamps fit uint32
+    /// @dev Income streaming now and income waiting for its epoch to end (two slots; timestamps fit uint32
     /// until 2106). The streaming part vests linearly over [vestingStart, vestingEnd); the pending part is
     /// what was notified during the running epoch, which vests over [pendingStart, pendingStart +
     /// incomePeriod) once that epoch has ended. `pendingStart` is 0 while nothing is pending.
@@ -47,6 +47,16 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         uint32 vestingStart;
         uint32 vestingEnd;
         uint32 pendingStart;
+        uint128 pendingAmount;
+    }
+
+    /// @dev The rolling cover limit's history: cumulative covers paid, and cumulative exits that were held
+    /// to the reserve, each keyed by timestamp (every cover and held exit of one second updates one
+    /// checkpoint); and the latest cover.
+    struct CoverHistory {
+        Checkpoints.Trace224 covered;
+        Checkpoints.Trace224 heldExits;
+        LastCover last;
     }
 
     /// @dev One slot, written by each cover that pays.
@@ -79,13 +89,7 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     uint128 private _vestingBooked; // the part of `_income.vestingAmount` already in `_storedAssets`
 
     IncomeStreams private _income;
-    uint128 private _pendingIncome; // notified during the running epoch; vests over the next one
-
-    // The rolling cover limit's history: cumulative covers paid, and cumulative exits that were held to the
-    // reserve rule, each keyed by timestamp. Every cover and held exit of one second updates one checkpoint.
-    Checkpoints.Trace224 private _covered;
-    Checkpoints.Trace224 private _heldExits;
-    LastCover private _lastCover;
+    CoverHistory private _history;
 
     /// @inheritdoc IBackstopModule
     uint256 public minAssetsRemaining;
@@ -241,8 +245,9 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         _storedAssets = uint128(assetsAfter); // cannot truncate: it only decreased
         // Covers of one second update one checkpoint (Checkpoints.push replaces a same-key value). The
         // cumulative total is below 2^224: every cover is at most the stored assets (< 2^128).
-        _covered.push(uint32(block.timestamp), uint224(_covered.latest() + paid)); // timestamps fit until 2106
-        _lastCover = LastCover(uint32(block.timestamp), uint128(paid)); // paid <= assets < 2^128
+        // Timestamps fit uint32 until 2106.
+        _history.covered.push(uint32(block.timestamp), uint224(_history.covered.latest() + paid));
+        _history.last = LastCover(uint32(block.timestamp), uint128(paid)); // paid <= assets < 2^128
         IERC20(asset()).safeTransfer(engine, paid);
         emit Covered(amount, paid, assetsAfter);
         if (limitBinds) emit CoverLimitReached(since, base, limit, used);
@@ -266,7 +271,7 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         uint256 period = incomePeriod;
         uint256 vestsFrom = _epochEnd(period);
         if (amount > 0) {
-            _pendingIncome += amount.toUint128();
+            _income.pendingAmount += amount.toUint128();
             _income.pendingStart = uint32(vestsFrom); // fits until 2106
         }
         emit IncomeAdded(amount, vestsFrom, vestsFrom + period);
@@ -345,7 +350,7 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     function coverWindowStatus() public view returns (CoverWindow memory w) {
         (w.since, w.base, w.used, w.limit) = _rollingLimit(totalAssets());
         w.remaining = w.limit > w.used ? w.limit - w.used : 0;
-        uint256 last = _lastCover.time;
+        uint256 last = _history.last.time;
         if (last != 0 && block.timestamp < last + coverWindow) w.exitsHeldUntil = last + coverWindow;
     }
 
@@ -363,23 +368,23 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
 
     /// @inheritdoc IBackstopModule
     function totalCovered() external view returns (uint256) {
-        return _covered.latest();
+        return _history.covered.latest();
     }
 
     /// @inheritdoc IBackstopModule
     function coveredBetween(uint256 from, uint256 to) external view returns (uint256) {
         if (from > to) revert InvalidInterval(from, to);
-        return _covered.upperLookupRecent(_key(to)) - _covered.upperLookupRecent(_key(from));
+        return _history.covered.upperLookupRecent(_key(to)) - _history.covered.upperLookupRecent(_key(from));
     }
 
     /// @inheritdoc IBackstopModule
     function lastCoverAmount() external view returns (uint256) {
-        return _lastCover.amount;
+        return _history.last.amount;
     }
 
     /// @inheritdoc IBackstopModule
     function lastCoverTime() external view returns (uint256) {
-        return _lastCover.time;
+        return _history.last.time;
     }
 
     /// @inheritdoc IBackstopModule
@@ -428,8 +433,8 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         if (assets > available) revert ExitExceedsCoverReserve(assets, available);
         // A held exit stays in the rolling base until it leaves the interval, so that it lowers no capacity.
         if (available != type(uint256).max) {
-            uint256 held = _heldExits.latest() + assets; // below 2^224: each exit is below 2^128
-            _heldExits.push(uint32(block.timestamp), uint224(held)); // timestamps fit until 2106
+            uint256 held = _history.heldExits.latest() + assets; // below 2^224: each exit is below 2^128
+            _history.heldExits.push(uint32(block.timestamp), uint224(held)); // timestamps fit until 2106
             emit ExitHeldInBase(assets, held);
         }
         // What leaves is taken off the cooldown: its shares, and from its value exactly the assets paid.
@@ -479,7 +484,7 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     /// @dev The assets that may leave now: unlimited unless a cover lies within the last `coverWindow`,
     /// then whatever exceeds the remaining capacity plus the floor.
     function _exitCapacity() internal view returns (uint256) {
-        uint256 last = _lastCover.time;
+        uint256 last = _history.last.time;
         if (last == 0 || block.timestamp >= last + coverWindow) return type(uint256).max;
         uint256 assets = totalAssets();
         (, , uint256 used, uint256 limit) = _rollingLimit(assets);
@@ -497,8 +502,8 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         uint256 window = coverWindow;
         since = block.timestamp > window ? block.timestamp - window : 0;
         uint32 key = uint32(since); // fits until 2106
-        used = _covered.latest() - _covered.upperLookupRecent(key);
-        base = assets + used + (_heldExits.latest() - _heldExits.upperLookupRecent(key));
+        used = _history.covered.latest() - _history.covered.upperLookupRecent(key);
+        base = assets + used + (_history.heldExits.latest() - _history.heldExits.upperLookupRecent(key));
         limit = base.wMulDown(maxCoverRatio);
     }
 
@@ -559,7 +564,7 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         returns (IncomeStreams memory st, uint256 pending, uint256 vested, uint256 booked)
     {
         st = _income;
-        pending = _pendingIncome;
+        pending = st.pendingAmount;
         uint256 bookedBefore = _vestingBooked;
         if (pending != 0 && block.timestamp >= st.pendingStart) {
             uint256 start = st.pendingStart;
@@ -568,7 +573,7 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
             // Below 2^128: the pending income and the old stream's rest are both parts of notified income.
             st.vestingAmount = uint128(pending + st.vestingAmount - old);
             (st.vestingStart, st.vestingEnd, st.pendingStart) = (uint32(start), uint32(start + incomePeriod), 0);
-            (pending, bookedBefore) = (0, 0);
+            (st.pendingAmount, pending, bookedBefore) = (0, 0, 0);
         }
         booked = _vestedAt(st.vestingAmount, st.vestingStart, st.vestingEnd, block.timestamp);
         vested += booked - bookedBefore;
@@ -577,9 +582,8 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     /// @dev Books everything vested into `_storedAssets`, rolling an ended epoch into the stream.
     function _accrue() internal {
         (IncomeStreams memory st, uint256 pending, uint256 vested, uint256 booked) = _incomeNow();
-        if (pending == 0 && _pendingIncome != 0) {
+        if (pending == 0 && _income.pendingAmount != 0) {
             _income = st;
-            _pendingIncome = 0;
             _vestingBooked = uint128(booked); // below the stream's amount, a uint128
         }
         if (vested > 0) {
@@ -593,7 +597,7 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     /// pending income to the end of the running epoch of the new one. The stream keeps its schedule.
     function _rescheduleIncome(uint256 period) internal {
         _accrue();
-        uint256 pending = _pendingIncome;
+        uint256 pending = _income.pendingAmount;
         if (pending == 0) return;
         uint256 vestsFrom = _epochEnd(period);
         _income.pendingStart = uint32(vestsFrom); // fits until 2106
