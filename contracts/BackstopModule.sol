@@ -10,6 +10,7 @@ import {ERC4626} from "@openzeppelin/contracts/token/ERC20/extensions/ERC4626.so
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
 import {IBackstopModule} from "./interfaces/IBackstopModule.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
@@ -21,12 +22,15 @@ import {MathLib} from "./libraries/MathLib.sol";
 /// linearly (so staking just before income arrives earns only its time-weighted part).
 /// @dev Leaving takes `cooldown`, which fixes the shares, their value and the window (the leaving rules in
 /// force then) at the request; after the cooldown the shares may leave during the window for the lesser
-/// of that value and their value then. Covers are limited per cover window (IBackstopModule), and while a
-/// window runs, exits leave its remaining capacity behind.
+/// of that value and their value then. Covers are limited over every interval of `coverWindow` (a rolling
+/// limit, IBackstopModule), and while covers lie within the last `coverWindow`, exits leave the remaining
+/// capacity behind. Income vests by epochs of `incomePeriod`: what is notified during one epoch vests
+/// linearly over the next, whatever the number of notifications.
 contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
     using MathLib for uint256;
+    using Checkpoints for Checkpoints.Trace224;
 
     /// @dev The leaving rules of an earlier version, kept for the cooldowns requested under them.
     struct LeaveRules {
@@ -34,21 +38,31 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         uint32 unstakeWindow;
     }
 
-    /// @dev One slot. Timestamps fit uint32 until 2106. A window's base is recorded up to 2^96 - 1 units
-    /// (about 7.9e10 tokens at 18 decimals); the covers' total saturates there.
-    struct Accrual {
-        uint32 incomeUpdated; // `_unvested` is as of this time
-        uint32 incomeEnd; // when what is streaming has fully vested
-        uint96 windowBase; // the running cover window's base
-        uint96 totalCovered;
+    /// @dev Income streaming now and income waiting for its epoch to end (two slots; timestamps fit uint32
+    /// until 2106). The streaming part vests linearly over [vestingStart, vestingEnd); the pending part is
+    /// what was notified during the running epoch, which vests over [pendingStart, pendingStart +
+    /// incomePeriod) once that epoch has ended. `pendingStart` is 0 while nothing is pending.
+    struct IncomeStreams {
+        uint128 vestingAmount;
+        uint32 vestingStart;
+        uint32 vestingEnd;
+        uint32 pendingStart;
+        uint128 pendingAmount;
     }
 
-    /// @dev One slot. Amounts fit uint96: a window's covers take at most its base.
-    struct CoverState {
-        uint32 lastCoverTime;
-        uint32 windowStart; // 0 until the first cover
-        uint96 lastCoverAmount;
-        uint96 windowUsed;
+    /// @dev The rolling cover limit's history: cumulative covers paid, and cumulative exits that were held
+    /// to the reserve, each keyed by timestamp (every cover and held exit of one second updates one
+    /// checkpoint); and the latest cover.
+    struct CoverHistory {
+        Checkpoints.Trace224 covered;
+        Checkpoints.Trace224 heldExits;
+        LastCover last;
+    }
+
+    /// @dev One slot, written by each cover that pays.
+    struct LastCover {
+        uint32 time;
+        uint128 amount;
     }
 
     /// @inheritdoc IBackstopModule
@@ -69,14 +83,13 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     /// @inheritdoc IBackstopModule
     uint16 public rulesVersion;
 
-    uint128 private _storedAssets; // staked plus income already in the share price
-    uint128 private _unvested; // income still streaming, as of `_accrual.incomeUpdated`
+    // One slot that every cover and every income booking writes: the assets in the share price, and how
+    // much of the streaming income is already in them.
+    uint128 private _storedAssets; // staked plus income already in the share price, less covers and exits
+    uint128 private _vestingBooked; // the part of `_income.vestingAmount` already in `_storedAssets`
 
-    // `_accrue` writes this slot on every cover, so the window's base and the covers' total cost no slot
-    // of their own.
-    Accrual private _accrual;
-    // A cover writes this slot once.
-    CoverState private _covers;
+    IncomeStreams private _income;
+    CoverHistory private _history;
 
     /// @inheritdoc IBackstopModule
     uint256 public minAssetsRemaining;
@@ -109,7 +122,8 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
 
     /// @notice Stored assets plus the part of streaming income that has vested.
     function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {
-        return _storedAssets + _vested();
+        (, , uint256 vested, ) = _incomeNow();
+        return _storedAssets + vested;
     }
 
     /// @inheritdoc IBackstopModule
@@ -129,7 +143,8 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     }
 
     /// @notice Shares `owner` may redeem now: their cooled-down shares inside their window, else zero;
-    /// during a running cover window, no more than leaves its reserve behind; zero if they would pay nothing.
+    /// while covers lie within the last `coverWindow`, no more than leaves the remaining capacity behind;
+    /// zero if they would pay nothing.
     function maxRedeem(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
         Cooldown memory cd = cooldowns[owner];
         if (!_inWindow(cd)) return 0;
@@ -140,8 +155,8 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     }
 
     /// @notice Assets `owner` may withdraw now: the lesser of the cooled shares' value now and the
-    /// cooldown's value, inside their window (else zero); during a running cover window, no more than
-    /// leaves its reserve behind.
+    /// cooldown's value, inside their window (else zero); while covers lie within the last `coverWindow`, no
+    /// more than leaves the remaining capacity plus the floor behind.
     function maxWithdraw(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
         Cooldown memory cd = cooldowns[owner];
         if (!_inWindow(cd)) return 0;
@@ -215,34 +230,27 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         uint256 assets = _storedAssets; // `_accrue` has booked everything vested
         uint256 floor = minAssetsRemaining;
         uint256 aboveFloor = assets > floor ? assets - floor : 0;
-        uint256 start = _covers.windowStart;
-        bool opens = start == 0 || block.timestamp >= start + coverWindow;
-        uint256 base = opens ? assets.min(type(uint96).max) : _accrual.windowBase;
-        uint256 used = opens ? 0 : _covers.windowUsed;
-        uint256 limit = _limit(base);
+        (uint256 since, uint256 base, uint256 used, uint256 limit) = _rollingLimit(assets);
         uint256 remaining = limit > used ? limit - used : 0;
         paid = amount.min(remaining).min(aboveFloor);
         // The limit binds when it, not the request or the floor, decides what is paid.
         bool limitBinds = remaining < amount.min(aboveFloor);
         if (paid == 0) {
-            if (limitBinds) emit CoverLimitReached(opens ? 0 : start, limit, used);
+            if (limitBinds) emit CoverLimitReached(since, base, limit, used);
             _recordLoss(amount);
             return 0;
-        }
-        if (opens) {
-            start = block.timestamp;
-            _accrual.windowBase = uint96(base); // capped above
-            emit CoverWindowOpened(start, base, limit);
         }
         used += paid;
         uint256 assetsAfter = assets - paid;
         _storedAssets = uint128(assetsAfter); // cannot truncate: it only decreased
-        _accrual.totalCovered = uint96((_accrual.totalCovered + paid).min(type(uint96).max)); // a statistic: saturates
-        // paid <= used <= limit <= base < 2^96; timestamps fit until 2106.
-        _covers = CoverState(uint32(block.timestamp), uint32(start), uint96(paid), uint96(used));
+        // Covers of one second update one checkpoint (Checkpoints.push replaces a same-key value). The
+        // cumulative total is below 2^224: every cover is at most the stored assets (< 2^128).
+        // Timestamps fit uint32 until 2106.
+        _history.covered.push(uint32(block.timestamp), uint224(_history.covered.latest() + paid));
+        _history.last = LastCover(uint32(block.timestamp), uint128(paid)); // paid <= assets < 2^128
         IERC20(asset()).safeTransfer(engine, paid);
         emit Covered(amount, paid, assetsAfter);
-        if (limitBinds) emit CoverLimitReached(start, limit, used);
+        if (limitBinds) emit CoverLimitReached(since, base, limit, used);
         if (paid < amount) _recordLoss(amount - paid);
     }
 
@@ -259,11 +267,14 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
             }
             amount -= toLps;
         }
-        _accrue();
-        _unvested += amount.toUint128();
-        uint256 end = block.timestamp + incomePeriod;
-        _accrual.incomeEnd = uint32(end); // fits until 2106
-        emit IncomeAdded(amount, end);
+        _accrue(); // rolls a pending epoch that has ended into the stream first
+        uint256 period = incomePeriod;
+        uint256 vestsFrom = _epochEnd(period);
+        if (amount > 0) {
+            _income.pendingAmount += amount.toUint128();
+            _income.pendingStart = uint32(vestsFrom); // fits until 2106
+        }
+        emit IncomeAdded(amount, vestsFrom, vestsFrom + period);
     }
 
     // ================================================================ admin
@@ -291,6 +302,7 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
             rulesVersion = version + 1; // below the max: checked above
             emit LeaveRulesVersioned(version + 1, cooldownPeriod_, unstakeWindow_);
         }
+        if (incomePeriod_ != incomePeriod) _rescheduleIncome(incomePeriod_);
         // Each fits its field: the bounds above are at most 30 days, 0.5e18 and 2^128 - 1.
         cooldownPeriod = uint32(cooldownPeriod_);
         unstakeWindow = uint32(unstakeWindow_);
@@ -336,15 +348,10 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
 
     /// @inheritdoc IBackstopModule
     function coverWindowStatus() public view returns (CoverWindow memory w) {
-        uint256 start = _covers.windowStart;
-        uint256 end = start + coverWindow;
-        if (start != 0 && block.timestamp < end) {
-            (w.start, w.end, w.base, w.used) = (start, end, _accrual.windowBase, _covers.windowUsed);
-        } else {
-            w.base = totalAssets().min(type(uint96).max);
-        }
-        w.limit = _limit(w.base);
+        (w.since, w.base, w.used, w.limit) = _rollingLimit(totalAssets());
         w.remaining = w.limit > w.used ? w.limit - w.used : 0;
+        uint256 last = _history.last.time;
+        if (last != 0 && block.timestamp < last + coverWindow) w.exitsHeldUntil = last + coverWindow;
     }
 
     /// @inheritdoc IBackstopModule
@@ -361,22 +368,39 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
 
     /// @inheritdoc IBackstopModule
     function totalCovered() external view returns (uint256) {
-        return _accrual.totalCovered;
+        return _history.covered.latest();
+    }
+
+    /// @inheritdoc IBackstopModule
+    function coveredBetween(uint256 from, uint256 to) external view returns (uint256) {
+        if (from > to) revert InvalidInterval(from, to);
+        return _history.covered.upperLookupRecent(_key(to)) - _history.covered.upperLookupRecent(_key(from));
     }
 
     /// @inheritdoc IBackstopModule
     function lastCoverAmount() external view returns (uint256) {
-        return _covers.lastCoverAmount;
+        return _history.last.amount;
     }
 
     /// @inheritdoc IBackstopModule
     function lastCoverTime() external view returns (uint256) {
-        return _covers.lastCoverTime;
+        return _history.last.time;
     }
 
     /// @inheritdoc IBackstopModule
     function incomeStreaming() external view returns (uint256) {
-        return _unvested - _vested();
+        (IncomeStreams memory st, uint256 pending, , uint256 booked) = _incomeNow();
+        return st.vestingAmount - booked + pending;
+    }
+
+    /// @inheritdoc IBackstopModule
+    function incomeSchedule()
+        external
+        view
+        returns (uint256 vesting, uint256 vestingStart, uint256 vestingEnd, uint256 pending, uint256 pendingStart)
+    {
+        (IncomeStreams memory st, uint256 pendingNow, , ) = _incomeNow();
+        return (st.vestingAmount, st.vestingStart, st.vestingEnd, pendingNow, st.pendingStart);
     }
 
     function supportsInterface(bytes4 interfaceId) public view override returns (bool) {
@@ -407,6 +431,12 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     ) internal {
         uint256 available = _exitCapacity();
         if (assets > available) revert ExitExceedsCoverReserve(assets, available);
+        // A held exit stays in the rolling base until it leaves the interval, so that it lowers no capacity.
+        if (available != type(uint256).max) {
+            uint256 held = _history.heldExits.latest() + assets; // below 2^224: each exit is below 2^128
+            _history.heldExits.push(uint32(block.timestamp), uint224(held)); // timestamps fit until 2106
+            emit ExitHeldInBase(assets, held);
+        }
         // What leaves is taken off the cooldown: its shares, and from its value exactly the assets paid.
         // Neither underflows: shares <= cd.shares and assets <= cd.value (redeem and withdraw check both).
         // A cooldown whose shares have all left is over: deleted, whatever value the price left unpaid.
@@ -451,22 +481,35 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         return Math.max(_convertToShares(assets, Math.Rounding.Ceil), assets.mulDivUp(cd.shares, cd.value));
     }
 
-    /// @dev The assets that may leave now: unlimited unless a cover window runs, then whatever exceeds its
-    /// remaining capacity plus the floor.
+    /// @dev The assets that may leave now: unlimited unless a cover lies within the last `coverWindow`,
+    /// then whatever exceeds the remaining capacity plus the floor.
     function _exitCapacity() internal view returns (uint256) {
-        uint256 start = _covers.windowStart;
-        if (start == 0 || block.timestamp >= start + coverWindow) return type(uint256).max;
-        uint256 limit = _limit(_accrual.windowBase);
-        uint256 used = _covers.windowUsed;
-        uint256 reserve = (limit > used ? limit - used : 0) + minAssetsRemaining;
+        uint256 last = _history.last.time;
+        if (last == 0 || block.timestamp >= last + coverWindow) return type(uint256).max;
         uint256 assets = totalAssets();
+        (, , uint256 used, uint256 limit) = _rollingLimit(assets);
+        uint256 reserve = (limit > used ? limit - used : 0) + minAssetsRemaining;
         return assets > reserve ? assets - reserve : 0;
     }
 
-    /// @dev A window's limit on `base` (at most 2^96 - 1), rounded down: below the base, so its covers fit
-    /// their uint96 fields.
-    function _limit(uint256 base) internal view returns (uint256) {
-        return base.wMulDown(maxCoverRatio);
+    /// @dev The rolling limit at `assets` (the assets now, everything vested booked): the interval is
+    /// (since, now]; `used` is what covers paid in it, and its base is the assets now plus what left in it
+    /// by covers and by held exits, that is the assets at `since` plus the stake and income that came in
+    /// since, less the exits that were free. `limit` is `base x maxCoverRatio`, rounded down.
+    function _rollingLimit(
+        uint256 assets
+    ) internal view returns (uint256 since, uint256 base, uint256 used, uint256 limit) {
+        uint256 window = coverWindow;
+        since = block.timestamp > window ? block.timestamp - window : 0;
+        uint32 key = uint32(since); // fits until 2106
+        used = _history.covered.latest() - _history.covered.upperLookupRecent(key);
+        base = assets + used + (_history.heldExits.latest() - _history.heldExits.upperLookupRecent(key));
+        limit = base.wMulDown(maxCoverRatio);
+    }
+
+    /// @dev A timestamp as a checkpoint key, clamped to 2^32 - 1 (a lookup past 2106 reads the latest).
+    function _key(uint256 timestamp) internal pure returns (uint32) {
+        return uint32(timestamp.min(type(uint32).max));
     }
 
     function _windowOf(Cooldown memory cd) internal view returns (uint256 windowStart, uint256 windowEnd) {
@@ -497,20 +540,68 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         return block.timestamp >= windowStart && block.timestamp <= windowEnd;
     }
 
-    function _vested() internal view returns (uint256) {
-        uint256 unvested = _unvested;
-        if (unvested == 0 || block.timestamp >= _accrual.incomeEnd) return unvested;
-        return
-            unvested.mulDivDown(block.timestamp - _accrual.incomeUpdated, _accrual.incomeEnd - _accrual.incomeUpdated);
+    /// @dev The end of the running income epoch: epochs are [k x period, (k + 1) x period), aligned to the
+    /// Unix epoch, so that the schedule depends on when income arrives, never on how often.
+    function _epochEnd(uint256 period) internal view returns (uint256) {
+        return (block.timestamp / period + 1) * period;
     }
 
-    function _accrue() internal {
-        uint256 vested = _vested();
-        if (vested > 0) {
-            _storedAssets += uint128(vested); // vested <= _unvested, a uint128
-            _unvested -= uint128(vested);
+    /// @dev `amount` streaming linearly over [start, end), vested at `t`, rounded down (for the stakers
+    /// already in): all of it from `end` on.
+    function _vestedAt(uint256 amount, uint256 start, uint256 end, uint256 t) internal pure returns (uint256) {
+        if (t <= start) return 0;
+        if (t >= end) return amount;
+        return amount.mulDivDown(t - start, end - start);
+    }
+
+    /// @dev The income streams as they are now, and what has vested since the last booking. If the pending
+    /// epoch has ended, it becomes the stream (from `pendingStart` over `incomePeriod`); whatever of the old
+    /// stream had not vested by then (only after `incomePeriod` was shortened) joins it, so it vests later,
+    /// never sooner. A pure function of the notifications and the time: how often this runs changes nothing.
+    function _incomeNow()
+        internal
+        view
+        returns (IncomeStreams memory st, uint256 pending, uint256 vested, uint256 booked)
+    {
+        st = _income;
+        pending = st.pendingAmount;
+        uint256 bookedBefore = _vestingBooked;
+        if (pending != 0 && block.timestamp >= st.pendingStart) {
+            uint256 start = st.pendingStart;
+            uint256 old = _vestedAt(st.vestingAmount, st.vestingStart, st.vestingEnd, start);
+            vested = old - bookedBefore;
+            // Below 2^128: the pending income and the old stream's rest are both parts of notified income.
+            st.vestingAmount = uint128(pending + st.vestingAmount - old);
+            (st.vestingStart, st.vestingEnd, st.pendingStart) = (uint32(start), uint32(start + incomePeriod), 0);
+            (st.pendingAmount, pending, bookedBefore) = (0, 0, 0);
         }
-        _accrual.incomeUpdated = uint32(block.timestamp); // fits until 2106
+        booked = _vestedAt(st.vestingAmount, st.vestingStart, st.vestingEnd, block.timestamp);
+        vested += booked - bookedBefore;
+    }
+
+    /// @dev Books everything vested into `_storedAssets`, rolling an ended epoch into the stream.
+    function _accrue() internal {
+        (IncomeStreams memory st, uint256 pending, uint256 vested, uint256 booked) = _incomeNow();
+        if (pending == 0 && _income.pendingAmount != 0) {
+            _income = st;
+            _vestingBooked = uint128(booked); // below the stream's amount, a uint128
+        }
+        if (vested > 0) {
+            // Both below 2^128: vested income is part of the stream, and the assets are the token's.
+            _storedAssets += uint128(vested);
+            _vestingBooked = uint128(booked);
+        }
+    }
+
+    /// @dev Before `incomePeriod` changes to `period`: books what vested under the old one and moves
+    /// pending income to the end of the running epoch of the new one. The stream keeps its schedule.
+    function _rescheduleIncome(uint256 period) internal {
+        _accrue();
+        uint256 pending = _income.pendingAmount;
+        if (pending == 0) return;
+        uint256 vestsFrom = _epochEnd(period);
+        _income.pendingStart = uint32(vestsFrom); // fits until 2106
+        emit IncomeRescheduled(pending, vestsFrom, vestsFrom + period);
     }
 
     /// @dev Books what a cover left socialized as owed to the LPs.

@@ -41,7 +41,7 @@ for (const decimals of [6, 18]) {
         const b = await networkHelpers.loadFixture(fresh);
         await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
         await addIncome(b, tokens(3n));
-        await networkHelpers.time.increase(INCOME_PERIOD);
+        await networkHelpers.time.increase(2n * INCOME_PERIOD); // the next epoch has ended: all vested
         const ta: bigint = await b.backstop.totalAssets();
         expect(ta).to.equal(tokens(1_003n));
         const shares = 123_456_789n;
@@ -279,11 +279,12 @@ for (const decimals of [6, 18]) {
       it("income during the cooldown does not raise what the leaver gets (redeem pays the value at request)", async function () {
         const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
         await addIncome(b, tokens(200n));
-        // The income was notified two blocks after the cooldown: fully vested at windowStart + 2.
+        // Notified after the cooldown's request, vesting from the end of its epoch (at most 7 days later):
+        // the price has risen by windowStart + 2.
         await networkHelpers.time.increaseTo(b.windowStart + 2n);
         const supply: bigint = await b.backstop.totalSupply();
         const now: bigint = await b.backstop.totalAssets();
-        expect(now).to.equal(tokens(2_200n));
+        expect(now).to.be.gt(tokens(2_000n));
         expect(toAssets(b.shares, now, supply)).to.be.gt(tokens(1_000n));
         expect(await b.backstop.maxWithdraw(b.alice)).to.equal(tokens(1_000n));
         await networkHelpers.time.setNextBlockTimestamp(b.windowStart + 3n);
@@ -293,7 +294,8 @@ for (const decimals of [6, 18]) {
           b.alice,
           tokens(1_000n),
         );
-        // What Alice leaves behind stays with Bob.
+        // What Alice leaves behind stays with Bob: once the income has vested, all 1,200 are his.
+        await networkHelpers.time.increaseTo(b.windowStart + 2n * INCOME_PERIOD);
         expect(await b.backstop.totalAssets()).to.equal(tokens(1_200n));
         expect(await b.backstop.convertToAssets(await b.backstop.balanceOf(b.bob))).to.equal(
           toAssets(await b.backstop.balanceOf(b.bob), tokens(1_200n), await b.backstop.totalSupply()),
@@ -345,6 +347,11 @@ for (const decimals of [6, 18]) {
           .withArgs(b.admin.address);
       });
 
+      const status = async (bs: any) => {
+        const w = await bs.coverWindowStatus();
+        return [w.since, w.base, w.limit, w.used, w.remaining, w.exitsHeldUntil];
+      };
+
       it("a cover pays at most maxCover = 30 % of assets; totalCovered, lastCoverAmount and lastCoverTime record it", async function () {
         const b = await networkHelpers.loadFixture(staked);
         expect(await b.backstop.maxCover()).to.equal(tokens(300n));
@@ -352,9 +359,16 @@ for (const decimals of [6, 18]) {
         await expect(tx).to.emit(b.backstop, "Covered").withArgs(tokens(100n), tokens(100n), tokens(900n));
         await expect(tx).to.changeTokenBalances(ethers, b.token, [b.engine, b.backstop], [tokens(100n), -tokens(100n)]);
         const t1 = await blockTime(await tx);
-        await expect(tx).to.emit(b.backstop, "CoverWindowOpened").withArgs(t1, tokens(1_000n), tokens(300n));
         await expect(tx).not.to.emit(b.backstop, "CoverLimitReached");
-        expect(await b.backstop.maxCover(), "the window's base stays 1,000").to.equal(tokens(200n));
+        expect(await b.backstop.maxCover(), "the base stays 1,000: 900 + the 100 covered").to.equal(tokens(200n));
+        expect(await status(b.backstop)).to.deep.equal([
+          t1 - DAY,
+          tokens(1_000n),
+          tokens(300n),
+          tokens(100n),
+          tokens(200n),
+          t1 + DAY,
+        ]);
         const tx2 = await b.backstop.connect(b.engine).cover(tokens(50n));
         const t2 = await blockTime(tx2);
         expect(t2).to.be.gt(t1);
@@ -363,63 +377,85 @@ for (const decimals of [6, 18]) {
           await b.backstop.lastCoverAmount(),
           await b.backstop.lastCoverTime(),
           await b.backstop.totalAssets(),
-        ]).to.deep.equal([tokens(150n), tokens(50n), t2, tokens(850n)]);
+          await b.backstop.coveredBetween(t1 - 1n, t2),
+          await b.backstop.coveredBetween(t1, t2),
+        ]).to.deep.equal([tokens(150n), tokens(50n), t2, tokens(850n), tokens(150n), tokens(50n)]);
       });
 
-      it("the covers of one window take at most 30 % of its base in all; CoverLimitReached says so; a new window opens 24 hours after the first cover", async function () {
+      it("rolling: the covers of any 24 hours take at most 30 % of the base; a cover exactly 24 h after another no longer counts it", async function () {
         const b = await networkHelpers.loadFixture(staked);
-        const t1 = await blockTime(await b.backstop.connect(b.engine).cover(tokens(200n)));
+        const t1 = BigInt(await networkHelpers.time.latest()) + 10n;
+        await networkHelpers.time.setNextBlockTimestamp(t1);
+        await b.backstop.connect(b.engine).cover(tokens(200n));
+        await networkHelpers.time.setNextBlockTimestamp(t1 + 3_600n);
         const tx = b.backstop.connect(b.engine).cover(tokens(5_000n));
         await expect(tx).to.emit(b.backstop, "Covered").withArgs(tokens(5_000n), tokens(100n), tokens(700n));
-        await expect(tx).to.emit(b.backstop, "CoverLimitReached").withArgs(t1, tokens(300n), tokens(300n));
-        await expect(tx).not.to.emit(b.backstop, "CoverWindowOpened");
-        const w = await b.backstop.coverWindowStatus();
-        expect([w.start, w.end, w.base, w.limit, w.used, w.remaining]).to.deep.equal([
-          t1,
-          t1 + DAY,
-          tokens(1_000n),
-          tokens(300n),
-          tokens(300n),
-          0n,
-        ]);
+        await expect(tx)
+          .to.emit(b.backstop, "CoverLimitReached")
+          .withArgs(t1 + 3_600n - DAY, tokens(1_000n), tokens(300n), tokens(300n));
         expect(await b.backstop.maxCover()).to.equal(0n);
         // Full: a cover pays nothing, says why, and changes nothing.
+        await networkHelpers.time.setNextBlockTimestamp(t1 + DAY - 1n);
         const full = b.backstop.connect(b.engine).cover(tokens(1n));
-        await expect(full).to.emit(b.backstop, "CoverLimitReached").withArgs(t1, tokens(300n), tokens(300n));
+        await expect(full)
+          .to.emit(b.backstop, "CoverLimitReached")
+          .withArgs(t1 - 1n, tokens(1_000n), tokens(300n), tokens(300n));
         await expect(full).not.to.emit(b.backstop, "Covered");
         expect(await b.backstop.totalCovered()).to.equal(tokens(300n));
-        // One second before the end the window still runs; at its end the next cover opens a new one on 700.
-        await networkHelpers.time.setNextBlockTimestamp(t1 + DAY - 1n);
-        await expect(b.backstop.connect(b.engine).cover(tokens(1n))).not.to.emit(b.backstop, "Covered");
-        await networkHelpers.time.increaseTo(t1 + DAY);
-        const idle = await b.backstop.coverWindowStatus();
-        expect([idle.start, idle.end, idle.base, idle.limit, idle.used, idle.remaining]).to.deep.equal([
-          0n,
-          0n,
+        // At t1 + 24 h the interval is (t1, t1 + 24 h]: the 200 of t1 is out, the 100 of t1 + 1 h still in.
+        // Base 700 + 100 = 800, limit 240, remaining 140.
+        await networkHelpers.time.setNextBlockTimestamp(t1 + DAY);
+        const edge = b.backstop.connect(b.engine).cover(tokens(1_000n));
+        await expect(edge).to.emit(b.backstop, "Covered").withArgs(tokens(1_000n), tokens(140n), tokens(560n));
+        await expect(edge)
+          .to.emit(b.backstop, "CoverLimitReached")
+          .withArgs(t1, tokens(800n), tokens(240n), tokens(240n));
+        // At t1 + 25 h the 100 is out too: base 560 + 140 = 700, limit 210, remaining 70.
+        await networkHelpers.time.increaseTo(t1 + DAY + 3_600n);
+        expect(await status(b.backstop)).to.deep.equal([
+          t1 + 3_600n,
           tokens(700n),
           tokens(210n),
-          0n,
-          tokens(210n),
+          tokens(140n),
+          tokens(70n),
+          t1 + 2n * DAY,
         ]);
-        await networkHelpers.time.setNextBlockTimestamp(t1 + DAY + 1n);
-        const next = b.backstop.connect(b.engine).cover(tokens(1_000n));
-        await expect(next)
-          .to.emit(b.backstop, "CoverWindowOpened")
-          .withArgs(t1 + DAY + 1n, tokens(700n), tokens(210n));
-        await expect(next).to.emit(b.backstop, "Covered").withArgs(tokens(1_000n), tokens(210n), tokens(490n));
-        await expect(next)
-          .to.emit(b.backstop, "CoverLimitReached")
-          .withArgs(t1 + DAY + 1n, tokens(210n), tokens(210n));
       });
 
-      it("stakers joining during a window do not raise its limit; income vesting does not either", async function () {
+      it("edges: a cover of exactly the remaining capacity pays it all without CoverLimitReached; one unit more is cut by one", async function () {
         const b = await networkHelpers.loadFixture(staked);
-        const t1 = await blockTime(await b.backstop.connect(b.engine).cover(tokens(100n)));
+        await expect(b.backstop.connect(b.engine).cover(tokens(300n)))
+          .to.emit(b.backstop, "Covered")
+          .withArgs(tokens(300n), tokens(300n), tokens(700n))
+          .and.not.to.emit(b.backstop, "CoverLimitReached");
+        const c = await networkHelpers.loadFixture(staked);
+        const over = c.backstop.connect(c.engine).cover(tokens(300n) + 1n);
+        await expect(over)
+          .to.emit(c.backstop, "Covered")
+          .withArgs(tokens(300n) + 1n, tokens(300n), tokens(700n));
+        await expect(over).to.emit(c.backstop, "CoverLimitReached");
+        await expect(over).to.emit(c.backstop, "LossRecorded").withArgs(1n, 1n);
+      });
+
+      it("a deposit during the interval raises the limit by 30 % of it (stake that came in is in the base); so does vested income", async function () {
+        const b = await networkHelpers.loadFixture(staked);
+        await b.backstop.connect(b.engine).cover(tokens(100n));
         await b.backstop.connect(b.bob).deposit(tokens(9_000n), b.bob);
-        expect(await b.backstop.maxCover()).to.equal(tokens(200n));
-        await expect(b.backstop.connect(b.engine).cover(tokens(1_000n)))
-          .to.emit(b.backstop, "CoverLimitReached")
-          .withArgs(t1, tokens(300n), tokens(300n));
+        // Base 9,900 + 100 = 10,000: limit 3,000, 100 used.
+        expect(await b.backstop.maxCover()).to.equal(tokens(2_900n));
+      });
+
+      it("coveredBetween(from, to) sums the covers in (from, to]; from > to reverts with InvalidInterval", async function () {
+        const b = await networkHelpers.loadFixture(staked);
+        const t1 = await blockTime(await b.backstop.connect(b.engine).cover(tokens(10n)));
+        expect(await b.backstop.coveredBetween(t1, t1)).to.equal(0n);
+        expect(await b.backstop.coveredBetween(t1 - 1n, t1)).to.equal(tokens(10n));
+        expect(await b.backstop.coveredBetween(0n, ethers.MaxUint256), "a `to` past 2106 reads the latest").to.equal(
+          tokens(10n),
+        );
+        await expect(b.backstop.coveredBetween(t1 + 1n, t1))
+          .to.be.revertedWithCustomError(b.backstop, "InvalidInterval")
+          .withArgs(t1 + 1n, t1);
       });
 
       it("setCoverWindow sets the window within [1 hour, 7 days] and emits CoverWindowUpdated; only the admin", async function () {
@@ -438,17 +474,20 @@ for (const decimals of [6, 18]) {
           .to.emit(b.backstop, "CoverWindowUpdated")
           .withArgs(3_600n);
         const t1 = await blockTime(await b.backstop.connect(b.engine).cover(tokens(300n)));
-        expect((await b.backstop.coverWindowStatus()).end).to.equal(t1 + 3_600n);
+        expect((await b.backstop.coverWindowStatus()).exitsHeldUntil).to.equal(t1 + 3_600n);
         await networkHelpers.time.setNextBlockTimestamp(t1 + 3_600n);
         await expect(b.backstop.connect(b.engine).cover(tokens(1_000n)))
           .to.emit(b.backstop, "Covered")
           .withArgs(tokens(1_000n), tokens(210n), tokens(490n));
       });
 
-      it("a cover with nothing to give pays zero and emits nothing", async function () {
+      it("an empty backstop pays zero: no Covered, the loss recorded, no checkpoint", async function () {
         const b = await networkHelpers.loadFixture(fresh);
-        await expect(b.backstop.connect(b.engine).cover(tokens(1n))).not.to.emit(b.backstop, "Covered");
+        const tx = b.backstop.connect(b.engine).cover(tokens(1n));
+        await expect(tx).not.to.emit(b.backstop, "Covered");
+        await expect(tx).to.emit(b.backstop, "LossRecorded").withArgs(tokens(1n), tokens(1n));
         expect(await b.backstop.totalCovered()).to.equal(0n);
+        expect((await b.backstop.coverWindowStatus()).exitsHeldUntil, "no cover: exits are free").to.equal(0n);
       });
 
       it("the minAssetsRemaining floor binds below the ratio", async function () {
@@ -550,14 +589,22 @@ for (const decimals of [6, 18]) {
           .withArgs(available + 1n, available);
         const capacity: bigint = await b.backstop.maxCover();
         expect(capacity).to.equal(tokens(500n));
-        await b.backstop.connect(b.alice).withdraw(available, b.alice, b.alice);
-        expect(await b.backstop.maxCover(), "the window can still cover what it could").to.equal(capacity);
+        // The held exit stays in the rolling base, so it lowers no capacity.
+        await expect(b.backstop.connect(b.alice).withdraw(available, b.alice, b.alice))
+          .to.emit(b.backstop, "ExitHeldInBase")
+          .withArgs(available, available);
+        expect(await b.backstop.maxCover(), "the interval can still cover what it could").to.equal(capacity);
+        expect((await b.backstop.coverWindowStatus()).base).to.equal(tokens(2_000n));
         expect(await b.backstop.maxWithdraw(b.alice)).to.equal(0n);
-        // Once the window has ended, the rest of the cooldown may leave.
+        await networkHelpers.time.increaseTo(b.windowStart + DAY - 1n);
+        expect(await b.backstop.maxWithdraw(b.alice), "one second before the cover leaves the interval").to.equal(0n);
+        // Once the cover has left the interval, the rest of the cooldown may leave, and is not held.
         await networkHelpers.time.increaseTo(b.windowStart + DAY);
         expect(await b.backstop.maxWithdraw(b.alice)).to.be.gt(0n);
         const rest: bigint = await b.backstop.maxRedeem(b.alice);
-        await expect(b.backstop.connect(b.alice).redeem(rest, b.alice, b.alice)).to.emit(b.backstop, "Withdraw");
+        const free = b.backstop.connect(b.alice).redeem(rest, b.alice, b.alice);
+        await expect(free).to.emit(b.backstop, "Withdraw");
+        await expect(free).not.to.emit(b.backstop, "ExitHeldInBase");
         expect(await b.backstop.balanceOf(b.alice), "all of the cooldown has left").to.equal(0n);
       });
     });
@@ -605,59 +652,131 @@ for (const decimals of [6, 18]) {
     });
 
     describe("income streaming", function () {
-      it("income vests linearly over incomePeriod: totalAssets and incomeStreaming at 0, 1/4, 1/2 and the end", async function () {
+      /** Income notified at `t` vests over the epoch after t's: [from, until). */
+      const vesting = (t: bigint, period = INCOME_PERIOD) => {
+        const from = (t / period + 1n) * period;
+        return [from, from + period];
+      };
+
+      it("income vests linearly over the epoch after its own: totalAssets, incomeStreaming and incomeSchedule", async function () {
         const b = await networkHelpers.loadFixture(fresh);
         await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
         const income = tokens(700n) + 3n; // not a multiple of the period: the vested part rounds down
         await b.token.connect(b.engine).transfer(b.backstop, income);
         const tx = b.backstop.connect(b.engine).notifyIncome(income);
-        const t0 = await blockTime(await tx);
-        await expect(tx)
-          .to.emit(b.backstop, "IncomeAdded")
-          .withArgs(income, t0 + INCOME_PERIOD);
-        expect(await b.backstop.totalAssets()).to.equal(tokens(1_000n));
+        const [from, until] = vesting(await blockTime(await tx));
+        await expect(tx).to.emit(b.backstop, "IncomeAdded").withArgs(income, from, until);
+        expect(await b.backstop.incomeSchedule()).to.deep.equal([0n, 0n, 0n, income, from]);
+        await networkHelpers.time.increaseTo(from - 1n);
+        expect(await b.backstop.totalAssets(), "nothing vests during its own epoch").to.equal(tokens(1_000n));
         expect(await b.backstop.incomeStreaming()).to.equal(income);
-        for (const elapsed of [INCOME_PERIOD / 4n, INCOME_PERIOD / 2n, INCOME_PERIOD - 1n]) {
-          await networkHelpers.time.increaseTo(t0 + elapsed);
+        await networkHelpers.time.increaseTo(from);
+        expect(await b.backstop.incomeSchedule(), "pending rolls into the stream at its start").to.deep.equal([
+          income,
+          from,
+          until,
+          0n,
+          0n,
+        ]);
+        for (const elapsed of [1n, INCOME_PERIOD / 4n, INCOME_PERIOD / 2n, INCOME_PERIOD - 1n]) {
+          await networkHelpers.time.increaseTo(from + elapsed);
           const vested = (income * elapsed) / INCOME_PERIOD;
           expect(await b.backstop.totalAssets(), `at ${elapsed}s`).to.equal(tokens(1_000n) + vested);
           expect(await b.backstop.incomeStreaming(), `at ${elapsed}s`).to.equal(income - vested);
         }
-        await networkHelpers.time.increaseTo(t0 + INCOME_PERIOD);
+        await networkHelpers.time.increaseTo(until);
         expect(await b.backstop.totalAssets()).to.equal(tokens(1_000n) + income);
         expect(await b.backstop.incomeStreaming()).to.equal(0n);
         expect(await b.token.balanceOf(b.backstop)).to.equal(tokens(1_000n) + income);
       });
 
-      it("new income restarts the stream with what was still unvested, over a full period", async function () {
+      it("issue 18.2: one notification or ten at other times in the same epoch give the same totalAssets at every later time; later income does not stretch earlier income", async function () {
+        const one = await standaloneBackstop(decimals);
+        const ten = await standaloneBackstop(decimals);
+        const twice = await standaloneBackstop(decimals);
+        for (const b of [one, ten, twice]) await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
+        const [epochStart] = vesting(BigInt(await networkHelpers.time.latest()));
+        const income = tokens(700n) + 7n;
+        // `one`: all of it near the epoch's end; `ten`: ten parts through the epoch (the last one takes the
+        // rest); `twice`: all of it at the start, and more income in the next epoch.
+        const part = income / 10n;
+        for (let i = 0n; i < 10n; i++) {
+          await networkHelpers.time.setNextBlockTimestamp(epochStart + 1n + i * (INCOME_PERIOD / 10n));
+          await addIncome(ten, i === 9n ? income - 9n * part : part);
+          if (i === 0n) await addIncome(twice, income);
+        }
+        // addIncome is two blocks (transfer, notify): the notification lands in the epoch's last second.
+        await networkHelpers.time.setNextBlockTimestamp(epochStart + INCOME_PERIOD - 2n);
+        await addIncome(one, income);
+        await networkHelpers.time.setNextBlockTimestamp(epochStart + INCOME_PERIOD + 5n);
+        await addIncome(twice, tokens(5_000n)); // vests in the epoch after: not before epochStart + 2 periods
+        // From 10 s into the vesting epoch (after the blocks above) to past its end.
+        for (const dt of [
+          10n,
+          11n,
+          3_601n,
+          INCOME_PERIOD / 3n,
+          INCOME_PERIOD - 1n,
+          INCOME_PERIOD,
+          2n * INCOME_PERIOD,
+        ]) {
+          const t = epochStart + INCOME_PERIOD + dt;
+          await networkHelpers.time.increaseTo(t);
+          const expected = tokens(1_000n) + (dt >= INCOME_PERIOD ? income : (income * dt) / INCOME_PERIOD);
+          const a: bigint = await one.backstop.totalAssets();
+          expect(a, `one, at +${dt}s`).to.equal(expected);
+          expect(await ten.backstop.totalAssets(), `ten = one at +${dt}s`).to.equal(a);
+          if (dt < INCOME_PERIOD) {
+            expect(await twice.backstop.totalAssets(), `twice = one at +${dt}s`).to.equal(a);
+          }
+        }
+      });
+
+      it("defence: staking just before income arrives earns only the time-weighted share, from the income's vesting on", async function () {
         const b = await networkHelpers.loadFixture(fresh);
         await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
-        const t0 = await blockTime(await addIncome(b, tokens(700n)));
-        await networkHelpers.time.setNextBlockTimestamp(t0 + 2n * DAY);
-        const t1 = await blockTime(await addIncome(b, tokens(140n)));
-        const vestedAtT1 = (tokens(700n) * (t1 - t0)) / INCOME_PERIOD; // about 200
-        const streaming = tokens(700n) - vestedAtT1 + tokens(140n); // about 640
-        expect(await b.backstop.incomeStreaming()).to.equal(streaming);
-        await networkHelpers.time.increaseTo(t1 + DAY);
-        expect(await b.backstop.totalAssets()).to.equal(
-          tokens(1_000n) + vestedAtT1 + (streaming * DAY) / INCOME_PERIOD,
+        await b.backstop.connect(b.bob).deposit(tokens(1_000n), b.bob);
+        const bobShares: bigint = await b.backstop.balanceOf(b.bob);
+        const [from, until] = vesting(await blockTime(await addIncome(b, tokens(700n))));
+        expect(await b.backstop.convertToAssets(bobShares), "nothing at once").to.equal(tokens(1_000n));
+        await networkHelpers.time.increaseTo(from);
+        expect(await b.backstop.convertToAssets(bobShares), "nothing before its epoch").to.equal(tokens(1_000n));
+        await networkHelpers.time.increaseTo(from + INCOME_PERIOD / 2n);
+        expect(await b.backstop.convertToAssets(bobShares), "half of his half at half-time").to.be.closeTo(
+          tokens(1_175n),
+          1n,
         );
-        await networkHelpers.time.increaseTo(t1 + INCOME_PERIOD);
-        expect(await b.backstop.totalAssets()).to.equal(tokens(1_840n));
+        await networkHelpers.time.increaseTo(until);
+        expect(await b.backstop.convertToAssets(bobShares)).to.be.closeTo(tokens(1_350n), 1n);
       });
 
       it("a cover mid-stream books what has vested and leaves the rest streaming", async function () {
         const b = await networkHelpers.loadFixture(fresh);
         await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
-        const t0 = await blockTime(await addIncome(b, tokens(700n)));
-        await networkHelpers.time.setNextBlockTimestamp(t0 + INCOME_PERIOD / 2n);
+        const [from, until] = vesting(await blockTime(await addIncome(b, tokens(700n))));
+        await networkHelpers.time.setNextBlockTimestamp(from + INCOME_PERIOD / 2n);
         // Assets then: 1,000 + 350 vested; the cap is 30 % of 1,350.
         await expect(b.backstop.connect(b.engine).cover(tokens(1_000n)))
           .to.emit(b.backstop, "Covered")
           .withArgs(tokens(1_000n), tokens(405n), tokens(945n));
         expect(await b.backstop.incomeStreaming()).to.equal(tokens(350n));
-        await networkHelpers.time.increaseTo(t0 + INCOME_PERIOD);
+        await networkHelpers.time.increaseTo(until);
         expect(await b.backstop.totalAssets()).to.equal(tokens(1_295n));
+      });
+
+      it("an incomePeriod change moves pending income to the end of the new period's epoch (IncomeRescheduled); none if nothing pends or the period stays", async function () {
+        const b = await networkHelpers.loadFixture(fresh);
+        await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
+        const same = b.backstop.connect(b.admin).setParameters(COOLDOWN, WINDOW, (3n * WAD) / 10n, 0n, DAY);
+        await expect(same, "nothing pending").not.to.emit(b.backstop, "IncomeRescheduled");
+        await addIncome(b, tokens(70n));
+        const keep = b.backstop.connect(b.admin).setParameters(COOLDOWN, WINDOW, (3n * WAD) / 10n, 0n, DAY);
+        await expect(keep, "the period stays").not.to.emit(b.backstop, "IncomeRescheduled");
+        const tx = b.backstop.connect(b.admin).setParameters(COOLDOWN, WINDOW, (3n * WAD) / 10n, 0n, 3_600n);
+        const [from, until] = vesting(await blockTime(await tx), 3_600n);
+        await expect(tx).to.emit(b.backstop, "IncomeRescheduled").withArgs(tokens(70n), from, until);
+        await networkHelpers.time.increaseTo(until);
+        expect(await b.backstop.totalAssets()).to.equal(tokens(1_070n));
       });
     });
 
@@ -679,7 +798,7 @@ for (const decimals of [6, 18]) {
       await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
       await addIncome(b, tokens(100n));
       await b.backstop.connect(b.engine).cover(tokens(200n));
-      await networkHelpers.time.increase(INCOME_PERIOD);
+      await networkHelpers.time.increase(2n * INCOME_PERIOD);
       expect(await b.token.balanceOf(b.backstop)).to.be.gte(await b.backstop.totalAssets());
       expect(await b.backstop.totalAssets()).to.equal(tokens(900n));
     });

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { deploySystem, ethers, ETH, networkHelpers, WAD } from "./helpers/system.js";
-import { blockTime, extraTraders, setPrice, usd } from "./helpers/liq.js";
+import { blockTime, extraTraders, setPrice, standaloneBackstop, usd } from "./helpers/liq.js";
 
 /**
  * Named attacks on the backstop's cover limit and cooldown (issue 10, issue 8's cooldown lever). Each
@@ -267,5 +267,63 @@ describe("Backstop cooldown lever: attack (c)", function () {
       s.staker,
       tokens(10_000n),
     );
+  });
+});
+
+/**
+ * Issue 18, finding 1: the cover window was a bucket. A dust bad debt opened it; 24 h - 60 s later a crash
+ * liquidated across its end took the old window's rest and, 60 seconds later, a fresh window's full limit.
+ * The limit must hold over every interval of `coverWindow`, whatever the window edges.
+ */
+describe("Backstop cover window: attack_coverWindowEdge", function () {
+  const unit = 10n ** 6n;
+  const tokens = (n: bigint) => n * unit;
+  const STAKE = tokens(100_000n);
+
+  async function staked() {
+    const b = await standaloneBackstop(6);
+    await b.backstop.connect(b.alice).deposit(STAKE, b.alice);
+    return b;
+  }
+
+  it("attack_coverWindowEdge: dust cover, then a crash 24 h - 60 s later across the old window's end takes at most 30 % in any 24 h", async function () {
+    const b = await networkHelpers.loadFixture(staked);
+    const covers: { t: bigint; paid: bigint; assetsBefore: bigint }[] = [];
+    const cover = async (t: bigint, amount: bigint) => {
+      await networkHelpers.time.setNextBlockTimestamp(t);
+      const assetsBefore: bigint = await b.backstop.totalAssets();
+      const receipt = await (await b.backstop.connect(b.engine).cover(amount)).wait();
+      let paid = 0n;
+      for (const log of receipt.logs) {
+        const parsed = b.backstop.interface.parseLog(log);
+        if (parsed?.name === "Covered") paid += parsed.args[1];
+      }
+      covers.push({ t, paid, assetsBefore });
+    };
+    const t0 = BigInt(await networkHelpers.time.latest()) + 100n;
+    await cover(t0, tokens(10n)); // the dust bad debt
+    // The crash: a keeper liquidates in blocks from 60 s before the old window's end to 60 s after it.
+    for (let dt = -60n; dt <= 60n; dt += 12n) await cover(t0 + DAY + dt, tokens(1_000_000n));
+    // The worst interval of 24 h: the one starting just before some cover, against the assets then.
+    let worst = 0n;
+    let worstText = "";
+    for (const [i, first] of covers.entries()) {
+      const inside = covers.slice(i).filter((c) => c.t < first.t + DAY);
+      const taken = inside.reduce((sum, c) => sum + c.paid, 0n);
+      const bps = (taken * 10_000n) / first.assetsBefore;
+      if (bps > worst) {
+        worst = bps;
+        worstText = `${ethers.formatUnits(taken, 6)} of ${ethers.formatUnits(first.assetsBefore, 6)} from t0 + ${first.t - t0} s`;
+      }
+    }
+    const fell = STAKE - (await b.backstop.totalAssets());
+    console.log(
+      `      [figure] coverWindowEdge: worst 24 h took ${Number(worst) / 100} % (${worstText}); ` +
+        `backstop fell ${ethers.formatUnits(fell, 6)} of 100,000 in all`,
+    );
+    expect(worst, "no interval of 24 h sees covers above 30 % of the assets at its start").to.be.lte(3_000n);
+    // Rolling: 10 at t0; 29,990 at t0 + 24 h - 60 s; at t0 + 24 h the dust leaves the interval: the base is
+    // 70,000 + 29,990 covered since, the limit 29,997, so 7 more; nothing after within the 24 h.
+    expect(fell, "10 + 29,990 + 7").to.equal(tokens(30_007n));
   });
 });

@@ -95,7 +95,7 @@ for (const decimals of [6, 18]) {
       expect(r.plans.map((x) => x.socialized)).to.deep.equal([tokens(4_100n), tokens(7_100n)]);
       await expect(r.tx)
         .to.emit(s.backstop, "CoverLimitReached")
-        .withArgs(await blockTime(await r.tx), tokens(3_000n), tokens(3_000n));
+        .withArgs((await blockTime(await r.tx)) - 86_400n, tokens(10_000n), tokens(3_000n), tokens(3_000n));
     });
   });
 }

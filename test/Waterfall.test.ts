@@ -159,9 +159,11 @@ for (const decimals of [6, 18]) {
       const tx = s.engine.distributeFees();
       await expect(tx).to.emit(s.engine, "FeesDistributed").withArgs(toBackstop, toTreasury);
       const t = BigInt(await networkHelpers.time.latest()); // the distributeFees block
+      const period = 7n * 86_400n;
+      const from = (t / period + 1n) * period; // income vests over the epoch after its own
       await expect(tx)
         .to.emit(s.backstop, "IncomeAdded")
-        .withArgs(toBackstop, t + 7n * 86_400n);
+        .withArgs(toBackstop, from, from + period);
       await expect(tx).to.changeTokenBalances(
         ethers,
         s.token,
@@ -169,7 +171,7 @@ for (const decimals of [6, 18]) {
         [-(toBackstop + toTreasury), toBackstop, toTreasury],
       );
       expect(await s.backstop.totalAssets()).to.equal(tokens(1_000n));
-      await networkHelpers.time.increase(7n * 86_400n);
+      await networkHelpers.time.increaseTo(from + period);
       expect(await s.backstop.totalAssets()).to.equal(tokens(1_000n) + toBackstop);
       expect([await s.engine.pendingProtocolFees(), await s.engine.pendingPenalties()]).to.deep.equal([1n, 0n]);
     });

@@ -170,7 +170,7 @@ export interface RunResult {
   badDebt: bigint;
   covered: bigint;
   socialized: bigint;
-  /** CoverLimitReached events: covers cut short by the per-window limit. */
+  /** CoverLimitReached events: covers cut short by the rolling limit. */
   coverLimitHits: number;
   gas: { transactions: number; total: bigint; perLiquidation: bigint; maxBatch: bigint; maxBatchPositions: number };
   keeperErrors: number;

@@ -30,10 +30,9 @@ contract Ghosts {
     uint256 private _lastSupply;
     uint256 private _lastCovered;
 
-    // INV-BACK-3: the covers of the cover window that the last observed cover fell in.
-    uint256 public coverWindowStart;
-    uint256 public coverWindowBase;
-    uint256 public coverWindowSum;
+    // INV-BACK-3: every cover observed (time, amount measured from the backstop's balance), in order.
+    uint256[] private _coverTimes;
+    uint256[] private _coverAmounts;
 
     // INV-REC: losses the engine socialized (its LossSocialized events) and the income the backstop
     // repaid to the LP pool (LossRecovered), summed over the run.
@@ -87,29 +86,20 @@ contract Ghosts {
         violations[id] += 1;
     }
 
-    /// @dev INV-BACK-3: `covered` (measured from the backstop's balance) was just paid by covers of one
-    /// call, all in the window running now. Their sum over the window stays within floor(base x ratio),
-    /// computed here from the window's base, and equals what the backstop says the window used.
+    /// @dev INV-BACK-3: `covered` (measured from the backstop's balance) was just paid by the covers of
+    /// one call. The covers observed in the rolling interval (now - coverWindow, now], summed here, equal
+    /// what the backstop reports as used and stay within its limit, floor(base x maxCoverRatio).
     function recordCover(BackstopModule backstop, uint256 covered) external {
         if (covered == 0) return;
-        (uint256 start, , uint256 base, , uint256 used, ) = _window(backstop);
-        if (start != coverWindowStart) {
-            (coverWindowStart, coverWindowBase, coverWindowSum) = (start, base, 0);
-        }
-        coverWindowSum += covered;
-        if (coverWindowSum > (coverWindowBase * backstop.maxCoverRatio()) / 1e18) {
-            fail("INV-BACK", "a cover window's covers exceeded its limit");
-        }
-        if (coverWindowSum != used || base != coverWindowBase) {
-            fail("INV-BACK", "the window's covers differ from what the backstop reports");
-        }
-    }
-
-    function _window(
-        BackstopModule backstop
-    ) private view returns (uint256, uint256, uint256, uint256, uint256, uint256) {
+        _coverTimes.push(block.timestamp);
+        _coverAmounts.push(covered);
         BackstopModule.CoverWindow memory w = backstop.coverWindowStatus();
-        return (w.start, w.end, w.base, w.limit, w.used, w.remaining);
+        uint256 sum;
+        for (uint256 i = _coverTimes.length; i > 0 && _coverTimes[i - 1] > w.since; --i) sum += _coverAmounts[i - 1];
+        if (sum > (w.base * backstop.maxCoverRatio()) / 1e18) {
+            fail("INV-BACK", "the covers of a rolling interval exceeded its limit");
+        }
+        if (sum != w.used) fail("INV-BACK", "the interval's covers differ from what the backstop reports");
     }
 
     /// @dev INV-BACK-1: between two actions the share price may fall only if a cover happened.
