@@ -178,11 +178,11 @@ interface IPerpEngine {
     error OnlyVault(address caller);
     /// @notice Only the order book executes trades.
     error OnlyOrders(address caller);
-    /// @notice The request was made for a position on the other side (or without one).
-    /// @notice A wind-down (`settleMarket` with a round) before the market's feed has been broken for `WIND_DOWN_DELAY`.
+    /// @notice A wind-down (`settleMarket` with a round) before the feed has been broken for `WIND_DOWN_DELAY`.
     error FeedNotBroken(uint256 brokenSince, uint256 windDownAt);
     /// @notice A term of open positions (a keeper fee, the profit factor) may not rise while the market has any.
     error TermRaised(bytes32 name, uint256 current, uint256 requested);
+    /// @notice The request was made for a position on the other side (or without one).
     error WrongSide(address account, uint256 marketId, int256 size);
     error TooManyMarkets(uint256 max);
     error UnknownMarket(uint256 marketId);
