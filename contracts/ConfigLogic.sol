@@ -35,7 +35,7 @@ library ConfigLogic {
         validate(c, scale, oracle.maxPrice());
         oracle.price(); // a market starts only with an oracle that answers
         m.oracle = oracle;
-        m.lastFundingTime = uint32(block.timestamp); // fits until 2106
+        m.lastFundingTime = uint48(block.timestamp); // fits for millions of years
         m.config = ConfigLib.pack(c);
     }
 

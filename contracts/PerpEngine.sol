@@ -36,7 +36,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     bytes32 public constant MARKET_ADMIN_ROLE = keccak256("MARKET_ADMIN_ROLE");
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
-    uint32 private constant SETTLED = AccrualLib.SETTLED;
+    uint48 private constant SETTLED = AccrualLib.SETTLED;
 
     IERC20 private immutable COLLATERAL;
     /// @dev 1e18 x 10^(18 - decimals): size x price / DEN is an amount of collateral.
@@ -630,22 +630,22 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
             if (p.size > 0) {
                 m.longSize += absSize;
                 m.longEntryNotional += entryNotional;
-                m.longMargin = (uint256(m.longMargin) + p.margin).toUint112();
+                m.longMargin = (uint256(m.longMargin) + p.margin).toUint104();
             } else {
                 m.shortSize += absSize;
                 m.shortEntryNotional += entryNotional;
-                m.shortMargin = (uint256(m.shortMargin) + p.margin).toUint112();
+                m.shortMargin = (uint256(m.shortMargin) + p.margin).toUint104();
             }
         } else {
             m.fundingCheckpointSum -= checkpoint;
             if (p.size > 0) {
                 m.longSize -= absSize;
                 m.longEntryNotional -= entryNotional;
-                m.longMargin -= uint112(p.margin); // was added to the sum, so it fits
+                m.longMargin -= uint104(p.margin); // was added to the sum, so it fits
             } else {
                 m.shortSize -= absSize;
                 m.shortEntryNotional -= entryNotional;
-                m.shortMargin -= uint112(p.margin); // was added to the sum, so it fits
+                m.shortMargin -= uint104(p.margin); // was added to the sum, so it fits
             }
         }
     }

@@ -14,6 +14,7 @@ import {
 } from "./helpers/system.js";
 import { DAY, deployFunded, funded6, fundedNoFunding6, usd } from "./helpers/trading.js";
 import { executeLpRequest } from "./helpers/lp.js";
+import { deployWithToken } from "./helpers/liq.js";
 
 /**
  * Limits that must hold while LPs cannot leave. Each `attack_*` test plays an attack that succeeded before its
@@ -442,6 +443,32 @@ describe("Limits that hold while LPs cannot leave", function () {
     // longs owe is no longer counted (before: overstated by 3,882.62). What remains is the two keeper fees
     // the margins pay at liquidation (KNOWN-ISSUES).
     expect(overstatement).to.equal(200n * u);
+  });
+
+  it("attack_blockedTreasuryStopsFees: a treasury the token refuses no longer stops distributeFees; its share waits in claimable (before: every distribution reverted Blocked(treasury))", async function () {
+    const s = await deployWithToken("BlocklistToken", { decimals: 6 });
+    const u = s.unit;
+    await s.vault.connect(s.lp).deposit(1_000_000n * u, s.lp);
+    await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, 3_000n * u);
+    await s.orders.connect(s.alice).closePosition(ETH);
+    await s.token.setBlocked(s.treasury, true);
+    const pending = await s.engine.pendingProtocolFees();
+    // A third of the protocol's part goes to the treasury (0.1 of 0.3), less the unit left behind.
+    const toTreasury = ((pending - 1n) * 10n ** 17n) / (3n * 10n ** 17n);
+    const backstopBefore = await s.token.balanceOf(s.backstop);
+    await expect(s.engine.distributeFees())
+      .to.emit(s.engine, "RefundDeferred")
+      .withArgs(s.treasury.address, toTreasury)
+      .and.to.emit(s.engine, "FeesDistributed")
+      .withArgs(pending - 1n - toTreasury, toTreasury);
+    expect(await s.token.balanceOf(s.backstop)).to.equal(backstopBefore + pending - 1n - toTreasury);
+    expect(await s.engine.claimable(s.treasury)).to.equal(toTreasury);
+    // Unblocked, the treasury claims its share to any receiver.
+    await s.token.setBlocked(s.treasury, false);
+    await expect(s.engine.connect(s.treasury).claim(s.treasury))
+      .to.emit(s.engine, "Claimed")
+      .withArgs(s.treasury.address, s.treasury.address, toTreasury);
+    console.log(`attack_blockedTreasuryStopsFees: ${tokens(toTreasury)} waits for the treasury; the backstop was paid`);
   });
 
   it("settledMarketRefusesIncrease: after settleMarket the order book cancels an Increase and an Open with MarketIsSettled", async function () {

@@ -66,12 +66,12 @@ struct StoredConfig {
     uint96 minMargin;
 }
 
-/// @notice A market in the engine's storage: nine words. A side's size and entry notional share a word,
+/// @notice A market in the engine's storage: ten words. A side's size and entry notional share a word,
 /// since a trade touches one side; the funding clock shares the margins' word, which every trade and
-/// liquidation writes anyway, so that accruing funding costs no write of its own. Margin sums are 112 bits:
+/// liquidation writes anyway, so that accruing funding costs no write of its own. Margin sums are 104 bits:
 /// they are backed by the engine's collateral, so they cannot exceed the token's supply, and a collateral
-/// whose supply could pass 2^112 units (5.2e15 whole tokens of 18 decimals) is not supported. The clock is
-/// 32 bits: it runs until 2106.
+/// whose supply could pass 2^104 units (2.0e13 whole tokens of 18 decimals, 2.0e25 of 6) is not supported.
+/// The clock is 48 bits, so that no market's accrual stops with the 32-bit clocks of 2106.
 struct MarketState {
     IPriceOracle oracle;
     uint24 borrowRatePerDay; // multiples of 1e-8 of notional a day (the base, before utilization), paid by both sides
@@ -82,9 +82,9 @@ struct MarketState {
     uint128 longEntryNotional;
     uint128 shortSize;
     uint128 shortEntryNotional;
-    uint112 longMargin;
-    uint112 shortMargin;
-    uint32 lastFundingTime;
+    uint104 longMargin;
+    uint104 shortMargin;
+    uint48 lastFundingTime;
     StoredConfig config;
     uint256 settlementPrice; // 18 decimals; set once the market is settled (its clock then reads SETTLED)
 }

@@ -17,7 +17,7 @@ library AccrualLib {
     using SafeCast for int256;
 
     /// @dev A settled market's funding clock: funding and borrowing stop, its price is the settlement price.
-    uint32 internal constant SETTLED = type(uint32).max;
+    uint48 internal constant SETTLED = type(uint48).max;
 
     /// @dev Moves the funding index and the borrow index of `m` to now at `price` and returns both. A settled
     /// market's indexes are frozen. Borrowing accrues at the pool's utilization now: a reserve taken or freed
@@ -40,7 +40,7 @@ library AccrualLib {
         );
         index = PositionMath.accrueIndex(index, rate, price, elapsed);
         m.fundingIndex = index.toInt128();
-        m.lastFundingTime = uint32(block.timestamp); // fits until 2106
+        m.lastFundingTime = uint48(block.timestamp); // fits for millions of years
         uint256 baseRate = m.borrowRatePerDay;
         if (baseRate != 0) {
             uint256 borrowRate = PositionMath.borrowRate(

@@ -3,6 +3,7 @@ pragma solidity 0.8.34;
 
 import {IPerpEngine, Market} from "../interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
+import {AccrualLib} from "./AccrualLib.sol";
 import {ConfigLib} from "./ConfigLib.sol";
 import {ConstantsLib} from "./ConstantsLib.sol";
 import {MathLib, WAD} from "./MathLib.sol";
@@ -42,7 +43,7 @@ library MarketLib {
         bytes32[] memory sides = engine.extsload(bytes32(uint256(base) + 2), 2);
         if (_lo(sides[0]) == 0 && _lo(sides[1]) == 0) return (false, m);
         m = _decode(engine.extsload(base, 8), reserved, balance);
-        if (m.lastFundingTime == type(uint32).max) {
+        if (m.lastFundingTime == AccrualLib.SETTLED) {
             m.settlementPrice = uint256(engine.extsload(bytes32(uint256(base) + 9), 1)[0]);
         }
         return (true, m);
@@ -56,9 +57,9 @@ library MarketLib {
         (m.fundingIndex, m.fundingCheckpointSum) = (int128(_lo(w[1])), int128(_hi(w[1])));
         (m.longSize, m.longEntryNotional) = (_lo(w[2]), _hi(w[2]));
         (m.shortSize, m.shortEntryNotional) = (_lo(w[3]), _hi(w[3]));
-        m.longMargin = uint112(uint256(w[4]));
-        m.shortMargin = uint112(uint256(w[4]) >> 112);
-        m.lastFundingTime = uint32(uint256(w[4]) >> 224);
+        m.longMargin = uint104(uint256(w[4]));
+        m.shortMargin = uint104(uint256(w[4]) >> 104);
+        m.lastFundingTime = uint48(uint256(w[4]) >> 208);
         m.config = ConfigLib.decode(w[5], w[6], w[7]);
     }
 

@@ -16,8 +16,8 @@ export async function marketState(s: Sys, id: bigint) {
   const words: string[] = await s.engine.extsload(ethers.toBeHex(base, 32), 5n);
   const oracle = ethers.getAddress(ethers.toBeHex(BigInt(words[0]) & ((1n << 160n) - 1n), 20));
   const open = (BigInt(words[2]) & LO128) !== 0n || (BigInt(words[3]) & LO128) !== 0n;
-  // A settled market's lastFundingTime is type(uint32).max: it is marked at its settlement price.
-  const settled = ((BigInt(words[4]) >> 224n) & 0xffffffffn) === 0xffffffffn;
+  // A settled market's lastFundingTime is type(uint48).max: it is marked at its settlement price.
+  const settled = BigInt(words[4]) >> 208n === (1n << 48n) - 1n;
   return { oracle, open, settled };
 }
 
