@@ -42,6 +42,7 @@ contract InvariantsTest is BaseTest {
         System memory system = System(token, engine, vault, backstop, lens, ethFeed, btcFeed, ghosts, orders);
         traders = new TraderHandler(system);
         lps = new LpHandler(system);
+        orders.setExecutor(address(lps), true); // the LP handler executes LP requests
         stakers = new StakerHandler(system);
         keeper = new KeeperHandler(system);
         simulator = new Simulator(system);
