@@ -64,7 +64,10 @@ describe("LP entry and exit that cannot be played", function () {
     await s.token.connect(a).approve(s.vault, s.unit * 1_000n);
     await s.vault.connect(a).requestDeposit(s.unit * 1_000n);
     const [latest] = await s.ethFeed.latestRoundData();
-    await expect(s.vault.connect(s.keeper).executeRequest(a, [latest, 0n])).to.be.revertedWithCustomError(s.ethOracle, "RoundTooEarly");
+    await expect(s.vault.connect(s.keeper).executeRequest(a, [latest, 0n])).to.be.revertedWithCustomError(
+      s.ethOracle,
+      "RoundTooEarly",
+    );
   });
 
   it("attack_jitAroundCover: a 9M deposit asked for when a bankrupt position appears takes none of its cover", async function () {
