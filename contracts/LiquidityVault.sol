@@ -22,7 +22,8 @@ import {MathLib, WAD} from "./libraries/MathLib.sol";
 /// live in the PerpEngine; `totalAssets` is the pool marked to the oracle, read from the engine's storage.
 /// @dev Entry and exit cannot be timed: while any market has positions, an LP deposits or redeems by a
 /// request priced at the first oracle round after the order book's delay in each such market, or at the
-/// current mark where that is worse for the LP (`executeRequest`); the one-transaction ERC-4626 functions
+/// current mark where that is worse for the LP (`executeRequest`, by the order book's executors only, so that
+/// nobody, the LP included, chooses when); the one-transaction ERC-4626 functions
 /// then revert with `UseRequests`, and `max*` return zero, as ERC-4626 asks of a disabled path (ERC-7540
 /// makes the same split). With no positions the pool is its realized balance and they work as usual.
 /// Deposits follow the engine's pause; withdrawals never do, but only free liquidity (not reserved
@@ -168,6 +169,8 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
 
     /// @inheritdoc ILiquidityVault
     function executeRequest(address owner, uint80[] calldata roundIds) external returns (uint256 out) {
+        // One rule for who executes, in one place: the order book's executor set.
+        if (!IOrderBook(IPerpEngine(engine).orders()).isExecutor(msg.sender)) revert NotExecutor(msg.sender);
         LpRequest memory r = _requests[owner];
         if (r.amount == 0) revert NoLpRequest(owner);
         if (block.timestamp > r.expiresAt) revert LpRequestExpired(owner, r.expiresAt);

@@ -16,17 +16,25 @@ import {ConstantsLib} from "./libraries/ConstantsLib.sol";
 /// @title OrderBook
 /// @notice Every trade that adds risk or realizes PnL goes through here: a request now, an execution at the
 /// price of the first oracle round at least `minDelay` later. A round visible in the mempool when the
-/// request is sent lands before that and cannot price it; a keeper cannot choose a later round (only the
-/// first counts) nor profit the trader by waiting (a later round that is worse for the trader sets the
-/// price); the trader cannot cancel before `maxAge`, when the request has stopped being executable.
-/// @dev Holds the escrows of pending requests and nothing else: its collateral balance equals the sum of
-/// their escrows. The engine pulls an executed request's collateral from here. A pending request is one
-/// storage word (its window and a commitment to its fields, which the executor passes back), so that asking
-/// costs one new slot.
+/// request is sent lands before that and cannot price it. Nobody chooses when a request executes: only the
+/// book's executors (`EXECUTOR_ROLE`: the deployment's keepers and Automation upkeeps, granted by the
+/// timelock) execute trade requests and, through `isExecutor`, LP requests; they cannot choose a later round
+/// (only the first counts) nor profit the requester by waiting (a later round that is worse for the requester
+/// sets the price). Nobody may cancel before `expiresAt` (`createdAt + maxAge`, the end of the executors'
+/// window); after it anyone may, and the owner gets the whole escrow and the fee back: a requester who cannot
+/// execute, cannot cancel early and gets only a refund has no option to exercise, and nobody gains by not
+/// executing.
+/// @dev Holds the escrows of pending requests and the refunds the token refused (`claimable`), nothing else:
+/// its collateral balance equals their sum. The engine pulls an executed request's collateral from here. A
+/// pending request is one storage word (its window and a commitment to its fields, which the executor passes
+/// back), so that asking costs one new slot.
 contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
     using SafeCast for int256;
+
+    /// @inheritdoc IOrderBook
+    bytes32 public constant EXECUTOR_ROLE = keccak256("EXECUTOR_ROLE");
 
     /// @inheritdoc IOrderBook
     address public immutable engine;
@@ -39,6 +47,8 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
     uint32 public maxAge;
     /// @inheritdoc IOrderBook
     uint96 public minExecutionFee;
+    /// @inheritdoc IOrderBook
+    mapping(address account => uint256) public claimable;
 
     /// @dev `notBefore` (32 bits) | `expiresAt` (32 bits) << 32 | the request's hash, to 192 bits, << 64.
     mapping(address account => mapping(uint256 marketId => uint256)) internal _pending;
@@ -46,14 +56,24 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
     mapping(uint256 marketId => IPriceOracle) internal _oracles;
 
     /// @param engine_ The engine this book trades on; its collateral is the escrow token.
-    /// @param admin Holds the parameters (the timelock in a deployment).
-    constructor(address engine_, address admin, uint256 minDelay_, uint256 maxAge_, uint256 minExecutionFee_) {
+    /// @param admin Holds the parameters and grants `EXECUTOR_ROLE` (the timelock in a deployment).
+    /// @param executors Granted `EXECUTOR_ROLE` now (the deployment's keeper), so that requests execute from
+    /// the first block without a timelocked grant.
+    constructor(
+        address engine_,
+        address admin,
+        uint256 minDelay_,
+        uint256 maxAge_,
+        uint256 minExecutionFee_,
+        address[] memory executors
+    ) {
         engine = engine_;
         COLLATERAL = IERC20(IPerpEngine(engine_).collateral());
         uint256 oneToken = 10 ** IERC20Metadata(address(COLLATERAL)).decimals();
         ONE_TOKEN = oneToken;
         _setParameters(minDelay_, maxAge_, minExecutionFee_, oneToken);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        for (uint256 i; i < executors.length; ++i) _grantRole(EXECUTOR_ROLE, executors[i]);
         COLLATERAL.forceApprove(engine_, type(uint256).max);
     }
 
@@ -100,15 +120,26 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
     function cancel(address account, uint256 marketId, Request calldata r) external nonReentrant {
         (, uint256 expiresAt) = _take(account, marketId, r);
         if (block.timestamp <= expiresAt) revert RequestNotExpired(account, marketId, expiresAt);
-        address recipient = msg.sender == account ? IPerpEngine(engine).treasury() : msg.sender;
-        _refund(
+        // Nobody executed it in the executors' window, and the owner could not: the fee is theirs again.
+        uint256 refund = _addsSize(r.kind) ? r.amount : 0;
+        _pay(account, refund + r.executionFee);
+        emit OrderCancelled(
             account,
             marketId,
-            r,
-            recipient,
+            account,
+            refund,
+            r.executionFee,
             abi.encodeWithSelector(RequestExpired.selector, account, marketId, expiresAt)
         );
-        COLLATERAL.safeTransfer(recipient, r.executionFee);
+    }
+
+    /// @inheritdoc IOrderBook
+    function claim(address receiver) external nonReentrant returns (uint256 amount) {
+        amount = claimable[msg.sender];
+        if (amount == 0) revert NothingToClaim(msg.sender);
+        claimable[msg.sender] = 0;
+        COLLATERAL.safeTransfer(receiver, amount);
+        emit Claimed(msg.sender, receiver, amount);
     }
 
     // ================================================================ keepers
@@ -120,6 +151,7 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         Request calldata r,
         uint80 roundId
     ) external nonReentrant returns (bool executed) {
+        _onlyExecutor();
         (uint256 notBefore, uint256 expiresAt) = _take(account, marketId, r);
         if (block.timestamp > expiresAt) revert RequestExpired(account, marketId, expiresAt);
         (uint256 roundAnswer, uint256 latest) = _oracles[marketId].roundPrice(roundId, notBefore, _addsRisk(r.kind));
@@ -129,6 +161,7 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IOrderBook
     function executeBatch(Execution[] calldata executions) external nonReentrant returns (uint256 done) {
+        _onlyExecutor();
         uint256 fees;
         for (uint256 i; i < executions.length; ++i) {
             Execution calldata e = executions[i];
@@ -159,6 +192,11 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
     }
 
     // ================================================================ views
+
+    /// @inheritdoc IOrderBook
+    function isExecutor(address account) external view returns (bool) {
+        return hasRole(EXECUTOR_ROLE, account);
+    }
 
     /// @inheritdoc IOrderBook
     function pendingRequest(
@@ -264,7 +302,7 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         return abi.encodeCall(IPerpEngine.executeRemoveMargin, (account, marketId, size > 0, r.amount, price));
     }
 
-    /// @dev Returns a cancelled request's escrow, less its execution fee, to the account.
+    /// @dev Returns a refused request's escrow, less its execution fee (the executor's), to the account.
     function _refund(
         address account,
         uint256 marketId,
@@ -273,8 +311,23 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         bytes memory reason
     ) internal {
         uint256 refund = _addsSize(r.kind) ? r.amount : 0;
-        if (refund > 0) COLLATERAL.safeTransfer(account, refund);
+        _pay(account, refund);
         emit OrderCancelled(account, marketId, feeRecipient, refund, r.executionFee, reason);
+    }
+
+    /// @dev Pays `amount` to `account`; if the token refuses (a blocklist), it waits in `claimable`, so that
+    /// one owner's refund never reverts an execution, a batch or a cancellation.
+    function _pay(address account, uint256 amount) internal {
+        if (amount == 0) return;
+        if (!COLLATERAL.trySafeTransfer(account, amount)) {
+            claimable[account] += amount;
+            emit RefundDeferred(account, amount);
+        }
+    }
+
+    /// @dev One rule for who executes, trades and LP requests alike (the vault asks `isExecutor`).
+    function _onlyExecutor() internal view {
+        if (!hasRole(EXECUTOR_ROLE, msg.sender)) revert NotExecutor(msg.sender);
     }
 
     /// @dev The market's oracle, cached on first use; reverts with the engine's `UnknownMarket` for a

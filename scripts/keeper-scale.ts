@@ -24,7 +24,7 @@ const { ethers } = connection;
 const provider = ethers.provider;
 const d = await deployLocal(connection, "hardhat");
 const unit = 10n ** BigInt(d.decimals);
-const [, , lp, keeperSigner] = await ethers.getSigners();
+const [deployer, , lp, keeperSigner] = await ethers.getSigners();
 const log = (line: string) => console.log(`[scale] ${line}`);
 
 // OpenZeppelin ERC20 storage: balances at slot 0, allowances at slot 1.
@@ -83,7 +83,12 @@ for (let i = 0; i < accounts; i++) {
     await provider.send("evm_increaseTime", [Number(minDelay)]);
     await d.ethFeed.updateAnswer(ethPrice / 10n ** 10n);
     await d.btcFeed.updateAnswer(btcPrice / 10n ** 10n);
-    const r = await executeRequests(ethers, d, lp, batch, { chunk: 50, gasLimit: 16_000_000n, fromBlock: batchStart });
+    // The deployer is the order book's executor (the `orderExecutor` default).
+    const r = await executeRequests(ethers, d, deployer, batch, {
+      chunk: 50,
+      gasLimit: 16_000_000n,
+      fromBlock: batchStart,
+    });
     if (r.executed !== batch.length) throw new Error(`${r.executed} of ${batch.length} requests executed`);
     batch = [];
     batchStart = (await provider.getBlockNumber()) + 1;

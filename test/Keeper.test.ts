@@ -135,6 +135,27 @@ describe("Keeper", function () {
     }
   });
 
+  it("keeper_refuses_to_start_from_an_account_that_is_not_an_executor_before_sending_anything", async function () {
+    const s = await networkHelpers.loadFixture(openedAndMoved);
+    const outsider = s.traders[5];
+    const keeper = new Keeper(ethers, s, outsider, {
+      minProfit: 0n,
+      batchSize: 2,
+      startBlock: 0,
+      dryRun: false,
+      log: silent,
+    });
+    const nonce = await ethers.provider.getTransactionCount(outsider.address);
+    const refusal = await keeper.checkExecutor().then(
+      () => "",
+      (error: Error) => error.message,
+    );
+    expect(refusal).to.match(/is not an executor of the order book/);
+    expect(await ethers.provider.getTransactionCount(outsider.address), "nothing sent").to.equal(nonce);
+    // The fixture's keeper is one (granted through the timelock, as a second keeper would be).
+    await keeperFor(s).checkExecutor();
+  });
+
   it("tracks closes through PositionModified and forgets closed positions", async function () {
     const s = await networkHelpers.loadFixture(openedAndMoved);
     const keeper = keeperFor(s, { dryRun: true });

@@ -183,7 +183,7 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
         await s.vault.connect(s.lp).requestRedeem(3n * OFFSET);
         await networkHelpers.time.increase(await lpDelay(s));
         const rounds = await pushRounds(s);
-        await expect(s.vault.executeRequest(s.lp, rounds)).to.be.revertedWithCustomError(
+        await expect(s.vault.connect(s.keeper).executeRequest(s.lp, rounds)).to.be.revertedWithCustomError(
           s.engine,
           "InsufficientLiquidity",
         );
@@ -274,10 +274,10 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
           s.vault,
           "UseRequests",
         );
-        await expect(s.vault.executeRequest(s.lp, rounds))
+        await expect(s.vault.connect(s.keeper).executeRequest(s.lp, rounds))
           .to.be.revertedWithCustomError(s.ethOracle, "StalePrice")
           .withArgs(updatedAt, 3_600n);
-        await expect(s.vault.executeRequest(s.bob, rounds))
+        await expect(s.vault.connect(s.keeper).executeRequest(s.bob, rounds))
           .to.be.revertedWithCustomError(s.ethOracle, "StalePrice")
           .withArgs(updatedAt, 3_600n);
       });

@@ -26,18 +26,18 @@ describe("LP entry and exit that cannot be played", function () {
     await s.token.connect(attacker).approve(s.vault, deposit);
     await s.vault.connect(attacker).requestDeposit(deposit);
     const visible = await round(s, 2_985, 12n); // −0.5 %, already in the mempool: lands before the delay ends
-    await expect(s.vault.executeRequest(attacker, [visible, 0n])).to.be.revertedWithCustomError(
+    await expect(s.vault.connect(s.keeper).executeRequest(attacker, [visible, 0n])).to.be.revertedWithCustomError(
       s.ethOracle,
       "RoundTooEarly",
     );
     const first = await round(s, 2_985, 30n);
-    await s.vault.executeRequest(attacker, [first, 0n]);
+    await s.vault.connect(s.keeper).executeRequest(attacker, [first, 0n]);
     const shares = await s.vault.balanceOf(attacker);
 
     await s.vault.connect(attacker).requestRedeem(shares);
     const later = await round(s, 2_985, 31n);
     const before: bigint = await s.token.balanceOf(attacker);
-    await s.vault.executeRequest(attacker, [later, 0n]);
+    await s.vault.connect(s.keeper).executeRequest(attacker, [later, 0n]);
     const gain: bigint = (await s.token.balanceOf(attacker)) - before - deposit;
     expect(gain).to.be.lessThanOrEqual(0n);
     // The honest LP kept the round's gain (5,550 less rounding).
@@ -64,7 +64,10 @@ describe("LP entry and exit that cannot be played", function () {
     await s.token.connect(a).approve(s.vault, s.unit * 1_000n);
     await s.vault.connect(a).requestDeposit(s.unit * 1_000n);
     const [latest] = await s.ethFeed.latestRoundData();
-    await expect(s.vault.executeRequest(a, [latest, 0n])).to.be.revertedWithCustomError(s.ethOracle, "RoundTooEarly");
+    await expect(s.vault.connect(s.keeper).executeRequest(a, [latest, 0n])).to.be.revertedWithCustomError(
+      s.ethOracle,
+      "RoundTooEarly",
+    );
   });
 
   it("attack_jitAroundCover: a 9M deposit asked for when a bankrupt position appears takes none of its cover", async function () {
@@ -84,11 +87,11 @@ describe("LP entry and exit that cannot be played", function () {
     await s.engine.connect(s.keeper).liquidate(s.alice, ETH, s.keeper);
     const honestAfterCover = await s.vault.convertToAssets(await s.vault.balanceOf(s.lp));
     const first = await round(s, 2_400, 30n);
-    await s.vault.executeRequest(attacker, [first, 0n]);
+    await s.vault.connect(s.keeper).executeRequest(attacker, [first, 0n]);
     await s.vault.connect(attacker).requestRedeem(await s.vault.balanceOf(attacker));
     const later = await round(s, 2_400, 31n);
     const before: bigint = await s.token.balanceOf(attacker);
-    await s.vault.executeRequest(attacker, [later, 0n]);
+    await s.vault.connect(s.keeper).executeRequest(attacker, [later, 0n]);
     const gain: bigint = (await s.token.balanceOf(attacker)) - before - deposit;
     expect(gain).to.be.lessThanOrEqual(0n);
     // The honest LP kept the whole of what the liquidation brought the pool.
@@ -113,7 +116,7 @@ describe("LP entry and exit that cannot be played", function () {
     await s.engine.connect(s.keeper).liquidate(s.alice, ETH, s.keeper);
     const first = await round(s, 2_400, 30n);
     const before: bigint = await s.token.balanceOf(s.carol);
-    await s.vault.executeRequest(s.carol, [first, 0n]);
+    await s.vault.connect(s.keeper).executeRequest(s.carol, [first, 0n]);
     const carolGot: bigint = (await s.token.balanceOf(s.carol)) - before;
     // Carol and the LP who stays held equal shares; the one who stays is left with as much per share.
     const lpValue = await s.vault.convertToAssets(await s.vault.balanceOf(s.lp));

@@ -101,9 +101,14 @@ describe("Operations on a localhost deployment", function () {
 
     await ok(s, s.admin, setParameter, { market: "0", field: "maintenanceMarginRatio", value: "4%" }); // 5 % -> 4 %
     await s.engine.connect(s.admin).grantRole(await s.engine.GUARDIAN_ROLE(), s.alice.address);
+    // A second executor (an Automation upkeep, say) is no problem; the configured one losing the role is.
+    const executor = await s.orderBook.EXECUTOR_ROLE();
+    await s.orderBook.connect(s.admin).grantRole(executor, s.bob.address);
+    await s.orderBook.connect(s.admin).revokeRole(executor, s.deployer.address);
     const problems = await verifyDeployment(ethers, s, s.verifyInput);
     expect(problems).to.deep.equal([
       `engine GUARDIAN_ROLE: unexpected holder ${s.alice.address.toLowerCase()}`,
+      `orderBook EXECUTOR_ROLE: ${s.deployer.address.toLowerCase()} does not hold it`,
       `market 0 (ETH-USD) config.maintenanceMarginRatio: ${WAD / 25n}, expected ${WAD / 20n}`,
     ]);
   });

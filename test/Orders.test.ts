@@ -1,6 +1,15 @@
 import { expect } from "chai";
 import type { AddressLike } from "ethers";
-import { ETH, ethers, feedPrice, networkHelpers, ORDER_DELAY, ORDER_MAX_AGE, WAD } from "./helpers/system.js";
+import {
+  ETH,
+  ethers,
+  feedPrice,
+  marketConfig,
+  networkHelpers,
+  ORDER_DELAY,
+  ORDER_MAX_AGE,
+  WAD,
+} from "./helpers/system.js";
 import { deployFunded, usd } from "./helpers/trading.js";
 
 /** Order kinds, as in IOrderBook.OrderKind. */
@@ -19,6 +28,31 @@ const bookSystem = () =>
     btcConfig: { maxFundingRatePerDay: 0n },
   });
 type S = Awaited<ReturnType<typeof bookSystem>>;
+
+/** The book over a blocklisting collateral (as USDC has), funding off. */
+async function blocklistBook() {
+  const token = await ethers.deployContract("BlocklistToken", ["Blocklist USD", "bUSD", 6]);
+  return deployFunded({ decimals: 6, token, orders: "book", ethConfig: { maxFundingRatePerDay: 0n } });
+}
+
+/** The book with an L2 market (id 2): the ETH feed behind an oracle gated by a sequencer-uptime feed. */
+const L2_GRACE = 3_600n;
+async function l2Book() {
+  const s = await bookSystem();
+  const sequencer = await ethers.deployContract("MockV3Aggregator", [0, 0n]);
+  const l2Oracle = await ethers.deployContract("ChainlinkOracle", [
+    s.ethFeed,
+    3_600n,
+    WAD / 100n,
+    10_000_000n * WAD,
+    sequencer,
+    L2_GRACE,
+  ]);
+  await s.engine.addMarket(l2Oracle, marketConfig(6, { maxFundingRatePerDay: 0n }));
+  const t = BigInt(await networkHelpers.time.latest());
+  await sequencer.updateRoundData(1n, 0n, t, t - L2_GRACE - 1n); // up for longer than the grace period
+  return { ...s, sequencer, l2Oracle, L2: 2n };
+}
 
 const now = async () => BigInt(await networkHelpers.time.latest());
 /** A new round of the ETH feed at `dollars`, in the next block `seconds` from now; returns its round id. */
@@ -140,7 +174,7 @@ describe("Two-step orders (OrderBook)", function () {
       expect((await s.engine.getPosition(s.bob, ETH)).entryPrice).to.equal(usd(3_100));
     });
 
-    it("attack_cancelAfterSeeingRound: a trader who sees the execution round cannot cancel; after expiry they get the escrow back less the fee", async function () {
+    it("attack_cancelAfterSeeingRound: a trader who sees the execution round cannot cancel; after expiry, unexecuted, they get escrow and fee back", async function () {
       const s = await networkHelpers.loadFixture(bookSystem);
       const escrow = 400n * s.unit;
       const ra = await ask(s, s.alice, ETH, OPEN, WAD, escrow, NO_BOUND, s.unit);
@@ -152,15 +186,15 @@ describe("Two-step orders (OrderBook)", function () {
       await s.book.connect(s.keeper).execute(s.alice, ETH, ra, bad);
       expect((await s.engine.getPosition(s.alice, ETH)).entryPrice).to.equal(usd(2_700));
 
-      // Nobody executes Bob's request (the feed is quiet): after expiry he may cancel, and the fee goes to
-      // the treasury, so cancelling his own request is never free.
+      // Nobody executes Bob's request (the executors are down): after expiry he may cancel, and he gets the
+      // fee back too. He could not execute it nor cancel it while it could execute, so no option was his.
       const rb = await ask(s, s.bob, ETH, OPEN, WAD, escrow, NO_BOUND, s.unit);
       await networkHelpers.time.increase(ORDER_MAX_AGE + 1n);
       await expect(s.book.connect(s.bob).cancel(s.bob, ETH, rb)).to.changeTokenBalances(
         ethers,
         s.token,
         [s.bob, s.treasury, s.book],
-        [escrow, s.unit, -(escrow + s.unit)],
+        [escrow + s.unit, 0n, -(escrow + s.unit)],
       );
     });
   });
@@ -310,23 +344,29 @@ describe("Two-step orders (OrderBook)", function () {
       const createdAt = r.createdAt;
       const id = await round(s, 3_000, ORDER_DELAY);
       // A request the book does not hold (another amount, another account) is refused.
-      await expect(s.book.execute(s.alice, ETH, { ...r, amount: r.amount + 1n }, id))
+      await expect(s.book.connect(s.keeper).execute(s.alice, ETH, { ...r, amount: r.amount + 1n }, id))
         .to.be.revertedWithCustomError(s.book, "UnknownRequest")
         .withArgs(s.alice, ETH);
-      await expect(s.book.execute(s.bob, ETH, r, id)).to.be.revertedWithCustomError(s.book, "UnknownRequest");
+      await expect(s.book.connect(s.keeper).execute(s.bob, ETH, r, id)).to.be.revertedWithCustomError(
+        s.book,
+        "UnknownRequest",
+      );
       // The feed then goes quiet past its heartbeat: the current price is stale, so nothing executes.
       await networkHelpers.time.increase(3_601n);
-      await expect(s.book.execute(s.alice, ETH, r, id)).to.be.revertedWithCustomError(s.ethOracle, "StalePrice");
+      await expect(s.book.connect(s.keeper).execute(s.alice, ETH, r, id)).to.be.revertedWithCustomError(
+        s.ethOracle,
+        "StalePrice",
+      );
       await networkHelpers.time.increase(maxAge);
-      await expect(s.book.execute(s.alice, ETH, r, id))
+      await expect(s.book.connect(s.keeper).execute(s.alice, ETH, r, id))
         .to.be.revertedWithCustomError(s.book, "RequestExpired")
         .withArgs(s.alice, ETH, createdAt + maxAge);
-      // A keeper cleans it up and takes the fee.
+      // A keeper cleans it up; escrow and fee go back to Alice, nothing to the keeper.
       await expect(s.book.connect(s.keeper).cancel(s.alice, ETH, r)).to.changeTokenBalances(
         ethers,
         s.token,
         [s.alice, s.keeper],
-        [400n * s.unit, s.unit],
+        [400n * s.unit + s.unit, 0n],
       );
     });
 
@@ -377,6 +417,173 @@ describe("Two-step orders (OrderBook)", function () {
       expect(await s.book.isPending(s.alice, ETH, r)).to.equal(true);
       await s.book.connect(s.keeper).execute(s.alice, ETH, r, id);
       expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(WAD);
+    });
+  });
+
+  describe("executors: nobody chooses when", function () {
+    it("execute_reverts_when_caller_is_not_an_executor: the owner and third parties get NotExecutor; the admin grants the role", async function () {
+      const s = await networkHelpers.loadFixture(bookSystem);
+      const r = await ask(s, s.alice, ETH, OPEN, WAD, 400n * s.unit, NO_BOUND, s.unit);
+      const id = await round(s, 3_000, ORDER_DELAY);
+      for (const who of [s.alice, s.bob, s.admin]) {
+        await expect(s.book.connect(who).execute(s.alice, ETH, r, id), "execute by a non-executor")
+          .to.be.revertedWithCustomError(s.book, "NotExecutor")
+          .withArgs(who);
+        await expect(
+          s.book.connect(who).executeBatch([{ account: s.alice, marketId: ETH, roundId: id, request: r }]),
+          "executeBatch by a non-executor",
+        )
+          .to.be.revertedWithCustomError(s.book, "NotExecutor")
+          .withArgs(who);
+      }
+      expect(await s.book.isExecutor(s.keeper)).to.equal(true);
+      expect(await s.book.isExecutor(s.alice)).to.equal(false);
+      // Only the admin (the timelock in a deployment) grants it.
+      const role = await s.book.EXECUTOR_ROLE();
+      expect(role).to.equal(ethers.id("EXECUTOR_ROLE"));
+      await expect(s.book.connect(s.keeper).grantRole(role, s.bob)).to.be.revertedWithCustomError(
+        s.book,
+        "AccessControlUnauthorizedAccount",
+      );
+      await s.book.grantRole(role, s.bob);
+      await s.book.connect(s.bob).execute(s.alice, ETH, r, id);
+      expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(WAD);
+    });
+
+    it("cancel_reverts_at_exactly_expiry: a request cannot be cancelled at its expiry time, only after; then the owner gets escrow and fee back", async function () {
+      const s = await networkHelpers.loadFixture(bookSystem);
+      const escrow = 400n * s.unit;
+      const r = await ask(s, s.alice, ETH, OPEN, WAD, escrow, NO_BOUND, 2n * s.unit);
+      const expiresAt = r.createdAt + ORDER_MAX_AGE;
+      await networkHelpers.time.setNextBlockTimestamp(expiresAt);
+      await expect(s.book.connect(s.bob).cancel(s.alice, ETH, r), "cancel at expiresAt")
+        .to.be.revertedWithCustomError(s.book, "RequestNotExpired")
+        .withArgs(s.alice, ETH, expiresAt);
+      await networkHelpers.time.setNextBlockTimestamp(expiresAt + 1n);
+      const tx = s.book.connect(s.bob).cancel(s.alice, ETH, r);
+      await expect(tx).to.changeTokenBalances(
+        ethers,
+        s.token,
+        [s.alice, s.bob, s.book],
+        [escrow + 2n * s.unit, 0n, -(escrow + 2n * s.unit)],
+      );
+      await expect(tx)
+        .to.emit(s.book, "OrderCancelled")
+        .withArgs(
+          s.alice,
+          ETH,
+          s.alice,
+          escrow,
+          2n * s.unit,
+          s.book.interface.encodeErrorResult("RequestExpired", [s.alice.address, ETH, expiresAt]),
+        );
+    });
+
+    it("execute_succeeds_at_exactly_expiry_and_batch_leaves_an_expired_request_pending", async function () {
+      const s = await networkHelpers.loadFixture(bookSystem);
+      const ra = await ask(s, s.alice, ETH, OPEN, WAD, 400n * s.unit, NO_BOUND, s.unit);
+      const rb = await ask(s, s.bob, ETH, OPEN, WAD, 400n * s.unit, NO_BOUND, s.unit);
+      const id = await round(s, 3_000, ORDER_DELAY);
+      await networkHelpers.time.setNextBlockTimestamp(ra.createdAt + ORDER_MAX_AGE);
+      await s.ethFeed.updateAnswer(feedPrice(3_000)); // the current price stays fresh
+      // Alice's request expires in this block; Bob's (a second younger) is at its last second.
+      await networkHelpers.time.setNextBlockTimestamp(rb.createdAt + ORDER_MAX_AGE);
+      const batch = s.book.connect(s.keeper).executeBatch([
+        { account: s.alice, marketId: ETH, roundId: id, request: ra },
+        { account: s.bob, marketId: ETH, roundId: id, request: rb },
+      ]);
+      await expect(batch).to.changeTokenBalance(ethers, s.token, s.keeper, s.unit);
+      expect(await s.book.isPending(s.alice, ETH, ra), "the expired request stays pending").to.equal(true);
+      expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(0n);
+      expect((await s.engine.getPosition(s.bob, ETH)).size, "executed at its last second").to.equal(WAD);
+      await expect(s.book.connect(s.keeper).execute(s.alice, ETH, ra, id))
+        .to.be.revertedWithCustomError(s.book, "RequestExpired")
+        .withArgs(s.alice, ETH, ra.createdAt + ORDER_MAX_AGE);
+    });
+
+    it("a refused request's refund to a blocklisted owner waits in claimable and never reverts the batch", async function () {
+      const s = await networkHelpers.loadFixture(blocklistBook);
+      const escrow = 400n * s.unit;
+      // Alice's long is refused at execution (its bound is below the price); Bob's is valid.
+      const ra = await ask(s, s.alice, ETH, OPEN, WAD, escrow, usd(2_000), s.unit);
+      const rb = await ask(s, s.bob, ETH, OPEN, WAD, escrow, NO_BOUND, s.unit);
+      const id = await round(s, 3_000, ORDER_DELAY);
+      await s.token.setBlocked(s.alice, true);
+      await expect(
+        s.book.connect(s.keeper).executeBatch([
+          { account: s.alice, marketId: ETH, roundId: id, request: ra },
+          { account: s.bob, marketId: ETH, roundId: id, request: rb },
+        ]),
+      )
+        .to.emit(s.book, "RefundDeferred")
+        .withArgs(s.alice, escrow);
+      expect((await s.engine.getPosition(s.bob, ETH)).size, "Bob's open went through").to.equal(WAD);
+      expect(await s.book.claimable(s.alice)).to.equal(escrow);
+      expect(await s.token.balanceOf(s.book), "the book holds exactly what it owes").to.equal(escrow);
+      // Alice claims to another address of hers; nothing is left to claim.
+      await expect(s.book.connect(s.alice).claim(s.carol))
+        .to.emit(s.book, "Claimed")
+        .withArgs(s.alice, s.carol, escrow);
+      await expect(s.book.connect(s.alice).claim(s.carol))
+        .to.be.revertedWithCustomError(s.book, "NothingToClaim")
+        .withArgs(s.alice);
+      // An expired request's refund (escrow and fee) to a blocked owner waits too; anyone's cancel goes through.
+      const rc = await ask(s, s.dave, ETH, OPEN, WAD, escrow, NO_BOUND, s.unit);
+      await s.token.setBlocked(s.dave, true);
+      await networkHelpers.time.increase(ORDER_MAX_AGE + 1n);
+      await s.book.connect(s.bob).cancel(s.dave, ETH, rc);
+      expect(await s.book.claimable(s.dave)).to.equal(escrow + s.unit);
+    });
+
+    it("on an L2 market, opens, increases and margin removals are refused while the sequencer is down or in its grace period; closes and reduces execute", async function () {
+      const s = await networkHelpers.loadFixture(l2Book);
+      const u = s.unit;
+      const L2 = s.L2;
+      const fee = u;
+      // Alice holds a long (opened while the sequencer was up).
+      const open = await ask(s, s.alice, L2, OPEN, 2n * WAD, 1_000n * u, NO_BOUND, fee);
+      await s.book.connect(s.keeper).execute(s.alice, L2, open, await round(s, 3_000, ORDER_DELAY));
+
+      // The sequencer goes down. Bob's open, Alice's increase and margin removal wait; her reduce executes.
+      const downSince = await now();
+      await s.sequencer.updateRoundData(2n, 1n, downSince, downSince);
+      const bobOpen = await ask(s, s.bob, L2, OPEN, WAD, 500n * u, NO_BOUND, fee);
+      const id = await round(s, 3_000, ORDER_DELAY);
+      await expect(s.book.connect(s.keeper).execute(s.bob, L2, bobOpen, id))
+        .to.be.revertedWithCustomError(s.l2Oracle, "SequencerDown")
+        .withArgs(downSince);
+      await s.book.connect(s.keeper).executeBatch([{ account: s.bob, marketId: L2, roundId: id, request: bobOpen }]);
+      expect(await s.book.isPending(s.bob, L2, bobOpen), "the batch leaves it pending").to.equal(true);
+      for (const [kind, size, amount] of [
+        [INCREASE, WAD, 500n * u],
+        [REMOVE_MARGIN, 1n, u],
+      ] as const) {
+        const r = await ask(s, s.alice, L2, kind, size, amount, NO_BOUND, fee);
+        const rid = await round(s, 3_000, ORDER_DELAY);
+        await expect(s.book.connect(s.keeper).execute(s.alice, L2, r, rid), `kind ${kind} while down`)
+          .to.be.revertedWithCustomError(s.l2Oracle, "SequencerDown")
+          .withArgs(downSince);
+        await networkHelpers.time.increase(ORDER_MAX_AGE);
+        await s.book.cancel(s.alice, L2, r);
+      }
+      const reduce = await ask(s, s.alice, L2, REDUCE, WAD, 0n, 0n, fee);
+      await s.book.connect(s.keeper).execute(s.alice, L2, reduce, await round(s, 3_000, ORDER_DELAY));
+      expect((await s.engine.getPosition(s.alice, L2)).size).to.equal(WAD);
+
+      // Back up: during the grace period an increase still waits; a close executes.
+      const upSince = (await now()) + 1n;
+      await networkHelpers.time.setNextBlockTimestamp(upSince);
+      await s.sequencer.updateRoundData(3n, 0n, upSince, upSince);
+      const increase = await ask(s, s.alice, L2, INCREASE, WAD, 500n * u, NO_BOUND, fee);
+      const graceRound = await round(s, 3_000, ORDER_DELAY);
+      await expect(s.book.connect(s.keeper).execute(s.alice, L2, increase, graceRound))
+        .to.be.revertedWithCustomError(s.l2Oracle, "SequencerGracePeriodNotOver")
+        .withArgs(upSince, L2_GRACE);
+      await networkHelpers.time.increase(ORDER_MAX_AGE);
+      await s.book.cancel(s.alice, L2, increase);
+      const close = await ask(s, s.alice, L2, CLOSE, 1n, 0n, 0n, fee);
+      await s.book.connect(s.keeper).execute(s.alice, L2, close, await round(s, 3_000, ORDER_DELAY));
+      expect((await s.engine.getPosition(s.alice, L2)).size).to.equal(0n);
     });
   });
 

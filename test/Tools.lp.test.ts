@@ -82,20 +82,22 @@ describe("Tools: LP requests (deposit and withdraw by request while positions ar
     await expectRefusal(() => run(lpDeposit, { amount: "999999999" }, s, lp), "InsufficientBalance");
     await expectRefusal(() => run(lpWithdraw, { shares: "1" }, s, lp), "InsufficientShares");
     await expectRefusal(() => run(lpWithdraw, { amount: "1", shares: "1" }, s, lp), "ConflictingOptions");
-    await expectRefusal(() => run(lpExecute, {}, s, lp), "NoLpRequest");
+    // Only executors execute: the LP's own execution is refused before anything is sent.
+    await expectRefusal(() => run(lpExecute, {}, s, lp), "NotExecutor");
+    await expectRefusal(() => run(lpExecute, { account: lp.address }, s, s.keeper), "NoLpRequest");
     await expectRefusal(() => run(lpCancel, {}, s, lp), "NoLpRequest");
     await expectRefusal(() => run(lpExecute, { account: "0x12" }, s, lp), "BadAddress");
 
     // A request pending: a second one, an early execution and an early cancel are refused before sending.
     expect((await run(lpDeposit, { amount: "1000" }, s, lp)).code).to.equal(0);
     await expectRefusal(() => run(lpDeposit, { amount: "10" }, s, lp), "LpRequestPending");
-    await expectRefusal(() => run(lpExecute, {}, s, lp), "RoundNotYet");
+    await expectRefusal(() => run(lpExecute, { account: lp.address }, s, s.keeper), "RoundNotYet");
     const early = await expectRefusal(() => run(lpCancel, {}, s, lp), "LpRequestNotExpired");
     expect(early).to.include("cannot be cancelled before it expires");
 
     // Expired: execution is refused, cancel returns the escrow.
     await networkHelpers.time.increase(Number(await s.orderBook.maxAge()) + 1);
-    await expectRefusal(() => run(lpExecute, {}, s, lp), "LpRequestExpired");
+    await expectRefusal(() => run(lpExecute, { account: lp.address }, s, s.keeper), "LpRequestExpired");
     const before = await s.collateral.balanceOf(lp.address);
     const c = await run(lpCancel, { account: lp.address, json: true }, s, s.keeper);
     expect(c.code, c.err.join("\n")).to.equal(0);

@@ -25,7 +25,7 @@ describe("LiquidityVault requests (positions open)", function () {
     expect(await s.orders.maxAge()).to.equal(MAX_AGE);
   });
 
-  it("requestDeposit escrows the tokens in the vault and emits LpRequested; executeRequest (by anyone) books them and emits Deposit and LpRequestExecuted", async function () {
+  it("requestDeposit escrows the tokens in the vault and emits LpRequested; executeRequest (by an executor) books them and emits Deposit and LpRequestExecuted", async function () {
     const s = await networkHelpers.loadFixture(withPosition);
     const assets = 10_000n * s.unit;
     const tx = s.vault.connect(s.bob).requestDeposit(assets);
@@ -94,7 +94,7 @@ describe("LiquidityVault requests (positions open)", function () {
       const current = await s.vault.totalAssets();
       expect(current).to.equal(atRound + 1_000n * s.unit);
       const shares = sharesForDeposit(assets, await s.vault.totalSupply(), current);
-      await expect(s.vault.executeRequest(s.bob, rounds))
+      await expect(s.vault.connect(s.keeper).executeRequest(s.bob, rounds))
         .to.emit(s.vault, "LpRequestExecuted")
         .withArgs(s.bob.address, false, assets, shares, current);
       expect(shares).to.be.lessThan(sharesForDeposit(assets, await s.vault.totalSupply(), atRound));
@@ -111,7 +111,7 @@ describe("LiquidityVault requests (positions open)", function () {
       await s.ethFeed.updateAnswer(feedPrice(3_000));
       expect(await s.vault.totalAssets()).to.equal(atRound - 1_000n * s.unit);
       const shares = sharesForDeposit(assets, await s.vault.totalSupply(), atRound);
-      await expect(s.vault.executeRequest(s.bob, rounds))
+      await expect(s.vault.connect(s.keeper).executeRequest(s.bob, rounds))
         .to.emit(s.vault, "LpRequestExecuted")
         .withArgs(s.bob.address, false, assets, shares, atRound);
     });
@@ -127,7 +127,7 @@ describe("LiquidityVault requests (positions open)", function () {
       const current = await s.vault.totalAssets();
       expect(current).to.equal(atRound - 1_000n * s.unit);
       const assets = assetsForRedeem(shares, await s.vault.totalSupply(), current);
-      await expect(s.vault.executeRequest(s.lp, rounds))
+      await expect(s.vault.connect(s.keeper).executeRequest(s.lp, rounds))
         .to.emit(s.vault, "LpRequestExecuted")
         .withArgs(s.lp.address, true, assets, shares, current);
       expect(assets).to.be.lessThan(assetsForRedeem(shares, await s.vault.totalSupply(), atRound));
@@ -143,7 +143,7 @@ describe("LiquidityVault requests (positions open)", function () {
       const atRound = await s.vault.totalAssets();
       await s.ethFeed.updateAnswer(feedPrice(3_000));
       const assets = assetsForRedeem(shares, await s.vault.totalSupply(), atRound);
-      await expect(s.vault.executeRequest(s.lp, rounds))
+      await expect(s.vault.connect(s.keeper).executeRequest(s.lp, rounds))
         .to.emit(s.vault, "LpRequestExecuted")
         .withArgs(s.lp.address, true, assets, shares, atRound);
     });
@@ -157,16 +157,16 @@ describe("LiquidityVault requests (positions open)", function () {
       const early = await s.ethFeed.latestRound();
       const [, , , earlyAt] = await s.ethFeed.getRoundData(early);
       await networkHelpers.time.increase(DELAY);
-      await expect(s.vault.executeRequest(s.bob, [early, 0n]))
+      await expect(s.vault.connect(s.keeper).executeRequest(s.bob, [early, 0n]))
         .to.be.revertedWithCustomError(s.ethOracle, "RoundTooEarly")
         .withArgs(early, earlyAt, notBefore);
       const [first] = await pushRounds(s);
       const [second] = await pushRounds(s);
       const [, , , firstAt] = await s.ethFeed.getRoundData(first);
-      await expect(s.vault.executeRequest(s.bob, [second, 0n]))
+      await expect(s.vault.connect(s.keeper).executeRequest(s.bob, [second, 0n]))
         .to.be.revertedWithCustomError(s.ethOracle, "NotFirstRound")
         .withArgs(second, firstAt);
-      await expect(s.vault.executeRequest(s.bob, [first, 0n])).to.emit(s.vault, "LpRequestExecuted");
+      await expect(s.vault.connect(s.keeper).executeRequest(s.bob, [first, 0n])).to.emit(s.vault, "LpRequestExecuted");
     });
 
     it("reverts with RoundCount when the array's length is not the number of markets", async function () {
@@ -174,10 +174,10 @@ describe("LiquidityVault requests (positions open)", function () {
       await s.vault.connect(s.bob).requestDeposit(s.unit);
       await networkHelpers.time.increase(DELAY);
       const rounds = await pushRounds(s);
-      await expect(s.vault.executeRequest(s.bob, [rounds[0]]))
+      await expect(s.vault.connect(s.keeper).executeRequest(s.bob, [rounds[0]]))
         .to.be.revertedWithCustomError(s.vault, "RoundCount")
         .withArgs(1n, 2n);
-      await expect(s.vault.executeRequest(s.bob, [...rounds, 0n]))
+      await expect(s.vault.connect(s.keeper).executeRequest(s.bob, [...rounds, 0n]))
         .to.be.revertedWithCustomError(s.vault, "RoundCount")
         .withArgs(3n, 2n);
     });
@@ -192,7 +192,7 @@ describe("LiquidityVault requests (positions open)", function () {
       const total = await s.vault.totalAssets();
       const assets = assetsForRedeem(shares, await s.vault.totalSupply(), total);
       // No round of any feed is given (nor pushed).
-      await expect(s.vault.executeRequest(s.lp, [0n, 0n]))
+      await expect(s.vault.connect(s.keeper).executeRequest(s.lp, [0n, 0n]))
         .to.emit(s.vault, "LpRequestExecuted")
         .withArgs(s.lp.address, true, assets, shares, total);
     });
@@ -218,7 +218,7 @@ describe("LiquidityVault requests (positions open)", function () {
 
     it("reverts with NoLpRequest on executing or cancelling without a request", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
-      await expect(s.vault.executeRequest(s.carol, [0n, 0n]))
+      await expect(s.vault.connect(s.keeper).executeRequest(s.carol, [0n, 0n]))
         .to.be.revertedWithCustomError(s.vault, "NoLpRequest")
         .withArgs(s.carol.address);
       await expect(s.vault.cancelRequest(s.carol))
@@ -238,7 +238,7 @@ describe("LiquidityVault requests (positions open)", function () {
         .to.be.revertedWithCustomError(s.vault, "LpRequestNotExpired")
         .withArgs(s.bob.address, expiresAt);
       await networkHelpers.time.increaseTo(expiresAt + 1n);
-      await expect(s.vault.executeRequest(s.bob, rounds))
+      await expect(s.vault.connect(s.keeper).executeRequest(s.bob, rounds))
         .to.be.revertedWithCustomError(s.vault, "LpRequestExpired")
         .withArgs(s.bob.address, expiresAt);
       await expect(s.vault.connect(s.keeper).cancelRequest(s.bob))
@@ -247,6 +247,40 @@ describe("LiquidityVault requests (positions open)", function () {
       expect(await s.token.balanceOf(s.bob)).to.equal(before);
       expect(await s.token.balanceOf(s.vault)).to.equal(0n);
       expect((await s.vault.lpRequest(s.bob)).amount).to.equal(0n);
+    });
+
+    it("executeRequest_reverts_when_caller_is_not_an_executor: the owner and third parties get NotExecutor; the wired orders contract decides", async function () {
+      const s = await networkHelpers.loadFixture(withPosition);
+      await s.vault.connect(s.bob).requestDeposit(s.unit);
+      await networkHelpers.time.increase(DELAY);
+      const rounds = await pushRounds(s);
+      for (const who of [s.bob, s.carol, s.admin]) {
+        await expect(s.vault.connect(who).executeRequest(s.bob, rounds), "execution by a non-executor")
+          .to.be.revertedWithCustomError(s.vault, "NotExecutor")
+          .withArgs(who.address);
+      }
+      expect((await s.vault.lpRequest(s.bob)).amount).to.equal(s.unit);
+      // One rule, one place: whoever the wired orders contract names executes.
+      await s.orders.setExecutor(s.carol, true);
+      await expect(s.vault.connect(s.carol).executeRequest(s.bob, rounds)).to.emit(s.vault, "LpRequestExecuted");
+    });
+
+    it("cancelRequest_reverts_at_exactly_expiry: an executor may still execute at expiresAt; cancelling needs a later block", async function () {
+      const s = await networkHelpers.loadFixture(withPosition);
+      await s.vault.connect(s.bob).requestDeposit(s.unit);
+      await s.vault.connect(s.carol).requestDeposit(s.unit);
+      const bob = await s.vault.lpRequest(s.bob);
+      await networkHelpers.time.increase(DELAY);
+      const rounds = await pushRounds(s);
+      await networkHelpers.time.setNextBlockTimestamp(bob.expiresAt);
+      await expect(s.vault.cancelRequest(s.bob), "cancel at expiresAt")
+        .to.be.revertedWithCustomError(s.vault, "LpRequestNotExpired")
+        .withArgs(s.bob.address, bob.expiresAt);
+      // Carol's request (a second younger) executes at its last second.
+      const carol = await s.vault.lpRequest(s.carol);
+      await networkHelpers.time.setNextBlockTimestamp(carol.expiresAt);
+      await expect(s.vault.connect(s.keeper).executeRequest(s.carol, rounds)).to.emit(s.vault, "LpRequestExecuted");
+      await expect(s.vault.cancelRequest(s.bob)).to.emit(s.vault, "LpRequestCancelled");
     });
 
     it("cancelRequest after expiry returns a redemption's escrowed shares exactly", async function () {
@@ -279,11 +313,14 @@ describe("LiquidityVault requests (positions open)", function () {
       await s.vault.connect(s.lp).requestRedeem(1_000n * s.unit * OFFSET);
       await networkHelpers.time.increase(DELAY);
       const rounds = await pushRounds(s);
-      await expect(s.vault.executeRequest(s.bob, rounds)).to.be.revertedWithCustomError(s.vault, "DepositsPaused");
-      await expect(s.vault.executeRequest(s.lp, rounds)).to.emit(s.vault, "LpRequestExecuted");
+      await expect(s.vault.connect(s.keeper).executeRequest(s.bob, rounds)).to.be.revertedWithCustomError(
+        s.vault,
+        "DepositsPaused",
+      );
+      await expect(s.vault.connect(s.keeper).executeRequest(s.lp, rounds)).to.emit(s.vault, "LpRequestExecuted");
       // The deposit's escrow stays pending; it executes once unpaused (still at its first round).
       await s.engine.unpause();
-      await expect(s.vault.executeRequest(s.bob, rounds)).to.emit(s.vault, "Deposit");
+      await expect(s.vault.connect(s.keeper).executeRequest(s.bob, rounds)).to.emit(s.vault, "Deposit");
     });
   });
 

@@ -29,6 +29,8 @@ interface ILiquidityVault is IERC4626 {
     error LpRequestExpired(address owner, uint256 expiredAt);
     error LpRequestNotExpired(address owner, uint256 expiresAt);
     error RoundCount(uint256 given, uint256 markets);
+    /// @notice Only the order book's executors (`IOrderBook.isExecutor`) may execute an LP request.
+    error NotExecutor(address account);
     error DepositsPaused();
     error ZeroAmount();
     error TransferAmountMismatch(uint256 expected, uint256 received);
@@ -39,7 +41,8 @@ interface ILiquidityVault is IERC4626 {
     /// @notice Escrows `shares` for a redemption priced at a later oracle round.
     function requestRedeem(uint256 shares) external;
 
-    /// @notice Executes `owner`'s request (anyone may). `roundIds[id]` must be, for each market `id` with open
+    /// @notice Executes `owner`'s request: only an executor of the order book may (`IOrderBook.isExecutor`),
+    /// from `notBefore` until `expiresAt` inclusive. `roundIds[id]` must be, for each market `id` with open
     /// positions, the first round of its feed at or after the request's `notBefore` (entries for other
     /// markets are ignored). The pool is marked twice, at those rounds' answers and at the current prices,
     /// and the request gets the worse of the two for its owner: a deposit buys at the higher mark, a
@@ -47,7 +50,8 @@ interface ILiquidityVault is IERC4626 {
     /// @return out Shares minted (a deposit) or assets paid (a redemption).
     function executeRequest(address owner, uint80[] calldata roundIds) external returns (uint256 out);
 
-    /// @notice Returns an expired request's escrow to its owner (anyone may).
+    /// @notice Returns an expired request's escrow to its owner (anyone may, strictly after `expiresAt`: at
+    /// `expiresAt` an executor may still execute it).
     function cancelRequest(address owner) external;
 
     function lpRequest(address owner) external view returns (LpRequest memory);

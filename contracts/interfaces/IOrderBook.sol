@@ -11,7 +11,7 @@ enum OrderKind {
 }
 
 /// @notice A request as the trader made it. The book stores only a commitment to it (one word: the
-/// request's execution window and a hash), and whoever executes or cancels it passes it back from the
+/// request's execution window and a hash), and the executor or canceller passes it back from the
 /// `OrderRequested` event. `size` carries the side of the position it is for (positive: long); for Open,
 /// Increase and Reduce its magnitude is the size traded, for Close and RemoveMargin only its sign counts.
 /// `amount` is the collateral escrowed for an Open or an Increase (the trading fee is taken from it at
@@ -21,7 +21,7 @@ struct Request {
     int128 size;
     uint96 amount;
     uint128 acceptablePrice; // a buy executes at or below it, a sell at or above it (18 decimals)
-    uint96 executionFee; // collateral units, to whoever executes or cancels the request
+    uint96 executionFee; // collateral units, to the executor; back to the owner if nobody executed in time
     uint32 createdAt;
 }
 
@@ -34,8 +34,11 @@ struct Execution {
 }
 
 /// @title IOrderBook
-/// @notice Two-step trading: a trader's request escrows what it needs; any keeper executes it at the price
-/// of the first oracle round updated at least `minDelay` after it, a price nobody knew when it was asked.
+/// @notice Two-step trading: a trader's request escrows what it needs; an executor (`EXECUTOR_ROLE`) executes
+/// it at the price of the first oracle round updated at least `minDelay` after it, a price nobody knew when it
+/// was asked, within the executors' window `[notBefore, expiresAt]`. The book is also the one place that says
+/// who may execute LP requests (`isExecutor`). Who executes cannot time the execution: the requester is not an
+/// executor, cannot cancel inside the window, and after it gets only a full refund.
 interface IOrderBook {
     /// @notice `request` may be priced by the first round updated at or after `notBefore`, and executed
     /// until `expiresAt` (both fixed at the request).
@@ -54,7 +57,9 @@ interface IOrderBook {
         uint256 price
     );
     /// @notice The request ended without a trade: `reason` is the engine's revert data, or the encoded
-    /// `PriceNotAcceptable`/`RequestExpired` error. `refund` went back to the account, `fee` to `feeRecipient`.
+    /// `PriceNotAcceptable`/`RequestExpired` error. `refund` went back to the account, `fee` to `feeRecipient`
+    /// (the executor when refused at execution, the account itself when cancelled after expiry); either may
+    /// have been deferred to `claimable` (`RefundDeferred`).
     event OrderCancelled(
         address indexed account,
         uint256 indexed marketId,
@@ -64,13 +69,20 @@ interface IOrderBook {
         bytes reason
     );
     event ParametersUpdated(uint256 minDelay, uint256 maxAge, uint256 minExecutionFee);
+    /// @notice A refund the token refused to deliver (e.g. a blocklisted owner); `claim` pays it.
+    event RefundDeferred(address indexed account, uint256 amount);
+    event Claimed(address indexed account, address indexed receiver, uint256 amount);
 
     error RequestPending(address account, uint256 marketId);
+    /// @notice Only an executor (`EXECUTOR_ROLE`) may execute a request, trade or LP.
+    error NotExecutor(address account);
+    error NothingToClaim(address account);
     /// @notice No pending request of `account` in `marketId` matches the one given.
     error UnknownRequest(address account, uint256 marketId);
-    /// @notice Past `createdAt + maxAge` a request can only be cancelled.
+    /// @notice Past `createdAt + maxAge` (the end of the executors' window) a request can only be cancelled.
     error RequestExpired(address account, uint256 marketId, uint256 expiredAt);
-    /// @notice Before `createdAt + maxAge` nobody may cancel a request: a pending request is no free option.
+    /// @notice Until `createdAt + maxAge` inclusive nobody may cancel a request: a pending request is no free
+    /// option.
     error RequestNotExpired(address account, uint256 marketId, uint256 expiresAt);
     error ExecutionFeeTooLow(uint256 executionFee, uint256 minExecutionFee);
     error InvalidRequest(OrderKind kind, int256 size, uint256 amount);
@@ -84,8 +96,10 @@ interface IOrderBook {
 
     /// @notice Asks for a trade in `marketId`; escrows `amount` (Open, Increase) plus `executionFee`.
     /// One pending request per account and market. It can be priced by the first round of the market's
-    /// feed at or after `block.timestamp + minDelay`, and executed until `block.timestamp + maxAge` (both
-    /// fixed now). A request for new risk made while the engine is paused is cancelled at execution.
+    /// feed at or after `block.timestamp + minDelay`, and executed by an executor until `block.timestamp +
+    /// maxAge` (both fixed now). A request for new risk made while the engine is paused is cancelled at
+    /// execution. An Open, an Increase or a RemoveMargin in a market gated by an L2 sequencer feed executes
+    /// only while the sequencer is up and past its grace period (the executor waits or the request expires).
     function request(
         uint256 marketId,
         OrderKind kind,
@@ -96,11 +110,14 @@ interface IOrderBook {
     ) external;
 
     /// @notice Executes `account`'s request in `marketId` at round `roundId` of the market's feed, which
-    /// must be the first round updated at or after `createdAt + minDelay`. The price is that round's
+    /// must be the first round updated at or after `createdAt + minDelay`. Only an executor may call it,
+    /// from `notBefore` (when that round can exist) until `expiresAt` inclusive. The price is that round's
     /// answer, or the current answer where a later round exists and it is worse for the trader (so holding
     /// a request back never helps it). At a price beyond the trader's bound, or if the engine refuses the
-    /// trade, the request is cancelled instead: the escrow goes back less the execution fee. Either way
-    /// the caller is paid the execution fee.
+    /// trade, the request is cancelled instead: the escrow goes back less the execution fee (into
+    /// `claimable` if the token refuses it). Either way the caller is paid the execution fee.
+    /// @dev Reverts `NotExecutor(caller)`, `UnknownRequest`, `RequestExpired`, or the oracle's error for a
+    /// round that is not the first after `notBefore` (or a sequencer that is down, for new risk).
     /// @return executed Whether the trade happened.
     function execute(
         address account,
@@ -109,14 +126,21 @@ interface IOrderBook {
         uint80 roundId
     ) external returns (bool executed);
 
-    /// @notice `execute` for many requests; skips (without reverting) those not executable at the given
-    /// round. Pays the fees in one transfer.
+    /// @notice `execute` for many requests (executors only); skips without reverting those not pending, not
+    /// executable at the given round, or expired (they stay pending until cancelled). A refund the token
+    /// refuses waits in `claimable`, so one owner never reverts the batch. Pays the fees in one transfer.
     /// @return done How many requests were executed or cancelled.
     function executeBatch(Execution[] calldata executions) external returns (uint256 done);
 
-    /// @notice Cancels an expired request (past `createdAt + maxAge`): the escrow goes back to the account
-    /// less the execution fee, which goes to the caller, or to the treasury when the caller is the account.
+    /// @notice Cancels an expired request (strictly after `createdAt + maxAge`; anyone may): the whole escrow
+    /// and the execution fee go back to the account (into `claimable` if the token refuses them). Nobody
+    /// executed it in the executors' window and the owner could not, so the owner owes nothing, and nobody
+    /// gains by letting a request expire.
     function cancel(address account, uint256 marketId, Request calldata request) external;
+
+    /// @notice Pays the caller's `claimable` refunds to `receiver`.
+    /// @return amount What was paid.
+    function claim(address receiver) external returns (uint256 amount);
 
     function setParameters(uint256 minDelay, uint256 maxAge, uint256 minExecutionFee) external;
 
@@ -127,6 +151,17 @@ interface IOrderBook {
         uint256 marketId
     ) external view returns (uint256 notBefore, uint256 expiresAt, bytes32 commitment);
 
+    /// @notice Whether `account` may execute requests: holds `EXECUTOR_ROLE` in this book. The vault asks it
+    /// for LP requests, so that one rule says who executes.
+    function isExecutor(address account) external view returns (bool);
+
+    /// @notice Refunds the token refused to deliver to `account` (a blocklist), waiting for `claim`.
+    function claimable(address account) external view returns (uint256);
+
+    /// @notice The role of the accounts that may execute requests (`keccak256("EXECUTOR_ROLE")`), granted by
+    /// the book's admin (the timelock).
+    function EXECUTOR_ROLE() external view returns (bytes32);
+
     /// @notice Whether `request` is `account`'s pending request in `marketId`.
     function isPending(address account, uint256 marketId, Request calldata request) external view returns (bool);
 
@@ -134,6 +169,9 @@ interface IOrderBook {
     function commitmentOf(Request calldata request) external pure returns (bytes32);
     function engine() external view returns (address);
     function minDelay() external view returns (uint32);
+    /// @notice A request's life, from its `createdAt`: executors may execute it until `createdAt + maxAge`
+    /// (their window is `maxAge - minDelay`, at least a minute), after which anyone may cancel it for a full
+    /// refund. LP requests have the same delay and life.
     function maxAge() external view returns (uint32);
     function minExecutionFee() external view returns (uint96);
 }

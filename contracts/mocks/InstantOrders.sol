@@ -41,6 +41,15 @@ contract InstantOrders {
         return 3_600;
     }
 
+    /// @notice Who may execute LP requests (the vault asks whatever the engine is wired to, as it asks the
+    /// OrderBook's executor set in a deployment).
+    mapping(address account => bool) public isExecutor;
+
+    /// @notice Anyone may set an executor: a test double, never deployed outside tests and local playgrounds.
+    function setExecutor(address account, bool allowed) external {
+        isExecutor[account] = allowed;
+    }
+
     function openPosition(uint256 marketId, int256 size, uint256 margin) external {
         (IPriceOracle oracle, uint256 feeRatio) = _market(marketId);
         uint256 price = address(oracle) == address(0) ? 1 : oracle.priceForNewRisk();

@@ -11,6 +11,8 @@ export const BORROW_RATE_PER_DAY = 250_000_000_000_000n;
 export const GUARDIAN_ROLE = id("GUARDIAN_ROLE");
 export const DEFAULT_ADMIN_ROLE = ZeroHash;
 export const CANCELLER_ROLE = id("CANCELLER_ROLE");
+/** The order book's executors: only they execute trade and LP requests (IOrderBook.isExecutor). */
+export const EXECUTOR_ROLE = id("EXECUTOR_ROLE");
 
 /** An address the module reads from its parameters, or a contract another module deploys. */
 type AddressInput = ContractFuture<string> | ModuleParameterRuntimeValue<string>;
@@ -39,7 +41,11 @@ export interface SystemInputs {
  * The OrderBook (two-step trading: a request now, an execution at the first oracle round `orderMinDelay`
  * seconds later) is the engine's third wired address. Its DEFAULT_ADMIN_ROLE (its parameters: `orderMinDelay`
  * and `orderMaxAge` in seconds, `minExecutionFee` in collateral units) is given to the timelock in its
- * constructor, so that the deployer never holds it and has nothing to renounce.
+ * constructor, so that the deployer never holds it and has nothing to renounce. Only the book's executors
+ * (EXECUTOR_ROLE) execute trade and LP requests, so that no requester chooses when (docs/ORACLE.md); the
+ * constructor grants it to the `orderExecutor` parameter (the keeper's account; the deployer by default, so
+ * that the local keeper runs from the first block), and later grants (a second keeper, Chainlink Automation upkeeps) and
+ * revocations go through the timelock, the book's admin.
  */
 export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
   const deployer = m.getAccount(0);
@@ -50,6 +56,7 @@ export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
   const guardian = m.getParameter("guardian", deployer);
   const sequencerFeed = m.getParameter("sequencerFeed", ZeroAddress);
   const gracePeriod = m.getParameter("sequencerGracePeriod", 3_600n);
+  const orderExecutor = m.getParameter("orderExecutor", deployer);
 
   const oracle = (market: "eth" | "btc", feed: AddressInput) =>
     m.contract(
@@ -100,6 +107,7 @@ export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
     m.getParameter<bigint>("orderMinDelay"),
     m.getParameter<bigint>("orderMaxAge"),
     m.getParameter<bigint>("minExecutionFee"),
+    [orderExecutor],
   ]);
 
   const wire = m.call(engine, "wire", [vault, backstop, orderBook]);

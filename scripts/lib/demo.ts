@@ -131,10 +131,11 @@ export async function runDemo(
   log: (line: string) => void = () => {},
 ): Promise<DemoResult> {
   const { ethers, networkHelpers } = connection;
-  const d = await deployLocal(connection);
+  const [admin, treasury, lp1, lp2, staker1, staker2, keeperSigner] = await ethers.getSigners();
+  // The demo's keeper is the order book's executor (a deployment's `orderExecutor`).
+  const d = await deployLocal(connection, "hardhat", { orderExecutor: keeperSigner.address });
   const unit = 10n ** BigInt(d.decimals);
   const usd = (x: bigint) => formatUnits(x, d.decimals);
-  const [admin, treasury, lp1, lp2, staker1, staker2, keeperSigner] = await ethers.getSigners();
   const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
   log(
     `Deployed LocalBulwark through Ignition: engine ${d.addresses.engine}, vault ${d.addresses.vault}, backstop ${d.addresses.backstop}`,

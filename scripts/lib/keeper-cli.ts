@@ -102,6 +102,7 @@ export async function runKeeper(
       log: (line) => (json ? io.err : io.out)(`[keeper ${new Date().toISOString()}] ${line}`),
     };
     const keeper = new Keeper(ethers, d, signer, options);
+    await keeper.checkExecutor();
     await keeper.checkFeeRecipient();
     await keeper.run(o.pollInterval, o.iterations, rt.signal, json ? (tick) => io.out(toJson(tick)) : undefined);
     return 0;

@@ -202,6 +202,20 @@ export class Keeper {
   }
 
   /**
+   * Only the order book's executors execute trade and LP requests: a keeper that would execute them from
+   * another account refuses to start, before it sends anything.
+   */
+  async checkExecutor(): Promise<void> {
+    if (this.options.orders === false && this.options.lpRequests === false) return;
+    if (await this.d.orderBook.isExecutor(this.signer.address)) return;
+    throw new ToolError(
+      "NotExecutor",
+      `${this.signer.address} is not an executor of the order book: only executors execute requests; run the keeper from an executor's key (the timelock grants EXECUTOR_ROLE)`,
+      { account: this.signer.address },
+    );
+  }
+
+  /**
    * Whether the fee recipient can receive the collateral: a transfer of one unit from the engine to it,
    * simulated. A blocklisted address (as USDC has) or a token that refuses it fails here, before any batch.
    */
@@ -657,26 +671,23 @@ export class Keeper {
     return { executed, refused, skipped, errors, fees };
   }
 
-  /** Cancels expired requests whose fee pays for the cancellation's gas (the fee goes to the keeper). */
+  /**
+   * Cancels expired requests (nobody executed them in the executors' window): the escrow and the fee go back to
+   * their owners, who could also cancel them; the keeper pays the gas and earns nothing, so that an owner whose
+   * request expired while the keepers were down gets their money back without acting.
+   */
   async cancelExpired(expired: OrderCandidate[]) {
     let cancelled = 0;
-    let skipped = 0;
+    const skipped = 0;
     let errors = 0;
-    let fees = 0n;
+    const fees = 0n; // the fee goes back to the owner
     const fmt = (x: bigint) => `${formatUnits(x, this.d.decimals)} ${this.d.symbol}`;
     const book = this.d.orderBook.connect(this.signer);
     for (const c of expired) {
       try {
         const gas = await book.cancel.estimateGas(c.account, c.marketId, requestStruct(c.request));
-        const cost = await this.gasCostInCollateral(gas);
-        if (c.executionFee < cost + this.options.minProfit) {
-          skipped++;
-          this.log(`skip cancelling ${describe([c])}: fee ${fmt(c.executionFee)} < gas ${fmt(cost)} + min profit`);
-          continue;
-        }
         if (this.options.dryRun) {
-          fees += c.executionFee;
-          this.log(`dry run: would cancel the expired request ${describe([c])} for ${fmt(c.executionFee)}`);
+          this.log(`dry run: would cancel the expired request ${describe([c])}, refunding ${fmt(c.executionFee)} fee`);
           continue;
         }
         const tx = await book.cancel(c.account, c.marketId, requestStruct(c.request), {
@@ -685,9 +696,8 @@ export class Keeper {
         const receipt = await tx.wait();
         this.requests.delete(key(c.account, c.marketId));
         cancelled++;
-        fees += c.executionFee;
         this.log(
-          `cancelled the expired request ${describe([c])} fee ${fmt(c.executionFee)} tx ${tx.hash} gas ${receipt?.gasUsed}`,
+          `cancelled the expired request ${describe([c])}, fee ${fmt(c.executionFee)} back to its owner, tx ${tx.hash} gas ${receipt?.gasUsed}`,
         );
       } catch (error) {
         errors++;

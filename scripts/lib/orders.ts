@@ -279,7 +279,8 @@ export function execution(r: PendingRequest, roundId: bigint) {
 }
 
 /**
- * Executes pending requests at their rounds with `executeBatch` from `signer`, `chunk` at a time (the
+ * Executes pending requests at their rounds with `executeBatch` from `signer` (an executor of the book, or
+ * this refuses before sending anything), `chunk` at a time (the
  * seeding path of the demo, the playground and the stress lab; the keeper has its own, gas-priced one).
  * `requests` are requests found by `pendingRequests`, or accounts and markets whose pending requests are
  * looked up here (from events since `fromBlock`). Requests whose round has not come yet are left; returns
@@ -292,6 +293,13 @@ export async function executeRequests(
   requests: ({ account: string; marketId: bigint } | PendingRequest)[],
   options: { chunk?: number; gasLimit?: bigint; fromBlock?: number } = {},
 ): Promise<{ executed: number; cancelled: number; waiting: number; gasUsed: bigint }> {
+  if (!(await d.orderBook.isExecutor(signer.address))) {
+    throw new ToolError(
+      "NotExecutor",
+      `${signer.address} is not an executor of the order book: only executors (the keepers) execute requests`,
+      { account: signer.address },
+    );
+  }
   const finder = new RoundFinder(ethers.provider);
   const feeds = new MarketFeeds(ethers, d);
   const last = requests.every((r): r is PendingRequest => "createdAt" in r)

@@ -1,6 +1,6 @@
 // The local playground: everything a new operator needs on an empty `npx hardhat node` to go from a
 // deployment to a liquidation, a stake, a cooldown and an unstake, each step a task. Local networks only.
-import { MaxUint256 } from "ethers";
+import { MaxUint256, ZeroHash, id } from "ethers";
 import {
   type CommonArgs,
   type Report,
@@ -169,6 +169,17 @@ const SEED_POSITIONS = [
   { who: 10, market: 1n, leverage: 2n, margin: 10_000n, long: false },
 ];
 
+/** Grants `account` the order book's EXECUTOR_ROLE through the timelock (local nodes: a delay of 0). */
+async function grantExecutor(ctx: ToolContext, account: string) {
+  const { d } = ctx;
+  if (await d.orderBook.isExecutor(account)) return;
+  const data = d.orderBook.interface.encodeFunctionData("grantRole", [await d.orderBook.EXECUTOR_ROLE(), account]);
+  const timelock = d.timelock.connect(ctx.signer);
+  const salt = id(`executor ${account}`);
+  await mined(timelock.schedule(d.addresses.orderBook, 0n, data, ZeroHash, salt, await timelock.getMinDelay()));
+  await mined(timelock.execute(d.addresses.orderBook, 0n, data, ZeroHash, salt));
+}
+
 /**
  * LP liquidity, a staker, six positions and an 8 % ETH drop that makes the two 9x ETH longs liquidatable.
  * Idempotent: each step looks for what it would create and skips it when it exists, so a second run says
@@ -280,6 +291,9 @@ export const seed: Tool<CommonArgs> = {
         const f = await feedOf(ctx, id);
         await mined(f.feed.connect(ctx.signer).updateAnswer(f.answer));
       }
+      // Account #4 executes, so that the fees stay off the operator's balance; it becomes an executor as a
+      // second keeper would, through the timelock (no delay on a local node).
+      await grantExecutor(ctx, signers[4].address);
       const r = await executeRequests(
         ethers,
         d,

@@ -243,6 +243,16 @@ async function refuseUnmarked(ctx: ToolContext, code: string, what: string) {
   }
 }
 
+/** Refuses before anything is sent when the signer is not one of the order book's executors. */
+export async function refuseNonExecutor(ctx: Pick<ToolContext, "d" | "signer">) {
+  if (await ctx.d.orderBook.isExecutor(ctx.signer.address)) return;
+  throw new ToolError(
+    "NotExecutor",
+    `${ctx.signer.address} is not an executor of the order book: only executors (the keepers) execute requests`,
+    { account: ctx.signer.address },
+  );
+}
+
 /** Refuses before anything is sent when `owner` already has a pending LP request. */
 async function refusePendingLp(ctx: ToolContext, owner: string) {
   const r = await readLpRequest(ctx.d, owner);
@@ -252,7 +262,7 @@ async function refusePendingLp(ctx: ToolContext, owner: string) {
       `${owner} already has a pending LP ${r.redeem ? "redemption" : "deposit"} (${lpAmount(ctx, r)}): ` +
         (ctx.units.now > r.expiresAt
           ? `it expired on ${date(r.expiresAt)}, cancel it first (\`lp cancel\`)`
-          : `execute it (\`lp execute\`, from ${when(r.notBefore, ctx.units.now)}) or wait for its expiry, ${when(r.expiresAt, ctx.units.now)}`),
+          : `the keepers execute it from ${when(r.notBefore, ctx.units.now)}; if they have not by ${when(r.expiresAt, ctx.units.now)}, cancel it after that (\`lp cancel\`)`),
       { request: r },
     );
   }
@@ -275,7 +285,7 @@ function requested(ctx: ToolContext, receipt: ContractTransactionReceipt, action
       `Requested ${redeem ? "a redemption of" : "a deposit of"} ${lpAmount(ctx, { redeem, amount })} (tx ${receipt.hash}): ` +
         "a market has open positions, so the vault takes it by request",
       `It is priced at the worse for you of the pool's mark at the first oracle round from ${date(notBefore)} and its mark at execution ` +
-        `(by a keeper or \`lp execute\`); cancellable with \`lp cancel\` after ${date(expiresAt)}`,
+        `(by a keeper: only executors execute requests); if none has by ${date(expiresAt)}, anyone may cancel it after that (\`lp cancel\`)`,
     ],
     data: {
       action,
@@ -389,6 +399,7 @@ export const lpExecute: Tool<Account> = {
   async run(ctx, args) {
     const { d, signer, units } = ctx;
     const owner = optionalAddress(args.account, "account") ?? signer.address;
+    await refuseNonExecutor(ctx);
     const r = await readLpRequest(d, owner);
     if (!r)
       throw new ToolError("NoLpRequest", `${owner} has no pending LP request (executed, cancelled, or never made)`);

@@ -279,7 +279,7 @@ function describeRequest(ctx: ToolContext, r: PendingRequest) {
 
 type CancelArgs = CommonArgs & { account?: string; market?: string; fromBlock?: string };
 
-/** Cancels an expired request: the escrow goes back to the account, the fee to the caller (to the treasury when the caller is the account). */
+/** Cancels an expired request (anyone may): the escrow and the execution fee go back to the account. */
 export const cancelOrder: Tool<CancelArgs> = {
   async run(ctx, args) {
     const { d, signer, units } = ctx;
@@ -291,7 +291,7 @@ export const cancelOrder: Tool<CancelArgs> = {
     if (units.now + 1n <= r.expiresAt) {
       throw new ToolError(
         "RequestNotExpired",
-        `${account}'s request in market ${marketId} cannot be cancelled before it expires, ${when(r.expiresAt, units.now)}: until then a keeper may execute it`,
+        `${account}'s request in market ${marketId} cannot be cancelled before it expires, ${when(r.expiresAt, units.now)}: until then an executor may execute it`,
         { expiresAt: r.expiresAt },
       );
     }
@@ -303,11 +303,10 @@ export const cancelOrder: Tool<CancelArgs> = {
       event.args.fee as bigint,
       event.args.feeRecipient as string,
     ];
-    const toTreasury = recipient.toLowerCase() !== signer.address.toLowerCase();
     return {
       lines: [
         `Cancelled ${account}'s expired ${kindName(r.kind)} request in market ${marketId} (tx ${receipt.hash})`,
-        `  refunded ${t(ctx, refund)} to ${account}; execution fee ${t(ctx, fee)} to ${toTreasury ? `the treasury ${recipient}` : "you"}`,
+        `  refunded ${t(ctx, refund)} and the execution fee ${t(ctx, fee)} to ${recipient}: nobody executed it in time`,
       ],
       data: { action: "cancel", account, marketId, refund, fee, feeRecipient: recipient, tx: receipt.hash },
     };

@@ -5,6 +5,7 @@ import { short } from "./keeper.js";
 
 export const MARKET_ADMIN_ROLE = id("MARKET_ADMIN_ROLE");
 export const GUARDIAN_ROLE = id("GUARDIAN_ROLE");
+export const EXECUTOR_ROLE = id("EXECUTOR_ROLE");
 export const PROPOSER_ROLE = id("PROPOSER_ROLE");
 export const CANCELLER_ROLE = id("CANCELLER_ROLE");
 /** The least timelock delay a deployment off hardhat and localhost may have. */
@@ -87,11 +88,21 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
     DEFAULT_ADMIN_ROLE: [timelock],
     MARKET_ADMIN_ROLE: [timelock],
     GUARDIAN_ROLE: [String(param("guardian", input.deployer))],
+    // The keeper's account executes requests from the first block; more executors (Automation upkeeps) may be
+    // granted later by the timelock, so other holders are not a problem here.
+    EXECUTOR_ROLE: [String(param("orderExecutor", input.deployer))],
   };
   const roleIds: Record<string, string> = {
     DEFAULT_ADMIN_ROLE: ZeroHash,
     MARKET_ADMIN_ROLE,
     GUARDIAN_ROLE,
+    EXECUTOR_ROLE,
+  };
+  /** The roles each contract is checked for. */
+  const checked: Record<string, string[]> = {
+    engine: ["DEFAULT_ADMIN_ROLE", "MARKET_ADMIN_ROLE", "GUARDIAN_ROLE"],
+    backstop: ["DEFAULT_ADMIN_ROLE"],
+    orderBook: ["DEFAULT_ADMIN_ROLE", "EXECUTOR_ROLE"],
   };
   for (const [label, contract] of [
     ["engine", d.engine],
@@ -100,13 +111,14 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
   ] as const) {
     const holders = await roleHolders(contract, input.fromBlock ?? 0);
     for (const [name, role] of Object.entries(roleIds)) {
-      if (label !== "engine" && name !== "DEFAULT_ADMIN_ROLE") continue;
+      if (!checked[label].includes(name)) continue;
       const want = new Set(expectedHolders[name].map((x) => x.toLowerCase()));
       const have = holders.get(role) ?? new Set<string>();
       for (const who of want) {
         if (!(await contract.hasRole(role, who))) problems.push(`${label} ${name}: ${who} does not hold it`);
       }
       for (const who of have) {
+        if (name === "EXECUTOR_ROLE") break;
         if (!want.has(who) && (await contract.hasRole(role, who)))
           problems.push(`${label} ${name}: unexpected holder ${who}`);
       }

@@ -68,7 +68,7 @@ export const bulwarkTasks = [
     .addOption(text("fromBlock", "First block to scan for requests (default: 0)"))
     .setAction(() => import("./actions.js").then((m) => ({ default: m.ordersList })))
     .build(),
-  toolTask(["orders", "cancel"], "Cancel an expired request: escrow back, fee to you (to the treasury if yours)")
+  toolTask(["orders", "cancel"], "Cancel an expired request (anyone may): escrow and fee back to its owner")
     .addOption(text("market", "Market id of the request (required)"))
     .addOption(text("account", "Whose request (default: the signer)"))
     .addOption(text("fromBlock", "First block to scan for the request's OrderRequested event (default: 0)"))
@@ -109,7 +109,7 @@ export const bulwarkTasks = [
     .addOption(text("shares", "Or LP shares to redeem"))
     .setAction(() => import("./actions.js").then((m) => ({ default: m.lpWithdraw })))
     .build(),
-  toolTask(["lp", "execute"], "Execute a pending LP request at the first round after its delay (anyone may)")
+  toolTask(["lp", "execute"], "Execute a pending LP request at the first round after its delay (executors only)")
     .addOption(text("account", "Whose request (default: the signer)"))
     .setAction(() => import("./actions.js").then((m) => ({ default: m.lpExecute })))
     .build(),

@@ -6,7 +6,7 @@ const MARKETS_SLOT = 5n;
 const LO128 = (1n << 128n) - 1n;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Sys = { engine: any; vault: any; orders: any };
+type Sys = { engine: any; vault: any; orders: any; keeper?: Signer };
 
 /** Market `id`'s oracle and whether it has open positions, read as MarketLib.loadForMark does. */
 export async function marketState(s: Sys, id: bigint) {
@@ -102,7 +102,9 @@ export async function executeLpRequest(s: Sys, owner: Signer, executor?: Signer)
   const { notBefore } = await s.vault.lpRequest(await owner.getAddress());
   if (BigInt(await networkHelpers.time.latest()) < notBefore) await networkHelpers.time.increaseTo(notBefore);
   const roundIds = await firstRounds(s, BigInt(notBefore));
-  const vault = executor ? s.vault.connect(executor) : s.vault;
+  // Only executors execute LP requests: the fixture's keeper, unless the test names another.
+  const by = executor ?? s.keeper;
+  const vault = by ? s.vault.connect(by) : s.vault;
   const receipt = await (await vault.executeRequest(await owner.getAddress(), roundIds)).wait();
   for (const log of receipt.logs) {
     const parsed = s.vault.interface.parseLog(log);

@@ -25,6 +25,11 @@ export async function deployThroughIgnition() {
   }
   await d.vault.connect(lp).deposit(1_000_000n * unit, lp.address);
   await d.backstop.connect(staker).deposit(100_000n * unit, staker.address);
+  // The deployment made the deployer (the `orderExecutor` default) an executor; the named keeper becomes one
+  // as a second keeper would, through the timelock (no delay on hardhat).
+  const grant = d.orderBook.interface.encodeFunctionData("grantRole", [ethers.id("EXECUTOR_ROLE"), keeper.address]);
+  await d.timelock.connect(admin).schedule(d.addresses.orderBook, 0n, grant, ethers.ZeroHash, ethers.ZeroHash, 0n);
+  await d.timelock.connect(admin).execute(d.addresses.orderBook, 0n, grant, ethers.ZeroHash, ethers.ZeroHash);
   return { ...d, unit, admin, treasury, lp, staker, keeper, traders: [t1, t2, t3, t4, t5, t6] };
 }
 

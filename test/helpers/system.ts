@@ -1,6 +1,6 @@
 import { network } from "hardhat";
 import type { AddressLike } from "ethers";
-import type { PerpEngine } from "../../types/ethers-contracts/index.js";
+import type { InstantOrders, PerpEngine } from "../../types/ethers-contracts/index.js";
 
 /** One in-process network shared by every mocha test file that imports this module. */
 export const { ethers, networkHelpers } = await network.create();
@@ -111,9 +111,12 @@ export async function deploySystem(options: SystemOptions = {}) {
     options.orderBook?.minDelay ?? ORDER_DELAY,
     options.orderBook?.maxAge ?? ORDER_MAX_AGE,
     options.orderBook?.minExecutionFee ?? unit,
+    [keeper], // the keeper is the executor of trade and LP requests
   ]);
   // The accounting tests trade through InstantOrders; the order book's own tests through the OrderBook.
   const orders = options.orders === "book" ? book : await ethers.deployContract("InstantOrders", [engine]);
+  // The vault asks whatever the engine is wired to who may execute LP requests: the keeper, as in the book.
+  if (options.orders !== "book") await (orders as InstantOrders).setExecutor(keeper, true);
   await engine.wire(vault, backstop, orders);
   await engine.grantRole(await engine.MARKET_ADMIN_ROLE(), admin);
   await engine.grantRole(await engine.GUARDIAN_ROLE(), admin);

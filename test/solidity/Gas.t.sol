@@ -66,6 +66,7 @@ contract GasTest {
         vault = new LiquidityVault(token, address(engine), "Bulwark LP", "bwLP");
         backstop = new BackstopModule(token, address(engine), address(this), "Bulwark Backstop", "bwBACK");
         orders = new InstantOrders(address(engine));
+        orders.setExecutor(address(this), true); // this contract executes LP requests
         engine.wire(address(vault), address(backstop), address(orders));
         engine.grantRole(engine.MARKET_ADMIN_ROLE(), address(this));
         engine.addMarket(ethOracle, defaultMarketConfig(false));

@@ -42,6 +42,7 @@ contract InvariantsTest is BaseTest {
         System memory system = System(token, engine, vault, backstop, lens, ethFeed, btcFeed, ghosts, orders);
         traders = new TraderHandler(system);
         lps = new LpHandler(system);
+        orders.setExecutor(address(lps), true); // the LP handler executes LP requests
         stakers = new StakerHandler(system);
         keeper = new KeeperHandler(system);
         simulator = new Simulator(system);
@@ -233,6 +234,12 @@ contract InvariantsTest is BaseTest {
         _noViolation("INV-LP-2");
     }
 
+    /// INV-LP-3: only executors execute LP requests; an owner who tries on their own is refused (NotExecutor)
+    /// and nothing changes.
+    function invariant_INV_LP_3_only_executors_execute_lp_requests() public view {
+        _noViolation("INV-LP-3");
+    }
+
     // ---------------------------------------------------------------- INV-AGG
 
     /// INV-AGG-1
@@ -372,9 +379,10 @@ contract InvariantsTest is BaseTest {
     }
 
     function _assertNoViolations() private view {
-        bytes32[9] memory ids = [
+        bytes32[10] memory ids = [
             bytes32("INV-CONS"),
             "INV-LP-2",
+            "INV-LP-3",
             "INV-WF",
             "INV-LIQ",
             "INV-BACK",

@@ -25,6 +25,7 @@ contract OrderBookInvariantsTest is BaseTest {
     function setUp() public {
         _deploySystem(true);
         handler = new OrderBookHandler(token, engine, book, ethFeed, btcFeed);
+        book.grantRole(book.EXECUTOR_ROLE(), handler.KEEPER());
         for (uint256 i; i < handler.TRADERS(); ++i) _fund(handler.trader(i), 10_000_000 * UNIT);
         _fund(LP, 5_000_000 * UNIT);
         _fund(STAKER, 20_000 * UNIT);
@@ -41,13 +42,15 @@ contract OrderBookInvariantsTest is BaseTest {
 
     function targetSelectors() public view returns (FuzzSelector[] memory s) {
         s = new FuzzSelector[](1);
-        bytes4[] memory h = new bytes4[](6);
+        bytes4[] memory h = new bytes4[](8);
         h[0] = OrderBookHandler.request.selector;
         h[1] = OrderBookHandler.execute.selector;
         h[2] = OrderBookHandler.cancel.selector;
         h[3] = OrderBookHandler.postRound.selector;
         h[4] = OrderBookHandler.warp.selector;
         h[5] = OrderBookHandler.liquidate.selector;
+        h[6] = OrderBookHandler.executeLate.selector;
+        h[7] = OrderBookHandler.attackerExecute.selector;
         s[0] = FuzzSelector(address(handler), h);
     }
 
@@ -91,6 +94,12 @@ contract OrderBookInvariantsTest is BaseTest {
     function invariant_INV_OB_3_4_executions_and_cancellations_settle_exactly() public view {
         _noViolation("INV-OB-3");
         _noViolation("INV-OB-4");
+    }
+
+    /// INV-OB-5 (handler): only executors execute; a request's owner (or any other non-executor) who tries,
+    /// alone or in a batch, gets NotExecutor and changes nothing.
+    function invariant_INV_OB_5_only_executors_execute() public view {
+        _noViolation("INV-OB-5");
     }
 
     // ---------------------------------------------------------------- engine invariants on this deployment
@@ -137,6 +146,8 @@ contract OrderBookInvariantsTest is BaseTest {
         handler.postRound(0, 60, 10_000, 0, false);
         handler.execute(0, 1, true, false); // a wrong round
         handler.cancel(0, true); // before expiry: refused
+        handler.attackerExecute(0, false, true); // the owner is no executor
+        handler.attackerExecute(0, true, false); // nor is anyone else, in a batch
         handler.execute(0, 0, false, false);
         _assertEq(handler.pathCount("execute"), 1, "open executed");
         _assertTrue(engine.getPosition(handler.trader(0), 0).size > 0, "long opened");
@@ -147,18 +158,21 @@ contract OrderBookInvariantsTest is BaseTest {
         handler.execute(0, 0, false, false); // expired: reverts
         handler.cancel(0, false);
         _assertEq(handler.pathCount("cancel"), 1, "expired request cancelled");
-        // Close again, executed at its first round.
+        // Close again, executed at its first round by an executor who waits half an hour.
         handler.request(0, 0, 3, 0, 0, 501, 0, false);
-        handler.execute(0, 10_000 << 8, false, true); // the keeper waits for the first round
+        handler.execute(0, 0, false, false); // no round yet: refused
+        handler.postRound(0, 60, 10_000, 0, false);
+        handler.executeLate(0, (1 << 8) | 1); // waits at most the rest of the window (seed 1: one second)
         _assertEq(handler.pathCount("execute"), 2, "close executed");
         _assertEq(engine.getPosition(handler.trader(0), 0).size, int256(0), "position closed");
         _assertEq(token.balanceOf(address(book)), 0, "book empty");
         _assertEq(handler.escrowSum(), 0, "no escrow left");
         _assertTrue(
-            handler.pathCount("execute.noRoundYet") + handler.pathCount("execute.wrongRound") == 2,
-            "two wrong rounds refused"
+            handler.pathCount("execute.noRoundYet") + handler.pathCount("execute.wrongRound") == 3,
+            "three wrong rounds refused"
         );
-        bytes32[4] memory ids = [bytes32("INV-OB-1"), "INV-OB-2", "INV-OB-3", "INV-OB-4"];
+        _assertEq(handler.pathCount("execute.attacker"), 2, "two attempts by non-executors refused");
+        bytes32[5] memory ids = [bytes32("INV-OB-1"), "INV-OB-2", "INV-OB-3", "INV-OB-4", "INV-OB-5"];
         for (uint256 i; i < ids.length; ++i) _noViolation(ids[i]);
     }
 

@@ -69,7 +69,15 @@ abstract contract BaseTest {
         vault = new LiquidityVault(token, address(engine), "Bulwark LP", "bwLP");
         backstop = new BackstopModule(token, address(engine), address(this), "Bulwark Backstop", "bwBACK");
         if (withOrderBook) {
-            book = new OrderBook(address(engine), address(this), ORDER_DELAY, ORDER_MAX_AGE, MIN_EXECUTION_FEE);
+            // Executors are granted by each test (this contract is the book's admin).
+            book = new OrderBook(
+                address(engine),
+                address(this),
+                ORDER_DELAY,
+                ORDER_MAX_AGE,
+                MIN_EXECUTION_FEE,
+                new address[](0)
+            );
             engine.wire(address(vault), address(backstop), address(book));
         } else {
             orders = new InstantOrders(address(engine));

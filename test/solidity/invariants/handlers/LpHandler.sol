@@ -14,7 +14,8 @@ import {HandlerBase, System} from "./HandlerBase.sol";
 /// they request (requestDeposit / requestRedeem, escrowed in the vault) and a later call executes the request at
 /// the first round of each market with positions at or after its notBefore, or cancels it once expired.
 /// A redemption's execution must succeed unless free liquidity, the oracle or a zero payout refuses it
-/// (INV-LIVE, paused or not); execution never dilutes the shares outside the request (INV-LP-2).
+/// (INV-LIVE, paused or not); execution never dilutes the shares outside the request (INV-LP-2). Only an
+/// executor (this handler, as the keeper) executes; an LP who tries on their own request is refused (INV-LP-3).
 contract LpHandler is HandlerBase {
     /// @dev convertToAssets of this many shares measures the value per share (INV-LP-2).
     uint256 internal constant PROBE = 1e18;
@@ -93,7 +94,8 @@ contract LpHandler is HandlerBase {
         }
     }
 
-    /// @notice Executes or cancels an LP's pending request (anyone may).
+    /// @notice Executes (as the keeper, an executor) or cancels (anyone may, after expiry) an LP's pending
+    /// request; a third of the time its owner first tries to execute it.
     function settle(uint256 actorSeed, uint256 seed) external action {
         address a = lp(actorSeed % LPS);
         if (vault.lpRequest(a).amount != 0) _settle(a, seed);
@@ -127,7 +129,24 @@ contract LpHandler is HandlerBase {
             }
             roundIds[id] = first;
         }
+        if (seed % 3 == 1) _ownerTriesToExecute(a, r, roundIds);
         _execute(a, r, roundIds);
+    }
+
+    /// @dev An attacker who owns the request executes it themselves (to pick the moment): the vault refuses
+    /// with NotExecutor and nothing changes (INV-LP-3). Only the order book's executors execute.
+    function _ownerTriesToExecute(address a, ILiquidityVault.LpRequest memory r, uint80[] memory roundIds) internal {
+        uint256 tokens = _balance(a);
+        vm.prank(a);
+        try vault.executeRequest(a, roundIds) {
+            ghosts.fail("INV-LP-3", "an LP executed their own request");
+        } catch (bytes memory reason) {
+            pathCount["executeByOwner.refused"] += 1;
+            if (keccak256(reason) != keccak256(abi.encodeWithSelector(ILiquidityVault.NotExecutor.selector, a)))
+                ghosts.fail("INV-LP-3", "an LP's own execution was refused for another reason");
+        }
+        if (vault.lpRequest(a).amount != r.amount || _balance(a) != tokens)
+            ghosts.fail("INV-LP-3", "a refused execution changed the request");
     }
 
     function _cancel(address a, ILiquidityVault.LpRequest memory r) internal {

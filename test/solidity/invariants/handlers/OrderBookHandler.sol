@@ -5,7 +5,7 @@ import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggreg
 
 import {OrderBook} from "../../../../contracts/OrderBook.sol";
 import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
-import {IOrderBook, OrderKind, Request} from "../../../../contracts/interfaces/IOrderBook.sol";
+import {Execution, IOrderBook, OrderKind, Request} from "../../../../contracts/interfaces/IOrderBook.sol";
 import {Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "../../../../contracts/interfaces/IPriceOracle.sol";
 import {ConstantsLib} from "../../../../contracts/libraries/ConstantsLib.sol";
@@ -130,27 +130,25 @@ contract OrderBookHandler {
         }
     }
 
-    /// @dev Cancels a pending request (scanning from the seed): before its expiry it must revert with
-    /// RequestNotExpired and change nothing; after, it returns the escrow less the fee to the account and pays
-    /// the fee to the caller (to the treasury when the caller is the account).
+    /// @dev Cancels a pending request (scanning from the seed): until its expiry (inclusive) it must revert
+    /// with RequestNotExpired and change nothing; after, it returns the whole escrow and the fee to the account,
+    /// and the caller (the owner or anyone) gets nothing.
     function cancel(uint256 seed, bool bySelf) external action {
         (bool found, address a, uint256 id) = _pending(seed);
         if (!found) return;
         Request memory r = _requests[a][id];
         uint256 expiresAt = uint256(r.createdAt) + BOOK.maxAge();
         address caller = bySelf ? a : KEEPER;
-        address recipient = bySelf ? ENGINE.treasury() : KEEPER;
         uint256 refund = _escrowsAmount(r.kind) ? r.amount : 0;
-        uint256[3] memory before = [TOKEN.balanceOf(a), TOKEN.balanceOf(recipient), TOKEN.balanceOf(address(BOOK))];
+        uint256[3] memory before = [TOKEN.balanceOf(a), TOKEN.balanceOf(KEEPER), TOKEN.balanceOf(address(BOOK))];
         vm.prank(caller);
         try BOOK.cancel(a, id, r) {
             _forget(a, id);
             pathCount["cancel"] += 1;
             if (block.timestamp <= expiresAt) _fail("INV-OB-4", "a request was cancelled before its expiry");
-            if (TOKEN.balanceOf(a) - before[0] != refund)
-                _fail("INV-OB-4", "cancel refunded other than the escrowed amount");
-            if (TOKEN.balanceOf(recipient) - before[1] != r.executionFee)
-                _fail("INV-OB-4", "cancel paid other than the fee");
+            if (TOKEN.balanceOf(a) - before[0] != refund + r.executionFee)
+                _fail("INV-OB-4", "cancel refunded other than the escrow and the fee");
+            if (!bySelf && TOKEN.balanceOf(KEEPER) != before[1]) _fail("INV-OB-4", "cancel paid the caller");
             if (before[2] - TOKEN.balanceOf(address(BOOK)) != refund + r.executionFee)
                 _fail("INV-OB-1", "cancel released other than the escrow");
         } catch (bytes memory reason) {
@@ -187,6 +185,59 @@ contract OrderBookHandler {
         } else {
             _executeFirst(a, id, r, first);
         }
+    }
+
+    /// @dev An executor who waits: time moves on by up to the rest of the request's window (and a tenth of the
+    /// time a little past it) before it executes at the first round. Inside the window it executes or cancels
+    /// at the worse of that round and the current price (INV-OB-3); past it, it reverts (INV-OB-3, INV-OB-4).
+    function executeLate(uint256 seed, uint256 waitSeed) external action {
+        (bool found, address a, uint256 id) = _pending(seed);
+        if (!found) return;
+        Request memory r = _requests[a][id];
+        uint256 notBefore = uint256(r.createdAt) + BOOK.minDelay();
+        uint256 expiresAt = uint256(r.createdAt) + BOOK.maxAge();
+        uint80 first = _firstRound(_feed(id), notBefore);
+        if (first == 0) return;
+        uint256 until = waitSeed % 10 == 0 ? expiresAt + 60 : expiresAt;
+        if (time < until) time += _bound(waitSeed >> 8, 0, until - time);
+        vm.warp(time);
+        pathCount["execute.late"] += 1;
+        _executeFirst(a, id, r, first);
+    }
+
+    /// @dev An attacker who owns requests (the trader, or anyone who is not an executor) tries to execute one
+    /// at its first round, alone or in a batch: it must revert with NotExecutor and change nothing (INV-OB-5).
+    function attackerExecute(uint256 seed, bool batch, bool asOwner) external action {
+        (bool found, address a, uint256 id) = _pending(seed);
+        if (!found) return;
+        Request memory r = _requests[a][id];
+        uint80 first = _firstRound(_feed(id), uint256(r.createdAt) + BOOK.minDelay());
+        address caller = asOwner ? a : address(uint160(0xA77AC4));
+        uint256 bookBefore = TOKEN.balanceOf(address(BOOK));
+        vm.prank(caller);
+        bytes memory reason;
+        bool ok;
+        if (batch) {
+            Execution[] memory e = new Execution[](1);
+            e[0] = Execution(a, first, id, r);
+            try BOOK.executeBatch(e) {
+                ok = true;
+            } catch (bytes memory why) {
+                reason = why;
+            }
+        } else {
+            try BOOK.execute(a, id, r, first) {
+                ok = true;
+            } catch (bytes memory why) {
+                reason = why;
+            }
+        }
+        pathCount["execute.attacker"] += 1;
+        if (ok) _fail("INV-OB-5", "a non-executor executed a request");
+        else if (keccak256(reason) != keccak256(abi.encodeWithSelector(IOrderBook.NotExecutor.selector, caller)))
+            _fail("INV-OB-5", "a non-executor was refused for another reason");
+        if (TOKEN.balanceOf(address(BOOK)) != bookBefore) _fail("INV-OB-5", "a refused execution moved tokens");
+        if (!BOOK.isPending(a, id, r)) _fail("INV-OB-5", "a refused execution changed the request");
     }
 
     /// @dev A keeper liquidates a position of the book's traders, as it may at any time (requests for it then
