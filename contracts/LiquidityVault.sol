@@ -183,7 +183,8 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
             if (out == 0) revert ZeroAmount();
             _burn(address(this), r.amount);
             IPerpEngine(engine).withdrawLiquidity(owner, out);
-            emit Withdraw(msg.sender, owner, owner, out, r.amount);
+            // ERC-4626's sender is the LP who asked, not the executor who carried the request out.
+            emit Withdraw(owner, owner, owner, out, r.amount);
             emit LpRequestExecuted(owner, true, out, r.amount, total);
         } else {
             if (Pausable(engine).paused()) revert DepositsPaused();
@@ -193,7 +194,7 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
             IERC20(asset()).safeTransfer(engine, r.amount);
             IPerpEngine(engine).creditLiquidity(r.amount);
             _mint(owner, out);
-            emit Deposit(msg.sender, owner, r.amount, out);
+            emit Deposit(owner, owner, r.amount, out);
             emit LpRequestExecuted(owner, false, r.amount, out, total);
         }
     }

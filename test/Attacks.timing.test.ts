@@ -284,4 +284,38 @@ describe("Attacks on the timing of executions", function () {
       expect(attacked.paid, "the LP is paid as without Dave").to.equal(honest.paid);
     }
   });
+
+  it("attack_openStartsLiquidatable: a long executes at its round ($3,000) while the price is already $2,800; it must not open liquidatable (before: opened, liquidated in the next transaction, the trader lost 2,395.50)", async function () {
+    const s = await networkHelpers.loadFixture(timingSystem);
+    const alice = s.alice;
+    const before: bigint = await s.token.balanceOf(alice);
+    // 10 ETH at $3,000 on exactly its initial margin (3,000) and the 5 bps opening fee.
+    const amount = 3_000n * s.unit + 15n * s.unit;
+    const { request, notBefore } = await ask(s, alice, OPEN, 10n * WAD, amount, 500_000n);
+    const first = await roundAt(s, notBefore, 3_000);
+    await roundAt(s, notBefore + 5n, 2_800); // the price has fallen before the executor acts
+    await at(notBefore + 6n);
+    const exec = await (await s.book.connect(s.keeper).execute(alice, ETH, request, first)).wait();
+    const opened = (await s.engine.getPosition(alice, ETH)).size !== 0n;
+    let liquidatable = false;
+    if (opened) {
+      liquidatable = await s.lens.isLiquidatable(alice, ETH);
+      if (liquidatable) await s.engine.connect(s.keeper).liquidate(alice, ETH, s.keeper);
+    }
+    const lost = before - ((await s.token.balanceOf(alice)) + (await s.book.claimable(alice)));
+    console.log(
+      `attack_openStartsLiquidatable: opened ${opened}, liquidatable at once ${liquidatable}; the trader lost ` +
+        `${tokens(lost)} (before: opened, liquidated, lost 2,395.50)`,
+    );
+    // The engine checks health at the latest price after an open: the request is cancelled and refunded
+    // less its fee, with the engine's reason.
+    expect(opened, "the open is refused").to.equal(false);
+    const cancelled = exec!.logs
+      .map((l) => s.book.interface.parseLog(l))
+      .find((e) => e?.name === "OrderCancelled");
+    expect(cancelled?.args.reason.slice(0, 10)).to.equal(
+      s.engine.interface.getError("PositionWouldBeLiquidatable")!.selector,
+    );
+    expect(lost).to.equal(500_000n); // the execution fee only
+  });
 });

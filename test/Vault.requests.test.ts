@@ -48,7 +48,8 @@ describe("LiquidityVault requests (positions open)", function () {
     ];
     const shares = sharesForDeposit(assets, supply, total);
     const exec = s.vault.connect(s.keeper).executeRequest(s.bob, rounds);
-    await expect(exec).to.emit(s.vault, "Deposit").withArgs(s.keeper.address, s.bob.address, assets, shares);
+    // The sender is the LP who asked, not the executor.
+    await expect(exec).to.emit(s.vault, "Deposit").withArgs(s.bob.address, s.bob.address, assets, shares);
     await expect(exec).to.emit(s.vault, "LpRequestExecuted").withArgs(s.bob.address, false, assets, shares, total);
     expect(await s.vault.balanceOf(s.bob)).to.equal(shares);
     expect(await s.engine.lpBalance()).to.equal(lpBalance + assets);
@@ -76,7 +77,7 @@ describe("LiquidityVault requests (positions open)", function () {
     await expect(exec).to.changeTokenBalance(ethers, s.token, s.lp, assets);
     await expect(exec)
       .to.emit(s.vault, "Withdraw")
-      .withArgs(s.keeper.address, s.lp.address, s.lp.address, assets, shares);
+      .withArgs(s.lp.address, s.lp.address, s.lp.address, assets, shares);
     await expect(exec).to.emit(s.vault, "LpRequestExecuted").withArgs(s.lp.address, true, assets, shares, total);
     expect(await s.vault.balanceOf(s.vault)).to.equal(0n);
     expect(await s.vault.totalSupply()).to.equal(supply - shares);
