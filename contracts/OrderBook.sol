@@ -268,7 +268,7 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
             return false;
         }
         uint256 gasBefore = gasleft();
-        (bool ok, bytes memory reason) = engine.call(_engineCall(account, marketId, r, price));
+        (bool ok, bytes memory reason) = engine.call(_engineCall(account, marketId, r, price, latest));
         if (ok) {
             emit OrderExecuted(account, marketId, msg.sender, roundId, price);
             return true;
@@ -280,20 +280,22 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         return false;
     }
 
-    /// @dev The engine call that carries out `r` at `price`. A refusal is caught and cancels the request.
+    /// @dev The engine call that carries out `r` at `price` (an open or increase must also be healthy at the
+    /// `latest` price). A refusal is caught and cancels the request.
     function _engineCall(
         address account,
         uint256 marketId,
         Request calldata r,
-        uint256 price
+        uint256 price,
+        uint256 latest
     ) internal pure returns (bytes memory) {
         OrderKind kind = r.kind;
         int256 size = r.size;
         if (kind == OrderKind.Open) {
-            return abi.encodeCall(IPerpEngine.executeOpen, (account, marketId, size, r.amount, price));
+            return abi.encodeCall(IPerpEngine.executeOpen, (account, marketId, size, r.amount, price, latest));
         }
         if (kind == OrderKind.Increase) {
-            return abi.encodeCall(IPerpEngine.executeIncrease, (account, marketId, size, r.amount, price));
+            return abi.encodeCall(IPerpEngine.executeIncrease, (account, marketId, size, r.amount, price, latest));
         }
         if (kind == OrderKind.Reduce)
             return abi.encodeCall(IPerpEngine.executeReduce, (account, marketId, size, price));

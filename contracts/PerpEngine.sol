@@ -98,7 +98,8 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 marketId,
         int256 size,
         uint256 amount,
-        uint256 price
+        uint256 price,
+        uint256 latest
     ) external onlyOrders nonReentrant whenNotPaused {
         if (size == 0) revert ZeroSize();
         MarketState storage m = _open(marketId);
@@ -110,7 +111,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 fee = _tradingFee(m, MathLib.abs(size), price);
         if (amount < fee) revert PositionWouldBeLiquidatable(int256(amount) - int256(fee), 0);
         Position memory p = Position(size.toInt128(), price.toUint128(), (amount - fee).toUint128(), index.toInt128());
-        _checkNewRisk(m, p, price, MathLib.abs(size));
+        _checkNewRisk(m, p, price, latest, MathLib.abs(size));
 
         _writePosition(account, marketId, m, old, p);
         _chargeFee(fee);
@@ -125,7 +126,8 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 marketId,
         int256 sizeDelta,
         uint256 amount,
-        uint256 price
+        uint256 price,
+        uint256 latest
     ) external onlyOrders nonReentrant whenNotPaused {
         if (sizeDelta == 0) revert ZeroSize();
         MarketState storage m = _open(marketId);
@@ -150,7 +152,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
             uint256(margin).toUint128(),
             index.toInt128()
         );
-        _checkNewRisk(m, p, price, delta);
+        _checkNewRisk(m, p, price, latest, delta);
 
         _writePosition(account, marketId, m, old, p);
         _settleVault(funding, false);
@@ -650,8 +652,15 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         }
     }
 
-    /// @dev Checks a position after an open or increase of `traded` size.
-    function _checkNewRisk(MarketState storage m, Position memory p, uint256 price, uint256 traded) internal view {
+    /// @dev Checks a position after an open or increase of `traded` size at `price`, and its health at the
+    /// `latest` price: a trade executed at its round must not leave a position liquidatable at once.
+    function _checkNewRisk(
+        MarketState storage m,
+        Position memory p,
+        uint256 price,
+        uint256 latest,
+        uint256 traded
+    ) internal view {
         MarketConfig memory c = ConfigLib.risk(m.config);
         uint256 absSize = MathLib.abs(p.size);
         uint256 minMargin = m.config.minMargin; // the trade limits: ConfigLib.risk leaves them out
@@ -667,6 +676,19 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         (int256 equity, ) = RiskLib.health(c, p.size, p.entryPrice, int256(uint256(p.margin)), price, DEN);
         uint256 initialMargin = PositionMath.notional(absSize, price, DEN).wMulUp(c.initialMarginRatio);
         if (equity < int256(initialMargin)) revert InsufficientInitialMargin(equity, initialMargin);
+        // At the execution price that implies health; at a latest price that moved against it, check.
+        if (latest != price) {
+            uint256 liquidationMargin;
+            (equity, liquidationMargin) = RiskLib.health(
+                c,
+                p.size,
+                p.entryPrice,
+                int256(uint256(p.margin)),
+                latest,
+                DEN
+            );
+            if (equity < int256(liquidationMargin)) revert PositionWouldBeLiquidatable(equity, liquidationMargin);
+        }
     }
 
     /// @dev The trading fee on `traded` size at `price`, rounded up.

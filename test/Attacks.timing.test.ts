@@ -310,9 +310,7 @@ describe("Attacks on the timing of executions", function () {
     // The engine checks health at the latest price after an open: the request is cancelled and refunded
     // less its fee, with the engine's reason.
     expect(opened, "the open is refused").to.equal(false);
-    const cancelled = exec!.logs
-      .map((l) => s.book.interface.parseLog(l))
-      .find((e) => e?.name === "OrderCancelled");
+    const cancelled = exec!.logs.map((l) => s.book.interface.parseLog(l)).find((e) => e?.name === "OrderCancelled");
     expect(cancelled?.args.reason.slice(0, 10)).to.equal(
       s.engine.interface.getError("PositionWouldBeLiquidatable")!.selector,
     );

@@ -270,7 +270,7 @@ describe("Attacks with hostile collateral tokens", function () {
     await networkHelpers.setBalance(orders, 10n ** 18n);
     const asOrders = await ethers.getSigner(orders);
     await s.token.arm(s.engine, s.engine.interface.encodeFunctionData("distributeFees"));
-    await expect(s.engine.connect(asOrders).executeOpen(s.alice, ETH, -WAD, amount, usd(3_000)))
+    await expect(s.engine.connect(asOrders).executeOpen(s.alice, ETH, -WAD, amount, usd(3_000), usd(3_000)))
       .to.be.revertedWithCustomError(s.engine, "ReentrancyGuardReentrantCall")
       .withArgs();
     expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(0n);

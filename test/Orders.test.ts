@@ -398,7 +398,7 @@ describe("Two-step orders (OrderBook)", function () {
 
     it("only the order book executes trades on the engine", async function () {
       const s = await networkHelpers.loadFixture(bookSystem);
-      await expect(s.engine.connect(s.alice).executeOpen(s.alice, ETH, WAD, 400n * s.unit, usd(1)))
+      await expect(s.engine.connect(s.alice).executeOpen(s.alice, ETH, WAD, 400n * s.unit, usd(1), usd(1)))
         .to.be.revertedWithCustomError(s.engine, "OnlyOrders")
         .withArgs(s.alice);
     });

@@ -722,8 +722,8 @@ describe("PerpEngine order guards (6-decimal collateral)", function () {
     for (const caller of [s.alice, s.admin]) {
       const e = s.engine.connect(caller);
       for (const call of [
-        () => e.executeOpen(s.bob, ETH, WAD, 500n * u, price),
-        () => e.executeIncrease(s.alice, ETH, WAD, 500n * u, price),
+        () => e.executeOpen(s.bob, ETH, WAD, 500n * u, price, price),
+        () => e.executeIncrease(s.alice, ETH, WAD, 500n * u, price, price),
         () => e.executeReduce(s.alice, ETH, WAD / 2n, price),
         () => e.executeClose(s.alice, ETH, true, price),
         () => e.executeRemoveMargin(s.alice, ETH, true, u, price),
@@ -750,7 +750,7 @@ describe("PerpEngine order guards (6-decimal collateral)", function () {
     const before = await ledger(s);
     const e = s.engine.connect(await asOrders(s));
     // Alice is long: requests signed for a short (or naming the short side) are refused; so is the reverse for Bob.
-    await expect(e.executeIncrease(s.alice, ETH, -WAD, 500n * u, price))
+    await expect(e.executeIncrease(s.alice, ETH, -WAD, 500n * u, price, price))
       .to.be.revertedWithCustomError(s.engine, "WrongSide")
       .withArgs(s.alice.address, ETH, WAD);
     await expect(e.executeReduce(s.alice, ETH, -WAD / 2n, price))
@@ -762,7 +762,7 @@ describe("PerpEngine order guards (6-decimal collateral)", function () {
     await expect(e.executeRemoveMargin(s.alice, ETH, false, u, price))
       .to.be.revertedWithCustomError(s.engine, "WrongSide")
       .withArgs(s.alice.address, ETH, WAD);
-    await expect(e.executeIncrease(s.bob, ETH, WAD, 500n * u, price))
+    await expect(e.executeIncrease(s.bob, ETH, WAD, 500n * u, price, price))
       .to.be.revertedWithCustomError(s.engine, "WrongSide")
       .withArgs(s.bob.address, ETH, -2n * WAD);
     await expect(e.executeReduce(s.bob, ETH, WAD, price))
@@ -779,8 +779,11 @@ describe("PerpEngine order guards (6-decimal collateral)", function () {
       .to.be.revertedWithCustomError(s.engine, "NoPosition")
       .withArgs(s.carol.address, ETH);
     // Zero sizes, before anything else.
-    await expect(e.executeOpen(s.carol, ETH, 0n, 500n * u, price)).to.be.revertedWithCustomError(s.engine, "ZeroSize");
-    await expect(e.executeIncrease(s.alice, ETH, 0n, 500n * u, price)).to.be.revertedWithCustomError(
+    await expect(e.executeOpen(s.carol, ETH, 0n, 500n * u, price, price)).to.be.revertedWithCustomError(
+      s.engine,
+      "ZeroSize",
+    );
+    await expect(e.executeIncrease(s.alice, ETH, 0n, 500n * u, price, price)).to.be.revertedWithCustomError(
       s.engine,
       "ZeroSize",
     );
@@ -809,10 +812,10 @@ describe("PerpEngine order guards (6-decimal collateral)", function () {
     await s.token.mint(signer, 1_000n * u);
     const e = s.engine.connect(signer);
     // Less than the fee: nothing would be left for margin.
-    await expect(e.executeOpen(s.carol, ETH, WAD, fee - 1n, price))
+    await expect(e.executeOpen(s.carol, ETH, WAD, fee - 1n, price, price))
       .to.be.revertedWithCustomError(s.engine, "PositionWouldBeLiquidatable")
       .withArgs(-1n, 0n);
-    const tx = e.executeOpen(s.carol, ETH, WAD, 500n * u, price);
+    const tx = e.executeOpen(s.carol, ETH, WAD, 500n * u, price, price);
     await expect(tx)
       .to.emit(s.engine, "PositionModified")
       .withArgs(s.carol.address, ETH, WAD, WAD, price, price, 500n * u - fee, 0n, 0n, fee);

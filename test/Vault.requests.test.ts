@@ -75,9 +75,7 @@ describe("LiquidityVault requests (positions open)", function () {
     const assets = assetsForRedeem(shares, supply, total);
     const exec = s.vault.connect(s.keeper).executeRequest(s.lp, rounds);
     await expect(exec).to.changeTokenBalance(ethers, s.token, s.lp, assets);
-    await expect(exec)
-      .to.emit(s.vault, "Withdraw")
-      .withArgs(s.lp.address, s.lp.address, s.lp.address, assets, shares);
+    await expect(exec).to.emit(s.vault, "Withdraw").withArgs(s.lp.address, s.lp.address, s.lp.address, assets, shares);
     await expect(exec).to.emit(s.vault, "LpRequestExecuted").withArgs(s.lp.address, true, assets, shares, total);
     expect(await s.vault.balanceOf(s.vault)).to.equal(0n);
     expect(await s.vault.totalSupply()).to.equal(supply - shares);

@@ -213,19 +213,30 @@ interface IPerpEngine {
     /// @notice Opens `account`'s position of `size` (positive long, negative short) at `price`, the price
     /// of the oracle round the order book executed the request at. Pulls `amount` from the order book;
     /// the trading fee comes out of it and the rest is the margin. Only the order book.
-    /// @dev Reverts while paused, and when the position would not hold its initial margin, would breach
-    /// the open-interest cap, or its profit cap cannot be reserved in the vault.
-    function executeOpen(address account, uint256 marketId, int256 size, uint256 amount, uint256 price) external;
+    /// @dev Reverts while paused, and when the position would not hold its initial margin at `price`, would
+    /// be liquidatable at `latest` (the oracle's price now, which the book read with the round: a trade
+    /// executed at its round must not open a position liquidatable at once), would breach the open-interest
+    /// cap, or its profit cap cannot be reserved in the vault.
+    function executeOpen(
+        address account,
+        uint256 marketId,
+        int256 size,
+        uint256 amount,
+        uint256 price,
+        uint256 latest
+    ) external;
 
     /// @notice Adds `sizeDelta` (signed as the position: positive for a long) at `price`, and `amount`
     /// pulled from the order book, less the trading fee, to the margin; the entry price becomes the
-    /// size-weighted average. Settles funding. Only the order book; reverts while paused.
+    /// size-weighted average. Settles funding. Only the order book; reverts while paused, and as an open does
+    /// (initial margin at `price`, health at `latest`).
     function executeIncrease(
         address account,
         uint256 marketId,
         int256 sizeDelta,
         uint256 amount,
-        uint256 price
+        uint256 price,
+        uint256 latest
     ) external;
 
     /// @notice Closes `sizeDelta` (signed as the position, smaller in size) at `price`, realizing that part's

@@ -55,7 +55,7 @@ contract InstantOrders {
         uint256 price = address(oracle) == address(0) ? 1 : oracle.priceForNewRisk();
         uint256 collateral = margin + PositionMath.notional(MathLib.abs(size), price, DEN).wMulUp(feeRatio);
         _take(collateral);
-        IPerpEngine(engine).executeOpen(msg.sender, marketId, size, collateral, price);
+        IPerpEngine(engine).executeOpen(msg.sender, marketId, size, collateral, price, price);
     }
 
     function increasePosition(uint256 marketId, uint256 sizeDelta, uint256 marginDelta) external {
@@ -63,7 +63,14 @@ contract InstantOrders {
         uint256 price = address(oracle) == address(0) ? 1 : oracle.priceForNewRisk();
         uint256 collateral = marginDelta + PositionMath.notional(sizeDelta, price, DEN).wMulUp(feeRatio);
         _take(collateral);
-        IPerpEngine(engine).executeIncrease(msg.sender, marketId, _signed(marketId, sizeDelta), collateral, price);
+        IPerpEngine(engine).executeIncrease(
+            msg.sender,
+            marketId,
+            _signed(marketId, sizeDelta),
+            collateral,
+            price,
+            price
+        );
     }
 
     function reducePosition(uint256 marketId, uint256 sizeDelta) external {
