@@ -15,6 +15,7 @@ import {
 import { DAY, deployFunded, funded6, fundedNoFunding6, usd } from "./helpers/trading.js";
 import { executeLpRequest } from "./helpers/lp.js";
 import { deployWithToken } from "./helpers/liq.js";
+import { sentRequest } from "./helpers/book.js";
 
 /**
  * Limits that must hold while LPs cannot leave. Each `attack_*` test plays an attack that succeeded before its
@@ -144,24 +145,9 @@ const INCREASE = 1;
 const NO_BOUND = 2n ** 128n - 1n; // a buy's acceptable price that accepts any price
 
 type Book = Awaited<ReturnType<typeof bookSystem>>;
-/** Sends a request and returns it as the book committed to it (from its OrderRequested event). */
+/** Sends a request and returns it as the book committed to it. */
 async function ask(s: Book, who: Parameters<Book["book"]["connect"]>[0], kind: number, size: bigint, amount: bigint) {
-  const receipt = await (await s.book.connect(who).request(ETH, kind, size, amount, NO_BOUND, s.unit)).wait();
-  for (const log of receipt!.logs) {
-    const parsed = s.book.interface.parseLog(log);
-    if (parsed?.name === "OrderRequested") {
-      const r = parsed.args.request;
-      return {
-        kind: r.kind,
-        size: r.size,
-        amount: r.amount,
-        acceptablePrice: r.acceptablePrice,
-        executionFee: r.executionFee,
-        createdAt: r.createdAt,
-      };
-    }
-  }
-  throw new Error("no OrderRequested");
+  return (await sentRequest(s.book, s.book.connect(who).request(ETH, kind, size, amount, NO_BOUND, s.unit))).request;
 }
 /** A new round of the ETH feed at $3,000, `seconds` from now; returns its round id. */
 async function round(s: Book, seconds: bigint) {
@@ -349,7 +335,7 @@ describe("Limits that hold while LPs cannot leave", function () {
     ] as const) {
       await expect(s.engine.setMarketConfig(BTC, { ...base, [field]: value }))
         .to.be.revertedWithCustomError(s.engine, "TermRaised")
-        .withArgs(name32(field), (base as Record<string, bigint>)[field], value);
+        .withArgs(name32(field), base[field], value);
     }
     // Equal or lower passes.
     await expect(s.engine.setMarketConfig(BTC, { ...base, minKeeperFee: base.minKeeperFee - 1n })).to.emit(

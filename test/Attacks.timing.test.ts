@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import type { Signer } from "ethers";
+import { sentRequest } from "./helpers/book.js";
 import {
   deploySystem,
   ETH,
@@ -57,26 +58,7 @@ async function roundAt(s: S, t: bigint, dollars: number) {
 /** Sends a trade request and returns it as committed, with its window. */
 async function ask(s: S, who: Signer, kind: number, size: bigint, amount: bigint, fee: bigint) {
   const buy = (kind === OPEN) === size > 0n; // a long that opens or a short that closes
-  const receipt = await (await s.book.connect(who).request(ETH, kind, size, amount, buy ? NO_BOUND : 0n, fee)).wait();
-  for (const log of receipt!.logs) {
-    const parsed = s.book.interface.parseLog(log);
-    if (parsed?.name === "OrderRequested") {
-      const r = parsed.args.request;
-      return {
-        request: {
-          kind: r.kind,
-          size: r.size,
-          amount: r.amount,
-          acceptablePrice: r.acceptablePrice,
-          executionFee: r.executionFee,
-          createdAt: r.createdAt,
-        },
-        notBefore: parsed.args.notBefore as bigint,
-        expiresAt: parsed.args.expiresAt as bigint,
-      };
-    }
-  }
-  throw new Error("no OrderRequested");
+  return sentRequest(s.book, s.book.connect(who).request(ETH, kind, size, amount, buy ? NO_BOUND : 0n, fee));
 }
 
 /** Whether a transaction went through (the attacker tries; a refusal is part of the defence). */

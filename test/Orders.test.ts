@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { sentRequest, type Sent } from "./helpers/book.js";
 import type { AddressLike } from "ethers";
 import {
   ETH,
@@ -63,15 +64,8 @@ async function round(s: S, dollars: number, seconds = 1n): Promise<bigint> {
 }
 const balance = (s: S, who: { getAddress(): Promise<string> }) => s.token.balanceOf(who);
 
-interface Req {
-  kind: bigint;
-  size: bigint;
-  amount: bigint;
-  acceptablePrice: bigint;
-  executionFee: bigint;
-  createdAt: bigint;
-}
-/** Sends a request and returns it as the book committed to it (from its OrderRequested event). */
+type Req = Sent["request"];
+/** Sends a request and returns it as the book committed to it. */
 async function ask(
   s: S,
   who: Parameters<S["book"]["connect"]>[0],
@@ -82,22 +76,7 @@ async function ask(
   bound: bigint,
   fee: bigint,
 ): Promise<Req> {
-  const receipt = await (await s.book.connect(who).request(marketId, kind, size, amount, bound, fee)).wait();
-  for (const log of receipt!.logs) {
-    const parsed = s.book.interface.parseLog(log);
-    if (parsed?.name === "OrderRequested") {
-      const r = parsed.args.request;
-      return {
-        kind: r.kind,
-        size: r.size,
-        amount: r.amount,
-        acceptablePrice: r.acceptablePrice,
-        executionFee: r.executionFee,
-        createdAt: r.createdAt,
-      };
-    }
-  }
-  throw new Error("no OrderRequested");
+  return (await sentRequest(s.book, s.book.connect(who).request(marketId, kind, size, amount, bound, fee))).request;
 }
 
 describe("Two-step orders (OrderBook)", function () {
