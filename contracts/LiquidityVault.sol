@@ -155,16 +155,16 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     // ================================================================ requests
 
     /// @inheritdoc ILiquidityVault
-    function requestDeposit(uint256 assets) external {
+    function requestDeposit(uint256 assets, uint256 minShares) external {
         if (Pausable(engine).paused()) revert DepositsPaused();
         _pull(msg.sender, address(this), assets);
-        _request(assets, false);
+        _request(assets, minShares, false);
     }
 
     /// @inheritdoc ILiquidityVault
-    function requestRedeem(uint256 shares) external {
+    function requestRedeem(uint256 shares, uint256 minAssets) external {
         _transfer(msg.sender, address(this), shares);
-        _request(shares, true);
+        _request(shares, minAssets, true);
     }
 
     /// @inheritdoc ILiquidityVault
@@ -181,6 +181,7 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
             total = Math.min(atRounds, current);
             out = _toAssets(r.amount, total, Math.Rounding.Floor);
             if (out == 0) revert ZeroAmount();
+            if (out < r.limit) return _refuse(owner, r, out);
             _burn(address(this), r.amount);
             IPerpEngine(engine).withdrawLiquidity(owner, out);
             // ERC-4626's sender is the LP who asked, not the executor who carried the request out.
@@ -191,6 +192,7 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
             total = Math.max(atRounds, current);
             out = _toShares(r.amount, total, Math.Rounding.Floor);
             if (out == 0) revert ZeroAmount();
+            if (out < r.limit) return _refuse(owner, r, out);
             IERC20(asset()).safeTransfer(engine, r.amount);
             IPerpEngine(engine).creditLiquidity(r.amount);
             _mint(owner, out);
@@ -205,9 +207,21 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         if (r.amount == 0) revert NoLpRequest(owner);
         if (block.timestamp <= r.expiresAt) revert LpRequestNotExpired(owner, r.expiresAt);
         delete _requests[owner];
+        _returnEscrow(owner, r);
+        emit LpRequestCancelled(owner, r.redeem, r.amount);
+    }
+
+    /// @dev Cancels a request (already deleted) that would pay `out`, below its owner's limit.
+    function _refuse(address owner, LpRequest memory r, uint256 out) internal returns (uint256) {
+        _returnEscrow(owner, r);
+        emit LpRequestRefused(owner, r.redeem, out, r.limit);
+        return 0;
+    }
+
+    /// @dev Returns a request's escrow to its owner: its shares, or its assets.
+    function _returnEscrow(address owner, LpRequest memory r) internal {
         if (r.redeem) _transfer(address(this), owner, r.amount);
         else IERC20(asset()).safeTransfer(owner, r.amount);
-        emit LpRequestCancelled(owner, r.redeem, r.amount);
     }
 
     /// @inheritdoc ILiquidityVault
@@ -215,14 +229,20 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         return _requests[owner];
     }
 
-    function _request(uint256 amount, bool isRedeem) internal {
+    function _request(uint256 amount, uint256 limit, bool isRedeem) internal {
         if (amount == 0) revert ZeroAmount();
         if (_requests[msg.sender].amount != 0) revert LpRequestPending(msg.sender);
         // The same delay and life as trades: the order book's, set through the timelock.
         IOrderBook book = IOrderBook(IPerpEngine(engine).orders());
         (uint256 notBefore, uint256 expiresAt) = (block.timestamp + book.minDelay(), block.timestamp + book.maxAge());
-        _requests[msg.sender] = LpRequest(SafeCast.toUint128(amount), uint32(notBefore), uint32(expiresAt), isRedeem);
-        emit LpRequested(msg.sender, isRedeem, amount, notBefore, expiresAt);
+        _requests[msg.sender] = LpRequest(
+            SafeCast.toUint128(amount),
+            uint32(notBefore),
+            uint32(expiresAt),
+            isRedeem,
+            SafeCast.toUint128(limit)
+        );
+        emit LpRequested(msg.sender, isRedeem, amount, limit, notBefore, expiresAt);
     }
 
     /// @dev The pool marked at the first round at or after `notBefore` of each market with positions, and at

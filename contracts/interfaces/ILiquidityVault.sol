@@ -9,15 +9,27 @@ import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 interface ILiquidityVault is IERC4626 {
     /// @notice An LP's pending request: a deposit of `amount` assets or a redemption of `amount` shares, both
     /// escrowed in the vault, priced by the first round of each market's feed at or after `notBefore`, and
-    /// executable until `expiresAt`.
+    /// executable until `expiresAt`; `limit` is the least the owner accepts out (shares for a deposit,
+    /// assets for a redemption; zero for none).
     struct LpRequest {
         uint128 amount;
         uint32 notBefore;
         uint32 expiresAt;
         bool redeem;
+        uint128 limit;
     }
 
-    event LpRequested(address indexed owner, bool redeem, uint256 amount, uint256 notBefore, uint256 expiresAt);
+    event LpRequested(
+        address indexed owner,
+        bool redeem,
+        uint256 amount,
+        uint256 limit,
+        uint256 notBefore,
+        uint256 expiresAt
+    );
+    /// @notice The request would have paid `out`, below its owner's `limit`: it is cancelled and its escrow
+    /// returned in full (the owner set the bound, the executor only carried it out).
+    event LpRequestRefused(address indexed owner, bool redeem, uint256 out, uint256 limit);
     event LpRequestExecuted(address indexed owner, bool redeem, uint256 assets, uint256 shares, uint256 pricedAt);
     event LpRequestCancelled(address indexed owner, bool redeem, uint256 amount);
 
@@ -35,19 +47,22 @@ interface ILiquidityVault is IERC4626 {
     error ZeroAmount();
     error TransferAmountMismatch(uint256 expected, uint256 received);
 
-    /// @notice Escrows `assets` for a deposit priced at a later oracle round (see `executeRequest`).
-    function requestDeposit(uint256 assets) external;
+    /// @notice Escrows `assets` for a deposit priced at a later oracle round (see `executeRequest`), for at
+    /// least `minShares` (zero for no bound): fewer cancels the request at execution and returns the assets.
+    function requestDeposit(uint256 assets, uint256 minShares) external;
 
-    /// @notice Escrows `shares` for a redemption priced at a later oracle round.
-    function requestRedeem(uint256 shares) external;
+    /// @notice Escrows `shares` for a redemption priced at a later oracle round, for at least `minAssets`
+    /// (zero for no bound): fewer cancels the request at execution and returns the shares.
+    function requestRedeem(uint256 shares, uint256 minAssets) external;
 
     /// @notice Executes `owner`'s request: only an executor of the order book may (`IOrderBook.isExecutor`),
     /// from `notBefore` until `expiresAt` inclusive. `roundIds[id]` must be, for each market `id` with open
     /// positions, the first round of its feed at or after the request's `notBefore` (entries for other
     /// markets are ignored). The pool is marked twice, at those rounds' answers and at the current prices,
     /// and the request gets the worse of the two for its owner: a deposit buys at the higher mark, a
-    /// redemption sells at the lower. Shares and assets round down, as ERC-4626 does.
-    /// @return out Shares minted (a deposit) or assets paid (a redemption).
+    /// redemption sells at the lower. Shares and assets round down, as ERC-4626 does. Below the owner's limit
+    /// the request is cancelled and refunded in full (`LpRequestRefused`).
+    /// @return out Shares minted (a deposit) or assets paid (a redemption); zero when refused.
     function executeRequest(address owner, uint80[] calldata roundIds) external returns (uint256 out);
 
     /// @notice Returns an expired request's escrow to its owner (anyone may, strictly after `expiresAt`: at

@@ -301,7 +301,7 @@ export async function runDemo(
   // keeper with the closes, at the same round (priced at the worse for the LP of that round and the mark).
   const lpTopUp = 50_000n * unit;
   await fund(lp2, lpTopUp);
-  await (await d.vault.connect(lp2).requestDeposit(lpTopUp)).wait();
+  await (await d.vault.connect(lp2).requestDeposit(lpTopUp, 0n)).wait();
   log(
     `LP ${lp2.address.slice(0, 10)} requests a deposit of ${usd(lpTopUp)} (positions are open: one-transaction deposits are closed)`,
   );

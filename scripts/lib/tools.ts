@@ -312,7 +312,7 @@ export const lpDeposit: Tool<Amount> = {
       // One-transaction deposits revert UseRequests while positions are open: escrow a request instead.
       await refusePendingLp(ctx, signer.address);
       await ensureAllowance(d, signer, d.addresses.vault, assets);
-      return requested(ctx, await mined(d.vault.connect(signer).requestDeposit(assets)), "requestDeposit");
+      return requested(ctx, await mined(d.vault.connect(signer).requestDeposit(assets, 0n)), "requestDeposit");
     }
     if ((await d.vault.maxDeposit(signer.address)) === 0n)
       await refuseUnmarked(ctx, "ERC4626ExceededMaxDeposit", "deposited");
@@ -368,7 +368,7 @@ export const lpWithdraw: Tool<Withdrawal> = {
         }
       }
       if (shares === 0n) throw new ToolError("ZeroAmount", "the amount is zero shares");
-      return requested(ctx, await mined(d.vault.connect(signer).requestRedeem(shares)), "requestRedeem");
+      return requested(ctx, await mined(d.vault.connect(signer).requestRedeem(shares, 0n)), "requestRedeem");
     }
     // The vault allows no withdrawal (maxWithdraw 0, no revert) while it cannot mark the pool: say why.
     if ((await d.vault.maxWithdraw(signer.address)) === 0n)
