@@ -5,7 +5,7 @@ uint256 constant WAD = 1e18;
 
 /// @title MathLib
 /// @notice Fixed-point helpers. Every name says which way it rounds; callers pick the direction that
-/// favours the protocol (see DESIGN.md, "Numbers").
+/// favours the protocol (docs/ARCHITECTURE.md, "Rounding").
 library MathLib {
     // Plain checked arithmetic, cheaper than a 512-bit mulDiv: Bulwark's products stay far below 2^256
     // (sizes and open interest are capped at 1e30, ratios at 1e20, money and prices at 1e38 by their

@@ -12,7 +12,7 @@ import {
 } from "./system.js";
 
 /**
- * An independent model of the liquidation arithmetic (DESIGN.md "Numbers", RiskLib, PositionMath),
+ * An independent model of the liquidation arithmetic (docs/ARCHITECTURE.md "Rounding", RiskLib, PositionMath),
  * written from the formulas in bigint, so tests compare the contracts against it rather than against
  * their own views.
  */
@@ -237,7 +237,7 @@ export const FEED_STEP = 10n ** BigInt(18 - FEED_DECIMALS);
 export const usd = (dollars: bigint) => dollars * WAD;
 
 /**
- * Checks DESIGN.md's solvency claims: the engine's collateral balance covers every position's margin
+ * Checks the solvency claims of docs/ARCHITECTURE.md: the engine's collateral balance covers every position's margin
  * (summed position by position over `accounts`), the LP ledger, pending fees and penalties and deferred
  * refunds; the backstop's balance covers its total assets. Also checks the per-market margin aggregates
  * equal the positions' sum.

@@ -31,7 +31,7 @@ export interface MarketConfig {
   partialLiquidationThreshold: bigint;
 }
 
-/** The defaults of DESIGN.md ("Numbers"), with money in a token of `decimals`. */
+/** The default market parameters (docs/ARCHITECTURE.md), with money in a token of `decimals`. */
 export function marketConfig(decimals: number, overrides: Partial<MarketConfig> = {}): MarketConfig {
   const token = 10n ** BigInt(decimals);
   return {

@@ -13,7 +13,7 @@ export const feedAnswer = (market: (typeof MARKETS)[number], multiple: number) =
 
 /**
  * Deploys the system for a stress run through the LocalBulwark Ignition module (deploy/parameters/
- * hardhat.json: DESIGN.md's default market parameters, mock collateral of 6 decimals, 8-decimal mock feeds)
+ * hardhat.json: the default market parameters, mock collateral of 6 decimals, 8-decimal mock feeds)
  * as an L2 deployment: both oracles read one sequencer-uptime feed, up for a day already. The open-interest
  * caps are raised to hold a book of a few hundred million USD per market; nothing else differs.
  */

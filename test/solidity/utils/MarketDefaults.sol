@@ -3,7 +3,7 @@ pragma solidity 0.8.34;
 
 import {MarketConfig} from "../../../contracts/interfaces/IPerpEngine.sol";
 
-/// @notice marketConfig(6) of test/helpers/system.ts, for the Solidity tests: the defaults of DESIGN.md with
+/// @notice marketConfig(6) of test/helpers/system.ts, for the Solidity tests: the default market parameters with
 /// money in a 6-decimal token. `btc` selects BTC-USD's smaller open-interest cap and skew scale.
 function defaultMarketConfig(bool btc) pure returns (MarketConfig memory) {
     uint256 token = 1e6;
