@@ -8,13 +8,15 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IBackstopModule} from "./interfaces/IBackstopModule.sol";
 import {ILiquidityVault} from "./interfaces/ILiquidityVault.sol";
 import {IOrderBook} from "./interfaces/IOrderBook.sol";
-import {IPerpEngine, MarketConfig, MarketState, Pool} from "./interfaces/IPerpEngine.sol";
+import {IPerpEngine, Market, MarketConfig, MarketState, Pool} from "./interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {AccrualLib} from "./libraries/AccrualLib.sol";
 import {ConfigLib} from "./libraries/ConfigLib.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
 import {MarketLib} from "./libraries/MarketLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
+import {PositionMath} from "./libraries/PositionMath.sol";
+import {VestingLib} from "./libraries/VestingLib.sol";
 
 /// @title ConfigLogic
 /// @notice The engine's rare paths: the hard bounds of every parameter, a market's config, borrowing rate and
@@ -127,6 +129,8 @@ library ConfigLogic {
         if (toBackstop > 0) {
             uint256 toLps = backstop.notifyIncome(toBackstop);
             pool.lpBalance += toLps.toUint128();
+            // A repayment is not an oracle round: it vests, so no LP request around it takes or misses it.
+            if (toLps > 0) VestingLib.add(pool, toLps);
             toBackstop -= toLps;
             IERC20(collateral).safeTransfer(address(backstop), toBackstop);
         }
@@ -136,6 +140,37 @@ library ConfigLogic {
             emit IPerpEngine.RefundDeferred(treasury, toTreasury);
         }
         emit IPerpEngine.FeesDistributed(toBackstop, toTreasury);
+    }
+
+    /// @notice What market `m`'s open positions are worth to the LP pool at `price` (`MarketLib.mark`, the
+    /// vault's formula), read from the engine's storage at the indexes it holds. The engine compares it before
+    /// and after a liquidation with bad debt: what the pool receives beyond what the mark lost is a step that
+    /// vests (`VestingLib`).
+    /// @param scale 10^(18 - collateral decimals); `den` 1e18 times it.
+    function mark(MarketState storage m, uint256 price, uint256 scale, uint256 den) public view returns (int256) {
+        Market memory k;
+        (k.settlementPrice, k.lastFundingTime) = (m.settlementPrice, m.lastFundingTime);
+        (k.fundingIndex, k.fundingCheckpointSum) = (m.fundingIndex, m.fundingCheckpointSum);
+        k.borrowIndex = uint256(m.borrowIndex) * PositionMath.BORROW_UNIT;
+        (k.longSize, k.longEntryNotional, k.longMargin) = (m.longSize, m.longEntryNotional, m.longMargin);
+        (k.shortSize, k.shortEntryNotional, k.shortMargin) = (m.shortSize, m.shortEntryNotional, m.shortMargin);
+        k.config = ConfigLib.risk(m.config);
+        return MarketLib.mark(k, price, scale, den);
+    }
+
+    /// @notice After a liquidation with bad debt in market `m`, vests whatever the pool received beyond what the
+    /// market's mark lost: a step (a cover that the capped mark did not count) that no LP request may take.
+    /// @param expected What the pool received, less the market's mark before the liquidation.
+    function vestStep(
+        MarketState storage m,
+        Pool storage pool,
+        uint256 price,
+        uint256 scale,
+        uint256 den,
+        int256 expected
+    ) external {
+        int256 step = expected + mark(m, price, scale, den);
+        if (step > 0) VestingLib.add(pool, uint256(step));
     }
 
     /// @notice Reverts with `WrongCounterparty` unless the vault and the backstop both name this engine

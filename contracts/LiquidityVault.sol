@@ -52,21 +52,23 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         DEN = WAD * SCALE;
     }
 
-    /// @notice The LP pool marked to the oracle: the engine's realized LP balance plus what each market's open
-    /// positions are worth to the pool at its price (`MarketLib.mark`, O(markets) from the engine's per-market
-    /// sums). Reverts while the oracle of a market with open positions refuses a price, so nobody deposits
-    /// or withdraws at a stale share price; a settled market is marked at its settlement price.
+    /// @notice The LP pool marked to the oracle: the engine's realized LP balance, less the gains still vesting
+    /// (`IPerpEngine.unvestedGains`: covers the mark did not count and repayments, which are not oracle rounds),
+    /// plus what each market's open positions are worth to the pool at its price (`MarketLib.mark`, O(markets)
+    /// from the engine's per-market sums). Reverts while the oracle of a market with open positions refuses a
+    /// price, so nobody deposits or withdraws at a stale share price; a settled market is marked at its
+    /// settlement price.
     function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {
         IPerpEngine e = IPerpEngine(engine);
         uint256 balance = e.lpBalance();
         uint256 reserved = e.totalReserved();
-        int256 value = int256(balance);
+        int256 value = int256(balance) - int256(e.unvestedGains());
         uint256 count = e.marketCount();
         for (uint256 id; id < count; ++id) {
             (bool open, Market memory m) = MarketLib.loadForMark(e, id, reserved, balance);
             if (open) value += MarketLib.mark(m, MarketLib.price(m), SCALE, DEN);
         }
-        return value > 0 ? uint256(value) : 0;
+        return MathLib.pos(value);
     }
 
     /// @notice Zero while any market has positions (deposits then go through `requestDeposit`), while the
@@ -251,7 +253,8 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         IPerpEngine e = IPerpEngine(engine);
         uint256 balance = e.lpBalance();
         uint256 reserved = e.totalReserved();
-        int256 atRounds = int256(balance);
+        // Gains still vesting are not the pool's yet, for a deposit or a redemption alike.
+        int256 atRounds = int256(balance) - int256(e.unvestedGains());
         int256 current = atRounds;
         uint256 count = e.marketCount();
         if (roundIds.length != count) revert RoundCount(roundIds.length, count);

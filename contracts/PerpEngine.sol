@@ -21,6 +21,7 @@ import {MarketLib} from "./libraries/MarketLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
 import {PositionMath} from "./libraries/PositionMath.sol";
 import {RiskLib} from "./libraries/RiskLib.sol";
+import {VestingLib} from "./libraries/VestingLib.sol";
 
 /// @title PerpEngine
 /// @notice Markets, isolated positions, the LP ledger and the loss waterfall of Bulwark.
@@ -487,6 +488,11 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     }
 
     /// @inheritdoc IPerpEngine
+    function unvestedGains() external view returns (uint256) {
+        return VestingLib.unvested(_pool.vesting, _pool.vestingFrom, _pool.vestingEnd);
+    }
+
+    /// @inheritdoc IPerpEngine
     function totalReserved() external view returns (uint128) {
         return _pool.totalReserved;
     }
@@ -529,14 +535,16 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         int256 remainingSize;
         uint256 covered;
         if (plan.full) {
+            // A bankrupt position's mark is capped (at most what its side's margins can pay), so what the pool
+            // receives for it may exceed what the mark counted: that part is a step, and it vests.
+            int256 markBefore = plan.badDebt > 0 ? ConfigLogic.mark(m, price, SCALE, DEN) : int256(0);
             _writePosition(account, marketId, m, p, Position(0, 0, 0, 0));
             if (plan.badDebt > 0) covered = backstop.cover(plan.badDebt);
             // The engine holds the margin and now the cover; after paying the keeper, the penalty and the
             // refund, the vault books the rest: the trader's loss less what is socialized.
-            _settleVault(
-                int256(uint256(p.margin) + covered) - int256(plan.keeperFee + plan.penalty + plan.refund),
-                true
-            );
+            int256 received = int256(uint256(p.margin) + covered) - int256(plan.keeperFee + plan.penalty + plan.refund);
+            _settleVault(received, true);
+            if (plan.badDebt > 0) ConfigLogic.vestStep(m, _pool, price, SCALE, DEN, received - markBefore);
         } else {
             remainingSize = p.size > 0 ? p.size - int256(plan.sizeClosed) : p.size + int256(plan.sizeClosed);
             Position memory r = Position(

@@ -71,7 +71,7 @@ describe("LP entry and exit that cannot be played", function () {
   });
 
   it("attack_jitAroundCover: a 9M deposit asked for when a bankrupt position appears takes none of its cover", async function () {
-    // On one-step LP deposits (main before this change): deposit 9M, liquidate the bankrupt long (its cover
+    // On one-step LP deposits (main before LP requests): deposit 9M, liquidate the bankrupt long (its cover
     // lands in the pool), redeem: +26,920.57 for the attacker.
     const s = await networkHelpers.loadFixture(fundedNoFunding6);
     await s.backstop.connect(s.staker).deposit(200_000n * s.unit, s.staker);
@@ -82,22 +82,32 @@ describe("LP entry and exit that cannot be played", function () {
     const deposit = 9_000_000n * s.unit;
     await s.token.connect(attacker).approve(s.vault, deposit);
     await s.vault.connect(attacker).requestDeposit(deposit, 0n);
-    // A keeper liquidates in the next block, as keepers are paid to: the cover lands before the deposit.
+    // A keeper liquidates in the next block, as keepers are paid to: the cover lands before the deposit, and
+    // what the capped mark did not count of it vests.
     const honestBefore = await s.vault.convertToAssets(await s.vault.balanceOf(s.lp));
     await s.engine.connect(s.keeper).liquidate(s.alice, ETH, s.keeper);
-    const honestAfterCover = await s.vault.convertToAssets(await s.vault.balanceOf(s.lp));
+    const step: bigint = await s.engine.unvestedGains();
+    expect(step, "the cover vests").to.be.greaterThan(29_000n * s.unit);
     const first = await round(s, 2_400, 30n);
-    await s.vault.connect(s.keeper).executeRequest(attacker, [first, 0n]);
-    await s.vault.connect(attacker).requestRedeem(await s.vault.balanceOf(attacker), 0n);
+    const entry = await (await s.vault.connect(s.keeper).executeRequest(attacker, [first, 0n])).wait();
+    const shares = await s.vault.balanceOf(attacker);
+    await s.vault.connect(attacker).requestRedeem(shares, 0n);
     const later = await round(s, 2_400, 31n);
     const before: bigint = await s.token.balanceOf(attacker);
-    await s.vault.connect(s.keeper).executeRequest(attacker, [later, 0n]);
+    const supply: bigint = await s.vault.totalSupply();
+    const exit = await (await s.vault.connect(s.keeper).executeRequest(attacker, [later, 0n])).wait();
     const gain: bigint = (await s.token.balanceOf(attacker)) - before - deposit;
-    expect(gain).to.be.lessThanOrEqual(0n);
-    // The honest LP kept the whole of what the liquidation brought the pool.
+    // Dave took no more than the stream paid his shares while he held them (61 s of a day).
+    const streamed =
+      (await s.engine.unvestedGains({ blockTag: entry!.blockNumber })) -
+      (await s.engine.unvestedGains({ blockTag: exit!.blockNumber }));
+    const daveStream = (streamed * shares) / supply;
+    expect(gain).to.be.lessThanOrEqual(daveStream + 1n);
+    // The honest LP, who stays, has all of the cover's step once it has vested, but Dave's stream.
+    await round(s, 2_400, 86_400n);
+    expect(await s.engine.unvestedGains()).to.equal(0n);
     const honestEnd = await s.vault.convertToAssets(await s.vault.balanceOf(s.lp));
-    expect(honestEnd).to.be.closeTo(honestAfterCover, 2n);
-    expect(honestAfterCover).to.be.greaterThan(honestBefore);
+    expect(honestEnd - honestBefore).to.be.closeTo(step - daveStream, 3n);
   });
 
   it("attack_exitBeforeSocialization: the first LP to leave shares a loss that one trader's loss beyond margin hid", async function () {

@@ -89,13 +89,16 @@ struct MarketState {
     uint256 settlementPrice; // 18 decimals; set once the market is settled (its clock then reads SETTLED)
 }
 
-/// @notice The LP pool's ledger in the engine, two words: what trades and liquidations move, and what waits
-/// for `distributeFees`.
+/// @notice The LP pool's ledger in the engine, three words: what trades and liquidations move, what waits
+/// for `distributeFees`, and the gains still vesting into the LP mark.
 struct Pool {
-    uint128 lpBalance; // realized LP assets
+    uint128 lpBalance; // realized LP assets, vesting gains included
     uint128 totalReserved; // sum over markets of their positions' profit caps
     uint128 pendingProtocolFees; // trading fees owed to the backstop and the treasury
     uint128 pendingPenalties; // liquidation penalties owed to the backstop
+    uint128 vesting; // gains that are not oracle rounds (covers, repayments), unvested at `vestingFrom`
+    uint48 vestingFrom; // when `vesting` was last set
+    uint48 vestingEnd; // `vesting` vests linearly from `vestingFrom` to this time (VestingLib)
 }
 
 /// @notice A position: isolated, one per (account, market).
@@ -167,6 +170,9 @@ interface IPerpEngine {
     event BatchLiquidated(address indexed keeper, uint256 attempted, uint256 liquidated, uint256 keeperFees);
     event FeesDistributed(uint256 toBackstop, uint256 toTreasury);
     event LiquidityAdded(uint256 assets, uint256 lpBalance);
+    /// @notice A gain that is not an oracle round (a backstop cover the mark did not count, a recovery repayment)
+    /// landed in the LP pool: `unvested` (this gain and the rest of earlier ones) vests linearly until `end`.
+    event GainVesting(uint256 gain, uint256 unvested, uint256 end);
     event LiquidityRemoved(address indexed receiver, uint256 assets, uint256 lpBalance);
 
     // ---------------------------------------------------------------- errors
@@ -338,8 +344,12 @@ interface IPerpEngine {
     function freeLiquidity() external view returns (uint256);
     /// @notice The price the engine values market `marketId` at: its oracle's, or its settlement price.
     function marketPrice(uint256 marketId) external view returns (uint256);
-    /// @notice Realized LP assets: the pool before it is marked to the oracle.
+    /// @notice Realized LP assets: the pool before it is marked to the oracle, vesting gains included.
     function lpBalance() external view returns (uint128);
+    /// @notice The part of `lpBalance` still vesting: gains that are not oracle rounds (a backstop cover the mark
+    /// did not count, a recovery repayment) enter the LP mark linearly over up to a day (`VestingLib`), so that no
+    /// request made or executed around one can take it.
+    function unvestedGains() external view returns (uint256);
     /// @notice The sum over markets of their positions' profit caps, which the pool must back.
     function totalReserved() external view returns (uint128);
     /// @notice Trading fees owed to the backstop and the treasury, until `distributeFees`.
