@@ -34,7 +34,9 @@ library VestingLib {
         uint256 left = unvested(pool.vesting, pool.vestingFrom, end);
         uint256 rest = end > block.timestamp ? end - block.timestamp : 0;
         uint256 total = left + gain;
-        uint256 duration = (left * rest + gain * PERIOD).mulDivUp(1, total);
+        // Rounded down: still at least `rest` (PERIOD >= rest), and a unit of dust moves the end by nothing while at
+        // least PERIOD units vest.
+        uint256 duration = (left * rest + gain * PERIOD) / total;
         pool.vesting = SafeCast.toUint128(total);
         // Both fit for millions of years.
         (pool.vestingFrom, pool.vestingEnd) = (uint48(block.timestamp), uint48(block.timestamp + duration));
