@@ -10,6 +10,7 @@ import {
   optionalAddress,
   required,
 } from "./cli.js";
+import { checkRequest } from "./checks.js";
 import { parseUnits } from "./deployment.js";
 import { ToolError } from "./errors.js";
 import { baseUnits, tokens, usd, when } from "./format.js";
@@ -164,7 +165,8 @@ export const requestOrder: Tool<RequestArgs> = {
       );
     }
     let bound: bigint;
-    let price: bigint | undefined;
+    const oracle = await ctx.ethers.getContractAt("ChainlinkOracle", (await d.lens.getMarket(marketId)).oracle);
+    const price = await oracle.price(); // a refused price (stale, out of bounds) is rendered by name
     if (args.acceptablePrice !== undefined) {
       if (args.slippage !== undefined)
         throw new ToolError("BadOptions", "give --acceptable-price or --slippage, not both");
@@ -173,11 +175,9 @@ export const requestOrder: Tool<RequestArgs> = {
         throw new ToolError("ZeroAcceptablePrice", "a buy needs an acceptable price above 0");
     } else {
       const slippage = args.slippage === undefined ? DEFAULT_SLIPPAGE_BPS : parseSlippage(args.slippage);
-      const m = await d.lens.getMarket(marketId);
-      const oracle = await ctx.ethers.getContractAt("ChainlinkOracle", m.oracle);
-      price = await oracle.price(); // a refused price (stale, out of bounds) is rendered by name
       bound = acceptablePrice(kind, size, price, slippage);
     }
+    await checkRequest(ctx, { account: signer.address, marketId, kind, size, amount, acceptablePrice: bound, price });
     const executionFee =
       args.executionFee === undefined
         ? await defaultExecutionFee(ctx, params.minExecutionFee)
@@ -208,14 +208,16 @@ export const requestOrder: Tool<RequestArgs> = {
     const [event] = eventsIn(receipt, d.orderBook, "OrderRequested");
     if (!event) throw new ToolError("MissingEvent", `the transaction ${receipt.hash} emitted no OrderRequested`);
     const { notBefore, expiresAt } = event.args as unknown as { notBefore: bigint; expiresAt: bigint };
+    // Counted from the request's own block: the latest block before it may be minutes old on a quiet chain.
+    const now = BigInt((await receipt.getBlock()).timestamp);
     const buy = isBuy(kind, size);
     const what = `${kindName(kind)} ${sideOf(size)}${tradesSize ? ` ${baseUnits(magnitude)}` : ""}${takesAmount ? ` with ${t(ctx, amount)}` : ""}`;
     return {
       lines: [
         `Requested ${what} in market ${marketId} (tx ${receipt.hash})`,
-        `  executes at the first oracle round from ${when(notBefore, units.now)}, at a price ${buy ? "<=" : ">="} ${usd(bound)}` +
-          (price === undefined ? "" : ` (now ${usd(price)})`),
-        `  escrowed ${t(ctx, escrow)} including an execution fee of ${t(ctx, executionFee)} for the keeper; expires ${when(expiresAt, units.now)}`,
+        `  executes at the first oracle round from ${when(notBefore, now)}, at a price ${buy ? "<=" : ">="} ${usd(bound)}` +
+          ` (now ${usd(price)})`,
+        `  escrowed ${t(ctx, escrow)} including an execution fee of ${t(ctx, executionFee)} for the keeper; expires ${when(expiresAt, now)}`,
       ],
       data: {
         action: "request",
