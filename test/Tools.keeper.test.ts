@@ -71,6 +71,27 @@ describe("Tools: the keeper's guards and reports", function () {
     expect(a.lines.filter((l) => l.startsWith("warning:"))).to.have.length(1);
   });
 
+  it("keeper_batch_line_says_when_another_executor_got_there_first", async function () {
+    const a = keeperOf(s);
+    const b = keeperOf(s);
+    await requestLong(s, s.traders[0], 3_030n * WAD);
+    await requestLong(s, s.traders[1], 3_030n * WAD);
+    await nextRound(s);
+    await a.keeper.sync(await ethers.provider.getBlockNumber());
+    const { ready } = await a.keeper.findOrders();
+    expect(ready).to.have.length(2);
+    expect((await b.keeper.tick())?.ordersExecuted, "B executes both first").to.equal(2);
+
+    const before = await s.collateral.balanceOf(s.keeper.address);
+    const result = await a.keeper.executeOrders(ready);
+    expect([result.executed, result.refused, result.fees]).to.deep.equal([0, 0, 0n]);
+    expect(await s.collateral.balanceOf(s.keeper.address), "no fee for A").to.equal(before);
+    const line = a.lines.find((l) => l.startsWith("batch of 2 request(s)"));
+    expect(line).to.match(
+      /: 0 executed, 0 refused at execution, 2 skipped by the book \(no longer pending: another executor first\? or its round refused\); fees 0\.00 mUSD tx 0x/,
+    );
+  });
+
   it("keeper_reloads_its_index_when_the_block_number_goes_back", async function () {
     const snapshot = await networkHelpers.takeSnapshot();
     await openThroughBook(s, s.keeper, [{ trader: s.traders[0], market: ETH, size: WAD, margin: 400n * s.unit }]);

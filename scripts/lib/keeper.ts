@@ -685,11 +685,14 @@ export class Keeper {
         executed += outcome.executed;
         refused += outcome.refused;
         fees += outcome.fees;
-        // Requests the receipt does not mention were executed or cancelled by someone else first.
-        const gone = batch.length - outcome.executed - outcome.refused;
+        // The book skips, without an event, a request that is no longer pending (another executor or its owner
+        // got there first) or whose round its oracle refuses now.
+        const skippedByBook = batch.length - outcome.executed - outcome.refused;
         this.log(
           `batch of ${batch.length} request(s) (${describe(batch)}): ${outcome.executed} executed, ${outcome.refused} refused at execution` +
-            (gone > 0 ? `, ${gone} already executed or cancelled by another executor` : "") +
+            (skippedByBook > 0
+              ? `, ${skippedByBook} skipped by the book (no longer pending: another executor first? or its round refused)`
+              : "") +
             `; fees ${fmt(outcome.fees)} tx ${tx.hash} gas ${receipt?.gasUsed}`,
         );
       } catch (error) {
