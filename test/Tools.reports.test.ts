@@ -2,11 +2,13 @@
 // an executed timelock change shown as the change it made.
 import { expect } from "chai";
 import { Wallet } from "ethers";
+import type { HookManager } from "hardhat/types/hooks";
+import { execute } from "../scripts/lib/cli.js";
 import { fund } from "../scripts/lib/playground.js";
 import { timelockExecute, timelockList } from "../scripts/lib/timelock.js";
 import { setParameter } from "../scripts/lib/tools.js";
 import { requestOrder } from "../scripts/lib/trade.js";
-import { deployThroughIgnition, ethers, networkHelpers } from "./helpers/ops.js";
+import { connection, deployThroughIgnition, ethers, networkHelpers } from "./helpers/ops.js";
 import { expectRefusal, run } from "./helpers/tool-run.js";
 
 type System = Awaited<ReturnType<typeof deployThroughIgnition>>;
@@ -38,6 +40,29 @@ describe("Tools: the signer and the reports", function () {
       } finally {
         delete process.env.BULWARK_TEST_FROM_KEY;
       }
+    });
+
+    it("asks_the_keystore_for_a_name_that_no_environment_variable_holds", async function () {
+      const wallet = Wallet.createRandom();
+      await networkHelpers.setBalance(wallet.address, 10n ** 18n);
+      const asked: string[] = [];
+      // Hardhat's hook chain, as the keystore plugin answers it for an entry it holds.
+      const hooks = {
+        runHandlerChain: async (_category: string, _hook: string, [variable]: [{ name: string }]) => {
+          asked.push(variable.name);
+          return wallet.privateKey;
+        },
+      } as unknown as HookManager;
+      const out: string[] = [];
+      const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+      const code = await execute(
+        { connection, deployment: s, io, hooks },
+        { amount: "1", from: "KEEPER_KEY", json: true },
+        fund,
+      );
+      expect(code, out.join("\n")).to.equal(0);
+      expect(asked).to.deep.equal(["KEEPER_KEY"]);
+      expect(JSON.parse(out[0]).account).to.equal(wallet.address);
     });
 
     it("refuses_an_unknown_index_or_name_with_one_line_and_sends_nothing", async function () {

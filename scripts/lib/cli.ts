@@ -7,7 +7,7 @@ import type { HookManager } from "hardhat/types/hooks";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { NetworkConnection } from "hardhat/types/network";
 import { type Deployment, loadDeployment, parseUnits } from "./deployment.js";
-import { type Failure, type Overrides, ToolError, describeError } from "./errors.js";
+import { type Failure, type Overrides, ToolError, describeError, firstLine } from "./errors.js";
 import { type Units, toJson } from "./format.js";
 
 /** What a tool reports: `lines` for people, `data` (bigints become strings) for --json. */
@@ -152,6 +152,7 @@ export async function signerFrom(
 ): Promise<ToolSigner> {
   const { ethers } = connection;
   const text = from?.trim() ?? "";
+  const option = { option: "--from" };
   if (text === "" || /^\d+$/.test(text)) {
     const index = text === "" ? 0 : Number(text);
     const signers = await ethers.getSigners();
@@ -161,43 +162,34 @@ export async function signerFrom(
       signers.length === 0
         ? `the ${connection.networkName} network has no account configured: pass --from with the keystore name of a private key`
         : `--from ${text}: the ${connection.networkName} network has ${signers.length} account(s), 0 to ${signers.length - 1}`,
-      { option: "--from" },
+      option,
     );
   }
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(text)) {
     throw new ToolError(
       "BadOption",
       `--from "${text}" is neither an account index (0, 1, …) nor a keystore name such as KEEPER_KEY`,
-      { option: "--from" },
+      option,
     );
   }
+  const missing = () =>
+    new ToolError("UnknownKey", `--from ${text}: no keystore entry or environment variable ${text}`, option);
+  // An environment variable of that name first, as Hardhat resolves configuration variables; then the keystore.
   let key = process.env[text];
   if (key === undefined && hooks) {
     key = await hooks
-      .runHandlerChain(
-        "configurationVariables",
-        "fetchValue",
-        [{ _type: "ConfigurationVariable", name: text }],
-        async () => {
-          throw new ToolError("UnknownKey", `--from ${text}: no keystore entry or environment variable ${text}`);
-        },
+      .runHandlerChain("configurationVariables", "fetchValue", [{ _type: "ConfigurationVariable", name: text }], () =>
+        Promise.reject(missing()),
       )
       .catch((error: unknown) => {
         if (error instanceof ToolError) throw error;
-        throw new ToolError(
-          "UnknownKey",
-          `--from ${text}: cannot read it from the keystore (${(error as Error).message.split("\n")[0]})`,
-        );
+        throw new ToolError("UnknownKey", `--from ${text}: the keystore cannot give it (${firstLine(error)})`, option);
       });
   }
-  if (key === undefined) {
-    throw new ToolError("UnknownKey", `--from ${text}: no keystore entry or environment variable ${text}`, {
-      option: "--from",
-    });
-  }
+  if (key === undefined) throw missing();
   const hex = key.trim().startsWith("0x") ? key.trim() : `0x${key.trim()}`;
   if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) {
-    throw new ToolError("BadKey", `--from ${text} does not hold a private key (32 bytes of hex)`, { option: "--from" });
+    throw new ToolError("BadKey", `--from ${text} does not hold a private key (32 bytes of hex)`, option);
   }
   return new Wallet(hex, ethers.provider);
 }
