@@ -122,7 +122,22 @@ describe("Tools: requests checked against the engine's rules before they are sen
       );
     });
 
-    it("orders_request_sends_a_close_and_a_reduce_that_the_engine_takes", async function () {
+    it("orders_request_on_a_stale_feed_needs_an_explicit_bound_and_says_it_was_not_checked", async function () {
+      await networkHelpers.time.increase(3_601); // past the feed's heartbeat
+      const line = await expectRefusal(
+        () => run(requestOrder, { market: "0", kind: "close" }, s, s.traders[0]),
+        "StalePrice",
+      );
+      expect(line).to.match(
+        /^error: the price feed is stale: its last round is from .* older than its heartbeat of 1 h/,
+      );
+      const r = await run(requestOrder, { market: "0", kind: "close", acceptablePrice: "2900" }, s, s.traders[0]);
+      expect(r.code, r.err.join("\n")).to.equal(0);
+      expect(r.out[0]).to.match(/^not checked against the market's rules: the price feed is stale/);
+      expect(r.out[1]).to.match(/^Requested close long in market 0/);
+    });
+
+    it("orders_request_sends_a_close_that_passes_the_checks", async function () {
       const r = await run(requestOrder, { market: "0", kind: "close" }, s, s.traders[0]);
       expect(r.code, r.err.join("\n")).to.equal(0);
       expect(r.out[0]).to.match(/^Requested close long in market 0/);

@@ -12,7 +12,7 @@ import {
 } from "./cli.js";
 import { checkRequest } from "./checks.js";
 import { parseUnits } from "./deployment.js";
-import { ToolError } from "./errors.js";
+import { ToolError, describeError } from "./errors.js";
 import { baseUnits, tokens, usd, when } from "./format.js";
 import {
   MarketFeeds,
@@ -166,7 +166,13 @@ export const requestOrder: Tool<RequestArgs> = {
     }
     let bound: bigint;
     const oracle = await ctx.ethers.getContractAt("ChainlinkOracle", (await d.lens.getMarket(marketId)).oracle);
-    const price = await oracle.price(); // a refused price (stale, out of bounds) is rendered by name
+    // A refused price (stale, out of bounds) is rendered by name, unless the bound is given: then the request is
+    // sent unchecked (its round, later, may be fresh), and the tool says so.
+    const price = await oracle.price().catch((error: unknown) => {
+      if (args.acceptablePrice === undefined) throw error;
+      ctx.note(`not checked against the market's rules: ${describeError(error, units).message}`);
+      return undefined;
+    });
     if (args.acceptablePrice !== undefined) {
       if (args.slippage !== undefined)
         throw new ToolError("BadOptions", "give --acceptable-price or --slippage, not both");
@@ -175,9 +181,11 @@ export const requestOrder: Tool<RequestArgs> = {
         throw new ToolError("ZeroAcceptablePrice", "a buy needs an acceptable price above 0");
     } else {
       const slippage = args.slippage === undefined ? DEFAULT_SLIPPAGE_BPS : parseSlippage(args.slippage);
-      bound = acceptablePrice(kind, size, price, slippage);
+      bound = acceptablePrice(kind, size, price!, slippage); // without a bound, a refused price threw above
     }
-    await checkRequest(ctx, { account: signer.address, marketId, kind, size, amount, acceptablePrice: bound, price });
+    if (price !== undefined) {
+      await checkRequest(ctx, { account: signer.address, marketId, kind, size, amount, acceptablePrice: bound, price });
+    }
     const executionFee =
       args.executionFee === undefined
         ? await defaultExecutionFee(ctx, params.minExecutionFee)
@@ -216,7 +224,7 @@ export const requestOrder: Tool<RequestArgs> = {
       lines: [
         `Requested ${what} in market ${marketId} (tx ${receipt.hash})`,
         `  executes at the first oracle round from ${when(notBefore, now)}, at a price ${buy ? "<=" : ">="} ${usd(bound)}` +
-          ` (now ${usd(price)})`,
+          (price === undefined ? "" : ` (now ${usd(price)})`),
         `  escrowed ${t(ctx, escrow)} including an execution fee of ${t(ctx, executionFee)} for the keeper; expires ${when(expiresAt, now)}`,
       ],
       data: {
