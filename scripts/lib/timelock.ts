@@ -133,12 +133,13 @@ export async function scheduleCall(
     .find((e) => e?.name === "CallScheduled");
   if (!parsed) throw new ToolError("MissingEvent", `the transaction ${receipt!.hash} emitted no CallScheduled`);
   const id = parsed.args.id as string;
-  const eta = BigInt((await receipt!.getBlock()).timestamp) + delay;
+  const scheduledAt = BigInt((await receipt!.getBlock()).timestamp);
+  const eta = scheduledAt + delay;
   return {
     lines: [
       `Scheduled on the timelock: ${call.summary}`,
       `  operation ${id}`,
-      `  executable from ${when(eta, ctx.units.now)} (delay ${duration(delay)}): operator timelock execute --id ${id}`,
+      `  executable from ${when(eta, scheduledAt)} (delay ${duration(delay)}): operator timelock execute --id ${id}`,
       `  (tx ${receipt!.hash})`,
     ],
     data: { action: "schedule", id, target: call.target, value, data: call.data, salt, delay, eta, tx: receipt!.hash },
