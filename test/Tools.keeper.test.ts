@@ -2,8 +2,10 @@
 // indexed, and summary lines that say what the receipts say.
 import { expect } from "chai";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import type { Block, Provider } from "ethers";
 import { formatUnits } from "../scripts/lib/deployment.js";
 import { Keeper } from "../scripts/lib/keeper.js";
+import { ChainWatch } from "../scripts/lib/keeper-guard.js";
 import { OrderKind } from "../scripts/lib/orders.js";
 import {
   ETH,
@@ -149,5 +151,24 @@ describe("Tools: the keeper's guards and reports", function () {
     ).to.equal(false);
     expect(lines.some((l) => / 1 executed, 1 refused at execution, 0 expired cancelled/.test(l))).to.equal(true);
     expect(tick?.executionFees).to.equal(2n * fee);
+  });
+
+  it("chain_watch_names_a_new_genesis_block_and_a_new_chain_id", async function () {
+    // Two chains as a restarted node or a switched RPC URL would give them: same height, other genesis or id.
+    let chain = { genesis: "0xa0", chainId: 31_337n, hashes: ["0xa0", "0xa1", "0xa2"] };
+    const provider = {
+      getBlock: async (n: number) => ({ number: n, hash: chain.hashes[n] }),
+      getNetwork: async () => ({ chainId: chain.chainId }),
+    } as unknown as Provider;
+    const watch = new ChainWatch(provider);
+    const at = (n: number) => ({ number: n, hash: chain.hashes[n] }) as Block;
+    expect(await watch.changed(at(2)), "the first block seen").to.equal(undefined);
+    chain = { genesis: "0xb0", chainId: 31_337n, hashes: ["0xb0", "0xb1", "0xb2", "0xb3"] };
+    expect(await watch.changed(at(3))).to.equal(
+      "the chain was reset (a new genesis block): block 2 is no longer the block seen before",
+    );
+    chain = { genesis: "0xc0", chainId: 11_155_111n, hashes: ["0xc0", "0xc1", "0xc2", "0xc3", "0xc4"] };
+    expect(await watch.changed(at(4))).to.equal("the chain id changed from 31337 to 11155111");
+    expect(await watch.changed(at(4)), "the same block again").to.equal(undefined);
   });
 });
