@@ -1,10 +1,8 @@
+import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import hre from "hardhat";
 import config from "../hardhat.config.js";
-
-/** Every deployable contract's runtime bytecode stays 2.5 KB under EIP-170's 24,576 bytes. */
-const LIMIT = 22_000;
-const EIP170 = 24_576;
+import { EIP170, SIZE_LIMIT, deployableSizes, sizeTableIn } from "../scripts/lib/sizes.js";
 
 describe("contract size", function () {
   it("the production profile compiles exactly as the tests do (sizes below are production sizes)", function () {
@@ -12,29 +10,17 @@ describe("contract size", function () {
     expect(profiles.profiles.production).to.deep.equal(profiles.profiles.default);
   });
 
-  it(`every deployable contract's runtime bytecode is at most ${LIMIT.toLocaleString("en-US")} bytes`, async function () {
+  it(`every deployable contract's runtime bytecode is at most ${SIZE_LIMIT.toLocaleString("en-US")} bytes`, async function () {
     // Under `--coverage` the artifacts carry instrumentation: their sizes are not the deployed ones.
     if (hre.globalOptions.coverage === true) this.skip();
-    const rows: { name: string; bytes: number; margin: number }[] = [];
-    for (const fqn of await hre.artifacts.getAllFullyQualifiedNames()) {
-      // Deployable units live in contracts/ (test doubles in contracts/mocks are never deployed outside
-      // tests), plus OpenZeppelin's TimelockController, which every deployment includes.
-      const ours = fqn.startsWith("contracts/") && !fqn.startsWith("contracts/mocks/");
-      if (!ours && !fqn.endsWith("/governance/TimelockController.sol:TimelockController")) continue;
-      const artifact = await hre.artifacts.readArtifact(fqn);
-      const bytes = (artifact.deployedBytecode.length - 2) / 2;
-      // Interfaces and internal-only libraries have no runtime code of their own (a library's is a stub).
-      if (bytes <= 100) continue;
-      rows.push({ name: artifact.contractName, bytes, margin: LIMIT - bytes });
-    }
-    rows.sort((a, b) => b.bytes - a.bytes);
+    const rows = await deployableSizes(hre.artifacts);
+    const fmt = (n: number) => n.toLocaleString("en-US");
     console.log(
       `      ${"contract".padEnd(18)} ${"bytes".padStart(7)} ${"to 22,000".padStart(10)} ${"to EIP-170".padStart(11)}`,
     );
     for (const r of rows) {
-      const fmt = (n: number) => n.toLocaleString("en-US");
       console.log(
-        `      ${r.name.padEnd(18)} ${fmt(r.bytes).padStart(7)} ${fmt(r.margin).padStart(10)} ${fmt(EIP170 - r.bytes).padStart(11)}`,
+        `      ${r.name.padEnd(18)} ${fmt(r.bytes).padStart(7)} ${fmt(SIZE_LIMIT - r.bytes).padStart(10)} ${fmt(EIP170 - r.bytes).padStart(11)}`,
       );
     }
     expect(rows.map((r) => r.name)).to.include.members([
@@ -44,7 +30,18 @@ describe("contract size", function () {
       "BackstopModule",
       "TimelockController",
     ]);
-    const over = rows.filter((r) => r.bytes > LIMIT).map((r) => `${r.name} ${r.bytes}`);
-    expect(over, `contracts over the ${LIMIT}-byte limit`).to.deep.equal([]);
+    const over = rows.filter((r) => r.bytes > SIZE_LIMIT).map((r) => `${r.name} ${r.bytes}`);
+    expect(over, `contracts over the ${SIZE_LIMIT}-byte limit`).to.deep.equal([]);
+  });
+
+  it("docs_architecture_size_table_matches_the_compiled_sizes", async function () {
+    if (hre.globalOptions.coverage === true) this.skip();
+    const compiled = await deployableSizes(hre.artifacts);
+    const documented = sizeTableIn(readFileSync(new URL("../docs/ARCHITECTURE.md", import.meta.url), "utf8"));
+    expect(documented, "docs/ARCHITECTURE.md has a size table (`npm run sizes` writes it)").to.not.equal(undefined);
+    expect(
+      documented,
+      "docs/ARCHITECTURE.md's size table differs from the compiled contracts: run `npm run sizes` to rewrite it",
+    ).to.deep.equal(compiled);
   });
 });

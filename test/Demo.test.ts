@@ -2,7 +2,8 @@ import { spawnSync } from "node:child_process";
 import { expect } from "chai";
 import hre from "hardhat";
 import { network } from "hardhat";
-import { demoJson, runDemo } from "../scripts/lib/demo.js";
+import { demoJson, runDemo, waterfallTable } from "../scripts/lib/demo.js";
+import { formatUnits } from "../scripts/lib/deployment.js";
 
 describe("Demo", function () {
   this.timeout(120_000);
@@ -70,6 +71,21 @@ describe("Demo", function () {
     expect(crash2.socialized).to.be.greaterThan(0n);
     expect(crash2.coveredByBackstop).to.be.greaterThan(0n);
     expect(BigInt(json.backstopSharePrice.after)).to.be.lessThan(BigInt(json.backstopSharePrice.before));
+
+    // The table's Total column and the JSON give the same share prices: the first phase's before, the last's after.
+    const first = result.phases[0];
+    const last = result.phases.at(-1)!;
+    expect(json.lpSharePrice).to.deep.equal({
+      before: first.lpSharePrice.before.toString(),
+      after: last.lpSharePrice.after.toString(),
+    });
+    const total = (x: bigint) => formatUnits(x, result.decimals, Math.min(result.decimals, 6));
+    const lpRow = waterfallTable(result)
+      .split("\n")
+      .find((line) => line.startsWith("LP share price"))!;
+    expect(lpRow.trimEnd(), "the Total column").to.satisfy((row: string) =>
+      row.endsWith(`| ${total(first.lpSharePrice.before)} > ${total(last.lpSharePrice.after)}`),
+    );
   });
 
   it("`npm run demo -- --json` prints one JSON object on stdout", async function () {

@@ -283,6 +283,8 @@ describe("Keeper", function () {
       "lpExecuted",
       "lpCancelled",
       "errors",
+      "chainReset",
+      "otherSenderTxs",
       "dryRun",
       "ms",
     ]);

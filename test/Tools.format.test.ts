@@ -39,7 +39,7 @@ describe("Tools: numbers, times and errors as people read them", function () {
 
   it("parses amounts with the token's decimals, and names what is wrong", function () {
     expect(parseUnits("1_000.5", 6)).to.equal(1_000_500_000n);
-    expect(() => parseUnits("1.5e3", 6)).to.throw('amount "1.5e3" is not a decimal number such as 1000 or 1000.5');
+    expect(() => parseUnits("1.5e3", 6)).to.throw('amount "1.5e3" is not a number such as 1000, 1,000.5 or 0.25');
     expect(() => parseUnits("0.1234567", 6)).to.throw('amount "0.1234567" has 7 decimals; at most 6 are allowed');
   });
 

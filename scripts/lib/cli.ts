@@ -2,11 +2,12 @@
 // (text, or one JSON object with --json) or one error (one line, or one {"error": …} object on stderr),
 // and return the exit code. Tasks call `runTask`; tests call `execute` with a connection and a deployment.
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { getAddress, isAddress, ZeroAddress } from "ethers";
+import { type Signer, Wallet, getAddress, isAddress, ZeroAddress } from "ethers";
+import type { HookManager } from "hardhat/types/hooks";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { NetworkConnection } from "hardhat/types/network";
 import { type Deployment, loadDeployment, parseUnits } from "./deployment.js";
-import { type Failure, type Overrides, ToolError, describeError } from "./errors.js";
+import { type Failure, type Overrides, ToolError, describeError, firstLine } from "./errors.js";
 import { type Units, toJson } from "./format.js";
 
 /** What a tool reports: `lines` for people, `data` (bigints become strings) for --json. */
@@ -15,11 +16,14 @@ export interface Report {
   data: Record<string, unknown>;
 }
 
+/** Who signs: one of the network's accounts, or a wallet whose key a keystore holds. */
+export type ToolSigner = Signer & { readonly address: string };
+
 export interface ToolContext {
   ethers: HardhatEthers;
   connection: NetworkConnection;
   d: Deployment;
-  signer: HardhatEthersSigner;
+  signer: ToolSigner;
   units: Units;
   /** Progress lines (stderr in --json mode, so that stdout stays one JSON object). */
   note: (line: string) => void;
@@ -36,6 +40,8 @@ export const processIo: Io = { out: (line) => console.log(line), err: (line) => 
 export interface CommonArgs {
   json?: boolean;
   deploymentId?: string;
+  /** The signer: an account index, or the name of a keystore entry (or environment variable) with a key. */
+  from?: string;
 }
 
 export interface Tool<A> {
@@ -51,8 +57,10 @@ export interface Runtime {
   io?: Io;
   /** A deployment to use instead of Ignition's records (tests). */
   deployment?: Deployment;
-  /** The signer (default: the network's first account). */
+  /** The signer (default: `--from`, or the network's first account). */
   signer?: HardhatEthersSigner;
+  /** Hardhat's hooks, to read a `--from` key from the keystore (tasks pass the runtime's). */
+  hooks?: HookManager;
 }
 
 /** Runs `tool` and reports; returns the exit code (0 on success, 1 on any failure). */
@@ -66,7 +74,7 @@ export async function execute<A extends CommonArgs>(rt: Runtime, args: A, tool: 
         ? (undefined as unknown as Deployment)
         : (rt.deployment ?? (await loadDeploymentFor(rt.connection, args.deploymentId)));
     units = d ? await unitsOf(ethers, d) : undefined;
-    const signer = rt.signer ?? (await ethers.getSigners())[0];
+    const signer = rt.signer ?? (await signerFrom(rt.connection, args.from, rt.hooks));
     const note = (line: string) => (args.json ? io.err(line) : io.out(line));
     const report = await tool.run({ ethers, connection: rt.connection, d, signer, units: units!, note }, args);
     io.out(args.json ? toJson(report.data) : report.lines.join("\n"));
@@ -91,7 +99,7 @@ export async function runTask<A extends CommonArgs>(hre: HardhatRuntimeEnvironme
     process.exitCode = 1;
     return;
   }
-  const code = await execute({ connection }, args, tool);
+  const code = await execute({ connection, hooks: hre.hooks }, args, tool);
   if (code !== 0) process.exitCode = code;
 }
 
@@ -131,6 +139,60 @@ export async function unitsOf(ethers: HardhatEthers, d: Deployment): Promise<Uni
 }
 
 // ---------------------------------------------------------------- input
+
+/**
+ * The signer `--from` names: an index into the network's configured accounts (default 0: the first), or the
+ * name of a configuration variable (the keystore's, `npx hardhat keystore set NAME`, or an environment
+ * variable) that holds a private key.
+ */
+export async function signerFrom(
+  connection: NetworkConnection,
+  from: string | undefined,
+  hooks?: HookManager,
+): Promise<ToolSigner> {
+  const { ethers } = connection;
+  const text = from?.trim() ?? "";
+  const option = { option: "--from" };
+  if (text === "" || /^\d+$/.test(text)) {
+    const index = text === "" ? 0 : Number(text);
+    const signers = await ethers.getSigners();
+    if (index < signers.length) return signers[index];
+    throw new ToolError(
+      "UnknownAccount",
+      signers.length === 0
+        ? `the ${connection.networkName} network has no account configured: pass --from with the keystore name of a private key`
+        : `--from ${text}: the ${connection.networkName} network has ${signers.length} account(s), 0 to ${signers.length - 1}`,
+      option,
+    );
+  }
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(text)) {
+    throw new ToolError(
+      "BadOption",
+      `--from "${text}" is neither an account index (0, 1, …) nor a keystore name such as KEEPER_KEY`,
+      option,
+    );
+  }
+  const missing = () =>
+    new ToolError("UnknownKey", `--from ${text}: no keystore entry or environment variable ${text}`, option);
+  // An environment variable of that name first, as Hardhat resolves configuration variables; then the keystore.
+  let key = process.env[text];
+  if (key === undefined && hooks) {
+    key = await hooks
+      .runHandlerChain("configurationVariables", "fetchValue", [{ _type: "ConfigurationVariable", name: text }], () =>
+        Promise.reject(missing()),
+      )
+      .catch((error: unknown) => {
+        if (error instanceof ToolError) throw error;
+        throw new ToolError("UnknownKey", `--from ${text}: the keystore cannot give it (${firstLine(error)})`, option);
+      });
+  }
+  if (key === undefined) throw missing();
+  const hex = key.trim().startsWith("0x") ? key.trim() : `0x${key.trim()}`;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) {
+    throw new ToolError("BadKey", `--from ${text} does not hold a private key (32 bytes of hex)`, option);
+  }
+  return new Wallet(hex, ethers.provider);
+}
 
 /** How the user typed an option: `--batch-size` for a flag, or an environment variable's name as is. */
 const flag = (name: string) =>

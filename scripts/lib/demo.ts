@@ -32,7 +32,7 @@ export interface DemoResult {
   toBlock: number;
   totals: Waterfall;
   phases: PhaseReport[];
-  /** Before the first crash and after the second. */
+  /** Before the first phase and after the last: the table's Total column. */
   lpSharePrice: { before: bigint; after: bigint };
   backstopSharePrice: { before: bigint; after: bigint };
   traders: number;
@@ -388,15 +388,14 @@ export async function runDemo(
     `Backstop covered ${usd(await d.backstop.totalCovered())} in total; coverage ratio now ${coverage === ethers.MaxUint256 ? "unbounded (no open interest)" : `${ethers.formatUnits(coverage, 16).slice(0, 6)} %`}`,
   );
 
-  const crashes = phases.slice(1);
   return {
     decimals: d.decimals,
     fromBlock,
     toBlock,
     totals,
     phases,
-    lpSharePrice: { before: crashes[0].lpSharePrice.before, after: crashes[1].lpSharePrice.after },
-    backstopSharePrice: { before: crashes[0].backstopSharePrice.before, after: crashes[1].backstopSharePrice.after },
+    lpSharePrice: { before: phases[0].lpSharePrice.before, after: phases.at(-1)!.lpSharePrice.after },
+    backstopSharePrice: { before: phases[0].backstopSharePrice.before, after: phases.at(-1)!.backstopSharePrice.after },
     traders: traders.length,
     ordersExecuted: executions.length,
     executionFees,
@@ -422,14 +421,13 @@ export function waterfallTable(r: DemoResult): string {
   const heads = ["Move", "Crash 1 (ETH)", "Crash 2 (BTC)", "Total"];
   const cols = [...r.phases, r.totals];
   const body = rows.map(([label, f]) => [label, ...cols.map(f)]);
-  const price = (label: string, get: (p: PhaseReport) => { before: bigint; after: bigint }) => [
-    label,
-    ...r.phases.map((p) => `${usd6(get(p).before, r.decimals)} > ${usd6(get(p).after, r.decimals)}`),
-    `${usd6(get(r.phases[0]).before, r.decimals)} > ${usd6(get(r.phases.at(-1)!).after, r.decimals)}`,
-  ];
+  type Prices = Pick<DemoResult, "lpSharePrice" | "backstopSharePrice">;
+  // Each phase, then the whole run (the Total column): the same figures as the JSON's.
+  const price = (get: (p: Prices) => { before: bigint; after: bigint }) =>
+    [...r.phases, r].map((p) => `${usd6(get(p).before, r.decimals)} > ${usd6(get(p).after, r.decimals)}`);
   body.push(
-    price("LP share price", (p) => p.lpSharePrice),
-    price("Backstop share price", (p) => p.backstopSharePrice),
+    ["LP share price", ...price((p) => p.lpSharePrice)],
+    ["Backstop share price", ...price((p) => p.backstopSharePrice)],
   );
   const all = [["", ...heads], ...body];
   const widths = all[0].map((_, c) => Math.max(...all.map((row) => row[c].length)));

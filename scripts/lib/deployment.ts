@@ -2,6 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import { ToolError } from "./errors.js";
+import { parseDecimal } from "./numbers.js";
 
 /** Where a deployment's contracts live, by role. */
 export interface DeploymentAddresses {
@@ -175,14 +176,5 @@ export function formatUnits(amount: bigint, decimals: number, shown = 2): string
   return `${negative ? "-" : ""}${grouped}${shown > 0 ? "." + frac : ""}`;
 }
 
-/** Parses a decimal string of collateral ("1250.5", "1_000") into units; throws a ToolError naming the problem. */
-export function parseUnits(text: string, decimals: number, what = "amount"): bigint {
-  const clean = text.trim().replace(/[_,]/g, "");
-  const match = /^(\d+)(?:\.(\d*))?$/.exec(clean);
-  if (!match) throw new ToolError("BadAmount", `${what} "${text}" is not a decimal number such as 1000 or 1000.5`);
-  const [, whole, frac = ""] = match;
-  if (frac.length > decimals) {
-    throw new ToolError("BadAmount", `${what} "${text}" has ${frac.length} decimals; at most ${decimals} are allowed`);
-  }
-  return BigInt(whole) * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, "0") || "0");
-}
+/** A decimal amount ("1,250.5") in units of `decimals`; a mistake is a ToolError naming `option`. */
+export const parseUnits = (text: string, decimals: number, option = "amount") => parseDecimal(text, decimals, option);

@@ -1,8 +1,18 @@
 // The keeper's command line (task flags or KEEPER_* environment variables): options checked before
 // anything runs, the fee recipient checked before the first batch, one JSON object per block with --json.
 // The keeper liquidates and executes (or cancels, once expired) the order book's requests that pay for their gas.
+import type { HookManager } from "hardhat/types/hooks";
 import type { NetworkConnection } from "hardhat/types/network";
-import { type Io, integerOption, loadDeploymentFor, optionalAddress, printFailure, processIo, unitsOf } from "./cli.js";
+import {
+  type Io,
+  integerOption,
+  signerFrom,
+  loadDeploymentFor,
+  optionalAddress,
+  printFailure,
+  processIo,
+  unitsOf,
+} from "./cli.js";
 import type { Deployment } from "./deployment.js";
 import { deploymentBlock, parseUnits } from "./deployment.js";
 import { ToolError, describeError } from "./errors.js";
@@ -20,6 +30,8 @@ export interface KeeperArgs {
   /** Gas price in gwei at which to price the keeper's gas (default: the node's fee data). */
   gasPrice?: string;
   deploymentId?: string;
+  /** The signer: an account index or a keystore name (default: the network's first account). */
+  from?: string;
   dryRun?: boolean;
   json?: boolean;
 }
@@ -38,6 +50,7 @@ export function keeperArgsFromEnv(env: NodeJS.ProcessEnv): { args: KeeperArgs; n
     "concurrency",
     "gasPrice",
     "deploymentId",
+    "from",
   ]) {
     const variable = `KEEPER_${name.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase()}`;
     names[name] = variable;
@@ -76,7 +89,7 @@ const label = (name: string) =>
 
 /** Runs the keeper until its iterations are done (or forever); returns the exit code. */
 export async function runKeeper(
-  rt: { connection: NetworkConnection; io?: Io; deployment?: Deployment; signal?: AbortSignal },
+  rt: { connection: NetworkConnection; io?: Io; deployment?: Deployment; signal?: AbortSignal; hooks?: HookManager },
   args: KeeperArgs,
   names: Record<string, string> = {},
 ): Promise<number> {
@@ -94,7 +107,7 @@ export async function runKeeper(
       const { chainId } = await ethers.provider.getNetwork();
       o.startBlock = (rt.deployment ? undefined : await deploymentBlock(chainId, args.deploymentId || undefined)) ?? 0;
     }
-    const [signer] = await ethers.getSigners();
+    const signer = await signerFrom(rt.connection, args.from, rt.hooks);
     const options: KeeperOptions = {
       ...o,
       units,

@@ -1,4 +1,5 @@
-import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
+import type { ToolSigner } from "./cli.js";
 import { Contract, Interface } from "ethers";
 import { type Deployment, formatUnits } from "./deployment.js";
 import { ToolError, describeError } from "./errors.js";
@@ -13,6 +14,7 @@ import {
   requestStruct,
 } from "./orders.js";
 import { type LpRequest, lpRoundIds } from "./lp.js";
+import { ChainWatch, SenderWatch } from "./keeper-guard.js";
 
 const FEED_ABI = [
   "function decimals() view returns (uint8)",
@@ -114,6 +116,10 @@ export interface TickResult {
   /** Expired LP requests cancelled (their escrow back to their owners). */
   lpCancelled: number;
   errors: number;
+  /** The chain was not the one indexed (reset, another chain, a reorg): the index was rebuilt this block. */
+  chainReset: boolean;
+  /** Transactions another process sent from the keeper's account since its last block. */
+  otherSenderTxs: number;
   dryRun: boolean;
   ms: number;
 }
@@ -162,8 +168,10 @@ export class Keeper {
   readonly requests = new Map<string, PendingRequest>();
   /** LP requests seen in LpRequested events and not yet executed or cancelled, by owner (lower case). */
   readonly lpRequests = new Map<string, LpRequest>();
-  private readonly rounds: RoundFinder;
-  private readonly feeds: MarketFeeds;
+  private rounds: RoundFinder;
+  private feeds: MarketFeeds;
+  private readonly chain: ChainWatch;
+  private readonly sender: SenderWatch;
   private scannedTo: number;
   private readonly oracles = new Map<bigint, Deployment["ethOracle"]>();
   private lastBlock = -1;
@@ -172,13 +180,28 @@ export class Keeper {
   constructor(
     readonly ethers: HardhatEthers,
     readonly d: Deployment,
-    readonly signer: HardhatEthersSigner,
+    readonly signer: ToolSigner,
     readonly options: KeeperOptions,
   ) {
     this.scannedTo = options.startBlock - 1;
     this.rounds = new RoundFinder(ethers.provider);
     this.feeds = new MarketFeeds(ethers, d);
     this.log = options.log ?? ((line) => console.log(`[keeper ${new Date().toISOString()}] ${line}`));
+    this.chain = new ChainWatch(ethers.provider);
+    this.sender = new SenderWatch(ethers.provider, signer.address);
+  }
+
+  /** Forgets everything read from the chain, so that the next sync rebuilds it from `startBlock`. */
+  private reload() {
+    this.open.clear();
+    this.requests.clear();
+    this.lpRequests.clear();
+    this.oracles.clear();
+    this.rounds = new RoundFinder(this.ethers.provider);
+    this.feeds = new MarketFeeds(this.ethers, this.d);
+    this.scannedTo = this.options.startBlock - 1;
+    this.lastBlock = -1;
+    this.sender.forget();
   }
 
   get feeRecipient() {
@@ -648,20 +671,29 @@ export class Keeper {
         const tx = await book.executeBatch(...args, { gasLimit: gasLimit < cap ? gasLimit : cap });
         const receipt = await tx.wait();
         const feeOf = new Map(batch.map((c) => [key(c.account, c.marketId), c.executionFee]));
-        let done = 0;
+        const outcome = { executed: 0, refused: 0, fees: 0n };
         for (const log of receipt?.logs ?? []) {
           if (log.address.toLowerCase() !== String(this.d.orderBook.target).toLowerCase()) continue;
           const parsed = this.d.orderBook.interface.parseLog(log);
           if (parsed?.name !== "OrderExecuted" && parsed?.name !== "OrderCancelled") continue;
           const k = key(parsed.args.account, parsed.args.marketId);
           this.requests.delete(k);
-          fees += feeOf.get(k) ?? 0n;
-          done++;
-          if (parsed.name === "OrderExecuted") executed++;
-          else refused++;
+          outcome.fees += feeOf.get(k) ?? 0n;
+          if (parsed.name === "OrderExecuted") outcome.executed++;
+          else outcome.refused++;
         }
+        executed += outcome.executed;
+        refused += outcome.refused;
+        fees += outcome.fees;
+        // The book skips, without an event, a request that is no longer pending (another executor or its owner
+        // got there first) or whose round its oracle refuses now.
+        const skippedByBook = batch.length - outcome.executed - outcome.refused;
         this.log(
-          `executed ${done}/${batch.length} request(s) (${describe(batch)}) fee ${fmt(expectedFee)} tx ${tx.hash} gas ${receipt?.gasUsed}`,
+          `batch of ${batch.length} request(s) (${describe(batch)}): ${outcome.executed} executed, ${outcome.refused} refused at execution` +
+            (skippedByBook > 0
+              ? `, ${skippedByBook} skipped by the book (no longer pending: another executor first? or its round refused)`
+              : "") +
+            `; fees ${fmt(outcome.fees)} tx ${tx.hash} gas ${receipt?.gasUsed}`,
         );
       } catch (error) {
         errors++;
@@ -765,15 +797,32 @@ export class Keeper {
   async tick(): Promise<TickResult | undefined> {
     const started = Date.now();
     let block: number;
+    let chainReset = false;
+    let otherSenderTxs = 0;
     try {
-      const latest = await this.ethers.provider.getBlock("latest");
-      block = latest!.number;
-      this.now = BigInt(latest!.timestamp);
+      const latest = (await this.ethers.provider.getBlock("latest"))!;
+      block = latest.number;
+      this.now = BigInt(latest.timestamp);
+      const reset = await this.chain.changed(latest);
+      if (reset) {
+        this.log(
+          `${reset}: the positions and requests indexed are stale; reloading them from block ${this.options.startBlock}`,
+        );
+        this.reload();
+        chainReset = true;
+      }
+      if (block === this.lastBlock) return undefined;
+      otherSenderTxs = await this.sender.others();
+      if (otherSenderTxs > 0) {
+        this.log(
+          `warning: ${otherSenderTxs} transaction(s) from ${this.signer.address} since the last block were not sent by this keeper: ` +
+            "another process signs from this account; two keepers on one account race for the same work and the loser pays gas for nothing (give each its own account with --from)",
+        );
+      }
     } catch (error) {
-      this.log(`cannot read the block number: ${this.why(error)}`);
+      this.log(`cannot read the latest block: ${this.why(error)}`);
       return undefined;
     }
-    if (block === this.lastBlock) return undefined;
     try {
       await this.sync(block);
     } catch (error) {
@@ -814,9 +863,12 @@ export class Keeper {
         (exec?.errors ?? 0) +
         (cancel?.errors ?? 0) +
         (lp?.errors ?? 0),
+      chainReset,
+      otherSenderTxs,
       dryRun: this.options.dryRun,
       ms: Date.now() - started,
     };
+    await this.sender.settle().catch(() => this.sender.forget());
     if (orders && orders.ready.length + orders.expired.length > 0) {
       const fees = `${formatUnits(tick.executionFees, this.d.decimals)} ${this.d.symbol}`;
       this.log(

@@ -2,7 +2,8 @@
 // request (`requestDeposit` / `requestRedeem`), executed by anyone at, for each market with positions, the
 // first round of its feed at or after the request's `notBefore` (found by `RoundFinder`, the one piece of
 // code that finds execution rounds). Shared by the LP tools, the keeper, the demo and the bench.
-import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
+import type { ToolSigner } from "./cli.js";
 import type { Deployment } from "./deployment.js";
 import { MarketFeeds, RoundFinder } from "./orders.js";
 
@@ -74,7 +75,7 @@ export async function pendingLpRequests(d: Pick<Deployment, "vault">, fromBlock 
  * Executes `owner`'s LP request from `signer` at its rounds (the demo's and the bench's path; the tools and
  * the keeper check more first). Returns the receipt, or undefined while its rounds have not come.
  */
-export async function executeLpRequest(ethers: HardhatEthers, d: D, signer: HardhatEthersSigner, owner: string) {
+export async function executeLpRequest(ethers: HardhatEthers, d: D, signer: ToolSigner, owner: string) {
   const r = await readLpRequest(d, owner);
   if (!r) return undefined;
   const rounds = await lpRoundIds(ethers, d, r.notBefore);

@@ -16,6 +16,7 @@ import { date, decimal, duration, tokens, usd } from "./format.js";
 import { mined } from "./tools.js";
 import { OrderKind, acceptablePrice, executeRequests, tradingFee } from "./orders.js";
 import { parseDuration } from "./timelock.js";
+import { parseDecimal } from "./numbers.js";
 
 const LOCAL_CHAIN_ID = 31_337n;
 
@@ -57,14 +58,11 @@ export const fund: Tool<FundArgs> = {
 
 type PriceArgs = CommonArgs & { market?: string; price?: string; move?: string };
 
-/** Parses "-8", "+5%", "2.5" as a signed percent with 4 decimals (basis points of a basis point). */
+/** "-8", "+5%", "2.5" as a signed percent with 4 decimals (basis points of a basis point). */
 function parseMove(text: string): bigint {
-  const match = /^([+-]?)(\d+(?:\.\d{1,4})?)\s*%?$/.exec(text.trim());
-  if (!match) throw new ToolError("BadMove", `--move "${text}" is not a percent such as -8 or +5%`);
-  const [whole, frac = ""] = match[2].split(".");
-  const scaled = BigInt(whole) * 10_000n + BigInt(frac.padEnd(4, "0") || "0");
-  const signed = match[1] === "-" ? -scaled : scaled;
-  if (signed <= -1_000_000n) throw new ToolError("BadMove", `--move ${text} would make the price zero or negative`);
+  const signed = parseDecimal(text.trim().replace(/\s*%$/, ""), 4, "--move", { signed: true, code: "BadMove" });
+  if (signed <= -1_000_000n)
+    throw new ToolError("BadMove", `--move ${text.trim()} would make the price zero or negative`);
   return signed;
 }
 

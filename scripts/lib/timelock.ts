@@ -69,7 +69,8 @@ function targets(ctx: ToolContext) {
   }
   const nameOf = (address: string) =>
     Object.entries(byName).find(([, v]) => v.address.toLowerCase() === address.toLowerCase())?.[0];
-  const describeCall = async (target: string, data: string) => {
+  /** The call in words; a config change against the config just before `executedBlock`, or now if pending. */
+  const describeCall = async (target: string, data: string, executedBlock?: number) => {
     const name = nameOf(target) ?? target;
     const iface = byName[name]?.iface;
     let parsed;
@@ -83,14 +84,16 @@ function targets(ctx: ToolContext) {
       // A config is 15 numbers: show the fields that differ from the market's config now, in their units.
       const marketId = parsed.args[0] as bigint;
       const next = parsed.args[1] as unknown as bigint[];
-      const current = (await d.lens.getMarket(marketId).catch(() => undefined))?.config;
+      const blockTag = executedBlock === undefined ? "latest" : executedBlock - 1;
+      const current = (await d.lens.getMarket(marketId, { blockTag }).catch(() => undefined))?.config;
       if (current) {
         const changes = CONFIG_FIELDS.flatMap((f, i) =>
           BigInt(current[f]) === BigInt(next[i])
             ? []
             : [`${f} ${renderParameter(f, BigInt(current[f]), d)} -> ${renderParameter(f, BigInt(next[i]), d)}`],
         );
-        return `engine.setMarketConfig(market ${marketId}: ${changes.length > 0 ? changes.join(", ") : "as it is now"})`;
+        const same = executedBlock === undefined ? "as it is now" : "as it was";
+        return `engine.setMarketConfig(market ${marketId}: ${changes.length > 0 ? changes.join(", ") : same})`;
       }
     }
     return `${name}.${parsed.name}(${toJson([...parsed.args])
@@ -130,12 +133,13 @@ export async function scheduleCall(
     .find((e) => e?.name === "CallScheduled");
   if (!parsed) throw new ToolError("MissingEvent", `the transaction ${receipt!.hash} emitted no CallScheduled`);
   const id = parsed.args.id as string;
-  const eta = BigInt((await receipt!.getBlock()).timestamp) + delay;
+  const scheduledAt = BigInt((await receipt!.getBlock()).timestamp);
+  const eta = scheduledAt + delay;
   return {
     lines: [
       `Scheduled on the timelock: ${call.summary}`,
       `  operation ${id}`,
-      `  executable from ${when(eta, ctx.units.now)} (delay ${duration(delay)}): operator timelock execute --id ${id}`,
+      `  executable from ${when(eta, scheduledAt)} (delay ${duration(delay)}): operator timelock execute --id ${id}`,
       `  (tx ${receipt!.hash})`,
     ],
     data: { action: "schedule", id, target: call.target, value, data: call.data, salt, delay, eta, tx: receipt!.hash },
@@ -229,16 +233,21 @@ async function operations(ctx: ToolContext, args: TimelockArgs, fromBlock: numbe
       target: e.args.target,
       value: e.args.value,
       data: e.args.data,
-      description: await describeCall(e.args.target, e.args.data),
+      description: "",
     });
   }
   for (const e of salts) {
     const op = ops.get(e.args.id);
     if (op) op.salt = e.args.salt;
   }
+  const executedIn = new Map<string, number>();
   for (const e of executed) {
     const op = ops.get(e.args.id);
     if (op) op.executedTx = e.transactionHash;
+    executedIn.set(e.args.id, e.blockNumber);
+  }
+  for (const op of ops.values()) {
+    for (const c of op.calls) c.description = await describeCall(c.target, c.data, executedIn.get(op.id));
   }
   const cancelledIds = new Set(cancelled.map((e) => e.args.id));
   for (const op of ops.values()) {

@@ -1,12 +1,12 @@
 // The staker, LP and operator tools. Each checks its input before it sends anything and reports what the
 // transaction did from the receipt's events (shares minted, assets paid), never from a preview.
-import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { BaseContract, ContractTransactionReceipt, ContractTransactionResponse, LogDescription } from "ethers";
 import {
   type CommonArgs,
   type Report,
   type Tool,
   type ToolContext,
+  type ToolSigner,
   addressOption,
   amountOption,
   marketOption,
@@ -18,6 +18,7 @@ import { type Deployment, formatUnits } from "./deployment.js";
 import { ToolError, describeError, renderParameter } from "./errors.js";
 import { type Units, baseUnits, date, decimal, duration, percent, tokens, usd, when } from "./format.js";
 import { CONFIG_FIELDS } from "./verify.js";
+import { parseDecimal } from "./numbers.js";
 import { anyPositions, lpRoundIds, readLpRequest } from "./lp.js";
 import { type TimelockArgs, scheduleCall, viaTimelock } from "./timelock.js";
 
@@ -68,7 +69,7 @@ async function checkBalance(ctx: ToolContext, amount: bigint, action: string) {
   }
 }
 
-async function ensureAllowance(d: Deployment, signer: HardhatEthersSigner, spender: string, amount: bigint) {
+async function ensureAllowance(d: Deployment, signer: ToolSigner, spender: string, amount: bigint) {
   const token = d.collateral.connect(signer);
   if ((await token.allowance(signer.address, spender)) < amount) await mined(token.approve(spender, amount));
 }
@@ -559,7 +560,7 @@ const FIELD_UNITS: Record<ConfigField, { unit: string; decimals: (u: Units) => n
 export function parseFieldValue(field: ConfigField, text: string, u: Units): bigint {
   const spec = FIELD_UNITS[field];
   const clean = text.trim().replace(spec.suffix, "");
-  const value = decimalValue(clean, spec.decimals(u), `--value for ${field} (in ${spec.unit})`);
+  const value = parseDecimal(clean, spec.decimals(u), "--value", { code: "BadValue" });
   if (spec.decimals(u) === 16 && value > 10n ** 18n) {
     throw new ToolError(
       "BadValue",
@@ -573,15 +574,6 @@ export function parseFieldValue(field: ConfigField, text: string, u: Units): big
     throw new ToolError("BadValue", `--value ${text} does not fit ${field} (uint${bits}): is it in ${spec.unit}?`);
   }
   return value;
-}
-
-function decimalValue(text: string, decimals: number, what: string): bigint {
-  const clean = text.replace(/[_,]/g, "");
-  const match = /^(\d+)(?:\.(\d*))?$/.exec(clean);
-  if (!match) throw new ToolError("BadValue", `${what}: "${text}" is not a number`);
-  const [, whole, frac = ""] = match;
-  if (frac.length > decimals) throw new ToolError("BadValue", `${what}: "${text}" has too many decimals`);
-  return BigInt(whole) * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, "0") || "0");
 }
 
 const renderField = (field: string, value: bigint, u: Units) => renderParameter(field, value, u);

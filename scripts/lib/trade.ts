@@ -10,8 +10,9 @@ import {
   optionalAddress,
   required,
 } from "./cli.js";
+import { checkRequest } from "./checks.js";
 import { parseUnits } from "./deployment.js";
-import { ToolError } from "./errors.js";
+import { ToolError, describeError } from "./errors.js";
 import { baseUnits, tokens, usd, when } from "./format.js";
 import {
   MarketFeeds,
@@ -164,7 +165,14 @@ export const requestOrder: Tool<RequestArgs> = {
       );
     }
     let bound: bigint;
-    let price: bigint | undefined;
+    const oracle = await ctx.ethers.getContractAt("ChainlinkOracle", (await d.lens.getMarket(marketId)).oracle);
+    // A refused price (stale, out of bounds) is rendered by name, unless the bound is given: then the request is
+    // sent unchecked (its round, later, may be fresh), and the tool says so.
+    const price = await oracle.price().catch((error: unknown) => {
+      if (args.acceptablePrice === undefined) throw error;
+      ctx.note(`not checked against the market's rules: ${describeError(error, units).message}`);
+      return undefined;
+    });
     if (args.acceptablePrice !== undefined) {
       if (args.slippage !== undefined)
         throw new ToolError("BadOptions", "give --acceptable-price or --slippage, not both");
@@ -173,10 +181,10 @@ export const requestOrder: Tool<RequestArgs> = {
         throw new ToolError("ZeroAcceptablePrice", "a buy needs an acceptable price above 0");
     } else {
       const slippage = args.slippage === undefined ? DEFAULT_SLIPPAGE_BPS : parseSlippage(args.slippage);
-      const m = await d.lens.getMarket(marketId);
-      const oracle = await ctx.ethers.getContractAt("ChainlinkOracle", m.oracle);
-      price = await oracle.price(); // a refused price (stale, out of bounds) is rendered by name
-      bound = acceptablePrice(kind, size, price, slippage);
+      bound = acceptablePrice(kind, size, price!, slippage); // without a bound, a refused price threw above
+    }
+    if (price !== undefined) {
+      await checkRequest(ctx, { account: signer.address, marketId, kind, size, amount, acceptablePrice: bound, price });
     }
     const executionFee =
       args.executionFee === undefined
@@ -208,14 +216,16 @@ export const requestOrder: Tool<RequestArgs> = {
     const [event] = eventsIn(receipt, d.orderBook, "OrderRequested");
     if (!event) throw new ToolError("MissingEvent", `the transaction ${receipt.hash} emitted no OrderRequested`);
     const { notBefore, expiresAt } = event.args as unknown as { notBefore: bigint; expiresAt: bigint };
+    // Counted from the request's own block: the latest block before it may be minutes old on a quiet chain.
+    const now = BigInt((await receipt.getBlock()).timestamp);
     const buy = isBuy(kind, size);
     const what = `${kindName(kind)} ${sideOf(size)}${tradesSize ? ` ${baseUnits(magnitude)}` : ""}${takesAmount ? ` with ${t(ctx, amount)}` : ""}`;
     return {
       lines: [
         `Requested ${what} in market ${marketId} (tx ${receipt.hash})`,
-        `  executes at the first oracle round from ${when(notBefore, units.now)}, at a price ${buy ? "<=" : ">="} ${usd(bound)}` +
+        `  executes at the first oracle round from ${when(notBefore, now)}, at a price ${buy ? "<=" : ">="} ${usd(bound)}` +
           (price === undefined ? "" : ` (now ${usd(price)})`),
-        `  escrowed ${t(ctx, escrow)} including an execution fee of ${t(ctx, executionFee)} for the keeper; expires ${when(expiresAt, units.now)}`,
+        `  escrowed ${t(ctx, escrow)} including an execution fee of ${t(ctx, executionFee)} for the keeper; expires ${when(expiresAt, now)}`,
       ],
       data: {
         action: "request",

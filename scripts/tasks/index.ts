@@ -11,11 +11,15 @@ const text = (name: string, description: string) => ({
   defaultValue: undefined,
 });
 
+const FROM =
+  "Signer: an account index of the network (default: 0, its first account) or the keystore name of a private key";
+
 // Every tool prints a human-readable summary by default and one JSON object with --json.
 function toolTask(id: string[], description: string) {
   return task(id, description)
     .addFlag({ name: "json", description: "Print one JSON object instead of text (errors: one object on stderr)" })
-    .addOption(text("deploymentId", "Ignition deployment id (default: chain-<chainId>)"));
+    .addOption(text("deploymentId", "Ignition deployment id (default: chain-<chainId>)"))
+    .addOption(text("from", FROM));
 }
 
 function timelockOptions<T extends ReturnType<typeof toolTask>>(t: T) {
@@ -40,6 +44,7 @@ export const bulwarkTasks = [
     .addOption(text("concurrency", "Parallel eth_calls when checking positions, 1 to 256 (default: 32)"))
     .addOption(text("gasPrice", "Gas price in gwei to price the keeper's gas at (default: the node's fee data)"))
     .addOption(text("deploymentId", "Ignition deployment id (default: chain-<chainId>)"))
+    .addOption(text("from", FROM))
     .addFlag({ name: "dryRun", description: "Log what would be liquidated, executed or cancelled, send nothing" })
     .addFlag({ name: "json", description: "One JSON object per block on stdout" })
     .setAction(() => import("./keeper.js"))

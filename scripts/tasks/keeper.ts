@@ -15,6 +15,6 @@ export default async function keeperTask(
     process.exitCode = 1;
     return;
   }
-  const code = await runKeeper({ connection }, args);
+  const code = await runKeeper({ connection, hooks: hre.hooks }, args);
   if (code !== 0) process.exitCode = code;
 }
