@@ -132,7 +132,7 @@ async function standingDeposit(keeperDelay: bigint | null, crashTo = 2_400) {
 
   const dave = s.dave;
   const deposit = 9_000_000n * u;
-  await s.vault.connect(dave).requestDeposit(deposit, 0n);
+  await s.vault.connect(dave).requestDeposit(deposit, 0n, 0n);
   const { notBefore } = await s.vault.lpRequest(dave);
   const first = await roundAt(s, notBefore, 3_000);
   if (keeperDelay === 0n) await s.vault.connect(s.keeper).executeRequest(dave, [first, 0n]);
@@ -152,7 +152,7 @@ async function standingDeposit(keeperDelay: bigint | null, crashTo = 2_400) {
     await at(notBefore + keeperDelay);
     await s.vault.connect(s.keeper).executeRequest(dave, [first, 0n]);
   }
-  await s.vault.connect(dave).requestRedeem(await s.vault.balanceOf(dave), 0n);
+  await s.vault.connect(dave).requestRedeem(await s.vault.balanceOf(dave), 0n, 0n);
   const exit = await roundAt(s, (await s.vault.lpRequest(dave)).notBefore, crashTo);
   const beforeExit: bigint = await s.token.balanceOf(dave);
   await s.vault.connect(s.keeper).executeRequest(dave, [exit, 0n]);
@@ -175,7 +175,7 @@ async function lateRedemption(act: boolean, keeperDelay: bigint) {
   const opened = await roundAt(s, bob.notBefore, 3_000);
   await s.book.connect(s.keeper).execute(s.bob, ETH, bob.request, opened);
 
-  await s.vault.connect(s.lp).requestRedeem((await s.vault.balanceOf(s.lp)) / 10n, 0n);
+  await s.vault.connect(s.lp).requestRedeem((await s.vault.balanceOf(s.lp)) / 10n, 0n, 0n);
   const { notBefore } = await s.vault.lpRequest(s.lp);
   const first = await roundAt(s, notBefore, 3_000);
   const before: bigint = await s.token.balanceOf(s.lp);
