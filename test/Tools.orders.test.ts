@@ -247,8 +247,9 @@ describe("Tools: two-step orders (request, list, cancel) and the keeper's execut
     const found = await pendingRequests(s);
     expect(found.map((r) => r.account)).to.deep.equal([a.address, b.address]);
     for (const r of found) {
-      const [notBefore, expiresAt, commitment] = await s.orderBook.pendingRequest(r.account, r.marketId);
-      expect([r.notBefore, r.expiresAt]).to.deep.equal([notBefore, expiresAt]);
+      const commitment = await s.orderBook.pendingRequest(r.account, r.marketId);
+      const [requested] = await s.orderBook.queryFilter(s.orderBook.filters.OrderRequested(r.account, r.marketId));
+      expect([r.notBefore, r.expiresAt]).to.deep.equal([requested.args.notBefore, requested.args.expiresAt]);
       expect(commitmentOf(r), "computed off chain as on chain").to.equal(commitment);
       expect(await s.orderBook.commitmentOf(requestStruct(r))).to.equal(commitment);
       expect(await s.orderBook.isPending(r.account, r.marketId, requestStruct(r))).to.equal(true);

@@ -241,8 +241,14 @@ describe("LiquidityVault requests (positions open)", function () {
   describe("request state", function () {
     it("reverts with ZeroAmount on a request of nothing", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
-      await expect(s.vault.connect(s.bob).requestDeposit(0n, 0n, 0n)).to.be.revertedWithCustomError(s.vault, "ZeroAmount");
-      await expect(s.vault.connect(s.lp).requestRedeem(0n, 0n, 0n)).to.be.revertedWithCustomError(s.vault, "ZeroAmount");
+      await expect(s.vault.connect(s.bob).requestDeposit(0n, 0n, 0n)).to.be.revertedWithCustomError(
+        s.vault,
+        "ZeroAmount",
+      );
+      await expect(s.vault.connect(s.lp).requestRedeem(0n, 0n, 0n)).to.be.revertedWithCustomError(
+        s.vault,
+        "ZeroAmount",
+      );
     });
 
     it("reverts with LpRequestPending on a second request of either kind", async function () {

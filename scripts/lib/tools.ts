@@ -84,8 +84,20 @@ type LpArgs = { slippage?: string; executionFee?: string };
  * vault's preview at the current mark, and the order book's minimum fee for an LP execution at the gas price
  * the request is sent at (or `--execution-fee`, refused below that minimum before anything is sent).
  */
-async function lpTerms(ctx: ToolContext, args: LpArgs, preview: bigint) {
+async function lpTerms(ctx: ToolContext, args: LpArgs, previewOf: () => Promise<bigint>) {
   const slippage = args.slippage === undefined ? 100n : parseSlippage(args.slippage);
+  // A pool that cannot be marked now (a stale feed) gives no preview: the request is still taken (it is
+  // priced after the next round), with no limit unless --slippage asked for one, which then cannot be set.
+  const preview = await previewOf().catch((error: unknown) => {
+    if (args.slippage !== undefined) {
+      const why = describeError(error, ctx.units);
+      throw new ToolError(
+        "NoPreview",
+        `--slippage needs the vault's preview, which the pool cannot give now (${why.name}: ${why.message})`,
+      );
+    }
+    return 0n;
+  });
   const limit = (preview * (10_000n - slippage)) / 10_000n;
   const priced = await priceExecutionFee(ctx.ethers, ctx.d, ExecutionClass.Lp);
   const fee =
@@ -338,7 +350,7 @@ export const lpDeposit: Tool<Amount & LpArgs> = {
     if (await anyPositions(d)) {
       // One-transaction deposits revert UseRequests while positions are open: escrow a request instead.
       await refusePendingLp(ctx, signer.address);
-      const terms = await lpTerms(ctx, args, await d.vault.previewDeposit(assets));
+      const terms = await lpTerms(ctx, args, () => d.vault.previewDeposit(assets));
       await checkBalance(ctx, assets + terms.fee, "depositing");
       await ensureAllowance(d, signer, d.addresses.vault, assets + terms.fee);
       return requested(
@@ -401,7 +413,7 @@ export const lpWithdraw: Tool<Withdrawal> = {
         }
       }
       if (shares === 0n) throw new ToolError("ZeroAmount", "the amount is zero shares");
-      const terms = await lpTerms(ctx, args, await d.vault.previewRedeem(shares));
+      const terms = await lpTerms(ctx, args, () => d.vault.previewRedeem(shares));
       await checkBalance(ctx, terms.fee, "paying the execution fee");
       await ensureAllowance(d, signer, d.addresses.vault, terms.fee);
       return requested(
