@@ -234,7 +234,8 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         minimum = minExecutionFee;
         uint256 gas = _openGas;
         if (class_ == ExecutionClass.Close) gas = _closeGas;
-        else if (class_ == ExecutionClass.Lp) gas = _lpGas + uint256(_lpGasPerMarket) * IPerpEngine(engine).marketCount();
+        else if (class_ == ExecutionClass.Lp)
+            gas = _lpGas + uint256(_lpGasPerMarket) * IPerpEngine(engine).marketCount();
         uint256 gasBefore = gasleft();
         try IPriceOracle(gasTokenOracle).price() returns (uint256 gasTokenPrice) {
             // gas < 2^25 and a gas price a transaction can pay (< 2^128 wei): no overflow before the division.

@@ -173,7 +173,10 @@ async function main() {
 
   // LP while positions are open: by request, executed at the first round after the delay (by anyone).
   const lp = await freshAccount(s);
-  report.lpRequestDeposit = await gasOf(s.vault.connect(lp).requestDeposit(10_000n * u, 0n, s.unit), "lpRequestDeposit");
+  report.lpRequestDeposit = await gasOf(
+    s.vault.connect(lp).requestDeposit(10_000n * u, 0n, s.unit),
+    "lpRequestDeposit",
+  );
   report.lpExecuteDeposit = await gasOf(
     s.vault.connect(s.keeper).executeRequest(lp.address, await lpRounds(s)),
     "lpExecuteDeposit",

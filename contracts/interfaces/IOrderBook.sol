@@ -57,9 +57,10 @@ struct Execution {
 /// execution's gas at the request's gas price; an executor (`EXECUTOR_ROLE`) executes
 /// it at the price of the first oracle round updated at least `minDelay` after it, a price nobody knew when it
 /// was asked, within the executors' window `[notBefore, expiresAt]`. The book is also the one place that says
-/// who may execute LP requests (`isExecutor`), with which delay and life, for at least which fee (`requestTerms`),
-/// and it keeps the one ledger of refunds the token refused (`claimable`), the vault's included. Who executes cannot time the execution: the requester is not an
-/// executor, cannot cancel inside the window, and after it gets only a full refund.
+/// who may execute LP requests (`isExecutor`), with which delay and life, for at least which fee
+/// (`requestTerms`), and it keeps the one ledger of refunds the token refused (`claimable`), the vault's
+/// included. Who executes cannot time the execution: the requester is not an executor, cannot cancel inside
+/// the window, and after it gets only a full refund.
 interface IOrderBook {
     /// @notice `request` may be priced by the first round updated at or after `notBefore`, and executed
     /// until `expiresAt` (both fixed at the request).

@@ -18,7 +18,6 @@ export const OrderKind = { Open: 0, Increase: 1, Reduce: 2, Close: 3, RemoveMarg
 const WAD = 10n ** 18n;
 const MAX_SLIPPAGE_BPS = 5_000n;
 
-
 const FEED_ABI = [
   "function latestRoundData() view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)",
   "function getRoundData(uint80 roundId) view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)",
@@ -403,7 +402,11 @@ export async function priceExecutionFee(
     const fees = await ethers.provider.getFeeData();
     gasPrice = fees.maxFeePerGas ?? fees.gasPrice ?? 0n;
   }
-  const [gas, floor, oracle] = await Promise.all([classGas(d), d.orderBook.minExecutionFee(), d.orderBook.gasTokenOracle()]);
+  const [gas, floor, oracle] = await Promise.all([
+    classGas(d),
+    d.orderBook.minExecutionFee(),
+    d.orderBook.gasTokenOracle(),
+  ]);
   const gasTokenUsd = await (await ethers.getContractAt("ChainlinkOracle", oracle)).price().catch(() => undefined);
   const minimum =
     gasTokenUsd === undefined ? floor : minimumFeeAt(gas[executionClass], gasPrice, gasTokenUsd, d.decimals, floor);
@@ -412,4 +415,3 @@ export async function priceExecutionFee(
 
 /** The transaction overrides that make `tx.gasprice` exactly `gasPrice`. */
 export const atGasPrice = (gasPrice: bigint) => ({ maxFeePerGas: gasPrice, maxPriorityFeePerGas: gasPrice });
-

@@ -163,9 +163,7 @@ export const requestOrder: Tool<RequestArgs> = {
     }
     const priced = await defaultExecutionFee(ctx, classOf(kind));
     const executionFee =
-      args.executionFee === undefined
-        ? priced.fee
-        : parseUnits(args.executionFee, d.decimals, "--execution-fee");
+      args.executionFee === undefined ? priced.fee : parseUnits(args.executionFee, d.decimals, "--execution-fee");
     if (executionFee < priced.minimum) {
       throw new ToolError(
         "ExecutionFeeTooLow",

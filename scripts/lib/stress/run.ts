@@ -1,14 +1,7 @@
 import { AbiCoder, keccak256, toBeHex, zeroPadValue } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import { Keeper, mapLimit } from "../keeper.js";
-import {
-  ExecutionClass,
-  OrderKind,
-  acceptablePrice,
-  atGasPrice,
-  priceExecutionFee,
-  tradingFee,
-} from "../orders.js";
+import { ExecutionClass, OrderKind, acceptablePrice, atGasPrice, priceExecutionFee, tradingFee } from "../orders.js";
 import { drawPopulation, MARKETS, type MarketName, type Scenario, START_PRICE } from "./scenario.js";
 import { feedAnswer, type StressSystem } from "./system.js";
 
