@@ -31,6 +31,10 @@ export default defineConfig({
     ],
   },
   networks: {
+    // The in-process network starts with a zero base fee (empty blocks keep it there), so that a transaction's
+    // gas price is its priority fee, 1 gwei unless set: requests' minimum execution fees
+    // (OrderBook.minimumFee, gas x tx.gasprice) are the same in every test and every run.
+    default: { type: "edr-simulated", chainType: "l1", initialBaseFeePerGas: 0 },
     sepolia: {
       type: "http",
       chainType: "l1",

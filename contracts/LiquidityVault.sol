@@ -12,7 +12,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {ILiquidityVault} from "./interfaces/ILiquidityVault.sol";
-import {IOrderBook} from "./interfaces/IOrderBook.sol";
+import {ExecutionClass, IOrderBook} from "./interfaces/IOrderBook.sol";
 import {IPerpEngine, Market} from "./interfaces/IPerpEngine.sol";
 import {MarketLib} from "./libraries/MarketLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
@@ -21,7 +21,8 @@ import {MathLib, WAD} from "./libraries/MathLib.sol";
 /// @notice ERC-4626 shares of the LP pool, the traders' counterparty. The pool's tokens and its ledger
 /// live in the PerpEngine; `totalAssets` is the pool marked to the oracle, read from the engine's storage.
 /// @dev Entry and exit cannot be timed: while any market has positions, an LP deposits or redeems by a
-/// request priced at the first oracle round after the order book's delay in each such market, or at the
+/// request (with the order book's delay, life and minimum execution fee: one request engine for trades and LP)
+/// priced at the first oracle round after the order book's delay in each such market, or at the
 /// current mark where that is worse for the LP (`executeRequest`, by the order book's executors only, so that
 /// nobody, the LP included, chooses when); the one-transaction ERC-4626 functions
 /// then revert with `UseRequests`, and `max*` return zero, as ERC-4626 asks of a disabled path (ERC-7540
@@ -157,22 +158,23 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     // ================================================================ requests
 
     /// @inheritdoc ILiquidityVault
-    function requestDeposit(uint256 assets, uint256 minShares) external {
+    function requestDeposit(uint256 assets, uint256 minShares, uint256 executionFee) external {
         if (Pausable(engine).paused()) revert DepositsPaused();
-        _pull(msg.sender, address(this), assets);
-        _request(assets, minShares, false);
+        _request(assets, minShares, executionFee, false);
+        _pull(msg.sender, address(this), assets + executionFee);
     }
 
     /// @inheritdoc ILiquidityVault
-    function requestRedeem(uint256 shares, uint256 minAssets) external {
+    function requestRedeem(uint256 shares, uint256 minAssets, uint256 executionFee) external {
+        _request(shares, minAssets, executionFee, true);
         _transfer(msg.sender, address(this), shares);
-        _request(shares, minAssets, true);
+        _pull(msg.sender, address(this), executionFee);
     }
 
     /// @inheritdoc ILiquidityVault
     function executeRequest(address owner, uint80[] calldata roundIds) external returns (uint256 out) {
         // One rule for who executes, in one place: the order book's executor set.
-        if (!IOrderBook(IPerpEngine(engine).orders()).isExecutor(msg.sender)) revert NotExecutor(msg.sender);
+        if (!_book().isExecutor(msg.sender)) revert NotExecutor(msg.sender);
         LpRequest memory r = _requests[owner];
         if (r.amount == 0) revert NoLpRequest(owner);
         if (block.timestamp > r.expiresAt) revert LpRequestExpired(owner, r.expiresAt);
@@ -188,7 +190,7 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
             IPerpEngine(engine).withdrawLiquidity(owner, out);
             // ERC-4626's sender is the LP who asked, not the executor who carried the request out.
             emit Withdraw(owner, owner, owner, out, r.amount);
-            emit LpRequestExecuted(owner, true, out, r.amount, total);
+            emit LpRequestExecuted(owner, true, out, r.amount, total, r.executionFee);
         } else {
             if (Pausable(engine).paused()) revert DepositsPaused();
             total = Math.max(atRounds, current);
@@ -199,8 +201,9 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
             IPerpEngine(engine).creditLiquidity(r.amount);
             _mint(owner, out);
             emit Deposit(owner, owner, r.amount, out);
-            emit LpRequestExecuted(owner, false, r.amount, out, total);
+            emit LpRequestExecuted(owner, false, r.amount, out, total, r.executionFee);
         }
+        _payExecutor(r.executionFee);
     }
 
     /// @inheritdoc ILiquidityVault
@@ -209,21 +212,41 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         if (r.amount == 0) revert NoLpRequest(owner);
         if (block.timestamp <= r.expiresAt) revert LpRequestNotExpired(owner, r.expiresAt);
         delete _requests[owner];
-        _returnEscrow(owner, r);
-        emit LpRequestCancelled(owner, r.redeem, r.amount);
+        // Nobody executed it in the executors' window, and the owner could not: the fee is theirs again.
+        _returnEscrow(owner, r, r.executionFee);
+        emit LpRequestCancelled(owner, r.redeem, r.amount, r.executionFee);
     }
 
-    /// @dev Cancels a request (already deleted) that would pay `out`, below its owner's limit.
+    /// @dev Cancels a request (already deleted) that would pay `out`, below its owner's limit: the escrow goes
+    /// back, the fee to the executor who carried it out.
     function _refuse(address owner, LpRequest memory r, uint256 out) internal returns (uint256) {
-        _returnEscrow(owner, r);
-        emit LpRequestRefused(owner, r.redeem, out, r.limit);
+        _returnEscrow(owner, r, 0);
+        _payExecutor(r.executionFee);
+        emit LpRequestRefused(owner, r.redeem, out, r.limit, r.executionFee);
         return 0;
     }
 
-    /// @dev Returns a request's escrow to its owner: its shares, or its assets.
-    function _returnEscrow(address owner, LpRequest memory r) internal {
+    /// @dev Returns a request's escrow to its owner, with `fee` of its execution fee: shares directly, collateral
+    /// through the order book, which keeps what the token refuses in its `claimable` (one ledger of refused
+    /// refunds, so that a blocklisted owner never reverts a cancellation or a refusal).
+    function _returnEscrow(address owner, LpRequest memory r, uint256 fee) internal {
+        uint256 collateral = fee;
         if (r.redeem) _transfer(address(this), owner, r.amount);
-        else IERC20(asset()).safeTransfer(owner, r.amount);
+        else collateral += r.amount;
+        if (collateral == 0) return;
+        IOrderBook book = _book();
+        IERC20(asset()).safeTransfer(address(book), collateral);
+        book.refund(owner, collateral);
+    }
+
+    /// @dev Pays the execution fee to the executor (the caller), who checked that it can receive the token.
+    function _payExecutor(uint256 fee) internal {
+        if (fee > 0) IERC20(asset()).safeTransfer(msg.sender, fee);
+    }
+
+    /// @dev The order book: who executes, the delay, the life and the minimum fee of every request.
+    function _book() internal view returns (IOrderBook) {
+        return IOrderBook(IPerpEngine(engine).orders());
     }
 
     /// @inheritdoc ILiquidityVault
@@ -231,20 +254,20 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         return _requests[owner];
     }
 
-    function _request(uint256 amount, uint256 limit, bool isRedeem) internal {
+    function _request(uint256 amount, uint256 limit, uint256 executionFee, bool isRedeem) internal {
         if (amount == 0) revert ZeroAmount();
         if (_requests[msg.sender].amount != 0) revert LpRequestPending(msg.sender);
-        // The same delay and life as trades: the order book's, set through the timelock.
-        IOrderBook book = IOrderBook(IPerpEngine(engine).orders());
-        (uint256 notBefore, uint256 expiresAt) = (block.timestamp + book.minDelay(), block.timestamp + book.maxAge());
+        // The same delay, life and fee rule as trades: the order book's (it reverts `ExecutionFeeTooLow`).
+        (uint256 notBefore, uint256 expiresAt) = _book().requestTerms(ExecutionClass.Lp, executionFee);
         _requests[msg.sender] = LpRequest(
             SafeCast.toUint128(amount),
             uint32(notBefore),
             uint32(expiresAt),
             isRedeem,
-            SafeCast.toUint128(limit)
+            SafeCast.toUint128(limit),
+            SafeCast.toUint96(executionFee)
         );
-        emit LpRequested(msg.sender, isRedeem, amount, limit, notBefore, expiresAt);
+        emit LpRequested(msg.sender, isRedeem, amount, limit, executionFee, notBefore, expiresAt);
     }
 
     /// @dev The pool marked at the first round at or after `notBefore` of each market with positions, and at

@@ -5,10 +5,11 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
-import {Execution, IOrderBook, OrderKind, Request} from "./interfaces/IOrderBook.sol";
+import {Execution, ExecutionClass, ExecutionGas, IOrderBook, OrderKind, Request} from "./interfaces/IOrderBook.sol";
 import {IPerpEngine} from "./interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
@@ -23,11 +24,13 @@ import {ConstantsLib} from "./libraries/ConstantsLib.sol";
 /// sets the price). Nobody may cancel before `expiresAt` (`createdAt + maxAge`, the end of the executors'
 /// window); after it anyone may, and the owner gets the whole escrow and the fee back: a requester who cannot
 /// execute, cannot cancel early and gets only a refund has no option to exercise, and nobody gains by not
-/// executing.
-/// @dev Holds the escrows of pending requests and the refunds the token refused (`claimable`), nothing else:
-/// its collateral balance equals their sum. The engine pulls an executed request's collateral from here. A
-/// pending request is one storage word (its window and a commitment to its fields, which the executor passes
-/// back), so that asking costs one new slot.
+/// executing. The fee a request carries must pay its execution's gas at the request's own gas price
+/// (`minimumFee`), so that an executor who prices gas as the requester did is paid to execute it; LP requests
+/// take the same delay, life and minimum from here (`requestTerms`).
+/// @dev Holds the escrows of pending requests and the refunds the token refused (`claimable`, the vault's
+/// included), nothing else: its collateral balance equals their sum. The engine pulls an executed request's
+/// collateral from here. A pending request is one storage word (keccak256 of the request and its window, which
+/// the executor passes back), so that asking costs one new slot.
 contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
@@ -38,8 +41,12 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
 
     /// @inheritdoc IOrderBook
     address public immutable engine;
+    /// @inheritdoc IOrderBook
+    address public immutable gasTokenOracle;
     IERC20 private immutable COLLATERAL;
     uint256 private immutable ONE_TOKEN;
+    /// @dev 1e36 / ONE_TOKEN: wei (1e18 a gas token) times an 18-decimal USD price, over it, is collateral.
+    uint256 private immutable GAS_COST_DEN;
 
     /// @inheritdoc IOrderBook
     uint32 public minDelay;
@@ -47,31 +54,45 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
     uint32 public maxAge;
     /// @inheritdoc IOrderBook
     uint96 public minExecutionFee;
+    // The gas estimates share the parameters' word, which `request` reads anyway (see `ExecutionGas`).
+    uint24 internal _openGas;
+    uint24 internal _closeGas;
+    uint24 internal _lpGas;
+    uint24 internal _lpGasPerMarket;
     /// @inheritdoc IOrderBook
     mapping(address account => uint256) public claimable;
 
-    /// @dev `notBefore` (32 bits) | `expiresAt` (32 bits) << 32 | the request's hash, to 192 bits, << 64.
-    mapping(address account => mapping(uint256 marketId => uint256)) internal _pending;
+    /// @dev keccak256(abi.encode(request)), the window included; zero when none is pending.
+    mapping(address account => mapping(uint256 marketId => bytes32)) internal _pending;
     /// @dev Each market's oracle, read from the engine once: a market's oracle never changes.
     mapping(uint256 marketId => IPriceOracle) internal _oracles;
 
     /// @param engine_ The engine this book trades on; its collateral is the escrow token.
     /// @param admin Holds the parameters and grants `EXECUTOR_ROLE` (the timelock in a deployment).
+    /// @param gasTokenOracle_ Prices the chain's gas token in USD (the deployment's ETH-USD oracle), to turn
+    /// execution gas into collateral; never zero (`ZeroGasTokenOracle`).
+    /// @param executionGas_ The gas each class of execution is expected to cost (`setExecutionGas`).
     /// @param executors Granted `EXECUTOR_ROLE` now (the deployment's keeper), so that requests execute from
     /// the first block without a timelocked grant.
     constructor(
         address engine_,
         address admin,
+        address gasTokenOracle_,
         uint256 minDelay_,
         uint256 maxAge_,
         uint256 minExecutionFee_,
+        ExecutionGas memory executionGas_,
         address[] memory executors
     ) {
+        if (gasTokenOracle_ == address(0)) revert ZeroGasTokenOracle();
         engine = engine_;
+        gasTokenOracle = gasTokenOracle_;
         COLLATERAL = IERC20(IPerpEngine(engine_).collateral());
         uint256 oneToken = 10 ** IERC20Metadata(address(COLLATERAL)).decimals();
         ONE_TOKEN = oneToken;
+        GAS_COST_DEN = 1e36 / oneToken;
         _setParameters(minDelay_, maxAge_, minExecutionFee_, oneToken);
+        _setExecutionGas(executionGas_);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         for (uint256 i; i < executors.length; ++i) _grantRole(EXECUTOR_ROLE, executors[i]);
         COLLATERAL.forceApprove(engine_, type(uint256).max);
@@ -90,9 +111,11 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
     ) external nonReentrant {
         _oracle(marketId);
         if (_pending[msg.sender][marketId] != 0) revert RequestPending(msg.sender, marketId);
-        (uint256 delay, uint256 age, uint256 minFee) = (minDelay, maxAge, minExecutionFee);
-        if (executionFee < minFee) revert ExecutionFeeTooLow(executionFee, minFee);
         bool escrows = _addsSize(kind);
+        (uint256 notBefore, uint256 expiresAt) = requestTerms(
+            escrows ? ExecutionClass.Open : ExecutionClass.Close,
+            executionFee
+        );
         // Open, Increase and Reduce trade a size; Close and RemoveMargin name the side with its sign.
         // Open escrows collateral and RemoveMargin takes some out; Reduce and Close move none.
         if (
@@ -108,29 +131,38 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
             amount.toUint96(),
             acceptablePrice.toUint128(),
             executionFee.toUint96(),
-            uint32(block.timestamp) // fits until 2106
+            // All three fit until 2106.
+            uint32(block.timestamp),
+            uint32(notBefore),
+            uint32(expiresAt)
         );
-        (uint256 notBefore, uint256 expiresAt) = (block.timestamp + delay, block.timestamp + age);
-        _pending[msg.sender][marketId] = notBefore | (expiresAt << 32) | (uint256(_commitment(r)) << 64);
+        _pending[msg.sender][marketId] = keccak256(abi.encode(r));
         _pull(msg.sender, (escrows ? amount : 0) + executionFee);
         emit OrderRequested(msg.sender, marketId, r, notBefore, expiresAt);
     }
 
     /// @inheritdoc IOrderBook
     function cancel(address account, uint256 marketId, Request calldata r) external nonReentrant {
-        (, uint256 expiresAt) = _take(account, marketId, r);
+        _take(account, marketId, r);
+        uint256 expiresAt = r.expiresAt;
         if (block.timestamp <= expiresAt) revert RequestNotExpired(account, marketId, expiresAt);
         // Nobody executed it in the executors' window, and the owner could not: the fee is theirs again.
-        uint256 refund = _addsSize(r.kind) ? r.amount : 0;
-        _pay(account, refund + r.executionFee);
+        uint256 escrow = _addsSize(r.kind) ? r.amount : 0;
+        _pay(account, escrow + r.executionFee);
         emit OrderCancelled(
             account,
             marketId,
             account,
-            refund,
+            escrow,
             r.executionFee,
             abi.encodeWithSelector(RequestExpired.selector, account, marketId, expiresAt)
         );
+    }
+
+    /// @inheritdoc IOrderBook
+    function refund(address account, uint256 amount) external nonReentrant {
+        if (msg.sender != address(IPerpEngine(engine).vault())) revert NotVault(msg.sender);
+        _pay(account, amount);
     }
 
     /// @inheritdoc IOrderBook
@@ -152,9 +184,9 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         uint80 roundId
     ) external nonReentrant returns (bool executed) {
         _onlyExecutor();
-        (uint256 notBefore, uint256 expiresAt) = _take(account, marketId, r);
-        if (block.timestamp > expiresAt) revert RequestExpired(account, marketId, expiresAt);
-        (uint256 roundAnswer, uint256 latest) = _oracles[marketId].roundPrice(roundId, notBefore, _addsRisk(r.kind));
+        _take(account, marketId, r);
+        if (block.timestamp > r.expiresAt) revert RequestExpired(account, marketId, r.expiresAt);
+        (uint256 roundAnswer, uint256 latest) = _oracles[marketId].roundPrice(roundId, r.notBefore, _addsRisk(r.kind));
         executed = _settle(account, marketId, roundId, r, roundAnswer, latest);
         COLLATERAL.safeTransfer(msg.sender, r.executionFee);
     }
@@ -165,9 +197,8 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         uint256 fees;
         for (uint256 i; i < executions.length; ++i) {
             Execution calldata e = executions[i];
-            (bool pending, uint256 notBefore, uint256 expiresAt) = _window(e.account, e.marketId, e.request);
-            if (!pending || block.timestamp > expiresAt) continue;
-            try _oracles[e.marketId].roundPrice(e.roundId, notBefore, _addsRisk(e.request.kind)) returns (
+            if (!_isPending(e.account, e.marketId, e.request) || block.timestamp > e.request.expiresAt) continue;
+            try _oracles[e.marketId].roundPrice(e.roundId, e.request.notBefore, _addsRisk(e.request.kind)) returns (
                 uint256 roundAnswer,
                 uint256 latest
             ) {
@@ -191,7 +222,45 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         _setParameters(minDelay_, maxAge_, minExecutionFee_, ONE_TOKEN);
     }
 
+    /// @inheritdoc IOrderBook
+    function setExecutionGas(ExecutionGas calldata gas) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setExecutionGas(gas);
+    }
+
     // ================================================================ views
+
+    /// @inheritdoc IOrderBook
+    function minimumFee(ExecutionClass class_) public view returns (uint256 minimum) {
+        minimum = minExecutionFee;
+        uint256 gas = _openGas;
+        if (class_ == ExecutionClass.Close) gas = _closeGas;
+        else if (class_ == ExecutionClass.Lp)
+            gas = _lpGas + uint256(_lpGasPerMarket) * IPerpEngine(engine).marketCount();
+        uint256 gasBefore = gasleft();
+        try IPriceOracle(gasTokenOracle).price() returns (uint256 gasTokenPrice) {
+            // gas < 2^25 and a gas price a transaction can pay (< 2^128 wei): no overflow before the division.
+            uint256 cost = Math.mulDiv(gas * tx.gasprice, gasTokenPrice, GAS_COST_DEN, Math.Rounding.Ceil);
+            if (cost > minimum) minimum = cost;
+        } catch {
+            // The floor stands in for a refused price; a call starved of gas by the sender is no refusal.
+            if (gasleft() <= gasBefore / 64) revert InsufficientExecutionGas();
+        }
+    }
+
+    /// @inheritdoc IOrderBook
+    function requestTerms(
+        ExecutionClass class_,
+        uint256 executionFee
+    ) public view returns (uint256 notBefore, uint256 expiresAt) {
+        uint256 minimum = minimumFee(class_);
+        if (executionFee < minimum) revert ExecutionFeeTooLow(executionFee, minimum);
+        return (block.timestamp + minDelay, block.timestamp + maxAge);
+    }
+
+    /// @inheritdoc IOrderBook
+    function executionGas() external view returns (ExecutionGas memory) {
+        return ExecutionGas(_openGas, _closeGas, _lpGas, _lpGasPerMarket);
+    }
 
     /// @inheritdoc IOrderBook
     function isExecutor(address account) external view returns (bool) {
@@ -199,49 +268,34 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IOrderBook
-    function pendingRequest(
-        address account,
-        uint256 marketId
-    ) external view returns (uint256 notBefore, uint256 expiresAt, bytes32 commitment) {
-        uint256 word = _pending[account][marketId];
-        return (uint32(word), uint32(word >> 32), bytes32(uint256(uint192(word >> 64))));
+    function pendingRequest(address account, uint256 marketId) external view returns (bytes32) {
+        return _pending[account][marketId];
     }
 
     /// @inheritdoc IOrderBook
     function isPending(address account, uint256 marketId, Request calldata r) external view returns (bool) {
-        (bool pending, , ) = _window(account, marketId, r);
-        return pending;
+        return _isPending(account, marketId, r);
     }
 
     /// @inheritdoc IOrderBook
     function commitmentOf(Request calldata r) external pure returns (bytes32) {
-        return bytes32(uint256(_commitment(r)));
+        return keccak256(abi.encode(r));
     }
 
     // ================================================================ internal
 
-    /// @dev Checks that `r` is the pending request, deletes it and returns its window.
-    function _take(
-        address account,
-        uint256 marketId,
-        Request calldata r
-    ) internal returns (uint256 notBefore, uint256 expiresAt) {
-        bool pending;
-        (pending, notBefore, expiresAt) = _window(account, marketId, r);
-        if (!pending) revert UnknownRequest(account, marketId);
+    /// @dev Checks that `r` (its window included) is the pending request and deletes it.
+    function _take(address account, uint256 marketId, Request calldata r) internal {
+        if (!_isPending(account, marketId, r)) revert UnknownRequest(account, marketId);
         delete _pending[account][marketId];
     }
 
-    /// @dev Whether `r` is `account`'s pending request in `marketId` (its word is set and commits to `r`), and
-    /// the request's window.
-    function _window(
-        address account,
-        uint256 marketId,
-        Request calldata r
-    ) internal view returns (bool pending, uint256 notBefore, uint256 expiresAt) {
-        uint256 word = _pending[account][marketId];
-        pending = word != 0 && uint192(word >> 64) == _commitment(r);
-        return (pending, uint32(word), uint32(word >> 32));
+    /// @dev Whether `r` is `account`'s pending request in `marketId`: its word is set and is `r`'s hash. A
+    /// window other than the one given at the request changes the hash, so the window passed back is the
+    /// book's.
+    function _isPending(address account, uint256 marketId, Request calldata r) internal view returns (bool) {
+        bytes32 word = _pending[account][marketId];
+        return word != 0 && word == keccak256(abi.encode(r));
     }
 
     /// @dev Executes `r` (already deleted) at the worse, for the trader, of the round's answer and the
@@ -312,9 +366,9 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         address feeRecipient,
         bytes memory reason
     ) internal {
-        uint256 refund = _addsSize(r.kind) ? r.amount : 0;
-        _pay(account, refund);
-        emit OrderCancelled(account, marketId, feeRecipient, refund, r.executionFee, reason);
+        uint256 escrow = _addsSize(r.kind) ? r.amount : 0;
+        _pay(account, escrow);
+        emit OrderCancelled(account, marketId, feeRecipient, escrow, r.executionFee, reason);
     }
 
     /// @dev Pays `amount` to `account`; if the token refuses (a blocklist), it waits in `claimable`, so that
@@ -343,11 +397,6 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         _oracles[marketId] = oracle;
     }
 
-    /// @dev The request's keccak256 hash, to its low 192 bits (a collision needs about 2^96 tries).
-    function _commitment(Request memory r) internal pure returns (uint192) {
-        return uint192(uint256(keccak256(abi.encode(r))));
-    }
-
     /// @dev Whether the request buys (a higher price is worse for the trader): a long that grows, or a
     /// short that shrinks or takes margin out.
     function _isBuy(OrderKind kind, int256 size) internal pure returns (bool) {
@@ -371,6 +420,16 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         maxAge = uint32(maxAge_);
         minExecutionFee = uint96(minExecutionFee_);
         emit ParametersUpdated(minDelay_, maxAge_, minExecutionFee_);
+    }
+
+    function _setExecutionGas(ExecutionGas memory gas) internal {
+        (uint256 min, uint256 max) = (ConstantsLib.MIN_EXECUTION_GAS, ConstantsLib.MAX_EXECUTION_GAS);
+        _bound("openGas", gas.open, min, max);
+        _bound("closeGas", gas.close, min, max);
+        _bound("lpGas", gas.lp, min, max);
+        _bound("lpGasPerMarket", gas.lpPerMarket, 0, ConstantsLib.MAX_LP_EXECUTION_GAS_PER_MARKET);
+        (_openGas, _closeGas, _lpGas, _lpGasPerMarket) = (gas.open, gas.close, gas.lp, gas.lpPerMarket);
+        emit ExecutionGasUpdated(gas.open, gas.close, gas.lp, gas.lpPerMarket);
     }
 
     function _bound(bytes32 name, uint256 value, uint256 min, uint256 max) internal pure {

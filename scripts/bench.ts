@@ -173,14 +173,17 @@ async function main() {
 
   // LP while positions are open: by request, executed at the first round after the delay (by anyone).
   const lp = await freshAccount(s);
-  report.lpRequestDeposit = await gasOf(s.vault.connect(lp).requestDeposit(10_000n * u, 0n), "lpRequestDeposit");
+  report.lpRequestDeposit = await gasOf(
+    s.vault.connect(lp).requestDeposit(10_000n * u, 0n, s.unit),
+    "lpRequestDeposit",
+  );
   report.lpExecuteDeposit = await gasOf(
     s.vault.connect(s.keeper).executeRequest(lp.address, await lpRounds(s)),
     "lpExecuteDeposit",
   );
   await tick(s, 600);
   const half = (await s.vault.balanceOf(lp.address)) / 2n;
-  report.lpRequestRedeem = await gasOf(s.vault.connect(lp).requestRedeem(half, 0n), "lpRequestRedeem");
+  report.lpRequestRedeem = await gasOf(s.vault.connect(lp).requestRedeem(half, 0n, s.unit), "lpRequestRedeem");
   report.lpExecuteRedeem = await gasOf(
     s.vault.connect(s.keeper).executeRequest(lp.address, await lpRounds(s)),
     "lpExecuteRedeem",

@@ -13,7 +13,7 @@ import { AbiCoder, keccak256, toBeHex, zeroPadValue } from "ethers";
 import { network } from "hardhat";
 import { deployLocal } from "./lib/local.js";
 import { Keeper, type TickResult } from "./lib/keeper.js";
-import { OrderKind, executeRequests, tradingFee } from "./lib/orders.js";
+import { ExecutionClass, OrderKind, executeRequests, priceExecutionFee, tradingFee } from "./lib/orders.js";
 
 const N = Number(process.env.KEEPER_SCALE_POSITIONS ?? 10_000);
 const CONCURRENCY = Number(process.env.KEEPER_SCALE_CONCURRENCY ?? 32);
@@ -44,7 +44,10 @@ await d.vault.connect(lp).deposit(50_000_000n * unit, lp.address);
 
 const [ethPrice, btcPrice] = await Promise.all([d.ethOracle.price(), d.btcOracle.price()]);
 const setupStart = Date.now();
-const [minDelay, executionFee] = await Promise.all([d.orderBook.minDelay(), d.orderBook.minExecutionFee()]);
+const [minDelay, { fee: executionFee }] = await Promise.all([
+  d.orderBook.minDelay(),
+  priceExecutionFee(ethers, d, ExecutionClass.Open),
+]);
 const feeRatio = BigInt((await d.lens.getMarket(0n)).config.tradingFeeRatio); // both markets: 5 bps
 let batch: { account: string; marketId: bigint }[] = [];
 let batchStart = (await provider.getBlockNumber()) + 1; // the batch's requests are in its blocks

@@ -12,6 +12,7 @@ import {
   WAD,
   type MarketConfig,
   deployEngine,
+  EXECUTION_GAS,
   engineFactory,
 } from "./helpers/system.js";
 import {
@@ -129,7 +130,16 @@ describe("PerpEngine admin", function () {
       const engine = await deployEngine(s.token, s.admin, s.treasury);
       const vault = await ethers.deployContract("LiquidityVault", [s.token, engine, "LP", "LP"]);
       const backstop = await ethers.deployContract("BackstopModule", [s.token, engine, s.admin, "B", "B"]);
-      const book = await ethers.deployContract("OrderBook", [engine, s.admin, 30n, 3_600n, s.unit, [s.keeper]]);
+      const book = await ethers.deployContract("OrderBook", [
+        engine,
+        s.admin,
+        s.ethOracle,
+        30n,
+        3_600n,
+        s.unit,
+        EXECUTION_GAS,
+        [s.keeper],
+      ]);
       await expect(engine.wire(vault, backstop, book))
         .to.emit(engine, "Wired")
         .withArgs(await vault.getAddress(), await backstop.getAddress(), await book.getAddress());

@@ -85,7 +85,7 @@ async function streamShare(s: S, entryBlock: number, exitBlock: number, added: b
 async function daveLeaves(s: S, dollars: number, entryBlock: number, added: bigint) {
   const shares: bigint = await s.vault.balanceOf(s.dave);
   const supply: bigint = await s.vault.totalSupply();
-  await s.vault.connect(s.dave).requestRedeem(shares, 0n);
+  await s.vault.connect(s.dave).requestRedeem(shares, 0n, 0n);
   const exit = await roundAt(s, (await s.vault.lpRequest(s.dave)).notBefore, dollars);
   const before: bigint = await s.token.balanceOf(s.dave);
   const receipt = await (await s.vault.connect(s.keeper).executeRequest(s.dave, [exit, 0n])).wait();
@@ -105,7 +105,7 @@ async function depositAtCrash(liquidationDelay: bigint) {
   const u = s.unit;
   await openBook(s);
   const deposit = 9_000_000n * u;
-  await s.vault.connect(s.dave).requestDeposit(deposit, 0n);
+  await s.vault.connect(s.dave).requestDeposit(deposit, 0n, 0n);
   const crash = await roundAt(s, (await s.vault.lpRequest(s.dave)).notBefore, 2_400);
   const entry = await (await s.vault.connect(s.keeper).executeRequest(s.dave, [crash, 0n])).wait();
   if (liquidationDelay > 0n) await at((await now()) + liquidationDelay);
@@ -130,7 +130,7 @@ async function depositBeforeRepayment() {
   await roundAt(s, (await now()) + 5n, 2_400);
   await s.engine.connect(s.keeper).liquidate(s.bob, ETH, s.keeper);
   const deposit = 9_000_000n * u;
-  await s.vault.connect(s.dave).requestDeposit(deposit, 0n);
+  await s.vault.connect(s.dave).requestDeposit(deposit, 0n, 0n);
   const first = await roundAt(s, (await s.vault.lpRequest(s.dave)).notBefore, 2_400);
   const entry = await (await s.vault.connect(s.keeper).executeRequest(s.dave, [first, 0n])).wait();
   const lpBefore: bigint = await s.engine.lpBalance();

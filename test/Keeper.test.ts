@@ -282,6 +282,8 @@ describe("Keeper", function () {
       "pendingLpRequests",
       "lpExecuted",
       "lpCancelled",
+      "lpSkipped",
+      "lpExecutionFees",
       "errors",
       "chainReset",
       "otherSenderTxs",

@@ -180,7 +180,7 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
         expect(left).to.equal(free - paid);
         expect(left).to.be.lessThanOrEqual(1n);
         // Beyond it, the execution reverts with the engine's InsufficientLiquidity (the request stays pending).
-        await s.vault.connect(s.lp).requestRedeem(3n * OFFSET, 0n);
+        await s.vault.connect(s.lp).requestRedeem(3n * OFFSET, 0n, 0n);
         await networkHelpers.time.increase(await lpDelay(s));
         const rounds = await pushRounds(s);
         await expect(s.vault.connect(s.keeper).executeRequest(s.lp, rounds)).to.be.revertedWithCustomError(
@@ -252,8 +252,8 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
       it("with positions open and a stale feed, the one-transaction paths revert UseRequests and a request's execution the oracle's StalePrice", async function () {
         const s = await networkHelpers.loadFixture(funded);
         await s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
-        await s.vault.connect(s.lp).requestRedeem(OFFSET, 0n);
-        await s.vault.connect(s.bob).requestDeposit(s.unit, 0n);
+        await s.vault.connect(s.lp).requestRedeem(OFFSET, 0n, 0n);
+        await s.vault.connect(s.bob).requestDeposit(s.unit, 0n, 0n);
         // A first round after the delay, then a later round that is already stale (updated more than the
         // oracle's hour ago): the feed's latest answer is stale while the request is still live.
         await networkHelpers.time.increase(await lpDelay(s));

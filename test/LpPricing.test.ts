@@ -24,7 +24,7 @@ describe("LP entry and exit that cannot be played", function () {
     const honestBefore = await s.vault.previewRedeem(await s.vault.balanceOf(s.lp));
 
     await s.token.connect(attacker).approve(s.vault, deposit);
-    await s.vault.connect(attacker).requestDeposit(deposit, 0n);
+    await s.vault.connect(attacker).requestDeposit(deposit, 0n, 0n);
     const visible = await round(s, 2_985, 12n); // −0.5 %, already in the mempool: lands before the delay ends
     await expect(s.vault.connect(s.keeper).executeRequest(attacker, [visible, 0n])).to.be.revertedWithCustomError(
       s.ethOracle,
@@ -34,7 +34,7 @@ describe("LP entry and exit that cannot be played", function () {
     await s.vault.connect(s.keeper).executeRequest(attacker, [first, 0n]);
     const shares = await s.vault.balanceOf(attacker);
 
-    await s.vault.connect(attacker).requestRedeem(shares, 0n);
+    await s.vault.connect(attacker).requestRedeem(shares, 0n, 0n);
     const later = await round(s, 2_985, 31n);
     const before: bigint = await s.token.balanceOf(attacker);
     await s.vault.connect(s.keeper).executeRequest(attacker, [later, 0n]);
@@ -62,7 +62,7 @@ describe("LP entry and exit that cannot be played", function () {
     expect(await s.vault.maxRedeem(s.lp)).to.equal(0n);
     // A request cannot be executed in the block it was made: no round can be at or after its delay yet.
     await s.token.connect(a).approve(s.vault, s.unit * 1_000n);
-    await s.vault.connect(a).requestDeposit(s.unit * 1_000n, 0n);
+    await s.vault.connect(a).requestDeposit(s.unit * 1_000n, 0n, 0n);
     const [latest] = await s.ethFeed.latestRoundData();
     await expect(s.vault.connect(s.keeper).executeRequest(a, [latest, 0n])).to.be.revertedWithCustomError(
       s.ethOracle,
@@ -81,7 +81,7 @@ describe("LP entry and exit that cannot be played", function () {
     const attacker = s.dave;
     const deposit = 9_000_000n * s.unit;
     await s.token.connect(attacker).approve(s.vault, deposit);
-    await s.vault.connect(attacker).requestDeposit(deposit, 0n);
+    await s.vault.connect(attacker).requestDeposit(deposit, 0n, 0n);
     // A keeper liquidates in the next block, as keepers are paid to: the cover lands before the deposit, and
     // what the capped mark did not count of it vests.
     const honestBefore = await s.vault.convertToAssets(await s.vault.balanceOf(s.lp));
@@ -91,7 +91,7 @@ describe("LP entry and exit that cannot be played", function () {
     const first = await round(s, 2_400, 30n);
     const entry = await (await s.vault.connect(s.keeper).executeRequest(attacker, [first, 0n])).wait();
     const shares = await s.vault.balanceOf(attacker);
-    await s.vault.connect(attacker).requestRedeem(shares, 0n);
+    await s.vault.connect(attacker).requestRedeem(shares, 0n, 0n);
     const later = await round(s, 2_400, 31n);
     const before: bigint = await s.token.balanceOf(attacker);
     const supply: bigint = await s.vault.totalSupply();
@@ -121,7 +121,7 @@ describe("LP entry and exit that cannot be played", function () {
     await s.orders.connect(s.alice).openPosition(ETH, 100n * WAD, 30_000n * s.unit); // long at 3,000
     await round(s, 2_400, 1n); // Alice −60,000 on 30,000 of margin; Bob +20,000
     const shares = await s.vault.balanceOf(s.carol);
-    await s.vault.connect(s.carol).requestRedeem(shares, 0n);
+    await s.vault.connect(s.carol).requestRedeem(shares, 0n, 0n);
     // The keeper liquidates Alice before Carol's redemption can be priced: the shortfall is socialized.
     await s.engine.connect(s.keeper).liquidate(s.alice, ETH, s.keeper);
     const first = await round(s, 2_400, 30n);

@@ -197,31 +197,31 @@ describe("Two-step orders (OrderBook)", function () {
         acceptablePrice: usd(2_990),
         executionFee: 2n * s.unit,
         createdAt,
+        notBefore: createdAt + ORDER_DELAY,
+        expiresAt: createdAt + ORDER_MAX_AGE,
       };
       await expect(tx)
         .to.emit(s.book, "OrderRequested")
         .withArgs(s.alice, ETH, Object.values(r), createdAt + ORDER_DELAY, createdAt + ORDER_MAX_AGE);
-      // The book keeps one word: the window and a commitment to the request, which is all it accepts back.
+      // The book keeps one word: the full keccak256 of the request, its window included, which is all it
+      // accepts back.
       const commitment = await s.book.commitmentOf(r);
-      const expected = BigInt(
-        ethers.keccak256(
-          ethers.AbiCoder.defaultAbiCoder().encode(
-            ["tuple(uint8,int128,uint96,uint128,uint96,uint32)"],
-            [Object.values(r)],
-          ),
+      const expected = ethers.keccak256(
+        ethers.AbiCoder.defaultAbiCoder().encode(
+          ["tuple(uint8,int128,uint96,uint128,uint96,uint32,uint32,uint32)"],
+          [Object.values(r)],
         ),
       );
-      expect(BigInt(commitment)).to.equal(expected % 2n ** 192n);
-      expect([...(await s.book.pendingRequest(s.alice, ETH))]).to.deep.equal([
-        createdAt + ORDER_DELAY,
-        createdAt + ORDER_MAX_AGE,
-        commitment,
-      ]);
+      expect(commitment, "all 256 bits of the hash").to.equal(expected);
+      expect(await s.book.pendingRequest(s.alice, ETH)).to.equal(commitment);
       expect(await s.book.isPending(s.alice, ETH, r)).to.equal(true);
       expect(await s.book.isPending(s.alice, ETH, { ...r, amount: escrow + 1n })).to.equal(false);
+      // A window other than the one given is another request: the executor cannot move it.
+      expect(await s.book.isPending(s.alice, ETH, { ...r, notBefore: r.notBefore + 1n })).to.equal(false);
+      expect(await s.book.isPending(s.alice, ETH, { ...r, expiresAt: r.expiresAt + 1n })).to.equal(false);
       // Parameters changed later do not move a pending request's window.
       await s.book.setParameters(ORDER_DELAY * 2n, ORDER_MAX_AGE * 2n, s.unit);
-      expect((await s.book.pendingRequest(s.alice, ETH))[0]).to.equal(createdAt + ORDER_DELAY);
+      expect(await s.book.isPending(s.alice, ETH, r)).to.equal(true);
       await expect(s.book.connect(s.alice).request(ETH, CLOSE, -1n, 0n, 0n, s.unit))
         .to.be.revertedWithCustomError(s.book, "RequestPending")
         .withArgs(s.alice, ETH);
@@ -254,7 +254,7 @@ describe("Two-step orders (OrderBook)", function () {
         "SafeCastOverflowedIntDowncast",
       );
       expect(await s.token.balanceOf(s.book)).to.equal(before);
-      expect((await s.book.pendingRequest(s.alice, ETH))[2]).to.equal(ethers.ZeroHash);
+      expect(await s.book.pendingRequest(s.alice, ETH)).to.equal(ethers.ZeroHash);
     });
   });
 

@@ -99,9 +99,13 @@ describe("Tools: LP requests (deposit and withdraw by request while positions ar
     await networkHelpers.time.increase(Number(await s.orderBook.maxAge()) + 1);
     await expectRefusal(() => run(lpExecute, { account: lp.address }, s, s.keeper), "LpRequestExpired");
     const before = await s.collateral.balanceOf(lp.address);
+    const fee = (await s.vault.lpRequest(lp.address)).executionFee;
+    expect(fee > 0n, "the request escrowed an execution fee").to.equal(true);
     const c = await run(lpCancel, { account: lp.address, json: true }, s, s.keeper);
     expect(c.code, c.err.join("\n")).to.equal(0);
-    expect(await s.collateral.balanceOf(lp.address)).to.equal(before + 1_000n * s.unit);
+    expect(await s.collateral.balanceOf(lp.address), "the escrow and the fee back").to.equal(
+      before + 1_000n * s.unit + fee,
+    );
   });
 
   it("lp_deposit_requests_while_positions_are_open_and_lp_execute_executes_it_at_the_next_round", async function () {

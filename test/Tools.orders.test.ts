@@ -172,14 +172,16 @@ describe("Tools: two-step orders (request, list, cancel) and the keeper's execut
     expect(data.refund).to.equal((400n * s.unit).toString());
     expect(data.feeRecipient, "nobody executed it: the fee goes back to its owner").to.equal(trader.address);
     expect((await s.collateral.balanceOf(trader.address)) - balance).to.equal(400n * s.unit + BigInt(data.fee));
-    expect((await s.orderBook.pendingRequest(trader.address, ETH)).commitment).to.equal(ethers.ZeroHash);
+    expect(await s.orderBook.pendingRequest(trader.address, ETH)).to.equal(ethers.ZeroHash);
   });
 
   it("keeper_skips_requests_whose_fee_does_not_pay_their_gas_and_executes_the_paid_ones", async function () {
     const [cheap, paid] = s.traders;
-    const fee = { cheap: s.unit / 2n, paid: 50n * s.unit };
+    // The cheap one pays the book's minimum at 1 gwei (270,000 gas x 1 gwei x $3,000 = 0.81): the keeper is
+    // paid at the gas price it was paid for, not after gas rose to 10 gwei.
+    const fee = { cheap: (81n * s.unit) / 100n, paid: 50n * s.unit };
     for (const [who, executionFee] of [
-      [cheap, "0.5"],
+      [cheap, "0.81"],
       [paid, "50"],
     ] as const) {
       const r = await run(
@@ -208,7 +210,7 @@ describe("Tools: two-step orders (request, list, cancel) and the keeper's execut
     await networkHelpers.time.increase(3_601);
     const later = await keeperFor(s, { gasPrice: 1n }).tick();
     expect(later?.ordersCancelled).to.equal(1);
-    expect((await s.orderBook.pendingRequest(cheap.address, ETH)).commitment).to.equal(ethers.ZeroHash);
+    expect(await s.orderBook.pendingRequest(cheap.address, ETH)).to.equal(ethers.ZeroHash);
   });
 
   it("the keeper cancels at execution a request whose price moved beyond its bound, for the fee", async function () {
@@ -245,8 +247,9 @@ describe("Tools: two-step orders (request, list, cancel) and the keeper's execut
     const found = await pendingRequests(s);
     expect(found.map((r) => r.account)).to.deep.equal([a.address, b.address]);
     for (const r of found) {
-      const [notBefore, expiresAt, commitment] = await s.orderBook.pendingRequest(r.account, r.marketId);
-      expect([r.notBefore, r.expiresAt]).to.deep.equal([notBefore, expiresAt]);
+      const commitment = await s.orderBook.pendingRequest(r.account, r.marketId);
+      const [requested] = await s.orderBook.queryFilter(s.orderBook.filters.OrderRequested(r.account, r.marketId));
+      expect([r.notBefore, r.expiresAt]).to.deep.equal([requested.args.notBefore, requested.args.expiresAt]);
       expect(commitmentOf(r), "computed off chain as on chain").to.equal(commitment);
       expect(await s.orderBook.commitmentOf(requestStruct(r))).to.equal(commitment);
       expect(await s.orderBook.isPending(r.account, r.marketId, requestStruct(r))).to.equal(true);
@@ -319,6 +322,48 @@ describe("Tools: two-step orders (request, list, cancel) and the keeper's execut
       "ParameterOutOfBounds",
     );
     expect(line).to.include("minDelay");
+  });
+
+  it("operator_timelock_schedule_can_schedule_OrderBook_setExecutionGas_and_checks_its_bounds_first", async function () {
+    const call = "setExecutionGas((uint24,uint24,uint24,uint24))";
+    const ok = await run(
+      timelockSchedule,
+      { target: "orderBook", call, args: '[["280000", "210000", "220000", "40000"]]', json: true },
+      s,
+      s.admin,
+    );
+    expect(ok.code, ok.err.join("\n")).to.equal(0);
+    const line = await expectRefusal(
+      () =>
+        run(
+          timelockSchedule,
+          { target: "orderBook", call, args: '[["99999", "210000", "220000", "40000"]]' },
+          s,
+          s.admin,
+        ),
+      "ParameterOutOfBounds",
+    );
+    expect(line).to.include("openGas");
+  });
+
+  it("verify_checks_the_gas_token_oracle_and_the_execution_gas_estimates", async function () {
+    const input = {
+      params: s.parameters.LocalBulwark as Record<string, unknown>,
+      deployer: s.admin.address,
+      ethFeed: await s.ethFeed.getAddress(),
+      btcFeed: await s.btcFeed.getAddress(),
+      local: true,
+    };
+    expect(await s.orderBook.gasTokenOracle()).to.equal(s.addresses.ethOracle);
+    await networkHelpers.impersonateAccount(s.addresses.timelock);
+    await networkHelpers.setBalance(s.addresses.timelock, 10n ** 18n);
+    const timelock = await ethers.getSigner(s.addresses.timelock);
+    await s.orderBook
+      .connect(timelock)
+      .setExecutionGas({ open: 300_000n, close: 210_000n, lp: 220_000n, lpPerMarket: 40_000n });
+    expect(await verifyDeployment(ethers, s, input)).to.deep.equal([
+      "orderBook.executionGas().open: 300000, expected 270000",
+    ]);
   });
 
   it("verify_names_an_order_book_parameter_changed_and_an_extra_admin_of_it", async function () {

@@ -28,12 +28,12 @@ describe("LiquidityVault requests (positions open)", function () {
   it("requestDeposit escrows the tokens in the vault and emits LpRequested; executeRequest (by an executor) books them and emits Deposit and LpRequestExecuted", async function () {
     const s = await networkHelpers.loadFixture(withPosition);
     const assets = 10_000n * s.unit;
-    const tx = s.vault.connect(s.bob).requestDeposit(assets, 0n);
+    const tx = s.vault.connect(s.bob).requestDeposit(assets, 0n, 0n);
     await expect(tx).to.changeTokenBalances(ethers, s.token, [s.bob, s.vault], [-assets, assets]);
     const at = BigInt(await networkHelpers.time.latest());
     await expect(tx)
       .to.emit(s.vault, "LpRequested")
-      .withArgs(s.bob.address, false, assets, 0n, at + DELAY, at + MAX_AGE);
+      .withArgs(s.bob.address, false, assets, 0n, 0n, at + DELAY, at + MAX_AGE);
     const r = await s.vault.lpRequest(s.bob);
     expect([r.amount, r.notBefore, r.expiresAt, r.redeem]).to.deep.equal([assets, at + DELAY, at + MAX_AGE, false]);
     expect(await s.vault.balanceOf(s.bob)).to.equal(0n);
@@ -50,7 +50,7 @@ describe("LiquidityVault requests (positions open)", function () {
     const exec = s.vault.connect(s.keeper).executeRequest(s.bob, rounds);
     // The sender is the LP who asked, not the executor.
     await expect(exec).to.emit(s.vault, "Deposit").withArgs(s.bob.address, s.bob.address, assets, shares);
-    await expect(exec).to.emit(s.vault, "LpRequestExecuted").withArgs(s.bob.address, false, assets, shares, total);
+    await expect(exec).to.emit(s.vault, "LpRequestExecuted").withArgs(s.bob.address, false, assets, shares, total, 0n);
     expect(await s.vault.balanceOf(s.bob)).to.equal(shares);
     expect(await s.engine.lpBalance()).to.equal(lpBalance + assets);
     expect(await s.token.balanceOf(s.vault)).to.equal(0n);
@@ -66,17 +66,17 @@ describe("LiquidityVault requests (positions open)", function () {
     let [supply, total] = await quote();
     const shares = sharesForDeposit(assets, supply, total);
     const bobBefore = await s.token.balanceOf(s.bob);
-    await s.vault.connect(s.bob).requestDeposit(assets, shares + 1n);
+    await s.vault.connect(s.bob).requestDeposit(assets, shares + 1n, 0n);
     expect((await s.vault.lpRequest(s.bob)).limit).to.equal(shares + 1n);
     await networkHelpers.time.increase(DELAY);
     await expect(s.vault.connect(s.keeper).executeRequest(s.bob, await pushRounds(s)))
       .to.emit(s.vault, "LpRequestRefused")
-      .withArgs(s.bob.address, false, shares, shares + 1n)
+      .withArgs(s.bob.address, false, shares, shares + 1n, 0n)
       .and.not.to.emit(s.vault, "Deposit");
     expect(await s.token.balanceOf(s.bob)).to.equal(bobBefore);
     expect(await s.vault.balanceOf(s.bob)).to.equal(0n);
     expect((await s.vault.lpRequest(s.bob)).amount).to.equal(0n);
-    await s.vault.connect(s.bob).requestDeposit(assets, shares);
+    await s.vault.connect(s.bob).requestDeposit(assets, shares, 0n);
     await networkHelpers.time.increase(DELAY);
     await expect(s.vault.connect(s.keeper).executeRequest(s.bob, await pushRounds(s)))
       .to.emit(s.vault, "Deposit")
@@ -85,13 +85,13 @@ describe("LiquidityVault requests (positions open)", function () {
     // A redemption, bounded by the assets out.
     [supply, total] = await quote();
     const out = assetsForRedeem(shares, supply, total);
-    await s.vault.connect(s.bob).requestRedeem(shares, out + 1n);
+    await s.vault.connect(s.bob).requestRedeem(shares, out + 1n, 0n);
     await networkHelpers.time.increase(DELAY);
     await expect(s.vault.connect(s.keeper).executeRequest(s.bob, await pushRounds(s)))
       .to.emit(s.vault, "LpRequestRefused")
-      .withArgs(s.bob.address, true, out, out + 1n);
+      .withArgs(s.bob.address, true, out, out + 1n, 0n);
     expect(await s.vault.balanceOf(s.bob)).to.equal(shares);
-    await s.vault.connect(s.bob).requestRedeem(shares, out);
+    await s.vault.connect(s.bob).requestRedeem(shares, out, 0n);
     await networkHelpers.time.increase(DELAY);
     await expect(s.vault.connect(s.keeper).executeRequest(s.bob, await pushRounds(s)))
       .to.emit(s.vault, "Withdraw")
@@ -102,11 +102,11 @@ describe("LiquidityVault requests (positions open)", function () {
     const s = await networkHelpers.loadFixture(withPosition);
     const shares = 5_000n * s.unit * OFFSET;
     const owned = await s.vault.balanceOf(s.lp);
-    const tx = await s.vault.connect(s.lp).requestRedeem(shares, 0n);
+    const tx = await s.vault.connect(s.lp).requestRedeem(shares, 0n, 0n);
     const at = BigInt(await networkHelpers.time.latest());
     await expect(tx)
       .to.emit(s.vault, "LpRequested")
-      .withArgs(s.lp.address, true, shares, 0n, at + DELAY, at + MAX_AGE);
+      .withArgs(s.lp.address, true, shares, 0n, 0n, at + DELAY, at + MAX_AGE);
     expect(await s.vault.balanceOf(s.lp)).to.equal(owned - shares);
     expect(await s.vault.balanceOf(s.vault)).to.equal(shares);
 
@@ -117,7 +117,7 @@ describe("LiquidityVault requests (positions open)", function () {
     const exec = s.vault.connect(s.keeper).executeRequest(s.lp, rounds);
     await expect(exec).to.changeTokenBalance(ethers, s.token, s.lp, assets);
     await expect(exec).to.emit(s.vault, "Withdraw").withArgs(s.lp.address, s.lp.address, s.lp.address, assets, shares);
-    await expect(exec).to.emit(s.vault, "LpRequestExecuted").withArgs(s.lp.address, true, assets, shares, total);
+    await expect(exec).to.emit(s.vault, "LpRequestExecuted").withArgs(s.lp.address, true, assets, shares, total, 0n);
     expect(await s.vault.balanceOf(s.vault)).to.equal(0n);
     expect(await s.vault.totalSupply()).to.equal(supply - shares);
   });
@@ -126,7 +126,7 @@ describe("LiquidityVault requests (positions open)", function () {
     it("a deposit executed after the mark rose (the long lost) buys at the higher current mark", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
       const assets = 10_000n * s.unit;
-      await s.vault.connect(s.bob).requestDeposit(assets, 0n);
+      await s.vault.connect(s.bob).requestDeposit(assets, 0n, 0n);
       await networkHelpers.time.increase(DELAY);
       const rounds = await pushRounds(s); // the first round: $3,000
       const atRound = await s.vault.totalAssets();
@@ -136,14 +136,14 @@ describe("LiquidityVault requests (positions open)", function () {
       const shares = sharesForDeposit(assets, await s.vault.totalSupply(), current);
       await expect(s.vault.connect(s.keeper).executeRequest(s.bob, rounds))
         .to.emit(s.vault, "LpRequestExecuted")
-        .withArgs(s.bob.address, false, assets, shares, current);
+        .withArgs(s.bob.address, false, assets, shares, current, 0n);
       expect(shares).to.be.lessThan(sharesForDeposit(assets, await s.vault.totalSupply(), atRound));
     });
 
     it("a deposit whose round marked higher than now buys at the round's mark", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
       const assets = 10_000n * s.unit;
-      await s.vault.connect(s.bob).requestDeposit(assets, 0n);
+      await s.vault.connect(s.bob).requestDeposit(assets, 0n, 0n);
       await networkHelpers.time.increase(DELAY);
       await s.ethFeed.updateAnswer(feedPrice(2_900)); // the first round: the pool marked 1,000 higher
       const rounds = [await s.ethFeed.latestRound(), 0n];
@@ -153,13 +153,13 @@ describe("LiquidityVault requests (positions open)", function () {
       const shares = sharesForDeposit(assets, await s.vault.totalSupply(), atRound);
       await expect(s.vault.connect(s.keeper).executeRequest(s.bob, rounds))
         .to.emit(s.vault, "LpRequestExecuted")
-        .withArgs(s.bob.address, false, assets, shares, atRound);
+        .withArgs(s.bob.address, false, assets, shares, atRound, 0n);
     });
 
     it("a redemption executed after the mark fell (the long gained) gets the lower current mark", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
       const shares = 5_000n * s.unit * OFFSET;
-      await s.vault.connect(s.lp).requestRedeem(shares, 0n);
+      await s.vault.connect(s.lp).requestRedeem(shares, 0n, 0n);
       await networkHelpers.time.increase(DELAY);
       const rounds = await pushRounds(s);
       const atRound = await s.vault.totalAssets();
@@ -169,14 +169,14 @@ describe("LiquidityVault requests (positions open)", function () {
       const assets = assetsForRedeem(shares, await s.vault.totalSupply(), current);
       await expect(s.vault.connect(s.keeper).executeRequest(s.lp, rounds))
         .to.emit(s.vault, "LpRequestExecuted")
-        .withArgs(s.lp.address, true, assets, shares, current);
+        .withArgs(s.lp.address, true, assets, shares, current, 0n);
       expect(assets).to.be.lessThan(assetsForRedeem(shares, await s.vault.totalSupply(), atRound));
     });
 
     it("a redemption whose round marked lower than now gets the round's mark", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
       const shares = 5_000n * s.unit * OFFSET;
-      await s.vault.connect(s.lp).requestRedeem(shares, 0n);
+      await s.vault.connect(s.lp).requestRedeem(shares, 0n, 0n);
       await networkHelpers.time.increase(DELAY);
       await s.ethFeed.updateAnswer(feedPrice(3_100));
       const rounds = [await s.ethFeed.latestRound(), 0n];
@@ -185,14 +185,14 @@ describe("LiquidityVault requests (positions open)", function () {
       const assets = assetsForRedeem(shares, await s.vault.totalSupply(), atRound);
       await expect(s.vault.connect(s.keeper).executeRequest(s.lp, rounds))
         .to.emit(s.vault, "LpRequestExecuted")
-        .withArgs(s.lp.address, true, assets, shares, atRound);
+        .withArgs(s.lp.address, true, assets, shares, atRound, 0n);
     });
   });
 
   describe("rounds", function () {
     it("reverts with the oracle's RoundTooEarly for a round before notBefore, and NotFirstRound for a later one than the first", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
-      await s.vault.connect(s.bob).requestDeposit(s.unit, 0n);
+      await s.vault.connect(s.bob).requestDeposit(s.unit, 0n, 0n);
       const { notBefore } = await s.vault.lpRequest(s.bob);
       const early = await s.ethFeed.latestRound();
       const [, , , earlyAt] = await s.ethFeed.getRoundData(early);
@@ -211,7 +211,7 @@ describe("LiquidityVault requests (positions open)", function () {
 
     it("reverts with RoundCount when the array's length is not the number of markets", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
-      await s.vault.connect(s.bob).requestDeposit(s.unit, 0n);
+      await s.vault.connect(s.bob).requestDeposit(s.unit, 0n, 0n);
       await networkHelpers.time.increase(DELAY);
       const rounds = await pushRounds(s);
       await expect(s.vault.connect(s.keeper).executeRequest(s.bob, [rounds[0]]))
@@ -227,31 +227,37 @@ describe("LiquidityVault requests (positions open)", function () {
       await s.engine.settleMarket(ETH, 0n); // at the oracle's current price, $3,000; Alice's long stays open
       expect(await s.vault.maxRedeem(s.lp)).to.equal(0n); // positions remain: requests only
       const shares = 1_000n * s.unit * OFFSET;
-      await s.vault.connect(s.lp).requestRedeem(shares, 0n);
+      await s.vault.connect(s.lp).requestRedeem(shares, 0n, 0n);
       await networkHelpers.time.increase(DELAY);
       const total = await s.vault.totalAssets();
       const assets = assetsForRedeem(shares, await s.vault.totalSupply(), total);
       // No round of any feed is given (nor pushed).
       await expect(s.vault.connect(s.keeper).executeRequest(s.lp, [0n, 0n]))
         .to.emit(s.vault, "LpRequestExecuted")
-        .withArgs(s.lp.address, true, assets, shares, total);
+        .withArgs(s.lp.address, true, assets, shares, total, 0n);
     });
   });
 
   describe("request state", function () {
     it("reverts with ZeroAmount on a request of nothing", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
-      await expect(s.vault.connect(s.bob).requestDeposit(0n, 0n)).to.be.revertedWithCustomError(s.vault, "ZeroAmount");
-      await expect(s.vault.connect(s.lp).requestRedeem(0n, 0n)).to.be.revertedWithCustomError(s.vault, "ZeroAmount");
+      await expect(s.vault.connect(s.bob).requestDeposit(0n, 0n, 0n)).to.be.revertedWithCustomError(
+        s.vault,
+        "ZeroAmount",
+      );
+      await expect(s.vault.connect(s.lp).requestRedeem(0n, 0n, 0n)).to.be.revertedWithCustomError(
+        s.vault,
+        "ZeroAmount",
+      );
     });
 
     it("reverts with LpRequestPending on a second request of either kind", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
-      await s.vault.connect(s.lp).requestDeposit(s.unit, 0n);
-      await expect(s.vault.connect(s.lp).requestDeposit(s.unit, 0n))
+      await s.vault.connect(s.lp).requestDeposit(s.unit, 0n, 0n);
+      await expect(s.vault.connect(s.lp).requestDeposit(s.unit, 0n, 0n))
         .to.be.revertedWithCustomError(s.vault, "LpRequestPending")
         .withArgs(s.lp.address);
-      await expect(s.vault.connect(s.lp).requestRedeem(OFFSET, 0n))
+      await expect(s.vault.connect(s.lp).requestRedeem(OFFSET, 0n, 0n))
         .to.be.revertedWithCustomError(s.vault, "LpRequestPending")
         .withArgs(s.lp.address);
     });
@@ -270,7 +276,7 @@ describe("LiquidityVault requests (positions open)", function () {
       const s = await networkHelpers.loadFixture(withPosition);
       const assets = 12_345n * s.unit + 6n;
       const before = await s.token.balanceOf(s.bob);
-      await s.vault.connect(s.bob).requestDeposit(assets, 0n);
+      await s.vault.connect(s.bob).requestDeposit(assets, 0n, 0n);
       const { expiresAt } = await s.vault.lpRequest(s.bob);
       await networkHelpers.time.increase(DELAY);
       const rounds = await pushRounds(s);
@@ -283,7 +289,7 @@ describe("LiquidityVault requests (positions open)", function () {
         .withArgs(s.bob.address, expiresAt);
       await expect(s.vault.connect(s.keeper).cancelRequest(s.bob))
         .to.emit(s.vault, "LpRequestCancelled")
-        .withArgs(s.bob.address, false, assets);
+        .withArgs(s.bob.address, false, assets, 0n);
       expect(await s.token.balanceOf(s.bob)).to.equal(before);
       expect(await s.token.balanceOf(s.vault)).to.equal(0n);
       expect((await s.vault.lpRequest(s.bob)).amount).to.equal(0n);
@@ -291,7 +297,7 @@ describe("LiquidityVault requests (positions open)", function () {
 
     it("executeRequest_reverts_when_caller_is_not_an_executor: the owner and third parties get NotExecutor; the wired orders contract decides", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
-      await s.vault.connect(s.bob).requestDeposit(s.unit, 0n);
+      await s.vault.connect(s.bob).requestDeposit(s.unit, 0n, 0n);
       await networkHelpers.time.increase(DELAY);
       const rounds = await pushRounds(s);
       for (const who of [s.bob, s.carol, s.admin]) {
@@ -307,8 +313,8 @@ describe("LiquidityVault requests (positions open)", function () {
 
     it("cancelRequest_reverts_at_exactly_expiry: an executor may still execute at expiresAt; cancelling needs a later block", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
-      await s.vault.connect(s.bob).requestDeposit(s.unit, 0n);
-      await s.vault.connect(s.carol).requestDeposit(s.unit, 0n);
+      await s.vault.connect(s.bob).requestDeposit(s.unit, 0n, 0n);
+      await s.vault.connect(s.carol).requestDeposit(s.unit, 0n, 0n);
       const bob = await s.vault.lpRequest(s.bob);
       await networkHelpers.time.increase(DELAY);
       const rounds = await pushRounds(s);
@@ -327,7 +333,7 @@ describe("LiquidityVault requests (positions open)", function () {
       const s = await networkHelpers.loadFixture(withPosition);
       const owned = await s.vault.balanceOf(s.lp);
       const shares = 777n * OFFSET + 3n;
-      await s.vault.connect(s.lp).requestRedeem(shares, 0n);
+      await s.vault.connect(s.lp).requestRedeem(shares, 0n, 0n);
       const { expiresAt } = await s.vault.lpRequest(s.lp);
       await expect(s.vault.cancelRequest(s.lp))
         .to.be.revertedWithCustomError(s.vault, "LpRequestNotExpired")
@@ -335,7 +341,7 @@ describe("LiquidityVault requests (positions open)", function () {
       await networkHelpers.time.increaseTo(expiresAt + 1n);
       await expect(s.vault.cancelRequest(s.lp))
         .to.emit(s.vault, "LpRequestCancelled")
-        .withArgs(s.lp.address, true, shares);
+        .withArgs(s.lp.address, true, shares, 0n);
       expect(await s.vault.balanceOf(s.lp)).to.equal(owned);
       expect(await s.vault.balanceOf(s.vault)).to.equal(0n);
     });
@@ -344,13 +350,13 @@ describe("LiquidityVault requests (positions open)", function () {
   describe("pause", function () {
     it("a paused engine refuses requestDeposit and a deposit's execution with DepositsPaused, but not redemptions", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
-      await s.vault.connect(s.bob).requestDeposit(s.unit, 0n);
+      await s.vault.connect(s.bob).requestDeposit(s.unit, 0n, 0n);
       await s.engine.pause();
-      await expect(s.vault.connect(s.carol).requestDeposit(s.unit, 0n)).to.be.revertedWithCustomError(
+      await expect(s.vault.connect(s.carol).requestDeposit(s.unit, 0n, 0n)).to.be.revertedWithCustomError(
         s.vault,
         "DepositsPaused",
       );
-      await s.vault.connect(s.lp).requestRedeem(1_000n * s.unit * OFFSET, 0n);
+      await s.vault.connect(s.lp).requestRedeem(1_000n * s.unit * OFFSET, 0n, 0n);
       await networkHelpers.time.increase(DELAY);
       const rounds = await pushRounds(s);
       await expect(s.vault.connect(s.keeper).executeRequest(s.bob, rounds)).to.be.revertedWithCustomError(
@@ -380,13 +386,13 @@ describe("LiquidityVault requests (positions open)", function () {
       expect(await s.vault.balanceOf(s.vault)).to.equal(shares);
       return [assets, shares];
     };
-    await s.vault.connect(s.bob).requestDeposit(1_000n * u, 0n);
-    await s.vault.connect(s.carol).requestDeposit(2_000n * u + 1n, 0n);
-    await s.vault.connect(s.lp).requestRedeem(3_000n * u * OFFSET, 0n);
+    await s.vault.connect(s.bob).requestDeposit(1_000n * u, 0n, 0n);
+    await s.vault.connect(s.carol).requestDeposit(2_000n * u + 1n, 0n, 0n);
+    await s.vault.connect(s.lp).requestRedeem(3_000n * u * OFFSET, 0n, 0n);
     expect(await check()).to.deep.equal([3_000n * u + 1n, 3_000n * u * OFFSET]);
     await executeLpRequest(s, s.bob);
     expect(await check()).to.deep.equal([2_000n * u + 1n, 3_000n * u * OFFSET]);
-    await s.vault.connect(s.bob).requestRedeem(await s.vault.balanceOf(s.bob), 0n);
+    await s.vault.connect(s.bob).requestRedeem(await s.vault.balanceOf(s.bob), 0n, 0n);
     const bobShares = (await s.vault.lpRequest(s.bob)).amount;
     expect(await check()).to.deep.equal([2_000n * u + 1n, 3_000n * u * OFFSET + bobShares]);
     await executeLpRequest(s, s.lp);

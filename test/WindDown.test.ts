@@ -27,7 +27,7 @@ describe("Winding down a market whose feed broke", function () {
       "UseRequests",
     );
     expect(await s.vault.maxWithdraw(s.lp)).to.equal(0n);
-    await s.vault.connect(s.lp).requestRedeem(10n ** 12n, 0n); // shares worth about one token (1e6 shares a unit)
+    await s.vault.connect(s.lp).requestRedeem(10n ** 12n, 0n, 0n); // shares worth about one token (1e6 shares a unit)
     await networkHelpers.time.increase(await lpDelay(s));
     await expect(s.vault.connect(s.keeper).executeRequest(s.lp, await pushRounds(s))).to.be.revertedWithCustomError(
       s.btcOracle,
@@ -120,7 +120,7 @@ describe("Winding down a market whose feed broke", function () {
     expect(assets).to.be.greaterThan(0n);
     const shares = await s.vault.previewWithdraw(1_000n * s.unit);
     const before = await s.token.balanceOf(s.lp);
-    await s.vault.connect(s.lp).requestRedeem(shares, 0n);
+    await s.vault.connect(s.lp).requestRedeem(shares, 0n, 0n);
     const { assets: paid, roundIds } = await executeLpRequest(s, s.lp);
     expect(roundIds[Number(BTC)]).to.equal(0n);
     expect(roundIds[Number(ETH)]).to.be.greaterThan(0n);

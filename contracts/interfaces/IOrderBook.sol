@@ -10,9 +10,9 @@ enum OrderKind {
     RemoveMargin
 }
 
-/// @notice A request as the trader made it. The book stores only a commitment to it (one word: the
-/// request's execution window and a hash), and the executor or canceller passes it back from the
-/// `OrderRequested` event. `size` carries the side of the position it is for (positive: long); for Open,
+/// @notice A request as the trader made it, with the window the book gave it. The book stores only a commitment
+/// to it (one word: keccak256 of the whole struct, window included), and the executor or canceller passes it
+/// back from the `OrderRequested` event. `size` carries the side of the position it is for (positive: long); for Open,
 /// Increase and Reduce its magnitude is the size traded, for Close and RemoveMargin only its sign counts.
 /// `amount` is the collateral escrowed for an Open or an Increase (the trading fee is taken from it at
 /// execution), or the margin a RemoveMargin takes out; a Reduce or a Close escrows only the execution fee.
@@ -23,6 +23,25 @@ struct Request {
     uint128 acceptablePrice; // a buy executes at or below it, a sell at or above it (18 decimals)
     uint96 executionFee; // collateral units, to the executor; back to the owner if nobody executed in time
     uint32 createdAt;
+    uint32 notBefore; // `createdAt + minDelay`: the first round updated at or after it prices the request
+    uint32 expiresAt; // `createdAt + maxAge`: executors may execute until then inclusive, anyone cancels after
+}
+
+/// @notice The gas an execution is expected to cost, per class of request, to price the minimum execution fee.
+/// `open` covers Open and Increase, `close` covers Reduce, Close and RemoveMargin, and an LP request costs
+/// `lp + lpPerMarket` for each market of the engine (its execution marks every market with positions).
+struct ExecutionGas {
+    uint24 open;
+    uint24 close;
+    uint24 lp;
+    uint24 lpPerMarket;
+}
+
+/// @notice The classes of request whose executions cost alike (see `ExecutionGas`).
+enum ExecutionClass {
+    Open,
+    Close,
+    Lp
 }
 
 /// @notice One entry of `executeBatch`.
@@ -34,11 +53,14 @@ struct Execution {
 }
 
 /// @title IOrderBook
-/// @notice Two-step trading: a trader's request escrows what it needs; an executor (`EXECUTOR_ROLE`) executes
+/// @notice Two-step trading: a trader's request escrows what it needs, with an execution fee that pays for the
+/// execution's gas at the request's gas price; an executor (`EXECUTOR_ROLE`) executes
 /// it at the price of the first oracle round updated at least `minDelay` after it, a price nobody knew when it
 /// was asked, within the executors' window `[notBefore, expiresAt]`. The book is also the one place that says
-/// who may execute LP requests (`isExecutor`). Who executes cannot time the execution: the requester is not an
-/// executor, cannot cancel inside the window, and after it gets only a full refund.
+/// who may execute LP requests (`isExecutor`), with which delay and life, for at least which fee
+/// (`requestTerms`), and it keeps the one ledger of refunds the token refused (`claimable`), the vault's
+/// included. Who executes cannot time the execution: the requester is not an executor, cannot cancel inside
+/// the window, and after it gets only a full refund.
 interface IOrderBook {
     /// @notice `request` may be priced by the first round updated at or after `notBefore`, and executed
     /// until `expiresAt` (both fixed at the request).
@@ -69,6 +91,8 @@ interface IOrderBook {
         bytes reason
     );
     event ParametersUpdated(uint256 minDelay, uint256 maxAge, uint256 minExecutionFee);
+    /// @notice The gas estimates that price the minimum execution fee changed.
+    event ExecutionGasUpdated(uint256 open, uint256 close, uint256 lp, uint256 lpPerMarket);
     /// @notice A refund the token refused to deliver (e.g. a blocklisted owner); `claim` pays it.
     event RefundDeferred(address indexed account, uint256 amount);
     event Claimed(address indexed account, address indexed receiver, uint256 amount);
@@ -84,7 +108,12 @@ interface IOrderBook {
     /// @notice Until `createdAt + maxAge` inclusive nobody may cancel a request: a pending request is no free
     /// option.
     error RequestNotExpired(address account, uint256 marketId, uint256 expiresAt);
-    error ExecutionFeeTooLow(uint256 executionFee, uint256 minExecutionFee);
+    /// @notice The fee does not pay the execution's gas at this transaction's gas price (`minimumFee`).
+    error ExecutionFeeTooLow(uint256 executionFee, uint256 minimum);
+    /// @notice Only the engine's LP vault may hand the book a refund to pay (`refund`).
+    error NotVault(address account);
+    /// @notice The gas-token oracle is the zero address.
+    error ZeroGasTokenOracle();
     error InvalidRequest(OrderKind kind, int256 size, uint256 amount);
     error ZeroAcceptablePrice();
     /// @notice The price of the execution round is worse for the trader than their bound.
@@ -94,7 +123,8 @@ interface IOrderBook {
     error ParameterOutOfBounds(bytes32 name, uint256 value, uint256 min, uint256 max);
     error TransferAmountMismatch(uint256 expected, uint256 received);
 
-    /// @notice Asks for a trade in `marketId`; escrows `amount` (Open, Increase) plus `executionFee`.
+    /// @notice Asks for a trade in `marketId`; escrows `amount` (Open, Increase) plus `executionFee`, which
+    /// must be at least `minimumFee` of the request's class at this transaction's gas price.
     /// One pending request per account and market. It can be priced by the first round of the market's
     /// feed at or after `block.timestamp + minDelay`, and executed by an executor until `block.timestamp +
     /// maxAge` (both fixed now). A request for new risk made while the engine is paused is cancelled at
@@ -110,7 +140,7 @@ interface IOrderBook {
     ) external;
 
     /// @notice Executes `account`'s request in `marketId` at round `roundId` of the market's feed, which
-    /// must be the first round updated at or after `createdAt + minDelay`. Only an executor may call it,
+    /// must be the first round updated at or after the request's `notBefore`. Only an executor may call it,
     /// from `notBefore` (when that round can exist) until `expiresAt` inclusive. The price is that round's
     /// answer, or the current answer where a later round exists and it is worse for the trader (so holding
     /// a request back never helps it). At a price beyond the trader's bound, or if the engine refuses the
@@ -142,14 +172,43 @@ interface IOrderBook {
     /// @return amount What was paid.
     function claim(address receiver) external returns (uint256 amount);
 
+    /// @notice Pays `amount` of collateral, which the vault has just transferred to the book, to `account`; if
+    /// the token refuses it (a blocklist), it waits in `claimable` (`RefundDeferred`). The LP vault's refunds
+    /// go through here, so that one ledger holds every refused refund and none reverts a cancellation.
+    /// @dev Reverts `NotVault(caller)` for anyone but the engine's vault.
+    function refund(address account, uint256 amount) external;
+
+    /// @notice Sets the delay, the life and the fee floor (the admin: the timelock), within `ConstantsLib`'s
+    /// bounds (`ParameterOutOfBounds`).
     function setParameters(uint256 minDelay, uint256 maxAge, uint256 minExecutionFee) external;
 
-    /// @notice `account`'s pending request in `marketId`: when it may first be priced, when it expires, and
-    /// the commitment to it (all zero if none).
-    function pendingRequest(
-        address account,
-        uint256 marketId
-    ) external view returns (uint256 notBefore, uint256 expiresAt, bytes32 commitment);
+    /// @notice Sets the gas each class of execution is expected to cost (the admin: the timelock), within
+    /// `ConstantsLib`'s bounds (`ParameterOutOfBounds`). Set them at or above what an executor's gas estimate
+    /// for one execution of the class gives, so that a fee paid at a gas price pays the executor at that price.
+    function setExecutionGas(ExecutionGas calldata gas) external;
+
+    /// @notice The least execution fee a request of `class_` may carry now, in collateral units: the larger of
+    /// `minExecutionFee` and the class's gas (`executionGas`) at this transaction's gas price, priced by the
+    /// gas-token oracle and rounded up. While that oracle refuses a price it is `minExecutionFee` alone, so that
+    /// a broken gas-token feed never blocks a request (a close, most of all).
+    function minimumFee(ExecutionClass class_) external view returns (uint256);
+
+    /// @notice The window a request of `class_` made now gets, if `executionFee` is at least `minimumFee(class_)`
+    /// (else it reverts `ExecutionFeeTooLow`). `request` and the LP vault's requests both take their terms from
+    /// here, so that trades and LP requests share one delay, one life and one fee rule.
+    function requestTerms(
+        ExecutionClass class_,
+        uint256 executionFee
+    ) external view returns (uint256 notBefore, uint256 expiresAt);
+
+    /// @notice The gas each class of execution is expected to cost (see `ExecutionGas`).
+    function executionGas() external view returns (ExecutionGas memory);
+
+    /// @notice The oracle (USD per gas token, 18 decimals) that prices execution gas in collateral.
+    function gasTokenOracle() external view returns (address);
+
+    /// @notice The commitment to `account`'s pending request in `marketId` (zero if none).
+    function pendingRequest(address account, uint256 marketId) external view returns (bytes32 commitment);
 
     /// @notice Whether `account` may execute requests: holds `EXECUTOR_ROLE` in this book. The vault asks it
     /// for LP requests, so that one rule says who executes.
@@ -165,7 +224,7 @@ interface IOrderBook {
     /// @notice Whether `request` is `account`'s pending request in `marketId`.
     function isPending(address account, uint256 marketId, Request calldata request) external view returns (bool);
 
-    /// @notice The commitment the book stores for `request`: the low 192 bits of keccak256(abi.encode(request)).
+    /// @notice The commitment the book stores for `request`: keccak256(abi.encode(request)), window included.
     function commitmentOf(Request calldata request) external pure returns (bytes32);
     function engine() external view returns (address);
     function minDelay() external view returns (uint32);

@@ -59,6 +59,12 @@ library ConstantsLib {
     uint256 internal constant MIN_ORDER_WINDOW = 1 minutes;
     uint256 internal constant MAX_ORDER_AGE = 2 days;
     uint256 internal constant MAX_EXECUTION_FEE_TOKENS = 100;
+    /// @dev Bounds of the gas estimates that price the minimum execution fee: no execution costs less than the
+    /// low one (a close measures about 140,000), and the high one with sixteen markets' LP terms stays far
+    /// below EIP-7825's 16,777,216 transaction cap.
+    uint256 internal constant MIN_EXECUTION_GAS = 100_000;
+    uint256 internal constant MAX_EXECUTION_GAS = 3_000_000;
+    uint256 internal constant MAX_LP_EXECUTION_GAS_PER_MARKET = 200_000;
 
     // ---- engine storage (read by PerpLens and the OrderBook through `extsload`) ----
     /// @dev The slot of `PerpEngine._markets`; a market is `MARKET_WORDS` words from keccak(id, slot): nine

@@ -41,6 +41,19 @@ contract InstantOrders {
         return 3_600;
     }
 
+    /// @notice The terms of an LP request (the vault asks whatever the engine is wired to): this delay and life,
+    /// any fee.
+    function requestTerms(uint8, uint256) external view returns (uint256 notBefore, uint256 expiresAt) {
+        return (block.timestamp + 30, block.timestamp + 3_600);
+    }
+
+    /// @notice Refunds the vault hands over, kept when the token refuses them, as the OrderBook does.
+    mapping(address account => uint256) public claimable;
+
+    function refund(address account, uint256 amount) external {
+        if (!COLLATERAL.trySafeTransfer(account, amount)) claimable[account] += amount;
+    }
+
     /// @notice Who may execute LP requests (the vault asks whatever the engine is wired to, as it asks the
     /// OrderBook's executor set in a deployment).
     mapping(address account => bool) public isExecutor;

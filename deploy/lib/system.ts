@@ -41,12 +41,21 @@ export interface SystemInputs {
  * The OrderBook (two-step trading: a request now, an execution at the first oracle round `orderMinDelay`
  * seconds later) is the engine's third wired address. Its DEFAULT_ADMIN_ROLE (its parameters: `orderMinDelay`
  * and `orderMaxAge` in seconds, `minExecutionFee` in collateral units) is given to the timelock in its
- * constructor, so that the deployer never holds it and has nothing to renounce. Only the book's executors
+ * constructor, so that the deployer never holds it and has nothing to renounce. The book prices execution gas
+ * with the ETH-USD oracle (the gas token's price) and the `executionGas` estimates (`EXECUTION_GAS` unless a
+ * parameter file gives them): a request's fee must pay its execution's gas at its own gas price. Only the book's executors
  * (EXECUTOR_ROLE) execute trade and LP requests, so that no requester chooses when (docs/ORACLE.md); the
  * constructor grants it to the `orderExecutor` parameter (the keeper's account; the deployer by default, so
  * that the local keeper runs from the first block), and later grants (a second keeper, Chainlink Automation upkeeps) and
  * revocations go through the timelock, the book's admin.
  */
+/**
+ * The gas an execution of each class is expected to cost (`OrderBook.executionGas`): the keeper's estimate
+ * for one execution of the costliest request of the class, measured on the in-process network (docs/GAS.md),
+ * plus headroom.
+ */
+export const EXECUTION_GAS = { open: 270_000n, close: 210_000n, lp: 220_000n, lpPerMarket: 40_000n };
+
 export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
   const deployer = m.getAccount(0);
   const treasury = m.getParameter("treasury", deployer);
@@ -104,9 +113,11 @@ export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
   const orderBook = m.contract("OrderBook", [
     engine,
     timelock,
+    ethOracle, // the gas token's price, to turn execution gas into collateral
     m.getParameter<bigint>("orderMinDelay"),
     m.getParameter<bigint>("orderMaxAge"),
     m.getParameter<bigint>("minExecutionFee"),
+    m.getParameter("executionGas", EXECUTION_GAS),
     [orderExecutor],
   ]);
 

@@ -2,7 +2,7 @@ import type { NetworkConnection } from "hardhat/types/network";
 import { type Deployment, formatUnits } from "./deployment.js";
 import { Keeper } from "./keeper.js";
 import { deployLocal } from "./local.js";
-import { OrderKind, acceptablePrice, tradingFee } from "./orders.js";
+import { ExecutionClass, OrderKind, acceptablePrice, priceExecutionFee, tradingFee } from "./orders.js";
 
 const WAD = 10n ** 18n;
 const ETH = 0n;
@@ -186,8 +186,9 @@ export async function runDemo(
   });
   const keeperBalanceBefore = await d.collateral.balanceOf(keeperSigner.address);
   const book = d.orderBook;
-  const [minDelay, minFee] = await Promise.all([book.minDelay(), book.minExecutionFee()]);
-  const executionFee = unit > minFee ? unit : minFee; // 1 token: pays a keeper's share of a batch here
+  const [minDelay, priced] = await Promise.all([book.minDelay(), priceExecutionFee(ethers, d, ExecutionClass.Open)]);
+  // 1 token, or the book's minimum for an open at this gas price where that is more (closes need less).
+  const executionFee = unit > priced.fee ? unit : priced.fee;
   const feeds = { [ETH.toString()]: d.ethFeed, [BTC.toString()]: d.btcFeed };
   const oracles = { [ETH.toString()]: d.ethOracle, [BTC.toString()]: d.btcOracle };
   const feeRatios = await Promise.all(
@@ -300,8 +301,9 @@ export async function runDemo(
   // An LP adds liquidity while positions are open: by request (escrowed in the vault), executed by the
   // keeper with the closes, at the same round (priced at the worse for the LP of that round and the mark).
   const lpTopUp = 50_000n * unit;
-  await fund(lp2, lpTopUp);
-  await (await d.vault.connect(lp2).requestDeposit(lpTopUp, 0n)).wait();
+  const lpFee = (await priceExecutionFee(ethers, d, ExecutionClass.Lp)).fee;
+  await fund(lp2, lpTopUp + lpFee);
+  await (await d.vault.connect(lp2).requestDeposit(lpTopUp, 0n, lpFee)).wait();
   log(
     `LP ${lp2.address.slice(0, 10)} requests a deposit of ${usd(lpTopUp)} (positions are open: one-transaction deposits are closed)`,
   );

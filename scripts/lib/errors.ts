@@ -177,7 +177,7 @@ function namedArgs(d: DecodedError): Record<string, unknown> {
 // ---------------------------------------------------------------- rendering
 
 /** Units of the parameters that ParameterOutOfBounds names (engine, backstop, fee split). */
-const PARAMETER_UNITS: Record<string, "ratio" | "factor" | "token" | "usd" | "base" | "duration"> = {
+const PARAMETER_UNITS: Record<string, "ratio" | "factor" | "token" | "usd" | "base" | "duration" | "gas"> = {
   initialMarginRatio: "ratio",
   maintenanceMarginRatio: "ratio",
   tradingFeeRatio: "ratio",
@@ -202,6 +202,10 @@ const PARAMETER_UNITS: Record<string, "ratio" | "factor" | "token" | "usd" | "ba
   minDelay: "duration",
   maxAge: "duration",
   minExecutionFee: "token",
+  openGas: "gas",
+  closeGas: "gas",
+  lpGas: "gas",
+  lpGasPerMarket: "gas",
 };
 
 /** A parameter's value in its unit: "9.5 %", "9x", "2 mUSD", "$100", "7 d". */
@@ -219,6 +223,8 @@ export function renderParameter(name: string, value: bigint, u: Pick<Units, "dec
       return `${baseUnits(value)} base units`;
     case "duration":
       return duration(value);
+    case "gas":
+      return `${value.toLocaleString("en-US")} gas`;
     default:
       return value.toString();
   }
@@ -346,7 +352,11 @@ export function renderRevert(e: DecodedError, u: Units): string {
     case "RequestNotExpired":
       return `${a[0]}'s request in market ${a[1]} cannot be cancelled before it expires, ${when(a[2], u.now)}`;
     case "ExecutionFeeTooLow":
-      return `execution fee ${t(a[0])} is below the order book's minimum ${t(a[1])}`;
+      return `execution fee ${t(a[0])} is below the order book's minimum ${t(a[1])} at this gas price (the execution's gas, priced by the ETH-USD oracle, or the floor)`;
+    case "NotVault":
+      return `${a[0]} is not the engine's LP vault: only the vault hands the order book a refund to pay`;
+    case "ZeroGasTokenOracle":
+      return "the order book needs an oracle for the gas token (the ETH-USD oracle), not the zero address";
     case "InvalidRequest":
       return `invalid request: kind ${a[0]}, size ${a[1]}, amount ${a[2]}`;
     case "ZeroAcceptablePrice":

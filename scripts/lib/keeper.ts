@@ -8,6 +8,8 @@ import {
   MarketFeeds,
   type PendingRequest,
   RoundFinder,
+  classGas,
+  classOf,
   execution,
   fromRequestedEvent,
   isStillPending,
@@ -62,7 +64,7 @@ export interface KeeperOptions {
   gasPrice?: bigint;
   /** Execute and cancel order book requests (default true). */
   orders?: boolean;
-  /** Execute ready LP requests and cancel expired ones (default true; they pay no fee). */
+  /** Execute ready LP requests whose fee pays their gas and cancel expired ones (default true). */
   lpRequests?: boolean;
   /** Most LP requests executed or cancelled per block (default 10). */
   lpPerBlock?: number;
@@ -115,6 +117,10 @@ export interface TickResult {
   lpExecuted: number;
   /** Expired LP requests cancelled (their escrow back to their owners). */
   lpCancelled: number;
+  /** LP requests left because their fee does not pay for their gas. */
+  lpSkipped: number;
+  /** LP execution fees received (or, in a dry run, that would be). */
+  lpExecutionFees: bigint;
   errors: number;
   /** The chain was not the one indexed (reset, another chain, a reorg): the index was rebuilt this block. */
   chainReset: boolean;
@@ -310,6 +316,7 @@ export class Keeper {
           amount: bigint;
           notBefore: bigint;
           expiresAt: bigint;
+          executionFee: bigint;
         };
         if (!pending) this.lpRequests.delete(a.owner.toLowerCase());
         else
@@ -319,6 +326,7 @@ export class Keeper {
             amount: a.amount,
             notBefore: a.notBefore,
             expiresAt: a.expiresAt,
+            executionFee: a.executionFee,
           });
       }
       const orderEvents = [
@@ -606,8 +614,10 @@ export class Keeper {
   /**
    * Executes `ready` requests with `executeBatch` in batches sized like liquidations (split when the gas
    * would pass the transaction cap). Only paid work is sent: each request's fee must cover its share of the
-   * batch's gas at the current gas price (those that do not are left for later, when gas is cheaper or
-   * someone else), and the batch's fees must beat its gas by `minProfit`.
+   * batch's gas at the current gas price, shared in proportion to the book's gas estimate of each request's
+   * class (a close costs less than an open, and its minimum fee is less), so that a request whose fee is the
+   * book's minimum at this gas price is always paid; those that are not are left for later, when gas is
+   * cheaper or someone else. The batch's fees must beat its gas by `minProfit`.
    */
   async executeOrders(ready: OrderCandidate[]) {
     let executed = 0;
@@ -641,14 +651,17 @@ export class Keeper {
           continue;
         }
         const cost = await this.gasCostInCollateral(gas);
-        const share = (cost + BigInt(batch.length) - 1n) / BigInt(batch.length);
-        const unpaid = batch.filter((c) => c.executionFee < share);
+        const weights = await classGas(this.d);
+        const weightOf = (c: OrderCandidate) => weights[classOf(c.request.kind)];
+        const total = batch.reduce((sum, c) => sum + weightOf(c), 0n);
+        const shareOf = (c: OrderCandidate) => (cost * weightOf(c) + total - 1n) / total;
+        const unpaid = batch.filter((c) => c.executionFee < shareOf(c));
         if (unpaid.length > 0) {
           skipped += unpaid.length;
           this.log(
-            `skip ${unpaid.length} request(s) (${describe(unpaid)}): fee below their share of the gas, ${fmt(share)} each`,
+            `skip ${unpaid.length} request(s) (${describe(unpaid)}): fee below their share of the gas (${unpaid.map((c) => fmt(shareOf(c))).join(", ")})`,
           );
-          const paid = batch.filter((c) => c.executionFee >= share);
+          const paid = batch.filter((c) => c.executionFee >= shareOf(c));
           if (paid.length > 0) queue.unshift(paid); // re-estimated without them
           continue;
         }
@@ -741,13 +754,21 @@ export class Keeper {
 
   /**
    * LP requests: each still pending (`lpRequest(owner).amount != 0`, one call) is executed once every market
-   * with positions has its round (found as for orders), or cancelled once expired. They pay no fee, so at
+   * with positions has its round (found as for orders) and its fee pays the execution's estimated gas at the
+   * current gas price, or cancelled once expired (the keeper pays that gas: the fee goes back to the owner). At
    * most `lpPerBlock` are sent per block, oldest first; the rest wait for the next block.
    */
-  async processLpRequests(): Promise<{ pending: number; executed: number; cancelled: number; errors: number }> {
+  async processLpRequests(): Promise<{
+    pending: number;
+    executed: number;
+    cancelled: number;
+    skipped: number;
+    fees: bigint;
+    errors: number;
+  }> {
     const pending = this.lpRequests.size;
-    let [executed, cancelled, errors, sent] = [0, 0, 0, 0];
-    if (pending === 0) return { pending, executed, cancelled, errors };
+    let [executed, cancelled, skipped, errors, sent, fees] = [0, 0, 0, 0, 0, 0n];
+    if (pending === 0) return { pending, executed, cancelled, skipped, fees, errors };
     const limit = this.options.lpPerBlock ?? 10;
     this.rounds.refresh();
     const vault = this.d.vault.connect(this.signer);
@@ -777,20 +798,31 @@ export class Keeper {
         }
         const rounds = await lpRoundIds(this.ethers, this.d, notBefore, this.rounds, this.feeds);
         if (!rounds) continue;
+        const gas = await vault.executeRequest.estimateGas(seen.owner, rounds);
+        const cost = await this.gasCostInCollateral(gas);
+        const fmt = (x: bigint) => `${formatUnits(x, this.d.decimals)} ${this.d.symbol}`;
+        if (r.executionFee < cost + this.options.minProfit) {
+          skipped++;
+          this.log(`skip ${what}: fee ${fmt(r.executionFee)} < gas ${fmt(cost)} + min profit`);
+          continue;
+        }
         sent++;
         if (this.options.dryRun) this.log(`dry run: would execute ${what} at rounds ${rounds.join(", ")}`);
         else {
-          const receipt = await (await vault.executeRequest(seen.owner, rounds)).wait();
+          const receipt = await (
+            await vault.executeRequest(seen.owner, rounds, { gasLimit: (gas * GAS_HEADROOM_PERCENT) / 100n })
+          ).wait();
           this.log(`executed ${what} at rounds ${rounds.join(", ")} tx ${receipt?.hash} gas ${receipt?.gasUsed}`);
           this.lpRequests.delete(k);
         }
+        fees += r.executionFee;
         executed++;
       } catch (error) {
         errors++;
         this.log(`LP request of ${seen.owner} failed: ${this.why(error)}`);
       }
     }
-    return { pending, executed, cancelled, errors };
+    return { pending, executed, cancelled, skipped, fees, errors };
   }
 
   /** One poll: on a new block, sync events, find and liquidate. */
@@ -856,6 +888,8 @@ export class Keeper {
       pendingLpRequests: lp?.pending ?? 0,
       lpExecuted: lp?.executed ?? 0,
       lpCancelled: lp?.cancelled ?? 0,
+      lpSkipped: lp?.skipped ?? 0,
+      lpExecutionFees: lp?.fees ?? 0n,
       errors:
         found.errors +
         (result?.errors ?? 0) +

@@ -14,6 +14,8 @@ export interface LpRequest {
   notBefore: bigint;
   expiresAt: bigint;
   redeem: boolean;
+  /** Collateral units, paid to the executor (escrowed beside the amount). */
+  executionFee: bigint;
 }
 
 type D = Pick<Deployment, "vault" | "engine" | "lens">;
@@ -22,7 +24,14 @@ type D = Pick<Deployment, "vault" | "engine" | "lens">;
 export async function readLpRequest(d: Pick<Deployment, "vault">, owner: string): Promise<LpRequest | undefined> {
   const r = await d.vault.lpRequest(owner);
   if (r.amount === 0n) return undefined;
-  return { owner, amount: r.amount, notBefore: BigInt(r.notBefore), expiresAt: BigInt(r.expiresAt), redeem: r.redeem };
+  return {
+    owner,
+    amount: r.amount,
+    notBefore: BigInt(r.notBefore),
+    expiresAt: BigInt(r.expiresAt),
+    redeem: r.redeem,
+    executionFee: r.executionFee,
+  };
 }
 
 /**

@@ -4,8 +4,9 @@
 // are rebuilt from `OrderRequested` events. Shared by the keeper, the trader tools, the demo, the bench and
 // the stress lab.
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { AbiCoder, Contract, type Provider, keccak256, toBeHex } from "ethers";
+import { AbiCoder, Contract, type Provider, keccak256 } from "ethers";
 import type { Deployment } from "./deployment.js";
+import { parseUnits } from "./deployment.js";
 import { ToolError } from "./errors.js";
 import { mapLimit } from "./keeper.js";
 
@@ -15,6 +16,8 @@ export type OrderKindName = (typeof ORDER_KINDS)[number];
 export const OrderKind = { Open: 0, Increase: 1, Reduce: 2, Close: 3, RemoveMargin: 4 } as const;
 
 const WAD = 10n ** 18n;
+const MAX_SLIPPAGE_BPS = 5_000n;
+
 const FEED_ABI = [
   "function latestRoundData() view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)",
   "function getRoundData(uint80 roundId) view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)",
@@ -149,19 +152,19 @@ export interface RequestStruct {
   acceptablePrice: bigint;
   executionFee: bigint;
   createdAt: bigint;
-}
-
-/** A pending request as the tools and the keeper see it: who, where, the request and its window. */
-export interface PendingRequest extends RequestStruct {
-  account: string;
-  marketId: bigint;
+  /** The window the book gave it: part of the request, so of its commitment. */
   notBefore: bigint;
   expiresAt: bigint;
 }
 
+/** A pending request as the tools and the keeper see it: who, where, the request (with its window). */
+export interface PendingRequest extends RequestStruct {
+  account: string;
+  marketId: bigint;
+}
+
 const REQUEST_TUPLE =
-  "tuple(uint8 kind, int128 size, uint96 amount, uint128 acceptablePrice, uint96 executionFee, uint32 createdAt)";
-const LOW_192 = (1n << 192n) - 1n;
+  "tuple(uint8 kind, int128 size, uint96 amount, uint128 acceptablePrice, uint96 executionFee, uint32 createdAt, uint32 notBefore, uint32 expiresAt)";
 
 /** The struct to pass back to `execute`, `executeBatch`, `cancel` and `isPending` (the order of IOrderBook.sol). */
 export function requestStruct(r: RequestStruct): RequestStruct {
@@ -172,26 +175,28 @@ export function requestStruct(r: RequestStruct): RequestStruct {
     acceptablePrice: r.acceptablePrice,
     executionFee: r.executionFee,
     createdAt: r.createdAt,
+    notBefore: r.notBefore,
+    expiresAt: r.expiresAt,
   };
 }
 
-/** The commitment the book stores for `r`, as `OrderBook.commitmentOf`: the low 192 bits of keccak256(abi.encode(r)). */
+/** The commitment the book stores for `r`, as `OrderBook.commitmentOf`: keccak256(abi.encode(r)), window included. */
 export function commitmentOf(r: RequestStruct): string {
   const s = requestStruct(r);
   const encoded = AbiCoder.defaultAbiCoder().encode(
     [REQUEST_TUPLE],
-    [[s.kind, s.size, s.amount, s.acceptablePrice, s.executionFee, s.createdAt]],
+    [[s.kind, s.size, s.amount, s.acceptablePrice, s.executionFee, s.createdAt, s.notBefore, s.expiresAt]],
   );
-  return toBeHex(BigInt(keccak256(encoded)) & LOW_192, 32);
+  return keccak256(encoded);
 }
 
 type RequestedLog = {
-  args: { account: string; marketId: bigint; request: RequestStruct; notBefore: bigint; expiresAt: bigint };
+  args: { account: string; marketId: bigint; request: RequestStruct };
 };
 
-/** A request rebuilt from an `OrderRequested` event. */
+/** A request rebuilt from an `OrderRequested` event (the request carries its window). */
 export function fromRequestedEvent(e: RequestedLog): PendingRequest {
-  const { account, marketId, request, notBefore, expiresAt } = e.args;
+  const { account, marketId, request } = e.args;
   return {
     account,
     marketId,
@@ -201,8 +206,8 @@ export function fromRequestedEvent(e: RequestedLog): PendingRequest {
     acceptablePrice: request.acceptablePrice,
     executionFee: request.executionFee,
     createdAt: request.createdAt,
-    notBefore,
-    expiresAt,
+    notBefore: request.notBefore,
+    expiresAt: request.expiresAt,
   };
 }
 
@@ -247,7 +252,7 @@ async function lastRequests(
 
 /** Whether `r` is still its account's pending request in its market (its commitment is the book's). */
 export async function isStillPending(d: Pick<Deployment, "orderBook">, r: PendingRequest): Promise<boolean> {
-  const [, , commitment] = await d.orderBook.pendingRequest(r.account, r.marketId);
+  const commitment = await d.orderBook.pendingRequest(r.account, r.marketId);
   return BigInt(commitment) !== 0n && BigInt(commitment) === BigInt(commitmentOf(r));
 }
 
@@ -258,7 +263,7 @@ export async function readRequest(
   marketId: bigint,
   fromBlock = 0,
 ): Promise<PendingRequest | undefined> {
-  const [, , commitment] = await d.orderBook.pendingRequest(account, marketId);
+  const commitment = await d.orderBook.pendingRequest(account, marketId);
   if (BigInt(commitment) === 0n) return undefined;
   const [r] = await pendingRequests(d, fromBlock, { account, marketId });
   return r;
@@ -271,6 +276,35 @@ export async function orderParams(d: Pick<Deployment, "orderBook">) {
     d.orderBook.minExecutionFee(),
   ]);
   return { minDelay, maxAge, minExecutionFee };
+}
+
+/** ExecutionClass in IOrderBook.sol: Open and Increase; Reduce, Close and RemoveMargin; LP requests. */
+export const ExecutionClass = { Open: 0, Close: 1, Lp: 2 } as const;
+
+/** The execution class of an order kind, as `OrderBook.request` picks it. */
+export const classOf = (kind: number) => (escrowsAmount(kind) ? ExecutionClass.Open : ExecutionClass.Close);
+
+/**
+ * The gas the book expects an execution of each class to cost (`executionGas`), with the LP term for the
+ * engine's markets added: what a keeper's estimate must not exceed for a fee paid at a gas price to pay it.
+ */
+export async function classGas(d: Pick<Deployment, "orderBook" | "engine">) {
+  const [g, markets] = await Promise.all([d.orderBook.executionGas(), d.engine.marketCount()]);
+  return {
+    [ExecutionClass.Open]: BigInt(g.open),
+    [ExecutionClass.Close]: BigInt(g.close),
+    [ExecutionClass.Lp]: BigInt(g.lp) + BigInt(g.lpPerMarket) * markets,
+  } as Record<number, bigint>;
+}
+
+/**
+ * The book's minimum fee for `gas` at `gasPrice` (wei) with the gas token at `gasTokenUsd` (18 decimals), in
+ * collateral units: max(floor, ceil(gas x gasPrice x price / 10^(36 - decimals))), as `OrderBook.minimumFee`.
+ */
+export function minimumFeeAt(gas: bigint, gasPrice: bigint, gasTokenUsd: bigint, decimals: number, floor: bigint) {
+  const den = 10n ** 36n / 10n ** BigInt(decimals);
+  const cost = (gas * gasPrice * gasTokenUsd + den - 1n) / den;
+  return cost > floor ? cost : floor;
 }
 
 /** An `executeBatch` entry. */
@@ -338,3 +372,46 @@ export async function executeRequests(
   }
   return { executed, cancelled, waiting, gasUsed };
 }
+
+/** "1", "0.5%", "50bps" as basis points. */
+export function parseSlippage(text: string): bigint {
+  const clean = text.trim();
+  const bps = /^(\d+)\s*bps$/i.exec(clean);
+  const value = bps ? BigInt(bps[1]) : parseUnits(clean.replace(/\s*%$/, ""), 2, "--slippage");
+  if (value > MAX_SLIPPAGE_BPS) {
+    throw new ToolError("OutOfRange", `--slippage ${text} is more than ${MAX_SLIPPAGE_BPS / 100n} %`);
+  }
+  return value;
+}
+
+/**
+ * The gas price a request is sent at and the order book's minimum fee for its class at that price
+ * (`OrderBook.minimumFee`: the class's gas estimate priced by the gas-token oracle, or the floor when that is
+ * more or the oracle refuses). The request is sent with exactly this gas price (`maxFeePerGas` and
+ * `maxPriorityFeePerGas` both set to it, so `tx.gasprice` is it), so the default fee is the on-chain minimum
+ * and a keeper pricing gas at the same price is paid to execute it.
+ */
+export async function priceExecutionFee(
+  ethers: HardhatEthers,
+  d: Pick<Deployment, "orderBook" | "engine" | "decimals">,
+  executionClass: number,
+  gasPriceWei?: bigint,
+): Promise<{ fee: bigint; gasPrice: bigint; minimum: bigint }> {
+  let gasPrice = gasPriceWei;
+  if (gasPrice === undefined) {
+    const fees = await ethers.provider.getFeeData();
+    gasPrice = fees.maxFeePerGas ?? fees.gasPrice ?? 0n;
+  }
+  const [gas, floor, oracle] = await Promise.all([
+    classGas(d),
+    d.orderBook.minExecutionFee(),
+    d.orderBook.gasTokenOracle(),
+  ]);
+  const gasTokenUsd = await (await ethers.getContractAt("ChainlinkOracle", oracle)).price().catch(() => undefined);
+  const minimum =
+    gasTokenUsd === undefined ? floor : minimumFeeAt(gas[executionClass], gasPrice, gasTokenUsd, d.decimals, floor);
+  return { fee: minimum, gasPrice, minimum };
+}
+
+/** The transaction overrides that make `tx.gasprice` exactly `gasPrice`. */
+export const atGasPrice = (gasPrice: bigint) => ({ maxFeePerGas: gasPrice, maxPriorityFeePerGas: gasPrice });

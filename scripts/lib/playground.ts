@@ -14,7 +14,14 @@ import {
 import { ToolError, describeError } from "./errors.js";
 import { date, decimal, duration, tokens, usd } from "./format.js";
 import { mined } from "./tools.js";
-import { OrderKind, acceptablePrice, executeRequests, tradingFee } from "./orders.js";
+import {
+  ExecutionClass,
+  OrderKind,
+  acceptablePrice,
+  executeRequests,
+  priceExecutionFee,
+  tradingFee,
+} from "./orders.js";
 import { parseDuration } from "./timelock.js";
 import { parseDecimal } from "./numbers.js";
 
@@ -259,7 +266,7 @@ export const seed: Tool<CommonArgs> = {
 
     const [ethPrice, btcPrice] =
       toOpen.length > 0 ? await Promise.all([d.ethOracle.price(), d.btcOracle.price()]) : [0n, 0n];
-    const minFee = await d.orderBook.minExecutionFee();
+    const minFee = (await priceExecutionFee(ctx.ethers, d, ExecutionClass.Open)).fee;
     const feeRatios = await Promise.all(
       [0n, 1n].map(async (id) => BigInt((await d.lens.getMarket(id)).config.tradingFeeRatio)),
     );

@@ -20,6 +20,7 @@ import { type Units, baseUnits, date, decimal, duration, percent, tokens, usd, w
 import { CONFIG_FIELDS } from "./verify.js";
 import { parseDecimal } from "./numbers.js";
 import { anyPositions, lpRoundIds, readLpRequest } from "./lp.js";
+import { ExecutionClass, atGasPrice, parseSlippage, priceExecutionFee } from "./orders.js";
 import { type TimelockArgs, scheduleCall, viaTimelock } from "./timelock.js";
 
 export type { Report, ToolContext } from "./cli.js";
@@ -77,6 +78,40 @@ async function ensureAllowance(d: Deployment, signer: ToolSigner, spender: strin
 // ---------------------------------------------------------------- stakers
 
 type Amount = CommonArgs & { amount?: string };
+type LpArgs = { slippage?: string; executionFee?: string };
+
+/**
+ * An LP request's limit and fee: the least out the owner accepts, `--slippage` (default 1 %) below the
+ * vault's preview at the current mark, and the order book's minimum fee for an LP execution at the gas price
+ * the request is sent at (or `--execution-fee`, refused below that minimum before anything is sent).
+ */
+async function lpTerms(ctx: ToolContext, args: LpArgs, previewOf: () => Promise<bigint>) {
+  const slippage = args.slippage === undefined ? 100n : parseSlippage(args.slippage);
+  // A pool that cannot be marked now (a stale feed) gives no preview: the request is still taken (it is
+  // priced after the next round), with no limit unless --slippage asked for one, which then cannot be set.
+  const preview = await previewOf().catch((error: unknown) => {
+    if (args.slippage !== undefined) {
+      const why = describeError(error, ctx.units);
+      throw new ToolError(
+        "NoPreview",
+        `--slippage needs the vault's preview, which the pool cannot give now (${why.name}: ${why.message})`,
+      );
+    }
+    return 0n;
+  });
+  const limit = (preview * (10_000n - slippage)) / 10_000n;
+  const priced = await priceExecutionFee(ctx.ethers, ctx.d, ExecutionClass.Lp);
+  const fee =
+    args.executionFee === undefined ? priced.fee : amountOption(args.executionFee, "executionFee", ctx.d.decimals, "");
+  if (fee < priced.minimum) {
+    throw new ToolError(
+      "ExecutionFeeTooLow",
+      `--execution-fee ${t(ctx, fee)} is below the order book's minimum for an LP request, ${t(ctx, priced.minimum)}`,
+      { executionFee: fee, minimum: priced.minimum },
+    );
+  }
+  return { limit, fee, overrides: atGasPrice(priced.gasPrice) };
+}
 type Shares = CommonArgs & { shares?: string };
 type Account = CommonArgs & { account?: string };
 
@@ -281,12 +316,14 @@ function requested(ctx: ToolContext, receipt: ContractTransactionReceipt, action
     e.args.expiresAt as bigint,
   ];
   const redeem = e.args.redeem as boolean;
+  const [limit, executionFee] = [e.args.limit as bigint, e.args.executionFee as bigint];
   return {
     lines: [
       `Requested ${redeem ? "a redemption of" : "a deposit of"} ${lpAmount(ctx, { redeem, amount })} (tx ${receipt.hash}): ` +
         "a market has open positions, so the vault takes it by request",
       `It is priced at the worse for you of the pool's mark at the first oracle round from ${date(notBefore)} and its mark at execution ` +
         `(by a keeper: only executors execute requests); if none has by ${date(expiresAt)}, anyone may cancel it after that (\`lp cancel\`)`,
+      `  at least ${redeem ? t(ctx, limit) : vaultShares(ctx.units, limit)} or it is refused and returned; execution fee ${t(ctx, executionFee)} for the keeper (back to you if it expires)`,
     ],
     data: {
       action,
@@ -294,6 +331,8 @@ function requested(ctx: ToolContext, receipt: ContractTransactionReceipt, action
       account: ctx.signer.address,
       redeem,
       amount,
+      limit,
+      executionFee,
       notBefore,
       expiresAt,
       tx: receipt.hash,
@@ -301,7 +340,7 @@ function requested(ctx: ToolContext, receipt: ContractTransactionReceipt, action
   };
 }
 
-export const lpDeposit: Tool<Amount> = {
+export const lpDeposit: Tool<Amount & LpArgs> = {
   async run(ctx, args) {
     const { d, signer, units } = ctx;
     const assets = amountOption(args.amount, "amount", d.decimals, `the collateral to deposit, in ${d.symbol}`);
@@ -312,8 +351,14 @@ export const lpDeposit: Tool<Amount> = {
     if (await anyPositions(d)) {
       // One-transaction deposits revert UseRequests while positions are open: escrow a request instead.
       await refusePendingLp(ctx, signer.address);
-      await ensureAllowance(d, signer, d.addresses.vault, assets);
-      return requested(ctx, await mined(d.vault.connect(signer).requestDeposit(assets, 0n)), "requestDeposit");
+      const terms = await lpTerms(ctx, args, () => d.vault.previewDeposit(assets));
+      await checkBalance(ctx, assets + terms.fee, "depositing");
+      await ensureAllowance(d, signer, d.addresses.vault, assets + terms.fee);
+      return requested(
+        ctx,
+        await mined(d.vault.connect(signer).requestDeposit(assets, terms.limit, terms.fee, terms.overrides)),
+        "requestDeposit",
+      );
     }
     if ((await d.vault.maxDeposit(signer.address)) === 0n)
       await refuseUnmarked(ctx, "ERC4626ExceededMaxDeposit", "deposited");
@@ -335,7 +380,7 @@ export const lpDeposit: Tool<Amount> = {
   },
 };
 
-type Withdrawal = CommonArgs & { amount?: string; shares?: string };
+type Withdrawal = CommonArgs & LpArgs & { amount?: string; shares?: string };
 
 export const lpWithdraw: Tool<Withdrawal> = {
   async run(ctx, args) {
@@ -369,7 +414,14 @@ export const lpWithdraw: Tool<Withdrawal> = {
         }
       }
       if (shares === 0n) throw new ToolError("ZeroAmount", "the amount is zero shares");
-      return requested(ctx, await mined(d.vault.connect(signer).requestRedeem(shares, 0n)), "requestRedeem");
+      const terms = await lpTerms(ctx, args, () => d.vault.previewRedeem(shares));
+      await checkBalance(ctx, terms.fee, "paying the execution fee");
+      await ensureAllowance(d, signer, d.addresses.vault, terms.fee);
+      return requested(
+        ctx,
+        await mined(d.vault.connect(signer).requestRedeem(shares, terms.limit, terms.fee, terms.overrides)),
+        "requestRedeem",
+      );
     }
     // The vault allows no withdrawal (maxWithdraw 0, no revert) while it cannot mark the pool: say why.
     if ((await d.vault.maxWithdraw(signer.address)) === 0n)

@@ -13,6 +13,10 @@ import {
 import { checkRequest } from "./checks.js";
 import { parseUnits } from "./deployment.js";
 import { ToolError, describeError } from "./errors.js";
+import { formatUnits as formatGweiUnits } from "ethers";
+
+export { parseSlippage };
+const formatGwei = (wei: bigint) => formatGweiUnits(wei, 9);
 import { baseUnits, tokens, usd, when } from "./format.js";
 import {
   MarketFeeds,
@@ -21,51 +25,30 @@ import {
   type PendingRequest,
   RoundFinder,
   acceptablePrice,
+  atGasPrice,
+  classOf,
   escrowsAmount,
   isBuy,
-  orderParams,
+  parseSlippage,
+  priceExecutionFee,
   pendingRequests,
   readRequest,
   requestStruct,
 } from "./orders.js";
 import { eventsIn, mined } from "./tools.js";
 
-/** Gas a keeper's execution of one request may take, to price the default execution fee. */
-export const EXECUTION_GAS = 300_000n;
 const DEFAULT_SLIPPAGE_BPS = 100n; // 1 %
-const MAX_SLIPPAGE_BPS = 5_000n;
 
 const kindName = (kind: number) => ORDER_KINDS[kind] ?? `kind ${kind}`;
 const sideOf = (size: bigint) => (size > 0n ? "long" : "short");
 const t = (ctx: ToolContext, x: bigint) => tokens(ctx.units, x);
 
-/** "1", "0.5%", "50bps" as basis points. */
-export function parseSlippage(text: string): bigint {
-  const clean = text.trim();
-  const bps = /^(\d+)\s*bps$/i.exec(clean);
-  const value = bps ? BigInt(bps[1]) : parseUnits(clean.replace(/\s*%$/, ""), 2, "--slippage");
-  if (value > MAX_SLIPPAGE_BPS) {
-    throw new ToolError("OutOfRange", `--slippage ${text} is more than ${MAX_SLIPPAGE_BPS / 100n} %`);
-  }
-  return value;
-}
-
 /**
- * The default execution fee: the order book's minimum, or the cost of `EXECUTION_GAS` at the current gas
- * price (ETH priced by the ETH-USD oracle) when that is more, so that a keeper is paid to execute it.
+ * The default execution fee of a request of `executionClass`: the order book's minimum at the gas price the
+ * request is sent at (`priceExecutionFee`).
  */
-export async function defaultExecutionFee(ctx: ToolContext, minFee: bigint): Promise<bigint> {
-  try {
-    const fees = await ctx.ethers.provider.getFeeData();
-    const gasPrice = fees.maxFeePerGas ?? fees.gasPrice ?? 0n;
-    const ethUsd = await ctx.d.ethOracle.price();
-    const den = 10n ** 36n / 10n ** BigInt(ctx.d.decimals);
-    const cost = (EXECUTION_GAS * gasPrice * ethUsd + den - 1n) / den;
-    return cost > minFee ? cost : minFee;
-  } catch {
-    return minFee;
-  }
-}
+export const defaultExecutionFee = (ctx: ToolContext, executionClass: number) =>
+  priceExecutionFee(ctx.ethers, ctx.d, executionClass);
 
 type RequestArgs = CommonArgs & {
   market?: string;
@@ -147,13 +130,13 @@ export const requestOrder: Tool<RequestArgs> = {
     }
 
     // Price bound, fee, and what the book would refuse.
-    const params = await orderParams(d);
-    const [, pendingExpiresAt, pendingCommitment] = await d.orderBook.pendingRequest(signer.address, marketId);
+    const pendingCommitment = await d.orderBook.pendingRequest(signer.address, marketId);
     if (BigInt(pendingCommitment) !== 0n) {
       const existing = await readRequest(d, signer.address, marketId).catch(() => undefined);
       throw new ToolError(
         "RequestPending",
-        `${signer.address} already has a pending ${existing ? `${kindName(existing.kind)} ` : ""}request in market ${marketId} (expires ${when(pendingExpiresAt, units.now)})`,
+        `${signer.address} already has a pending ${existing ? `${kindName(existing.kind)} ` : ""}request in market ${marketId}` +
+          (existing ? ` (expires ${when(existing.expiresAt, units.now)})` : ""),
       );
     }
     // The book takes it, but the engine would refuse it at execution and the request would be cancelled,
@@ -186,14 +169,14 @@ export const requestOrder: Tool<RequestArgs> = {
     if (price !== undefined) {
       await checkRequest(ctx, { account: signer.address, marketId, kind, size, amount, acceptablePrice: bound, price });
     }
+    const priced = await defaultExecutionFee(ctx, classOf(kind));
     const executionFee =
-      args.executionFee === undefined
-        ? await defaultExecutionFee(ctx, params.minExecutionFee)
-        : parseUnits(args.executionFee, d.decimals, "--execution-fee");
-    if (executionFee < params.minExecutionFee) {
+      args.executionFee === undefined ? priced.fee : parseUnits(args.executionFee, d.decimals, "--execution-fee");
+    if (executionFee < priced.minimum) {
       throw new ToolError(
         "ExecutionFeeTooLow",
-        `--execution-fee ${t(ctx, executionFee)} is below the order book's minimum ${t(ctx, params.minExecutionFee)}`,
+        `--execution-fee ${t(ctx, executionFee)} is below the order book's minimum ${t(ctx, priced.minimum)} at ${formatGwei(priced.gasPrice)} gwei`,
+        { executionFee, minimum: priced.minimum },
       );
     }
     const escrow = (escrowsAmount(kind) ? amount : 0n) + executionFee;
@@ -212,7 +195,11 @@ export const requestOrder: Tool<RequestArgs> = {
     if ((await token.allowance(signer.address, d.addresses.orderBook)) < escrow) {
       await mined(token.approve(d.addresses.orderBook, escrow));
     }
-    const receipt = await mined(d.orderBook.connect(signer).request(marketId, kind, size, amount, bound, executionFee));
+    const receipt = await mined(
+      d.orderBook
+        .connect(signer)
+        .request(marketId, kind, size, amount, bound, executionFee, atGasPrice(priced.gasPrice)),
+    );
     const [event] = eventsIn(receipt, d.orderBook, "OrderRequested");
     if (!event) throw new ToolError("MissingEvent", `the transaction ${receipt.hash} emitted no OrderRequested`);
     const { notBefore, expiresAt } = event.args as unknown as { notBefore: bigint; expiresAt: bigint };

@@ -2,6 +2,7 @@ import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import { Contract, id, ZeroAddress, ZeroHash } from "ethers";
 import { type Deployment } from "./deployment.js";
 import { short } from "./keeper.js";
+import { EXECUTION_GAS } from "../../deploy/lib/system.js";
 
 export const MARKET_ADMIN_ROLE = id("MARKET_ADMIN_ROLE");
 export const GUARDIAN_ROLE = id("GUARDIAN_ROLE");
@@ -137,6 +138,15 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
   for (const problem of orderBookBounds(orderMinDelay, orderMaxAge, minExecutionFee, d.decimals)) {
     problems.push(problem);
   }
+  // The fee's gas side: the gas token is priced by the deployment's ETH-USD oracle, and each class's gas
+  // estimate is as configured (EXECUTION_GAS unless the parameter file gives them) and within its bounds.
+  expectAddress("orderBook.gasTokenOracle()", await d.orderBook.gasTokenOracle(), a.ethOracle);
+  const gas = await d.orderBook.executionGas();
+  const wanted = (param("executionGas", EXECUTION_GAS) ?? EXECUTION_GAS) as Record<string, bigint | string>;
+  for (const field of ["open", "close", "lp", "lpPerMarket"] as const) {
+    expectValue(`orderBook.executionGas().${field}`, BigInt(gas[field]), BigInt(wanted[field]));
+  }
+  problems.push(...executionGasBounds(gas));
 
   // ---- the timelock: its delay, and it administers itself
   const minDelay = await d.timelock.getMinDelay();
@@ -215,6 +225,22 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
     }
   }
   return problems;
+}
+
+/** The execution gas bounds (ConstantsLib): each class 100,000 to 3,000,000, the LP term per market up to 200,000. */
+export const EXECUTION_GAS_BOUNDS = { min: 100_000n, max: 3_000_000n, maxPerMarket: 200_000n };
+
+/** One line per execution gas estimate outside its bounds. */
+export function executionGasBounds(gas: { open: bigint; close: bigint; lp: bigint; lpPerMarket: bigint }): string[] {
+  const b = EXECUTION_GAS_BOUNDS;
+  const out: string[] = [];
+  for (const field of ["open", "close", "lp"] as const) {
+    const v = BigInt(gas[field]);
+    if (v < b.min || v > b.max) out.push(`orderBook.executionGas().${field}: ${v}, outside ${b.min} to ${b.max}`);
+  }
+  if (BigInt(gas.lpPerMarket) > b.maxPerMarket)
+    out.push(`orderBook.executionGas().lpPerMarket: ${gas.lpPerMarket}, above ${b.maxPerMarket}`);
+  return out;
 }
 
 /** The OrderBook's bounds (ConstantsLib): delay 1 s to 1 h, age from delay + 1 min to 2 days, fee up to 100 tokens. */

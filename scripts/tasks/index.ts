@@ -104,6 +104,8 @@ export const bulwarkTasks = [
     "Deposit collateral into the LiquidityVault (by request while a market has positions: `lp execute` executes it)",
   )
     .addOption(text("amount", "Collateral to deposit in tokens (required)"))
+    .addOption(text("slippage", "By request: the least shares accepted, percent below the preview (default: 1)"))
+    .addOption(text("executionFee", "By request: the keeper's fee in tokens (default: the order book's minimum)"))
     .setAction(() => import("./actions.js").then((m) => ({ default: m.lpDeposit })))
     .build(),
   toolTask(
@@ -112,6 +114,8 @@ export const bulwarkTasks = [
   )
     .addOption(text("amount", "Collateral to withdraw in tokens (this or --shares)"))
     .addOption(text("shares", "Or LP shares to redeem"))
+    .addOption(text("slippage", "By request: the least assets accepted, percent below the preview (default: 1)"))
+    .addOption(text("executionFee", "By request: the keeper's fee in tokens (default: the order book's minimum)"))
     .setAction(() => import("./actions.js").then((m) => ({ default: m.lpWithdraw })))
     .build(),
   toolTask(["lp", "execute"], "Execute a pending LP request at the first round after its delay (executors only)")

@@ -118,12 +118,12 @@ export async function executeLpRequest(s: Sys, owner: Signer, executor?: Signer)
 
 /** An LP deposit through a request (escrow, delay, a round per market with positions, execution); returns shares. */
 export async function lpDeposit(s: Sys, lp: Signer, assets: bigint) {
-  await s.vault.connect(lp).requestDeposit(assets, 0n);
+  await s.vault.connect(lp).requestDeposit(assets, 0n, 0n);
   return (await executeLpRequest(s, lp)).shares;
 }
 
 /** An LP redemption through a request; returns the assets paid. */
 export async function lpRedeem(s: Sys, lp: Signer, shares: bigint) {
-  await s.vault.connect(lp).requestRedeem(shares, 0n);
+  await s.vault.connect(lp).requestRedeem(shares, 0n, 0n);
   return (await executeLpRequest(s, lp)).assets;
 }

@@ -1,7 +1,14 @@
 import { network } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { deployLocal } from "../../scripts/lib/local.js";
-import { OrderKind, acceptablePrice, executeRequests, tradingFee } from "../../scripts/lib/orders.js";
+import {
+  ExecutionClass,
+  OrderKind,
+  acceptablePrice,
+  executeRequests,
+  priceExecutionFee,
+  tradingFee,
+} from "../../scripts/lib/orders.js";
 
 /** A network of its own for the operations tests: they deploy through Ignition, which needs the connection. */
 export const connection = await network.create();
@@ -54,7 +61,7 @@ export async function openThroughBook(
   executor: HardhatEthersSigner,
   trades: { trader: HardhatEthersSigner; market: bigint; size: bigint; margin: bigint }[],
 ) {
-  const fee = await d.orderBook.minExecutionFee();
+  const { fee } = await priceExecutionFee(ethers, d, ExecutionClass.Open);
   for (const { trader, market, size, margin } of trades) {
     const price = await (market === 0n ? d.ethOracle : d.btcOracle).price();
     const ratio = BigInt((await d.lens.getMarket(market)).config.tradingFeeRatio);
@@ -79,7 +86,7 @@ export async function closeThroughBook(
   executor: HardhatEthersSigner,
   closes: { trader: HardhatEthersSigner; market: bigint }[],
 ) {
-  const fee = await d.orderBook.minExecutionFee();
+  const { fee } = await priceExecutionFee(ethers, d, ExecutionClass.Close);
   for (const { trader, market } of closes) {
     const size = (await d.engine.getPosition(trader.address, market)).size > 0n ? 1n : -1n;
     const price = await (market === 0n ? d.ethOracle : d.btcOracle).price();

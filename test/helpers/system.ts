@@ -1,6 +1,9 @@
 import { network } from "hardhat";
 import type { AddressLike } from "ethers";
 import type { InstantOrders, PerpEngine } from "../../types/ethers-contracts/index.js";
+import { EXECUTION_GAS } from "../../deploy/lib/system.js";
+
+export { EXECUTION_GAS };
 
 /** One in-process network shared by every mocha test file that imports this module. */
 export const { ethers, networkHelpers } = await network.create();
@@ -67,7 +70,12 @@ export interface SystemOptions {
    */
   orders?: "instant" | "book";
   /** OrderBook parameters when `orders` is "book": seconds, seconds, collateral units. */
-  orderBook?: { minDelay?: bigint; maxAge?: bigint; minExecutionFee?: bigint };
+  orderBook?: {
+    minDelay?: bigint;
+    maxAge?: bigint;
+    minExecutionFee?: bigint;
+    executionGas?: { open: bigint; close: bigint; lp: bigint; lpPerMarket: bigint };
+  };
 }
 
 /** The OrderBook's defaults in tests: a 30 s delay, a request lives an hour, a fee of at least 1 token. */
@@ -108,9 +116,11 @@ export async function deploySystem(options: SystemOptions = {}) {
   const book = await ethers.deployContract("OrderBook", [
     engine,
     admin,
+    ethOracle, // prices execution gas
     options.orderBook?.minDelay ?? ORDER_DELAY,
     options.orderBook?.maxAge ?? ORDER_MAX_AGE,
     options.orderBook?.minExecutionFee ?? unit,
+    options.orderBook?.executionGas ?? EXECUTION_GAS,
     [keeper], // the keeper is the executor of trade and LP requests
   ]);
   // The accounting tests trade through InstantOrders; the order book's own tests through the OrderBook.

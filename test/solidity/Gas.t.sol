@@ -92,7 +92,7 @@ contract GasTest {
     function test_Gas_LpDeposit() public {
         address lp = _freshAccount();
         GAS_VM.prank(lp);
-        vault.requestDeposit(10_000 * USD, 0);
+        vault.requestDeposit(10_000 * USD, 0, 0);
         GAS_VM.snapshotGasLastCall("lpRequestDeposit");
         uint80[] memory rounds = _roundAfterDelay();
         vault.executeRequest(lp, rounds);
@@ -103,12 +103,12 @@ contract GasTest {
     function test_Gas_LpWithdraw() public {
         address lp = _freshAccount();
         GAS_VM.prank(lp);
-        vault.requestDeposit(10_000 * USD, 0);
+        vault.requestDeposit(10_000 * USD, 0, 0);
         vault.executeRequest(lp, _roundAfterDelay());
         _tick(600, ETH_PRICE);
         uint256 shares = vault.balanceOf(lp) / 2;
         GAS_VM.prank(lp);
-        vault.requestRedeem(shares, 0);
+        vault.requestRedeem(shares, 0, 0);
         GAS_VM.snapshotGasLastCall("lpRequestRedeem");
         uint80[] memory rounds = _roundAfterDelay();
         vault.executeRequest(lp, rounds);

@@ -36,6 +36,7 @@ export function renderScenario(s: ScenarioReport, decimals: number): string {
     `${s.name}: ${s.description}`,
     `  book: ${s.book.positions} positions, ${pct(s.book.longShare, 0)} long, OI ${usd(s.book.openInterest)} USD, ` +
       `LP capital ${usd(s.book.lpCapital)} USD (${s.seconds.toFixed(1)} s)`,
+    `  requests: ${s.book.requestsExecuted} of ${s.book.requestsPaid} paid at the network's gas price executed by the keeper`,
   ];
   const header = [
     "backstop",

@@ -1,7 +1,7 @@
 import { AbiCoder, keccak256, toBeHex, zeroPadValue } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import { Keeper, mapLimit } from "../keeper.js";
-import { OrderKind, acceptablePrice, executeRequests, tradingFee } from "../orders.js";
+import { ExecutionClass, OrderKind, acceptablePrice, atGasPrice, priceExecutionFee, tradingFee } from "../orders.js";
 import { drawPopulation, MARKETS, type MarketName, type Scenario, START_PRICE } from "./scenario.js";
 import { feedAnswer, type StressSystem } from "./system.js";
 
@@ -25,6 +25,10 @@ export interface Book {
   startBlock: number;
   /** The chain's clock when the book was complete. */
   openedAt: number;
+  /** Requests made, each paying the book's minimum fee for an open at the network's gas price. */
+  requestsPaid: number;
+  /** Of those, executed by the project's keeper pricing gas at that gas price (all, or the run fails). */
+  requestsExecuted: number;
 }
 
 // OpenZeppelin ERC20 storage: balances at slot 0, allowances at slot 1 (as scripts/keeper-scale.ts).
@@ -69,7 +73,12 @@ export async function openBook(
     provider.send("hardhat_setStorageAt", [token, slot, zeroPadValue(toBeHex(value), 32)]);
   const startBlock = (await provider.getBlockNumber()) + 1;
   const chunk = 400; // blocks come a second apart: republish the feeds between chunks so they stay fresh
-  const [minDelay, executionFee] = await Promise.all([sys.orderBook.minDelay(), sys.orderBook.minExecutionFee()]);
+  // Every request pays the book's minimum for an open at the network's gas price, as the request tool would.
+  let [paid, executed] = [0, 0];
+  const [minDelay, { fee: executionFee, gasPrice }] = await Promise.all([
+    sys.orderBook.minDelay(),
+    priceExecutionFee(ethers, sys, ExecutionClass.Open),
+  ]);
   const feeRatios = await Promise.all(
     MARKETS.map(async (_m, id) => BigInt((await sys.lens.getMarket(id)).config.tradingFeeRatio)),
   );
@@ -98,24 +107,30 @@ export async function openBook(
       const bound = acceptablePrice(OrderKind.Open, signed, price, 100n);
       const tx = await sys.orderBook
         .connect(trader)
-        .request(BigInt(marketId), OrderKind.Open, signed, amount, bound, executionFee, { gasLimit: 1_000_000n });
+        .request(BigInt(marketId), OrderKind.Open, signed, amount, bound, executionFee, {
+          gasLimit: 1_000_000n,
+          ...atGasPrice(gasPrice),
+        });
       await tx.wait();
     });
     await provider.send("evm_increaseTime", [Number(minDelay)]);
     await publish(sys, { ETH: 1, BTC: 1 });
-    const done = await executeRequests(
-      ethers,
-      sys,
-      lp,
-      indices.map((i) => ({
-        account: ethers.getAddress(toBeHex(0x5000000n + BigInt(i), 20)),
-        marketId: BigInt(MARKETS.indexOf(draws[i].market)),
-      })),
-      { chunk: 40, gasLimit: 16_000_000n, fromBlock: chunkStart }, // no estimate: it would run each batch twice
-    );
-    if (done.executed !== indices.length) {
+    // The project's keeper executes them, pricing gas at the gas price they were paid at: every one must go.
+    const keeper = new Keeper(ethers, sys, lp, {
+      minProfit: 0n,
+      batchSize: 40,
+      startBlock: chunkStart,
+      dryRun: false,
+      gasPrice,
+      lpRequests: false,
+      log: () => {},
+    });
+    const tick = await keeper.tick();
+    paid += indices.length;
+    executed += tick?.ordersExecuted ?? 0;
+    if (tick?.ordersExecuted !== indices.length) {
       throw new Error(
-        `stress book: ${done.executed} of ${indices.length} requests executed (${done.cancelled} cancelled)`,
+        `stress book: the keeper executed ${tick?.ordersExecuted} of ${indices.length} paid requests (${tick?.ordersSkipped} skipped, ${tick?.errors} errors)`,
       );
     }
     options.onProgress?.(indices[indices.length - 1] + 1);
@@ -128,6 +143,8 @@ export async function openBook(
     longShare: draws.filter((d) => d.long).length / draws.length,
     startBlock,
     openedAt: latest!.timestamp,
+    requestsPaid: paid,
+    requestsExecuted: executed,
   };
 }
 

@@ -70,7 +70,7 @@ contract OrderBookInvariantsTest is BaseTest {
             for (uint256 id; id < 2; ++id) {
                 address a = handler.trader(i);
                 Request memory r = handler.requestOf(a, id);
-                (, , bytes32 commitment) = book.pendingRequest(a, id);
+                bytes32 commitment = book.pendingRequest(a, id);
                 if (commitment == bytes32(0)) continue;
                 // The book holds a commitment to exactly the request the handler made.
                 _assertTrue(book.isPending(a, id, r), "INV-OB-1 the pending commitment is the request made");

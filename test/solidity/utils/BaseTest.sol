@@ -9,6 +9,7 @@ import {LiquidityVault} from "../../../contracts/LiquidityVault.sol";
 import {OrderBook} from "../../../contracts/OrderBook.sol";
 import {PerpEngine} from "../../../contracts/PerpEngine.sol";
 import {PerpLens} from "../../../contracts/PerpLens.sol";
+import {ExecutionGas} from "../../../contracts/interfaces/IOrderBook.sol";
 import {MarketConfig} from "../../../contracts/interfaces/IPerpEngine.sol";
 import {BlocklistToken} from "../../../contracts/mocks/BlocklistToken.sol";
 import {InstantOrders} from "../../../contracts/mocks/InstantOrders.sol";
@@ -73,9 +74,11 @@ abstract contract BaseTest {
             book = new OrderBook(
                 address(engine),
                 address(this),
+                address(ethOracle), // prices gas (tx.gasprice is zero here, so the floor is the minimum)
                 ORDER_DELAY,
                 ORDER_MAX_AGE,
                 MIN_EXECUTION_FEE,
+                ExecutionGas(400_000, 300_000, 300_000, 50_000),
                 new address[](0)
             );
             engine.wire(address(vault), address(backstop), address(book));

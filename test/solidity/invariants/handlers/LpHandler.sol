@@ -34,7 +34,7 @@ contract LpHandler is HandlerBase {
         if (_anyPositions()) {
             if (vault.lpRequest(a).amount != 0) return _settle(a, amountSeed);
             vm.prank(a);
-            try vault.requestDeposit(amount, 0) {
+            try vault.requestDeposit(amount, 0, 0) {
                 pathCount["requestDeposit"] += 1;
                 if (before - _balance(a) != amount)
                     ghosts.fail("INV-CONS", "requestDeposit escrowed other than the amount");
@@ -67,7 +67,7 @@ contract LpHandler is HandlerBase {
             if (shares == 0) return;
             vm.prank(a);
             // Escrowing one's own shares needs no price and ignores the pause.
-            try vault.requestRedeem(shares, 0) {
+            try vault.requestRedeem(shares, 0, 0) {
                 pathCount["requestRedeem"] += 1;
             } catch {
                 ghosts.fail("INV-LIVE", "a redemption request of owned shares reverted");

@@ -114,7 +114,9 @@ contract OrderBookHandler {
                 uint96(amount),
                 uint128(acceptable),
                 uint96(fee),
-                uint32(block.timestamp)
+                uint32(block.timestamp),
+                uint32(block.timestamp + BOOK.minDelay()),
+                uint32(block.timestamp + BOOK.maxAge())
             );
             _requests[a][id] = made;
             if (!BOOK.isPending(a, id, made)) _fail("INV-OB-1", "the book committed to another request");
@@ -445,7 +447,7 @@ contract OrderBookHandler {
         for (uint256 k; k < TRADERS * 2; ++k) {
             uint256 i = (seed + k) % (TRADERS * 2);
             (a, id) = (trader(i / 2), i % 2);
-            (, , bytes32 commitment) = BOOK.pendingRequest(a, id);
+            bytes32 commitment = BOOK.pendingRequest(a, id);
             if (commitment != bytes32(0)) return (true, a, id);
         }
     }
