@@ -15,6 +15,7 @@ import { deploySystem, ETH, ethers, feedPrice, networkHelpers, WAD } from "./hel
 const { time } = networkHelpers;
 const OPEN = 0;
 const NO_BOUND = 2n ** 128n - 1n;
+const LP_FEE = 500_000n; // the book's minimum, which the attacker pays on each request
 const VESTING = 86_400n; // VestingLib.PERIOD: a gain vests within a day
 
 const tokens = (amount: bigint) => ethers.formatUnits(amount, 6);
@@ -27,7 +28,11 @@ function stepsSystem(staked: bigint) {
     const s = await deploySystem({
       decimals: 6,
       orders: "book",
-      orderBook: { minExecutionFee: 500_000n },
+      // Estimates at their lowest bound: at the network's 1 gwei the minimum is the 0.5 floor for every class.
+      orderBook: {
+        minExecutionFee: 500_000n,
+        executionGas: { open: 100_000n, close: 100_000n, lp: 100_000n, lpPerMarket: 0n },
+      },
       ethConfig: { maxFundingRatePerDay: 0n },
       btcConfig: { maxFundingRatePerDay: 0n },
     });
@@ -85,7 +90,7 @@ async function streamShare(s: S, entryBlock: number, exitBlock: number, added: b
 async function daveLeaves(s: S, dollars: number, entryBlock: number, added: bigint) {
   const shares: bigint = await s.vault.balanceOf(s.dave);
   const supply: bigint = await s.vault.totalSupply();
-  await s.vault.connect(s.dave).requestRedeem(shares, 0n, 0n);
+  await s.vault.connect(s.dave).requestRedeem(shares, 0n, LP_FEE);
   const exit = await roundAt(s, (await s.vault.lpRequest(s.dave)).notBefore, dollars);
   const before: bigint = await s.token.balanceOf(s.dave);
   const receipt = await (await s.vault.connect(s.keeper).executeRequest(s.dave, [exit, 0n])).wait();
@@ -105,7 +110,7 @@ async function depositAtCrash(liquidationDelay: bigint) {
   const u = s.unit;
   await openBook(s);
   const deposit = 9_000_000n * u;
-  await s.vault.connect(s.dave).requestDeposit(deposit, 0n, 0n);
+  await s.vault.connect(s.dave).requestDeposit(deposit, 0n, LP_FEE);
   const crash = await roundAt(s, (await s.vault.lpRequest(s.dave)).notBefore, 2_400);
   const entry = await (await s.vault.connect(s.keeper).executeRequest(s.dave, [crash, 0n])).wait();
   if (liquidationDelay > 0n) await at((await now()) + liquidationDelay);
@@ -114,7 +119,7 @@ async function depositAtCrash(liquidationDelay: bigint) {
   ).wait();
   const unvested = vestingGain(s, liquidation);
   const { paid, share } = await daveLeaves(s, 2_400, entry!.blockNumber, unvested);
-  const gain = paid - deposit;
+  const gain = paid - deposit - 2n * LP_FEE; // both requests paid the fee
   return { s, gain, share, unvested };
 }
 
@@ -130,7 +135,7 @@ async function depositBeforeRepayment() {
   await roundAt(s, (await now()) + 5n, 2_400);
   await s.engine.connect(s.keeper).liquidate(s.bob, ETH, s.keeper);
   const deposit = 9_000_000n * u;
-  await s.vault.connect(s.dave).requestDeposit(deposit, 0n, 0n);
+  await s.vault.connect(s.dave).requestDeposit(deposit, 0n, LP_FEE);
   const first = await roundAt(s, (await s.vault.lpRequest(s.dave)).notBefore, 2_400);
   const entry = await (await s.vault.connect(s.keeper).executeRequest(s.dave, [first, 0n])).wait();
   const lpBefore: bigint = await s.engine.lpBalance();
@@ -138,7 +143,7 @@ async function depositBeforeRepayment() {
   const repaid = (await s.engine.lpBalance()) - lpBefore;
   const unvested = vestingGain(s, distribution);
   const { paid, share } = await daveLeaves(s, 2_400, entry!.blockNumber, unvested);
-  const gain = paid - deposit;
+  const gain = paid - deposit - 2n * LP_FEE; // both requests paid the fee
   return { s, gain, share, repaid, unvested };
 }
 

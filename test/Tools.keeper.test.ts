@@ -6,7 +6,7 @@ import type { Block, Provider } from "ethers";
 import { formatUnits } from "../scripts/lib/deployment.js";
 import { Keeper } from "../scripts/lib/keeper.js";
 import { ChainWatch } from "../scripts/lib/keeper-guard.js";
-import { OrderKind } from "../scripts/lib/orders.js";
+import { ExecutionClass, OrderKind, atGasPrice } from "../scripts/lib/orders.js";
 import {
   ETH,
   WAD,
@@ -20,6 +20,8 @@ import {
 
 type System = Awaited<ReturnType<typeof deployThroughIgnition>>;
 
+const KEEPER_GAS_PRICE = 10n ** 8n; // 0.1 gwei
+
 function keeperOf(s: System, signer: HardhatEthersSigner = s.keeper) {
   const lines: string[] = [];
   const keeper = new Keeper(ethers, s, signer, {
@@ -27,7 +29,7 @@ function keeperOf(s: System, signer: HardhatEthersSigner = s.keeper) {
     batchSize: 10,
     startBlock: 0,
     dryRun: false,
-    gasPrice: 10n ** 8n, // 0.1 gwei: the minimum fee pays for a request's gas
+    gasPrice: KEEPER_GAS_PRICE,
     log: (line) => lines.push(line),
   });
   return { keeper, lines };
@@ -35,8 +37,10 @@ function keeperOf(s: System, signer: HardhatEthersSigner = s.keeper) {
 
 /** An open long of 1 ETH requested through the book with the given bound, escrowing 400 mUSD plus the fee. */
 async function requestLong(s: System, trader: HardhatEthersSigner, bound: bigint) {
-  const fee = await s.orderBook.minExecutionFee();
-  await s.orderBook.connect(trader).request(ETH, OrderKind.Open, WAD, 400n * s.unit, bound, fee);
+  // The minimum at the keeper's 0.1 gwei, paid at that gas price, so that the keeper is paid to execute it.
+  const at = atGasPrice(KEEPER_GAS_PRICE);
+  const fee = await s.orderBook.minimumFee(ExecutionClass.Open, at);
+  await s.orderBook.connect(trader).request(ETH, OrderKind.Open, WAD, 400n * s.unit, bound, fee, at);
 }
 
 describe("Tools: the keeper's guards and reports", function () {

@@ -2,7 +2,7 @@
 // the book would take it, escrow it, and at execution cancel it and keep its execution fee.
 import { expect } from "chai";
 import { Keeper } from "../scripts/lib/keeper.js";
-import { OrderKind } from "../scripts/lib/orders.js";
+import { ExecutionClass, OrderKind, atGasPrice } from "../scripts/lib/orders.js";
 import { requestOrder } from "../scripts/lib/trade.js";
 import { ETH, WAD, deployThroughIgnition, ethers, networkHelpers, nextRound, openThroughBook } from "./helpers/ops.js";
 import { expectRefusal, run } from "./helpers/tool-run.js";
@@ -37,8 +37,11 @@ describe("Tools: requests checked against the engine's rules before they are sen
     );
 
     // The same request sent to the book directly is taken, then refused at execution: the fee is lost.
-    const fee = await s.orderBook.minExecutionFee();
-    await s.orderBook.connect(trader).request(ETH, OrderKind.Open, (51n * WAD) / 10n, 307_650_000n, 3_030n * WAD, fee);
+    const at = atGasPrice(10n ** 9n); // the network's 1 gwei, at which the keeper prices gas
+    const fee = await s.orderBook.minimumFee(ExecutionClass.Open, at);
+    await s.orderBook
+      .connect(trader)
+      .request(ETH, OrderKind.Open, (51n * WAD) / 10n, 307_650_000n, 3_030n * WAD, fee, at);
     await nextRound(s);
     const keeper = new Keeper(ethers, s, s.keeper, {
       minProfit: 0n,
