@@ -24,8 +24,11 @@ import {MathLib, WAD} from "./libraries/MathLib.sol";
 /// request (with the order book's delay, life and minimum execution fee: one request engine for trades and LP)
 /// priced at the first oracle round after the order book's delay in each such market, or at the
 /// current mark where that is worse for the LP (`executeRequest`, by the order book's executors only, so that
-/// nobody, the LP included, chooses when); the one-transaction ERC-4626 functions
-/// then revert with `UseRequests`, and `max*` return zero, as ERC-4626 asks of a disabled path (ERC-7540
+/// nobody, the LP included, chooses when). An executed redemption is held for `EXIT_HOLD` with its shares still in
+/// the supply, then claimed by its owner at the lesser of its price and what the shares are worth: a loss that
+/// is not an oracle round (a socialization the mark netted away) cannot be escaped by leaving first, as gains
+/// that are not rounds cannot be taken by entering (they vest). While positions are open, the one-transaction
+/// ERC-4626 functions revert with `UseRequests`, and `max*` return zero, as ERC-4626 asks of a disabled path (ERC-7540
 /// makes the same split). With no positions the pool is its realized balance and they work as usual.
 /// Deposits follow the engine's pause; withdrawals never do, but only free liquidity (not reserved
 /// for open positions' capped profits) can leave. A 6-decimal offset of virtual shares defeats the
@@ -40,7 +43,15 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     uint256 private immutable SCALE;
     uint256 private immutable DEN;
 
+    /// @inheritdoc ILiquidityVault
+    /// @dev An hour: a liquidation is paid and open to anyone, so a loss it socializes lands well within it even
+    /// when keepers are slow; an executor present to execute the redemption was present to liquidate.
+    uint256 public constant EXIT_HOLD = 1 hours;
+
     mapping(address owner => LpRequest) internal _requests;
+    mapping(address owner => LpExit) internal _exits;
+    /// @inheritdoc ILiquidityVault
+    uint256 public heldAssets;
 
     constructor(
         IERC20Metadata asset_,
@@ -55,7 +66,7 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
 
     /// @notice The LP pool marked to the oracle: the engine's realized LP balance, less the gains still vesting
     /// (`IPerpEngine.unvestedGains`: covers the mark did not count and repayments, which are not oracle rounds),
-    /// plus what each market's open positions are worth to the pool at its price (`MarketLib.mark`, O(markets)
+    /// plus the held redemptions' assets (`heldAssets`, whose shares are still in the supply), plus what each market's open positions are worth to the pool at its price (`MarketLib.mark`, O(markets)
     /// from the engine's per-market sums). Reverts while the oracle of a market with open positions refuses a
     /// price, so nobody deposits or withdraws at a stale share price; a settled market is marked at its
     /// settlement price.
@@ -63,7 +74,7 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         IPerpEngine e = IPerpEngine(engine);
         uint256 balance = e.lpBalance();
         uint256 reserved = e.totalReserved();
-        int256 value = int256(balance) - int256(e.unvestedGains());
+        int256 value = int256(balance + heldAssets) - int256(e.unvestedGains());
         uint256 count = e.marketCount();
         for (uint256 id; id < count; ++id) {
             (bool open, Market memory m) = MarketLib.loadForMark(e, id, reserved, balance);
@@ -186,11 +197,15 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
             out = _toAssets(r.amount, total, Math.Rounding.Floor);
             if (out == 0) revert ZeroAmount();
             if (out < r.limit) return _refuse(owner, r, out);
-            _burn(address(this), r.amount);
-            IPerpEngine(engine).withdrawLiquidity(owner, out);
-            // ERC-4626's sender is the LP who asked, not the executor who carried the request out.
-            emit Withdraw(owner, owner, owner, out, r.amount);
+            // The assets leave the pool's free liquidity now; the shares stay in the supply for the hold.
+            IPerpEngine(engine).withdrawLiquidity(address(this), out);
+            heldAssets += out;
+            LpExit storage x = _exits[owner];
+            (uint256 shares, uint256 assets) = (x.shares + r.amount, x.assets + out);
+            (x.shares, x.assets) = (SafeCast.toUint128(shares), SafeCast.toUint128(assets));
+            x.claimableAt = uint48(block.timestamp + EXIT_HOLD);
             emit LpRequestExecuted(owner, true, out, r.amount, total, r.executionFee);
+            emit LpExitHeld(owner, shares, assets, block.timestamp + EXIT_HOLD);
         } else {
             if (Pausable(engine).paused()) revert DepositsPaused();
             total = Math.max(atRounds, current);
@@ -204,6 +219,32 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
             emit LpRequestExecuted(owner, false, r.amount, out, total, r.executionFee);
         }
         _payExecutor(r.executionFee);
+    }
+
+    /// @inheritdoc ILiquidityVault
+    function claimExit(address receiver) external returns (uint256 paid) {
+        if (receiver == address(0)) revert ZeroReceiver();
+        LpExit memory x = _exits[msg.sender];
+        if (x.shares == 0) revert NoLpExit(msg.sender);
+        if (block.timestamp < x.claimableAt) revert LpExitNotClaimable(msg.sender, x.claimableAt);
+        paid = Math.min(x.assets, _toAssets(x.shares, totalAssets(), Math.Rounding.Floor));
+        delete _exits[msg.sender];
+        heldAssets -= x.assets;
+        _burn(address(this), x.shares);
+        IERC20 token = IERC20(asset());
+        uint256 back = x.assets - paid;
+        if (back > 0) {
+            token.safeTransfer(engine, back);
+            IPerpEngine(engine).creditLiquidity(back);
+        }
+        token.safeTransfer(receiver, paid);
+        emit Withdraw(msg.sender, receiver, msg.sender, paid, x.shares);
+        emit LpExitClaimed(msg.sender, receiver, x.shares, x.assets, paid);
+    }
+
+    /// @inheritdoc ILiquidityVault
+    function lpExit(address owner) external view returns (LpExit memory) {
+        return _exits[owner];
     }
 
     /// @inheritdoc ILiquidityVault
@@ -277,7 +318,7 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         uint256 balance = e.lpBalance();
         uint256 reserved = e.totalReserved();
         // Gains still vesting are not the pool's yet, for a deposit or a redemption alike.
-        int256 atRounds = int256(balance) - int256(e.unvestedGains());
+        int256 atRounds = int256(balance + heldAssets) - int256(e.unvestedGains());
         int256 current = atRounds;
         uint256 count = e.marketCount();
         if (roundIds.length != count) revert RoundCount(roundIds.length, count);

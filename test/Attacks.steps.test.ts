@@ -85,8 +85,19 @@ async function streamShare(s: S, entryBlock: number, exitBlock: number, added: b
   return ((atEntry + added - atExit) * shares) / supply;
 }
 
-/** Dave's exit: he redeems every share at his request's first round, executed on time; returns his payout and his
- * shares' part of the stream since his entry at `entryBlock` (`added` vested since). */
+/**
+ * `who` claims their held redemption as soon as the hold allows, with a round at `dollars` then (the feed's last
+ * one is older than its heartbeat by then). Nothing on the code before exits were held: it paid at execution.
+ */
+async function claimWhenHeld(s: S, who: Signer, dollars: number) {
+  if (!s.vault.claimExit) return; // the code before exits were held
+  await roundAt(s, (await s.vault.lpExit(who)).claimableAt, dollars);
+  await s.vault.connect(who).claimExit(who);
+}
+
+/** Dave's exit: he redeems every share at his request's first round, executed on time, and claims at the end of the
+ * hold; returns his payout and his shares' part of the stream since his entry at `entryBlock` (`added` vested
+ * since) until the execution. */
 async function daveLeaves(s: S, dollars: number, entryBlock: number, added: bigint) {
   const shares: bigint = await s.vault.balanceOf(s.dave);
   const supply: bigint = await s.vault.totalSupply();
@@ -94,6 +105,7 @@ async function daveLeaves(s: S, dollars: number, entryBlock: number, added: bigi
   const exit = await roundAt(s, (await s.vault.lpRequest(s.dave)).notBefore, dollars);
   const before: bigint = await s.token.balanceOf(s.dave);
   const receipt = await (await s.vault.connect(s.keeper).executeRequest(s.dave, [exit, 0n])).wait();
+  await claimWhenHeld(s, s.dave, dollars);
   const paid = (await s.token.balanceOf(s.dave)) - before;
   return { paid, share: await streamShare(s, entryBlock, receipt!.blockNumber, added, shares, supply) };
 }
@@ -147,7 +159,56 @@ async function depositBeforeRepayment() {
   return { s, gain, share, repaid, unvested };
 }
 
+/**
+ * The exit before a slow liquidation: Dave holds half of a 2M pool. Bob is 50 ETH long from $2,000 and Alice 100 ETH
+ * long from $3,000 on 30,000. Dave asks to redeem everything a delay before a crash nobody could see yet; his
+ * request's first round is $2,400, where Alice owes 60,000 on her 30,000 and Bob is 20,000 up: the mark nets the two
+ * inside the long side and counts Alice's whole loss, but her liquidation will bring 30,000 and a 300 cover, and
+ * socialize the rest. The executor executes Dave's redemption at once; Alice is liquidated `liquidationDelay`
+ * seconds later. Returns what Dave took beyond his shares' part of what the LP who stayed is left with per share.
+ */
+async function exitBeforeSlowLiquidation(liquidationDelay: bigint) {
+  const s = await networkHelpers.loadFixture(smallBackstop);
+  const u = s.unit;
+  await s.vault.connect(s.dave).deposit(1_000_000n * u, s.dave);
+  const open = async (who: Signer, size: bigint, amount: bigint, dollars: number) => {
+    const sent = await sentRequest(s.book, s.book.connect(who).request(ETH, OPEN, size, amount, size > 0n ? NO_BOUND : 0n, u));
+    const round = await roundAt(s, sent.notBefore, dollars);
+    await s.book.connect(s.keeper).execute(who, ETH, sent.request, round);
+  };
+  await open(s.bob, 50n * WAD, 10_050n * u, 2_000);
+  await open(s.alice, 100n * WAD, 30_150n * u, 3_000);
+  await open(s.carol, -WAD, 402n * u, 3_000);
+  const shares: bigint = await s.vault.balanceOf(s.dave);
+  const before: bigint = await s.token.balanceOf(s.dave);
+  await s.vault.connect(s.dave).requestRedeem(shares, 0n, LP_FEE);
+  const crash = await roundAt(s, (await s.vault.lpRequest(s.dave)).notBefore, 2_400);
+  await s.vault.connect(s.keeper).executeRequest(s.dave, [crash, 0n]);
+  await at((await now()) + (liquidationDelay > 0n ? liquidationDelay : 1n));
+  await s.engine.connect(s.keeper).liquidate(s.alice, ETH, s.keeper);
+  await claimWhenHeld(s, s.dave, 2_400);
+  const got = (await s.token.balanceOf(s.dave)) - before; // less the fee
+  const lpShares: bigint = await s.vault.balanceOf(s.lp);
+  const fair = ((await s.vault.convertToAssets(lpShares)) * shares) / lpShares;
+  return { s, escaped: got - fair };
+}
+
 describe("Attacks on steps that are not oracle rounds", function () {
+  it("attack_exitBeforeSlowLiquidation: a redemption executed at a crash round, before a slow liquidation, escapes the socialized loss (before: Dave got 29,800.00 more than the LP who stayed, per share, at 0 s, 90 s, 10 min or 50 min)", async function () {
+    const runs = [];
+    for (const delay of [0n, 90n, 600n, 3_000n]) {
+      const { escaped } = await exitBeforeSlowLiquidation(delay);
+      runs.push({ delay, escaped });
+      console.log(
+        `      attack_exitBeforeSlowLiquidation: liquidation after ${delay} s: Dave got ${tokens(escaped)} more ` +
+          `than his shares are worth to the LP who stayed`,
+      );
+    }
+    for (const { delay, escaped } of runs) {
+      expect(escaped, `nothing escaped (liquidation after ${delay} s)`).to.be.lessThanOrEqual(0n);
+    }
+  });
+
   it("attack_depositAtCrashRoundTakesCover: a deposit whose first round is a crash, executed before the liquidation, takes the cover (before: +26,830.83, the liquidation at once, 90 s or 10 min later)", async function () {
     const runs = [];
     for (const delay of [0n, 90n, 600n]) {

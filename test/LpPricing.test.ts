@@ -96,6 +96,8 @@ describe("LP entry and exit that cannot be played", function () {
     const before: bigint = await s.token.balanceOf(attacker);
     const supply: bigint = await s.vault.totalSupply();
     const exit = await (await s.vault.connect(s.keeper).executeRequest(attacker, [later, 0n])).wait();
+    await round(s, 2_400, 3_600n); // the exit's hold (EXIT_HOLD), with a round at its end
+    await s.vault.connect(attacker).claimExit(attacker);
     const gain: bigint = (await s.token.balanceOf(attacker)) - before - deposit;
     // Dave took no more than the stream paid his shares while he held them (61 s of a day).
     const streamed =
@@ -127,6 +129,8 @@ describe("LP entry and exit that cannot be played", function () {
     const first = await round(s, 2_400, 30n);
     const before: bigint = await s.token.balanceOf(s.carol);
     await s.vault.connect(s.keeper).executeRequest(s.carol, [first, 0n]);
+    await round(s, 2_400, 3_600n); // the exit's hold (EXIT_HOLD), with a round at its end
+    await s.vault.connect(s.carol).claimExit(s.carol);
     const carolGot: bigint = (await s.token.balanceOf(s.carol)) - before;
     // Carol and the LP who stays held equal shares; the one who stays is left with as much per share.
     const lpValue = await s.vault.convertToAssets(await s.vault.balanceOf(s.lp));

@@ -3,7 +3,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import { type CommonArgs, type Tool, execute } from "../scripts/lib/cli.js";
 import type { Deployment } from "../scripts/lib/deployment.js";
 import { Keeper } from "../scripts/lib/keeper.js";
-import { lpCancel, lpDeposit, lpExecute, lpStatus, lpWithdraw } from "../scripts/lib/tools.js";
+import { lpCancel, lpClaim, lpDeposit, lpExecute, lpStatus, lpWithdraw } from "../scripts/lib/tools.js";
 import {
   connection,
   deployThroughIgnition,
@@ -151,8 +151,17 @@ describe("Tools: LP requests (deposit and withdraw by request while positions ar
     const tick = await keeper.tick();
     expect([tick!.lpExecuted, tick!.errors]).to.deep.equal([1, 0]);
     expect((await s.vault.lpRequest(lp.address)).amount).to.equal(0n);
+    expect(await s.collateral.balanceOf(lp.address), "held, not paid, until the hold is over").to.equal(before);
+    const early = await expectRefusal(() => run(lpClaim, {}, s, lp), "LpExitNotClaimable");
+    expect(early).to.match(/^error: 0x\w+'s redemption of 500\.00 mUSD is held until .* \(in 1 h\) \[LpExitNotClaimable\]$/);
+    await networkHelpers.time.increase(3_600);
+    await nextRound(s);
+    const claimed = await run(lpClaim, { json: true }, s, lp);
+    expect(claimed.code, claimed.err.join("\n")).to.equal(0);
     const paid = (await s.collateral.balanceOf(lp.address)) - before;
     expect(paid > 490n * s.unit && paid <= 500n * s.unit, `paid ${paid}`).to.equal(true);
+    expect(BigInt(JSON.parse(claimed.out[0]).paid)).to.equal(paid);
+    await expectRefusal(() => run(lpClaim, {}, s, lp), "NoLpExit");
   });
 
   it("the_keeper_cancels_an_expired_lp_request", async function () {

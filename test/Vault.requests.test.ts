@@ -1,3 +1,4 @@
+import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 import { BTC, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/system.js";
 import { fundedNoFunding6, mulDivDown } from "./helpers/trading.js";
@@ -6,6 +7,7 @@ import { executeLpRequest, lpDelay, pushRounds } from "./helpers/lp.js";
 const OFFSET = 10n ** 6n; // virtual shares of the vault's 6-decimal offset
 const DELAY = 30n; // InstantOrders.minDelay
 const MAX_AGE = 3_600n; // InstantOrders.maxAge
+const HOLD = 3_600n; // LiquidityVault.EXIT_HOLD
 const sharesForDeposit = (assets: bigint, supply: bigint, total: bigint) =>
   mulDivDown(assets, supply + OFFSET, total + 1n);
 const assetsForRedeem = (shares: bigint, supply: bigint, total: bigint) =>
@@ -94,11 +96,11 @@ describe("LiquidityVault requests (positions open)", function () {
     await s.vault.connect(s.bob).requestRedeem(shares, out, 0n);
     await networkHelpers.time.increase(DELAY);
     await expect(s.vault.connect(s.keeper).executeRequest(s.bob, await pushRounds(s)))
-      .to.emit(s.vault, "Withdraw")
-      .withArgs(s.bob.address, s.bob.address, s.bob.address, out, shares);
+      .to.emit(s.vault, "LpExitHeld")
+      .withArgs(s.bob.address, shares, out, anyValue);
   });
 
-  it("requestRedeem escrows the shares in the vault; executeRequest pays the owner and emits Withdraw and LpRequestExecuted", async function () {
+  it("requestRedeem escrows the shares in the vault; executeRequest holds the assets beside the pool with the shares still in the supply (LpRequestExecuted, LpExitHeld)", async function () {
     const s = await networkHelpers.loadFixture(withPosition);
     const shares = 5_000n * s.unit * OFFSET;
     const owned = await s.vault.balanceOf(s.lp);
@@ -114,12 +116,105 @@ describe("LiquidityVault requests (positions open)", function () {
     const rounds = await pushRounds(s);
     const [supply, total] = [await s.vault.totalSupply(), await s.vault.totalAssets()];
     const assets = assetsForRedeem(shares, supply, total);
+    const lpBalance: bigint = await s.engine.lpBalance();
     const exec = s.vault.connect(s.keeper).executeRequest(s.lp, rounds);
-    await expect(exec).to.changeTokenBalance(ethers, s.token, s.lp, assets);
-    await expect(exec).to.emit(s.vault, "Withdraw").withArgs(s.lp.address, s.lp.address, s.lp.address, assets, shares);
+    await expect(exec).to.changeTokenBalances(ethers, s.token, [s.lp, s.vault], [0n, assets]);
+    const executedAt = BigInt(await networkHelpers.time.latest());
     await expect(exec).to.emit(s.vault, "LpRequestExecuted").withArgs(s.lp.address, true, assets, shares, total, 0n);
-    expect(await s.vault.balanceOf(s.vault)).to.equal(0n);
-    expect(await s.vault.totalSupply()).to.equal(supply - shares);
+    await expect(exec).to.emit(s.vault, "LpExitHeld").withArgs(s.lp.address, shares, assets, executedAt + HOLD);
+    await expect(exec).not.to.emit(s.vault, "Withdraw");
+    expect(await s.engine.lpBalance(), "the assets left the pool's free liquidity").to.equal(lpBalance - assets);
+    expect(await s.vault.heldAssets()).to.equal(assets);
+    expect(await s.vault.totalSupply(), "the shares are still in the supply").to.equal(supply);
+    expect(await s.vault.balanceOf(s.vault)).to.equal(shares);
+    const exit = await s.vault.lpExit(s.lp);
+    expect([exit.shares, exit.assets, exit.claimableAt]).to.deep.equal([shares, assets, executedAt + HOLD]);
+  });
+
+  describe("held exits (EXIT_HOLD)", function () {
+    /** The fixture's LP redeems 5,000's worth of shares, executed at once; returns the held exit. */
+    async function heldExit() {
+      const s = await networkHelpers.loadFixture(withPosition);
+      const shares = 5_000n * s.unit * OFFSET;
+      await s.vault.connect(s.lp).requestRedeem(shares, 0n, 0n);
+      await executeLpRequest(s, s.lp);
+      return { s, shares, exit: await s.vault.lpExit(s.lp) };
+    }
+
+    it("the hold is an hour: a claim one second before its end is refused (LpExitNotClaimable), at its end it pays", async function () {
+      const { s, exit } = await heldExit();
+      expect(await s.vault.EXIT_HOLD()).to.equal(HOLD);
+      await networkHelpers.time.increaseTo(exit.claimableAt - 10n);
+      await pushRounds(s);
+      await networkHelpers.time.setNextBlockTimestamp(exit.claimableAt - 1n);
+      await expect(s.vault.connect(s.lp).claimExit(s.lp))
+        .to.be.revertedWithCustomError(s.vault, "LpExitNotClaimable")
+        .withArgs(s.lp.address, exit.claimableAt);
+      await networkHelpers.time.setNextBlockTimestamp(exit.claimableAt);
+      await expect(s.vault.connect(s.lp).claimExit(s.lp)).to.emit(s.vault, "LpExitClaimed");
+    });
+
+    it("a claim burns the shares and pays the assets it was executed at when the shares are worth at least that (Withdraw, LpExitClaimed); the rest stays in the pool", async function () {
+      const { s, shares, exit } = await heldExit();
+      await networkHelpers.time.increaseTo(exit.claimableAt);
+      await pushRounds(s);
+      await s.ethFeed.updateAnswer(feedPrice(2_900)); // Alice's long loses 1,000: the pool gains it
+      const value = await s.vault.convertToAssets(shares);
+      expect(value).to.be.greaterThan(exit.assets);
+      const [supply, lpBalance] = [await s.vault.totalSupply(), await s.engine.lpBalance()];
+      const claim = s.vault.connect(s.lp).claimExit(s.carol);
+      await expect(claim).to.changeTokenBalances(ethers, s.token, [s.carol, s.vault], [exit.assets, -exit.assets]);
+      await expect(claim).to.emit(s.vault, "Withdraw").withArgs(s.lp.address, s.carol.address, s.lp.address, exit.assets, shares);
+      await expect(claim)
+        .to.emit(s.vault, "LpExitClaimed")
+        .withArgs(s.lp.address, s.carol.address, shares, exit.assets, exit.assets);
+      expect(await s.vault.totalSupply()).to.equal(supply - shares);
+      expect(await s.vault.heldAssets()).to.equal(0n);
+      expect(await s.engine.lpBalance(), "what the shares earned beyond it stays in the pool").to.equal(lpBalance);
+      expect((await s.vault.lpExit(s.lp)).shares).to.equal(0n);
+      await expect(s.vault.connect(s.lp).claimExit(s.lp))
+        .to.be.revertedWithCustomError(s.vault, "NoLpExit")
+        .withArgs(s.lp.address);
+    });
+
+    it("a loss that lands during the hold reaches the held shares: the claim pays their value, and the rest of the held assets goes back to the pool", async function () {
+      const { s, shares, exit } = await heldExit();
+      await networkHelpers.time.increaseTo(exit.claimableAt);
+      await pushRounds(s);
+      await s.ethFeed.updateAnswer(feedPrice(3_300)); // Alice's long gains 1,000: the pool loses it
+      const value = await s.vault.convertToAssets(shares);
+      expect(value).to.be.lessThan(exit.assets);
+      const lpBalance: bigint = await s.engine.lpBalance();
+      const claim = s.vault.connect(s.lp).claimExit(s.lp);
+      await expect(claim).to.changeTokenBalance(ethers, s.token, s.lp, value);
+      await expect(claim).to.emit(s.vault, "LpExitClaimed").withArgs(s.lp.address, s.lp.address, shares, exit.assets, value);
+      expect(await s.engine.lpBalance()).to.equal(lpBalance + exit.assets - value);
+      expect(await s.vault.heldAssets()).to.equal(0n);
+    });
+
+    it("a second redemption executed during the hold adds to the held exit and restarts its hold", async function () {
+      const { s, shares, exit } = await heldExit();
+      await s.vault.connect(s.lp).requestRedeem(shares, 0n, 0n);
+      const { assets } = await executeLpRequest(s, s.lp);
+      const both = await s.vault.lpExit(s.lp);
+      expect([both.shares, both.assets]).to.deep.equal([2n * shares, exit.assets + assets]);
+      expect(both.claimableAt).to.equal(BigInt(await networkHelpers.time.latest()) + HOLD);
+      expect(await s.vault.heldAssets()).to.equal(both.assets);
+    });
+
+    it("claimExit refuses the zero receiver (ZeroReceiver), a caller with nothing held (NoLpExit), and another account's exit is not the caller's to claim", async function () {
+      const { s, exit } = await heldExit();
+      await networkHelpers.time.increaseTo(exit.claimableAt);
+      await pushRounds(s);
+      await expect(s.vault.connect(s.lp).claimExit(ethers.ZeroAddress)).to.be.revertedWithCustomError(
+        s.vault,
+        "ZeroReceiver",
+      );
+      await expect(s.vault.connect(s.bob).claimExit(s.bob))
+        .to.be.revertedWithCustomError(s.vault, "NoLpExit")
+        .withArgs(s.bob.address);
+      expect((await s.vault.lpExit(s.lp)).shares, "nothing changed").to.equal(exit.shares);
+    });
   });
 
   describe("worse-of pricing", function () {
@@ -370,7 +465,7 @@ describe("LiquidityVault requests (positions open)", function () {
     });
   });
 
-  it("escrow accounting: the vault's tokens are the pending deposit escrows and its own shares the pending redemption escrows", async function () {
+  it("escrow accounting: the vault's tokens are the pending deposit escrows and the held exits' assets, its own shares the pending and held redemptions", async function () {
     const s = await networkHelpers.loadFixture(withPosition);
     const u = s.unit;
     // Carol and Dave hold shares too: deposited before any position.
@@ -382,8 +477,15 @@ describe("LiquidityVault requests (positions open)", function () {
         if (r.redeem) shares += r.amount;
         else assets += r.amount;
       }
-      expect(await s.token.balanceOf(s.vault)).to.equal(assets);
-      expect(await s.vault.balanceOf(s.vault)).to.equal(shares);
+      // Beside them: the held exits' assets and shares.
+      let [held, heldShares] = [0n, 0n];
+      for (const who of [s.lp, s.bob, s.carol, s.dave]) {
+        const x = await s.vault.lpExit(who);
+        [held, heldShares] = [held + x.assets, heldShares + x.shares];
+      }
+      expect(await s.vault.heldAssets()).to.equal(held);
+      expect(await s.token.balanceOf(s.vault)).to.equal(assets + held);
+      expect(await s.vault.balanceOf(s.vault)).to.equal(shares + heldShares);
       return [assets, shares];
     };
     await s.vault.connect(s.bob).requestDeposit(1_000n * u, 0n, 0n);

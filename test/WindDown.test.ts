@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { BTC, ETH, ethers, feedPrice, marketConfig, networkHelpers, WAD } from "./helpers/system.js";
 import { fundedNoFunding6 } from "./helpers/trading.js";
-import { executeLpRequest, lpDelay, pushRounds } from "./helpers/lp.js";
+import { claimHeldExit, executeLpRequest, lpDelay, pushRounds } from "./helpers/lp.js";
 
 const SETTLEMENT = 60_000n * WAD; // BTC's last good answer
 const DAY = 86_400n;
@@ -127,6 +127,9 @@ describe("Winding down a market whose feed broke", function () {
     // No funding, no borrowing, no price move: the shares of 1,000 still redeem for at least 1,000.
     expect(paid).to.be.greaterThanOrEqual(1_000n * s.unit);
     expect(paid).to.be.lessThanOrEqual(1_000n * s.unit + 1n);
+    // Held for the hour (a round of ETH at its end, none of BTC), then claimed at no more than that.
+    const { paid: claimed } = await claimHeldExit(s, s.lp);
+    expect(claimed).to.equal(paid);
     expect(await s.token.balanceOf(s.lp)).to.equal(before + paid);
 
     // Alice closes at once at the settlement price: no oracle, nothing to front-run. Entry was 60,000, so her

@@ -20,6 +20,16 @@ interface ILiquidityVault is IERC4626 {
         uint96 executionFee;
     }
 
+    /// @notice An executed redemption held for `EXIT_HOLD`: its `shares` stay in the supply (held by the vault)
+    /// and the `assets` it was priced at wait beside the pool, so that a loss landing in the pool during the hold
+    /// (a socialization the mark could not see) reaches them as it reaches every share; their owner then claims
+    /// the lesser of `assets` and what the shares are worth (`claimExit`).
+    struct LpExit {
+        uint128 shares;
+        uint128 assets;
+        uint48 claimableAt;
+    }
+
     event LpRequested(
         address indexed owner,
         bool redeem,
@@ -45,6 +55,12 @@ interface ILiquidityVault is IERC4626 {
     /// the order book, into its `claimable` if the token refused it).
     event LpRequestCancelled(address indexed owner, bool redeem, uint256 amount, uint256 executionFee);
 
+    /// @notice `owner`'s executed redemption now holds `shares` and `assets` in all (a second one adds to the
+    /// first), claimable from `claimableAt`.
+    event LpExitHeld(address indexed owner, uint256 shares, uint256 assets, uint256 claimableAt);
+    /// @notice `owner` claimed: `shares` burned, `paid` to `receiver`, the rest of the `held` assets back to the pool.
+    event LpExitClaimed(address indexed owner, address receiver, uint256 shares, uint256 held, uint256 paid);
+
     /// @notice Deposits and withdrawals in one transaction are open only while no market has positions:
     /// otherwise they go through `requestDeposit` / `requestRedeem`.
     error UseRequests();
@@ -58,6 +74,9 @@ interface ILiquidityVault is IERC4626 {
     error DepositsPaused();
     error ZeroAmount();
     error TransferAmountMismatch(uint256 expected, uint256 received);
+    error NoLpExit(address owner);
+    error LpExitNotClaimable(address owner, uint256 claimableAt);
+    error ZeroReceiver();
 
     /// @notice Escrows `assets` plus `executionFee` for a deposit priced at a later oracle round (see
     /// `executeRequest`), for at least `minShares` (zero for no bound): fewer cancels the request at execution
@@ -75,11 +94,29 @@ interface ILiquidityVault is IERC4626 {
     /// positions, the first round of its feed at or after the request's `notBefore` (entries for other
     /// markets are ignored). The pool is marked twice, at those rounds' answers and at the current prices,
     /// and the request gets the worse of the two for its owner: a deposit buys at the higher mark, a
-    /// redemption sells at the lower. Shares and assets round down, as ERC-4626 does. Below the owner's limit
+    /// redemption sells at the lower, and is then held for `EXIT_HOLD` (`LpExit`, `claimExit`): the assets
+    /// leave the pool's free liquidity at once, the shares stay in the supply until claimed. Shares and assets
+    /// round down, as ERC-4626 does. Below the owner's limit
     /// the request is cancelled and its escrow returned (`LpRequestRefused`). Either way the caller is paid the
     /// execution fee.
-    /// @return out Shares minted (a deposit) or assets paid (a redemption); zero when refused.
+    /// @return out Shares minted (a deposit) or assets held (a redemption); zero when refused.
     function executeRequest(address owner, uint80[] calldata roundIds) external returns (uint256 out);
+
+    /// @notice Pays the caller's held redemption to `receiver`, from `claimableAt` on: the lesser of the assets it
+    /// was executed at and what its shares are worth now (`totalAssets`, at the current prices), so that a loss
+    /// that landed during the hold is shared and a gain stays with the pool. The shares are burned and what is
+    /// not paid goes back to the pool. Only the owner claims (the moment can only lower what they get).
+    /// @return paid The assets sent to `receiver`.
+    function claimExit(address receiver) external returns (uint256 paid);
+
+    /// @notice The caller's held redemption, if any.
+    function lpExit(address owner) external view returns (LpExit memory);
+
+    /// @notice The assets of all held redemptions, counted in `totalAssets` until claimed.
+    function heldAssets() external view returns (uint256);
+
+    /// @notice How long an executed redemption is held before its owner can claim it.
+    function EXIT_HOLD() external view returns (uint256);
 
     /// @notice Returns an expired request's escrow and execution fee to its owner (anyone may, strictly after
     /// `expiresAt`: at `expiresAt` an executor may still execute it). Collateral goes through the order book's

@@ -324,6 +324,11 @@ function requested(ctx: ToolContext, receipt: ContractTransactionReceipt, action
       `It is priced at the worse for you of the pool's mark at the first oracle round from ${date(notBefore)} and its mark at execution ` +
         `(by a keeper: only executors execute requests); if none has by ${date(expiresAt)}, anyone may cancel it after that (\`lp cancel\`)`,
       `  at least ${redeem ? t(ctx, limit) : vaultShares(ctx.units, limit)} or it is refused and returned; execution fee ${t(ctx, executionFee)} for the keeper (back to you if it expires)`,
+      ...(redeem
+        ? [
+            "  once executed, the redemption is held for an hour with its shares in the pool, then you claim the lesser of its price and their value (`lp claim`)",
+          ]
+        : []),
     ],
     data: {
       action,
@@ -475,14 +480,58 @@ export const lpExecute: Tool<Account> = {
     const e = oneEvent(receipt, d.vault, "LpRequestExecuted");
     const [assets, shares, pricedAt] = [e.args.assets as bigint, e.args.shares as bigint, e.args.pricedAt as bigint];
     const redeem = e.args.redeem as boolean;
+    const claimableAt = redeem ? BigInt(oneEvent(receipt, d.vault, "LpExitHeld").args.claimableAt) : undefined;
     return {
       lines: [
         redeem
-          ? `Executed ${owner}'s redemption: ${vaultShares(units, shares)} for ${t(ctx, assets)} (tx ${receipt.hash})`
+          ? `Executed ${owner}'s redemption: ${vaultShares(units, shares)} for ${t(ctx, assets)}, held until ${date(claimableAt!)}: its owner claims it then (\`lp claim\`) (tx ${receipt.hash})`
           : `Executed ${owner}'s deposit: ${t(ctx, assets)} for ${vaultShares(units, shares)} (tx ${receipt.hash})`,
         `Priced with the pool at ${t(ctx, pricedAt)} (rounds ${rounds.join(", ")})`,
       ],
-      data: { action: "execute", account: owner, redeem, assets, shares, pricedAt, roundIds: rounds, tx: receipt.hash },
+      data: {
+        action: "execute",
+        account: owner,
+        redeem,
+        assets,
+        shares,
+        pricedAt,
+        roundIds: rounds,
+        ...(redeem ? { claimableAt } : {}),
+        tx: receipt.hash,
+      },
+    };
+  },
+};
+
+type Claim = CommonArgs & { to?: string };
+
+/** Claims the signer's held redemption once its hold is over: the lesser of its price and its shares' value now. */
+export const lpClaim: Tool<Claim> = {
+  async run(ctx, args) {
+    const { d, signer, units } = ctx;
+    const receiver = optionalAddress(args.to, "to") ?? signer.address;
+    const exit = await d.vault.lpExit(signer.address);
+    if (exit.shares === 0n)
+      throw new ToolError("NoLpExit", `${signer.address} has no held redemption (claimed, or none executed)`);
+    if (units.now < exit.claimableAt) {
+      throw new ToolError(
+        "LpExitNotClaimable",
+        `${signer.address}'s redemption of ${t(ctx, exit.assets)} is held until ${when(exit.claimableAt, units.now)}`,
+        { claimableAt: exit.claimableAt },
+      );
+    }
+    // The claim values the shares at the current prices: while an oracle refuses one, say so before sending.
+    await refuseUnmarked(ctx, "LpExitUnpriced", "claimed");
+    const receipt = await mined(d.vault.connect(signer).claimExit(receiver));
+    const e = oneEvent(receipt, d.vault, "LpExitClaimed");
+    const [shares, held, paid] = [e.args.shares as bigint, e.args.held as bigint, e.args.paid as bigint];
+    return {
+      lines: [
+        `Claimed ${t(ctx, paid)} of a redemption executed at ${t(ctx, held)} for ${vaultShares(units, shares)}` +
+          (paid < held ? ` (its shares were worth less at the claim: ${t(ctx, held - paid)} stays in the pool)` : "") +
+          ` to ${receiver} (tx ${receipt.hash})`,
+      ],
+      data: { action: "claim", account: signer.address, receiver, shares, held, paid, tx: receipt.hash },
     };
   },
 };
@@ -520,7 +569,7 @@ export const lpStatus: Tool<Account> = {
     const shares = await d.vault.balanceOf(account);
     // The vault marks to the oracles: while one refuses a price, its value and withdrawals are unavailable.
     const marked = <T>(p: Promise<T>) => p.catch((error: unknown) => describeError(error, units));
-    const [value, maxWithdraw, totalAssets, free, reserved, request, byRequest] = await Promise.all([
+    const [value, maxWithdraw, totalAssets, free, reserved, request, byRequest, exit] = await Promise.all([
       marked(d.vault.convertToAssets(shares)),
       marked(d.vault.maxWithdraw(account)),
       marked(d.vault.totalAssets()),
@@ -528,6 +577,7 @@ export const lpStatus: Tool<Account> = {
       d.engine.totalReserved(),
       readLpRequest(d, account),
       anyPositions(d),
+      d.vault.lpExit(account),
     ]);
     const now = units.now;
     const requestState = !request
@@ -552,6 +602,14 @@ export const lpStatus: Tool<Account> = {
               `Pending LP request: ${request.redeem ? "redeem" : "deposit"} ${lpAmount(ctx, request)}, ${requestState}; expires ${date(request.expiresAt)}`,
             ]
           : []),
+        ...(exit.shares > 0n
+          ? [
+              `Held redemption: ${vaultShares(units, exit.shares)} executed at ${t(ctx, exit.assets)}, ` +
+                (now < exit.claimableAt
+                  ? `claimable ${when(exit.claimableAt, now)}`
+                  : "claimable now (`lp claim`): pays the lesser of that and the shares' value"),
+            ]
+          : []),
         ...(refusal ? [`Unavailable while an oracle refuses a price: ${refusal.message}`] : []),
       ],
       data: {
@@ -572,6 +630,8 @@ export const lpStatus: Tool<Account> = {
               state: now >= request.expiresAt ? "expired" : now < request.notBefore ? "waiting" : "due",
             }
           : null,
+        heldExit:
+          exit.shares > 0n ? { shares: exit.shares, assets: exit.assets, claimableAt: exit.claimableAt } : null,
         ...(typeof totalAssets === "bigint" ? {} : { unavailable: totalAssets }),
       },
     };

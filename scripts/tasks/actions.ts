@@ -20,6 +20,7 @@ export const lpWithdraw = action(tools.lpWithdraw);
 export const lpStatus = action(tools.lpStatus);
 export const lpExecute = action(tools.lpExecute);
 export const lpCancel = action(tools.lpCancel);
+export const lpClaim = action(tools.lpClaim);
 export const addMarket = action(tools.addMarket);
 export const setParameter = action(tools.setParameter);
 export const pause = action(tools.pause);

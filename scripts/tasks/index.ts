@@ -122,6 +122,10 @@ export const bulwarkTasks = [
     .addOption(text("account", "Whose request (default: the signer)"))
     .setAction(() => import("./actions.js").then((m) => ({ default: m.lpExecute })))
     .build(),
+  toolTask(["lp", "claim"], "Claim the signer's executed redemption once its hold (an hour) is over")
+    .addOption(text("to", "Receiver (default: the signer)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.lpClaim })))
+    .build(),
   toolTask(["lp", "cancel"], "Cancel an expired LP request: its escrow goes back to its owner (anyone may)")
     .addOption(text("account", "Whose request (default: the signer)"))
     .setAction(() => import("./actions.js").then((m) => ({ default: m.lpCancel })))

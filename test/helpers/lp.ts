@@ -122,8 +122,25 @@ export async function lpDeposit(s: Sys, lp: Signer, assets: bigint) {
   return (await executeLpRequest(s, lp)).shares;
 }
 
-/** An LP redemption through a request; returns the assets paid. */
+/**
+ * Claims `owner`'s held redemption at the end of its hold, with a new round (the same answer) in each market with
+ * positions, since the hold outlasts a feed's heartbeat. Returns what was paid and what was held.
+ */
+export async function claimHeldExit(s: Sys, owner: Signer) {
+  const { claimableAt } = await s.vault.lpExit(await owner.getAddress());
+  if (BigInt(await networkHelpers.time.latest()) < claimableAt) await networkHelpers.time.increaseTo(claimableAt);
+  await pushRounds(s);
+  const receipt = await (await s.vault.connect(owner).claimExit(await owner.getAddress())).wait();
+  for (const log of receipt.logs) {
+    const parsed = s.vault.interface.parseLog(log);
+    if (parsed?.name === "LpExitClaimed") return { paid: parsed.args.paid as bigint, held: parsed.args.held as bigint };
+  }
+  throw new Error("no LpExitClaimed");
+}
+
+/** An LP redemption through a request, executed and then claimed at the end of its hold; returns the assets paid. */
 export async function lpRedeem(s: Sys, lp: Signer, shares: bigint) {
   await s.vault.connect(lp).requestRedeem(shares, 0n, 0n);
-  return (await executeLpRequest(s, lp)).assets;
+  await executeLpRequest(s, lp);
+  return (await claimHeldExit(s, lp)).paid;
 }

@@ -90,10 +90,11 @@ contract InvariantsTest is BaseTest {
         t[6] = TraderHandler.setBlocked.selector;
         t[7] = TraderHandler.claim.selector;
         s[0] = FuzzSelector(address(traders), t);
-        bytes4[] memory l = new bytes4[](3);
+        bytes4[] memory l = new bytes4[](4);
         l[0] = LpHandler.deposit.selector;
         l[1] = LpHandler.withdraw.selector;
         l[2] = LpHandler.settle.selector;
+        l[3] = LpHandler.claim.selector;
         s[1] = FuzzSelector(address(lps), l);
         bytes4[] memory st = new bytes4[](3);
         st[0] = StakerHandler.stake.selector;
@@ -215,18 +216,23 @@ contract InvariantsTest is BaseTest {
 
     // ---------------------------------------------------------------- INV-LP
 
-    /// INV-LP-1: the vault holds exactly the pending requests' escrows: tokens for deposits, its own shares
-    /// for redemptions.
+    /// INV-LP-1: the vault holds exactly the pending requests' escrows and the held redemptions: tokens for
+    /// deposits and held assets, its own shares for redemptions, pending or held.
     function invariant_INV_LP_1_vault_holds_exactly_the_pending_escrows() public view {
         uint256 assets;
         uint256 shares;
+        uint256 held;
         for (uint256 i; i < 2; ++i) {
             ILiquidityVault.LpRequest memory r = vault.lpRequest(lps.lp(i));
             if (r.redeem) shares += r.amount;
             else assets += r.amount;
+            ILiquidityVault.LpExit memory x = vault.lpExit(lps.lp(i));
+            shares += x.shares;
+            held += x.assets;
         }
-        _assertEq(token.balanceOf(address(vault)), assets, "INV-LP-1 vault tokens == pending deposit escrows");
-        _assertEq(vault.balanceOf(address(vault)), shares, "INV-LP-1 vault shares == pending redemption escrows");
+        _assertEq(vault.heldAssets(), held, "INV-LP-1 heldAssets == the held redemptions' assets");
+        _assertEq(token.balanceOf(address(vault)), assets + held, "INV-LP-1 vault tokens == deposit escrows + held");
+        _assertEq(vault.balanceOf(address(vault)), shares, "INV-LP-1 vault shares == redemption escrows + held");
     }
 
     /// INV-LP-2: no executed LP request lowers the value per share of the shares outside it.
@@ -238,6 +244,11 @@ contract InvariantsTest is BaseTest {
     /// and nothing changes.
     function invariant_INV_LP_3_only_executors_execute_lp_requests() public view {
         _noViolation("INV-LP-3");
+    }
+
+    /// INV-LP-4: a held redemption is claimed only by its owner after its hold, for no more than it was executed at.
+    function invariant_INV_LP_4_a_held_exit_pays_no_more_than_its_execution() public view {
+        _noViolation("INV-LP-4");
     }
 
     // ---------------------------------------------------------------- INV-AGG

@@ -16,6 +16,8 @@ import {HandlerBase, System} from "./HandlerBase.sol";
 /// A redemption's execution must succeed unless free liquidity, the oracle or a zero payout refuses it
 /// (INV-LIVE, paused or not); execution never dilutes the shares outside the request (INV-LP-2). Only an
 /// executor (this handler, as the keeper) executes; an LP who tries on their own request is refused (INV-LP-3).
+/// An executed redemption is held for the vault's EXIT_HOLD; its owner claims it later, at any time after (an
+/// executor who waits, an owner who picks the moment), and never gets more than it was executed at (INV-LP-4).
 contract LpHandler is HandlerBase {
     /// @dev convertToAssets of this many shares measures the value per share (INV-LP-2).
     uint256 internal constant PROBE = 1e18;
@@ -101,7 +103,54 @@ contract LpHandler is HandlerBase {
         if (vault.lpRequest(a).amount != 0) _settle(a, seed);
     }
 
+    /// @notice An LP claims their held redemption: half of the time only if its hold is over, otherwise after
+    /// moving time to its end. The claim pays the lesser of the assets it was executed at and its shares' value
+    /// (INV-LP-4), returns the rest to the engine, and never lowers the value of the other shares (INV-LP-2);
+    /// before the hold ends it is refused and nothing changes.
+    function claim(uint256 actorSeed, uint256 seed) external action {
+        address a = lp(actorSeed % LPS);
+        ILiquidityVault.LpExit memory x = vault.lpExit(a);
+        if (x.shares == 0) return;
+        if (block.timestamp < x.claimableAt) {
+            if (seed % 2 == 0) return _claimTooEarly(a, x);
+            ghosts.setTime(x.claimableAt);
+            vm.warp(x.claimableAt);
+        }
+        (bool probed, uint256 valueBefore) = _probe();
+        uint256 tokens = _balance(a);
+        vm.prank(a);
+        try vault.claimExit(a) returns (uint256 paid) {
+            pathCount["claimExit"] += 1;
+            ghosts.engineFlow("lp.claimExit", x.assets - paid, 0);
+            if (_balance(a) - tokens != paid) ghosts.fail("INV-CONS", "a claim paid other than its return value");
+            if (paid > x.assets) ghosts.fail("INV-LP-4", "a claim paid more than its redemption was executed at");
+            (bool after_, uint256 valueAfter) = _probe();
+            if (probed && after_ && valueAfter + PROBE_TOLERANCE < valueBefore) {
+                ghosts.fail("INV-LP-2", "a claimed exit diluted the other shares");
+            }
+        } catch {
+            // Only a price the oracle refuses may hold a claim back once its hold is over.
+            if (probed) ghosts.fail("INV-LIVE", "a claim after its hold reverted with the pool marked");
+        }
+    }
+
     // ================================================================ internals
+
+    function _claimTooEarly(address a, ILiquidityVault.LpExit memory x) internal {
+        vm.prank(a);
+        try vault.claimExit(a) {
+            ghosts.fail("INV-LP-4", "a held redemption was claimed before its hold ended");
+        } catch (bytes memory reason) {
+            pathCount["claimExit.tooEarly"] += 1;
+            bytes memory expected = abi.encodeWithSelector(
+                ILiquidityVault.LpExitNotClaimable.selector,
+                a,
+                x.claimableAt
+            );
+            if (keccak256(reason) != keccak256(expected))
+                ghosts.fail("INV-LP-4", "an early claim was refused for another reason");
+        }
+    }
 
     /// @dev Cancels an expired request (its escrow comes back exactly), or executes a live one at the first
     /// round at or after its notBefore in each market with positions, posting that round (the current answer
@@ -165,12 +214,15 @@ contract LpHandler is HandlerBase {
         bool paused = engine.paused();
         (bool probed, uint256 valueBefore) = _probe();
         uint256 tokens = _balance(a);
+        uint256 vaultTokens = _balance(address(vault));
         try vault.executeRequest(a, roundIds) returns (uint256 out) {
             pathCount[r.redeem ? bytes32("executeRedeem") : bytes32("executeDeposit")] += 1;
             if (r.redeem) {
-                uint256 received = _balance(a) - tokens;
-                ghosts.engineFlow("lp.executeRedeem", 0, received);
-                if (received != out) ghosts.fail("INV-CONS", "a redemption paid other than its return value");
+                // The assets leave the engine for the vault, where they are held until the owner claims.
+                ghosts.engineFlow("lp.executeRedeem", 0, out);
+                if (_balance(a) != tokens) ghosts.fail("INV-CONS", "an executed redemption paid before its hold");
+                if (_balance(address(vault)) - vaultTokens != out)
+                    ghosts.fail("INV-CONS", "an executed redemption held other than its return value");
             } else {
                 ghosts.engineFlow("lp.executeDeposit", r.amount, 0);
                 if (paused) ghosts.fail("INV-PAUSE", "an LP deposit executed while paused");
