@@ -66,8 +66,9 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
 
     /// @notice The LP pool marked to the oracle: the engine's realized LP balance, less the gains still vesting
     /// (`IPerpEngine.unvestedGains`: covers the mark did not count and repayments, which are not oracle rounds),
-    /// plus the held redemptions' assets (`heldAssets`, whose shares are still in the supply), plus what each market's open positions are worth to the pool at its price (`MarketLib.mark`, O(markets)
-    /// from the engine's per-market sums). Reverts while the oracle of a market with open positions refuses a
+    /// plus the held redemptions' assets (`heldAssets`, whose shares are still in the supply), plus what each
+    /// market's open positions are worth to the pool at its price (`MarketLib.mark`, O(markets) from the engine's
+    /// per-market sums). Reverts while the oracle of a market with open positions refuses a
     /// price, so nobody deposits or withdraws at a stale share price; a settled market is marked at its
     /// settlement price.
     function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {

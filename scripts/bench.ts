@@ -188,6 +188,8 @@ async function main() {
     s.vault.connect(s.keeper).executeRequest(lp.address, await lpRounds(s)),
     "lpExecuteRedeem",
   );
+  await tick(s, Number(await s.vault.EXIT_HOLD()));
+  report.lpClaimExit = await gasOf(s.vault.connect(lp).claimExit(lp.address), "lpClaimExit");
 
   // Trader lifecycle through the order book: 1 ETH long at 5x requested and executed, increased, topped
   // up, closed. Each execution is the keeper's `execute` at the first round after the request's delay.

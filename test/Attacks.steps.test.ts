@@ -172,7 +172,10 @@ async function exitBeforeSlowLiquidation(liquidationDelay: bigint) {
   const u = s.unit;
   await s.vault.connect(s.dave).deposit(1_000_000n * u, s.dave);
   const open = async (who: Signer, size: bigint, amount: bigint, dollars: number) => {
-    const sent = await sentRequest(s.book, s.book.connect(who).request(ETH, OPEN, size, amount, size > 0n ? NO_BOUND : 0n, u));
+    const sent = await sentRequest(
+      s.book,
+      s.book.connect(who).request(ETH, OPEN, size, amount, size > 0n ? NO_BOUND : 0n, u),
+    );
     const round = await roundAt(s, sent.notBefore, dollars);
     await s.book.connect(s.keeper).execute(who, ETH, sent.request, round);
   };

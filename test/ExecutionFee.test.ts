@@ -338,7 +338,9 @@ describe("LP requests share the book's fee rule", function () {
     await (await s.vault.connect(s.keeper).executeRequest(s.lp, r)).wait();
     expect((await bal(s.keeper)) - keeper0, "and the redemption's").to.equal(2n * fee);
     // Nothing of the fees stays in the vault: only the redemption's assets, held until its owner claims them.
-    expect((await bal(s.vault)) - vault0, "the vault keeps only the held redemption").to.equal(await s.vault.heldAssets());
+    expect((await bal(s.vault)) - vault0, "the vault keeps only the held redemption").to.equal(
+      await s.vault.heldAssets(),
+    );
   });
 
   it("lp_fee_goes_to_the_executor_when_the_request_is_refused_below_its_limit", async function () {

@@ -153,7 +153,9 @@ describe("Tools: LP requests (deposit and withdraw by request while positions ar
     expect((await s.vault.lpRequest(lp.address)).amount).to.equal(0n);
     expect(await s.collateral.balanceOf(lp.address), "held, not paid, until the hold is over").to.equal(before);
     const early = await expectRefusal(() => run(lpClaim, {}, s, lp), "LpExitNotClaimable");
-    expect(early).to.match(/^error: 0x\w+'s redemption of 500\.00 mUSD is held until .* \(in 1 h\) \[LpExitNotClaimable\]$/);
+    expect(early).to.match(
+      /^error: 0x\w+'s redemption of 500\.00 mUSD is held until .* \(in 1 h\) \[LpExitNotClaimable\]$/,
+    );
     await networkHelpers.time.increase(3_600);
     await nextRound(s);
     const claimed = await run(lpClaim, { json: true }, s, lp);

@@ -121,7 +121,9 @@ describe("LiquidityVault requests (positions open)", function () {
     await expect(exec).to.changeTokenBalances(ethers, s.token, [s.lp, s.vault], [0n, assets]);
     const executedAt = BigInt(await networkHelpers.time.latest());
     await expect(exec).to.emit(s.vault, "LpRequestExecuted").withArgs(s.lp.address, true, assets, shares, total, 0n);
-    await expect(exec).to.emit(s.vault, "LpExitHeld").withArgs(s.lp.address, shares, assets, executedAt + HOLD);
+    await expect(exec)
+      .to.emit(s.vault, "LpExitHeld")
+      .withArgs(s.lp.address, shares, assets, executedAt + HOLD);
     await expect(exec).not.to.emit(s.vault, "Withdraw");
     expect(await s.engine.lpBalance(), "the assets left the pool's free liquidity").to.equal(lpBalance - assets);
     expect(await s.vault.heldAssets()).to.equal(assets);
@@ -164,7 +166,9 @@ describe("LiquidityVault requests (positions open)", function () {
       const [supply, lpBalance] = [await s.vault.totalSupply(), await s.engine.lpBalance()];
       const claim = s.vault.connect(s.lp).claimExit(s.carol);
       await expect(claim).to.changeTokenBalances(ethers, s.token, [s.carol, s.vault], [exit.assets, -exit.assets]);
-      await expect(claim).to.emit(s.vault, "Withdraw").withArgs(s.lp.address, s.carol.address, s.lp.address, exit.assets, shares);
+      await expect(claim)
+        .to.emit(s.vault, "Withdraw")
+        .withArgs(s.lp.address, s.carol.address, s.lp.address, exit.assets, shares);
       await expect(claim)
         .to.emit(s.vault, "LpExitClaimed")
         .withArgs(s.lp.address, s.carol.address, shares, exit.assets, exit.assets);
@@ -187,7 +191,9 @@ describe("LiquidityVault requests (positions open)", function () {
       const lpBalance: bigint = await s.engine.lpBalance();
       const claim = s.vault.connect(s.lp).claimExit(s.lp);
       await expect(claim).to.changeTokenBalance(ethers, s.token, s.lp, value);
-      await expect(claim).to.emit(s.vault, "LpExitClaimed").withArgs(s.lp.address, s.lp.address, shares, exit.assets, value);
+      await expect(claim)
+        .to.emit(s.vault, "LpExitClaimed")
+        .withArgs(s.lp.address, s.lp.address, shares, exit.assets, value);
       expect(await s.engine.lpBalance()).to.equal(lpBalance + exit.assets - value);
       expect(await s.vault.heldAssets()).to.equal(0n);
     });

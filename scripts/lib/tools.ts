@@ -630,8 +630,7 @@ export const lpStatus: Tool<Account> = {
               state: now >= request.expiresAt ? "expired" : now < request.notBefore ? "waiting" : "due",
             }
           : null,
-        heldExit:
-          exit.shares > 0n ? { shares: exit.shares, assets: exit.assets, claimableAt: exit.claimableAt } : null,
+        heldExit: exit.shares > 0n ? { shares: exit.shares, assets: exit.assets, claimableAt: exit.claimableAt } : null,
         ...(typeof totalAssets === "bigint" ? {} : { unavailable: totalAssets }),
       },
     };

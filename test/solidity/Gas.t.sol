@@ -99,7 +99,7 @@ contract GasTest {
         GAS_VM.snapshotGasLastCall("lpExecuteDeposit");
     }
 
-    /// @dev ... and leaves by request the same way.
+    /// @dev ... and leaves by request the same way, then claims the exit at the end of its hold.
     function test_Gas_LpWithdraw() public {
         address lp = _freshAccount();
         GAS_VM.prank(lp);
@@ -113,6 +113,10 @@ contract GasTest {
         uint80[] memory rounds = _roundAfterDelay();
         vault.executeRequest(lp, rounds);
         GAS_VM.snapshotGasLastCall("lpExecuteRedeem");
+        _tick(vault.EXIT_HOLD(), ETH_PRICE);
+        GAS_VM.prank(lp);
+        vault.claimExit(lp);
+        GAS_VM.snapshotGasLastCall("lpClaimExit");
     }
 
     function test_Gas_OpenPosition() public {
