@@ -203,7 +203,7 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
             heldAssets += out;
             LpExit storage x = _exits[owner];
             (uint256 shares, uint256 assets) = (x.shares + r.amount, x.assets + out);
-            (x.shares, x.assets) = (SafeCast.toUint128(shares), SafeCast.toUint128(assets));
+            (x.shares, x.assets) = (SafeCast.toUint112(shares), SafeCast.toUint96(assets));
             x.claimableAt = uint48(block.timestamp + EXIT_HOLD);
             emit LpRequestExecuted(owner, true, out, r.amount, total, r.executionFee);
             emit LpExitHeld(owner, shares, assets, block.timestamp + EXIT_HOLD);

@@ -23,10 +23,12 @@ interface ILiquidityVault is IERC4626 {
     /// @notice An executed redemption held for `EXIT_HOLD`: its `shares` stay in the supply (held by the vault)
     /// and the `assets` it was priced at wait beside the pool, so that a loss landing in the pool during the hold
     /// (a socialization the mark could not see) reaches them as it reaches every share; their owner then claims
-    /// the lesser of `assets` and what the shares are worth (`claimExit`).
+    /// the lesser of `assets` and what the shares are worth (`claimExit`). One word: 2^112 shares are 5.2e9 tokens
+    /// of an 18-decimal asset at the vault's 6-decimal offset, and 2^96 units 7.9e10 such tokens; a redemption
+    /// beyond either is refused (`SafeCastOverflowedUintDowncast`) and can be split.
     struct LpExit {
-        uint128 shares;
-        uint128 assets;
+        uint112 shares;
+        uint96 assets;
         uint48 claimableAt;
     }
 
