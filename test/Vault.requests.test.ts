@@ -1,7 +1,7 @@
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 import { BTC, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/system.js";
-import { fundedNoFunding6, mulDivDown } from "./helpers/trading.js";
+import { fundedNoFunding18, fundedNoFunding6, mulDivDown } from "./helpers/trading.js";
 import { executeLpRequest, lpDelay, pushRounds } from "./helpers/lp.js";
 
 const OFFSET = 10n ** 6n; // virtual shares of the vault's 6-decimal offset
@@ -206,6 +206,31 @@ describe("LiquidityVault requests (positions open)", function () {
       expect([both.shares, both.assets]).to.deep.equal([2n * shares, exit.assets + assets]);
       expect(both.claimableAt).to.equal(BigInt(await networkHelpers.time.latest()) + HOLD);
       expect(await s.vault.heldAssets()).to.equal(both.assets);
+    });
+
+    it("a held exit is one word: a redemption of more than 2^112 shares is refused at execution (SafeCast) and can be split", async function () {
+      // 18 decimals: 2^112 shares are about 5.2e9 tokens at the 6-decimal offset. Dave deposits 6e9 before any
+      // position, then Alice opens one, so that his exit goes by request.
+      const s = await fundedNoFunding18();
+      const big = 6_000_000_000n * s.unit;
+      await s.token.mint(s.dave, big);
+      await s.token.connect(s.dave).approve(s.vault, big);
+      await s.vault.connect(s.dave).deposit(big, s.dave);
+      await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, 3_000n * s.unit);
+      const shares: bigint = await s.vault.balanceOf(s.dave);
+      expect(shares).to.be.greaterThan(2n ** 112n);
+      await s.vault.connect(s.dave).requestRedeem(shares, 0n, 0n);
+      const { notBefore } = await s.vault.lpRequest(s.dave);
+      await networkHelpers.time.increaseTo(notBefore);
+      await expect(s.vault.connect(s.keeper).executeRequest(s.dave, await pushRounds(s)))
+        .to.be.revertedWithCustomError(s.vault, "SafeCastOverflowedUintDowncast")
+        .withArgs(112, shares);
+      await networkHelpers.time.increaseTo((await s.vault.lpRequest(s.dave)).expiresAt + 1n);
+      await s.vault.cancelRequest(s.dave);
+      await s.vault.connect(s.dave).requestRedeem(2n ** 112n - 1n, 0n, 0n);
+      const { assets } = await executeLpRequest(s, s.dave);
+      expect((await s.vault.lpExit(s.dave)).shares).to.equal(2n ** 112n - 1n);
+      expect(assets).to.be.greaterThan(5_000_000_000n * s.unit);
     });
 
     it("claimExit refuses the zero receiver (ZeroReceiver), a caller with nothing held (NoLpExit), and another account's exit is not the caller's to claim", async function () {
