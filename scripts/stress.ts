@@ -9,10 +9,11 @@
  */
 import { writeFileSync } from "node:fs";
 import { network } from "hardhat";
-import { ToolError } from "./lib/errors.js";
+import { ToolError } from "./lib/chain/errors.js";
 import { loadScenarios, type Scenario } from "./lib/stress/scenario.js";
 import { deployStressSystem } from "./lib/stress/system.js";
-import { type Book, openBook, runScenario, type RunResult, TX_GAS_CAP } from "./lib/stress/run.js";
+import { GAS_HEADROOM_PERCENT, TX_GAS_CAP } from "./lib/keeper/gas.js";
+import { type Book, openBook, runScenario, type RunResult } from "./lib/stress/run.js";
 import { renderHtml, scenarioSpec, toPng } from "./lib/stress/charts.js";
 import { renderScenario, type ScenarioReport, type Sizing, toJson } from "./lib/stress/report.js";
 
@@ -100,7 +101,7 @@ for (const scenario of scenarios) {
     const r = await runScenario(connection, sys, scenario, book, share, { batchSize });
     if (r.conservation.some((c) => !c.ok)) broken = true;
     // The keeper asks for 1.2x its estimate: a batch whose gas comes near the cap is a failure in waiting.
-    if ((r.gas.maxBatch * 124n) / 100n > TX_GAS_CAP) {
+    if ((r.gas.maxBatch * GAS_HEADROOM_PERCENT) / 100n > TX_GAS_CAP) {
       say(`[stress] a batch used ${r.gas.maxBatch} gas: 1.24x that is over the ${TX_GAS_CAP} transaction cap`);
       broken = true;
     }
