@@ -1,7 +1,7 @@
 /**
  * Stress lab (issue 12): replays each scenario of stress/scenarios/ against the real contracts on the
  * in-process network, at each backstop size the scenario lists, with the project's keeper
- * (scripts/lib/keeper.ts) liquidating after every oracle round; prints a table per scenario, finds by
+ * (scripts/lib/keeper/) liquidating after every oracle round; prints a table per scenario, finds by
  * bisection the smallest backstop that socializes nothing, and writes stress-report.json.
  * Fails (exit 1) if conservation does not hold to the unit in any run.
  * Run: npm run stress [-- --scenario gap] [--positions 1000] [--seed 12] [--json] [--no-sizing]
