@@ -128,7 +128,7 @@ export class Keeper {
     }
   }
 
-  /** One poll: on a new block, sync events, find and liquidate. */
+  /** One poll: on a new block, check the surroundings, sync events and run the duties in order. */
   async tick(): Promise<TickResult | undefined> {
     const started = Date.now();
     let block: number;
