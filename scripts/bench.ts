@@ -12,7 +12,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { ContractTransactionResponse } from "ethers";
-import { gasBreakdown } from "./lib/gas-trace.js";
+import { gasBreakdown } from "./lib/chain/gas-trace.js";
 import { deploySystem, ETH, ethers, feedPrice, networkHelpers, ORDER_DELAY, WAD } from "../test/helpers/system.js";
 import {
   OrderKind,
@@ -21,7 +21,7 @@ import {
   fromRequestedEvent,
   requestStruct,
   tradingFee,
-} from "./lib/orders.js";
+} from "./lib/requests/orders.js";
 
 type System = Awaited<ReturnType<typeof deploySystem>>;
 

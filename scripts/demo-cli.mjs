@@ -4,7 +4,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { runHardhatScript } from "./lib/hardhat-run.mjs";
+import { runHardhatScript } from "./lib/chain/hardhat-run.mjs";
 
 const json = process.argv.slice(2).includes("--json");
 const dir = json ? await mkdtemp(path.join(tmpdir(), "bulwark-demo-")) : undefined;

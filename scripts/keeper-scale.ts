@@ -11,9 +11,9 @@
 // accounts one round of the feeds and executeBatch (as a keeper would), 50 requests a transaction.
 import { AbiCoder, keccak256, toBeHex, zeroPadValue } from "ethers";
 import { network } from "hardhat";
-import { deployLocal } from "./lib/local.js";
-import { Keeper, type TickResult } from "./lib/keeper.js";
-import { ExecutionClass, OrderKind, executeRequests, priceExecutionFee, tradingFee } from "./lib/orders.js";
+import { deployLocal } from "./lib/chain/local.js";
+import { Keeper, type TickResult } from "./lib/keeper/loop.js";
+import { ExecutionClass, OrderKind, executeRequests, priceExecutionFee, tradingFee } from "./lib/requests/orders.js";
 
 const N = Number(process.env.KEEPER_SCALE_POSITIONS ?? 10_000);
 const CONCURRENCY = Number(process.env.KEEPER_SCALE_CONCURRENCY ?? 32);

@@ -4,7 +4,7 @@
 //   KEEPER_DRY_RUN=1, KEEPER_JSON=1, KEEPER_DEPLOYMENT_ID, KEEPER_FROM (an account index or a keystore name). The same options are flags of
 //   `npx hardhat keeper --network <name>`; a bad value stops it with a one-line error that names the variable.
 import hre from "hardhat";
-import { keeperArgsFromEnv, runKeeper } from "./lib/keeper-cli.js";
+import { keeperArgsFromEnv, runKeeper } from "./lib/keeper/cli.js";
 
 const { args, names } = keeperArgsFromEnv(process.env);
 const code = await runKeeper({ connection: await hre.network.getOrCreate(), hooks: hre.hooks }, args, names);

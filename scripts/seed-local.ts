@@ -3,8 +3,8 @@
 // Idempotent: a second run says what exists and changes nothing. The same as `npx hardhat local seed`.
 //   npx hardhat run --network localhost scripts/seed-local.ts
 import { network } from "hardhat";
-import { execute } from "./lib/cli.js";
-import { seed } from "./lib/playground.js";
+import { execute } from "./lib/chain/cli.js";
+import { seed } from "./lib/tools/playground.js";
 
 const code = await execute({ connection: await network.getOrCreate() }, {}, seed);
 if (code !== 0) process.exitCode = code;

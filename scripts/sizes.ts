@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import hre from "hardhat";
 import { format } from "prettier";
-import { deployableSizes, withSizeTable } from "./lib/sizes.js";
+import { deployableSizes, withSizeTable } from "./lib/chain/sizes.js";
 
 const file = new URL("../docs/ARCHITECTURE.md", import.meta.url);
 const rows = await deployableSizes(hre.artifacts);

@@ -3,7 +3,7 @@
 // so that it parses as one JSON object.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { runHardhatScript } from "./lib/hardhat-run.mjs";
+import { runHardhatScript } from "./lib/chain/hardhat-run.mjs";
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");

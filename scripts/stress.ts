@@ -1,7 +1,7 @@
 /**
  * Stress lab (issue 12): replays each scenario of stress/scenarios/ against the real contracts on the
  * in-process network, at each backstop size the scenario lists, with the project's keeper
- * (scripts/lib/keeper.ts) liquidating after every oracle round; prints a table per scenario, finds by
+ * (scripts/lib/keeper/) liquidating after every oracle round; prints a table per scenario, finds by
  * bisection the smallest backstop that socializes nothing, and writes stress-report.json.
  * Fails (exit 1) if conservation does not hold to the unit in any run.
  * Run: npm run stress [-- --scenario gap] [--positions 1000] [--seed 12] [--json] [--no-sizing]
@@ -9,10 +9,11 @@
  */
 import { writeFileSync } from "node:fs";
 import { network } from "hardhat";
-import { ToolError } from "./lib/errors.js";
+import { ToolError } from "./lib/chain/errors.js";
 import { loadScenarios, type Scenario } from "./lib/stress/scenario.js";
 import { deployStressSystem } from "./lib/stress/system.js";
-import { type Book, openBook, runScenario, type RunResult, TX_GAS_CAP } from "./lib/stress/run.js";
+import { GAS_HEADROOM_PERCENT, TX_GAS_CAP } from "./lib/keeper/gas.js";
+import { type Book, openBook, runScenario, type RunResult } from "./lib/stress/run.js";
 import { renderHtml, scenarioSpec, toPng } from "./lib/stress/charts.js";
 import { renderScenario, type ScenarioReport, type Sizing, toJson } from "./lib/stress/report.js";
 
@@ -100,7 +101,7 @@ for (const scenario of scenarios) {
     const r = await runScenario(connection, sys, scenario, book, share, { batchSize });
     if (r.conservation.some((c) => !c.ok)) broken = true;
     // The keeper asks for 1.2x its estimate: a batch whose gas comes near the cap is a failure in waiting.
-    if ((r.gas.maxBatch * 124n) / 100n > TX_GAS_CAP) {
+    if ((r.gas.maxBatch * GAS_HEADROOM_PERCENT) / 100n > TX_GAS_CAP) {
       say(`[stress] a batch used ${r.gas.maxBatch} gas: 1.24x that is over the ${TX_GAS_CAP} transaction cap`);
       broken = true;
     }

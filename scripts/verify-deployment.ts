@@ -4,10 +4,10 @@
 // VERIFY_DEPLOYMENT_ID (default chain-<chainId>), VERIFY_DEPLOYER (default: the first configured account).
 // A deployment or parameter file that cannot be read is one line on stderr and exit 1, like every tool.
 import { network } from "hardhat";
-import { printFailure, processIo } from "./lib/cli.js";
-import { attach, moduleIdOf, readIgnitionAddresses, readParameters } from "./lib/deployment.js";
-import { ToolError, describeError } from "./lib/errors.js";
-import { verifyDeployment } from "./lib/verify.js";
+import { printFailure, processIo } from "./lib/chain/cli.js";
+import { attach, moduleIdOf, readIgnitionAddresses, readParameters } from "./lib/chain/deployment.js";
+import { ToolError, describeError } from "./lib/chain/errors.js";
+import { verifyDeployment } from "./lib/tools/verify.js";
 
 try {
   const connection = await network.getOrCreate();

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import hre from "hardhat";
 import config from "../hardhat.config.js";
-import { EIP170, SIZE_LIMIT, deployableSizes, sizeTableIn } from "../scripts/lib/sizes.js";
+import { EIP170, SIZE_LIMIT, deployableSizes, sizeTableIn } from "../scripts/lib/chain/sizes.js";
 
 describe("contract size", function () {
   it("the production profile compiles exactly as the tests do (sizes below are production sizes)", function () {

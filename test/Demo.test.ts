@@ -3,7 +3,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import { network } from "hardhat";
 import { demoJson, runDemo, waterfallTable } from "../scripts/lib/demo.js";
-import { formatUnits } from "../scripts/lib/deployment.js";
+import { formatUnits } from "../scripts/lib/chain/deployment.js";
 
 describe("Demo", function () {
   this.timeout(120_000);

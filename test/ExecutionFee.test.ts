@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { Keeper } from "../scripts/lib/keeper.js";
-import { execute } from "../scripts/lib/cli.js";
-import { requestOrder } from "../scripts/lib/trade.js";
+import { Keeper } from "../scripts/lib/keeper/loop.js";
+import { execute } from "../scripts/lib/chain/cli.js";
+import { requestOrder } from "../scripts/lib/tools/trader.js";
 import {
   ExecutionClass,
   OrderKind,
@@ -11,8 +11,8 @@ import {
   execution,
   fromRequestedEvent,
   priceExecutionFee,
-} from "../scripts/lib/orders.js";
-import { lpRoundIds } from "../scripts/lib/lp.js";
+} from "../scripts/lib/requests/orders.js";
+import { lpRoundIds } from "../scripts/lib/requests/lp.js";
 import {
   BTC,
   ETH,
@@ -128,7 +128,7 @@ describe("Execution fee: a fee that always pays", function () {
     const book = s.orderBook.connect(s.keeper);
     const feed = { [ETH.toString()]: s.ethFeed, [BTC.toString()]: s.btcFeed };
     const measured: Record<string, bigint> = {};
-    for (const r of keeper.requests.values()) {
+    for (const r of keeper.orders.requests.values()) {
       const [roundId] = await feed[r.marketId.toString()].latestRoundData();
       const estimate = await book.executeBatch.estimateGas([execution(r, roundId)]);
       const c = r.kind === OrderKind.Open || r.kind === OrderKind.Increase ? ExecutionClass.Open : ExecutionClass.Close;

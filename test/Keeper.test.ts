@@ -1,9 +1,10 @@
 import { expect } from "chai";
 import hre from "hardhat";
-import { Keeper } from "../scripts/lib/keeper.js";
-import { runKeeper } from "../scripts/lib/keeper-cli.js";
-import { deployLocal } from "../scripts/lib/local.js";
-import { CONFIG_FIELDS } from "../scripts/lib/verify.js";
+import { Keeper } from "../scripts/lib/keeper/loop.js";
+import { runKeeper } from "../scripts/lib/keeper/cli.js";
+import { gasCostInCollateral } from "../scripts/lib/keeper/gas.js";
+import { deployLocal } from "../scripts/lib/chain/local.js";
+import { CONFIG_FIELDS } from "../scripts/lib/tools/verify.js";
 import {
   BTC,
   closeThroughBook,
@@ -112,7 +113,7 @@ describe("Keeper", function () {
     expect(paid.every((e) => e.args.recipient === s.keeper.address)).to.equal(true);
     expect(paid.reduce((sum, e) => sum + e.args.fee, 0n)).to.equal(expectedFees);
     expect((await s.collateral.balanceOf(s.keeper.address)) - balanceBefore).to.equal(expectedFees);
-    expect(keeper.open.size).to.equal(3);
+    expect(keeper.liquidations.open.size).to.equal(3);
   });
 
   it("sizes batches by gas: a batch that would ask for more than the transaction cap is split, never sent", async function () {
@@ -161,11 +162,11 @@ describe("Keeper", function () {
     const s = await networkHelpers.loadFixture(openedAndMoved);
     const keeper = keeperFor(s, { dryRun: true });
     await keeper.tick();
-    expect(keeper.open.size).to.equal(6);
+    expect(keeper.liquidations.open.size).to.equal(6);
     await closeThroughBook(s, s.admin, [{ trader: s.traders[3], market: ETH }]);
     await keeper.tick();
-    expect(keeper.open.size).to.equal(5);
-    expect(keeper.open.has(`${s.traders[3].address.toLowerCase()}:${ETH}`)).to.equal(false);
+    expect(keeper.liquidations.open.size).to.equal(5);
+    expect(keeper.liquidations.open.has(`${s.traders[3].address.toLowerCase()}:${ETH}`)).to.equal(false);
   });
 
   it("in dry-run mode sends no transaction and leaves the positions liquidatable", async function () {
@@ -186,7 +187,7 @@ describe("Keeper", function () {
     const tick = await keeperFor(s, { minProfit: 150n * s.unit }).tick();
     expect(tick?.liquidated).to.equal(2);
     expect(tick?.skipped).to.equal(1);
-    const gas = await keeperFor(s).gasCostInCollateral(1_000_000n);
+    const gas = await gasCostInCollateral(keeperFor(s).ctx, 1_000_000n);
     const fees = await ethers.provider.getFeeData();
     const expectedGas = (1_000_000n * (fees.maxFeePerGas ?? 0n) * ETH_AFTER * WAD + 10n ** 30n - 1n) / 10n ** 30n;
     expect(gas).to.equal(expectedGas);

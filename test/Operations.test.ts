@@ -2,32 +2,21 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { toJson } from "../scripts/lib/format.js";
-import { Keeper } from "../scripts/lib/keeper.js";
-import {
-  addMarket,
-  cooldown,
-  lpDeposit,
-  lpStatus,
-  lpWithdraw,
-  pause,
-  setParameter,
-  stake,
-  stakerStatus,
-  systemStatus,
-  unpause,
-  unstake,
-} from "../scripts/lib/tools.js";
-import { type CommonArgs, type Tool, execute } from "../scripts/lib/cli.js";
-import { timelockExecute, timelockList, timelockSchedule } from "../scripts/lib/timelock.js";
-import type { Deployment } from "../scripts/lib/deployment.js";
+import { toJson } from "../scripts/lib/chain/format.js";
+import { Keeper } from "../scripts/lib/keeper/loop.js";
+import { lpDeposit, lpStatus, lpWithdraw } from "../scripts/lib/tools/lp.js";
+import { addMarket, pause, setParameter, systemStatus, unpause } from "../scripts/lib/tools/operator.js";
+import { cooldown, stake, stakerStatus, unstake } from "../scripts/lib/tools/staker.js";
+import { type CommonArgs, type Tool, execute } from "../scripts/lib/chain/cli.js";
+import { timelockExecute, timelockList, timelockSchedule } from "../scripts/lib/tools/timelock.js";
+import type { Deployment } from "../scripts/lib/chain/deployment.js";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { verifyDeployment } from "../scripts/lib/verify.js";
-import { deployLocal } from "../scripts/lib/local.js";
-import { addressesOfModule, attach, readParameters } from "../scripts/lib/deployment.js";
+import { verifyDeployment } from "../scripts/lib/tools/verify.js";
+import { deployLocal } from "../scripts/lib/chain/local.js";
+import { addressesOfModule, attach, readParameters } from "../scripts/lib/chain/deployment.js";
 import Bulwark from "../deploy/modules/Bulwark.js";
 import LocalMocks from "../deploy/modules/LocalMocks.js";
-import { executeRequests } from "../scripts/lib/orders.js";
+import { executeRequests } from "../scripts/lib/requests/orders.js";
 import {
   BTC,
   connection,

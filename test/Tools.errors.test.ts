@@ -7,24 +7,15 @@ import { expect } from "chai";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { Interface, ZeroAddress } from "ethers";
 import { network } from "hardhat";
-import { type CommonArgs, type Tool, execute } from "../scripts/lib/cli.js";
-import type { Deployment } from "../scripts/lib/deployment.js";
-import { decodeRevertData, describeError, generic } from "../scripts/lib/errors.js";
-import { type KeeperArgs, keeperArgsFromEnv, runKeeper } from "../scripts/lib/keeper-cli.js";
-import { Keeper } from "../scripts/lib/keeper.js";
-import { seed } from "../scripts/lib/playground.js";
-import {
-  addMarket,
-  cooldown,
-  lpDeposit,
-  lpStatus,
-  lpWithdraw,
-  pause,
-  setParameter,
-  stake,
-  stakerStatus,
-  unstake,
-} from "../scripts/lib/tools.js";
+import { type CommonArgs, type Tool, execute } from "../scripts/lib/chain/cli.js";
+import type { Deployment } from "../scripts/lib/chain/deployment.js";
+import { decodeRevertData, describeError, generic } from "../scripts/lib/chain/errors.js";
+import { type KeeperArgs, keeperArgsFromEnv, runKeeper } from "../scripts/lib/keeper/cli.js";
+import { Keeper } from "../scripts/lib/keeper/loop.js";
+import { seed } from "../scripts/lib/tools/playground.js";
+import { lpDeposit, lpStatus, lpWithdraw } from "../scripts/lib/tools/lp.js";
+import { addMarket, pause, setParameter } from "../scripts/lib/tools/operator.js";
+import { cooldown, stake, stakerStatus, unstake } from "../scripts/lib/tools/staker.js";
 import { BTC, connection, deployThroughIgnition, ethers, networkHelpers, openThroughBook } from "./helpers/ops.js";
 
 type System = Awaited<ReturnType<typeof deployThroughIgnition>>;

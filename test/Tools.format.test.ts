@@ -1,12 +1,12 @@
 // How the tools render numbers, times and the system's errors: units a person reads.
 import { expect } from "chai";
 import { Interface, encodeBytes32String } from "ethers";
-import { decodeRevertData, renderRevert, roleName } from "../scripts/lib/errors.js";
-import { type Units, date, decimal, duration, percent, tokens, when } from "../scripts/lib/format.js";
+import { decodeRevertData, renderRevert, roleName } from "../scripts/lib/chain/errors.js";
+import { type Units, date, decimal, duration, percent, tokens, when } from "../scripts/lib/chain/format.js";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { deploymentBlock, parseUnits } from "../scripts/lib/deployment.js";
+import { deploymentBlock, parseUnits } from "../scripts/lib/chain/deployment.js";
 
 const WAD = 10n ** 18n;
 const NOW = BigInt(Date.UTC(2026, 11, 1, 14, 34, 49) / 1000); // 2026-12-01 14:34:49 UTC

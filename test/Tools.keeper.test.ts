@@ -3,10 +3,10 @@
 import { expect } from "chai";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { Block, Provider } from "ethers";
-import { formatUnits } from "../scripts/lib/deployment.js";
-import { Keeper } from "../scripts/lib/keeper.js";
-import { ChainWatch } from "../scripts/lib/keeper-guard.js";
-import { ExecutionClass, OrderKind, atGasPrice } from "../scripts/lib/orders.js";
+import { formatUnits } from "../scripts/lib/chain/deployment.js";
+import { Keeper } from "../scripts/lib/keeper/loop.js";
+import { ChainWatch } from "../scripts/lib/keeper/guard.js";
+import { ExecutionClass, OrderKind, atGasPrice } from "../scripts/lib/requests/orders.js";
 import {
   ETH,
   WAD,
@@ -84,12 +84,12 @@ describe("Tools: the keeper's guards and reports", function () {
     await requestLong(s, s.traders[1], 3_030n * WAD);
     await nextRound(s);
     await a.keeper.sync(await ethers.provider.getBlockNumber());
-    const { ready } = await a.keeper.findOrders();
+    const { ready } = await a.keeper.orders.find();
     expect(ready).to.have.length(2);
     expect((await b.keeper.tick())?.ordersExecuted, "B executes both first").to.equal(2);
 
     const before = await s.collateral.balanceOf(s.keeper.address);
-    const result = await a.keeper.executeOrders(ready);
+    const result = await a.keeper.orders.execute(ready);
     expect([result.executed, result.refused, result.fees]).to.deep.equal([0, 0, 0n]);
     expect(await s.collateral.balanceOf(s.keeper.address), "no fee for A").to.equal(before);
     const line = a.lines.find((l) => l.startsWith("batch of 2 request(s)"));
@@ -110,7 +110,7 @@ describe("Tools: the keeper's guards and reports", function () {
     const tick = await keeper.tick();
     expect(tick?.chainReset).to.equal(true);
     expect(tick?.open, "the position is gone from the index").to.equal(0);
-    expect(keeper.open.size).to.equal(0);
+    expect(keeper.liquidations.open.size).to.equal(0);
     expect(lines).to.include(
       `the block number went back from ${seen} to ${now}: the positions and requests indexed are stale; reloading them from block 0`,
     );

@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { type CommonArgs, type Tool, execute } from "../scripts/lib/cli.js";
-import type { Deployment } from "../scripts/lib/deployment.js";
-import { Keeper } from "../scripts/lib/keeper.js";
-import { lpCancel, lpClaim, lpDeposit, lpExecute, lpStatus, lpWithdraw } from "../scripts/lib/tools.js";
+import { type CommonArgs, type Tool, execute } from "../scripts/lib/chain/cli.js";
+import type { Deployment } from "../scripts/lib/chain/deployment.js";
+import { Keeper } from "../scripts/lib/keeper/loop.js";
+import { lpCancel, lpClaim, lpDeposit, lpExecute, lpStatus, lpWithdraw } from "../scripts/lib/tools/lp.js";
 import {
   connection,
   deployThroughIgnition,

@@ -4,10 +4,10 @@
 import { spawnSync } from "node:child_process";
 import { expect } from "chai";
 import hre from "hardhat";
-import { parseDecimal } from "../scripts/lib/numbers.js";
-import { fund, price } from "../scripts/lib/playground.js";
-import { setParameter } from "../scripts/lib/tools.js";
-import { requestOrder } from "../scripts/lib/trade.js";
+import { parseDecimal } from "../scripts/lib/chain/numbers.js";
+import { fund, price } from "../scripts/lib/tools/playground.js";
+import { setParameter } from "../scripts/lib/tools/operator.js";
+import { requestOrder } from "../scripts/lib/tools/trader.js";
 import { deployThroughIgnition, networkHelpers } from "./helpers/ops.js";
 import { expectRefusal, run } from "./helpers/tool-run.js";
 

@@ -1,12 +1,12 @@
 import { expect } from "chai";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { type CommonArgs, type Tool, execute } from "../scripts/lib/cli.js";
-import type { Deployment } from "../scripts/lib/deployment.js";
-import { Keeper } from "../scripts/lib/keeper.js";
-import { cancelOrder, listOrders, requestOrder } from "../scripts/lib/trade.js";
-import { commitmentOf, pendingRequests, readRequest, requestStruct } from "../scripts/lib/orders.js";
-import { timelockSchedule } from "../scripts/lib/timelock.js";
-import { verifyDeployment } from "../scripts/lib/verify.js";
+import { type CommonArgs, type Tool, execute } from "../scripts/lib/chain/cli.js";
+import type { Deployment } from "../scripts/lib/chain/deployment.js";
+import { Keeper } from "../scripts/lib/keeper/loop.js";
+import { cancelOrder, listOrders, requestOrder } from "../scripts/lib/tools/trader.js";
+import { commitmentOf, pendingRequests, readRequest, requestStruct } from "../scripts/lib/requests/orders.js";
+import { timelockSchedule } from "../scripts/lib/tools/timelock.js";
+import { verifyDeployment } from "../scripts/lib/tools/verify.js";
 import { connection, deployThroughIgnition, ETH, ethers, networkHelpers, nextRound, WAD } from "./helpers/ops.js";
 
 type System = Awaited<ReturnType<typeof deployThroughIgnition>>;

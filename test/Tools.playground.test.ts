@@ -1,13 +1,13 @@
 // The local playground of docs/OPERATIONS.md, step by step with the documented tasks only: from an empty
 // deployment to a liquidation, a stake, a cooldown and an unstake, then a trade through the order book.
 import { expect } from "chai";
-import { type CommonArgs, type Tool, execute } from "../scripts/lib/cli.js";
-import type { Deployment } from "../scripts/lib/deployment.js";
-import { runKeeper } from "../scripts/lib/keeper-cli.js";
-import { deployLocal } from "../scripts/lib/local.js";
-import { fund, price, refresh, seed, time } from "../scripts/lib/playground.js";
-import { cooldown, stake, stakerStatus, unstake } from "../scripts/lib/tools.js";
-import { listOrders, requestOrder } from "../scripts/lib/trade.js";
+import { type CommonArgs, type Tool, execute } from "../scripts/lib/chain/cli.js";
+import type { Deployment } from "../scripts/lib/chain/deployment.js";
+import { runKeeper } from "../scripts/lib/keeper/cli.js";
+import { deployLocal } from "../scripts/lib/chain/local.js";
+import { fund, price, refresh, seed, time } from "../scripts/lib/tools/playground.js";
+import { cooldown, stake, stakerStatus, unstake } from "../scripts/lib/tools/staker.js";
+import { listOrders, requestOrder } from "../scripts/lib/tools/trader.js";
 import { connection, ethers, networkHelpers } from "./helpers/ops.js";
 
 /** What `npx hardhat ignition deploy deploy/modules/LocalBulwark.ts --network localhost` leaves: nothing funded. */

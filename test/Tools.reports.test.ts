@@ -3,11 +3,11 @@
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import type { HookManager } from "hardhat/types/hooks";
-import { execute } from "../scripts/lib/cli.js";
-import { fund } from "../scripts/lib/playground.js";
-import { timelockExecute, timelockList } from "../scripts/lib/timelock.js";
-import { setParameter } from "../scripts/lib/tools.js";
-import { requestOrder } from "../scripts/lib/trade.js";
+import { execute } from "../scripts/lib/chain/cli.js";
+import { fund } from "../scripts/lib/tools/playground.js";
+import { timelockExecute, timelockList } from "../scripts/lib/tools/timelock.js";
+import { setParameter } from "../scripts/lib/tools/operator.js";
+import { requestOrder } from "../scripts/lib/tools/trader.js";
 import { connection, deployThroughIgnition, ethers, networkHelpers } from "./helpers/ops.js";
 import { expectRefusal, run } from "./helpers/tool-run.js";
 

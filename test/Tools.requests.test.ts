@@ -1,9 +1,9 @@
 // A request the engine would refuse at execution is refused at the prompt, with the rule and the numbers:
 // the book would take it, escrow it, and at execution cancel it and keep its execution fee.
 import { expect } from "chai";
-import { Keeper } from "../scripts/lib/keeper.js";
-import { ExecutionClass, OrderKind, atGasPrice } from "../scripts/lib/orders.js";
-import { requestOrder } from "../scripts/lib/trade.js";
+import { Keeper } from "../scripts/lib/keeper/loop.js";
+import { ExecutionClass, OrderKind, atGasPrice } from "../scripts/lib/requests/orders.js";
+import { requestOrder } from "../scripts/lib/tools/trader.js";
 import { ETH, WAD, deployThroughIgnition, ethers, networkHelpers, nextRound, openThroughBook } from "./helpers/ops.js";
 import { expectRefusal, run } from "./helpers/tool-run.js";
 

@@ -1,8 +1,8 @@
 import type { NetworkConnection } from "hardhat/types/network";
-import { type Deployment, formatUnits } from "./deployment.js";
-import { Keeper } from "./keeper.js";
-import { deployLocal } from "./local.js";
-import { ExecutionClass, OrderKind, acceptablePrice, priceExecutionFee, tradingFee } from "./orders.js";
+import { type Deployment, formatUnits } from "./chain/deployment.js";
+import { Keeper } from "./keeper/loop.js";
+import { deployLocal } from "./chain/local.js";
+import { ExecutionClass, OrderKind, acceptablePrice, priceExecutionFee, tradingFee } from "./requests/orders.js";
 
 const WAD = 10n ** 18n;
 const ETH = 0n;

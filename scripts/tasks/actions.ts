@@ -1,31 +1,33 @@
-// Each task's action: the tool from scripts/lib run on the task's network through the one error path.
+// Each task's action: the tool from scripts/lib/tools run on the task's network through the one error path.
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
-import { type CommonArgs, type Tool, runTask } from "../lib/cli.js";
-import * as playground from "../lib/playground.js";
-import * as timelock from "../lib/timelock.js";
-import * as tools from "../lib/tools.js";
-import * as trade from "../lib/trade.js";
+import { type CommonArgs, type Tool, runTask } from "../lib/chain/cli.js";
+import * as lp from "../lib/tools/lp.js";
+import * as operator from "../lib/tools/operator.js";
+import * as playground from "../lib/tools/playground.js";
+import * as staker from "../lib/tools/staker.js";
+import * as timelock from "../lib/tools/timelock.js";
+import * as trader from "../lib/tools/trader.js";
 
 const action =
   <A extends CommonArgs>(tool: Tool<A>) =>
   (args: A, hre: HardhatRuntimeEnvironment) =>
     runTask(hre, args, tool);
 
-export const stake = action(tools.stake);
-export const cooldown = action(tools.cooldown);
-export const unstake = action(tools.unstake);
-export const stakerStatus = action(tools.stakerStatus);
-export const lpDeposit = action(tools.lpDeposit);
-export const lpWithdraw = action(tools.lpWithdraw);
-export const lpStatus = action(tools.lpStatus);
-export const lpExecute = action(tools.lpExecute);
-export const lpCancel = action(tools.lpCancel);
-export const lpClaim = action(tools.lpClaim);
-export const addMarket = action(tools.addMarket);
-export const setParameter = action(tools.setParameter);
-export const pause = action(tools.pause);
-export const unpause = action(tools.unpause);
-export const systemStatus = action(tools.systemStatus);
+export const stake = action(staker.stake);
+export const cooldown = action(staker.cooldown);
+export const unstake = action(staker.unstake);
+export const stakerStatus = action(staker.stakerStatus);
+export const lpDeposit = action(lp.lpDeposit);
+export const lpWithdraw = action(lp.lpWithdraw);
+export const lpStatus = action(lp.lpStatus);
+export const lpExecute = action(lp.lpExecute);
+export const lpCancel = action(lp.lpCancel);
+export const lpClaim = action(lp.lpClaim);
+export const addMarket = action(operator.addMarket);
+export const setParameter = action(operator.setParameter);
+export const pause = action(operator.pause);
+export const unpause = action(operator.unpause);
+export const systemStatus = action(operator.systemStatus);
 export const timelockSchedule = action(timelock.timelockSchedule);
 export const timelockList = action(timelock.timelockList);
 export const timelockExecute = action(timelock.timelockExecute);
@@ -34,6 +36,6 @@ export const localPrice = action(playground.price);
 export const localRefresh = action(playground.refresh);
 export const localTime = action(playground.time);
 export const localSeed = action(playground.seed);
-export const ordersRequest = action(trade.requestOrder);
-export const ordersList = action(trade.listOrders);
-export const ordersCancel = action(trade.cancelOrder);
+export const ordersRequest = action(trader.requestOrder);
+export const ordersList = action(trader.listOrders);
+export const ordersCancel = action(trader.cancelOrder);

@@ -1,7 +1,7 @@
 import { emptyTask, task } from "hardhat/config";
 import { ArgumentType } from "hardhat/types/arguments";
 
-// Every option is read as text and checked by the tool itself (scripts/lib/cli.ts), so that a bad value gets
+// Every option is read as text and checked by the tool itself (scripts/lib/chain/cli.ts), so that a bad value gets
 // the same one-line error, exit code and --json shape as every other mistake. Options a tool cannot run
 // without say "required" in their description (Hardhat's help has no required options).
 const text = (name: string, description: string) => ({

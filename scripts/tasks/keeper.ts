@@ -1,5 +1,5 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
-import { runKeeper } from "../lib/keeper-cli.js";
+import { runKeeper } from "../lib/keeper/cli.js";
 
 export default async function keeperTask(
   args: Record<string, string | boolean | undefined>,
@@ -9,8 +9,8 @@ export default async function keeperTask(
   try {
     connection = await hre.network.getOrCreate();
   } catch (error) {
-    const { describeError } = await import("../lib/errors.js");
-    const { printFailure, processIo } = await import("../lib/cli.js");
+    const { describeError } = await import("../lib/chain/errors.js");
+    const { printFailure, processIo } = await import("../lib/chain/cli.js");
     printFailure(processIo, args.json === true, describeError(error));
     process.exitCode = 1;
     return;

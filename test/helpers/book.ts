@@ -1,6 +1,6 @@
 import type { ContractTransactionResponse } from "ethers";
 import type { OrderBook } from "../../types/ethers-contracts/index.js";
-import { requestStruct, type RequestStruct } from "../../scripts/lib/orders.js";
+import { requestStruct, type RequestStruct } from "../../scripts/lib/requests/orders.js";
 
 /** A request as the book committed to it, with its window: what `execute`, `cancel` and `isPending` take back. */
 export interface Sent {

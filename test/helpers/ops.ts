@@ -1,6 +1,6 @@
 import { network } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { deployLocal } from "../../scripts/lib/local.js";
+import { deployLocal } from "../../scripts/lib/chain/local.js";
 import {
   ExecutionClass,
   OrderKind,
@@ -8,7 +8,7 @@ import {
   executeRequests,
   priceExecutionFee,
   tradingFee,
-} from "../../scripts/lib/orders.js";
+} from "../../scripts/lib/requests/orders.js";
 
 /** A network of its own for the operations tests: they deploy through Ignition, which needs the connection. */
 export const connection = await network.create();

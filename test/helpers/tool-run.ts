@@ -2,8 +2,8 @@
 // one line "error: … [Name]" on stderr, and nothing sent (no block mined, no account's nonce moved).
 import { expect } from "chai";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { type CommonArgs, type Tool, execute } from "../../scripts/lib/cli.js";
-import type { Deployment } from "../../scripts/lib/deployment.js";
+import { type CommonArgs, type Tool, execute } from "../../scripts/lib/chain/cli.js";
+import type { Deployment } from "../../scripts/lib/chain/deployment.js";
 import { connection, ethers } from "./ops.js";
 
 export interface Outcome {

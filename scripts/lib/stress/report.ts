@@ -1,4 +1,4 @@
-import { formatUnits } from "../deployment.js";
+import { formatUnits } from "../chain/deployment.js";
 import type { Book, RunResult } from "./run.js";
 
 /** The smallest backstop found (by bisection) at which a scenario socializes nothing. */

@@ -1,12 +1,19 @@
 import { AbiCoder, keccak256, toBeHex, zeroPadValue } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
-import { Keeper, mapLimit } from "../keeper.js";
-import { ExecutionClass, OrderKind, acceptablePrice, atGasPrice, priceExecutionFee, tradingFee } from "../orders.js";
+import { mapLimit } from "../chain/concurrency.js";
+import { Keeper } from "../keeper/loop.js";
+import {
+  ExecutionClass,
+  OrderKind,
+  acceptablePrice,
+  atGasPrice,
+  priceExecutionFee,
+  tradingFee,
+} from "../requests/orders.js";
 import { drawPopulation, MARKETS, type MarketName, type Scenario, START_PRICE } from "./scenario.js";
 import { feedAnswer, type StressSystem } from "./system.js";
 
 const WAD = 10n ** 18n;
-export { TX_GAS_CAP } from "../keeper.js";
 /**
  * Most positions per liquidateBatch. At about 31k gas per position, a crash's hundreds of liquidations do
  * not fit one transaction: the keeper splits every batch whose estimate (+24 %) would pass the cap, so the

@@ -1,6 +1,6 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { ToolError } from "../errors.js";
+import { ToolError } from "../chain/errors.js";
 
 /** The markets a stress deployment lists, in the engine's order (market id = index). */
 export const MARKETS = ["ETH", "BTC"] as const;

@@ -1,6 +1,6 @@
 import type { NetworkConnection } from "hardhat/types/network";
-import { readParameters } from "../deployment.js";
-import { deployLocal } from "../local.js";
+import { readParameters } from "../chain/deployment.js";
+import { deployLocal } from "../chain/local.js";
 import { MARKETS, START_PRICE } from "./scenario.js";
 
 const WAD = 10n ** 18n;

@@ -9,10 +9,10 @@ import {
   integerOption,
   optionalAddress,
   required,
-} from "./cli.js";
-import { ToolError, renderParameter } from "./errors.js";
+} from "../chain/cli.js";
+import { ToolError, renderParameter } from "../chain/errors.js";
 import { CONFIG_FIELDS } from "./verify.js";
-import { date, duration, toJson, when } from "./format.js";
+import { date, duration, toJson, when } from "../chain/format.js";
 
 export type TimelockArgs = CommonArgs & {
   viaTimelock?: boolean;

@@ -1,14 +1,14 @@
 // Two-step orders off chain: the request kinds, the acceptable price a slippage allows, the round a request
 // executes at (the first round of its market's feed updated at or after its `notBefore`, fixed at the
-// request), and the one place pending requests are found: the book keeps only a commitment to each, so they
-// are rebuilt from `OrderRequested` events. Shared by the keeper, the trader tools, the demo, the bench and
-// the stress lab.
+// request, found by `RoundFinder` in rounds.ts), and the one place pending requests are found: the book keeps
+// only a commitment to each, so they are rebuilt from `OrderRequested` events. Shared by the keeper, the
+// trader tools, the demo, the bench and the stress lab.
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { AbiCoder, Contract, type Provider, keccak256 } from "ethers";
-import type { Deployment } from "./deployment.js";
-import { parseUnits } from "./deployment.js";
-import { ToolError } from "./errors.js";
-import { mapLimit } from "./keeper.js";
+import { AbiCoder, keccak256 } from "ethers";
+import { mapLimit } from "../chain/concurrency.js";
+import { type Deployment, parseUnits } from "../chain/deployment.js";
+import { ToolError } from "../chain/errors.js";
+import { MarketFeeds, RoundFinder } from "./rounds.js";
 
 /** OrderKind in IOrderBook.sol, by the name the tools take. */
 export const ORDER_KINDS = ["open", "increase", "reduce", "close", "remove-margin"] as const;
@@ -17,13 +17,6 @@ export const OrderKind = { Open: 0, Increase: 1, Reduce: 2, Close: 3, RemoveMarg
 
 const WAD = 10n ** 18n;
 const MAX_SLIPPAGE_BPS = 5_000n;
-
-const FEED_ABI = [
-  "function latestRoundData() view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)",
-  "function getRoundData(uint80 roundId) view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)",
-];
-/** Chainlink proxies number rounds `phase << 64 | round`; round 1 of a phase has no predecessor in it. */
-const PHASE_ROUND_MASK = (1n << 64n) - 1n;
 
 /** Whether a request buys (a higher price is worse for the trader), as OrderBook._isBuy. */
 export function isBuy(kind: number, size: bigint): boolean {
@@ -50,98 +43,6 @@ export function tradingFee(size: bigint, price: bigint, feeRatio: bigint, decima
   const den = WAD * 10n ** BigInt(18 - decimals);
   const notional = (abs * price + den - 1n) / den;
   return (notional * feeRatio + WAD - 1n) / WAD;
-}
-
-/**
- * Finds execution rounds. A round's timestamp never changes, so each is read once per feed; the latest
- * round is read again on every `refresh`.
- */
-export class RoundFinder {
-  private readonly times = new Map<string, Map<bigint, bigint | null>>();
-  private readonly latest = new Map<string, { roundId: bigint; updatedAt: bigint }>();
-
-  constructor(readonly provider: Provider) {}
-
-  private feed(address: string) {
-    return new Contract(address, FEED_ABI, this.provider);
-  }
-
-  /** Forgets the latest rounds (call once per block). */
-  refresh() {
-    this.latest.clear();
-  }
-
-  async latestRound(feed: string) {
-    let l = this.latest.get(feed);
-    if (!l) {
-      const r = await this.feed(feed).latestRoundData();
-      l = { roundId: r.roundId as bigint, updatedAt: r.updatedAt as bigint };
-      this.latest.set(feed, l);
-      this.remember(feed, l.roundId, l.updatedAt);
-    }
-    return l;
-  }
-
-  private remember(feed: string, roundId: bigint, updatedAt: bigint | null) {
-    let m = this.times.get(feed);
-    if (!m) this.times.set(feed, (m = new Map()));
-    m.set(roundId, updatedAt);
-  }
-
-  /** A round's updatedAt, or null when the feed has no such round (it reverts or answers zeros). */
-  async updatedAt(feed: string, roundId: bigint): Promise<bigint | null> {
-    const known = this.times.get(feed)?.get(roundId);
-    if (known !== undefined) return known;
-    let at: bigint | null;
-    try {
-      const r = await this.feed(feed).getRoundData(roundId);
-      at = (r.updatedAt as bigint) === 0n ? null : (r.updatedAt as bigint);
-    } catch {
-      at = null;
-    }
-    this.remember(feed, roundId, at);
-    return at;
-  }
-
-  /**
-   * The first round of `feed` updated at or after `notBefore`, walking back from the latest round until the
-   * one before is earlier; undefined while no round has reached `notBefore`.
-   */
-  async first(feed: string, notBefore: bigint): Promise<bigint | undefined> {
-    const { roundId, updatedAt } = await this.latestRound(feed);
-    if (updatedAt < notBefore) return undefined;
-    let id = roundId;
-    while ((id & PHASE_ROUND_MASK) > 1n) {
-      const previous = await this.updatedAt(feed, id - 1n);
-      if (previous === null || previous < notBefore) break;
-      id -= 1n;
-    }
-    return id;
-  }
-}
-
-/** Each market's feed address, read once (a market's oracle never changes). */
-export class MarketFeeds {
-  private readonly feeds = new Map<bigint, Promise<string>>();
-
-  constructor(
-    readonly ethers: HardhatEthers,
-    readonly d: Pick<Deployment, "lens">,
-  ) {}
-
-  feedOf(marketId: bigint): Promise<string> {
-    let f = this.feeds.get(marketId);
-    if (!f) {
-      f = (async () => {
-        const m = await this.d.lens.getMarket(marketId);
-        const oracle = await this.ethers.getContractAt("ChainlinkOracle", m.oracle);
-        return oracle.feed();
-      })();
-      f.catch(() => this.feeds.delete(marketId));
-      this.feeds.set(marketId, f);
-    }
-    return f;
-  }
 }
 
 /** The Request struct of IOrderBook.sol, field for field and in its order. */
@@ -312,6 +213,16 @@ export function execution(r: PendingRequest, roundId: bigint) {
   return { account: r.account, roundId, marketId: r.marketId, request: requestStruct(r) };
 }
 
+/** Refuses before anything is sent when `account` is not one of the order book's executors. */
+export async function refuseNonExecutor(d: Pick<Deployment, "orderBook">, account: string) {
+  if (await d.orderBook.isExecutor(account)) return;
+  throw new ToolError(
+    "NotExecutor",
+    `${account} is not an executor of the order book: only executors (the keepers) execute requests`,
+    { account },
+  );
+}
+
 /**
  * Executes pending requests at their rounds with `executeBatch` from `signer` (an executor of the book, or
  * this refuses before sending anything), `chunk` at a time (the
@@ -327,13 +238,7 @@ export async function executeRequests(
   requests: ({ account: string; marketId: bigint } | PendingRequest)[],
   options: { chunk?: number; gasLimit?: bigint; fromBlock?: number } = {},
 ): Promise<{ executed: number; cancelled: number; waiting: number; gasUsed: bigint }> {
-  if (!(await d.orderBook.isExecutor(signer.address))) {
-    throw new ToolError(
-      "NotExecutor",
-      `${signer.address} is not an executor of the order book: only executors (the keepers) execute requests`,
-      { account: signer.address },
-    );
-  }
+  await refuseNonExecutor(d, signer.address);
   const finder = new RoundFinder(ethers.provider);
   const feeds = new MarketFeeds(ethers, d);
   const last = requests.every((r): r is PendingRequest => "createdAt" in r)

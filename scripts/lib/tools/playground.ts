@@ -10,10 +10,10 @@ import {
   marketOption,
   optionalAddress,
   required,
-} from "./cli.js";
-import { ToolError, describeError } from "./errors.js";
-import { date, decimal, duration, tokens, usd } from "./format.js";
-import { mined } from "./tools.js";
+} from "../chain/cli.js";
+import { ToolError, describeError } from "../chain/errors.js";
+import { date, decimal, duration, tokens, usd } from "../chain/format.js";
+import { mined } from "../chain/receipts.js";
 import {
   ExecutionClass,
   OrderKind,
@@ -21,9 +21,9 @@ import {
   executeRequests,
   priceExecutionFee,
   tradingFee,
-} from "./orders.js";
+} from "../requests/orders.js";
 import { parseDuration } from "./timelock.js";
-import { parseDecimal } from "./numbers.js";
+import { parseDecimal } from "../chain/numbers.js";
 
 const LOCAL_CHAIN_ID = 31_337n;
 

@@ -8,7 +8,7 @@ import path from "node:path";
 const require = createRequire(import.meta.url);
 const hardhatPackage = require.resolve("hardhat/package.json");
 const hardhatCli = path.join(path.dirname(hardhatPackage), require(hardhatPackage).bin.hardhat);
-const root = path.dirname(path.dirname(path.dirname(new URL(import.meta.url).pathname)));
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../..");
 
 /**
  * Runs `script` under `hardhat run` with `env` added and resolves to its exit code. With `json`, whatever

@@ -1,5 +1,5 @@
 import type { NetworkConnection } from "hardhat/types/network";
-import LocalBulwark from "../../deploy/modules/LocalBulwark.js";
+import LocalBulwark from "../../../deploy/modules/LocalBulwark.js";
 import { addressesOfModule, attach, readParameters } from "./deployment.js";
 
 /**

@@ -3,9 +3,9 @@
 // first round of its feed at or after the request's `notBefore` (found by `RoundFinder`, the one piece of
 // code that finds execution rounds). Shared by the LP tools, the keeper, the demo and the bench.
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
-import type { ToolSigner } from "./cli.js";
-import type { Deployment } from "./deployment.js";
-import { MarketFeeds, RoundFinder } from "./orders.js";
+import type { ToolSigner } from "../chain/cli.js";
+import type { Deployment } from "../chain/deployment.js";
+import { MarketFeeds, RoundFinder } from "./rounds.js";
 
 /** An LP's pending request, as `lpRequest(owner)` returns it (amount 0: none). */
 export interface LpRequest {

@@ -19,7 +19,7 @@ export interface DeploymentAddresses {
   timelock: string;
 }
 
-export const DEPLOY_DIR = path.resolve(import.meta.dirname, "../../deploy");
+export const DEPLOY_DIR = path.resolve(import.meta.dirname, "../../../deploy");
 export const DEPLOYMENTS_DIR = path.join(DEPLOY_DIR, "deployments");
 
 /** Ignition future ids (after `Module#`) for each role, in the Bulwark and LocalBulwark modules. */

@@ -12,12 +12,13 @@ import {
   printFailure,
   processIo,
   unitsOf,
-} from "./cli.js";
-import type { Deployment } from "./deployment.js";
-import { deploymentBlock, parseUnits } from "./deployment.js";
-import { ToolError, describeError } from "./errors.js";
-import { toJson } from "./format.js";
-import { Keeper, type KeeperOptions } from "./keeper.js";
+} from "../chain/cli.js";
+import type { Deployment } from "../chain/deployment.js";
+import { deploymentBlock, parseUnits } from "../chain/deployment.js";
+import { ToolError, describeError } from "../chain/errors.js";
+import { toJson } from "../chain/format.js";
+import type { KeeperOptions } from "./context.js";
+import { Keeper } from "./loop.js";
 
 export interface KeeperArgs {
   feeRecipient?: string;

@@ -1,5 +1,6 @@
 // Trader tools for two-step orders: request a trade, list pending requests, cancel an expired one. Each
 // checks its input (and what the order book would refuse) before it sends anything; a keeper executes.
+import { formatUnits as formatGweiUnits } from "ethers";
 import {
   type CommonArgs,
   type Tool,
@@ -9,21 +10,15 @@ import {
   marketOption,
   optionalAddress,
   required,
-} from "./cli.js";
-import { checkRequest } from "./checks.js";
-import { parseUnits } from "./deployment.js";
-import { ToolError, describeError } from "./errors.js";
-import { formatUnits as formatGweiUnits } from "ethers";
-
-export { parseSlippage };
-const formatGwei = (wei: bigint) => formatGweiUnits(wei, 9);
-import { baseUnits, tokens, usd, when } from "./format.js";
+} from "../chain/cli.js";
+import { parseUnits } from "../chain/deployment.js";
+import { ToolError, describeError } from "../chain/errors.js";
+import { baseUnits, usd, when } from "../chain/format.js";
+import { eventsIn, mined, oneEvent } from "../chain/receipts.js";
 import {
-  MarketFeeds,
   ORDER_KINDS,
   OrderKind,
   type PendingRequest,
-  RoundFinder,
   acceptablePrice,
   atGasPrice,
   classOf,
@@ -34,14 +29,17 @@ import {
   pendingRequests,
   readRequest,
   requestStruct,
-} from "./orders.js";
-import { eventsIn, mined } from "./tools.js";
+} from "../requests/orders.js";
+import { MarketFeeds, RoundFinder } from "../requests/rounds.js";
+import { checkRequest } from "./checks.js";
+import { ensureAllowance, t } from "./common.js";
+
+const formatGwei = (wei: bigint) => formatGweiUnits(wei, 9);
 
 const DEFAULT_SLIPPAGE_BPS = 100n; // 1 %
 
 const kindName = (kind: number) => ORDER_KINDS[kind] ?? `kind ${kind}`;
 const sideOf = (size: bigint) => (size > 0n ? "long" : "short");
-const t = (ctx: ToolContext, x: bigint) => tokens(ctx.units, x);
 
 /**
  * The default execution fee of a request of `executionClass`: the order book's minimum at the gas price the
@@ -191,17 +189,13 @@ export const requestOrder: Tool<RequestArgs> = {
         },
       );
     }
-    const token = d.collateral.connect(signer);
-    if ((await token.allowance(signer.address, d.addresses.orderBook)) < escrow) {
-      await mined(token.approve(d.addresses.orderBook, escrow));
-    }
+    await ensureAllowance(d, signer, d.addresses.orderBook, escrow);
     const receipt = await mined(
       d.orderBook
         .connect(signer)
         .request(marketId, kind, size, amount, bound, executionFee, atGasPrice(priced.gasPrice)),
     );
-    const [event] = eventsIn(receipt, d.orderBook, "OrderRequested");
-    if (!event) throw new ToolError("MissingEvent", `the transaction ${receipt.hash} emitted no OrderRequested`);
+    const event = oneEvent(receipt, d.orderBook, "OrderRequested");
     const { notBefore, expiresAt } = event.args as unknown as { notBefore: bigint; expiresAt: bigint };
     // Counted from the request's own block: the latest block before it may be minutes old on a quiet chain.
     const now = BigInt((await receipt.getBlock()).timestamp);

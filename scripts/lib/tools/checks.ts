@@ -2,10 +2,10 @@
 // is sent: the book takes a request that breaks a market's rules, escrows it, and at execution cancels it
 // and keeps its execution fee. Each refusal names the rule and the numbers; the execution price may still
 // differ from the price now by the time the round comes, so a request that passes here can still fail.
-import type { ToolContext } from "./cli.js";
-import { ToolError } from "./errors.js";
-import { decimal, percent, tokens, usd } from "./format.js";
-import { OrderKind, isBuy, tradingFee } from "./orders.js";
+import type { ToolContext } from "../chain/cli.js";
+import { ToolError } from "../chain/errors.js";
+import { decimal, percent, tokens, usd } from "../chain/format.js";
+import { OrderKind, isBuy, tradingFee } from "../requests/orders.js";
 
 const WAD = 10n ** 18n;
 

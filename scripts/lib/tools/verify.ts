@@ -1,8 +1,8 @@
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import { Contract, id, ZeroAddress, ZeroHash } from "ethers";
-import { type Deployment } from "./deployment.js";
-import { short } from "./keeper.js";
-import { EXECUTION_GAS } from "../../deploy/lib/system.js";
+import { type Deployment } from "../chain/deployment.js";
+import { short } from "../chain/errors.js";
+import { EXECUTION_GAS } from "../../../deploy/lib/system.js";
 
 export const MARKET_ADMIN_ROLE = id("MARKET_ADMIN_ROLE");
 export const GUARDIAN_ROLE = id("GUARDIAN_ROLE");

@@ -24,7 +24,7 @@ export interface Failure {
   [detail: string]: unknown;
 }
 
-export const ARTIFACTS_DIR = path.resolve(import.meta.dirname, "../../artifacts");
+export const ARTIFACTS_DIR = path.resolve(import.meta.dirname, "../../../artifacts");
 
 let errorIndex: { byName: Map<string, ErrorFragment>; bySelector: Map<string, ErrorFragment> } | undefined;
 let roleNames: Map<string, string> | undefined;
@@ -140,6 +140,12 @@ export function describeError(error: unknown, units?: Units, overrides: Override
   }
   if (data) return { name: "UnknownRevert", message: `the transaction reverted with unknown data ${data}`, data };
   return { name: errorName(error), message: firstLine(error) };
+}
+
+/** The first line of an error, with a decoded custom error name when one is found. */
+export function short(error: unknown): string {
+  const f = describeError(error);
+  return f.args ? `${f.name}(${Object.values(f.args as object).join(", ")})` : f.message;
 }
 
 function errorName(error: unknown): string {
