@@ -57,6 +57,14 @@ export default defineConfig({
       accounts: deployer,
     },
   },
+  // Source verification (`--verify` on `ignition deploy`, or `npx hardhat verify`): Etherscan's v2 API takes one
+  // key for every chain it serves (Sepolia, Arbitrum Sepolia, Base Sepolia), Blockscout's public instances and
+  // Sourcify need none. The key is a config variable like the others, read only when a verification runs.
+  verify: {
+    etherscan: { apiKey: configVariable("ETHERSCAN_API_KEY"), enabled: true },
+    blockscout: { enabled: true },
+    sourcify: { enabled: true },
+  },
   paths: { ignition: "deploy" },
   test: {
     solidity: {

@@ -328,3 +328,19 @@ describe("Operations on a localhost deployment", function () {
     expect((await ok(s, s.deployer, timelockList, {})).operations).to.deep.equal([]);
   });
 });
+
+describe("Source verification", function () {
+  it("verify_publishes_on_etherscan_blockscout_and_sourcify_for_every_testnet_with_the_key_a_config_variable", async function () {
+    const { default: hre } = await import("hardhat");
+    const { etherscan, blockscout, sourcify } = hre.config.verify;
+    expect([etherscan.enabled, blockscout.enabled, sourcify.enabled]).to.deep.equal([true, true, true]);
+    // The key is read from the keystore or the environment when a verification runs, never from a file.
+    expect((etherscan.apiKey as unknown as { name: string }).name).to.equal("ETHERSCAN_API_KEY");
+    for (const network of ["sepolia", "arbitrumSepolia", "baseSepolia"]) {
+      const { chainId } = hre.config.networks[network] as { chainId: number };
+      const explorers = hre.config.chainDescriptors.get(BigInt(chainId))?.blockExplorers;
+      expect(explorers?.etherscan?.url, `${network}: an Etherscan explorer`).to.match(/^https:\/\//);
+      expect(explorers?.blockscout?.url, `${network}: a Blockscout explorer`).to.match(/^https:\/\//);
+    }
+  });
+});
