@@ -4,7 +4,7 @@ pragma solidity 0.8.34;
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 
 import {IPerpEngine, Market, MarketConfig, Position} from "./interfaces/IPerpEngine.sol";
-import {IPerpLens, LiquidationPreview, PositionHealth} from "./interfaces/IPerpLens.sol";
+import {GapShortfall, IPerpLens, LiquidationPreview, PositionHealth} from "./interfaces/IPerpLens.sol";
 import {MarketLib} from "./libraries/MarketLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
 import {PositionMath} from "./libraries/PositionMath.sol";
@@ -110,6 +110,35 @@ contract PerpLens is IPerpLens {
         preview.badDebt = plan.badDebt;
         preview.coveredByBackstop = plan.badDebt.min(engine.backstop().maxCover());
         preview.socialized = plan.badDebt - preview.coveredByBackstop;
+    }
+
+    /// @inheritdoc IPerpLens
+    function gapShortfall(
+        uint256 marketId,
+        int256 move,
+        address[] calldata accounts
+    ) external view returns (GapShortfall memory g) {
+        if (move <= -int256(WAD)) revert InvalidGap(move);
+        Market memory m = getMarket(marketId);
+        uint256 price = MarketLib.price(m);
+        g.price = uint256(int256(price) + (int256(price) * move) / int256(WAD));
+        g.coverCapacity = engine.backstop().maxCover();
+        for (uint256 i; i < accounts.length; ++i) {
+            Position memory p = engine.getPosition(accounts[i], marketId);
+            if (p.size == 0) continue;
+            ++g.positions;
+            g.openInterest += PositionMath.notional(MathLib.abs(p.size), price, DEN);
+            RiskLib.Plan memory plan = RiskLib.plan(
+                m.config,
+                p,
+                g.price,
+                MarketLib.positionIndex(m, g.price, p.size),
+                DEN
+            );
+            if (!plan.liquidatable) continue;
+            ++g.liquidatable;
+            g.badDebt += plan.badDebt;
+        }
     }
 
     /// @inheritdoc IPerpLens

@@ -37,11 +37,25 @@ struct LiquidationPreview {
     uint256 socialized;
 }
 
+/// @notice What a set of positions in one market would leave if the market's price gapped by `move` (a signed
+/// fraction, 18 decimals) and each were liquidated there before anything else (collateral units).
+struct GapShortfall {
+    uint256 price; // the gapped price
+    uint256 positions; // the given accounts with a position in the market
+    uint256 liquidatable; // of them, liquidatable at the gapped price
+    uint256 openInterest; // their notional at the current price (rounded up)
+    uint256 badDebt; // what their liquidations would leave beyond margin: the backstop's cover and the socialized rest
+    uint256 coverCapacity; // what the backstop can still cover in its rolling window now (`maxCover`)
+}
+
 /// @title IPerpLens
 /// @notice Read-only views of positions for keepers, front ends and risk dashboards, kept out of the engine so
 /// that the engine stays under the contract-size limit. Every figure is computed with the engine's own
 /// rounding, from the engine's state and the market's oracle.
 interface IPerpLens {
+    /// @notice A gap must leave a positive price: `move` above −1e18.
+    error InvalidGap(int256 move);
+
     /// @notice Market `marketId` as the engine stores it: oracle, funding state, per-side aggregates, config.
     /// @dev Decoded from the engine's raw storage (`IPerpEngine.extsload`). Reverts with
     /// `IPerpEngine.UnknownMarket` for an id the engine does not have.
@@ -75,6 +89,19 @@ interface IPerpLens {
     /// @notice The notional of all open interest, both sides of every market, at each market's price
     /// (collateral units, rounded up).
     function openInterestNotional() external view returns (uint256);
+
+    /// @notice The bad debt that `accounts`' positions in market `marketId` would leave if its price jumped by
+    /// `move` (−0.35e18: −35 %) and each were liquidated at that price before any other change: the engine's own
+    /// liquidation maths (`RiskLib.plan`, with the position's index accrued to now at the gapped price), so a
+    /// gap that really happens leaves exactly this, to the unit. Paged by the caller: pass any slice of the
+    /// accounts (a keeper indexes them from `PositionModified`); the sums of the slices are the book's.
+    /// @dev Reverts with `InvalidGap` for a move of −100 % or less, and with the oracle's error when it refuses
+    /// a price. Accounts without a position in the market are skipped.
+    function gapShortfall(
+        uint256 marketId,
+        int256 move,
+        address[] calldata accounts
+    ) external view returns (GapShortfall memory);
 
     /// @notice Backstop assets over `openInterestNotional` (18 decimals; max if there is no open interest).
     function coverageRatio() external view returns (uint256);

@@ -135,6 +135,13 @@ export const bulwarkTasks = [
     .setAction(() => import("./actions.js").then((m) => ({ default: m.lpStatus })))
     .build(),
 
+  toolTask(["risk"], "The book's bad debt at each gap beside what the backstop can cover in its window now")
+    .addOption(text("gap", "Gaps in percent, every market down and up (default: 20,35,50)"))
+    .addOption(text("page", "Accounts per lens call (default: 200)"))
+    .addOption(text("fromBlock", "Scan position events from this block (default: the deployment's)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.risk })))
+    .build(),
+
   emptyTask("operator", "Market admin and guardian tools").build(),
   timelockOptions(toolTask(["operator", "add-market"], "Add a market with an oracle and a config JSON file"))
     .addOption(text("oracle", "The market's ChainlinkOracle (required)"))

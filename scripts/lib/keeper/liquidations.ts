@@ -4,6 +4,7 @@
 // liquidation price the price has reached (within a band), plus a slice of the index refreshed round-robin.
 import { mapLimit } from "../chain/concurrency.js";
 import type { Deployment } from "../chain/deployment.js";
+import { positionChanges, positionEvents } from "../chain/positions.js";
 import { type KeeperContext, describe, key } from "./context.js";
 import { GAS_HEADROOM_PERCENT, TX_GAS_CAP, gasCostInCollateral } from "./gas.js";
 import { checkFeeRecipient } from "./guard.js";
@@ -27,7 +28,7 @@ interface Entry {
   refreshedAt: number;
 }
 
-type PositionEvents = Awaited<ReturnType<Liquidations["events"]>>;
+type KeeperEvents = Awaited<ReturnType<Liquidations["events"]>>;
 
 /**
  * The liquidation finder and liquidator: an index of open positions with their liquidation prices, the
@@ -47,28 +48,19 @@ export class Liquidations {
     this.oracles.clear();
   }
 
-  /** The engine's PositionModified, PositionLiquidated and MarketConfigUpdated events in `from`..`to`. */
-  events(from: number, to: number) {
+  /** The engine's position events and MarketConfigUpdated in `from`..`to`. */
+  async events(from: number, to: number) {
     const engine = this.ctx.d.engine;
-    return Promise.all([
-      engine.queryFilter(engine.filters.PositionModified(), from, to),
-      engine.queryFilter(engine.filters.PositionLiquidated(), from, to),
+    const [positions, configs] = await Promise.all([
+      positionEvents(this.ctx.d, from, to),
       engine.queryFilter(engine.filters.MarketConfigUpdated(), from, to),
     ]);
+    return { positions, configs };
   }
 
   /** Updates the index from `events`, in the chain's order: a position of size 0 is gone, any other is dirty. */
-  apply([modified, liquidated, configs]: PositionEvents) {
-    const events = [
-      ...modified.map((e) => ({ e, account: e.args.account, marketId: e.args.marketId, size: e.args.size })),
-      ...liquidated.map((e) => ({
-        e,
-        account: e.args.account,
-        marketId: e.args.marketId,
-        size: e.args.remainingSize,
-      })),
-    ].sort((a, b) => a.e.blockNumber - b.e.blockNumber || a.e.index - b.e.index);
-    for (const { account, marketId, size } of events) {
+  apply({ positions, configs }: KeeperEvents) {
+    for (const { account, marketId, size } of positionChanges(positions)) {
       const k = key(account, marketId);
       if (size === 0n) this.open.delete(k);
       else this.open.set(k, { account, marketId, long: size > 0n, dirty: true, refreshedAt: -1 });
