@@ -75,6 +75,7 @@ describe("layout of the TypeScript side", function () {
       "orders.ts",
       "lp-requests.ts",
       "expiry.ts",
+      "risk.ts",
       "loop.ts",
     ]);
   });

@@ -1,6 +1,7 @@
 import { expect } from "chai";
+import { Keeper } from "../scripts/lib/keeper/loop.js";
 import { risk } from "../scripts/lib/tools/risk.js";
-import { BTC, ETH, WAD, deployThroughIgnition, networkHelpers, openThroughBook } from "./helpers/ops.js";
+import { BTC, ETH, WAD, deployThroughIgnition, ethers, networkHelpers, openThroughBook } from "./helpers/ops.js";
 import { expectRefusal, run } from "./helpers/tool-run.js";
 
 /** The playground with six traders long and short ETH and BTC at 3x to 9x. */
@@ -83,5 +84,36 @@ describe("Tools: the risk report", function () {
     await expectRefusal(() => run(risk, { gap: "0" }, s), "BadGap");
     await expectRefusal(() => run(risk, { gap: "20,-35" }, s), "BadGap");
     await expectRefusal(() => run(risk, { page: "0" }, s), "OutOfRange");
+  });
+
+  it("keeper_risk_logs_the_shortfall_at_its_gap_each_block_and_warns_when_the_backstop_cannot_cover_it", async function () {
+    const s = await networkHelpers.loadFixture(book);
+    const report = JSON.parse((await run(risk, { gap: "35,95", json: true }, s)).out[0]);
+    for (const [gap, at] of [
+      [35n, report.gaps[0]],
+      [95n, report.gaps[1]],
+    ] as const) {
+      const lines: string[] = [];
+      const keeper = new Keeper(ethers, s, s.keeper, {
+        minProfit: 0n,
+        batchSize: 10,
+        startBlock: 0,
+        dryRun: true,
+        riskGap: (gap * WAD) / 100n,
+        log: (line) => lines.push(line),
+      });
+      const tick = await keeper.tick();
+      expect(tick!.risk!.shortfall, `${gap} %: the report's figure`).to.equal(BigInt(at.shortfall));
+      expect(tick!.risk!.capacity).to.equal(BigInt(report.coverCapacity));
+      const line = lines.find((l) => l.includes("risk: a"))!;
+      if (gap === 35n)
+        expect(line).to.match(
+          /^risk: a 35 % gap would leave [\d,]+\.\d\d mUSD of bad debt; the backstop can cover 30,000\.00 mUSD in its window now$/,
+        );
+      else
+        expect(line).to.match(
+          /^warning: risk: a 95 % gap would leave .* in its window now: coverage 0\.\d\d, below 1$/,
+        );
+    }
   });
 });

@@ -45,6 +45,7 @@ export const bulwarkTasks = [
     .addOption(text("gasPrice", "Gas price in gwei to price the keeper's gas at (default: the node's fee data)"))
     .addOption(text("deploymentId", "Ignition deployment id (default: chain-<chainId>)"))
     .addOption(text("from", FROM))
+    .addOption(text("risk", "A gap in percent: log the book's bad debt at it and the backstop's capacity each block"))
     .addFlag({ name: "dryRun", description: "Log what would be liquidated, executed or cancelled, send nothing" })
     .addFlag({ name: "json", description: "One JSON object per block on stdout" })
     .setAction(() => import("./keeper.js"))

@@ -17,6 +17,7 @@ import type { Deployment } from "../chain/deployment.js";
 import { deploymentBlock, parseUnits } from "../chain/deployment.js";
 import { ToolError, describeError } from "../chain/errors.js";
 import { toJson } from "../chain/format.js";
+import { parseDecimal } from "../chain/numbers.js";
 import type { KeeperOptions } from "./context.js";
 import { Keeper } from "./loop.js";
 
@@ -33,6 +34,8 @@ export interface KeeperArgs {
   deploymentId?: string;
   /** The signer: an account index or a keystore name (default: the network's first account). */
   from?: string;
+  /** A gap in percent: log the open positions' bad debt at it, and the backstop's window capacity, each block. */
+  risk?: string;
   dryRun?: boolean;
   json?: boolean;
 }
@@ -52,6 +55,7 @@ export function keeperArgsFromEnv(env: NodeJS.ProcessEnv): { args: KeeperArgs; n
     "gasPrice",
     "deploymentId",
     "from",
+    "risk",
   ]) {
     const variable = `KEEPER_${name.replace(/[A-Z]/g, (c) => "_" + c).toUpperCase()}`;
     names[name] = variable;
@@ -81,8 +85,21 @@ export function parseKeeperOptions(args: KeeperArgs, decimals: number, names: Re
       args.gasPrice === undefined || args.gasPrice === ""
         ? undefined
         : parseUnits(args.gasPrice.trim(), 9, `${label(n("gasPrice"))} (gwei)`),
+    riskGap: args.risk === undefined || args.risk === "" ? undefined : riskGap(args.risk, label(n("risk"))),
     dryRun: args.dryRun === true,
   };
+}
+
+/** `--risk 35`: a gap in percent above 0 and below 100, as an 18-decimal fraction. */
+function riskGap(text: string, option: string): bigint {
+  const gap = parseDecimal(text, 16, option, { code: "BadGap" });
+  if (gap === 0n || gap >= 10n ** 18n) {
+    throw new ToolError(
+      "BadGap",
+      `${option} takes a gap in percent above 0 and below 100 (e.g. 35), got "${text.trim()}"`,
+    );
+  }
+  return gap;
 }
 
 const label = (name: string) =>

@@ -48,6 +48,11 @@ export interface KeeperOptions {
   lpRequests?: boolean;
   /** Most LP requests executed or cancelled per block (default 10). */
   lpPerBlock?: number;
+  /**
+   * A gap (18-decimal fraction) at which to log, each block, the bad debt the open positions would leave and
+   * what the backstop can cover (`--risk`); none by default.
+   */
+  riskGap?: bigint;
 }
 
 /** A pending request that the keeper can execute now at `roundId`, or cancel (expired). */

@@ -11,6 +11,7 @@ import { ChainWatch, SenderWatch, checkExecutor, checkFeeRecipient } from "./gua
 import { Liquidations } from "./liquidations.js";
 import { LpRequests } from "./lp-requests.js";
 import { Orders } from "./orders.js";
+import { type RiskReading, readRisk } from "./risk.js";
 
 /** What one block's round did; the keeper's --json prints one of these per block. */
 export interface TickResult {
@@ -52,6 +53,8 @@ export interface TickResult {
   chainReset: boolean;
   /** Transactions another process sent from the keeper's account since its last block. */
   otherSenderTxs: number;
+  /** With `riskGap`: the open positions' bad debt at that gap beside the backstop's window capacity. */
+  risk?: RiskReading;
   dryRun: boolean;
   ms: number;
 }
@@ -176,6 +179,10 @@ export class Keeper {
         ? await cancelExpiredOrders(this.ctx, orders.expired, this.orders.requests)
         : undefined;
     const lp = this.options.lpRequests === false ? undefined : await this.lpRequests.process();
+    const risk =
+      this.options.riskGap === undefined
+        ? undefined
+        : await readRisk(this.ctx, this.liquidations.open.values(), this.options.riskGap);
     const tick: TickResult = {
       block,
       open: this.liquidations.open.size,
@@ -205,6 +212,7 @@ export class Keeper {
         (lp?.errors ?? 0),
       chainReset,
       otherSenderTxs,
+      ...(risk ? { risk } : {}),
       dryRun: this.options.dryRun,
       ms: Date.now() - started,
     };

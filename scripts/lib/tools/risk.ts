@@ -7,7 +7,7 @@ import { deploymentBlock } from "../chain/deployment.js";
 import { ToolError } from "../chain/errors.js";
 import { decimal } from "../chain/format.js";
 import { parseDecimal } from "../chain/numbers.js";
-import { openPositions } from "../chain/positions.js";
+import { openPositions, worseGap } from "../chain/positions.js";
 import { t } from "./common.js";
 
 const WAD = 10n ** 18n;
@@ -28,39 +28,12 @@ function parseGaps(text: string | undefined): bigint[] {
   return gaps;
 }
 
-interface Side {
-  badDebt: bigint;
-  liquidatable: bigint;
-}
-
-/** The book's shortfall in every market for one signed move, summed over pages of `page` accounts. */
-async function shortfall(ctx: ToolContext, book: Map<bigint, string[]>, move: bigint, page: number) {
-  const perMarket = new Map<bigint, Side>();
-  for (const [marketId, accounts] of book) {
-    const side: Side = { badDebt: 0n, liquidatable: 0n };
-    for (let i = 0; i < accounts.length; i += page) {
-      const g = await ctx.d.lens.gapShortfall(marketId, move, accounts.slice(i, i + page));
-      side.badDebt += g.badDebt;
-      side.liquidatable += g.liquidatable;
-    }
-    perMarket.set(marketId, side);
-  }
-  const total = [...perMarket.values()].reduce((sum, s) => sum + s.badDebt, 0n);
-  return { perMarket, total };
-}
-
-/** The worse, for the backstop, of every market gapping down by `gap` or every market gapping up by it. */
-async function worse(ctx: ToolContext, book: Map<bigint, string[]>, gap: bigint, page: number) {
-  const [down, up] = await Promise.all([shortfall(ctx, book, -gap, page), shortfall(ctx, book, gap, page)]);
-  return { down, up, total: down.total > up.total ? down.total : up.total };
-}
-
 /** The largest whole percent gap (1 to 99) whose worse shortfall the capacity covers, by bisection (0: none). */
 async function largestCovered(ctx: ToolContext, book: Map<bigint, string[]>, capacity: bigint, page: number) {
   let [lo, hi] = [0, 100]; // covered at lo (0 % always is), not known at hi
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
-    if ((await worse(ctx, book, (BigInt(mid) * WAD) / 100n, page)).total <= capacity) lo = mid;
+    if ((await worseGap(ctx.d, book, (BigInt(mid) * WAD) / 100n, page)).total <= capacity) lo = mid;
     else hi = mid;
   }
   return lo;
@@ -89,7 +62,7 @@ export const risk: Tool<RiskArgs> = {
     }
     const atGaps = [];
     for (const gap of gaps) {
-      const w = await worse(ctx, book, gap, page);
+      const w = await worseGap(ctx.d, book, gap, page);
       const pct = decimal(gap * 100n, 18, 0, 2);
       for (const [marketId] of book) {
         const [down, up] = [w.down.perMarket.get(marketId)!, w.up.perMarket.get(marketId)!];
