@@ -338,8 +338,9 @@ interface IPerpEngine {
     // ---------------------------------------------------------------- views
     /// @notice `account`'s position in `marketId` (all zero if none).
     function getPosition(address account, uint256 marketId) external view returns (Position memory);
-    /// @notice Raw storage: `nSlots` words from `startSlot`. PerpLens decodes markets from it, so the
-    /// engine spends no bytecode on views that only read (as Uniswap v4's PoolManager and Morpho Blue do).
+    /// @notice Raw storage: `nSlots` words from `startSlot`. The lens and the vault read markets and the pool
+    /// from it at the slots `EngineStorage` computes, so the engine spends no bytecode on views that only read
+    /// (as Uniswap v4's PoolManager and Morpho Blue do).
     function extsload(bytes32 startSlot, uint256 nSlots) external view returns (bytes32[] memory);
     /// @notice Realized LP balance not reserved for open positions' capped profits.
     function freeLiquidity() external view returns (uint256);

@@ -43,7 +43,7 @@ struct LiquidationPreview {
 /// rounding, from the engine's state and the market's oracle.
 interface IPerpLens {
     /// @notice Market `marketId` as the engine stores it: oracle, funding state, per-side aggregates, config.
-    /// @dev Decoded from the engine's raw storage (`IPerpEngine.extsload`). Reverts with
+    /// @dev Decoded from the engine's raw storage (`IPerpEngine.extsload`, `EngineStorage`). Reverts with
     /// `IPerpEngine.UnknownMarket` for an id the engine does not have.
     function getMarket(uint256 marketId) external view returns (Market memory);
 
