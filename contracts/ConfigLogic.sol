@@ -13,6 +13,7 @@ import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {AccrualLib} from "./libraries/AccrualLib.sol";
 import {ConfigLib} from "./libraries/ConfigLib.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
+import {EngineStorage} from "./libraries/EngineStorage.sol";
 import {MarketLib} from "./libraries/MarketLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
 import {PositionMath} from "./libraries/PositionMath.sol";
@@ -22,7 +23,8 @@ import {VestingLib} from "./libraries/VestingLib.sol";
 /// @notice The engine's rare paths: the hard bounds of every parameter, a market's config, borrowing rate and
 /// settlement, and the distribution of fees. Deployed once and linked into PerpEngine, which reaches it by
 /// DELEGATECALL (as Aave v3's Pool reaches its logic libraries), so the rare paths cost the engine no bytecode.
-/// @dev Runs in the engine's storage (`m` is a market of the engine, `pool` its LP ledger) and as the engine
+/// @dev Runs in the engine's storage (`m` is a market of the engine; the LP pool is reached through
+/// `EngineStorage.load()`, as the engine reaches it) and as the engine
 /// (its tokens, its events: every event and error here is the engine's). The engine checks roles and that
 /// the market exists and is not settled.
 library ConfigLogic {
@@ -32,8 +34,9 @@ library ConfigLogic {
 
     /// @notice Validates `c` and starts market `m` on `oracle`, which must answer now.
     /// @param scale 10^(18 - collateral decimals).
-    function initMarket(MarketState storage m, IPriceOracle oracle, MarketConfig calldata c, uint256 scale) external {
+    function initMarket(uint256 marketId, IPriceOracle oracle, MarketConfig calldata c, uint256 scale) external {
         if (address(oracle) == address(0)) revert IPerpEngine.ZeroAddress();
+        MarketState storage m = EngineStorage.load().markets[marketId];
         validate(c, scale, oracle.maxPrice());
         oracle.price(); // a market starts only with an oracle that answers
         m.oracle = oracle;
@@ -49,13 +52,9 @@ library ConfigLogic {
     /// `minNotional` would otherwise let `minKeeperFee` rise past what small positions can pay), and LPs who
     /// cannot leave never owe a position more than its cap at open. Only a maintenance-margin change, which
     /// the timelock announces, can make a position that met its initial margin liquidatable.
-    function setConfig(
-        MarketState storage m,
-        Pool storage pool,
-        uint256 marketId,
-        MarketConfig calldata c,
-        uint256 scale
-    ) external {
+    function setConfig(uint256 marketId, MarketConfig calldata c, uint256 scale) external {
+        MarketState storage m = EngineStorage.openMarket(marketId);
+        Pool storage pool = EngineStorage.load().pool;
         validate(c, scale, m.oracle.maxPrice());
         if (m.longSize != 0 || m.shortSize != 0) {
             MarketConfig memory current = ConfigLib.risk(m.config);
@@ -77,9 +76,10 @@ library ConfigLogic {
     }
 
     /// @notice Sets market `m`'s base borrowing rate after accruing at the old one.
-    function setBorrowRate(MarketState storage m, Pool storage pool, uint256 marketId, uint256 ratePerDay) external {
+    function setBorrowRate(uint256 marketId, uint256 ratePerDay) external {
+        MarketState storage m = EngineStorage.openMarket(marketId);
         _ratio("borrowRatePerDay", ratePerDay, 0, ConstantsLib.MAX_BORROW_RATE_PER_DAY);
-        AccrualLib.accrue(m, pool, m.oracle.price());
+        AccrualLib.accrue(m, EngineStorage.load().pool, m.oracle.price());
         m.borrowRatePerDay = uint24(ratePerDay / ConfigLib.RATIO_UNIT); // at most 1e5 steps
         emit IPerpEngine.BorrowRateUpdated(marketId, ratePerDay);
     }
@@ -88,7 +88,8 @@ library ConfigLogic {
     /// checked the market admin's role), else the answer of `roundId`, proved by the oracle to be the feed's
     /// last good round, once the feed has been broken for `WIND_DOWN_DELAY`. Funding and borrowing accrue up
     /// to now at that price, then stop.
-    function settle(MarketState storage m, Pool storage pool, uint256 marketId, uint80 roundId) external {
+    function settle(uint256 marketId, uint80 roundId) external {
+        MarketState storage m = EngineStorage.openMarket(marketId);
         uint256 price;
         if (roundId == 0) {
             price = m.oracle.price();
@@ -99,7 +100,7 @@ library ConfigLogic {
             if (block.timestamp < windDownAt) revert IPerpEngine.FeedNotBroken(brokenSince, windDownAt);
             emit IPerpEngine.MarketWoundDown(marketId, roundId, brokenSince, msg.sender);
         }
-        AccrualLib.accrue(m, pool, price);
+        AccrualLib.accrue(m, EngineStorage.load().pool, price);
         m.settlementPrice = price;
         m.lastFundingTime = AccrualLib.SETTLED;
         emit IPerpEngine.MarketSettled(marketId, price);
@@ -111,7 +112,6 @@ library ConfigLogic {
     /// @dev One unit of fees stays behind so that the slot never returns to zero: the next trade's fee then
     /// costs a 2,900-gas write instead of a 20,000-gas one.
     function distributeFees(
-        Pool storage pool,
         mapping(address => uint256) storage claimable,
         IBackstopModule backstop,
         address treasury,
@@ -119,6 +119,7 @@ library ConfigLogic {
         uint256 backstopShare,
         uint256 treasuryShare
     ) external {
+        Pool storage pool = EngineStorage.load().pool;
         uint256 fees = MathLib.pos(int256(uint256(pool.pendingProtocolFees)) - 1);
         uint256 shares = backstopShare + treasuryShare;
         uint256 toTreasury = shares == 0 ? 0 : fees.mulDivDown(treasuryShare, shares);
@@ -161,16 +162,9 @@ library ConfigLogic {
     /// @notice After a liquidation with bad debt in market `m`, vests whatever the pool received beyond what the
     /// market's mark lost: a step (a cover that the capped mark did not count) that no LP request may take.
     /// @param expected What the pool received, less the market's mark before the liquidation.
-    function vestStep(
-        MarketState storage m,
-        Pool storage pool,
-        uint256 price,
-        uint256 scale,
-        uint256 den,
-        int256 expected
-    ) external {
+    function vestStep(MarketState storage m, uint256 price, uint256 scale, uint256 den, int256 expected) external {
         int256 step = expected + mark(m, price, scale, den);
-        if (step > 0) VestingLib.add(pool, uint256(step));
+        if (step > 0) VestingLib.add(EngineStorage.load().pool, uint256(step));
     }
 
     /// @notice Reverts with `WrongCounterparty` unless the vault and the backstop both name this engine

@@ -13,9 +13,11 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {ILiquidityVault} from "./interfaces/ILiquidityVault.sol";
 import {ExecutionClass, IOrderBook} from "./interfaces/IOrderBook.sol";
-import {IPerpEngine, Market} from "./interfaces/IPerpEngine.sol";
+import {IPerpEngine, Market, Pool} from "./interfaces/IPerpEngine.sol";
+import {EngineStorage} from "./libraries/EngineStorage.sol";
 import {MarketLib} from "./libraries/MarketLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
+import {VestingLib} from "./libraries/VestingLib.sol";
 
 /// @title LiquidityVault
 /// @notice ERC-4626 shares of the LP pool, the traders' counterparty. The pool's tokens and its ledger
@@ -65,7 +67,7 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     }
 
     /// @notice The LP pool marked to the oracle: the engine's realized LP balance, less the gains still vesting
-    /// (`IPerpEngine.unvestedGains`: covers the mark did not count and repayments, which are not oracle rounds),
+    /// (`IPerpLens.unvestedGains`: covers the mark did not count and repayments, which are not oracle rounds),
     /// plus the held redemptions' assets (`heldAssets`, whose shares are still in the supply), plus what each
     /// market's open positions are worth to the pool at its price (`MarketLib.mark`, O(markets) from the engine's
     /// per-market sums). Reverts while the oracle of a market with open positions refuses a
@@ -73,12 +75,11 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     /// settlement price.
     function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {
         IPerpEngine e = IPerpEngine(engine);
-        uint256 balance = e.lpBalance();
-        uint256 reserved = e.totalReserved();
-        int256 value = int256(balance + heldAssets) - int256(e.unvestedGains());
+        (uint256 balance, uint256 reserved, uint256 unvested) = _pool(e);
+        int256 value = int256(balance + heldAssets) - int256(unvested);
         uint256 count = e.marketCount();
         for (uint256 id; id < count; ++id) {
-            (bool open, Market memory m) = MarketLib.loadForMark(e, id, reserved, balance);
+            (bool open, Market memory m) = EngineStorage.marketForMark(e, id, reserved, balance);
             if (open) value += MarketLib.mark(m, MarketLib.price(m), SCALE, DEN);
         }
         return MathLib.pos(value);
@@ -316,15 +317,14 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     /// the current prices (a settled market at its settlement price, both times).
     function _marks(uint80[] calldata roundIds, uint256 notBefore) internal view returns (uint256, uint256) {
         IPerpEngine e = IPerpEngine(engine);
-        uint256 balance = e.lpBalance();
-        uint256 reserved = e.totalReserved();
+        (uint256 balance, uint256 reserved, uint256 unvested) = _pool(e);
         // Gains still vesting are not the pool's yet, for a deposit or a redemption alike.
-        int256 atRounds = int256(balance + heldAssets) - int256(e.unvestedGains());
+        int256 atRounds = int256(balance + heldAssets) - int256(unvested);
         int256 current = atRounds;
         uint256 count = e.marketCount();
         if (roundIds.length != count) revert RoundCount(roundIds.length, count);
         for (uint256 id; id < count; ++id) {
-            (bool open, Market memory m) = MarketLib.loadForMark(e, id, reserved, balance);
+            (bool open, Market memory m) = EngineStorage.marketForMark(e, id, reserved, balance);
             if (!open) continue;
             (uint256 roundPrice, uint256 latest) = m.settlementPrice != 0
                 ? (m.settlementPrice, m.settlementPrice)
@@ -335,12 +335,23 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         return (MathLib.pos(atRounds), MathLib.pos(current));
     }
 
+    /// @dev The engine's LP balance, total reserved and gains still vesting, from its pool's first two words
+    /// (EngineStorage.poolForMark) in one call.
+    function _pool(IPerpEngine e) internal view returns (uint256 balance, uint256 reserved, uint256 unvested) {
+        Pool memory pool = EngineStorage.poolForMark(e);
+        return (
+            pool.lpBalance,
+            pool.totalReserved,
+            VestingLib.unvested(pool.vesting, pool.vestingFrom, pool.vestingEnd)
+        );
+    }
+
     /// @dev Whether any market has positions: then deposits and withdrawals in one transaction are closed.
     function _anyPositions() internal view returns (bool) {
         IPerpEngine e = IPerpEngine(engine);
         uint256 count = e.marketCount();
         for (uint256 id; id < count; ++id) {
-            (bool open, ) = MarketLib.loadForMark(e, id, 0, 0);
+            (bool open, ) = EngineStorage.marketForMark(e, id, 0, 0);
             if (open) return true;
         }
         return false;

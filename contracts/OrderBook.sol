@@ -13,6 +13,7 @@ import {Execution, ExecutionClass, ExecutionGas, IOrderBook, OrderKind, Request}
 import {IPerpEngine} from "./interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
+import {EngineStorage} from "./libraries/EngineStorage.sol";
 
 /// @title OrderBook
 /// @notice Every trade that adds risk or realizes PnL goes through here: a request now, an execution at the
@@ -391,8 +392,7 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
     function _oracle(uint256 marketId) internal returns (IPriceOracle oracle) {
         oracle = _oracles[marketId];
         if (address(oracle) != address(0)) return oracle;
-        bytes32 slot = keccak256(abi.encode(marketId, ConstantsLib.MARKETS_SLOT));
-        oracle = IPriceOracle(address(uint160(uint256(IPerpEngine(engine).extsload(slot, 1)[0]))));
+        oracle = EngineStorage.oracle(IPerpEngine(engine), marketId);
         if (address(oracle) == address(0)) revert IPerpEngine.UnknownMarket(marketId);
         _oracles[marketId] = oracle;
     }

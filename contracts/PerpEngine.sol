@@ -17,11 +17,11 @@ import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {AccrualLib} from "./libraries/AccrualLib.sol";
 import {ConfigLib} from "./libraries/ConfigLib.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
+import {EngineStorage} from "./libraries/EngineStorage.sol";
 import {MarketLib} from "./libraries/MarketLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
 import {PositionMath} from "./libraries/PositionMath.sol";
 import {RiskLib} from "./libraries/RiskLib.sol";
-import {VestingLib} from "./libraries/VestingLib.sol";
 
 /// @title PerpEngine
 /// @notice Markets, isolated positions, the LP ledger and the loss waterfall of Bulwark.
@@ -56,11 +56,8 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     IBackstopModule public backstop;
     address public treasury;
 
-    mapping(uint256 marketId => MarketState) internal _markets;
-    mapping(address account => mapping(uint256 marketId => Position)) internal _positions;
-
-    /// @dev Two words, where the four balances lay before (the lens and the vault read them by getter).
-    Pool internal _pool;
+    // The markets, the positions and the LP pool live at EngineStorage's ERC-7201 root (`_markets()`,
+    // `_positions()`, `_pool()`), where the lens, the vault and the order book read them through `extsload`.
     mapping(address account => uint256) public claimable;
     /// @notice The order book: the only caller of the `execute*` functions, fixed when the engine is wired.
     address public orders;
@@ -105,7 +102,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         if (size == 0) revert ZeroSize();
         MarketState storage m = _open(marketId);
         // Only the size is read: the position is new, so its other word is zero too.
-        if (_positions[account][marketId].size != 0) revert PositionExists(account, marketId);
+        if (_positions()[account][marketId].size != 0) revert PositionExists(account, marketId);
         Position memory old;
 
         int256 index = _accrueFunding(m, price, size > 0);
@@ -196,11 +193,10 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         p.margin = uint256(margin).toUint128();
 
         // Realized profit added to the margin can lift the remaining position's profit cap.
-        uint256 reservedBefore = _pool.totalReserved;
-        _writePosition(account, marketId, m, old, p);
+        bool reserveGrew = _writePosition(account, marketId, m, old, p);
         _settleVault(funding - realized, false);
         _chargeFee(fee);
-        if (_pool.totalReserved > reservedBefore) _checkReserve();
+        if (reserveGrew) _checkReserve();
         emit PositionModified(
             account,
             marketId,
@@ -270,9 +266,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
         // More margin can lift the profit cap (up to the entry's initial margin): a lift the pool cannot back is
         // refused; a top-up that lifts nothing always works, and so does a reduce or a close.
-        uint256 reservedBefore = _pool.totalReserved;
-        _writePosition(msg.sender, marketId, m, old, p);
-        if (_pool.totalReserved > reservedBefore) _checkReserve();
+        if (_writePosition(msg.sender, marketId, m, old, p)) _checkReserve();
         _pull(msg.sender, amount);
         emit PositionModified(msg.sender, marketId, 0, p.size, 0, p.entryPrice, p.margin, 0, 0, 0);
     }
@@ -329,7 +323,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         for (uint256 i; i < accounts.length; ++i) {
             uint256 marketId = marketIds[i];
             if (marketId >= count) continue;
-            MarketState storage m = _markets[marketId];
+            MarketState storage m = _markets()[marketId];
             if (prices[marketId] == 0) {
                 try this.marketPrice(marketId) returns (uint256 price) {
                     prices[marketId] = price;
@@ -341,7 +335,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
             }
             if (prices[marketId] == type(uint256).max) continue;
 
-            Position memory p = _positions[accounts[i]][marketId];
+            Position memory p = _positions()[accounts[i]][marketId];
             if (p.size == 0) continue;
             int256 index = _sideIndex(indexes[marketId], borrows[marketId], p.size > 0);
             RiskLib.Plan memory plan = RiskLib.plan(configs[marketId], p, prices[marketId], index, DEN);
@@ -358,7 +352,6 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     function distributeFees() external nonReentrant {
         if (address(backstop) == address(0)) revert NotWired();
         ConfigLogic.distributeFees(
-            _pool,
             claimable,
             backstop,
             treasury,
@@ -372,8 +365,9 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     /// @inheritdoc IPerpEngine
     function creditLiquidity(uint256 assets) external onlyVault nonReentrant {
-        uint256 balance = _pool.lpBalance + assets;
-        _pool.lpBalance = balance.toUint128();
+        Pool storage pool = _pool();
+        uint256 balance = pool.lpBalance + assets;
+        pool.lpBalance = balance.toUint128();
         emit LiquidityAdded(assets, balance);
     }
 
@@ -381,8 +375,9 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     function withdrawLiquidity(address receiver, uint256 assets) external onlyVault nonReentrant {
         uint256 free = freeLiquidity();
         if (assets > free) revert InsufficientLiquidity(assets, free);
-        uint256 balance = _pool.lpBalance - assets;
-        _pool.lpBalance = uint128(balance); // cannot truncate: it only decreased
+        Pool storage pool = _pool();
+        uint256 balance = pool.lpBalance - assets;
+        pool.lpBalance = uint128(balance); // cannot truncate: it only decreased
         COLLATERAL.safeTransfer(receiver, assets);
         emit LiquidityRemoved(receiver, assets, balance);
     }
@@ -406,26 +401,26 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     ) external onlyRole(MARKET_ADMIN_ROLE) returns (uint256 marketId) {
         marketId = marketCount;
         if (marketId == ConstantsLib.MAX_MARKETS) revert TooManyMarkets(ConstantsLib.MAX_MARKETS);
-        ConfigLogic.initMarket(_markets[marketId], oracle, config, SCALE);
+        ConfigLogic.initMarket(marketId, oracle, config, SCALE);
         marketCount = uint64(marketId + 1); // at most MAX_MARKETS
         emit MarketAdded(marketId, address(oracle), config);
     }
 
     /// @inheritdoc IPerpEngine
     function setMarketConfig(uint256 marketId, MarketConfig calldata config) external onlyRole(MARKET_ADMIN_ROLE) {
-        ConfigLogic.setConfig(_open(marketId), _pool, marketId, config, SCALE);
+        ConfigLogic.setConfig(marketId, config, SCALE);
     }
 
     /// @inheritdoc IPerpEngine
     function settleMarket(uint256 marketId, uint80 roundId) external {
         // At the oracle's current price only for the market admin; at a proved last good round for anyone.
         if (roundId == 0) _checkRole(MARKET_ADMIN_ROLE);
-        ConfigLogic.settle(_open(marketId), _pool, marketId, roundId);
+        ConfigLogic.settle(marketId, roundId);
     }
 
     /// @inheritdoc IPerpEngine
     function setBorrowRate(uint256 marketId, uint256 ratePerDay) external onlyRole(MARKET_ADMIN_ROLE) {
-        ConfigLogic.setBorrowRate(_open(marketId), _pool, marketId, ratePerDay);
+        ConfigLogic.setBorrowRate(marketId, ratePerDay);
     }
 
     /// @inheritdoc IPerpEngine
@@ -465,7 +460,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     /// @inheritdoc IPerpEngine
     function getPosition(address account, uint256 marketId) external view returns (Position memory) {
-        return _positions[account][marketId];
+        return _positions()[account][marketId];
     }
 
     /// @inheritdoc IPerpEngine
@@ -484,27 +479,12 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     /// @inheritdoc IPerpEngine
     function lpBalance() external view returns (uint128) {
-        return _pool.lpBalance;
-    }
-
-    /// @inheritdoc IPerpEngine
-    function unvestedGains() external view returns (uint256) {
-        return VestingLib.unvested(_pool.vesting, _pool.vestingFrom, _pool.vestingEnd);
+        return _pool().lpBalance;
     }
 
     /// @inheritdoc IPerpEngine
     function totalReserved() external view returns (uint128) {
-        return _pool.totalReserved;
-    }
-
-    /// @inheritdoc IPerpEngine
-    function pendingProtocolFees() external view returns (uint128) {
-        return _pool.pendingProtocolFees;
-    }
-
-    /// @inheritdoc IPerpEngine
-    function pendingPenalties() external view returns (uint128) {
-        return _pool.pendingPenalties;
+        return _pool().totalReserved;
     }
 
     /// @inheritdoc IPerpEngine
@@ -514,7 +494,8 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     /// @inheritdoc IPerpEngine
     function freeLiquidity() public view returns (uint256) {
-        return MathLib.pos(int256(uint256(_pool.lpBalance)) - int256(uint256(_pool.totalReserved)));
+        Pool storage pool = _pool();
+        return MathLib.pos(int256(uint256(pool.lpBalance)) - int256(uint256(pool.totalReserved)));
     }
 
     // ================================================================ internal: liquidation
@@ -544,7 +525,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
             // refund, the vault books the rest: the trader's loss less what is socialized.
             int256 received = int256(uint256(p.margin) + covered) - int256(plan.keeperFee + plan.penalty + plan.refund);
             _settleVault(received, true);
-            if (plan.badDebt > 0) ConfigLogic.vestStep(m, _pool, price, SCALE, DEN, received - markBefore);
+            if (plan.badDebt > 0) ConfigLogic.vestStep(m, price, SCALE, DEN, received - markBefore);
         } else {
             remainingSize = p.size > 0 ? p.size - int256(plan.sizeClosed) : p.size + int256(plan.sizeClosed);
             Position memory r = Position(
@@ -556,7 +537,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
             _writePosition(account, marketId, m, p, r);
             _settleVault(traderLoss, true);
         }
-        if (plan.penalty > 0) _pool.pendingPenalties += plan.penalty.toUint128();
+        if (plan.penalty > 0) _pool().pendingPenalties += plan.penalty.toUint128();
 
         emit KeeperPaid(account, marketId, feeRecipient, plan.keeperFee);
         if (plan.penalty > 0) emit PenaltyPaid(account, marketId, plan.penalty);
@@ -608,14 +589,14 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     }
 
     /// @dev Replaces `old` by `p` in storage and in the market's aggregates, keeping `totalReserved` equal
-    /// to the sum of the markets' reserves.
+    /// to the sum of the markets' reserves. Returns whether `totalReserved` grew (its side's reserve did).
     function _writePosition(
         address account,
         uint256 marketId,
         MarketState storage m,
         Position memory old,
         Position memory p
-    ) internal {
+    ) internal returns (bool reserveGrew) {
         // A position never changes side (open starts it, close ends it), so only its side's reserve moves.
         bool long = old.size > 0 || p.size > 0;
         uint256 im = m.config.initialMarginRatio * ConfigLib.RATIO_UNIT;
@@ -623,9 +604,13 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
         uint256 reserveBefore = _reserveOf(m, long, im, factor);
         _aggregate(m, old, false);
         _aggregate(m, p, true);
-        _pool.totalReserved = (_pool.totalReserved + _reserveOf(m, long, im, factor) - reserveBefore).toUint128();
-        if (p.size == 0) delete _positions[account][marketId];
-        else _positions[account][marketId] = p;
+        uint256 reserveAfter = _reserveOf(m, long, im, factor);
+        Pool storage pool = _pool();
+        pool.totalReserved = (pool.totalReserved + reserveAfter - reserveBefore).toUint128();
+        reserveGrew = reserveAfter > reserveBefore;
+        mapping(uint256 => Position) storage positions = _positions()[account];
+        if (p.size == 0) delete positions[marketId];
+        else positions[marketId] = p;
     }
 
     /// @dev Adds `p` to (or removes it from) its market's sums. Each term is computed the same way both
@@ -706,17 +691,29 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     // ================================================================ internal: markets and money
 
-    /// @dev A market exists once it has a config (ConfigLogic's bounds keep `initialMarginRatio` at 1 % or
-    /// more): the check reads the ratios' word, which every action reads anyway, instead of `marketCount`.
-    function _market(uint256 marketId) internal view returns (MarketState storage m) {
-        m = _markets[marketId];
-        if (m.config.initialMarginRatio == 0) revert UnknownMarket(marketId);
+    /// @dev The markets (EngineStorage).
+    function _markets() private view returns (mapping(uint256 => MarketState) storage) {
+        return EngineStorage.load().markets;
     }
 
-    /// @dev A market that is not settled: trades through the order book and config changes need one.
-    function _open(uint256 marketId) internal view returns (MarketState storage m) {
-        m = _market(marketId);
-        if (m.lastFundingTime == SETTLED) revert MarketIsSettled(marketId);
+    /// @dev The positions (EngineStorage).
+    function _positions() private view returns (mapping(address => mapping(uint256 => Position)) storage) {
+        return EngineStorage.load().positions;
+    }
+
+    /// @dev The LP pool's ledger (EngineStorage).
+    function _pool() private view returns (Pool storage) {
+        return EngineStorage.load().pool;
+    }
+
+    /// @dev Market `marketId`, which must exist (EngineStorage.existingMarket).
+    function _market(uint256 marketId) internal view returns (MarketState storage) {
+        return EngineStorage.existingMarket(marketId);
+    }
+
+    /// @dev Market `marketId`, which must exist and not be settled (EngineStorage.openMarket).
+    function _open(uint256 marketId) internal view returns (MarketState storage) {
+        return EngineStorage.openMarket(marketId);
     }
 
     /// @dev A market's price: its oracle's, or the settlement price once settled (its feed is never read
@@ -726,7 +723,7 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     }
 
     function _existing(address account, uint256 marketId) internal view returns (Position memory p) {
-        p = _positions[account][marketId];
+        p = _positions()[account][marketId];
         if (p.size == 0) revert NoPosition(account, marketId);
     }
 
@@ -746,15 +743,13 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     /// @dev Moves the funding index and the borrow index to now at `price` and returns both (AccrualLib).
     function _accrue(MarketState storage m, uint256 price) internal returns (int256 index, uint256 borrow) {
-        return AccrualLib.accrue(m, _pool, price);
+        return AccrualLib.accrue(m, _pool(), price);
     }
 
-    /// @dev The index a position settles funding and borrowing against: the funding index plus the borrow
-    /// index for a long, minus it for a short. Settled as `size x (index - checkpoint)`, a long then pays
-    /// funding and borrowing, and a short receives funding and pays borrowing.
+    /// @dev The index a position on the `long` side settles against, from the borrow index as stored
+    /// (AccrualLib.sideIndex).
     function _sideIndex(int256 index, uint256 borrow, bool long) internal pure returns (int256) {
-        int256 b = int256(borrow * PositionMath.BORROW_UNIT);
-        return long ? index + b : index - b;
+        return AccrualLib.sideIndex(index, borrow * PositionMath.BORROW_UNIT, long);
     }
 
     function _reserveOf(MarketState storage m, bool long, uint256 im, uint256 factor) internal view returns (uint256) {
@@ -766,19 +761,22 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
 
     /// @dev New positions must leave every open position's capped profit payable from the LP pool.
     function _checkReserve() internal view {
-        if (_pool.totalReserved > _pool.lpBalance) revert InsufficientLiquidity(_pool.totalReserved, _pool.lpBalance);
+        Pool storage pool = _pool();
+        (uint256 reserved, uint256 balance) = (pool.totalReserved, pool.lpBalance);
+        if (reserved > balance) revert InsufficientLiquidity(reserved, balance);
     }
 
     /// @dev Books `delta` to the LP pool (positive: the vault gains). A trader action that would overdraw
     /// the pool reverts; a liquidation (`saturate`) never does, and the pool then stops at zero.
     function _settleVault(int256 delta, bool saturate) internal {
-        int256 balance = int256(uint256(_pool.lpBalance)) + delta;
+        Pool storage pool = _pool();
+        int256 balance = int256(uint256(pool.lpBalance)) + delta;
         if (balance < 0) {
-            if (!saturate) revert InsufficientLiquidity(MathLib.abs(delta), _pool.lpBalance);
+            if (!saturate) revert InsufficientLiquidity(MathLib.abs(delta), pool.lpBalance);
             emit PoolShortfall(uint256(-balance));
             balance = 0;
         }
-        _pool.lpBalance = uint256(balance).toUint128();
+        pool.lpBalance = uint256(balance).toUint128();
     }
 
     /// @dev Splits a trading fee: the protocol's part (rounded down) waits for `distributeFees`; the rest
@@ -786,8 +784,9 @@ contract PerpEngine is IPerpEngine, AccessControl, Pausable, ReentrancyGuardTran
     function _chargeFee(uint256 fee) internal {
         if (fee == 0) return;
         uint256 protocolPart = fee.wMulDown(uint256(backstopFeeShare) + treasuryFeeShare);
-        _pool.pendingProtocolFees += protocolPart.toUint128();
-        _pool.lpBalance += (fee - protocolPart).toUint128();
+        Pool storage pool = _pool();
+        pool.pendingProtocolFees += protocolPart.toUint128();
+        pool.lpBalance += (fee - protocolPart).toUint128();
     }
 
     /// @dev Pays `amount` to `account`; if the token refuses (a blocklist), it waits in `claimable`.

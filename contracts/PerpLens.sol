@@ -3,12 +3,14 @@ pragma solidity 0.8.34;
 
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 
-import {IPerpEngine, Market, MarketConfig, Position} from "./interfaces/IPerpEngine.sol";
+import {IPerpEngine, Market, MarketConfig, Pool, Position} from "./interfaces/IPerpEngine.sol";
 import {GapShortfall, IPerpLens, LiquidationPreview, PositionHealth} from "./interfaces/IPerpLens.sol";
+import {EngineStorage} from "./libraries/EngineStorage.sol";
 import {MarketLib} from "./libraries/MarketLib.sol";
 import {MathLib, WAD} from "./libraries/MathLib.sol";
 import {PositionMath} from "./libraries/PositionMath.sol";
 import {RiskLib} from "./libraries/RiskLib.sol";
+import {VestingLib} from "./libraries/VestingLib.sol";
 
 /// @title PerpLens
 /// @notice Position views for front ends; see IPerpLens.
@@ -29,7 +31,7 @@ contract PerpLens is IPerpLens {
     /// @inheritdoc IPerpLens
     function getMarket(uint256 marketId) public view returns (Market memory) {
         if (marketId >= engine.marketCount()) revert IPerpEngine.UnknownMarket(marketId);
-        return MarketLib.load(engine, marketId);
+        return EngineStorage.market(engine, marketId);
     }
 
     /// @inheritdoc IPerpLens
@@ -149,6 +151,22 @@ contract PerpLens is IPerpLens {
             uint256 size = uint256(m.longSize) + m.shortSize;
             if (size != 0) total += PositionMath.notional(size, MarketLib.price(m), DEN);
         }
+    }
+
+    /// @inheritdoc IPerpLens
+    function unvestedGains() external view returns (uint256) {
+        Pool memory pool = EngineStorage.pool(engine);
+        return VestingLib.unvested(pool.vesting, pool.vestingFrom, pool.vestingEnd);
+    }
+
+    /// @inheritdoc IPerpLens
+    function pendingProtocolFees() external view returns (uint128) {
+        return EngineStorage.pool(engine).pendingProtocolFees;
+    }
+
+    /// @inheritdoc IPerpLens
+    function pendingPenalties() external view returns (uint128) {
+        return EngineStorage.pool(engine).pendingPenalties;
     }
 
     /// @inheritdoc IPerpLens

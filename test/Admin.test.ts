@@ -457,7 +457,7 @@ describe("PerpEngine admin", function () {
       // 50 % of a 1.5 fee to the protocol: 0.6 backstop-side + 0.15 treasury share, all of the rest to LPs.
       const lpBefore = await s.engine.lpBalance();
       await s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
-      expect(await s.engine.pendingProtocolFees()).to.equal((15n * s.unit) / 20n);
+      expect(await s.lens.pendingProtocolFees()).to.equal((15n * s.unit) / 20n);
       expect((await s.engine.lpBalance()) - lpBefore).to.equal((15n * s.unit) / 20n);
     });
 

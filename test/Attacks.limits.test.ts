@@ -438,7 +438,7 @@ describe("Limits that hold while LPs cannot leave", function () {
     await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, 3_000n * u);
     await s.orders.connect(s.alice).closePosition(ETH);
     await s.token.setBlocked(s.treasury, true);
-    const pending = await s.engine.pendingProtocolFees();
+    const pending = await s.lens.pendingProtocolFees();
     // A third of the protocol's part goes to the treasury (0.1 of 0.3), less the unit left behind.
     const toTreasury = ((pending - 1n) * 10n ** 17n) / (3n * 10n ** 17n);
     const backstopBefore = await s.token.balanceOf(s.backstop);

@@ -75,13 +75,13 @@ function vestingGain(s: S, receipt: { logs: readonly Log[] } | null) {
 
 /**
  * What the vesting stream paid Dave's shares while he held them: what was vesting at his entry's block, plus
- * the gains `added` since, less what was still vesting at his exit's block (the engine's own figures), pro rata
+ * the gains `added` since, less what was still vesting at his exit's block (the engine's pool, decoded by the lens), pro rata
  * to his part of the shares.
  */
 async function streamShare(s: S, entryBlock: number, exitBlock: number, added: bigint, shares: bigint, supply: bigint) {
-  if (!s.engine.unvestedGains) return 0n; // the code before gains vested
-  const atEntry: bigint = await s.engine.unvestedGains({ blockTag: entryBlock });
-  const atExit: bigint = await s.engine.unvestedGains({ blockTag: exitBlock });
+  if (!s.lens.unvestedGains) return 0n; // the code before gains vested
+  const atEntry: bigint = await s.lens.unvestedGains({ blockTag: entryBlock });
+  const atExit: bigint = await s.lens.unvestedGains({ blockTag: exitBlock });
   return ((atEntry + added - atExit) * shares) / supply;
 }
 
@@ -242,11 +242,11 @@ describe("Attacks on steps that are not oracle rounds", function () {
     expect(unvested, "the whole repayment vests").to.equal(repaid);
     expect(gain).to.be.lessThanOrEqual(share + 1n);
     // What had not vested when Dave left stayed in the pool, for the LP who stays: it is all his within the day.
-    const left: bigint = await s.engine.unvestedGains();
+    const left: bigint = await s.lens.unvestedGains();
     const balance: bigint = await s.engine.lpBalance();
     expect(left).to.be.greaterThan(0n);
     await time.increase(VESTING);
-    expect(await s.engine.unvestedGains()).to.equal(0n);
+    expect(await s.lens.unvestedGains()).to.equal(0n);
     expect(await s.engine.lpBalance()).to.equal(balance);
   });
 });

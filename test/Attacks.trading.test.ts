@@ -244,7 +244,7 @@ describe("Attacks with hostile collateral tokens", function () {
     await s.feed.updateAnswer(feedPrice(3_300));
     // distributeFees would succeed from anyone: only the guard can make the token's callback revert.
     await s.token.arm(s.engine, s.engine.interface.encodeFunctionData("distributeFees"));
-    const pendingFees = await s.engine.pendingProtocolFees();
+    const pendingFees = await s.lens.pendingProtocolFees();
     const fee = tradingFee(WAD, usd(3_300), FEE_RATIO, 6);
     const payout = 500n * s.unit + 300n * s.unit - fee;
     const tx = s.orders.connect(s.alice).closePosition(ETH);
@@ -254,7 +254,7 @@ describe("Attacks with hostile collateral tokens", function () {
     expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(0n);
     expect(await s.engine.claimable(s.alice)).to.equal(payout);
     // The nested distributeFees did not run: only the close's fee was added.
-    expect(await s.engine.pendingProtocolFees()).to.equal(pendingFees + splitFee(fee).protocol);
+    expect(await s.lens.pendingProtocolFees()).to.equal(pendingFees + splitFee(fee).protocol);
     await s.token.disarm();
     await expect(s.engine.connect(s.alice).claim(s.alice)).to.changeTokenBalance(ethers, s.token, s.alice, payout);
   });

@@ -44,7 +44,7 @@ describe("guards", function () {
       s.alice,
       300n * s.unit,
     );
-    expect([await s.engine.lpBalance(), await s.engine.pendingProtocolFees()]).to.deep.equal([lpBefore, 0n]);
+    expect([await s.engine.lpBalance(), await s.lens.pendingProtocolFees()]).to.deep.equal([lpBefore, 0n]);
   });
 
   it("the backstop reports the interfaces it implements (ERC-165)", async function () {

@@ -86,7 +86,7 @@ describe("LP entry and exit that cannot be played", function () {
     // what the capped mark did not count of it vests.
     const honestBefore = await s.vault.convertToAssets(await s.vault.balanceOf(s.lp));
     await s.engine.connect(s.keeper).liquidate(s.alice, ETH, s.keeper);
-    const step: bigint = await s.engine.unvestedGains();
+    const step: bigint = await s.lens.unvestedGains();
     expect(step, "the cover vests").to.be.greaterThan(29_000n * s.unit);
     const first = await round(s, 2_400, 30n);
     const entry = await (await s.vault.connect(s.keeper).executeRequest(attacker, [first, 0n])).wait();
@@ -101,13 +101,13 @@ describe("LP entry and exit that cannot be played", function () {
     const gain: bigint = (await s.token.balanceOf(attacker)) - before - deposit;
     // Dave took no more than the stream paid his shares while he held them (61 s of a day).
     const streamed =
-      (await s.engine.unvestedGains({ blockTag: entry!.blockNumber })) -
-      (await s.engine.unvestedGains({ blockTag: exit!.blockNumber }));
+      (await s.lens.unvestedGains({ blockTag: entry!.blockNumber })) -
+      (await s.lens.unvestedGains({ blockTag: exit!.blockNumber }));
     const daveStream = (streamed * shares) / supply;
     expect(gain).to.be.lessThanOrEqual(daveStream + 1n);
     // The honest LP, who stays, has all of the cover's step once it has vested, but Dave's stream.
     await round(s, 2_400, 86_400n);
-    expect(await s.engine.unvestedGains()).to.equal(0n);
+    expect(await s.lens.unvestedGains()).to.equal(0n);
     const honestEnd = await s.vault.convertToAssets(await s.vault.balanceOf(s.lp));
     expect(honestEnd - honestBefore).to.be.closeTo(step - daveStream, 3n);
   });

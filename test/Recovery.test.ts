@@ -46,8 +46,8 @@ describe("loss recovery", function () {
   it("distributeFees repays half the backstop's income to the LP pool and streams the rest to stakers", async function () {
     const s = await networkHelpers.loadFixture(crashed);
     await trade(s, 2);
-    const pending = await s.engine.pendingProtocolFees();
-    const penalties = await s.engine.pendingPenalties();
+    const pending = await s.lens.pendingProtocolFees();
+    const penalties = await s.lens.pendingPenalties();
     const fees = pending - 1n; // one unit stays behind
     const toTreasury =
       (fees * (await s.engine.treasuryFeeShare())) /

@@ -34,7 +34,7 @@ async function ledger(s: System) {
   return {
     lpBalance: await s.engine.lpBalance(),
     totalReserved: await s.engine.totalReserved(),
-    pendingProtocolFees: await s.engine.pendingProtocolFees(),
+    pendingProtocolFees: await s.lens.pendingProtocolFees(),
     engineTokens: await s.token.balanceOf(s.engine),
   };
 }
@@ -584,7 +584,7 @@ for (const [name, fixture, bareFixture] of cases) {
         await s.orders.connect(s.bob).openPosition(ETH, -(7n * WAD) / 3n, 1_000n * u);
         const fees = [WAD, (7n * WAD) / 3n].map((size) => tradingFee(size, usd(3_000), FEE_RATIO, s.decimals));
         const pending = fees.map((f) => splitFee(f).protocol).reduce((a, b) => a + b);
-        expect(await s.engine.pendingProtocolFees()).to.equal(pending);
+        expect(await s.lens.pendingProtocolFees()).to.equal(pending);
         // One unit stays behind so that the slot never returns to zero (a cheaper next fee).
         const paid = pending - 1n;
         const toTreasury = mulDivDown(paid, WAD / 10n, (3n * WAD) / 10n);
@@ -597,7 +597,7 @@ for (const [name, fixture, bareFixture] of cases) {
           [s.engine, s.backstop, s.treasury],
           [-paid, toBackstop, toTreasury],
         );
-        expect(await s.engine.pendingProtocolFees()).to.equal(1n);
+        expect(await s.lens.pendingProtocolFees()).to.equal(1n);
         // Only the unit left behind: a second call moves nothing.
         await expect(s.engine.distributeFees()).to.emit(s.engine, "FeesDistributed").withArgs(0n, 0n);
       });
@@ -660,8 +660,8 @@ for (const [name, fixture] of [
         const owed =
           (await s.engine.lpBalance()) +
           margins +
-          (await s.engine.pendingProtocolFees()) +
-          (await s.engine.pendingPenalties());
+          (await s.lens.pendingProtocolFees()) +
+          (await s.lens.pendingPenalties());
         expect(await s.token.balanceOf(s.engine), step).to.equal(owed);
       };
       const odd = (n: bigint) => (n * WAD) / 7n + 13n; // sizes that divide unevenly

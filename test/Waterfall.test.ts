@@ -151,8 +151,8 @@ for (const decimals of [6, 18]) {
       await s.engine.connect(s.keeper).liquidate(s.alice, ETH, s.keeper);
       // Opening fees: 15 + 15 tokens, 30 % of each (4.5) pending for the protocol. One unit stays behind
       // (the slot never returns to zero); the treasury gets a third of the rest, rounded down.
-      expect(await s.engine.pendingProtocolFees()).to.equal(tokens(9n));
-      expect(await s.engine.pendingPenalties()).to.equal(tokens(280n));
+      expect(await s.lens.pendingProtocolFees()).to.equal(tokens(9n));
+      expect(await s.lens.pendingPenalties()).to.equal(tokens(280n));
       const fees = tokens(9n) - 1n;
       const toTreasury = fees / 3n;
       const toBackstop = fees - toTreasury + tokens(280n);
@@ -173,7 +173,7 @@ for (const decimals of [6, 18]) {
       expect(await s.backstop.totalAssets()).to.equal(tokens(1_000n));
       await networkHelpers.time.increaseTo(from + period);
       expect(await s.backstop.totalAssets()).to.equal(tokens(1_000n) + toBackstop);
-      expect([await s.engine.pendingProtocolFees(), await s.engine.pendingPenalties()]).to.deep.equal([1n, 0n]);
+      expect([await s.lens.pendingProtocolFees(), await s.lens.pendingPenalties()]).to.deep.equal([1n, 0n]);
     });
   });
 }

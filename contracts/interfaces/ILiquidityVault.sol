@@ -5,7 +5,8 @@ import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 
 /// @title ILiquidityVault
 /// @notice LPs' shares in the pool that is the traders' counterparty. The pool's tokens and ledger live in
-/// the PerpEngine; this vault is its ERC-4626 face, marked to the oracle from the engine's storage (`MarketLib`).
+/// the PerpEngine; this vault is its ERC-4626 face, marked to the oracle from the engine's storage
+/// (`EngineStorage`, `MarketLib`).
 interface ILiquidityVault is IERC4626 {
     /// @notice An LP's pending request: a deposit of `amount` assets or a redemption of `amount` shares, both
     /// escrowed in the vault, priced by the first round of each market's feed at or after `notBefore`, and

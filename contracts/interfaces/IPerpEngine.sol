@@ -89,16 +89,17 @@ struct MarketState {
     uint256 settlementPrice; // 18 decimals; set once the market is settled (its clock then reads SETTLED)
 }
 
-/// @notice The LP pool's ledger in the engine, three words: what trades and liquidations move, what waits
-/// for `distributeFees`, and the gains still vesting into the LP mark.
+/// @notice The LP pool's ledger in the engine, three words: what trades and liquidations move, the gains still
+/// vesting into the LP mark (next to it, so that the vault reads both in one `extsload`), and what waits for
+/// `distributeFees`.
 struct Pool {
     uint128 lpBalance; // realized LP assets, vesting gains included
     uint128 totalReserved; // sum over markets of their positions' profit caps
-    uint128 pendingProtocolFees; // trading fees owed to the backstop and the treasury
-    uint128 pendingPenalties; // liquidation penalties owed to the backstop
     uint128 vesting; // gains that are not oracle rounds (covers, repayments), unvested at `vestingFrom`
     uint48 vestingFrom; // when `vesting` was last set
     uint48 vestingEnd; // `vesting` vests linearly from `vestingFrom` to this time (VestingLib)
+    uint128 pendingProtocolFees; // trading fees owed to the backstop and the treasury
+    uint128 pendingPenalties; // liquidation penalties owed to the backstop
 }
 
 /// @notice A position: isolated, one per (account, market).
@@ -337,8 +338,9 @@ interface IPerpEngine {
     // ---------------------------------------------------------------- views
     /// @notice `account`'s position in `marketId` (all zero if none).
     function getPosition(address account, uint256 marketId) external view returns (Position memory);
-    /// @notice Raw storage: `nSlots` words from `startSlot`. PerpLens decodes markets from it, so the
-    /// engine spends no bytecode on views that only read (as Uniswap v4's PoolManager and Morpho Blue do).
+    /// @notice Raw storage: `nSlots` words from `startSlot`. The lens and the vault read markets and the pool
+    /// from it at the slots `EngineStorage` computes, so the engine spends no bytecode on views that only read
+    /// (as Uniswap v4's PoolManager and Morpho Blue do).
     function extsload(bytes32 startSlot, uint256 nSlots) external view returns (bytes32[] memory);
     /// @notice Realized LP balance not reserved for open positions' capped profits.
     function freeLiquidity() external view returns (uint256);
@@ -346,16 +348,8 @@ interface IPerpEngine {
     function marketPrice(uint256 marketId) external view returns (uint256);
     /// @notice Realized LP assets: the pool before it is marked to the oracle, vesting gains included.
     function lpBalance() external view returns (uint128);
-    /// @notice The part of `lpBalance` still vesting: gains that are not oracle rounds (a backstop cover the mark
-    /// did not count, a recovery repayment) enter the LP mark linearly over up to a day (`VestingLib`), so that no
-    /// request made or executed around one can take it.
-    function unvestedGains() external view returns (uint256);
     /// @notice The sum over markets of their positions' profit caps, which the pool must back.
     function totalReserved() external view returns (uint128);
-    /// @notice Trading fees owed to the backstop and the treasury, until `distributeFees`.
-    function pendingProtocolFees() external view returns (uint128);
-    /// @notice Liquidation penalties owed to the backstop, until `distributeFees`.
-    function pendingPenalties() external view returns (uint128);
     function marketCount() external view returns (uint64);
     function collateral() external view returns (address);
     function vault() external view returns (ILiquidityVault);

@@ -57,7 +57,7 @@ interface IPerpLens {
     error InvalidGap(int256 move);
 
     /// @notice Market `marketId` as the engine stores it: oracle, funding state, per-side aggregates, config.
-    /// @dev Decoded from the engine's raw storage (`IPerpEngine.extsload`). Reverts with
+    /// @dev Decoded from the engine's raw storage (`IPerpEngine.extsload`, `EngineStorage`). Reverts with
     /// `IPerpEngine.UnknownMarket` for an id the engine does not have.
     function getMarket(uint256 marketId) external view returns (Market memory);
 
@@ -107,4 +107,16 @@ interface IPerpLens {
     function coverageRatio() external view returns (uint256);
 
     function engine() external view returns (IPerpEngine);
+
+    /// @notice The part of the engine's `lpBalance` still vesting: gains that are not oracle rounds (a backstop
+    /// cover the mark did not count, a recovery repayment) enter the LP mark linearly over up to a day
+    /// (`VestingLib`), so that no request made or executed around one can take it.
+    /// @dev Decoded from the engine's pool (`EngineStorage.pool`), as the vault reads it.
+    function unvestedGains() external view returns (uint256);
+
+    /// @notice Trading fees the engine owes the backstop and the treasury, until `distributeFees`.
+    function pendingProtocolFees() external view returns (uint128);
+
+    /// @notice Liquidation penalties the engine owes the backstop, until `distributeFees`.
+    function pendingPenalties() external view returns (uint128);
 }

@@ -54,29 +54,4 @@ library ConfigLib {
         c.minNotional = s.minNotional;
         c.skewScale = s.skewScale;
     }
-
-    /// @dev What `risk` reads, from the raw words (PerpLens decodes the engine's storage with it): the
-    /// compiler packs a StoredConfig from the low end in declaration order: eight 32-bit ratios; two 72-bit
-    /// keeper fees and the 112-bit partial threshold; the 128-bit minimum notional and skew scale.
-    function decode(bytes32 ratios, bytes32 fees, bytes32 sizes) internal pure returns (MarketConfig memory c) {
-        uint256 r = uint256(ratios);
-        c.initialMarginRatio = _ratio(r, 0);
-        c.maintenanceMarginRatio = _ratio(r, 1);
-        c.tradingFeeRatio = _ratio(r, 2);
-        c.liquidationPenaltyRatio = _ratio(r, 3);
-        c.keeperFeeRatio = _ratio(r, 4);
-        c.maxProfitFactor = _ratio(r, 5);
-        c.maxFundingRatePerDay = _ratio(r, 6);
-        c.partialLiquidationBuffer = _ratio(r, 7);
-        c.minKeeperFee = uint72(uint256(fees));
-        c.maxKeeperFee = uint72(uint256(fees) >> 72);
-        c.partialLiquidationThreshold = uint112(uint256(fees) >> 144);
-        c.minNotional = uint128(uint256(sizes));
-        c.skewScale = uint128(uint256(sizes) >> 128);
-    }
-
-    /// @dev The `i`-th 32-bit ratio of a word, from the low end, back in 18 decimals (< 2^64: 4.3e19).
-    function _ratio(uint256 word, uint256 i) private pure returns (uint64) {
-        return uint64(uint256(uint32(word >> (32 * i))) * RATIO_UNIT);
-    }
 }

@@ -66,12 +66,6 @@ library ConstantsLib {
     uint256 internal constant MAX_EXECUTION_GAS = 3_000_000;
     uint256 internal constant MAX_LP_EXECUTION_GAS_PER_MARKET = 200_000;
 
-    // ---- engine storage (read by PerpLens and the OrderBook through `extsload`) ----
-    /// @dev The slot of `PerpEngine._markets`; a market is `MARKET_WORDS` words from keccak(id, slot): nine
-    /// read by trades, and the settlement price.
-    uint256 internal constant MARKETS_SLOT = 5;
-    uint256 internal constant MARKET_WORDS = 10;
-
     // ---- oracle ----
     uint256 internal constant MIN_ORACLE_MAX_AGE = 1 minutes;
     uint256 internal constant MAX_ORACLE_MAX_AGE = 2 days;

@@ -7,8 +7,7 @@ import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IER
 
 import {IPerpEngine} from "../interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "../interfaces/IPriceOracle.sol";
-import {ConfigLib} from "../libraries/ConfigLib.sol";
-import {ConstantsLib} from "../libraries/ConstantsLib.sol";
+import {EngineStorage} from "../libraries/EngineStorage.sol";
 import {MathLib, WAD} from "../libraries/MathLib.sol";
 import {PositionMath} from "../libraries/PositionMath.sol";
 
@@ -120,9 +119,9 @@ contract InstantOrders {
 
     /// @dev The market's oracle and trading fee ratio, from the engine's storage (zero for no market).
     function _market(uint256 marketId) private view returns (IPriceOracle oracle, uint256 feeRatio) {
-        bytes32 base = keccak256(abi.encode(marketId, ConstantsLib.MARKETS_SLOT));
-        bytes32[] memory w = IPerpEngine(engine).extsload(base, 6);
-        oracle = IPriceOracle(address(uint160(uint256(w[0]))));
-        feeRatio = uint256(uint32(uint256(w[5]) >> 64)) * ConfigLib.RATIO_UNIT;
+        uint256 words = EngineStorage.CONFIG_WORD + 1;
+        bytes32[] memory w = IPerpEngine(engine).extsload(EngineStorage.marketSlot(marketId), words);
+        oracle = IPriceOracle(address(uint160(uint256(w[EngineStorage.ORACLE_WORD]))));
+        feeRatio = EngineStorage.decodeTradingFeeRatio(w[EngineStorage.CONFIG_WORD]);
     }
 }

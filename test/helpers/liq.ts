@@ -257,8 +257,8 @@ export async function expectSolvent(s: any, accounts: unknown[]) {
   const owed =
     margins +
     (await s.engine.lpBalance()) +
-    (await s.engine.pendingProtocolFees()) +
-    (await s.engine.pendingPenalties()) +
+    (await s.lens.pendingProtocolFees()) +
+    (await s.lens.pendingPenalties()) +
     claimable;
   expect(await s.token.balanceOf(s.engine), "engine balance covers margins, LP, fees, penalties, claims").to.be.gte(
     owed,
@@ -373,7 +373,7 @@ export async function checkedLiquidation(
   const who = [recipient, account, s.engine, s.backstop];
   const before = await Promise.all(who.map((a) => s.token.balanceOf(a)));
   const lpBefore: bigint = await s.engine.lpBalance();
-  const penaltiesBefore: bigint = await s.engine.pendingPenalties();
+  const penaltiesBefore: bigint = await s.lens.pendingPenalties();
   const claimableBefore: bigint = await s.engine.claimable(account);
   const backstopAssetsBefore: bigint = await s.backstop.totalAssets();
 
@@ -433,7 +433,7 @@ export async function checkedLiquidation(
   expect(await s.engine.claimable(account), "claimable").to.equal(claimableBefore + e.refund - refundPaid);
 
   const lpDelta = (await s.engine.lpBalance()) - lpBefore;
-  expect((await s.engine.pendingPenalties()) - penaltiesBefore, "penalty to pending penalties").to.equal(e.penalty);
+  expect((await s.lens.pendingPenalties()) - penaltiesBefore, "penalty to pending penalties").to.equal(e.penalty);
   if (e.full) {
     expect(lpDelta, "LP ledger books the trader's loss less the socialized part").to.equal(
       e.funding - e.pnlClosed - socialized,

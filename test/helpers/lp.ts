@@ -1,24 +1,19 @@
 import type { Signer } from "ethers";
 import { ethers, networkHelpers } from "./system.js";
 
-/** The engine's storage slot of its `markets` mapping (ConstantsLib.MARKETS_SLOT). */
-const MARKETS_SLOT = 5n;
-const LO128 = (1n << 128n) - 1n;
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Sys = { engine: any; vault: any; orders: any; keeper?: Signer };
+type Sys = { engine: any; vault: any; orders: any; lens: any; keeper?: Signer };
 
-/** Market `id`'s oracle and whether it has open positions, read as MarketLib.loadForMark does. */
+/**
+ * Market `id`'s oracle, whether it has open positions and whether it is settled, as the lens decodes it from the
+ * engine's storage (EngineStorage: no slot is known here).
+ */
 export async function marketState(s: Sys, id: bigint) {
-  const base = BigInt(
-    ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["uint256", "uint256"], [id, MARKETS_SLOT])),
-  );
-  const words: string[] = await s.engine.extsload(ethers.toBeHex(base, 32), 5n);
-  const oracle = ethers.getAddress(ethers.toBeHex(BigInt(words[0]) & ((1n << 160n) - 1n), 20));
-  const open = (BigInt(words[2]) & LO128) !== 0n || (BigInt(words[3]) & LO128) !== 0n;
-  // A settled market's lastFundingTime is type(uint48).max: it is marked at its settlement price.
-  const settled = BigInt(words[4]) >> 208n === (1n << 48n) - 1n;
-  return { oracle, open, settled };
+  const m = await s.lens.getMarket(id);
+  const open = m.longSize !== 0n || m.shortSize !== 0n;
+  // A settled market is marked at its settlement price (zero until then).
+  const settled = m.settlementPrice !== 0n;
+  return { oracle: m.oracle as string, open, settled };
 }
 
 /** Whether any market has open positions (the one-transaction ERC-4626 paths then revert UseRequests). */

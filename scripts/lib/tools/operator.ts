@@ -226,8 +226,8 @@ export const systemStatus: Tool<CommonArgs> = {
         d.backstop.totalAssets(),
         orNull(d.lens.coverageRatio()),
         d.backstop.incomeStreaming(),
-        d.engine.pendingProtocolFees(),
-        d.engine.pendingPenalties(),
+        d.lens.pendingProtocolFees(),
+        d.lens.pendingPenalties(),
       ]);
     const tk = (x: bigint) => t(ctx, x);
     lines.push(

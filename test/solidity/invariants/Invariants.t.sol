@@ -386,7 +386,7 @@ contract InvariantsTest is BaseTest {
             address a = traders.trader(i);
             total += engine.getPosition(a, 0).margin + engine.getPosition(a, 1).margin + engine.claimable(a);
         }
-        total += engine.lpBalance() + engine.pendingProtocolFees() + engine.pendingPenalties();
+        total += engine.lpBalance() + lens.pendingProtocolFees() + lens.pendingPenalties();
     }
 
     function _assertNoViolations() private view {

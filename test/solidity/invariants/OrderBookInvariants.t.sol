@@ -106,7 +106,7 @@ contract OrderBookInvariantsTest is BaseTest {
 
     /// INV-SOLV-1 / INV-CONS-1 on the book's engine: its balance equals its ledger, to the unit.
     function invariant_INV_OB_CONS_engine_ledger_matches_its_balance() public view {
-        uint256 ledger = engine.lpBalance() + engine.pendingProtocolFees() + engine.pendingPenalties();
+        uint256 ledger = engine.lpBalance() + lens.pendingProtocolFees() + lens.pendingPenalties();
         for (uint256 i; i < handler.TRADERS(); ++i) {
             address a = handler.trader(i);
             ledger += engine.getPosition(a, 0).margin + engine.getPosition(a, 1).margin + engine.claimable(a);

@@ -137,9 +137,9 @@ contract KeeperHandler is HandlerBase {
 
     function distributeFees() external action {
         // One unit of fees stays behind in the engine (its slot never returns to zero).
-        uint256 pending = engine.pendingProtocolFees();
+        uint256 pending = lens.pendingProtocolFees();
         uint256 fees = pending == 0 ? 0 : pending - 1;
-        uint256 penalties = engine.pendingPenalties();
+        uint256 penalties = lens.pendingPenalties();
         uint256 shares = uint256(engine.backstopFeeShare()) + engine.treasuryFeeShare();
         uint256 toTreasury = shares == 0 ? 0 : (fees * engine.treasuryFeeShare()) / shares;
         // Socialized losses outstanding take the recovery share of the backstop's income first.
@@ -210,7 +210,7 @@ contract KeeperHandler is HandlerBase {
         b.claimable = engine.claimable(a);
         b.keeperBalance = _balance(KEEPER);
         b.lpBalance = engine.lpBalance();
-        b.pendingPenalties = engine.pendingPenalties();
+        b.pendingPenalties = lens.pendingPenalties();
     }
 
     /// @dev The waterfall of a full liquidation, layer by layer, or the remainder of a partial one.
@@ -220,7 +220,7 @@ contract KeeperHandler is HandlerBase {
         uint256 refund = _balance(a) - b.traderBalance + engine.claimable(a) - b.claimable;
         _checkDeferral(a, _balance(a) - b.traderBalance, engine.claimable(a) - b.claimable);
         uint256 covered = b.backstopBalance - _balance(address(backstop));
-        uint256 penalty = engine.pendingPenalties() - b.pendingPenalties;
+        uint256 penalty = lens.pendingPenalties() - b.pendingPenalties;
         ghosts.engineFlow("liquidate.keeper", 0, keeperPaid);
         ghosts.engineFlow("liquidate.refund", 0, _balance(a) - b.traderBalance);
         ghosts.engineFlow("liquidate.cover", covered, 0);

@@ -6,9 +6,9 @@ import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggreg
 import {OrderBook} from "../../../../contracts/OrderBook.sol";
 import {PerpEngine} from "../../../../contracts/PerpEngine.sol";
 import {Execution, IOrderBook, OrderKind, Request} from "../../../../contracts/interfaces/IOrderBook.sol";
-import {Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
+import {IPerpEngine, Position} from "../../../../contracts/interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "../../../../contracts/interfaces/IPriceOracle.sol";
-import {ConstantsLib} from "../../../../contracts/libraries/ConstantsLib.sol";
+import {EngineStorage} from "../../../../contracts/libraries/EngineStorage.sol";
 import {MockERC20} from "../../../../contracts/mocks/MockERC20.sol";
 import {Model} from "../../utils/Model.sol";
 import {Log, vm} from "../../utils/Vm.sol";
@@ -467,8 +467,7 @@ contract OrderBookHandler {
     }
 
     function _oracle(uint256 id) private view returns (IPriceOracle) {
-        bytes32 slot = keccak256(abi.encode(id, ConstantsLib.MARKETS_SLOT));
-        return IPriceOracle(address(uint160(uint256(ENGINE.extsload(slot, 1)[0]))));
+        return EngineStorage.oracle(IPerpEngine(address(ENGINE)), id);
     }
 
     function _feed(uint256 id) private view returns (MockV3Aggregator) {
