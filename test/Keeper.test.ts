@@ -121,10 +121,12 @@ describe("Keeper", function () {
     if (hre.globalOptions.coverage === true) this.skip();
     const s = await networkHelpers.loadFixture(openedAndMoved);
     const lines: string[] = [];
-    // A cap of 240,000 gas fits two of these liquidations with the 24 % headroom (about 205,000 with it),
-    // not three (about 274,000): the batch of three is split into two and one. The cap sits midway, so that
-    // the few thousand gas a cold slot or a first write moves an estimate by cannot change the split.
-    const keeper = keeperFor(s, { batchSize: 3, maxTxGas: 240_000n, log: (line) => lines.push(line) });
+    // A cap of 285,000 gas fits two of these liquidations with the 24 % headroom (230,578 with it, measured
+    // with estimateGas), not three (342,992): the batch of three is split into two and one. The cap sits
+    // midway, so that the few thousand gas a cold slot or a first write moves an estimate by cannot change the
+    // split (at 240,000 it failed on a fresh clone once the storage root and the vesting word had raised the
+    // estimate of two).
+    const keeper = keeperFor(s, { batchSize: 3, maxTxGas: 285_000n, log: (line) => lines.push(line) });
     const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
     const result = await keeper.tick();
     expect(result?.liquidated).to.equal(3);
@@ -133,7 +135,7 @@ describe("Keeper", function () {
     expect(batches.map((b) => Number(b.args.liquidated))).to.deep.equal([2, 1]);
     for (const b of batches) {
       const tx = await ethers.provider.getTransaction(b.transactionHash);
-      expect(tx!.gasLimit <= 240_000n, `gas limit ${tx!.gasLimit}`).to.equal(true);
+      expect(tx!.gasLimit <= 285_000n, `gas limit ${tx!.gasLimit}`).to.equal(true);
     }
   });
 
