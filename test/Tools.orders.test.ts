@@ -1,52 +1,13 @@
 import { expect } from "chai";
-import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { type CommonArgs, type Tool, execute } from "../scripts/lib/chain/cli.js";
-import type { Deployment } from "../scripts/lib/chain/deployment.js";
 import { Keeper } from "../scripts/lib/keeper/loop.js";
 import { cancelOrder, listOrders, requestOrder } from "../scripts/lib/tools/trader.js";
 import { commitmentOf, pendingRequests, readRequest, requestStruct } from "../scripts/lib/requests/orders.js";
 import { timelockSchedule } from "../scripts/lib/tools/timelock.js";
 import { verifyDeployment } from "../scripts/lib/tools/verify.js";
-import { connection, deployThroughIgnition, ETH, ethers, networkHelpers, nextRound, WAD } from "./helpers/ops.js";
+import { deployThroughIgnition, ETH, ethers, networkHelpers, nextRound, WAD } from "./helpers/ops.js";
+import { expectRefusal, run } from "./helpers/tool-run.js";
 
 type System = Awaited<ReturnType<typeof deployThroughIgnition>>;
-
-interface Outcome {
-  code: number;
-  out: string[];
-  err: string[];
-}
-
-async function run<A extends CommonArgs>(tool: Tool<A>, args: A, d: Deployment, signer: HardhatEthersSigner) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await execute(
-    { connection, deployment: d, signer, io: { out: (l) => out.push(l), err: (l) => err.push(l) } },
-    args,
-    tool,
-  );
-  return { code, out, err } satisfies Outcome;
-}
-
-async function chainState() {
-  const signers = await ethers.getSigners();
-  return {
-    block: await ethers.provider.getBlockNumber(),
-    nonces: await Promise.all(signers.slice(0, 11).map((s) => ethers.provider.getTransactionCount(s.address))),
-  };
-}
-
-/** Exit 1, nothing on stdout, one line "error: … [Name]" on stderr, nothing sent. */
-async function expectRefusal(attempt: () => Promise<Outcome>, name: string): Promise<string> {
-  const before = await chainState();
-  const r = await attempt();
-  expect(r.code, "exit code").to.equal(1);
-  expect(r.out, "stdout").to.deep.equal([]);
-  expect(r.err, "stderr: one line").to.have.length(1);
-  expect(r.err[0]).to.match(new RegExp(`^error: .* \\[${name}\\]$`));
-  expect(await chainState(), "nothing changed on chain").to.deep.equal(before);
-  return r.err[0];
-}
 
 const keeperFor = (s: System, overrides: Partial<ConstructorParameters<typeof Keeper>[3]> = {}) =>
   new Keeper(ethers, s, s.keeper, {
