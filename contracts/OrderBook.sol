@@ -14,6 +14,7 @@ import {IPerpEngine} from "./interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
 import {EngineStorage} from "./libraries/EngineStorage.sol";
+import {MathLib} from "./libraries/MathLib.sol";
 
 /// @title OrderBook
 /// @notice Every trade that adds risk or realizes PnL goes through here: a request now, an execution at the
@@ -27,7 +28,11 @@ import {EngineStorage} from "./libraries/EngineStorage.sol";
 /// execute, cannot cancel early and gets only a refund has no option to exercise, and nobody gains by not
 /// executing. The fee a request carries must pay its execution's gas at the request's own gas price
 /// (`minimumFee`), so that an executor who prices gas as the requester did is paid to execute it; LP requests
-/// take the same delay, life and minimum from here (`requestTerms`).
+/// take the same delay, life and minimum from here (`requestTerms`). And no new risk executes that a gap of a
+/// market's design size (`designGap`) would leave beyond what the backstop can cover in one window: the guard
+/// bounds every guarded market's shortfall at its design gap by its larger side's notional times (gap −
+/// maintenance ratio), sums the bounds, and cancels an Open or Increase that would take the sum past the
+/// backstop's `maxCover()` (`GapCoverExceeded`).
 /// @dev Holds the escrows of pending requests and the refunds the token refused (`claimable`, the vault's
 /// included), nothing else: its collateral balance equals their sum. The engine pulls an executed request's
 /// collateral from here. A pending request is one storage word (keccak256 of the request and its window, which
@@ -36,6 +41,7 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
     using SafeCast for int256;
+    using MathLib for uint256;
 
     /// @inheritdoc IOrderBook
     bytes32 public constant EXECUTOR_ROLE = keccak256("EXECUTOR_ROLE");
@@ -46,8 +52,9 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
     address public immutable gasTokenOracle;
     IERC20 private immutable COLLATERAL;
     uint256 private immutable ONE_TOKEN;
-    /// @dev 1e36 / ONE_TOKEN: wei (1e18 a gas token) times an 18-decimal USD price, over it, is collateral.
-    uint256 private immutable GAS_COST_DEN;
+    /// @dev 1e36 / ONE_TOKEN: wei (1e18 a gas token), or a size (18 decimals), times an 18-decimal USD price,
+    /// over it, is collateral (the engine's `DEN`).
+    uint256 private immutable DEN;
 
     /// @inheritdoc IOrderBook
     uint32 public minDelay;
@@ -67,6 +74,16 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
     mapping(address account => mapping(uint256 marketId => bytes32)) internal _pending;
     /// @dev Each market's oracle, read from the engine once: a market's oracle never changes.
     mapping(uint256 marketId => IPriceOracle) internal _oracles;
+
+    /// @dev A market's design gap and its exposure as last computed, in one word.
+    struct GapGuard {
+        uint64 designGap;
+        uint192 exposure;
+    }
+
+    mapping(uint256 marketId => GapGuard) internal _guards;
+    /// @inheritdoc IOrderBook
+    uint256 public totalGapExposure;
 
     /// @param engine_ The engine this book trades on; its collateral is the escrow token.
     /// @param admin Holds the parameters and grants `EXECUTOR_ROLE` (the timelock in a deployment).
@@ -91,7 +108,7 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         COLLATERAL = IERC20(IPerpEngine(engine_).collateral());
         uint256 oneToken = 10 ** IERC20Metadata(address(COLLATERAL)).decimals();
         ONE_TOKEN = oneToken;
-        GAS_COST_DEN = 1e36 / oneToken;
+        DEN = 1e36 / oneToken;
         _setParameters(minDelay_, maxAge_, minExecutionFee_, oneToken);
         _setExecutionGas(executionGas_);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -228,7 +245,33 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         _setExecutionGas(gas);
     }
 
+    /// @inheritdoc IOrderBook
+    function setDesignGap(uint256 marketId, uint256 gap) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _bound("designGap", gap, 0, ConstantsLib.MAX_DESIGN_GAP);
+        _oracle(marketId);
+        emit DesignGapSet(marketId, gap);
+        _setExposure(marketId, gap, _guards[marketId].exposure, gap == 0 ? 0 : _exposure(marketId, gap, 0, 0));
+    }
+
+    /// @inheritdoc IOrderBook
+    function refreshGapExposure(uint256 marketId) external nonReentrant returns (uint256 exposure) {
+        GapGuard memory guard = _guards[marketId];
+        if (guard.designGap == 0) revert NotGuarded(marketId);
+        exposure = _exposure(marketId, guard.designGap, 0, 0);
+        _setExposure(marketId, guard.designGap, guard.exposure, exposure);
+    }
+
     // ================================================================ views
+
+    /// @inheritdoc IOrderBook
+    function designGap(uint256 marketId) external view returns (uint256) {
+        return _guards[marketId].designGap;
+    }
+
+    /// @inheritdoc IOrderBook
+    function gapExposure(uint256 marketId) external view returns (uint256) {
+        return _guards[marketId].exposure;
+    }
 
     /// @inheritdoc IOrderBook
     function minimumFee(ExecutionClass class_) public view returns (uint256 minimum) {
@@ -240,7 +283,7 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         uint256 gasBefore = gasleft();
         try IPriceOracle(gasTokenOracle).price() returns (uint256 gasTokenPrice) {
             // gas < 2^25 and a gas price a transaction can pay (< 2^128 wei): no overflow before the division.
-            uint256 cost = Math.mulDiv(gas * tx.gasprice, gasTokenPrice, GAS_COST_DEN, Math.Rounding.Ceil);
+            uint256 cost = Math.mulDiv(gas * tx.gasprice, gasTokenPrice, DEN, Math.Rounding.Ceil);
             if (cost > minimum) minimum = cost;
         } catch {
             // The floor stands in for a refused price; a call starved of gas by the sender is no refusal.
@@ -322,9 +365,30 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
             );
             return false;
         }
+        GapGuard memory guard = _guards[marketId];
+        // The exposure grows with the price on either side: value it at the higher of the two.
+        uint256 high = MathLib.max(roundAnswer, latest);
+        if (guard.designGap != 0 && _addsSize(r.kind)) {
+            uint256 total = totalGapExposure - guard.exposure + _exposure(marketId, guard.designGap, high, r.size);
+            uint256 capacity = IPerpEngine(engine).backstop().maxCover();
+            if (total > capacity) {
+                _refund(
+                    account,
+                    marketId,
+                    r,
+                    msg.sender,
+                    abi.encodeWithSelector(GapCoverExceeded.selector, total, capacity)
+                );
+                return false;
+            }
+        }
         uint256 gasBefore = gasleft();
         (bool ok, bytes memory reason) = engine.call(_engineCall(account, marketId, r, price, latest));
         if (ok) {
+            if (guard.designGap != 0) {
+                uint256 exposure = _exposure(marketId, guard.designGap, high, 0);
+                if (exposure != guard.exposure) _setExposure(marketId, guard.designGap, guard.exposure, exposure);
+            }
             emit OrderExecuted(account, marketId, msg.sender, roundId, price);
             return true;
         }
@@ -357,6 +421,31 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         if (kind == OrderKind.Close)
             return abi.encodeCall(IPerpEngine.executeClose, (account, marketId, size > 0, price));
         return abi.encodeCall(IPerpEngine.executeRemoveMargin, (account, marketId, size > 0, r.amount, price));
+    }
+
+    /// @dev The bound on `marketId`'s shortfall at a gap of `gap`, with `added` more size (signed: its side),
+    /// at `price` (zero: the market's current price, read only if the market has positions): the larger side's
+    /// notional times (gap − maintenance ratio), each rounded up. A position that is not liquidatable keeps
+    /// equity of at least its notional times the maintenance ratio plus the keeper fee, so a move of `gap`
+    /// against it leaves at most notional × (gap − maintenance ratio) for the backstop.
+    function _exposure(uint256 marketId, uint256 gap, uint256 price, int256 added) internal view returns (uint256) {
+        (uint256 longSize, uint256 shortSize, uint256 maintenance) = EngineStorage.gapTerms(
+            IPerpEngine(engine),
+            marketId
+        );
+        if (added > 0) longSize += uint256(added);
+        else shortSize += MathLib.abs(added);
+        uint256 larger = MathLib.max(longSize, shortSize);
+        if (larger == 0 || gap <= maintenance) return 0;
+        if (price == 0) price = _oracles[marketId].price();
+        return MathLib.mulDivUp(larger, price, DEN).wMulUp(gap - maintenance);
+    }
+
+    function _setExposure(uint256 marketId, uint256 gap, uint256 old, uint256 exposure) internal {
+        uint256 total = totalGapExposure - old + exposure;
+        _guards[marketId] = GapGuard(uint64(gap), exposure.toUint192());
+        totalGapExposure = total;
+        emit GapExposureUpdated(marketId, exposure, total);
     }
 
     /// @dev Returns a refused request's escrow, less its execution fee (the executor's), to the account.

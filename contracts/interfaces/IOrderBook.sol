@@ -95,6 +95,11 @@ interface IOrderBook {
     event ExecutionGasUpdated(uint256 open, uint256 close, uint256 lp, uint256 lpPerMarket);
     /// @notice A refund the token refused to deliver (e.g. a blocklisted owner); `claim` pays it.
     event RefundDeferred(address indexed account, uint256 amount);
+    /// @notice `marketId`'s design gap (an 18-decimal share of the price; zero: the market is not guarded).
+    event DesignGapSet(uint256 indexed marketId, uint256 designGap);
+    /// @notice `marketId`'s bound on what a gap of its design size would leave unpaid is now `exposure`
+    /// (collateral units), and the bound over every guarded market `total`.
+    event GapExposureUpdated(uint256 indexed marketId, uint256 exposure, uint256 total);
     event Claimed(address indexed account, address indexed receiver, uint256 amount);
 
     error RequestPending(address account, uint256 marketId);
@@ -120,6 +125,11 @@ interface IOrderBook {
     error PriceNotAcceptable(uint256 price, uint256 acceptablePrice);
     /// @notice The engine's call ran out of gas: the keeper must send more, the request stays.
     error InsufficientExecutionGas();
+    /// @notice New risk would raise the bound on a design-gap shortfall (`exposure`, over every guarded market)
+    /// above what the backstop can still cover in its window (`capacity`): the request is cancelled.
+    error GapCoverExceeded(uint256 exposure, uint256 capacity);
+    /// @notice `marketId` has no design gap, so it has no exposure to refresh.
+    error NotGuarded(uint256 marketId);
     error ParameterOutOfBounds(bytes32 name, uint256 value, uint256 min, uint256 max);
     error TransferAmountMismatch(uint256 expected, uint256 received);
 
@@ -186,6 +196,34 @@ interface IOrderBook {
     /// `ConstantsLib`'s bounds (`ParameterOutOfBounds`). Set them at or above what an executor's gas estimate
     /// for one execution of the class gives, so that a fee paid at a gas price pays the executor at that price.
     function setExecutionGas(ExecutionGas calldata gas) external;
+
+    /// @notice Sets `marketId`'s design gap (the admin: the timelock): the price move, either way, that the
+    /// backstop must be able to cover in one window. Zero turns the guard off for the market; above 100 % it
+    /// reverts `ParameterOutOfBounds`, for a market that does not exist `UnknownMarket`. The market's
+    /// exposure is recomputed at its current price (so a guarded market needs its feed live to be set).
+    /// While any market is guarded, an Open or Increase there executes only if the bound over every guarded
+    /// market (`totalGapExposure`) stays within the backstop's `maxCover()`; else it is cancelled with
+    /// `GapCoverExceeded`.
+    function setDesignGap(uint256 marketId, uint256 designGap) external;
+
+    /// @notice Recomputes `marketId`'s exposure from its open interest now, at its current price (anyone may:
+    /// executions in the market do it at their price, but a liquidation, a price move or a config change
+    /// between them leave it behind).
+    /// @return exposure The market's new exposure.
+    function refreshGapExposure(uint256 marketId) external returns (uint256 exposure);
+
+    /// @notice `marketId`'s design gap (18 decimals; zero when not guarded).
+    function designGap(uint256 marketId) external view returns (uint256);
+
+    /// @notice `marketId`'s bound on a design-gap shortfall, as last computed: its larger side's notional at
+    /// that execution's price times (design gap − maintenance ratio), rounded up. A position that is not
+    /// liquidatable keeps at least the maintenance margin and the keeper fee, so a gap of the design size
+    /// leaves at most that share of its notional unpaid.
+    function gapExposure(uint256 marketId) external view returns (uint256);
+
+    /// @notice The sum of every guarded market's `gapExposure`: a gap of the design size in every market at
+    /// once, each against its larger side.
+    function totalGapExposure() external view returns (uint256);
 
     /// @notice The least execution fee a request of `class_` may carry now, in collateral units: the larger of
     /// `minExecutionFee` and the class's gas (`executionGas`) at this transaction's gas price, priced by the

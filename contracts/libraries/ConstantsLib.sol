@@ -65,6 +65,8 @@ library ConstantsLib {
     uint256 internal constant MIN_EXECUTION_GAS = 100_000;
     uint256 internal constant MAX_EXECUTION_GAS = 3_000_000;
     uint256 internal constant MAX_LP_EXECUTION_GAS_PER_MARKET = 200_000;
+    /// @dev A market's design gap (the order book's guard) is a move of at most 100 % of its price.
+    uint256 internal constant MAX_DESIGN_GAP = 1e18;
 
     // ---- oracle ----
     uint256 internal constant MIN_ORACLE_MAX_AGE = 1 minutes;
