@@ -3,7 +3,6 @@ import type { ContractTransactionResponse } from "ethers";
 import { sentRequest } from "./helpers/book.js";
 import { BTC, ETH, ethers, feedPrice, networkHelpers, ORDER_DELAY, WAD } from "./helpers/system.js";
 import { deployFunded } from "./helpers/trading.js";
-import { type Execution } from "../scripts/lib/requests/orders.js";
 
 /**
  * The order book's gap guard (docs/ARCHITECTURE.md, "The gap guard"): new risk executes only while every
@@ -33,7 +32,7 @@ const system = async () => {
   return s;
 };
 type S = Awaited<ReturnType<typeof system>>;
-type Signer = Parameters<S["book"]["connect"]>[0];
+type Signer = S["alice"];
 
 const now = async () => BigInt(await networkHelpers.time.latest());
 /** A new round of the ETH feed (or BTC's) at `dollars`, `seconds` from now; returns its round id. */
@@ -186,10 +185,10 @@ describe("Gap guard (OrderBook.designGap)", function () {
     await s.backstop.connect(s.staker).deposit(9_000n * s.unit, s.staker); // 10,000 staked: 3,000 a window
     await s.book.setDesignGap(ETH, GAP);
     const traders = [s.alice, s.bob, s.carol, s.dave];
-    const sent = [];
+    const sent: Awaited<ReturnType<typeof ask>>[] = [];
     for (const t of traders) sent.push(await ask(s, t, ETH, OPEN, 5n * WAD, 1_010n * s.unit));
     const roundId = await round(s, 2_000);
-    const executions: Execution[] = traders.map((t, i) => ({
+    const executions = traders.map((t, i) => ({
       account: t.address,
       roundId,
       marketId: ETH,

@@ -196,6 +196,16 @@ describe("Operations on a localhost deployment", function () {
     expect(await d.engine.hasRole(marketAdminRole, d.addresses.timelock)).to.equal(true);
     expect(await d.engine.hasRole(ethers.ZeroHash, deployer.address)).to.equal(false);
     expect(await d.backstop.hasRole(ethers.ZeroHash, deployer.address)).to.equal(false);
+    // The order book's admin set both markets' design gaps (35 % on the testnets), then went to the timelock.
+    expect(await d.orderBook.hasRole(ethers.ZeroHash, deployer.address)).to.equal(false);
+    expect(await d.orderBook.hasRole(ethers.ZeroHash, d.addresses.timelock)).to.equal(true);
+    expect([await d.orderBook.designGap(0n), await d.orderBook.designGap(1n)]).to.deep.equal([
+      35n * 10n ** 16n,
+      35n * 10n ** 16n,
+    ]);
+    expect(await verifyDeployment(ethers, d, { ...input, params: { ...params, btcDesignGap: 0n } })).to.deep.equal([
+      `orderBook.designGap(1): ${35n * 10n ** 16n}, expected 0`,
+    ]);
     expect(await d.timelock.getMinDelay()).to.equal(2n * 24n * 3600n);
     expect(await d.timelock.hasRole(await d.timelock.PROPOSER_ROLE(), admin.address)).to.equal(true);
     expect(await d.engine.hasRole(await d.engine.GUARDIAN_ROLE(), guardian.address)).to.equal(true);

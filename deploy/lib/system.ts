@@ -39,9 +39,11 @@ export interface SystemInputs {
  * admin role: a guardian who sees a harmful change scheduled stops it without waiting on the proposers).
  *
  * The OrderBook (two-step trading: a request now, an execution at the first oracle round `orderMinDelay`
- * seconds later) is the engine's third wired address. Its DEFAULT_ADMIN_ROLE (its parameters: `orderMinDelay`
- * and `orderMaxAge` in seconds, `minExecutionFee` in collateral units) is given to the timelock in its
- * constructor, so that the deployer never holds it and has nothing to renounce. The book prices execution gas
+ * seconds later) is the engine's third wired address. The deployer holds its DEFAULT_ADMIN_ROLE (its
+ * parameters: `orderMinDelay` and `orderMaxAge` in seconds, `minExecutionFee` in collateral units, and each
+ * market's design gap) only until it has set the markets' design gaps (`ethDesignGap`, `btcDesignGap`:
+ * 18-decimal shares of the price, zero by default, 0.35e18 in the testnets' parameter files; see
+ * docs/ARCHITECTURE.md, "The gap guard"); then the role goes to the timelock and the deployer renounces it. The book prices execution gas
  * with the ETH-USD oracle (the gas token's price) and the `executionGas` estimates (`EXECUTION_GAS` unless a
  * parameter file gives them): a request's fee must pay its execution's gas at its own gas price. Only the book's executors
  * (EXECUTOR_ROLE) execute trade and LP requests, so that no requester chooses when (docs/ORACLE.md); the
@@ -112,7 +114,7 @@ export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
   });
   const orderBook = m.contract("OrderBook", [
     engine,
-    timelock,
+    deployer,
     ethOracle, // the gas token's price, to turn execution gas into collateral
     m.getParameter<bigint>("orderMinDelay"),
     m.getParameter<bigint>("orderMaxAge"),
@@ -135,6 +137,23 @@ export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
   // through the timelock.
   const borrowRate = m.getParameter<bigint>("borrowRatePerDay", BORROW_RATE_PER_DAY);
   const borrowEth = m.call(engine, "setBorrowRate", [0n, borrowRate], { id: "SetEthUsdBorrowRate", after: [addBtc] });
+  // The gap guard of each market (the order book checks new risk against the backstop's window capacity).
+  const gapEth = m.call(orderBook, "setDesignGap", [0n, m.getParameter<bigint>("ethDesignGap", 0n)], {
+    id: "SetEthUsdDesignGap",
+    after: [addBtc],
+  });
+  const gapBtc = m.call(orderBook, "setDesignGap", [1n, m.getParameter<bigint>("btcDesignGap", 0n)], {
+    id: "SetBtcUsdDesignGap",
+    after: [addBtc],
+  });
+  const bookToTimelock = m.call(orderBook, "grantRole", [DEFAULT_ADMIN_ROLE, timelock], {
+    id: "GrantTimelockOrderBookAdmin",
+    after: [gapEth, gapBtc],
+  });
+  m.call(orderBook, "renounceRole", [DEFAULT_ADMIN_ROLE, deployer], {
+    id: "RenounceDeployerOrderBookAdmin",
+    after: [bookToTimelock],
+  });
   const borrowBtc = m.call(engine, "setBorrowRate", [1n, borrowRate], { id: "SetBtcUsdBorrowRate", after: [addBtc] });
   const renounce = m.call(engine, "renounceRole", [MARKET_ADMIN_ROLE, deployer], {
     id: "RenounceDeployerMarketAdmin",

@@ -138,6 +138,17 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
   for (const problem of orderBookBounds(orderMinDelay, orderMaxAge, minExecutionFee, d.decimals)) {
     problems.push(problem);
   }
+  // ---- the gap guard: each market's design gap as configured (zero when the file names none)
+  for (const [marketId, name] of [
+    [0n, "ethDesignGap"],
+    [1n, "btcDesignGap"],
+  ] as const) {
+    expectValue(
+      `orderBook.designGap(${marketId})`,
+      await d.orderBook.designGap(marketId),
+      BigInt(param(name, 0n) as bigint),
+    );
+  }
   // The fee's gas side: the gas token is priced by the deployment's ETH-USD oracle, and each class's gas
   // estimate is as configured (EXECUTION_GAS unless the parameter file gives them) and within its bounds.
   expectAddress("orderBook.gasTokenOracle()", await d.orderBook.gasTokenOracle(), a.ethOracle);
