@@ -14,7 +14,7 @@ import {IPerpEngine} from "./interfaces/IPerpEngine.sol";
 import {IPriceOracle} from "./interfaces/IPriceOracle.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
 import {EngineStorage} from "./libraries/EngineStorage.sol";
-import {MathLib} from "./libraries/MathLib.sol";
+import {MathLib, WAD} from "./libraries/MathLib.sol";
 
 /// @title OrderBook
 /// @notice Every trade that adds risk or realizes PnL goes through here: a request now, an execution at the
@@ -30,8 +30,8 @@ import {MathLib} from "./libraries/MathLib.sol";
 /// (`minimumFee`), so that an executor who prices gas as the requester did is paid to execute it; LP requests
 /// take the same delay, life and minimum from here (`requestTerms`). And no new risk executes that a gap of a
 /// market's design size (`designGap`) would leave beyond what the backstop can cover in one window: the guard
-/// bounds every guarded market's shortfall at its design gap by its larger side's notional times (gap −
-/// maintenance ratio), sums the bounds, and cancels an Open or Increase that would take the sum past the
+/// bounds every guarded market's shortfall at its design gap by its larger side's notional times (gap × (1 +
+/// keeper fee ratio) − maintenance ratio), sums the bounds, and cancels an Open or Increase that would take the sum past the
 /// backstop's `maxCover()` (`GapCoverExceeded`).
 /// @dev Holds the escrows of pending requests and the refunds the token refused (`claimable`, the vault's
 /// included), nothing else: its collateral balance equals their sum. The engine pulls an executed request's
@@ -425,20 +425,23 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
 
     /// @dev The bound on `marketId`'s shortfall at a gap of `gap`, with `added` more size (signed: its side),
     /// at `price` (zero: the market's current price, read only if the market has positions): the larger side's
-    /// notional times (gap − maintenance ratio), each rounded up. A position that is not liquidatable keeps
-    /// equity of at least its notional times the maintenance ratio plus the keeper fee, so a move of `gap`
-    /// against it leaves at most notional × (gap − maintenance ratio) for the backstop.
+    /// notional times (gap × (1 + keeper fee ratio) − maintenance ratio), each product rounded up. A position
+    /// that is not liquidatable has equity of at least its notional times the maintenance ratio plus its
+    /// keeper fee; a move of `gap` against it takes notional × gap of that equity and raises the keeper fee,
+    /// which is paid in full, by at most keeper fee ratio × notional × gap (the fee is a clamped share of
+    /// notional). What the backstop must cover is the rest.
     function _exposure(uint256 marketId, uint256 gap, uint256 price, int256 added) internal view returns (uint256) {
-        (uint256 longSize, uint256 shortSize, uint256 maintenance) = EngineStorage.gapTerms(
+        (uint256 longSize, uint256 shortSize, uint256 maintenance, uint256 keeperFeeRatio) = EngineStorage.gapTerms(
             IPerpEngine(engine),
             marketId
         );
         if (added > 0) longSize += uint256(added);
         else shortSize += MathLib.abs(added);
         uint256 larger = MathLib.max(longSize, shortSize);
-        if (larger == 0 || gap <= maintenance) return 0;
+        uint256 share = gap.wMulUp(WAD + keeperFeeRatio);
+        if (larger == 0 || share <= maintenance) return 0;
         if (price == 0) price = _oracles[marketId].price();
-        return MathLib.mulDivUp(larger, price, DEN).wMulUp(gap - maintenance);
+        return MathLib.mulDivUp(larger, price, DEN).wMulUp(share - maintenance);
     }
 
     function _setExposure(uint256 marketId, uint256 gap, uint256 old, uint256 exposure) internal {

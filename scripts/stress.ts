@@ -5,6 +5,9 @@
  * bisection the smallest backstop that socializes nothing, and writes stress-report.json.
  * Fails (exit 1) if conservation does not hold to the unit in any run.
  * Run: npm run stress [-- --scenario gap] [--positions 1000] [--seed 12] [--json] [--no-sizing]
+ * Guarded run (issue 21): npm run stress -- --guard [--books 20] [--positions 150] [--seed 21] [--no-frontier]
+ * [--png docs/images/stress-frontier.png]: the gap guard at 35 % over random books with a backstop staked
+ * first, a 35 % gap down and up, socialized 0 asserted per book; then the frontier (scripts/lib/stress/guard.ts).
  * (scripts/stress-cli.mjs passes the flags through BULWARK_STRESS_ARGS: `hardhat run` forwards none.)
  */
 import { writeFileSync } from "node:fs";
@@ -14,8 +17,25 @@ import { loadScenarios, type Scenario } from "./lib/stress/scenario.js";
 import { deployStressSystem } from "./lib/stress/system.js";
 import { GAS_HEADROOM_PERCENT, TX_GAS_CAP } from "./lib/keeper/gas.js";
 import { type Book, openBook, runScenario, type RunResult } from "./lib/stress/run.js";
-import { renderHtml, scenarioSpec, toPng } from "./lib/stress/charts.js";
-import { renderScenario, type ScenarioReport, type Sizing, toJson } from "./lib/stress/report.js";
+import { frontierSpec, renderGuardHtml, renderHtml, scenarioSpec, toPng } from "./lib/stress/charts.js";
+import {
+  renderFrontier,
+  renderGuardedBooks,
+  renderScenario,
+  type ScenarioReport,
+  type Sizing,
+  toJson,
+} from "./lib/stress/report.js";
+import {
+  drawGuardedBooks,
+  type Frontier,
+  FRONTIER_BOOK,
+  GUARD_DEFAULTS,
+  type GuardedBook,
+  runFrontier,
+  runGuardedBook,
+  wad,
+} from "./lib/stress/guard.js";
 
 const args: string[] = JSON.parse(process.env.BULWARK_STRESS_ARGS ?? "[]");
 const flag = (name: string) => args.includes(`--${name}`);
@@ -47,11 +67,21 @@ function parseOptions() {
     "--html",
     "--png",
     "--batch",
+    "--guard",
+    "--books",
+    "--no-frontier",
   ]);
   const unknown = args.filter((a) => a.startsWith("--") && !known.has(a));
   if (unknown.length > 0)
     throw new ToolError("BadOption", `unknown option ${unknown[0]} (known: ${[...known].join(", ")})`);
+  const guard = flag("guard");
+  const only = guard ? ["--scenario", "--no-sizing"] : ["--books", "--no-frontier"];
+  const misplaced = args.find((a) => only.includes(a));
+  if (misplaced) throw new ToolError("BadOption", `${misplaced} does not apply ${guard ? "with" : "without"} --guard`);
   return {
+    guard,
+    books: integer("books", 1),
+    frontier: !flag("no-frontier"),
     json: flag("json"),
     positions: integer("positions", 1),
     seed: integer("seed", 0),
@@ -68,7 +98,7 @@ let parsed: ReturnType<typeof parseOptions>;
 let scenarios: Scenario[];
 try {
   parsed = parseOptions();
-  scenarios = await loadScenarios(undefined, parsed.scenario);
+  scenarios = parsed.guard ? [] : await loadScenarios(undefined, parsed.scenario);
 } catch (error) {
   if (!(error instanceof ToolError)) throw error;
   process.stderr.write(`stress: ${error.message}\n`);
@@ -81,12 +111,20 @@ const say = (line: string) => (json ? process.stderr : process.stdout).write(lin
 const connection = await network.create();
 const { provider } = connection.ethers;
 const started = Date.now();
-const sys = await deployStressSystem(connection);
+const guardOptions = {
+  ...GUARD_DEFAULTS,
+  books: parsed.books ?? GUARD_DEFAULTS.books,
+  positions: positions ?? GUARD_DEFAULTS.positions,
+  seed: seed ?? GUARD_DEFAULTS.seed,
+  batchSize,
+};
+// The guarded run deploys with both markets guarded (the Ignition parameters ethDesignGap / btcDesignGap).
+const sys = await deployStressSystem(connection, parsed.guard ? { designGap: wad(guardOptions.gap) } : {});
 let deployed: string = await provider.send("evm_snapshot", []);
-
 const reports: ScenarioReport[] = [];
 const tables: string[] = [];
 let broken = false;
+// (In a guarded run `scenarios` is empty: guardMain below does the work.)
 for (const scenario of scenarios) {
   const t0 = Date.now();
   // A revert consumes its snapshot: take it again for the next scenario.
@@ -179,16 +217,68 @@ async function size(
   return done(hi, lo);
 }
 
-const seconds = (Date.now() - started) / 1000;
-const full = { generatedBy: "npm run stress", args, decimals: sys.decimals, seconds, scenarios: reports };
-writeFileSync(out, toJson(full) + "\n");
-writeFileSync(html, await renderHtml(reports, tables, sys.decimals, seconds));
-if (png) writeFileSync(png, await toPng(scenarioSpec(reports[0], sys.decimals)));
-say(
-  `[stress] ${reports.length} scenario(s) in ${seconds.toFixed(1)} s; reports written to ${out} and ${html}` +
-    (png ? ` (${reports[0].name}'s charts to ${png})` : ""),
-);
-if (broken) {
-  process.stderr.write("[stress] conservation or the gas cap failed in some run (see above)\n");
-  process.exitCode = 1;
+if (parsed.guard) await guardMain();
+else {
+  const seconds = (Date.now() - started) / 1000;
+  const full = { generatedBy: "npm run stress", args, decimals: sys.decimals, seconds, scenarios: reports };
+  writeFileSync(out, toJson(full) + "\n");
+  writeFileSync(html, await renderHtml(reports, tables, sys.decimals, seconds));
+  if (png) writeFileSync(png, await toPng(scenarioSpec(reports[0], sys.decimals)));
+  say(
+    `[stress] ${reports.length} scenario(s) in ${seconds.toFixed(1)} s; reports written to ${out} and ${html}` +
+      (png ? ` (${reports[0].name}'s charts to ${png})` : ""),
+  );
+  if (broken) {
+    process.stderr.write("[stress] conservation or the gas cap failed in some run (see above)\n");
+    process.exitCode = 1;
+  }
+}
+
+/**
+ * The guarded run: each random book from the deployment's state (guard at the design gap in both markets),
+ * its backstop staked first, its book opened through the order book, a gap down and up; then the frontier.
+ */
+async function guardMain() {
+  const books: GuardedBook[] = [];
+  for (const spec of drawGuardedBooks(guardOptions, sys.decimals)) {
+    await provider.send("evm_revert", [deployed]);
+    deployed = await provider.send("evm_snapshot", []);
+    const b = await runGuardedBook(connection, sys, spec, guardOptions);
+    books.push(b);
+    const runs = b.runs.map((r) => `${r.direction}: bad debt ${r.result.badDebt}, socialized ${r.result.socialized}`);
+    say(
+      `[guard] book ${b.index}: ${b.book.requestsExecuted} executed, ${b.book.requestsRefusedByGuard} refused by the guard; ` +
+        `${runs.join("; ")} (units; ${b.seconds.toFixed(1)} s)${b.ok ? "" : ` FAILED: ${b.problems.join(", ")}`}`,
+    );
+  }
+  const booksSeconds = (Date.now() - started) / 1000;
+  const tables = [renderGuardedBooks(books, sys.decimals, guardOptions.gap, booksSeconds)];
+  say(tables[0]);
+  let frontier: Frontier | undefined;
+  if (parsed.frontier) {
+    await provider.send("evm_revert", [deployed]);
+    deployed = await provider.send("evm_snapshot", []);
+    frontier = await runFrontier(
+      connection,
+      sys,
+      { gaps: [0.15, 0.2, 0.25, 0.35, 0.5], backstopUsd: 1_000_000, scenario: FRONTIER_BOOK, batchSize },
+      say,
+    );
+    tables.push(renderFrontier(frontier, sys.decimals));
+    say(tables[1]);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const report = { generatedBy: "npm run stress -- --guard", args, decimals: sys.decimals, seconds, booksSeconds };
+  writeFileSync(out, toJson({ ...report, options: guardOptions, books, frontier }) + "\n");
+  writeFileSync(html, await renderGuardHtml(tables, frontier, seconds));
+  if (png && frontier) writeFileSync(png, await toPng(frontierSpec(frontier)));
+  say(
+    `[stress] guarded run: ${books.length} books in ${booksSeconds.toFixed(1)} s, ${seconds.toFixed(1)} s in all; ` +
+      `reports written to ${out} and ${html}` +
+      (png && frontier ? ` (the frontier's chart to ${png})` : ""),
+  );
+  if (books.some((b) => !b.ok)) {
+    process.stderr.write("[stress] a guarded book socialized a loss or broke conservation (see above)\n");
+    process.exitCode = 1;
+  }
 }

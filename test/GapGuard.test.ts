@@ -7,8 +7,8 @@ import { deployFunded } from "./helpers/trading.js";
 /**
  * The order book's gap guard (docs/ARCHITECTURE.md, "The gap guard"): new risk executes only while every
  * guarded market's bound on its shortfall at its design gap, summed, stays within what the backstop can
- * still cover in its window. The bound of a market is its larger side's notional × (gap − maintenance
- * ratio), each product rounded up.
+ * still cover in its window. The bound of a market is its larger side's notional × (gap × (1 + keeper fee
+ * ratio) − maintenance ratio), each product rounded up.
  */
 
 const OPEN = 0;
@@ -18,7 +18,13 @@ const NO_BOUND = 2n ** 128n - 1n;
 /** The default design gap on the testnets: a 35 % move. */
 const GAP = (35n * WAD) / 100n;
 const MAINTENANCE = WAD / 20n;
+const KEEPER_FEE_RATIO = (5n * WAD) / 1_000n;
 const divUp = (x: bigint, d: bigint) => (x + d - 1n) / d;
+/** The share of a side's notional a gap of `gap` may leave unpaid: 30.175 % at 35 %. */
+const shareOf = (gap: bigint) => {
+  const share = divUp(gap * (WAD + KEEPER_FEE_RATIO), WAD);
+  return share > MAINTENANCE ? share - MAINTENANCE : 0n;
+};
 
 const system = async () => {
   const s = await deployFunded({
@@ -43,7 +49,7 @@ async function round(s: S, dollars: number, seconds = ORDER_DELAY, feed = s.ethF
 }
 /** The bound the book computes for a side of `size` at `price` (18 decimals), in 6-decimal collateral. */
 const exposureOf = (size: bigint, price: bigint, gap = GAP) =>
-  divUp(divUp(size * price, 10n ** 30n) * (gap - MAINTENANCE), WAD);
+  divUp(divUp(size * price, 10n ** 30n) * shareOf(gap), WAD);
 
 /** Sends a request that accepts any price: a buy (a long that grows, a short that shrinks) up to no bound. */
 async function ask(s: S, who: Signer, marketId: bigint, kind: number, size: bigint, amount: bigint) {
@@ -71,9 +77,12 @@ describe("Gap guard (OrderBook.designGap)", function () {
     const capacity = await s.backstop.maxCover();
     expect(capacity).to.equal(300n * s.unit); // 30 % of the 1,000 staked
 
-    // 0.5 ETH at $2,000: $1,000 of notional, whose bound is 30 % of it: the whole capacity.
-    const size = WAD / 2n;
+    // The largest long at $2,000 whose bound is the whole capacity: $994.200497 of notional (x 30.175 %).
+    const notional = (capacity * WAD) / shareOf(GAP);
+    const size = notional * 500_000_000n; // size x $2,000 / 1e30 = notional
+    expect(size).to.equal(497_100_248_500_000_000n);
     expect(exposureOf(size, 2_000n * WAD)).to.equal(capacity);
+    expect(exposureOf(size + 1n, 2_000n * WAD)).to.equal(capacity + 1n);
     const open = await ask(s, s.alice, ETH, OPEN, size, 110n * s.unit);
     await expect(execute(s, s.alice, ETH, open))
       .to.emit(s.book, "OrderExecuted")
@@ -106,12 +115,15 @@ describe("Gap guard (OrderBook.designGap)", function () {
     await round(s, 2_100, 1n); // a later round, higher: the bound takes it (the trade is priced at 2,000)
     await s.book.connect(s.keeper).execute(s.alice, ETH, open.request, roundId);
     expect(await s.book.gapExposure(ETH)).to.equal(exposureOf(WAD / 4n, 2_100n * WAD));
-    expect(await s.book.gapExposure(ETH)).to.equal(157_500_000n); // $525 x 30 %
+    expect(await s.book.gapExposure(ETH)).to.equal(158_418_750n); // $525 x 30.175 %
 
-    // A design gap at or below the maintenance ratio bounds nothing: a move that small leaves no bad debt.
-    await expect(s.book.setDesignGap(ETH, MAINTENANCE)).to.emit(s.book, "GapExposureUpdated").withArgs(ETH, 0n, 0n);
-    await s.book.setDesignGap(ETH, MAINTENANCE + 1n);
-    expect(await s.book.gapExposure(ETH)).to.equal(1n); // $525 x 1e-18, rounded up
+    // A design gap whose share is at most the maintenance ratio bounds nothing: a move that small leaves no
+    // bad debt. The largest such gap is 5 % / 1.005; one unit more leaves $525 x 1e-18, rounded up.
+    const smallest = (MAINTENANCE * WAD) / (WAD + KEEPER_FEE_RATIO);
+    expect(shareOf(smallest)).to.equal(0n);
+    await expect(s.book.setDesignGap(ETH, smallest)).to.emit(s.book, "GapExposureUpdated").withArgs(ETH, 0n, 0n);
+    await s.book.setDesignGap(ETH, smallest + 1n);
+    expect(await s.book.gapExposure(ETH)).to.equal(1n);
   });
 
   it("sums every guarded market against one capacity, and a refresh lowers a bound that closes left behind", async function () {
@@ -119,24 +131,24 @@ describe("Gap guard (OrderBook.designGap)", function () {
     await s.book.setDesignGap(ETH, GAP);
     await s.book.setDesignGap(BTC, GAP);
     await round(s, 40_000, 1n, s.btcFeed);
-    // ETH takes 2/3 of the capacity ($666.67 of notional), so BTC has $333.33 left: 0.01 BTC ($400) is refused.
+    // ETH takes about 2/3 of the capacity ($666.67 of notional), so 0.01 BTC ($400) does not fit.
     const eth = await ask(s, s.alice, ETH, OPEN, WAD / 3n, 80n * s.unit);
     await execute(s, s.alice, ETH, eth);
     const ethExposure = exposureOf(WAD / 3n, 2_000n * WAD);
-    expect(ethExposure).to.equal(200_000_001n); // $666.666667 x 30 %, rounded up twice
+    expect(ethExposure).to.equal(201_166_667n); // $666.666667 x 30.175 %, rounded up
     const btc = await ask(s, s.bob, BTC, OPEN, WAD / 100n, 50n * s.unit);
     const refused = await reason(execute(s, s.bob, BTC, btc, 40_000), s);
-    expect(refused?.args).to.deep.equal([ethExposure + 120_000_000n, 300n * s.unit]);
-    // 0.008 BTC ($320, bound 96) fits.
+    expect(refused?.args).to.deep.equal([ethExposure + 120_700_000n, 300n * s.unit]);
+    // 0.008 BTC ($320, bound 96.56) fits.
     const smaller = await ask(s, s.bob, BTC, OPEN, (8n * WAD) / 1_000n, 50n * s.unit);
     await expect(execute(s, s.bob, BTC, smaller, 40_000)).to.emit(s.book, "OrderExecuted");
-    expect(await s.book.totalGapExposure()).to.equal(ethExposure + 96_000_000n);
+    expect(await s.book.totalGapExposure()).to.equal(ethExposure + 96_560_000n);
 
     // A close through the book recomputes its market's bound at once.
     const close = await ask(s, s.alice, ETH, CLOSE, 1n, 0n);
     await expect(execute(s, s.alice, ETH, close))
       .to.emit(s.book, "GapExposureUpdated")
-      .withArgs(ETH, 0n, 96_000_000n);
+      .withArgs(ETH, 0n, 96_560_000n);
 
     // Turning a market's guard off takes its bound out of the sum.
     await expect(s.book.setDesignGap(BTC, 0n)).to.emit(s.book, "GapExposureUpdated").withArgs(BTC, 0n, 0n);
@@ -146,14 +158,40 @@ describe("Gap guard (OrderBook.designGap)", function () {
   it("a liquidation leaves the bound high until anyone refreshes it, at the market's current price", async function () {
     const s = await networkHelpers.loadFixture(system);
     await s.book.setDesignGap(ETH, GAP);
-    const open = await ask(s, s.alice, ETH, OPEN, WAD / 2n, 105n * s.unit);
+    const open = await ask(s, s.alice, ETH, OPEN, (4n * WAD) / 10n, 85n * s.unit);
     await execute(s, s.alice, ETH, open);
     await round(s, 1_850, 1n); // -7.5 %: Alice's 10x long is liquidatable
     await s.engine.connect(s.keeper).liquidate(s.alice, ETH, s.keeper);
-    expect(await s.book.gapExposure(ETH)).to.equal(300n * s.unit); // stale, and on the safe side
+    expect(await s.book.gapExposure(ETH)).to.equal(241_400_000n); // $800 x 30.175 %: stale, on the safe side
     await expect(s.book.connect(s.dave).refreshGapExposure(ETH))
       .to.emit(s.book, "GapExposureUpdated")
       .withArgs(ETH, 0n, 0n);
+  });
+
+  it("a short at its liquidation threshold that gaps up by the design gap leaves its bound unpaid, not more (the keeper fee grows with the gap)", async function () {
+    const s = await networkHelpers.loadFixture(system);
+    const open = await ask(s, s.alice, ETH, OPEN, -WAD, 210n * s.unit);
+    await execute(s, s.alice, ETH, open);
+    // The last feed price (8 decimals) at which the short is not yet liquidatable.
+    const threshold = (await s.lens.positionHealth(s.alice, ETH)).liquidationPrice;
+    let answer = threshold / 10n ** 10n;
+    await s.ethFeed.updateAnswer(answer);
+    while (await s.lens.isLiquidatable(s.alice, ETH)) await s.ethFeed.updateAnswer(--answer);
+    const price = answer * 10n ** 10n;
+    const bound = exposureOf(WAD, price);
+    const withoutFeeTerm = divUp(divUp(WAD * price, 10n ** 30n) * (GAP - MAINTENANCE), WAD);
+
+    await s.ethFeed.updateAnswer((answer * 135n) / 100n); // +35 % before any liquidation
+    const receipt = await (await s.engine.connect(s.keeper).liquidate(s.alice, ETH, s.keeper)).wait();
+    const event = receipt!.logs.map((l) => s.engine.interface.parseLog(l)).find((e) => e?.name === "BadDebtCovered");
+    const badDebt = event!.args.badDebt as bigint;
+    const f = (x: bigint) => ethers.formatUnits(x, 6);
+    console.log(
+      `short gapped +35 %: bad debt ${f(badDebt)}, bound ${f(bound)}, without its fee term ${f(withoutFeeTerm)}`,
+    );
+    expect(badDebt).to.be.at.most(bound);
+    // Without its keeper-fee term the bound (notional x (gap - maintenance)) would be short of this bad debt.
+    expect(badDebt).to.be.greaterThan(withoutFeeTerm);
   });
 
   it("only the admin sets a design gap, within 0..100 %, for a market that exists", async function () {
@@ -180,9 +218,9 @@ describe("Gap guard (OrderBook.designGap)", function () {
 
   it("attack_bookPastBackstop: a book built past the backstop's window capacity, then a -35 % gap, socializes nothing", async function () {
     // Before the guard (84d4171, the same test without `setDesignGap`): four 10x longs of $10,000 executed,
-    // and the gap socialized 7,110.00 to the LPs past the backstop's 3,000.00 cover (covered 3,000.00).
+    // and the gap socialized 7,080.00 to the LPs past the backstop's cover of 3,030.00.
     const s = await networkHelpers.loadFixture(system);
-    await s.backstop.connect(s.staker).deposit(9_000n * s.unit, s.staker); // 10,000 staked: 3,000 a window
+    await s.backstop.connect(s.staker).deposit(9_100n * s.unit, s.staker); // 10,100 staked: 3,030 a window
     await s.book.setDesignGap(ETH, GAP);
     const traders = [s.alice, s.bob, s.carol, s.dave];
     const sent: Awaited<ReturnType<typeof ask>>[] = [];

@@ -216,9 +216,10 @@ interface IOrderBook {
     function designGap(uint256 marketId) external view returns (uint256);
 
     /// @notice `marketId`'s bound on a design-gap shortfall, as last computed: its larger side's notional at
-    /// that execution's price times (design gap − maintenance ratio), rounded up. A position that is not
-    /// liquidatable keeps at least the maintenance margin and the keeper fee, so a gap of the design size
-    /// leaves at most that share of its notional unpaid.
+    /// the higher of the execution's round and latest price times (design gap × (1 + keeper fee ratio) −
+    /// maintenance ratio), rounded up. A position that is not liquidatable keeps at least the maintenance
+    /// margin and the keeper fee, so a gap of the design size leaves at most that share of its notional
+    /// unpaid (the keeper fee grows with the notional a gap moves, and is paid in full).
     function gapExposure(uint256 marketId) external view returns (uint256);
 
     /// @notice The sum of every guarded market's `gapExposure`: a gap of the design size in every market at

@@ -134,20 +134,21 @@ library EngineStorage {
     }
 
     /// @dev The LP pool: its three words.
-    /// @dev What the order book's gap guard needs of a market: its sides' sizes and its maintenance ratio, in
-    /// one read; zero sizes once the market is settled (its price can no longer gap).
+    /// @dev What the order book's gap guard needs of a market: its sides' sizes, its maintenance ratio and its
+    /// keeper fee ratio, in one read; zero sizes once the market is settled (its price can no longer gap).
     function gapTerms(
         IPerpEngine engine,
         uint256 marketId
-    ) internal view returns (uint256 longSize, uint256 shortSize, uint256 maintenanceMarginRatio) {
+    ) internal view returns (uint256 longSize, uint256 shortSize, uint256 maintenance, uint256 keeperFeeRatio) {
         bytes32[] memory w = engine.extsload(
             bytes32(uint256(marketSlot(marketId)) + LONG_WORD),
             CONFIG_WORD - LONG_WORD + 1
         );
-        if (uint48(uint256(w[MARGINS_WORD - LONG_WORD]) >> 208) == AccrualLib.SETTLED) return (0, 0, 0);
+        if (uint48(uint256(w[MARGINS_WORD - LONG_WORD]) >> 208) == AccrualLib.SETTLED) return (0, 0, 0, 0);
         longSize = uint128(uint256(w[0]));
         shortSize = uint128(uint256(w[SHORT_WORD - LONG_WORD]));
-        maintenanceMarginRatio = _ratio(uint256(w[CONFIG_WORD - LONG_WORD]), 1);
+        uint256 ratios = uint256(w[CONFIG_WORD - LONG_WORD]);
+        (maintenance, keeperFeeRatio) = (_ratio(ratios, 1), _ratio(ratios, 4));
     }
 
     function pool(IPerpEngine engine) internal view returns (Pool memory) {

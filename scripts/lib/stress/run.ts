@@ -23,9 +23,18 @@ const WAD = 10n ** 18n;
 export const DEFAULT_BATCH = 1_000;
 
 export interface Book {
+  /** Positions open: the requests executed. */
   positions: number;
-  /** Open interest at the starting prices, in collateral units (the sum of the drawn notionals). */
+  /** Positions drawn (one request each). */
+  positionsAsked: number;
+  /** Open interest carried at the starting prices, in collateral units (the executed requests' drawn notionals). */
   openInterest: bigint;
+  /** The drawn notionals of every request, executed or not. */
+  openInterestAsked: bigint;
+  /** Open interest carried per market and side (collateral units, at the starting prices). */
+  sides: Record<MarketName, { long: bigint; short: bigint }>;
+  /** The larger side's open interest, summed over the markets: what the gap guard bounds. */
+  largerSides: bigint;
   lpCapital: bigint;
   longShare: number;
   /** First block with a position (the keeper scans events from here). */
@@ -34,9 +43,17 @@ export interface Book {
   openedAt: number;
   /** Requests made, each paying the book's minimum fee for an open at the network's gas price. */
   requestsPaid: number;
-  /** Of those, executed by the project's keeper pricing gas at that gas price (all, or the run fails). */
+  /** Of those, executed by the project's keeper pricing gas at that gas price. */
   requestsExecuted: number;
+  /**
+   * Of those, cancelled at execution by the order book's gap guard (`GapCoverExceeded`). Every paid request
+   * is executed or refused by the guard, or the run fails.
+   */
+  requestsRefusedByGuard: number;
 }
+
+/** The first account of the book's positions: position i trades from this address + i. */
+const FIRST_ACCOUNT = 0x5000000n;
 
 // OpenZeppelin ERC20 storage: balances at slot 0, allowances at slot 1 (as scripts/keeper-scale.ts).
 const coder = AbiCoder.defaultAbiCoder();
@@ -55,7 +72,10 @@ async function publish(sys: StressSystem, multiples: Record<MarketName, number>)
  * Funds the vault with the scenario's LP capital and opens the scenario's book: one fresh (impersonated)
  * account per position, its collateral written into the mock token's storage so that only the trades'
  * transactions are sent: each chunk's requests (margin plus the trading fee, and the execution fee), one
- * round of the feeds after the order book's delay, and executeBatch (by the LP, as a keeper).
+ * round of the feeds after the order book's delay, and the project's keeper executing them. With a market
+ * guarded (`OrderBook.designGap`), the book cancels the requests the backstop's window capacity cannot
+ * carry: they are counted from the `OrderCancelled` reasons (`GapCoverExceeded`), and the book's open
+ * interest is what executed.
  */
 export async function openBook(
   connection: NetworkConnection,
@@ -68,8 +88,8 @@ export async function openBook(
   const population = { ...scenario.population, positions: options.positions ?? scenario.population.positions };
   const draws = drawPopulation(population, options.seed ?? scenario.seed);
   const unit = 10n ** BigInt(sys.decimals);
-  const openInterest = draws.reduce((sum, d) => sum + BigInt(d.notionalUsd) * unit, 0n);
-  const lpCapital = (openInterest * BigInt(Math.round(scenario.lpCapital * 1_000))) / 1_000n;
+  const openInterestAsked = draws.reduce((sum, d) => sum + BigInt(d.notionalUsd) * unit, 0n);
+  const lpCapital = (openInterestAsked * BigInt(Math.round(scenario.lpCapital * 1_000))) / 1_000n;
   const lp = sys.admin;
   await (await sys.collateral.mint(lp.address, lpCapital)).wait();
   await (await sys.collateral.connect(lp).approve(sys.addresses.vault, ethers.MaxUint256)).wait();
@@ -81,7 +101,8 @@ export async function openBook(
   const startBlock = (await provider.getBlockNumber()) + 1;
   const chunk = 400; // blocks come a second apart: republish the feeds between chunks so they stay fresh
   // Every request pays the book's minimum for an open at the network's gas price, as the request tool would.
-  let [paid, executed] = [0, 0];
+  let [paid, executed, refusedByGuard] = [0, 0, 0];
+  const opened: number[] = [];
   const [minDelay, { fee: executionFee, gasPrice }] = await Promise.all([
     sys.orderBook.minDelay(),
     priceExecutionFee(ethers, sys, ExecutionClass.Open),
@@ -94,7 +115,7 @@ export async function openBook(
     const chunkStart = (await provider.getBlockNumber()) + 1; // the chunk's requests are in its blocks
     await mapLimit(indices, 16, async (i) => {
       const d = draws[i];
-      const address = ethers.getAddress(toBeHex(0x5000000n + BigInt(i), 20));
+      const address = ethers.getAddress(toBeHex(FIRST_ACCOUNT + BigInt(i), 20));
       const notional = BigInt(d.notionalUsd) * unit;
       // Margin for the drawn leverage; the wallet also holds the opening fee (5 bps), charged on top.
       const margin = (notional * 100n) / BigInt(Math.round(d.leverage * 100));
@@ -133,26 +154,54 @@ export async function openBook(
       log: () => {},
     });
     const tick = await keeper.tick();
+    const [done, cancelled] = await Promise.all([
+      sys.orderBook.queryFilter(sys.orderBook.filters.OrderExecuted(), chunkStart, "latest"),
+      sys.orderBook.queryFilter(sys.orderBook.filters.OrderCancelled(), chunkStart, "latest"),
+    ]);
+    const guarded = cancelled.filter(
+      (e) => sys.orderBook.interface.parseError(e.args.reason)?.name === "GapCoverExceeded",
+    ).length;
     paid += indices.length;
-    executed += tick?.ordersExecuted ?? 0;
-    if (tick?.ordersExecuted !== indices.length) {
+    executed += done.length;
+    refusedByGuard += guarded;
+    for (const e of done) opened.push(Number(BigInt(e.args.account) - FIRST_ACCOUNT));
+    if (tick?.ordersExecuted !== done.length || done.length + guarded !== indices.length) {
       throw new Error(
-        `stress book: the keeper executed ${tick?.ordersExecuted} of ${indices.length} paid requests (${tick?.ordersSkipped} skipped, ${tick?.errors} errors)`,
+        `stress book: of ${indices.length} paid requests the keeper executed ${tick?.ordersExecuted} (${done.length} OrderExecuted), ` +
+          `the gap guard refused ${guarded}, ${cancelled.length - guarded} were refused otherwise ` +
+          `(${tick?.ordersSkipped} skipped, ${tick?.errors} errors)`,
       );
     }
     options.onProgress?.(indices[indices.length - 1] + 1);
   }
   const latest = await provider.getBlock("latest");
+  const sides = Object.fromEntries(MARKETS.map((m) => [m, { long: 0n, short: 0n }])) as Book["sides"];
+  for (const i of opened) sides[draws[i].market][draws[i].long ? "long" : "short"] += BigInt(draws[i].notionalUsd) * unit;
+  const sum = (f: (s: { long: bigint; short: bigint }) => bigint) => MARKETS.reduce((t, m) => t + f(sides[m]), 0n);
   return {
-    positions: draws.length,
-    openInterest,
+    positions: opened.length,
+    positionsAsked: draws.length,
+    openInterest: sum((s) => s.long + s.short),
+    openInterestAsked,
+    sides,
+    largerSides: sum((s) => (s.long > s.short ? s.long : s.short)),
     lpCapital,
-    longShare: draws.filter((d) => d.long).length / draws.length,
+    longShare: opened.length > 0 ? opened.filter((i) => draws[i].long).length / opened.length : 0,
     startBlock,
     openedAt: latest!.timestamp,
     requestsPaid: paid,
     requestsExecuted: executed,
+    requestsRefusedByGuard: refusedByGuard,
   };
+}
+
+/** A staker (the third signer) deposits `amount` collateral units into the backstop. */
+export async function stakeBackstop(connection: NetworkConnection, sys: StressSystem, amount: bigint) {
+  if (amount === 0n) return;
+  const [, , staker] = await connection.ethers.getSigners();
+  await (await sys.collateral.mint(staker.address, amount)).wait();
+  await (await sys.collateral.connect(staker).approve(sys.addresses.backstop, amount)).wait();
+  await (await sys.backstop.connect(staker).deposit(amount, staker.address)).wait();
 }
 
 /** The state of the pools after a round. */
@@ -204,6 +253,8 @@ export interface RunResult {
 
 export interface RunOptions {
   batchSize?: number;
+  /** Collateral units to stake before the path; default `backstopShare` x the book's open interest. */
+  stake?: bigint;
   /** Keeper log lines (oracle refusals, failed batches). */
   log?: (line: string) => void;
 }
@@ -223,7 +274,7 @@ export async function runScenario(
 ): Promise<RunResult> {
   const { ethers } = connection;
   const provider = ethers.provider;
-  const [, keeperSigner, staker] = await ethers.getSigners();
+  const [, keeperSigner] = await ethers.getSigners();
   const { engine, backstop, vault, lens } = sys;
   const setTime = (t: number) => provider.send("evm_setNextBlockTimestamp", [toBeHex(t)]);
 
@@ -231,12 +282,11 @@ export async function runScenario(
   let clock = book.openedAt + 60;
   await setTime(clock);
   await publish(sys, { ETH: 1, BTC: 1 });
-  const stake = (book.openInterest * BigInt(Math.round(backstopShare * 1_000_000))) / 1_000_000n;
-  if (stake > 0n) {
-    await (await sys.collateral.mint(staker.address, stake)).wait();
-    await (await sys.collateral.connect(staker).approve(sys.addresses.backstop, stake)).wait();
-    await (await backstop.connect(staker).deposit(stake, staker.address)).wait();
-  }
+  await stakeBackstop(
+    connection,
+    sys,
+    options.stake ?? (book.openInterest * BigInt(Math.round(backstopShare * 1_000_000))) / 1_000_000n,
+  );
 
   let keeperErrors = 0;
   const keeper = new Keeper(ethers, sys, keeperSigner, {
