@@ -366,27 +366,34 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
             return false;
         }
         GapGuard memory guard = _guards[marketId];
-        // The exposure grows with the price on either side: value it at the higher of the two.
+        // The bound grows with the price on either side: value it at the higher of the two. An Open or
+        // Increase that raises it must keep the sum within the backstop's capacity; one that does not (on the
+        // smaller side) adds no risk the bound counts.
         uint256 high = MathLib.max(roundAnswer, latest);
+        uint256 exposure;
         if (guard.designGap != 0 && _addsSize(r.kind)) {
-            uint256 total = totalGapExposure - guard.exposure + _exposure(marketId, guard.designGap, high, r.size);
-            uint256 capacity = IPerpEngine(engine).backstop().maxCover();
-            if (total > capacity) {
-                _refund(
-                    account,
-                    marketId,
-                    r,
-                    msg.sender,
-                    abi.encodeWithSelector(GapCoverExceeded.selector, total, capacity)
-                );
-                return false;
+            exposure = _exposure(marketId, guard.designGap, high, r.size);
+            if (exposure > guard.exposure) {
+                uint256 total = totalGapExposure - guard.exposure + exposure;
+                uint256 capacity = IPerpEngine(engine).backstop().maxCover();
+                if (total > capacity) {
+                    _refund(
+                        account,
+                        marketId,
+                        r,
+                        msg.sender,
+                        abi.encodeWithSelector(GapCoverExceeded.selector, total, capacity)
+                    );
+                    return false;
+                }
             }
         }
         uint256 gasBefore = gasleft();
         (bool ok, bytes memory reason) = engine.call(_engineCall(account, marketId, r, price, latest));
         if (ok) {
             if (guard.designGap != 0) {
-                uint256 exposure = _exposure(marketId, guard.designGap, high, 0);
+                // An Open or Increase grew its side by exactly its size: its bound is the one just checked.
+                if (!_addsSize(r.kind)) exposure = _exposure(marketId, guard.designGap, high, 0);
                 if (exposure != guard.exposure) _setExposure(marketId, guard.designGap, guard.exposure, exposure);
             }
             emit OrderExecuted(account, marketId, msg.sender, roundId, price);

@@ -91,8 +91,8 @@ describe("Gap guard (OrderBook.designGap)", function () {
     expect(await s.book.gapExposure(ETH)).to.equal(capacity);
     expect(await s.book.totalGapExposure()).to.equal(capacity);
 
-    // A short of the same size leaves the larger side, and the bound, where they were.
-    const short = await ask(s, s.bob, ETH, OPEN, -size, 110n * s.unit);
+    // A short of half the size leaves the larger side, and the bound, where they were.
+    const short = await ask(s, s.bob, ETH, OPEN, -size / 2n, 60n * s.unit);
     const tx = execute(s, s.bob, ETH, short);
     await expect(tx).to.emit(s.book, "OrderExecuted").and.not.to.emit(s.book, "GapExposureUpdated");
 
@@ -105,6 +105,14 @@ describe("Gap guard (OrderBook.designGap)", function () {
     expect((await s.token.balanceOf(s.alice)) - before).to.equal(10n * s.unit);
     expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(size);
     expect(await s.book.totalGapExposure()).to.equal(capacity);
+
+    // Past the capacity (the price rose and anyone refreshed), risk that does not raise the bound still executes.
+    await round(s, 2_100, 1n);
+    await s.book.refreshGapExposure(ETH);
+    expect(await s.book.totalGapExposure()).to.equal(exposureOf(size, 2_100n * WAD));
+    const smaller = await ask(s, s.bob, ETH, INCREASE, -size / 4n, 80n * s.unit);
+    await expect(execute(s, s.bob, ETH, smaller, 2_100)).to.emit(s.book, "OrderExecuted");
+    expect((await s.engine.getPosition(s.bob, ETH)).size).to.equal(-size / 2n - size / 4n);
   });
 
   it("values the bound at the higher of the round's and the latest price, and with the market's maintenance ratio", async function () {

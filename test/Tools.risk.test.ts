@@ -78,6 +78,27 @@ describe("Tools: the risk report", function () {
     expect(lines.at(-1)).to.match(/^Largest gap fully covered: \d+ %/);
   });
 
+  it("risk_shows_each_guarded_markets_bound_and_their_sum_against_the_backstops_capacity", async function () {
+    const s = await networkHelpers.loadFixture(book);
+    expect((await run(risk, { gap: "35" }, s)).out.join("\n")).to.include("Gap guard: off in every market");
+    // The timelock (no delay on hardhat) sets ETH's design gap to 35 %: its bound is computed at once.
+    const data = s.orderBook.interface.encodeFunctionData("setDesignGap", [ETH, (35n * WAD) / 100n]);
+    await s.timelock.connect(s.admin).schedule(s.addresses.orderBook, 0n, data, ethers.ZeroHash, ethers.ZeroHash, 0n);
+    await s.timelock.connect(s.admin).execute(s.addresses.orderBook, 0n, data, ethers.ZeroHash, ethers.ZeroHash);
+    const bound = await s.orderBook.gapExposure(ETH);
+    expect(bound).to.be.greaterThan(0n);
+    const r = await run(risk, { gap: "35", json: true }, s);
+    const guard = JSON.parse(r.out[0]).guard;
+    expect(
+      guard.markets.map((m: { marketId: string; bound: string }) => [BigInt(m.marketId), BigInt(m.bound)]),
+    ).to.deep.equal([[ETH, bound]]);
+    expect(BigInt(guard.total)).to.equal(bound);
+    const text = (await run(risk, { gap: "35" }, s)).out.join("\n");
+    expect(text).to.match(
+      /Gap guard: market 0 at 35 % bounds [\d,]+\.\d\d mUSD; [\d,]+\.\d\d mUSD in all, against [\d,]+\.\d\d mUSD \(new risk past it is refused\)/,
+    );
+  });
+
   it("risk_refuses_a_gap_of_0_or_100_percent_and_a_bad_page_with_one_line", async function () {
     const s = await networkHelpers.loadFixture(book);
     await expectRefusal(() => run(risk, { gap: "100" }, s), "BadGap");

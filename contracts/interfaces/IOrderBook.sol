@@ -201,9 +201,9 @@ interface IOrderBook {
     /// backstop must be able to cover in one window. Zero turns the guard off for the market; above 100 % it
     /// reverts `ParameterOutOfBounds`, for a market that does not exist `UnknownMarket`. The market's
     /// exposure is recomputed at its current price (so a guarded market needs its feed live to be set).
-    /// While any market is guarded, an Open or Increase there executes only if the bound over every guarded
-    /// market (`totalGapExposure`) stays within the backstop's `maxCover()`; else it is cancelled with
-    /// `GapCoverExceeded`.
+    /// While a market is guarded, an Open or Increase there that raises its bound executes only if the bound
+    /// over every guarded market (`totalGapExposure`) stays within the backstop's `maxCover()`; else it is
+    /// cancelled with `GapCoverExceeded`. One that does not raise it (on the smaller side) is not checked.
     function setDesignGap(uint256 marketId, uint256 designGap) external;
 
     /// @notice Recomputes `marketId`'s exposure from its open interest now, at its current price (anyone may:

@@ -78,6 +78,20 @@ export const risk: Tool<RiskArgs> = {
       );
       atGaps.push({ gap, down: w.down.total, up: w.up.total, shortfall: w.total, coverage: coverage ?? null });
     }
+    // The order book's gap guard: each guarded market's bound at its design gap, and their sum against the
+    // same capacity (new risk that would take the sum past it is cancelled).
+    const guarded = [];
+    for (let marketId = 0n; marketId < (await d.engine.marketCount()); marketId++) {
+      const designGap = await d.orderBook.designGap(marketId);
+      if (designGap !== 0n) guarded.push({ marketId, designGap, bound: await d.orderBook.gapExposure(marketId) });
+    }
+    const guardTotal = await d.orderBook.totalGapExposure();
+    lines.push(
+      guarded.length === 0
+        ? "Gap guard: off in every market"
+        : `Gap guard: ${guarded.map((g) => `market ${g.marketId} at ${decimal(g.designGap * 100n, 18, 0, 2)} % bounds ${t(ctx, g.bound)}`).join(", ")}; ` +
+            `${t(ctx, guardTotal)} in all, against ${t(ctx, capacity)} (new risk past it is refused)`,
+    );
     const covered = await largestCovered(ctx, book, capacity, page);
     lines.push(`Backstop: can cover ${t(ctx, capacity)} in its window now (maxCover)`);
     lines.push(
@@ -87,7 +101,14 @@ export const risk: Tool<RiskArgs> = {
     );
     return {
       lines,
-      data: { block: head, coverCapacity: capacity, markets, gaps: atGaps, largestCoveredGapPercent: covered },
+      data: {
+        block: head,
+        coverCapacity: capacity,
+        markets,
+        gaps: atGaps,
+        largestCoveredGapPercent: covered,
+        guard: { markets: guarded, total: guardTotal },
+      },
     };
   },
 };
