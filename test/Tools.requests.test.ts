@@ -54,6 +54,25 @@ describe("Tools: requests checked against the engine's rules before they are sen
     expect([tick?.ordersExecuted, tick?.ordersRefused], "executed, refused at execution").to.deep.equal([0, 1]);
   });
 
+  it("orders_request_refuses_an_open_that_the_gap_guard_would_cancel_and_sends_one_that_fits", async function () {
+    // The timelock (no delay on hardhat) guards ETH at a 35 % gap: 100,000 staked cover 30,000 a window, so
+    // the book carries at most $99,420.05 of larger-side notional (30,000 / 30.175 %).
+    const data = s.orderBook.interface.encodeFunctionData("setDesignGap", [ETH, (35n * WAD) / 100n]);
+    await s.timelock.connect(s.admin).schedule(s.addresses.orderBook, 0n, data, ethers.ZeroHash, ethers.ZeroHash, 0n);
+    await s.timelock.connect(s.admin).execute(s.addresses.orderBook, 0n, data, ethers.ZeroHash, ethers.ZeroHash);
+    const line = await expectRefusal(
+      () => run(requestOrder, open("33.2", "10000"), s, s.traders[0]),
+      "GapCoverExceeded",
+    );
+    // 33.2 ETH at $3,000: $99,600 x 30.175 % = 30,054.30.
+    expect(line).to.equal(
+      "error: the gap guard: with this trade a 35 % move could leave 30,054.30 mUSD unpaid over the guarded " +
+        "markets, above the 30,000.00 mUSD the backstop can still cover in its window: lower --size [GapCoverExceeded]",
+    );
+    const r = await run(requestOrder, open("33.1", "10000"), s, s.traders[0]);
+    expect(r.code, r.err.join("\n")).to.equal(0);
+  });
+
   it("orders_request_refuses_an_open_below_the_minimum_notional", async function () {
     const line = await expectRefusal(
       () => run(requestOrder, open("0.017", "20"), s, s.traders[0]),

@@ -75,6 +75,7 @@ export async function checkRequest(ctx: Pick<ToolContext, "d" | "units">, r: Pla
         `open interest on the ${r.size > 0n ? "long" : "short"} side would be ${decimal(openInterest, 18, 0, 6)}, above the market's cap ${decimal(BigInt(c.maxOpenInterest), 18, 0, 6)} (base units)`,
       );
     }
+    await checkGapGuard(ctx, r, m, notionalOf);
     const notional = notionalOf(held + traded);
     const initialMargin = (notional * imr + WAD - 1n) / WAD;
     if (equity < initialMargin) {
@@ -113,6 +114,39 @@ export async function checkRequest(ctx: Pick<ToolContext, "d" | "units">, r: Pla
       );
     }
   }
+}
+
+/**
+ * The order book's gap guard (docs/ARCHITECTURE.md, "The gap guard"): an Open or Increase that raises its
+ * guarded market's bound (larger side's notional x (gap x (1 + keeper fee ratio) - maintenance)) past what the
+ * backstop can still cover, summed over the guarded markets, would be cancelled at execution.
+ */
+async function checkGapGuard(
+  ctx: Pick<ToolContext, "d" | "units">,
+  r: PlannedRequest,
+  m: Awaited<ReturnType<ToolContext["d"]["lens"]["getMarket"]>>,
+  notionalOf: (abs: bigint) => bigint,
+) {
+  const { d, units } = ctx;
+  const gap = BigInt(await d.orderBook.designGap(r.marketId));
+  if (gap === 0n) return;
+  const c = m.config;
+  const traded = r.size < 0n ? -r.size : r.size;
+  const long = BigInt(m.longSize) + (r.size > 0n ? traded : 0n);
+  const short = BigInt(m.shortSize) + (r.size < 0n ? traded : 0n);
+  const share = (gap * (WAD + BigInt(c.keeperFeeRatio)) + WAD - 1n) / WAD - BigInt(c.maintenanceMarginRatio);
+  if (share <= 0n) return;
+  const bound = (notionalOf(long > short ? long : short) * share + WAD - 1n) / WAD;
+  const before = BigInt(await d.orderBook.gapExposure(r.marketId));
+  if (bound <= before) return;
+  const total = BigInt(await d.orderBook.totalGapExposure()) - before + bound;
+  const capacity = BigInt(await d.backstop.maxCover());
+  if (total <= capacity) return;
+  refuse(
+    "GapCoverExceeded",
+    `the gap guard: with this trade a ${percent(gap)} move could leave ${tokens(units, total)} unpaid over the ` +
+      `guarded markets, above the ${tokens(units, capacity)} the backstop can still cover in its window: lower --size`,
+  );
 }
 
 /**
