@@ -273,7 +273,7 @@ async function guardMain() {
   writeFileSync(html, await renderGuardHtml(tables, frontier, seconds));
   if (png && frontier) writeFileSync(png, await toPng(frontierSpec(frontier)));
   say(
-    `[stress] guarded run: ${books.length} books in ${booksSeconds.toFixed(1)} s, ${seconds.toFixed(1)} s in all; ` +
+    `[stress] guarded run: the deployment and ${books.length} books in ${booksSeconds.toFixed(1)} s, ${seconds.toFixed(1)} s in all; ` +
       `reports written to ${out} and ${html}` +
       (png && frontier ? ` (the frontier's chart to ${png})` : ""),
   );

@@ -1,6 +1,6 @@
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import type { Frontier } from "./guard.js";
+import { boundShare, type Frontier } from "./guard.js";
 import type { ScenarioReport } from "./report.js";
 
 const WIDTH = 260;
@@ -138,23 +138,28 @@ const escape = (text: string) =>
 
 /**
  * The frontier: larger-side open interest per $1 of backstop against the design gap: the guard's bound
- * (maxCover / (gap − maintenance), a curve), what the lab's guard let in (points), and the open interest at
+ * (maxCover / (gap × (1 + keeper fee ratio) − maintenance), a curve), what the lab's guard let in (points), and the open interest at
  * which an actual gap of that size would just exhaust the window's cover for the same book (log scale).
  */
 export function frontierSpec(f: Frontier): Spec {
-  const bound = "guard's frontier: cover ratio / (gap − maintenance)";
+  const bound = "guard's frontier: cover ratio / (gap × (1 + keeper fee) − maintenance)";
   const lab = "carried in the lab, guard on";
   const actual = "an actual gap of that size exhausts the cover (this book)";
   const first = Math.min(...f.points.map((p) => p.gap));
   const last = Math.max(...f.points.map((p) => p.gap));
   const curve = [];
   for (let g = first; g <= last + 1e-9; g += 0.0025)
-    curve.push({ gap: g * 100, perDollar: f.maxCoverRatio / (g - f.maintenance), series: bound });
+    curve.push({ gap: g * 100, perDollar: f.maxCoverRatio / boundShare(g, f.keeperFeeRatio, f.maintenance), series: bound });
   const points = f.points.flatMap((p) => [
     { gap: p.gap * 100, perDollar: p.perDollar.guarded, series: lab },
     ...(p.perDollar.actual === null ? [] : [{ gap: p.gap * 100, perDollar: p.perDollar.actual, series: actual }]),
   ]);
-  const x = { field: "gap", type: "quantitative", title: "design gap (= the actual gap), % of the price" };
+  const x = {
+    field: "gap",
+    type: "quantitative",
+    title: "design gap (= the actual gap of both prices), %",
+    scale: { domain: [first * 100 - 2, last * 100 + 2], nice: false },
+  };
   const y = {
     field: "perDollar",
     type: "quantitative",
@@ -166,13 +171,16 @@ export function frontierSpec(f: Frontier): Spec {
     type: "nominal",
     title: null,
     scale: { domain: [bound, lab, actual], range: ["#4c78a8", "#f58518", "#54a24b"] },
-    legend: { orient: "bottom", direction: "vertical" },
+    legend: { orient: "bottom", direction: "vertical", labelLimit: 0 },
   };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
       text: "Open interest a backstop carries at each design gap",
-      subtitle: `a backstop of $${f.backstopUsd.toLocaleString("en-US")}; the book asked: ${f.book.description}`,
+      subtitle: [
+        `a backstop of $${f.backstopUsd.toLocaleString("en-US")} (window cover ${Math.round(f.maxCoverRatio * 100)} % of it)`,
+        `the book asked: ${f.book.description}`,
+      ],
       anchor: "start",
       fontSize: 15,
     },

@@ -15,6 +15,10 @@ const WAD = 10n ** 18n;
 /** A share as an 18-decimal fixed-point number (0.35 → 0.35e18). */
 export const wad = (x: number) => BigInt(Math.round(x * 1e6)) * 10n ** 12n;
 
+/** The share of a side's notional the guard bounds a gap's shortfall by: gap × (1 + keeper fee ratio) − maintenance. */
+export const boundShare = (gap: number, keeperFeeRatio: number, maintenance: number) =>
+  gap * (1 + keeperFeeRatio) - maintenance;
+
 export type Direction = "down" | "up";
 
 export interface GuardOptions {
@@ -229,7 +233,10 @@ export const FRONTIER_BOOK: Scenario = validateScenario(
 
 export interface FrontierPoint {
   gap: number;
-  /** The guard's frontier for this backstop: maxCover / (gap − maintenance), larger side summed over markets. */
+  /**
+   * The guard's frontier for this backstop: maxCover / (gap × (1 + keeper fee ratio) − maintenance), larger
+   * side summed over markets.
+   */
   bound: bigint;
   /** Guard on at `gap`: the book the guard let in. */
   guarded: {
@@ -251,6 +258,7 @@ export interface Frontier {
   backstopUsd: number;
   maxCoverRatio: number;
   maintenance: number;
+  keeperFeeRatio: number;
   book: { name: string; description: string; positions: number; openInterest: bigint; largerSides: bigint };
   points: FrontierPoint[];
   seconds: number;
@@ -275,7 +283,9 @@ export async function runFrontier(
   const backstop = BigInt(o.backstopUsd) * unit;
   await stakeBackstop(connection, sys, backstop);
   const maxCoverRatio = Number(await sys.backstop.maxCoverRatio()) / 1e18;
-  const maintenance = Number((await sys.lens.getMarket(0)).config.maintenanceMarginRatio) / 1e18;
+  const { config } = await sys.lens.getMarket(0); // both markets have the same ratios
+  const maintenance = Number(config.maintenanceMarginRatio) / 1e18;
+  const keeperFeeRatio = Number(config.keeperFeeRatio) / 1e18;
   let staked: string = await provider.send("evm_snapshot", []);
   const again = async () => {
     await provider.send("evm_revert", [staked]);
@@ -315,7 +325,7 @@ export async function runFrontier(
     });
     if (r.conservation.some((c) => !c.ok)) throw new Error(`frontier: conservation failed at an actual ${pct(gap)} gap`);
     const maxCover = guarded[i].maxCover;
-    const bound = (maxCover * WAD) / wad(gap - maintenance);
+    const bound = (maxCover * WAD) / wad(boundShare(gap, keeperFeeRatio, maintenance));
     const perUsd = (x: bigint) => Number(x) / Number(backstop);
     points.push({
       gap,
@@ -340,6 +350,7 @@ export async function runFrontier(
     backstopUsd: o.backstopUsd,
     maxCoverRatio,
     maintenance,
+    keeperFeeRatio,
     book: {
       name: o.scenario.name,
       description: o.scenario.description,

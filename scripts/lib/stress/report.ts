@@ -162,7 +162,7 @@ export function renderGuardedBooks(books: GuardedBook[], decimals: number, gap: 
         .map((d, i) => `${arrow(d)} ${usd(sum((b) => b.runs[i].result.badDebt))}`)
         .join(", ")}; socialized ${usd(sum((b) => b.runs.reduce((t, r) => t + r.result.socialized, 0n)))}`,
     bad.length === 0
-      ? `  every book: socialized 0, covers within maxCover, conservation to the unit (${seconds.toFixed(1)} s)`
+      ? `  every book: socialized 0, covers within maxCover, conservation to the unit (${seconds.toFixed(1)} s with the deployment)`
       : `  FAILED: ${bad.map((b) => `book ${b.index}: ${b.problems.join(", ")}`).join("; ")}`,
   ].join("\n");
 }
@@ -206,7 +206,7 @@ export function renderFrontier(f: Frontier, decimals: number): string {
     `frontier: a backstop of ${usd(f.backstop)} USD (window cover ${pct(f.maxCoverRatio, 0)} of it), the book "${f.book.name}" ` +
       `(${f.book.description}; ${usd(f.book.openInterest)} USD of OI, larger sides ${usd(f.book.largerSides)}) asked at each design gap`,
     ...table(header, rows),
-    `  bound = maxCover / (gap − ${pct(f.maintenance, 0)} maintenance); "actual gap exhausts cover" = ${pct(f.maxCoverRatio, 0)} x larger sides / ` +
+    `  bound = maxCover / (gap x (1 + ${pct(f.keeperFeeRatio)} keeper fee) − ${pct(f.maintenance, 0)} maintenance); "actual gap exhausts cover" = ${pct(f.maxCoverRatio, 0)} x larger sides / ` +
       `bad debt of the whole book (guard off) at a down gap of that size in both markets (${f.seconds.toFixed(1)} s)`,
   ].join("\n");
 }
