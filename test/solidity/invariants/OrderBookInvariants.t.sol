@@ -33,6 +33,8 @@ contract OrderBookInvariantsTest is BaseTest {
         vault.deposit(5_000_000 * UNIT, LP);
         vm.prank(STAKER);
         backstop.deposit(20_000 * UNIT, STAKER);
+        // BTC is guarded (6,000 of cover a window carry about $19,900 of its larger side); ETH is not.
+        book.setDesignGap(BTC, 0.35e18);
     }
 
     function targetContracts() public view returns (address[] memory targets) {
@@ -42,7 +44,7 @@ contract OrderBookInvariantsTest is BaseTest {
 
     function targetSelectors() public view returns (FuzzSelector[] memory s) {
         s = new FuzzSelector[](1);
-        bytes4[] memory h = new bytes4[](8);
+        bytes4[] memory h = new bytes4[](9);
         h[0] = OrderBookHandler.request.selector;
         h[1] = OrderBookHandler.execute.selector;
         h[2] = OrderBookHandler.cancel.selector;
@@ -51,6 +53,7 @@ contract OrderBookInvariantsTest is BaseTest {
         h[5] = OrderBookHandler.liquidate.selector;
         h[6] = OrderBookHandler.executeLate.selector;
         h[7] = OrderBookHandler.attackerExecute.selector;
+        h[8] = OrderBookHandler.refreshGap.selector;
         s[0] = FuzzSelector(address(handler), h);
     }
 
@@ -100,6 +103,19 @@ contract OrderBookInvariantsTest is BaseTest {
     /// alone or in a batch, gets NotExecutor and changes nothing.
     function invariant_INV_OB_5_only_executors_execute() public view {
         _noViolation("INV-OB-5");
+    }
+
+    /// INV-OB-6 (handler): an executed Open or Increase that raised its market's gap bound left the sum of the
+    /// bounds within the backstop's `maxCover()` at its execution; a GapCoverExceeded cancellation names a sum
+    /// above the capacity, and the capacity is the backstop's.
+    function invariant_INV_OB_6_new_risk_stays_within_the_backstops_cover() public view {
+        _noViolation("INV-OB-6");
+    }
+
+    /// INV-OB-7: the guard's sum is the sum of the markets' bounds, and an unguarded market has none.
+    function invariant_INV_OB_7_gap_bounds_add_up() public view {
+        _assertEq(book.totalGapExposure(), book.gapExposure(ETH) + book.gapExposure(BTC), "INV-OB-7 sum of bounds");
+        _assertEq(book.gapExposure(ETH), 0, "INV-OB-7 an unguarded market has no bound");
     }
 
     // ---------------------------------------------------------------- engine invariants on this deployment
@@ -174,6 +190,24 @@ contract OrderBookInvariantsTest is BaseTest {
         _assertEq(handler.pathCount("execute.attacker"), 2, "two attempts by non-executors refused");
         bytes32[5] memory ids = [bytes32("INV-OB-1"), "INV-OB-2", "INV-OB-3", "INV-OB-4", "INV-OB-5"];
         for (uint256 i; i < ids.length; ++i) _noViolation(ids[i]);
+    }
+
+    /// @dev The handler meets the gap guard: a $30,000 BTC long (bound 9,052.50) is cancelled against the 6,000
+    /// the backstop covers a window; a $15,000 one (4,526.25) executes; INV-OB-6 and INV-OB-7 hold.
+    function test_handler_meets_the_gap_guard_in_btc() public {
+        handler.request(0, 1, 0, 30_000, 5, 501, 0, false);
+        handler.postRound(1, 60, 10_000, 0, false);
+        handler.execute(0, 0, false, false);
+        _assertEq(handler.pathCount("execute.gapRefused"), 1, "the open past the cover was cancelled");
+        _assertEq(engine.getPosition(handler.trader(0), BTC).size, int256(0), "no BTC position");
+        handler.request(0, 1, 0, 15_000, 5, 501, 0, false);
+        handler.postRound(1, 60, 10_000, 0, false);
+        handler.execute(0, 0, false, false);
+        _assertTrue(engine.getPosition(handler.trader(0), BTC).size > 0, "the open within the cover executed");
+        _assertTrue(book.gapExposure(BTC) > 4_000 * UNIT, "BTC's bound");
+        _assertEq(book.totalGapExposure(), book.gapExposure(BTC), "the sum");
+        _noViolation("INV-OB-6");
+        _noViolation("INV-OB-3");
     }
 
     function _noViolation(bytes32 id) private view {

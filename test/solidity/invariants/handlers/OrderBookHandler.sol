@@ -16,8 +16,9 @@ import {Log, vm} from "../../utils/Vm.sol";
 /// @notice Drives the real two-step OrderBook (wired to its own engine): traders request all five kinds with
 /// random sizes, amounts, acceptable prices and execution fees; the feeds post rounds at random times; a
 /// keeper executes at the first round after each request's delay (found by walking the feed's rounds), or
-/// tries a wrong round, which must revert; anyone cancels expired requests. Keeps the escrow ghost of
-/// INV-OB-1 and records violations of INV-OB-1..4 found around each call (see InvariantsSpec.md).
+/// tries a wrong round, which must revert; anyone cancels expired requests; anyone refreshes BTC's gap bound
+/// (the test guards BTC at a 35 % design gap). Keeps the escrow ghost of INV-OB-1 and records violations of
+/// INV-OB-1..6 found around each call (see InvariantsSpec.md).
 contract OrderBookHandler {
     uint256 internal constant UNIT = 1e6; // 6-decimal collateral
     uint256 public constant TRADERS = 4;
@@ -332,6 +333,8 @@ contract OrderBookHandler {
         uint256 expectedPrice = buy == (latest > roundAnswer) ? latest : roundAnswer;
         bool acceptable = buy ? expectedPrice <= r.acceptablePrice : expectedPrice >= r.acceptablePrice;
         uint256 refund = _escrowsAmount(r.kind) ? r.amount : 0;
+        // INV-OB-6: the backstop's capacity and the market's gap bound before the execution.
+        (uint256 capacity, uint256 boundBefore) = (ENGINE.backstop().maxCover(), BOOK.gapExposure(id));
         uint256[4] memory before = [
             TOKEN.balanceOf(KEEPER),
             TOKEN.balanceOf(address(BOOK)),
@@ -351,6 +354,8 @@ contract OrderBookHandler {
             _checkOutcome(a, id, first, executed, expectedPrice, acceptable);
             if (executed) {
                 pathCount["execute"] += 1;
+                if (refund > 0 && BOOK.gapExposure(id) > boundBefore && BOOK.totalGapExposure() > capacity)
+                    _fail("INV-OB-6", "new risk raised the gap bound past the backstop's capacity");
                 // An Open or Increase's amount went to the engine, not back to the account.
                 if (refund > 0 && TOKEN.balanceOf(address(ENGINE)) - before[3] != refund)
                     _fail("INV-OB-3", "the engine did not receive the escrowed amount");
@@ -396,6 +401,13 @@ contract OrderBookHandler {
                 (, , bytes memory reason) = abi.decode(logs[i].data, (uint256, uint256, bytes));
                 bool priceRefused = _selector(reason) == IOrderBook.PriceNotAcceptable.selector;
                 if (executed) _fail("INV-OB-3", "an executed request was also cancelled");
+                if (_selector(reason) == IOrderBook.GapCoverExceeded.selector) {
+                    pathCount["execute.gapRefused"] += 1;
+                    (uint256 exposure, uint256 capacity) = abi.decode(_arguments(reason), (uint256, uint256));
+                    if (exposure <= capacity) _fail("INV-OB-6", "the gap guard refused risk within the capacity");
+                    if (capacity != ENGINE.backstop().maxCover())
+                        _fail("INV-OB-6", "the gap guard compared with other than the backstop's maxCover");
+                }
                 if (priceRefused == acceptable) _fail("INV-OB-3", "PriceNotAcceptable other than beyond the bound");
             }
         }
@@ -484,6 +496,21 @@ contract OrderBookHandler {
 
     function _selector(bytes memory reason) private pure returns (bytes4 s) {
         if (reason.length >= 4) s = bytes4(reason);
+    }
+
+    /// @dev An error's encoded arguments: `reason` without its selector.
+    function _arguments(bytes memory reason) private pure returns (bytes memory args) {
+        args = new bytes(reason.length - 4);
+        for (uint256 i; i < args.length; ++i) args[i] = reason[i + 4];
+    }
+
+    /// @dev Anyone refreshes the guarded market's gap bound at the current price (a stale price refuses).
+    function refreshGap() external action {
+        try BOOK.refreshGapExposure(1) {
+            pathCount["refreshGap"] += 1;
+        } catch {
+            pathCount["refreshGap.refused"] += 1;
+        }
     }
 
     function _bound(uint256 x, uint256 lo, uint256 hi) private pure returns (uint256) {
