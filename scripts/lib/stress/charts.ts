@@ -149,7 +149,11 @@ export function frontierSpec(f: Frontier): Spec {
   const last = Math.max(...f.points.map((p) => p.gap));
   const curve = [];
   for (let g = first; g <= last + 1e-9; g += 0.0025)
-    curve.push({ gap: g * 100, perDollar: f.maxCoverRatio / boundShare(g, f.keeperFeeRatio, f.maintenance), series: bound });
+    curve.push({
+      gap: g * 100,
+      perDollar: f.maxCoverRatio / boundShare(g, f.keeperFeeRatio, f.maintenance),
+      series: bound,
+    });
   const points = f.points.flatMap((p) => [
     { gap: p.gap * 100, perDollar: p.perDollar.guarded, series: lab },
     ...(p.perDollar.actual === null ? [] : [{ gap: p.gap * 100, perDollar: p.perDollar.actual, series: actual }]),

@@ -323,7 +323,8 @@ export async function runFrontier(
       stake: 0n,
       batchSize: o.batchSize,
     });
-    if (r.conservation.some((c) => !c.ok)) throw new Error(`frontier: conservation failed at an actual ${pct(gap)} gap`);
+    if (r.conservation.some((c) => !c.ok))
+      throw new Error(`frontier: conservation failed at an actual ${pct(gap)} gap`);
     const maxCover = guarded[i].maxCover;
     const bound = (maxCover * WAD) / wad(boundShare(gap, keeperFeeRatio, maintenance));
     const perUsd = (x: bigint) => Number(x) / Number(backstop);

@@ -176,7 +176,8 @@ export async function openBook(
   }
   const latest = await provider.getBlock("latest");
   const sides = Object.fromEntries(MARKETS.map((m) => [m, { long: 0n, short: 0n }])) as Book["sides"];
-  for (const i of opened) sides[draws[i].market][draws[i].long ? "long" : "short"] += BigInt(draws[i].notionalUsd) * unit;
+  for (const i of opened)
+    sides[draws[i].market][draws[i].long ? "long" : "short"] += BigInt(draws[i].notionalUsd) * unit;
   const sum = (f: (s: { long: bigint; short: bigint }) => bigint) => MARKETS.reduce((t, m) => t + f(sides[m]), 0n);
   return {
     positions: opened.length,
