@@ -5,6 +5,7 @@
 import type { ToolContext } from "../chain/cli.js";
 import { ToolError } from "../chain/errors.js";
 import { decimal, percent, tokens, usd } from "../chain/format.js";
+import { gapBound } from "../chain/gap-guard.js";
 import { OrderKind, isBuy, tradingFee } from "../requests/orders.js";
 
 const WAD = 10n ** 18n;
@@ -75,7 +76,7 @@ export async function checkRequest(ctx: Pick<ToolContext, "d" | "units">, r: Pla
         `open interest on the ${r.size > 0n ? "long" : "short"} side would be ${decimal(openInterest, 18, 0, 6)}, above the market's cap ${decimal(BigInt(c.maxOpenInterest), 18, 0, 6)} (base units)`,
       );
     }
-    await checkGapGuard(ctx, r, m, notionalOf);
+    await checkGapGuard(ctx, r, m);
     const notional = notionalOf(held + traded);
     const initialMargin = (notional * imr + WAD - 1n) / WAD;
     if (equity < initialMargin) {
@@ -125,18 +126,18 @@ async function checkGapGuard(
   ctx: Pick<ToolContext, "d" | "units">,
   r: PlannedRequest,
   m: Awaited<ReturnType<ToolContext["d"]["lens"]["getMarket"]>>,
-  notionalOf: (abs: bigint) => bigint,
 ) {
   const { d, units } = ctx;
   const gap = BigInt(await d.orderBook.designGap(r.marketId));
   if (gap === 0n) return;
-  const c = m.config;
   const traded = r.size < 0n ? -r.size : r.size;
-  const long = BigInt(m.longSize) + (r.size > 0n ? traded : 0n);
-  const short = BigInt(m.shortSize) + (r.size < 0n ? traded : 0n);
-  const share = (gap * (WAD + BigInt(c.keeperFeeRatio)) + WAD - 1n) / WAD - BigInt(c.maintenanceMarginRatio);
-  if (share <= 0n) return;
-  const bound = (notionalOf(long > short ? long : short) * share + WAD - 1n) / WAD;
+  const terms = {
+    longSize: BigInt(m.longSize) + (r.size > 0n ? traded : 0n),
+    shortSize: BigInt(m.shortSize) + (r.size < 0n ? traded : 0n),
+    maintenanceMarginRatio: BigInt(m.config.maintenanceMarginRatio),
+    keeperFeeRatio: BigInt(m.config.keeperFeeRatio),
+  };
+  const bound = gapBound(terms, gap, r.price, d.decimals);
   const before = BigInt(await d.orderBook.gapExposure(r.marketId));
   if (bound <= before) return;
   const total = BigInt(await d.orderBook.totalGapExposure()) - before + bound;
