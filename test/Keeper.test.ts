@@ -290,6 +290,7 @@ describe("Keeper", function () {
       "errors",
       "chainReset",
       "otherSenderTxs",
+      "gapBoundsRefreshed",
       "dryRun",
       "ms",
     ]);
