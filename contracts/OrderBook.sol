@@ -31,8 +31,8 @@ import {MathLib, WAD} from "./libraries/MathLib.sol";
 /// take the same delay, life and minimum from here (`requestTerms`). And no new risk executes that a gap of a
 /// market's design size (`designGap`) would leave beyond what the backstop can cover in one window: the guard
 /// bounds every guarded market's shortfall at its design gap by its larger side's notional times (gap × (1 +
-/// keeper fee ratio) − maintenance ratio), sums the bounds, and cancels an Open or Increase that would take the sum past the
-/// backstop's `maxCover()` (`GapCoverExceeded`).
+/// keeper fee ratio) − maintenance ratio), sums the bounds, and cancels an Open or Increase that raises its
+/// market's bound and would take the sum past the backstop's `maxCover()` (`GapCoverExceeded`).
 /// @dev Holds the escrows of pending requests and the refunds the token refused (`claimable`, the vault's
 /// included), nothing else: its collateral balance equals their sum. The engine pulls an executed request's
 /// collateral from here. A pending request is one storage word (keccak256 of the request and its window, which

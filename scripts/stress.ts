@@ -18,14 +18,8 @@ import { deployStressSystem } from "./lib/stress/system.js";
 import { GAS_HEADROOM_PERCENT, TX_GAS_CAP } from "./lib/keeper/gas.js";
 import { type Book, openBook, runScenario, type RunResult } from "./lib/stress/run.js";
 import { frontierSpec, renderGuardHtml, renderHtml, scenarioSpec, toPng } from "./lib/stress/charts.js";
-import {
-  renderFrontier,
-  renderGuardedBooks,
-  renderScenario,
-  type ScenarioReport,
-  type Sizing,
-  toJson,
-} from "./lib/stress/report.js";
+import { renderFrontier, renderGuardedBooks } from "./lib/stress/guard-report.js";
+import { renderScenario, type ScenarioReport, type Sizing, toJson } from "./lib/stress/report.js";
 import {
   drawGuardedBooks,
   type Frontier,

@@ -13,14 +13,21 @@ export interface GapTerms {
   keeperFeeRatio: bigint;
 }
 
+/** The share of its larger side's notional a market's bound counts at a gap of `gap`: gap x (1 + keeper fee
+ * ratio) - maintenance ratio, the product rounded up; zero when the gap is too small to leave bad debt. */
+export function gapShare(gap: bigint, maintenanceMarginRatio: bigint, keeperFeeRatio: bigint): bigint {
+  const share = divUp(gap * (WAD + keeperFeeRatio), WAD);
+  return share > maintenanceMarginRatio ? share - maintenanceMarginRatio : 0n;
+}
+
 /**
  * The bound of a market with `terms` at `price` (18 decimals) and a design gap of `gap`, in collateral units of
  * `decimals`; zero when the gap is too small to leave bad debt.
  */
 export function gapBound(terms: GapTerms, gap: bigint, price: bigint, decimals: number): bigint {
-  const share = divUp(gap * (WAD + terms.keeperFeeRatio), WAD);
+  const share = gapShare(gap, terms.maintenanceMarginRatio, terms.keeperFeeRatio);
   const larger = terms.longSize > terms.shortSize ? terms.longSize : terms.shortSize;
-  if (larger === 0n || share <= terms.maintenanceMarginRatio) return 0n;
+  if (larger === 0n || share === 0n) return 0n;
   const notional = divUp(larger * price, WAD * 10n ** BigInt(18 - decimals));
-  return divUp(notional * (share - terms.maintenanceMarginRatio), WAD);
+  return divUp(notional * share, WAD);
 }

@@ -6,6 +6,7 @@
  * gap of that size would cost the same book.
  */
 import type { NetworkConnection } from "hardhat/types/network";
+import { gapShare } from "../chain/gap-guard.js";
 import { GAS_HEADROOM_PERCENT, TX_GAS_CAP } from "../keeper/gas.js";
 import { type Book, openBook, type RunResult, runScenario, stakeBackstop } from "./run.js";
 import { MARKETS, type MarketName, prng, type Range, type Scenario, validateScenario } from "./scenario.js";
@@ -15,9 +16,9 @@ const WAD = 10n ** 18n;
 /** A share as an 18-decimal fixed-point number (0.35 → 0.35e18). */
 export const wad = (x: number) => BigInt(Math.round(x * 1e6)) * 10n ** 12n;
 
-/** The share of a side's notional the guard bounds a gap's shortfall by: gap × (1 + keeper fee ratio) − maintenance. */
+/** The share of a side's notional the guard bounds a gap's shortfall by (the chain's `gapShare`, as a number). */
 export const boundShare = (gap: number, keeperFeeRatio: number, maintenance: number) =>
-  gap * (1 + keeperFeeRatio) - maintenance;
+  Number(gapShare(wad(gap), wad(maintenance), wad(keeperFeeRatio))) / 1e18;
 
 export type Direction = "down" | "up";
 
@@ -163,7 +164,7 @@ export async function runGuardedBook(
   const t0 = Date.now();
   const { provider } = connection.ethers;
   await stakeBackstop(connection, sys, spec.backstop);
-  const book = await openBook(connection, sys, spec.scenario);
+  const book = await openBook(connection, sys, spec.scenario, { ordered: true });
   const guard = await readGuard(sys);
   let snapshot: string = await provider.send("evm_snapshot", []);
   const runs: GuardedBook["runs"] = [];
@@ -295,7 +296,7 @@ export async function runFrontier(
   for (const gap of o.gaps) {
     await again();
     await setDesignGaps(sys, wad(gap));
-    const book = await openBook(connection, sys, o.scenario);
+    const book = await openBook(connection, sys, o.scenario, { ordered: true });
     const g = await readGuard(sys);
     guarded.push({
       positions: book.positions,
@@ -311,7 +312,7 @@ export async function runFrontier(
   }
   await again();
   await setDesignGaps(sys, 0n);
-  const whole = await openBook(connection, sys, o.scenario);
+  const whole = await openBook(connection, sys, o.scenario, { ordered: true });
   let open: string = await provider.send("evm_snapshot", []);
   const points: FrontierPoint[] = [];
   for (const [i, gap] of o.gaps.entries()) {
@@ -326,7 +327,7 @@ export async function runFrontier(
     if (r.conservation.some((c) => !c.ok))
       throw new Error(`frontier: conservation failed at an actual ${pct(gap)} gap`);
     const maxCover = guarded[i].maxCover;
-    const bound = (maxCover * WAD) / wad(boundShare(gap, keeperFeeRatio, maintenance));
+    const bound = (maxCover * WAD) / gapShare(wad(gap), wad(maintenance), wad(keeperFeeRatio));
     const perUsd = (x: bigint) => Number(x) / Number(backstop);
     points.push({
       gap,

@@ -81,7 +81,7 @@ export async function openBook(
   connection: NetworkConnection,
   sys: StressSystem,
   scenario: Scenario,
-  options: { positions?: number; seed?: number; onProgress?: (opened: number) => void } = {},
+  options: { positions?: number; seed?: number; ordered?: boolean; onProgress?: (opened: number) => void } = {},
 ): Promise<Book> {
   const { ethers } = connection;
   const provider = ethers.provider;
@@ -113,7 +113,9 @@ export async function openBook(
   for (let from = 0; from < draws.length; from += chunk) {
     const indices = Array.from({ length: Math.min(chunk, draws.length - from) }, (_, k) => from + k);
     const chunkStart = (await provider.getBlockNumber()) + 1; // the chunk's requests are in its blocks
-    await mapLimit(indices, 16, async (i) => {
+    // The accounts are funded concurrently; the requests are sent in the draw's order when `ordered` (the
+    // keeper executes them in the order they landed, and the gap guard's decisions depend on that order).
+    const sent = await mapLimit(indices, 16, async (i) => {
       const d = draws[i];
       const address = ethers.getAddress(toBeHex(FIRST_ACCOUNT + BigInt(i), 20));
       const notional = BigInt(d.notionalUsd) * unit;
@@ -133,14 +135,19 @@ export async function openBook(
       ]);
       const trader = await ethers.getSigner(address);
       const bound = acceptablePrice(OrderKind.Open, signed, price, 100n);
-      const tx = await sys.orderBook
-        .connect(trader)
-        .request(BigInt(marketId), OrderKind.Open, signed, amount, bound, executionFee, {
-          gasLimit: 1_000_000n,
-          ...atGasPrice(gasPrice),
-        });
-      await tx.wait();
+      const send = async () => {
+        const tx = await sys.orderBook
+          .connect(trader)
+          .request(BigInt(marketId), OrderKind.Open, signed, amount, bound, executionFee, {
+            gasLimit: 1_000_000n,
+            ...atGasPrice(gasPrice),
+          });
+        await tx.wait();
+      };
+      if (!options.ordered) await send();
+      return send;
     });
+    if (options.ordered) for (const send of sent) await send();
     await provider.send("evm_increaseTime", [Number(minDelay)]);
     await publish(sys, { ETH: 1, BTC: 1 });
     // The project's keeper executes them, pricing gas at the gas price they were paid at: every one must go.
