@@ -118,14 +118,27 @@ let deployed: string = await provider.send("evm_snapshot", []);
 const reports: ScenarioReport[] = [];
 const tables: string[] = [];
 let broken = false;
+// Scenarios that draw the same book (population, seed, LP capital: the five shipped ones do) share one
+// opening: the chain is reverted to the snapshot taken right after it, instead of opening the book again.
+let opened: { key: string; book: Book; snapshot: string } | undefined;
 // (In a guarded run `scenarios` is empty: guardMain below does the work.)
 for (const scenario of scenarios) {
   const t0 = Date.now();
-  // A revert consumes its snapshot: take it again for the next scenario.
-  await provider.send("evm_revert", [deployed]);
-  deployed = await provider.send("evm_snapshot", []);
-  const book = await openBook(connection, sys, scenario, { positions, seed });
-  say(`[stress] ${scenario.name}: ${book.positions} positions open (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  const key = JSON.stringify([scenario.population, seed ?? scenario.seed, positions, scenario.lpCapital]);
+  let book: Book;
+  if (opened?.key === key) {
+    // A revert consumes its snapshot (and every later one): take it again for the next scenario.
+    await provider.send("evm_revert", [opened.snapshot]);
+    opened.snapshot = await provider.send("evm_snapshot", []);
+    book = opened.book;
+    say(`[stress] ${scenario.name}: the same ${book.positions} positions, reverted to just after they opened`);
+  } else {
+    await provider.send("evm_revert", [deployed]);
+    deployed = await provider.send("evm_snapshot", []);
+    book = await openBook(connection, sys, scenario, { positions, seed });
+    say(`[stress] ${scenario.name}: ${book.positions} positions open (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    opened = { key, book, snapshot: await provider.send("evm_snapshot", []) };
+  }
   let snapshot: string = await provider.send("evm_snapshot", []);
   const runAt = async (share: number) => {
     await provider.send("evm_revert", [snapshot]);
