@@ -374,6 +374,7 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         if (guard.designGap != 0 && _addsSize(r.kind)) {
             exposure = _exposure(marketId, guard.designGap, high, r.size);
             if (exposure > guard.exposure) {
+                _refreshOtherBounds(marketId);
                 uint256 total = totalGapExposure - guard.exposure + exposure;
                 uint256 capacity = IPerpEngine(engine).backstop().maxCover();
                 if (total > capacity) {
@@ -449,6 +450,25 @@ contract OrderBook is IOrderBook, AccessControl, ReentrancyGuardTransient {
         if (larger == 0 || share <= maintenance) return 0;
         if (price == 0) price = _oracles[marketId].price();
         return MathLib.mulDivUp(larger, price, DEN).wMulUp(share - maintenance);
+    }
+
+    /// @dev Brings every other guarded market's bound to its price now, so that an open is checked against the
+    /// book as it is and not as each market's last execution left it: the guard holds with no keeper
+    /// refreshing. A market whose oracle refuses a price keeps its stored bound (a call the executor starved of
+    /// gas is no refusal: the execution reverts).
+    function _refreshOtherBounds(uint256 marketId) internal {
+        uint256 count = IPerpEngine(engine).marketCount();
+        for (uint256 id; id < count; ++id) {
+            GapGuard memory other = _guards[id];
+            if (id == marketId || other.designGap == 0) continue;
+            uint256 gasBefore = gasleft();
+            try _oracles[id].price() returns (uint256 price) {
+                uint256 exposure = _exposure(id, other.designGap, price, 0);
+                if (exposure != other.exposure) _setExposure(id, other.designGap, other.exposure, exposure);
+            } catch {
+                if (gasleft() <= gasBefore / 64) revert InsufficientExecutionGas();
+            }
+        }
     }
 
     function _setExposure(uint256 marketId, uint256 gap, uint256 old, uint256 exposure) internal {

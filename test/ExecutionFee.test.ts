@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { Keeper } from "../scripts/lib/keeper/loop.js";
 import { execute } from "../scripts/lib/chain/cli.js";
+import { readParameters } from "../scripts/lib/chain/deployment.js";
 import { requestOrder } from "../scripts/lib/tools/trader.js";
 import {
   ExecutionClass,
@@ -156,11 +157,16 @@ describe("Execution fee: a fee that always pays", function () {
   });
 
   it("keeper_estimate_for_one_execution_is_at_most_the_books_estimate_for_its_class_with_the_gap_guard_on", async function () {
-    // As on the testnets: both markets guarded at 35 % (set through the timelock). The opens raise their
-    // market's bound within the backstop's capacity, so each pays the guard's whole check.
+    // As on the testnets: both markets guarded at 35 % and the testnets' execution gas (set through the
+    // timelock). The opens raise their market's bound within the backstop's capacity, so each pays the guard's
+    // whole check, the other market's refresh included.
     const s = await networkHelpers.loadFixture(withPositions);
-    for (const marketId of [ETH, BTC]) {
-      const data = s.orderBook.interface.encodeFunctionData("setDesignGap", [marketId, (35n * WAD) / 100n]);
+    const testnet = (await readParameters("sepolia")).Bulwark as { executionGas: Record<string, bigint> };
+    const calls = [
+      s.orderBook.interface.encodeFunctionData("setExecutionGas", [testnet.executionGas as never]),
+      ...[ETH, BTC].map((id) => s.orderBook.interface.encodeFunctionData("setDesignGap", [id, (35n * WAD) / 100n])),
+    ];
+    for (const data of calls) {
       await s.timelock.connect(s.admin).schedule(s.addresses.orderBook, 0n, data, ethers.ZeroHash, ethers.ZeroHash, 0n);
       await s.timelock.connect(s.admin).execute(s.addresses.orderBook, 0n, data, ethers.ZeroHash, ethers.ZeroHash);
     }

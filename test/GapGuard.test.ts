@@ -224,6 +224,31 @@ describe("Gap guard (OrderBook.designGap)", function () {
     expect(await s.book.totalGapExposure()).to.equal(0n);
   });
 
+  it("attack_openAfterAnotherMarketRose: with no keeper refreshing, an open is checked against every market's bound at its price now", async function () {
+    // Before (dd09313, the guard without `_refreshOtherBounds`): ETH's bound stayed at its last execution's price,
+    // so the BTC open below executed and left the bounds at today's prices 10.80 above the 300.00 of cover.
+    const s = await networkHelpers.loadFixture(system);
+    await s.book.setDesignGap(ETH, GAP);
+    await s.book.setDesignGap(BTC, GAP);
+    const eth = await ask(s, s.alice, ETH, OPEN, (4n * WAD) / 10n, 85n * s.unit);
+    await execute(s, s.alice, ETH, eth);
+    expect(await s.book.gapExposure(ETH)).to.equal(241_400_000n); // $800 x 30.175 %
+    // ETH rises 10 %; the keepers are absent, so nobody refreshes its bound. The attacker opens $150 of BTC:
+    // 45.2625 fits beside ETH's stored 241.40, not beside its 265.54 at $2,200.
+    await round(s, 2_200, 1n);
+    await round(s, 40_000, 1n, s.btcFeed);
+    const btc = await ask(s, s.bob, BTC, OPEN, (375n * WAD) / 100_000n, 20n * s.unit);
+    const refused = await reason(execute(s, s.bob, BTC, btc, 40_000), s);
+    const now = exposureOf((4n * WAD) / 10n, 2_200n * WAD) + exposureOf((375n * WAD) / 100_000n, 40_000n * WAD);
+    console.log(
+      `attack_openAfterAnotherMarketRose: ${refused?.name ?? "executed"}, bounds at prices now ${ethers.formatUnits(now, 6)} of 300.00`,
+    );
+    expect(refused?.name).to.equal("GapCoverExceeded");
+    expect(refused?.args).to.deep.equal([310_802_500n, 300n * s.unit]);
+    expect(await s.book.gapExposure(ETH), "ETH's bound brought to its price now").to.equal(265_540_000n);
+    expect((await s.engine.getPosition(s.bob, BTC)).size).to.equal(0n);
+  });
+
   it("attack_bookPastBackstop: a book built past the backstop's window capacity, then a -35 % gap, socializes nothing", async function () {
     // Before the guard (84d4171, the same test without `setDesignGap`): four 10x longs of $10,000 executed,
     // and the gap socialized 7,080.00 to the LPs past the backstop's cover of 3,030.00.

@@ -1,9 +1,9 @@
-// The keeper's gap-guard duty: the order book keeps each guarded market's bound as its last execution computed
-// it (docs/ARCHITECTURE.md, "The gap guard"). A price rise since then leaves it too low (the guard would let in
-// risk the backstop cannot cover) and a liquidation or a fall leaves it too high (the guard would refuse risk it
-// could take). At each block the keeper recomputes each guarded market's bound at the price now and refreshes it
-// on chain (`refreshGapExposure`) when the stored one is below it, or above it by more than `gapTolerance`. It
-// pays that gas and earns nothing, as for an expired request.
+// The keeper's gap-guard duty: the order book stores each guarded market's bound as its last execution or
+// refresh computed it (docs/ARCHITECTURE.md, "The gap guard"). The guard does not depend on it (before it checks
+// an open the book brings every other guarded market's bound to its price now), but `gapExposure`, `risk` and
+// the trader's check read the stored bounds. At each block the keeper recomputes each guarded market's bound at
+// the price now and refreshes it on chain (`refreshGapExposure`) when the stored one is below it, or above it by
+// more than `GAP_TOLERANCE`. It pays that gas and earns nothing, as for an expired request.
 import { gapBound } from "../chain/gap-guard.js";
 import type { KeeperContext } from "./context.js";
 import { GAS_HEADROOM_PERCENT } from "./gas.js";
