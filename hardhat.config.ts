@@ -27,6 +27,8 @@ export default defineConfig({
     },
     npmFilesToBuild: [
       "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol",
+      // Tests only: the registry's forwarder, through which Automation calls performUpkeep.
+      "@chainlink/contracts/src/v0.8/automation/AutomationForwarder.sol",
       "@openzeppelin/contracts/governance/TimelockController.sol",
     ],
   },

@@ -69,6 +69,8 @@ export interface SystemOptions {
    * price so that accounting tests stay exact; "book" wires the real two-step OrderBook.
    */
   orders?: "instant" | "book";
+  /** The feeds' contract: Chainlink's MockV3Aggregator (the default), or EmittingFeed, which logs each round. */
+  feed?: "MockV3Aggregator" | "EmittingFeed";
   /** OrderBook parameters when `orders` is "book": seconds, seconds, collateral units. */
   orderBook?: {
     minDelay?: bigint;
@@ -103,8 +105,10 @@ export async function deploySystem(options: SystemOptions = {}) {
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const token: any = options.token ?? (await ethers.deployContract("MockERC20", ["Mock USD", "mUSD", decimals]));
-  const ethFeed = await ethers.deployContract("MockV3Aggregator", [FEED_DECIMALS, feedPrice(3_000)]);
-  const btcFeed = await ethers.deployContract("MockV3Aggregator", [FEED_DECIMALS, feedPrice(60_000)]);
+  // Typed as the Chainlink mock: EmittingFeed has the functions the tests call on it.
+  const feedContract = (options.feed ?? "MockV3Aggregator") as "MockV3Aggregator";
+  const ethFeed = await ethers.deployContract(feedContract, [FEED_DECIMALS, feedPrice(3_000)]);
+  const btcFeed = await ethers.deployContract(feedContract, [FEED_DECIMALS, feedPrice(60_000)]);
   const oracleArgs = (feed: unknown) => [feed, 3_600n, WAD / 100n, 10_000_000n * WAD, ethers.ZeroAddress, 0n];
   const ethOracle = await ethers.deployContract("ChainlinkOracle", oracleArgs(ethFeed));
   const btcOracle = await ethers.deployContract("ChainlinkOracle", oracleArgs(btcFeed));

@@ -1,0 +1,309 @@
+import { expect } from "chai";
+import type { ContractTransactionReceipt, Log as EthersLog } from "ethers";
+import { sentRequest } from "./helpers/book.js";
+import { BTC, ETH, ethers, feedPrice, networkHelpers, ORDER_DELAY, ORDER_MAX_AGE } from "./helpers/system.js";
+import { deployFunded } from "./helpers/trading.js";
+
+/**
+ * Chainlink Automation in place of the project's keeper (docs/OPERATIONS.md, "Chainlink Automation"): the
+ * checks run as the registry simulates them (an eth_call from the zero address, under the check gas limit), and
+ * every perform goes through the package's AutomationForwarder, called by the account that plays the registry.
+ */
+
+const OPEN = 0;
+const CLOSE = 3;
+const NO_BOUND = 2n ** 128n - 1n;
+/** The check gas limit of the Automation 2.3 registries on the testnets (docs/OPERATIONS.md). */
+const CHECK_GAS_LIMIT = 10_000_000n;
+const PERFORM_GAS = 5_000_000n;
+
+async function system() {
+  const s = await deployFunded({
+    decimals: 6,
+    orders: "book",
+    feed: "EmittingFeed",
+    ethConfig: { maxFundingRatePerDay: 0n },
+    btcConfig: { maxFundingRatePerDay: 0n },
+  });
+  const registry = (await ethers.getSigners())[9];
+  const liquidations = await ethers.deployContract("LiquidationUpkeep", [s.lens, s.treasury]);
+  const executions = await ethers.deployContract("ExecutionUpkeep", [s.lens, s.treasury]);
+  // One forwarder per registered upkeep, as the registry creates them; `logic` serves only the forwarder's
+  // registry-facing fallback, which these tests do not use.
+  const forwarder = async (target: unknown) =>
+    ethers.deployContract("AutomationForwarder", [target, registry, ethers.ZeroAddress]);
+  const executionForwarder = await forwarder(executions);
+  const liquidationForwarder = await forwarder(liquidations);
+  // The book's admin (the timelock on a deployment) makes the upkeep an executor, and its forwarder one that may
+  // drive it.
+  const role = await s.book.EXECUTOR_ROLE();
+  await s.book.connect(s.admin).grantRole(role, executions);
+  await s.book.connect(s.admin).grantRole(role, executionForwarder);
+  await round(s, s.ethFeed, 2_000, 1n);
+  return { ...s, registry, liquidations, executions, executionForwarder, liquidationForwarder };
+}
+type S = Awaited<ReturnType<typeof system>>;
+type Signer = S["alice"];
+
+const now = async () => BigInt(await networkHelpers.time.latest());
+async function round(s: { ethFeed: S["ethFeed"] }, feed: S["ethFeed"], dollars: number, seconds = ORDER_DELAY) {
+  await networkHelpers.time.setNextBlockTimestamp((await now()) + seconds);
+  return (await (await feed.updateAnswer(feedPrice(dollars))).wait())!;
+}
+
+/** A receipt's log in the shape Automation hands `checkLog`. */
+async function automationLog(receipt: ContractTransactionReceipt, match: (log: EthersLog) => boolean) {
+  const log = receipt.logs.find(match);
+  if (!log) throw new Error(`no such log in the receipt: ${receipt.logs.map((l) => l.address).join(", ")}`);
+  const block = await ethers.provider.getBlock(log.blockNumber);
+  return {
+    index: log.index,
+    timestamp: block!.timestamp,
+    txHash: log.transactionHash,
+    blockNumber: log.blockNumber,
+    blockHash: log.blockHash,
+    source: log.address,
+    topics: [...log.topics],
+    data: log.data,
+  };
+}
+
+/** A check as the registry runs it: a call from the zero address (so tx.origin is zero), under the check gas limit. */
+async function simulate(upkeep: S["liquidations"] | S["executions"], fn: "checkUpkeep" | "checkLog", args: unknown[]) {
+  const data = upkeep.interface.encodeFunctionData(fn as never, args as never);
+  const raw = await ethers.provider.call({
+    to: upkeep.target,
+    data,
+    from: ethers.ZeroAddress,
+    gasLimit: CHECK_GAS_LIMIT,
+  });
+  const [needed, performData] = upkeep.interface.decodeFunctionResult(fn as never, raw);
+  return { needed: needed as boolean, performData: performData as string };
+}
+const check = (upkeep: S["liquidations"] | S["executions"], checkData = "0x") =>
+  simulate(upkeep, "checkUpkeep", [checkData]);
+const checkLog = (upkeep: S["liquidations"] | S["executions"], log: unknown, checkData = "0x") =>
+  simulate(upkeep, "checkLog", [log, checkData]);
+
+/** `performUpkeep` as the registry runs it: through the upkeep's forwarder, with the perform gas limit. */
+async function perform(
+  s: S,
+  forwarder: S["executionForwarder"],
+  target: S["executions"] | S["liquidations"],
+  data: string,
+) {
+  const call = target.interface.encodeFunctionData("performUpkeep", [data]);
+  const [success] = await forwarder.connect(s.registry).forward.staticCall(PERFORM_GAS, call, { gasLimit: 8_000_000n });
+  const receipt = (await (
+    await forwarder.connect(s.registry).forward(PERFORM_GAS, call, { gasLimit: 8_000_000n })
+  ).wait())!;
+  return { success: success as boolean, receipt };
+}
+
+async function open(s: S, who: Signer, marketId: bigint, size: bigint, amount: bigint) {
+  return sentRequest(
+    s.book,
+    s.book.connect(who).request(marketId, OPEN, size, amount, size > 0n ? NO_BOUND : 1n, s.unit),
+  );
+}
+
+/** Queues a request the way the log upkeep does, from its `OrderRequested` or `LpRequested` log. */
+async function queueFrom(s: S, receipt: ContractTransactionReceipt, source: string) {
+  const log = await automationLog(receipt, (l) => l.address === source);
+  const c = await checkLog(s.executions, log);
+  expect(c.needed).to.equal(true);
+  const { success } = await perform(s, s.executionForwarder, s.executions, c.performData);
+  expect(success).to.equal(true);
+}
+
+/** Trades through the upkeeps alone: request, queue from the log, the next round, execute from its log. */
+async function openByUpkeep(s: S, who: Signer, marketId: bigint, size: bigint, amount: bigint, dollars = 2_000) {
+  const tx = await s.book.connect(who).request(marketId, OPEN, size, amount, size > 0n ? NO_BOUND : 1n, s.unit);
+  await queueFrom(s, (await tx.wait())!, await s.book.getAddress());
+  const feed = marketId === ETH ? s.ethFeed : s.btcFeed;
+  const roundReceipt = await round(s, feed, dollars);
+  const c = await checkLog(s.executions, await automationLog(roundReceipt, () => true));
+  expect(c.needed).to.equal(true);
+  const { receipt } = await perform(s, s.executionForwarder, s.executions, c.performData);
+  const executed = receipt.logs.find((l) => l.address === (s.book.target as string));
+  expect(executed, "the upkeep's perform executed nothing").to.not.equal(undefined);
+  return receipt;
+}
+
+async function trackFrom(s: S, receipt: ContractTransactionReceipt) {
+  const log = await automationLog(
+    receipt,
+    (l) =>
+      l.address === (s.book.target as string) && l.topics[0] === s.book.interface.getEvent("OrderExecuted")!.topicHash,
+  );
+  const c = await checkLog(s.liquidations, log);
+  expect(c.needed).to.equal(true);
+  const { success } = await perform(s, s.liquidationForwarder, s.liquidations, c.performData);
+  expect(success).to.equal(true);
+}
+
+describe("Chainlink Automation: upkeeps in place of the keeper", function () {
+  it("a trade goes from request to execution with no bot: queued from its log, executed from the round's log at the first round after the delay", async function () {
+    const s = await networkHelpers.loadFixture(system);
+    const tx = await s.book
+      .connect(s.alice)
+      .request(ETH, OPEN, ethers.parseEther("1"), 300n * s.unit, NO_BOUND, s.unit);
+    await queueFrom(s, (await tx.wait())!, await s.book.getAddress());
+    expect(await s.executions.isQueued(s.alice, ETH)).to.equal(true);
+    expect(await s.executions.queueLength()).to.equal(1n);
+
+    // Before any round after the delay, nothing is due.
+    expect((await check(s.executions)).needed).to.equal(false);
+    // Two rounds after the delay: the request executes at the first, whose price is the better for this buy
+    // only if the latest is not lower; the book proves it is the first round.
+    const first = await round(s, s.ethFeed, 2_000);
+    await round(s, s.ethFeed, 2_100, 5n);
+    const c = await checkLog(s.executions, await automationLog(first, () => true), ethers.toBeHex(ETH, 32));
+    expect(c.needed).to.equal(true);
+    const balanceBefore = await s.token.balanceOf(s.treasury);
+    const { success, receipt } = await perform(s, s.executionForwarder, s.executions, c.performData);
+    expect(success).to.equal(true);
+    const executed = receipt.logs
+      .map((l) => {
+        try {
+          return s.book.interface.parseLog(l);
+        } catch {
+          return null;
+        }
+      })
+      .find((p) => p?.name === "OrderExecuted");
+    expect(executed!.args.keeper).to.equal(await s.executions.getAddress());
+    expect(executed!.args.roundId).to.equal((await s.ethFeed.latestRound()) - 1n);
+    expect(executed!.args.price).to.equal(ethers.parseEther("2100")); // the worse of the round and now, for a buy
+    expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(ethers.parseEther("1"));
+    // The execution fee reached the fee recipient, and the request left the queue.
+    expect((await s.token.balanceOf(s.treasury)) - balanceBefore).to.equal(s.unit);
+    expect(await s.executions.queueLength()).to.equal(0n);
+    expect((await check(s.executions)).needed).to.equal(false);
+  });
+
+  it("only an executor of the book may make the upkeep execute, and a check cannot be mined", async function () {
+    const s = await networkHelpers.loadFixture(system);
+    const tx = await s.book
+      .connect(s.alice)
+      .request(ETH, OPEN, ethers.parseEther("1"), 300n * s.unit, NO_BOUND, s.unit);
+    await queueFrom(s, (await tx.wait())!, await s.book.getAddress());
+    await round(s, s.ethFeed, 2_000);
+    const { performData } = await check(s.executions);
+    // The trader, as their own keeper, cannot drive it: the forwarder is the executor, not its caller.
+    await expect(s.executions.connect(s.alice).performUpkeep(performData))
+      .to.be.revertedWithCustomError(s.executions, "NotExecutor")
+      .withArgs(s.alice.address);
+    // A forwarder the book's admin did not make an executor fails the same way (its call returns false).
+    const stranger = await ethers.deployContract("AutomationForwarder", [s.executions, s.registry, ethers.ZeroAddress]);
+    const { success } = await perform(s, stranger, s.executions, performData);
+    expect(success).to.equal(false);
+    expect(await s.book.pendingRequest(s.alice, ETH)).to.not.equal(ethers.ZeroHash);
+    // Checks run only as simulations (tx.origin zero).
+    await expect(s.executions.connect(s.alice).checkUpkeep("0x")).to.be.revertedWithCustomError(
+      s.executions,
+      "OnlySimulatedBackend",
+    );
+    await expect(s.liquidations.connect(s.alice).checkUpkeep("0x")).to.be.revertedWithCustomError(
+      s.liquidations,
+      "OnlySimulatedBackend",
+    );
+  });
+
+  it("queues only what the book holds, once; a request done elsewhere leaves the queue", async function () {
+    const s = await networkHelpers.loadFixture(system);
+    const sent = await open(s, s.alice, ETH, ethers.parseEther("1"), 300n * s.unit);
+    const forged = { ...sent.request, amount: sent.request.amount + 1n };
+    await expect(s.executions.enqueue(s.alice, ETH, forged))
+      .to.be.revertedWithCustomError(s.executions, "NotPending")
+      .withArgs(s.alice.address, ETH);
+    await expect(s.executions.enqueue(s.alice, ETH, sent.request)).to.emit(s.executions, "RequestQueued");
+    await expect(s.executions.enqueue(s.alice, ETH, sent.request))
+      .to.be.revertedWithCustomError(s.executions, "AlreadyQueued")
+      .withArgs(s.alice.address, ETH);
+    await expect(s.executions.enqueueLp(s.bob))
+      .to.be.revertedWithCustomError(s.executions, "NotPending")
+      .withArgs(s.bob.address, await s.executions.LP());
+
+    // The project's keeper executes it first: the next check drops it from the queue.
+    const roundReceipt = await round(s, s.ethFeed, 2_000);
+    const roundId = (await s.ethFeed.latestRoundData())[0];
+    await s.book.connect(s.keeper).execute(s.alice, ETH, sent.request, roundId);
+    expect(roundReceipt).to.not.equal(undefined);
+    const c = await check(s.executions);
+    expect(c.needed).to.equal(true);
+    await expect((await perform(s, s.executionForwarder, s.executions, c.performData)).receipt).to.not.equal(undefined);
+    expect(await s.executions.queueLength()).to.equal(0n);
+  });
+
+  it("cancels an expired request for its owner's full refund, and only after its window", async function () {
+    const s = await networkHelpers.loadFixture(system);
+    const before = await s.token.balanceOf(s.alice);
+    const sent = await open(s, s.alice, ETH, ethers.parseEther("1"), 300n * s.unit);
+    await s.executions.enqueue(s.alice, ETH, sent.request);
+    // No round in the window: at expiresAt the request is neither due nor expired.
+    await networkHelpers.time.increaseTo(sent.expiresAt);
+    expect((await check(s.executions)).needed).to.equal(false);
+    await networkHelpers.time.increaseTo(sent.expiresAt + 1n);
+    await round(s, s.ethFeed, 2_000, 1n);
+    const c = await check(s.executions);
+    expect(c.needed).to.equal(true);
+    await perform(s, s.executionForwarder, s.executions, c.performData);
+    expect(await s.book.pendingRequest(s.alice, ETH)).to.equal(ethers.ZeroHash);
+    expect(await s.token.balanceOf(s.alice)).to.equal(before); // escrow and fee back
+    expect(await s.executions.queueLength()).to.equal(0n);
+    expect(ORDER_MAX_AGE).to.be.greaterThan(ORDER_DELAY);
+  });
+
+  it("an LP request goes from request to execution with no bot: the rounds of every market with positions", async function () {
+    const s = await networkHelpers.loadFixture(system);
+    await openByUpkeep(s, s.alice, ETH, ethers.parseEther("1"), 300n * s.unit);
+    await openByUpkeep(s, s.bob, BTC, ethers.parseEther("0.01"), 100n * s.unit, 60_000);
+    const tx = await s.vault.connect(s.carol).requestDeposit(10_000n * s.unit, 0n, s.unit);
+    await queueFrom(s, (await tx.wait())!, await s.vault.getAddress());
+    expect(await s.executions.isQueued(s.carol, await s.executions.LP())).to.equal(true);
+
+    // One market's round is not enough: BTC has positions too.
+    await round(s, s.ethFeed, 2_000);
+    expect((await check(s.executions)).needed).to.equal(false);
+    await round(s, s.btcFeed, 60_000, 1n);
+    const c = await check(s.executions);
+    expect(c.needed).to.equal(true);
+    await perform(s, s.executionForwarder, s.executions, c.performData);
+    expect(await s.vault.balanceOf(s.carol)).to.be.greaterThan(0n);
+    expect((await s.vault.lpRequest(s.carol)).amount).to.equal(0n);
+    expect(await s.executions.queueLength()).to.equal(0n);
+  });
+
+  it("liquidates with no bot: positions are listed from the executions' logs, the check finds the liquidatable, perform pays the fee recipient and drops the closed", async function () {
+    const s = await networkHelpers.loadFixture(system);
+    const a = await openByUpkeep(s, s.alice, ETH, ethers.parseEther("10"), 2_100n * s.unit); // ~10x
+    await trackFrom(s, a);
+    const b = await openByUpkeep(s, s.bob, ETH, ethers.parseEther("1"), 1_000n * s.unit); // ~2x
+    await trackFrom(s, b);
+    expect(await s.liquidations.trackedCount()).to.equal(2n);
+    await expect(s.liquidations.track(s.alice, ETH))
+      .to.be.revertedWithCustomError(s.liquidations, "AlreadyTracked")
+      .withArgs(s.alice.address, ETH);
+    await expect(s.liquidations.track(s.carol, ETH))
+      .to.be.revertedWithCustomError(s.liquidations, "NoPosition")
+      .withArgs(s.carol.address, ETH);
+    expect((await check(s.liquidations)).needed).to.equal(false);
+
+    await round(s, s.ethFeed, 1_850, 1n); // -7.5 %: Alice's 10x long is liquidatable, Bob's is not
+    expect(await s.lens.isLiquidatable(s.alice, ETH)).to.equal(true);
+    const c = await check(s.liquidations);
+    expect(c.needed).to.equal(true);
+    const fee = (await s.lens.previewLiquidation(s.alice, ETH)).keeperFee;
+    const before = await s.token.balanceOf(s.treasury);
+    const { success } = await perform(s, s.liquidationForwarder, s.liquidations, c.performData);
+    expect(success).to.equal(true);
+    expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(0n);
+    expect((await s.token.balanceOf(s.treasury)) - before).to.equal(fee);
+    expect(await s.liquidations.isTracked(s.alice, ETH)).to.equal(false);
+    expect(await s.liquidations.trackedCount()).to.equal(1n);
+    await expect(s.liquidations.drop(s.bob, ETH))
+      .to.be.revertedWithCustomError(s.liquidations, "PositionOpen")
+      .withArgs(s.bob.address, ETH);
+  });
+});
