@@ -20,7 +20,9 @@ import {IPerpLens} from "./interfaces/IPerpLens.sol";
 /// at deployment, whoever calls.
 /// @dev A check pages by `checkData = abi.encode(start, count)` (empty: the whole list): register one upkeep per
 /// page once the list outgrows what one check can scan within the registry's check gas limit (docs/OPERATIONS.md
-/// gives the measured figure). A page scans until its end or until fewer than `CHECK_GAS_RESERVE` gas is left.
+/// gives the measured figure). A page scans until its end or until fewer than `CHECK_GAS_RESERVE` gas is left,
+/// starting each block at a different place, so that a page too long for one check is scanned over several blocks
+/// (slower, never skipped for good).
 contract LiquidationUpkeep is AutomationCompatible, ILogAutomation {
     /// @notice A listed position.
     struct Tracked {
@@ -124,12 +126,15 @@ contract LiquidationUpkeep is AutomationCompatible, ILogAutomation {
         bytes calldata checkData
     ) external view cannotExecute returns (bool upkeepNeeded, bytes memory performData) {
         (uint256 start, uint256 count) = _page(checkData);
-        uint256 end = _end(start, count);
+        uint256 length = _end(start, count) - start;
+        // Each block's check starts at a different place in the page (the previous block's hash), so that a page
+        // longer than one check can scan is still scanned whole over a few blocks.
+        uint256 offset = length == 0 ? 0 : uint256(blockhash(block.number - 1)) % length;
         uint256[] memory keys = new uint256[](MAX_PER_PERFORM);
         uint256 found;
-        for (uint256 i = start; i < end && found < MAX_PER_PERFORM && gasleft() > CHECK_GAS_RESERVE; ++i) {
-            Tracked memory t = _tracked[i];
-            if (engine.getPosition(t.account, t.marketId).size == 0 || _isLiquidatable(t)) {
+        for (uint256 j; j < length && found < MAX_PER_PERFORM && gasleft() > CHECK_GAS_RESERVE; ++j) {
+            Tracked memory t = _tracked[start + ((offset + j) % length)];
+            if (_liquidatableOrClosed(t)) {
                 keys[found] = _key(t.account, t.marketId);
                 ++found;
             }
@@ -200,11 +205,13 @@ contract LiquidationUpkeep is AutomationCompatible, ILogAutomation {
         return (uint256(uint160(account)) << 96) | marketId;
     }
 
-    function _isLiquidatable(Tracked memory t) internal view returns (bool) {
+    /// @dev Whether the lens says the position is liquidatable, or it is gone (the lens reverts `NoPosition`); an
+    /// oracle that refuses a price makes it neither (the engine would refuse too).
+    function _liquidatableOrClosed(Tracked memory t) internal view returns (bool) {
         try lens.isLiquidatable(t.account, t.marketId) returns (bool yes) {
             return yes;
         } catch {
-            return false; // an oracle that refuses a price: the engine would refuse too
+            return engine.getPosition(t.account, t.marketId).size == 0;
         }
     }
 

@@ -307,3 +307,142 @@ describe("Chainlink Automation: upkeeps in place of the keeper", function () {
       .withArgs(s.bob.address, ETH);
   });
 });
+
+/** `count` fresh accounts, each with gas money and collateral approved to the book. */
+async function traders(s: S, count: number) {
+  const out = [];
+  for (let i = 0; i < count; i++) {
+    const w = ethers.Wallet.createRandom().connect(ethers.provider);
+    await networkHelpers.setBalance(w.address, 10n ** 20n);
+    await s.token.mint(w.address, 100_000n * s.unit);
+    await s.token.connect(w).approve(s.book, ethers.MaxUint256);
+    out.push(w);
+  }
+  return out;
+}
+
+/** Opens a 1 ETH long of `margin` for each account through the book (the keeper executes them in one batch). */
+async function openLongs(s: S, accounts: Awaited<ReturnType<typeof traders>>, margin: bigint) {
+  const sent = [];
+  for (const a of accounts) sent.push(await open(s, a as never, ETH, ethers.parseEther("1"), margin));
+  await round(s, s.ethFeed, 2_000);
+  const roundId = (await s.ethFeed.latestRoundData())[0];
+  await s.book.connect(s.keeper).executeBatch(
+    accounts.map((a, i) => ({ account: a.address, roundId, marketId: ETH, request: sent[i].request })),
+    { gasLimit: 16_000_000n },
+  );
+  for (const a of accounts) await s.liquidations.track(a.address, ETH);
+}
+
+/** The gas a check takes as the registry simulates it. */
+const checkGas = async (upkeep: S["liquidations"] | S["executions"], checkData = "0x") =>
+  ethers.provider.estimateGas({
+    to: upkeep.target,
+    data: upkeep.interface.encodeFunctionData("checkUpkeep", [checkData]),
+    from: ethers.ZeroAddress,
+  });
+
+describe("Chainlink Automation: limits", function () {
+  it("one liquidation check scans about 300 positions within a 10,000,000 check gas limit (measured per position)", async function () {
+    const s = await networkHelpers.loadFixture(system);
+    const accounts = await traders(s, 30);
+    await openLongs(s, accounts.slice(0, 1), 1_000n * s.unit);
+    const one = await checkGas(s.liquidations);
+    await openLongs(s, accounts.slice(1), 1_000n * s.unit);
+    const thirty = await checkGas(s.liquidations);
+    const perPosition = (thirty - one) / 29n;
+    const capacity = (CHECK_GAS_LIMIT - one - 200_000n) / perPosition;
+    console.log(
+      `      check: ${one} gas with 1 position, ${perPosition} per more; ${capacity} positions per 10M check`,
+    );
+    // docs/OPERATIONS.md states "about 300": the figure holds while a position costs at most 32,500 gas to scan.
+    expect(perPosition).to.be.lessThanOrEqual(32_500n);
+    expect(capacity).to.be.greaterThanOrEqual(300n);
+  });
+
+  it("a page longer than one check can scan is still scanned whole over a few blocks", async function () {
+    const s = await networkHelpers.loadFixture(system);
+    const accounts = await traders(s, 24);
+    // Every fourth position is a 10x long; the rest are 2x.
+    for (let i = 0; i < accounts.length; i++) {
+      await openLongs(s, [accounts[i]], (i % 4 === 0 ? 205n : 1_000n) * s.unit);
+    }
+    await round(s, s.ethFeed, 1_850, 1n);
+    const liquidatable = accounts.filter((_, i) => i % 4 === 0).map((a) => a.address);
+    // A check gas limit that lets each check scan about six of the 24 positions.
+    const limit = 200_000n + 300_000n + 6n * 30_000n;
+    const seen = new Set<string>();
+    for (let block = 0; block < 60 && seen.size < liquidatable.length; block++) {
+      const data = s.liquidations.interface.encodeFunctionData("checkUpkeep", ["0x"]);
+      const raw = await ethers.provider.call({
+        to: s.liquidations.target,
+        data,
+        from: ethers.ZeroAddress,
+        gasLimit: limit,
+      });
+      const [needed, performData] = s.liquidations.interface.decodeFunctionResult("checkUpkeep", raw);
+      if (needed) {
+        const [keys] = ethers.AbiCoder.defaultAbiCoder().decode(["uint256[]"], performData);
+        expect(keys.length).to.be.lessThan(liquidatable.length); // no one check saw them all
+        for (const k of keys as bigint[]) seen.add(ethers.getAddress(ethers.toBeHex(k >> 96n, 20)));
+      }
+      await networkHelpers.mine();
+    }
+    expect([...seen].sort()).to.deep.equal([...liquidatable].sort());
+  });
+
+  it("a check's perform data stays within 1,000 bytes: 25 positions per liquidation perform, 12 trades per execution perform", async function () {
+    const s = await networkHelpers.loadFixture(system);
+    const accounts = await traders(s, 30);
+    await openLongs(s, accounts, 205n * s.unit); // 10x each
+    await round(s, s.ethFeed, 1_850, 1n);
+    const c = await check(s.liquidations);
+    expect(ethers.dataLength(c.performData)).to.equal(64 + 25 * 32);
+    await perform(s, s.liquidationForwarder, s.liquidations, c.performData);
+    expect(await s.liquidations.trackedCount()).to.equal(5n);
+    const rest = await check(s.liquidations);
+    await perform(s, s.liquidationForwarder, s.liquidations, rest.performData);
+    expect(await s.liquidations.trackedCount()).to.equal(0n);
+
+    // Fifteen requests due at one round: 12 in the first perform, 3 in the next.
+    const more = await traders(s, 15);
+    for (const a of more) {
+      const sent = await open(s, a as never, ETH, ethers.parseEther("1"), 1_000n * s.unit);
+      await s.executions.enqueue(a.address, ETH, sent.request);
+    }
+    await round(s, s.ethFeed, 1_850);
+    const first = await check(s.executions);
+    expect(ethers.dataLength(first.performData)).to.be.lessThanOrEqual(1_000);
+    await perform(s, s.executionForwarder, s.executions, first.performData);
+    expect(await s.executions.queueLength()).to.equal(3n);
+    await perform(s, s.executionForwarder, s.executions, (await check(s.executions)).performData);
+    expect(await s.executions.queueLength()).to.equal(0n);
+    for (const a of more) expect((await s.engine.getPosition(a.address, ETH)).size).to.equal(ethers.parseEther("1"));
+  });
+});
+
+describe("Chainlink Automation: attacks", function () {
+  it("attack_upkeepLaterRound: an executor that drives the upkeep with a later, kinder round executes nothing", async function () {
+    const s = await networkHelpers.loadFixture(system);
+    const sent = await open(s, s.alice, ETH, ethers.parseEther("1"), 300n * s.unit);
+    await s.executions.enqueue(s.alice, ETH, sent.request);
+    await round(s, s.ethFeed, 2_000); // the first round after the delay prices the request
+    await round(s, s.ethFeed, 1_900, 5n); // a later round, cheaper for this buy
+    const later = (await s.ethFeed.latestRoundData())[0];
+    const key = (BigInt(s.alice.address) << 96n) | ETH;
+    const forged = ethers.AbiCoder.defaultAbiCoder().encode(
+      ["uint8", "uint256[]", "uint256[]", "uint256[]"],
+      [2, [key, later], [], []],
+    );
+    const { success } = await perform(s, s.executionForwarder, s.executions, forged);
+    expect(success).to.equal(true); // the book skipped it: no trade, the request waits
+    expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(0n);
+    expect(await s.executions.isQueued(s.alice, ETH)).to.equal(true);
+    // The check names the first round, and the request executes there, at the worse of it and now.
+    const c = await check(s.executions);
+    await perform(s, s.executionForwarder, s.executions, c.performData);
+    const position = await s.engine.getPosition(s.alice, ETH);
+    expect(position.size).to.equal(ethers.parseEther("1"));
+    expect(position.entryPrice).to.equal(ethers.parseEther("2000"));
+  });
+});
