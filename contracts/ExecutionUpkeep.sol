@@ -9,6 +9,7 @@ import {ILogAutomation, Log} from "@chainlink/contracts/src/v0.8/automation/inte
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ILiquidityVault} from "./interfaces/ILiquidityVault.sol";
 import {Execution, IOrderBook, OrderKind, Request} from "./interfaces/IOrderBook.sol";
@@ -301,9 +302,18 @@ contract ExecutionUpkeep is AutomationCompatible, ILogAutomation, ReentrancyGuar
         uint256[] memory lps = new uint256[](room);
         uint256[] memory settle = new uint256[](room);
         (uint256 t, uint256 n, uint256 z) = (0, 0, 0);
-        for (uint256 i; i < _queue.length && gasleft() > CHECK_GAS_RESERVE; ++i) {
-            Entry memory e = _queue[i];
-            if (e.marketId != LP && only != type(uint256).max && e.marketId != only) continue;
+        // Each block's check starts at a different place in the queue (the previous block's hash), so that a
+        // queue longer than one check can scan is still scanned whole over a few blocks.
+        uint256 length = _queue.length;
+        uint256 offset = length == 0 ? 0 : uint256(blockhash(block.number - 1)) % length;
+        bool paused = Pausable(address(engine)).paused();
+        for (uint256 j; j < length && gasleft() > CHECK_GAS_RESERVE; ++j) {
+            Entry storage queued = _queue[(offset + j) % length];
+            uint256 marketId = queued.marketId;
+            if (marketId != LP && only != type(uint256).max && marketId != only) continue;
+            // A trade before its notBefore is neither due nor expired nor done: skipped on two words.
+            if (marketId != LP && block.timestamp < queued.request.notBefore) continue;
+            Entry memory e = queued;
             (uint256 notBefore, uint256 expiresAt) = _window(e);
             uint256 key = _key(e.account, e.marketId);
             if (notBefore == 0 || block.timestamp > expiresAt) {
@@ -314,6 +324,8 @@ contract ExecutionUpkeep is AutomationCompatible, ILogAutomation, ReentrancyGuar
             } else if (block.timestamp < notBefore) {
                 continue;
             } else if (e.marketId == LP) {
+                // The vault refuses deposits while the engine is paused: they wait, or expire and are cancelled.
+                if (paused && !vault.lpRequest(e.account).redeem) continue;
                 if (room < markets + 1) break;
                 (bool ready, uint80[] memory rounds) = _lpRounds(oracles, notBefore);
                 if (!ready) continue;
