@@ -159,7 +159,8 @@ contract ExecutionUpkeep is AutomationCompatible, ILogAutomation, ReentrancyGuar
         return _check(checkData.length == 32 ? abi.decode(checkData, (uint256)) : type(uint256).max);
     }
 
-    /// @notice Queues a request (`Action.Enqueue`, `Action.EnqueueLp`: anyone may) or executes, cancels and drops
+    /// @notice Queues a request (`Action.Enqueue`, `Action.EnqueueLp`: anyone may; one done in the meantime is
+    /// skipped, not reverted for) or executes, cancels and drops
     /// what a check found (`Action.Execute`: executors of the book only, `NotExecutor`), given as `abi.encode(
     /// Action.Execute, trades, lps, settle)`: `trades` pairs a queue key (`account << 96 | marketId`) with the round
     /// that prices it, `lps` gives an owner's key followed by the round of each market, `settle` lists keys to
@@ -175,12 +176,13 @@ contract ExecutionUpkeep is AutomationCompatible, ILogAutomation, ReentrancyGuar
                 performData,
                 (Action, address, uint256, Request)
             );
-            _enqueue(account, marketId, request);
+            // Done in the meantime (an executor was quicker): nothing to queue, and nothing to revert for.
+            if (marketId < LP && book.isPending(account, marketId, request)) _enqueue(account, marketId, request);
             return;
         }
         if (action == Action.EnqueueLp) {
             (, address owner) = abi.decode(performData, (Action, address));
-            _enqueueLp(owner);
+            if (vault.lpRequest(owner).amount != 0) _enqueueLp(owner);
             return;
         }
         if (!book.isExecutor(msg.sender)) revert NotExecutor(msg.sender);

@@ -437,6 +437,66 @@ describe("Chainlink Automation: the execution queue", function () {
     expect(await s.vault.balanceOf(s.carol)).to.be.greaterThan(0n);
   });
 
+  it("a queueing perform for a request an executor was quicker to execute does nothing and does not revert", async function () {
+    const s = await networkHelpers.loadFixture(system);
+    const tx = await s.book
+      .connect(s.alice)
+      .request(ETH, OPEN, ethers.parseEther("1"), 300n * s.unit, NO_BOUND, s.unit);
+    const receipt = (await tx.wait())!;
+    const c = await checkLog(s.executions, await automationLog(receipt, (l) => l.address === s.book.target));
+    const sent = await sentRequest(s.book, Promise.resolve(tx));
+    await round(s, s.ethFeed, 2_000);
+    await s.book.connect(s.keeper).execute(s.alice, ETH, sent.request, (await s.ethFeed.latestRoundData())[0]);
+    const { success } = await perform(s, s.executionForwarder, s.executions, c.performData);
+    expect(success).to.equal(true);
+    expect(await s.executions.queueLength()).to.equal(0n);
+  });
+
+  it("what the upkeeps cost beside the project's keeper, per request and per liquidation (measured)", async function () {
+    const s = await networkHelpers.loadFixture(system);
+    const gasOf = async (tx: Promise<{ wait: () => Promise<ContractTransactionReceipt | null> }>) =>
+      (await (await tx).wait())!.gasUsed;
+    // The keeper: one execution, one liquidation.
+    const [a, b, c, d] = await traders(s, 4);
+    const sentA = await open(s, a as never, ETH, ethers.parseEther("10"), 2_100n * s.unit);
+    await round(s, s.ethFeed, 2_000);
+    const roundA = (await s.ethFeed.latestRoundData())[0];
+    const keeperExecute = await gasOf(s.book.connect(s.keeper).execute(a.address, ETH, sentA.request, roundA));
+    // The upkeeps: queueing from the log, the execution perform, the listing perform.
+    const tx = await s.book.connect(b).request(ETH, OPEN, ethers.parseEther("10"), 2_100n * s.unit, NO_BOUND, s.unit);
+    const queued = await checkLog(
+      s.executions,
+      await automationLog((await tx.wait())!, (l) => l.address === s.book.target),
+    );
+    const enqueue = (await perform(s, s.executionForwarder, s.executions, queued.performData)).receipt.gasUsed;
+    await round(s, s.ethFeed, 2_000);
+    const due = await check(s.executions);
+    const executeReceipt = (await perform(s, s.executionForwarder, s.executions, due.performData)).receipt;
+    const upkeepExecute = executeReceipt.gasUsed;
+    const listed = await checkLog(
+      s.liquidations,
+      await automationLog(
+        executeReceipt,
+        (l) => l.address === s.book.target && l.topics[0] === s.book.interface.getEvent("OrderExecuted")!.topicHash,
+      ),
+    );
+    const track = (await perform(s, s.liquidationForwarder, s.liquidations, listed.performData)).receipt.gasUsed;
+    await s.liquidations.track(a.address, ETH);
+    await round(s, s.ethFeed, 1_850, 1n);
+    const keeperLiquidate = await gasOf(s.engine.connect(s.keeper).liquidate(a.address, ETH, s.keeper));
+    const liquidation = await check(s.liquidations);
+    const upkeepLiquidate = (await perform(s, s.liquidationForwarder, s.liquidations, liquidation.performData)).receipt
+      .gasUsed;
+    console.log(
+      `      keeper: execute ${keeperExecute}, liquidate ${keeperLiquidate}; upkeeps: enqueue ${enqueue}, ` +
+        `execute ${upkeepExecute}, list ${track}, liquidate ${upkeepLiquidate} (through the forwarder)`,
+    );
+    expect(c && d).to.not.equal(undefined);
+    // The registry's per-perform gas limits (docs/OPERATIONS.md) cover these with room.
+    expect(enqueue).to.be.lessThan(250_000n);
+    expect(track).to.be.lessThan(150_000n);
+  });
+
   it("one execution check scans about 750 queued requests within a 10,000,000 check gas limit (measured per request)", async function () {
     const s = await networkHelpers.loadFixture(system);
     const accounts = await traders(s, 21);
