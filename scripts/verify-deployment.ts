@@ -53,7 +53,7 @@ try {
     process.exitCode = 1;
   } else {
     console.log(
-      `OK: deployment ${deploymentId} (${moduleId}) matches ${parameterFile}.json: wiring, roles, 2 markets, oracles, order book`,
+      `OK: deployment ${deploymentId} (${moduleId}) matches ${parameterFile}.json: wiring, roles, 2 markets, oracles, order book, upkeeps`,
     );
   }
 } catch (error) {

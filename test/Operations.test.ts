@@ -183,6 +183,7 @@ describe("Operations on a localhost deployment", function () {
       ethMaxAge: 3_600n,
       btcMaxAge: 3_600n,
       treasury: treasury.address,
+      upkeepFeeRecipient: treasury.address,
       timelockProposer: admin.address,
       guardian: guardian.address,
     };
@@ -210,6 +211,11 @@ describe("Operations on a localhost deployment", function () {
     expect(await d.timelock.hasRole(await d.timelock.PROPOSER_ROLE(), admin.address)).to.equal(true);
     expect(await d.engine.hasRole(await d.engine.GUARDIAN_ROLE(), guardian.address)).to.equal(true);
     expect(await d.engine.treasury()).to.equal(treasury.address);
+    // The Automation upkeeps pay the configured recipient; the execution upkeep was made an executor of the book
+    // while the deployer still held the book's admin role.
+    expect(await d.liquidationUpkeep.feeRecipient()).to.equal(treasury.address);
+    expect(await d.executionUpkeep.feeRecipient()).to.equal(treasury.address);
+    expect(await d.orderBook.hasRole(await d.orderBook.EXECUTOR_ROLE(), d.addresses.executionUpkeep)).to.equal(true);
     // Checked against the file as written (deployer-held roles, the real Sepolia feeds), every difference is named.
     const againstFile = await verifyDeployment(ethers, d, {
       ...input,

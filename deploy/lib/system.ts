@@ -48,8 +48,15 @@ export interface SystemInputs {
  * parameter file gives them): a request's fee must pay its execution's gas at its own gas price. Only the book's executors
  * (EXECUTOR_ROLE) execute trade and LP requests, so that no requester chooses when (docs/ORACLE.md); the
  * constructor grants it to the `orderExecutor` parameter (the keeper's account; the deployer by default, so
- * that the local keeper runs from the first block), and later grants (a second keeper, Chainlink Automation upkeeps) and
- * revocations go through the timelock, the book's admin.
+ * that the local keeper runs from the first block), and later grants (a second keeper, the forwarders of Chainlink
+ * Automation upkeeps) and revocations go through the timelock, the book's admin.
+ *
+ * The two Chainlink Automation upkeeps (docs/OPERATIONS.md, "Chainlink Automation") are deployed on every network,
+ * once the engine is wired (their constructors read the book, the vault and the collateral from it):
+ * `LiquidationUpkeep` and `ExecutionUpkeep`, both paying what they earn to `upkeepFeeRecipient` (the deployer by
+ * default, as the treasury). `ExecutionUpkeep` executes as an executor of the book, so the deployer grants it
+ * EXECUTOR_ROLE in the same window as the design gaps, before the book's admin goes to the timelock; the
+ * registry forwarders that may drive it are granted the role later, through the timelock (`npx hardhat upkeeps`).
  */
 /**
  * The gas an execution of each class is expected to cost (`OrderBook.executionGas`): the keeper's estimate
@@ -68,6 +75,7 @@ export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
   const sequencerFeed = m.getParameter("sequencerFeed", ZeroAddress);
   const gracePeriod = m.getParameter("sequencerGracePeriod", 3_600n);
   const orderExecutor = m.getParameter("orderExecutor", deployer);
+  const upkeepFeeRecipient = m.getParameter("upkeepFeeRecipient", deployer);
 
   const oracle = (market: "eth" | "btc", feed: AddressInput) =>
     m.contract(
@@ -124,6 +132,9 @@ export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
   ]);
 
   const wire = m.call(engine, "wire", [vault, backstop, orderBook]);
+  // Chainlink Automation: each upkeep reads the engine's wiring in its constructor.
+  const liquidationUpkeep = m.contract("LiquidationUpkeep", [lens, upkeepFeeRecipient], { after: [wire] });
+  const executionUpkeep = m.contract("ExecutionUpkeep", [lens, upkeepFeeRecipient], { after: [wire] });
   const selfGrant = m.call(engine, "grantRole", [MARKET_ADMIN_ROLE, deployer], { id: "GrantDeployerMarketAdmin" });
   const addEth = m.call(engine, "addMarket", [ethOracle, m.getParameter("ethConfig")], {
     id: "AddEthUsdMarket",
@@ -146,9 +157,13 @@ export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
     id: "SetBtcUsdDesignGap",
     after: [addBtc],
   });
+  // The execution upkeep executes as an executor of the book (its forwarders are granted later, by the timelock).
+  const upkeepExecutes = m.call(orderBook, "grantRole", [EXECUTOR_ROLE, executionUpkeep], {
+    id: "GrantExecutionUpkeepExecutor",
+  });
   const bookToTimelock = m.call(orderBook, "grantRole", [DEFAULT_ADMIN_ROLE, timelock], {
     id: "GrantTimelockOrderBookAdmin",
-    after: [gapEth, gapBtc],
+    after: [gapEth, gapBtc, upkeepExecutes],
   });
   m.call(orderBook, "renounceRole", [DEFAULT_ADMIN_ROLE, deployer], {
     id: "RenounceDeployerOrderBookAdmin",
@@ -171,5 +186,17 @@ export function buildSystem(m: IgnitionModuleBuilder, inputs: SystemInputs) {
     after: grants,
   });
 
-  return { engine, vault, backstop, lens, orderBook, ethOracle, btcOracle, timelock, configLogic };
+  return {
+    engine,
+    vault,
+    backstop,
+    lens,
+    orderBook,
+    ethOracle,
+    btcOracle,
+    timelock,
+    configLogic,
+    liquidationUpkeep,
+    executionUpkeep,
+  };
 }

@@ -8,6 +8,7 @@ import * as riskReport from "../lib/tools/risk.js";
 import * as staker from "../lib/tools/staker.js";
 import * as timelock from "../lib/tools/timelock.js";
 import * as trader from "../lib/tools/trader.js";
+import * as automation from "../lib/tools/upkeeps.js";
 
 const action =
   <A extends CommonArgs>(tool: Tool<A>) =>
@@ -41,3 +42,4 @@ export const localSeed = action(playground.seed);
 export const ordersRequest = action(trader.requestOrder);
 export const ordersList = action(trader.listOrders);
 export const ordersCancel = action(trader.cancelOrder);
+export const upkeeps = action(automation.upkeeps);

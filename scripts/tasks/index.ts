@@ -143,6 +143,19 @@ export const bulwarkTasks = [
     .setAction(() => import("./actions.js").then((m) => ({ default: m.risk })))
     .build(),
 
+  timelockOptions(
+    toolTask(
+      ["upkeeps"],
+      "What to register with Chainlink Automation for each upkeep, and the timelock grants for their forwarders",
+    ),
+  )
+    .addOption(
+      text("forwarder", "Forwarders of the registered execution upkeeps, comma-separated: print (or schedule) grants"),
+    )
+    .addOption(text("pages", "Liquidation upkeeps, each checking a page of about 300 positions (default: 1)"))
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.upkeeps })))
+    .build(),
+
   emptyTask("operator", "Market admin and guardian tools").build(),
   timelockOptions(toolTask(["operator", "add-market"], "Add a market with an oracle and a config JSON file"))
     .addOption(text("oracle", "The market's ChainlinkOracle (required)"))

@@ -17,6 +17,10 @@ export interface DeploymentAddresses {
   btcOracle: string;
   /** OpenZeppelin TimelockController holding every admin role. */
   timelock: string;
+  /** Chainlink Automation: lists positions from the book's executions and liquidates them. */
+  liquidationUpkeep: string;
+  /** Chainlink Automation: queues trade and LP requests from their logs and executes them (an executor of the book). */
+  executionUpkeep: string;
 }
 
 export const DEPLOY_DIR = path.resolve(import.meta.dirname, "../../../deploy");
@@ -33,6 +37,8 @@ const FUTURE_IDS: Record<keyof DeploymentAddresses, string[]> = {
   ethOracle: ["EthUsdOracle"],
   btcOracle: ["BtcUsdOracle"],
   timelock: ["Timelock"],
+  liquidationUpkeep: ["LiquidationUpkeep"],
+  executionUpkeep: ["ExecutionUpkeep"],
 };
 
 /** The Ignition module a deployment used, from the keys of its deployed_addresses.json. */
@@ -47,7 +53,11 @@ export function addressesFromIgnition(deployed: Record<string, string>): Deploym
   for (const [role, ids] of Object.entries(FUTURE_IDS) as [keyof DeploymentAddresses, string[]][]) {
     const key = find(ids);
     if (key === undefined)
-      throw new ToolError("IncompleteDeployment", `deployment has no ${role} (looked for ${ids.join(" or ")})`);
+      throw new ToolError(
+        "IncompleteDeployment",
+        `deployment has no ${role} (looked for ${ids.join(" or ")}; a deployment made before the modules deployed ` +
+          "it must be deployed again)",
+      );
     out[role] = deployed[key];
   }
   return out as DeploymentAddresses;
@@ -113,7 +123,19 @@ export async function readParameters(networkName: string): Promise<Record<string
 
 /** Typed contract handles for a deployment, connected to `ethers`' provider (and a signer if given). */
 export async function attach(ethers: HardhatEthers, addresses: DeploymentAddresses) {
-  const [engine, vault, backstop, lens, orderBook, collateral, ethOracle, btcOracle, timelock] = await Promise.all([
+  const [
+    engine,
+    vault,
+    backstop,
+    lens,
+    orderBook,
+    collateral,
+    ethOracle,
+    btcOracle,
+    timelock,
+    liquidationUpkeep,
+    executionUpkeep,
+  ] = await Promise.all([
     ethers.getContractAt("PerpEngine", addresses.engine),
     ethers.getContractAt("LiquidityVault", addresses.vault),
     ethers.getContractAt("BackstopModule", addresses.backstop),
@@ -123,6 +145,8 @@ export async function attach(ethers: HardhatEthers, addresses: DeploymentAddress
     ethers.getContractAt("ChainlinkOracle", addresses.ethOracle),
     ethers.getContractAt("ChainlinkOracle", addresses.btcOracle),
     ethers.getContractAt("TimelockController", addresses.timelock),
+    ethers.getContractAt("LiquidationUpkeep", addresses.liquidationUpkeep),
+    ethers.getContractAt("ExecutionUpkeep", addresses.executionUpkeep),
   ]);
   const [decimals, symbol, backstopShareDecimals, vaultShareDecimals] = await Promise.all([
     collateral.decimals().then(Number),
@@ -141,6 +165,8 @@ export async function attach(ethers: HardhatEthers, addresses: DeploymentAddress
     ethOracle,
     btcOracle,
     timelock,
+    liquidationUpkeep,
+    executionUpkeep,
     decimals,
     symbol,
     backstopShareDecimals,

@@ -83,14 +83,34 @@ export async function verifyDeployment(ethers: HardhatEthers, d: Deployment, inp
   expectAddress("engine.orders()", await d.engine.orders(), a.orderBook);
   expectAddress("orderBook.engine()", await d.orderBook.engine(), a.engine);
 
+  // ---- the Chainlink Automation upkeeps: this deployment's contracts, the configured fee recipient
+  const upkeepFeeRecipient = String(param("upkeepFeeRecipient", input.deployer));
+  const lu = d.liquidationUpkeep;
+  expectAddress("liquidationUpkeep.lens()", await lu.lens(), a.lens);
+  expectAddress("liquidationUpkeep.engine()", await lu.engine(), a.engine);
+  expectAddress("liquidationUpkeep.orders()", await lu.orders(), a.orderBook);
+  expectAddress("liquidationUpkeep.feeRecipient()", await lu.feeRecipient(), upkeepFeeRecipient);
+  const eu = d.executionUpkeep;
+  expectAddress("executionUpkeep.lens()", await eu.lens(), a.lens);
+  expectAddress("executionUpkeep.engine()", await eu.engine(), a.engine);
+  expectAddress("executionUpkeep.book()", await eu.book(), a.orderBook);
+  expectAddress("executionUpkeep.vault()", await eu.vault(), a.vault);
+  expectAddress("executionUpkeep.collateral()", await eu.collateral(), a.collateral);
+  expectAddress("executionUpkeep.feeRecipient()", await eu.feeRecipient(), upkeepFeeRecipient);
+  // It executes as an executor of the book (granted at deployment; its forwarders are granted by the timelock).
+  if (!(await d.orderBook.hasRole(EXECUTOR_ROLE, a.executionUpkeep))) {
+    problems.push(`orderBook EXECUTOR_ROLE: the executionUpkeep ${a.executionUpkeep} does not hold it`);
+  }
+
   // ---- roles: the timelock holds every admin role, the guardian the pause, and nobody else anything
   const timelock = a.timelock;
   const expectedHolders: Record<string, string[]> = {
     DEFAULT_ADMIN_ROLE: [timelock],
     MARKET_ADMIN_ROLE: [timelock],
     GUARDIAN_ROLE: [String(param("guardian", input.deployer))],
-    // The keeper's account executes requests from the first block; more executors (Automation upkeeps) may be
-    // granted later by the timelock, so other holders are not a problem here.
+    // The keeper's account executes requests from the first block (the execution upkeep too, checked above);
+    // more executors (another keeper, the upkeeps' forwarders) are granted later by the timelock, so other
+    // holders are not a problem here.
     EXECUTOR_ROLE: [String(param("orderExecutor", input.deployer))],
   };
   const roleIds: Record<string, string> = {
