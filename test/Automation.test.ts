@@ -323,7 +323,7 @@ async function traders(s: S, count: number) {
 
 /** Opens a 1 ETH long of `margin` for each account through the book (the keeper executes them in one batch). */
 async function openLongs(s: S, accounts: Awaited<ReturnType<typeof traders>>, margin: bigint) {
-  const sent = [];
+  const sent: Awaited<ReturnType<typeof open>>[] = [];
   for (const a of accounts) sent.push(await open(s, a as never, ETH, ethers.parseEther("1"), margin));
   await round(s, s.ethFeed, 2_000);
   const roundId = (await s.ethFeed.latestRoundData())[0];
