@@ -290,7 +290,6 @@ describe("Keeper", function () {
       "errors",
       "chainReset",
       "otherSenderTxs",
-      "gapBoundsRefreshed",
       "dryRun",
       "ms",
     ]);

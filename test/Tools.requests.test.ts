@@ -73,6 +73,28 @@ describe("Tools: requests checked against the engine's rules before they are sen
     expect(r.code, r.err.join("\n")).to.equal(0);
   });
 
+  it("orders_request_values_the_other_guarded_markets_at_their_prices_now_as_the_book_does", async function () {
+    // The timelock guards ETH and BTC at 35 %: 100,000 staked cover 30,000 a window.
+    for (const marketId of [ETH, 1n]) {
+      const data = s.orderBook.interface.encodeFunctionData("setDesignGap", [marketId, (35n * WAD) / 100n]);
+      await s.timelock.connect(s.admin).schedule(s.addresses.orderBook, 0n, data, ethers.ZeroHash, ethers.ZeroHash, 0n);
+      await s.timelock.connect(s.admin).execute(s.addresses.orderBook, 0n, data, ethers.ZeroHash, ethers.ZeroHash);
+    }
+    // 20 ETH long at $3,000: ETH's bound is stored at $60,000 x 30.175 % = 18,105.00.
+    await openThroughBook(s, s.keeper, [
+      { trader: s.traders[1], market: ETH, size: 20n * WAD, margin: 7_000_000_000n },
+    ]);
+    expect(await s.orderBook.gapExposure(ETH)).to.equal(18_105_000_000n);
+    // ETH rises 10 % and nobody refreshes its stored bound: at the price now it is 19,915.50. A 0.6 BTC long
+    // ($36,000: 10,863.00) fits beside the stored bound (28,968.00) but not beside the one the book will use.
+    await s.ethFeed.updateAnswer(3_300n * 10n ** 8n);
+    const line = await expectRefusal(
+      () => run(requestOrder, { ...open("0.6", "4000"), market: "1" }, s, s.traders[0]),
+      "GapCoverExceeded",
+    );
+    expect(line).to.include("could leave 30,778.50 mUSD unpaid over the guarded markets, above the 30,000.00 mUSD");
+  });
+
   it("orders_request_refuses_an_open_below_the_minimum_notional", async function () {
     const line = await expectRefusal(
       () => run(requestOrder, open("0.017", "20"), s, s.traders[0]),

@@ -138,39 +138,20 @@ describe("Tools: the risk report", function () {
     }
   });
 
-  it("keeper_refreshes_a_guarded_markets_gap_bound_that_a_price_move_left_stale", async function () {
+  it("risk_values_each_guarded_bound_at_the_price_now_not_as_the_book_last_stored_it", async function () {
     const s = await networkHelpers.loadFixture(book);
     const data = s.orderBook.interface.encodeFunctionData("setDesignGap", [ETH, (35n * WAD) / 100n]);
     await s.timelock.connect(s.admin).schedule(s.addresses.orderBook, 0n, data, ethers.ZeroHash, ethers.ZeroHash, 0n);
     await s.timelock.connect(s.admin).execute(s.addresses.orderBook, 0n, data, ethers.ZeroHash, ethers.ZeroHash);
     const stored = await s.orderBook.gapExposure(ETH);
-    const lines: string[] = [];
-    const keeper = (dryRun: boolean) =>
-      new Keeper(ethers, s, s.keeper, {
-        minProfit: 0n,
-        batchSize: 10,
-        startBlock: 0,
-        dryRun,
-        log: (l) => lines.push(l),
-      });
-    // At the price the bound was computed at, nothing to do.
-    expect((await keeper(false).tick())!.gapBoundsRefreshed).to.equal(0);
-    // ETH +2 %: the stored bound is too low; a dry run says so, a live keeper refreshes it.
+    // ETH +2 %, nobody refreshing: the stored bound is behind; risk shows the one the book would use now.
     const [, answer] = await s.ethFeed.latestRoundData();
     await s.ethFeed.updateAnswer((answer * 102n) / 100n);
-    await keeper(true).tick();
-    expect(
-      lines.some((l) => /^dry run: would refresh market 0's gap bound from [\d,.]+ mUSD to [\d,.]+ mUSD$/.test(l)),
-    ).to.equal(true);
-    expect(await s.orderBook.gapExposure(ETH)).to.equal(stored);
-    expect((await keeper(false).tick())!.gapBoundsRefreshed).to.equal(1);
-    const raised = await s.orderBook.gapExposure(ETH);
-    expect(raised).to.be.greaterThan(stored);
-    // ETH back down 0.5 %: the stored bound is high by less than 1 %, left as it is; down 2 % more, refreshed.
-    await s.ethFeed.updateAnswer((answer * 1015n) / 1000n);
-    expect((await keeper(false).tick())!.gapBoundsRefreshed).to.equal(0);
-    await s.ethFeed.updateAnswer((answer * 99n) / 100n);
-    expect((await keeper(false).tick())!.gapBoundsRefreshed).to.equal(1);
-    expect(await s.orderBook.gapExposure(ETH)).to.be.lessThan(stored);
+    const now = await s.orderBook.refreshGapExposure.staticCall(ETH);
+    expect(now).to.be.greaterThan(stored);
+    const guard = JSON.parse((await run(risk, { gap: "35", json: true }, s)).out[0]).guard;
+    expect(BigInt(guard.markets[0].bound)).to.equal(now);
+    expect(BigInt(guard.total)).to.equal(now);
+    expect(await s.orderBook.gapExposure(ETH)).to.equal(stored); // a view: nothing was sent
   });
 });

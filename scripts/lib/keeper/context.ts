@@ -46,8 +46,6 @@ export interface KeeperOptions {
   orders?: boolean;
   /** Execute ready LP requests whose fee pays their gas and cancel expired ones (default true). */
   lpRequests?: boolean;
-  /** Refresh the guarded markets' stale gap bounds in the order book (default true; gap-guard.ts). */
-  gapBounds?: boolean;
   /** Most LP requests executed or cancelled per block (default 10). */
   lpPerBlock?: number;
   /**

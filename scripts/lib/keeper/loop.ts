@@ -1,14 +1,12 @@
 // The keeper's loop, above its duties: at each new block it checks its surroundings (guard.ts), reads the
 // events since the last block into each duty's index, then runs the duties in order: liquidations first (they
 // protect the pool), then the order book's requests (orders.ts, expired ones by expiry.ts), then LP requests
-// (lp-requests.ts), then the guarded markets' gap bounds (gap-guard.ts). It reports what the block's round did
-// as one TickResult.
+// (lp-requests.ts). It reports what the block's round did as one TickResult.
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import type { ToolSigner } from "../chain/cli.js";
 import type { Deployment } from "../chain/deployment.js";
 import { KeeperContext, type KeeperOptions } from "./context.js";
 import { cancelExpiredOrders } from "./expiry.js";
-import { refreshGapBounds } from "./gap-guard.js";
 import { ChainWatch, SenderWatch, checkExecutor, checkFeeRecipient } from "./guard.js";
 import { Liquidations } from "./liquidations.js";
 import { LpRequests } from "./lp-requests.js";
@@ -57,8 +55,6 @@ export interface TickResult {
   otherSenderTxs: number;
   /** With `riskGap`: the open positions' bad debt at that gap beside the backstop's window capacity. */
   risk?: RiskReading;
-  /** Guarded markets whose stale gap bound the keeper refreshed (gap-guard.ts). */
-  gapBoundsRefreshed: number;
   dryRun: boolean;
   ms: number;
 }
@@ -183,7 +179,6 @@ export class Keeper {
         ? await cancelExpiredOrders(this.ctx, orders.expired, this.orders.requests)
         : undefined;
     const lp = this.options.lpRequests === false ? undefined : await this.lpRequests.process();
-    const gaps = this.options.gapBounds === false ? undefined : await refreshGapBounds(this.ctx);
     const risk =
       this.options.riskGap === undefined
         ? undefined
@@ -214,12 +209,10 @@ export class Keeper {
         (orders?.errors ?? 0) +
         (exec?.errors ?? 0) +
         (cancel?.errors ?? 0) +
-        (lp?.errors ?? 0) +
-        (gaps?.errors ?? 0),
+        (lp?.errors ?? 0),
       chainReset,
       otherSenderTxs,
       ...(risk ? { risk } : {}),
-      gapBoundsRefreshed: gaps?.refreshed ?? 0,
       dryRun: this.options.dryRun,
       ms: Date.now() - started,
     };

@@ -5,7 +5,7 @@
 import type { ToolContext } from "../chain/cli.js";
 import { ToolError } from "../chain/errors.js";
 import { decimal, percent, tokens, usd } from "../chain/format.js";
-import { gapBound } from "../chain/gap-guard.js";
+import { gapBound, guardedBounds } from "../chain/gap-guard.js";
 import { OrderKind, isBuy, tradingFee } from "../requests/orders.js";
 
 const WAD = 10n ** 18n;
@@ -140,7 +140,9 @@ async function checkGapGuard(
   const bound = gapBound(terms, gap, r.price, d.decimals);
   const before = BigInt(await d.orderBook.gapExposure(r.marketId));
   if (bound <= before) return;
-  const total = BigInt(await d.orderBook.totalGapExposure()) - before + bound;
+  // As the book checks it: the other guarded markets at their prices now, this one with the trade.
+  const others = (await guardedBounds(d)).filter((b) => b.marketId !== r.marketId);
+  const total = others.reduce((sum, b) => sum + b.now, bound);
   const capacity = BigInt(await d.backstop.maxCover());
   if (total <= capacity) return;
   refuse(

@@ -9,6 +9,7 @@ import { decimal } from "../chain/format.js";
 import { parseDecimal } from "../chain/numbers.js";
 import { openPositions, worseGap } from "../chain/positions.js";
 import { t } from "./common.js";
+import { guardedBounds } from "../chain/gap-guard.js";
 
 const WAD = 10n ** 18n;
 
@@ -78,14 +79,15 @@ export const risk: Tool<RiskArgs> = {
       );
       atGaps.push({ gap, down: w.down.total, up: w.up.total, shortfall: w.total, coverage: coverage ?? null });
     }
-    // The order book's gap guard: each guarded market's bound at its design gap, and their sum against the
-    // same capacity (new risk that would take the sum past it is cancelled).
-    const guarded = [];
-    for (let marketId = 0n; marketId < (await d.engine.marketCount()); marketId++) {
-      const designGap = await d.orderBook.designGap(marketId);
-      if (designGap !== 0n) guarded.push({ marketId, designGap, bound: await d.orderBook.gapExposure(marketId) });
-    }
-    const guardTotal = await d.orderBook.totalGapExposure();
+    // The order book's gap guard: each guarded market's bound at its design gap and its price now (as the book
+    // values the other markets before it checks an open), and their sum against the same capacity (new risk that
+    // would take the sum past it is cancelled).
+    const guarded = (await guardedBounds(d)).map((b) => ({
+      marketId: b.marketId,
+      designGap: b.designGap,
+      bound: b.now,
+    }));
+    const guardTotal = guarded.reduce((sum, g) => sum + g.bound, 0n);
     lines.push(
       guarded.length === 0
         ? "Gap guard: off in every market"
