@@ -8,6 +8,8 @@
  * Guarded run (issue 21): npm run stress -- --guard [--books 20] [--positions 150] [--seed 21] [--no-frontier]
  * [--png docs/images/stress-frontier.png]: the gap guard at 35 % over random books with a backstop staked
  * first, a 35 % gap down and up, socialized 0 asserted per book; then the frontier (scripts/lib/stress/guard.ts).
+ * Upkeep-only run (issue 20): npm run stress -- --upkeeps [--scenario gap] [--backstop 0.02]: the scenario twice from
+ * one opened book, liquidated by the keeper, then by a LiquidationUpkeep alone, compared (scripts/lib/stress/upkeeps.ts).
  * (scripts/stress-cli.mjs passes the flags through BULWARK_STRESS_ARGS: `hardhat run` forwards none.)
  */
 import { writeFileSync } from "node:fs";
@@ -20,6 +22,7 @@ import { type Book, openBook, runScenario, type RunResult } from "./lib/stress/r
 import { frontierSpec, renderGuardHtml, renderHtml, scenarioSpec, toPng } from "./lib/stress/charts.js";
 import { renderFrontier, renderGuardedBooks } from "./lib/stress/guard-report.js";
 import { renderScenario, type ScenarioReport, type Sizing, toJson } from "./lib/stress/report.js";
+import { compareUpkeeps, renderUpkeeps } from "./lib/stress/upkeeps.js";
 import {
   drawGuardedBooks,
   type Frontier,
@@ -64,16 +67,30 @@ function parseOptions() {
     "--guard",
     "--books",
     "--no-frontier",
+    "--upkeeps",
+    "--backstop",
   ]);
   const unknown = args.filter((a) => a.startsWith("--") && !known.has(a));
   if (unknown.length > 0)
     throw new ToolError("BadOption", `unknown option ${unknown[0]} (known: ${[...known].join(", ")})`);
   const guard = flag("guard");
-  const only = guard ? ["--scenario", "--no-sizing"] : ["--books", "--no-frontier"];
-  const misplaced = args.find((a) => only.includes(a));
-  if (misplaced) throw new ToolError("BadOption", `${misplaced} does not apply ${guard ? "with" : "without"} --guard`);
+  const upkeeps = flag("upkeeps");
+  if (guard && upkeeps) throw new ToolError("BadOption", "--guard and --upkeeps are two different runs: give one");
+  const mode = guard ? "with --guard" : upkeeps ? "with --upkeeps" : "without --guard or --upkeeps";
+  const notHere = guard
+    ? ["--scenario", "--no-sizing", "--backstop"]
+    : upkeeps
+      ? ["--no-sizing", "--html", "--png", "--books", "--no-frontier"]
+      : ["--books", "--no-frontier", "--backstop"];
+  const misplaced = args.find((a) => notHere.includes(a));
+  if (misplaced) throw new ToolError("BadOption", `${misplaced} does not apply ${mode}`);
+  const backstop = option("backstop");
+  if (backstop !== undefined && !(Number(backstop) >= 0 && Number(backstop) <= 1))
+    throw new ToolError("BadOption", `--backstop must be a share of open interest in 0..1, not "${backstop}"`);
   return {
     guard,
+    upkeeps,
+    backstop: backstop === undefined ? undefined : Number(backstop),
     books: integer("books", 1),
     frontier: !flag("no-frontier"),
     json: flag("json"),
@@ -90,9 +107,11 @@ function parseOptions() {
 
 let parsed: ReturnType<typeof parseOptions>;
 let scenarios: Scenario[];
+let upkeepScenario: Scenario | undefined;
 try {
   parsed = parseOptions();
-  scenarios = parsed.guard ? [] : await loadScenarios(undefined, parsed.scenario);
+  scenarios = parsed.guard || parsed.upkeeps ? [] : await loadScenarios(undefined, parsed.scenario);
+  if (parsed.upkeeps) [upkeepScenario] = await loadScenarios(undefined, parsed.scenario ?? "gap");
 } catch (error) {
   if (!(error instanceof ToolError)) throw error;
   process.stderr.write(`stress: ${error.message}\n`);
@@ -102,7 +121,10 @@ const { json, positions, seed, batchSize, sizing, out, html, png } = parsed;
 // With --json stdout carries the report alone; progress goes to stderr.
 const say = (line: string) => (json ? process.stderr : process.stdout).write(line + "\n");
 
-const connection = await network.create();
+// The upkeep-only run freezes the clock (upkeeps.ts), which needs blocks that may share a timestamp.
+const connection = await network.create(
+  parsed.upkeeps ? { override: { allowBlocksWithSameTimestamp: true } } : undefined,
+);
 const { provider } = connection.ethers;
 const started = Date.now();
 const guardOptions = {
@@ -121,7 +143,7 @@ let broken = false;
 // Scenarios that draw the same book (population, seed, LP capital: the five shipped ones do) share one
 // opening: the chain is reverted to the snapshot taken right after it, instead of opening the book again.
 let opened: { key: string; book: Book; snapshot: string } | undefined;
-// (In a guarded run `scenarios` is empty: guardMain below does the work.)
+// (In a guarded or upkeep-only run `scenarios` is empty: guardMain or upkeepsMain below does the work.)
 for (const scenario of scenarios) {
   const t0 = Date.now();
   const key = JSON.stringify([scenario.population, seed ?? scenario.seed, positions, scenario.lpCapital]);
@@ -225,6 +247,7 @@ async function size(
 }
 
 if (parsed.guard) await guardMain();
+else if (upkeepScenario) await upkeepsMain(upkeepScenario);
 else {
   const seconds = (Date.now() - started) / 1000;
   const full = { generatedBy: "npm run stress", args, decimals: sys.decimals, seconds, scenarios: reports };
@@ -286,6 +309,31 @@ async function guardMain() {
   );
   if (books.some((b) => !b.ok)) {
     process.stderr.write("[stress] a guarded book socialized a loss or broke conservation (see above)\n");
+    process.exitCode = 1;
+  }
+}
+
+/**
+ * The upkeep-only run: the scenario's book opened once, then replayed with the keeper and with a LiquidationUpkeep
+ * as the only liquidator, at one backstop size, and the two compared (upkeeps.ts). Fails (exit 1) on any difference
+ * the comparison asserts, or if conservation breaks in either run.
+ */
+async function upkeepsMain(scenario: Scenario) {
+  const c = await compareUpkeeps(connection, sys, scenario, {
+    positions,
+    seed,
+    backstopShare: parsed.backstop,
+    batchSize,
+    say,
+  });
+  const text = renderUpkeeps(c, sys.decimals);
+  say(text);
+  const seconds = (Date.now() - started) / 1000;
+  const report = { generatedBy: "npm run stress -- --upkeeps", args, decimals: sys.decimals, seconds, table: text };
+  writeFileSync(out, toJson({ ...report, comparison: c }) + "\n");
+  say(`[stress] upkeep-only run of ${scenario.name} in ${seconds.toFixed(1)} s; report written to ${out}`);
+  if (c.problems.length > 0) {
+    process.stderr.write("[stress] the upkeep-only run differs from the keeper's (see above)\n");
     process.exitCode = 1;
   }
 }

@@ -265,12 +265,63 @@ export interface RunOptions {
   stake?: bigint;
   /** Keeper log lines (oracle refusals, failed batches). */
   log?: (line: string) => void;
+  /** Who liquidates; default the project's keeper (`keeperLiquidator`). The upkeep-only run passes its own (upkeeps.ts). */
+  liquidator?: Liquidator;
+}
+
+/** What liquidated after one round. */
+export interface RoundLiquidations {
+  liquidated: number;
+  errors: number;
+  /** Some market's oracle refused a price (stale or refused), so nothing there could be liquidated. */
+  oracleRefused: boolean;
+}
+
+/** The run's liquidator: readied once the backstop is staked, then run after each round while the sequencer is up. */
+export interface Liquidator {
+  /** Before the first round (the keeper indexes the book: its cold start). */
+  start(): Promise<void>;
+  /** After a round: liquidates until it finds nothing more. */
+  afterRound(): Promise<RoundLiquidations>;
+}
+
+/** The project's keeper (signer 1, fees to itself), ticking after each round until it liquidates nothing more (at most 10 ticks). */
+export async function keeperLiquidator(
+  connection: NetworkConnection,
+  sys: StressSystem,
+  book: Book,
+  options: RunOptions = {},
+): Promise<Liquidator> {
+  const [, keeperSigner] = await connection.ethers.getSigners();
+  const keeper = new Keeper(connection.ethers, sys, keeperSigner, {
+    minProfit: 0n,
+    batchSize: options.batchSize ?? DEFAULT_BATCH,
+    startBlock: book.startBlock,
+    dryRun: false,
+    concurrency: 16,
+    log: (line) => options.log?.(line),
+  });
+  return {
+    start: async () => void (await keeper.tick()),
+    afterRound: async () => {
+      const out: RoundLiquidations = { liquidated: 0, errors: 0, oracleRefused: false };
+      for (let tick = 0; tick < 10; tick++) {
+        const t = await keeper.tick();
+        if (!t) break;
+        out.errors += t.errors;
+        out.liquidated += t.liquidated;
+        if (t.errors > 0 && t.liquidatable === 0) out.oracleRefused = true;
+        if (t.liquidated === 0) break;
+      }
+      return out;
+    },
+  };
 }
 
 /**
- * Stakes `backstopShare` x the book's open interest in the backstop, starts the project's keeper, replays
- * the scenario's rounds (the keeper runs after each until it finds nothing more), then reads every
- * waterfall event and checks conservation to the unit.
+ * Stakes `backstopShare` x the book's open interest in the backstop, starts the project's keeper (or
+ * `options.liquidator`), replays the scenario's rounds (the keeper runs after each until it finds nothing
+ * more), then reads every waterfall event and checks conservation to the unit.
  */
 export async function runScenario(
   connection: NetworkConnection,
@@ -282,7 +333,6 @@ export async function runScenario(
 ): Promise<RunResult> {
   const { ethers } = connection;
   const provider = ethers.provider;
-  const [, keeperSigner] = await ethers.getSigners();
   const { engine, backstop, vault, lens } = sys;
   const setTime = (t: number) => provider.send("evm_setNextBlockTimestamp", [toBeHex(t)]);
 
@@ -297,15 +347,8 @@ export async function runScenario(
   );
 
   let keeperErrors = 0;
-  const keeper = new Keeper(ethers, sys, keeperSigner, {
-    minProfit: 0n,
-    batchSize: options.batchSize ?? DEFAULT_BATCH,
-    startBlock: book.startBlock,
-    dryRun: false,
-    concurrency: 16,
-    log: (line) => options.log?.(line),
-  });
-  await keeper.tick(); // cold start: the keeper has indexed the book before the crash
+  const liquidator = options.liquidator ?? (await keeperLiquidator(connection, sys, book, options));
+  await liquidator.start(); // cold start: the keeper has indexed the book before the crash
 
   const one = (decimals: number) => 10n ** BigInt(decimals);
   const lpSharePrice = () => vault.convertToAssets(one(sys.vaultShareDecimals)).catch(() => null as bigint | null);
@@ -350,13 +393,10 @@ export async function runScenario(
     let liquidated = 0;
     let oracleRefused = false;
     // Nothing lands while the sequencer is down: the keeper waits for it.
-    for (let tick = 0; sequencer === "up" && tick < 10; tick++) {
-      const t = await keeper.tick();
-      if (!t) break;
+    if (sequencer === "up") {
+      const t = await liquidator.afterRound();
       keeperErrors += t.errors;
-      liquidated += t.liquidated;
-      if (t.errors > 0 && t.liquidatable === 0) oracleRefused = true;
-      if (t.liquidated === 0) break;
+      ({ liquidated, oracleRefused } = t);
     }
     const to = await provider.getBlockNumber();
     const covers = await engine.queryFilter(engine.filters.BadDebtCovered(), roundFrom, to);
