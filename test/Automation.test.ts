@@ -1,5 +1,12 @@
 import { expect } from "chai";
 import type { ContractTransactionReceipt, Log as EthersLog } from "ethers";
+import {
+  automationLog as toAutomationLog,
+  CHECK_GAS_LIMIT,
+  PERFORM_GAS_LIMIT as PERFORM_GAS,
+  performCall,
+  simulateCheck,
+} from "../scripts/lib/chain/automation.js";
 import { sentRequest } from "./helpers/book.js";
 import { BTC, ETH, ethers, feedPrice, networkHelpers, ORDER_DELAY, ORDER_MAX_AGE } from "./helpers/system.js";
 import { deployFunded } from "./helpers/trading.js";
@@ -13,9 +20,6 @@ import { deployFunded } from "./helpers/trading.js";
 const OPEN = 0;
 const CLOSE = 3;
 const NO_BOUND = 2n ** 128n - 1n;
-/** The check gas limit of the Automation 2.3 registries on the testnets (docs/OPERATIONS.md). */
-const CHECK_GAS_LIMIT = 10_000_000n;
-const PERFORM_GAS = 5_000_000n;
 
 async function system() {
   const s = await deployFunded({
@@ -55,31 +59,12 @@ async function round(s: { ethFeed: S["ethFeed"] }, feed: S["ethFeed"], dollars: 
 async function automationLog(receipt: ContractTransactionReceipt, match: (log: EthersLog) => boolean) {
   const log = receipt.logs.find(match);
   if (!log) throw new Error(`no such log in the receipt: ${receipt.logs.map((l) => l.address).join(", ")}`);
-  const block = await ethers.provider.getBlock(log.blockNumber);
-  return {
-    index: log.index,
-    timestamp: block!.timestamp,
-    txHash: log.transactionHash,
-    blockNumber: log.blockNumber,
-    blockHash: log.blockHash,
-    source: log.address,
-    topics: [...log.topics],
-    data: log.data,
-  };
+  return toAutomationLog(log, (await ethers.provider.getBlock(log.blockNumber))!.timestamp);
 }
 
-/** A check as the registry runs it: a call from the zero address (so tx.origin is zero), under the check gas limit. */
-async function simulate(upkeep: S["liquidations"] | S["executions"], fn: "checkUpkeep" | "checkLog", args: unknown[]) {
-  const data = upkeep.interface.encodeFunctionData(fn as never, args as never);
-  const raw = await ethers.provider.call({
-    to: upkeep.target,
-    data,
-    from: ethers.ZeroAddress,
-    gasLimit: CHECK_GAS_LIMIT,
-  });
-  const [needed, performData] = upkeep.interface.decodeFunctionResult(fn as never, raw);
-  return { needed: needed as boolean, performData: performData as string };
-}
+/** A check as the registry runs it (scripts/lib/chain/automation.ts). */
+const simulate = (upkeep: S["liquidations"] | S["executions"], fn: "checkUpkeep" | "checkLog", args: unknown[]) =>
+  simulateCheck(ethers.provider, upkeep, fn, args);
 const check = (upkeep: S["liquidations"] | S["executions"], checkData = "0x") =>
   simulate(upkeep, "checkUpkeep", [checkData]);
 const checkLog = (upkeep: S["liquidations"] | S["executions"], log: unknown, checkData = "0x") =>
@@ -92,7 +77,7 @@ async function perform(
   target: S["executions"] | S["liquidations"],
   data: string,
 ) {
-  const call = target.interface.encodeFunctionData("performUpkeep", [data]);
+  const call = performCall(target, data);
   const [success] = await forwarder.connect(s.registry).forward.staticCall(PERFORM_GAS, call, { gasLimit: 8_000_000n });
   const receipt = (await (
     await forwarder.connect(s.registry).forward(PERFORM_GAS, call, { gasLimit: 8_000_000n })
@@ -373,14 +358,13 @@ describe("Chainlink Automation: limits", function () {
     const limit = 200_000n + 300_000n + 6n * 30_000n;
     const seen = new Set<string>();
     for (let block = 0; block < 60 && seen.size < liquidatable.length; block++) {
-      const data = s.liquidations.interface.encodeFunctionData("checkUpkeep", ["0x"]);
-      const raw = await ethers.provider.call({
-        to: s.liquidations.target,
-        data,
-        from: ethers.ZeroAddress,
-        gasLimit: limit,
-      });
-      const [needed, performData] = s.liquidations.interface.decodeFunctionResult("checkUpkeep", raw);
+      const { needed, performData } = await simulateCheck(
+        ethers.provider,
+        s.liquidations,
+        "checkUpkeep",
+        ["0x"],
+        limit,
+      );
       if (needed) {
         const [keys] = ethers.AbiCoder.defaultAbiCoder().decode(["uint256[]"], performData);
         expect(keys.length).to.be.lessThan(liquidatable.length); // no one check saw them all

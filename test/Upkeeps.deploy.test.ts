@@ -20,6 +20,7 @@ import {
 import { EXECUTOR_ROLE, verifyDeployment } from "../scripts/lib/tools/verify.js";
 import { BTC, ETH, WAD, deployThroughIgnition, ethers, networkHelpers, openThroughBook } from "./helpers/ops.js";
 import { expectRefusal, run } from "./helpers/tool-run.js";
+import { automationLog, performCall, simulateCheck } from "../scripts/lib/chain/automation.js";
 
 /**
  * The Chainlink Automation upkeeps as the Ignition modules deploy them (deploy/lib/system.ts): their wiring and
@@ -28,7 +29,6 @@ import { expectRefusal, run } from "./helpers/tool-run.js";
  */
 
 /** The registries' check gas limit (docs/OPERATIONS.md, "Chainlink Automation"). */
-const CHECK_GAS_LIMIT = 10_000_000n;
 const abi = ethers.AbiCoder.defaultAbiCoder();
 
 /** The playground deployment, an account that plays the registry, and a forwarder per upkeep as registration makes. */
@@ -53,38 +53,17 @@ type S = Awaited<ReturnType<typeof deployed>>;
 type Forwarder = S["executionForwarder"];
 type UpkeepContract = S["liquidationUpkeep"] | S["executionUpkeep"];
 
-/** A log in the shape Automation hands `checkLog`. */
-async function automationLog(log: Log) {
-  const block = await ethers.provider.getBlock(log.blockNumber);
-  return {
-    index: log.index,
-    timestamp: block!.timestamp,
-    txHash: log.transactionHash,
-    blockNumber: log.blockNumber,
-    blockHash: log.blockHash,
-    source: log.address,
-    topics: [...log.topics],
-    data: log.data,
-  };
-}
-
-/** `checkLog` as the registry runs it: a call from the zero address under the check gas limit. */
+/** `checkLog` as the registry runs it (scripts/lib/chain/automation.ts). */
 async function checkLog(upkeep: UpkeepContract, log: Log, checkData = "0x") {
-  const data = upkeep.interface.encodeFunctionData("checkLog", [await automationLog(log), checkData]);
-  const raw = await ethers.provider.call({
-    to: upkeep.target,
-    data,
-    from: ethers.ZeroAddress,
-    gasLimit: CHECK_GAS_LIMIT,
-  });
-  const [needed, performData] = upkeep.interface.decodeFunctionResult("checkLog", raw);
-  expect(needed, "the check finds something to perform").to.equal(true);
-  return performData as string;
+  const at = (await ethers.provider.getBlock(log.blockNumber))!.timestamp;
+  const c = await simulateCheck(ethers.provider, upkeep, "checkLog", [automationLog(log, at), checkData]);
+  expect(c.needed, "the check finds something to perform").to.equal(true);
+  return c.performData;
 }
 
 /** Whether `performUpkeep(performData)` succeeds when the forwarder gives it `gas`, as the registry would. */
 async function performs(s: S, forwarder: Forwarder, upkeep: UpkeepContract, performData: string, gas: bigint) {
-  const call = upkeep.interface.encodeFunctionData("performUpkeep", [performData]);
+  const call = performCall(upkeep, performData);
   const [success] = await forwarder.connect(s.registry).forward.staticCall(gas, call, { gasLimit: 8_000_000n });
   return success as boolean;
 }
@@ -104,7 +83,7 @@ async function leastPerformGas(s: S, forwarder: Forwarder, upkeep: UpkeepContrac
 /** Sends the perform through the forwarder with `gas`, as the registry does after a check. */
 async function perform(s: S, forwarder: Forwarder, upkeep: UpkeepContract, performData: string, gas: bigint) {
   expect(await performs(s, forwarder, upkeep, performData, gas), `the perform succeeds with ${gas} gas`).to.equal(true);
-  const call = upkeep.interface.encodeFunctionData("performUpkeep", [performData]);
+  const call = performCall(upkeep, performData);
   return (await (await forwarder.connect(s.registry).forward(gas, call, { gasLimit: 8_000_000n })).wait())!;
 }
 
@@ -398,14 +377,7 @@ describe("Chainlink Automation upkeeps: deployed through Ignition", function () 
     await networkHelpers.time.increase(Number(await s.orderBook.minDelay()));
     await s.ethFeed.updateAnswer(3_000n * 10n ** 8n);
     const data0 = abi.encode(["uint256"], [ETH]);
-    const call = s.executionUpkeep.interface.encodeFunctionData("checkUpkeep", [data0]);
-    const raw = await ethers.provider.call({
-      to: s.executionUpkeep.target,
-      data: call,
-      from: ethers.ZeroAddress,
-      gasLimit: CHECK_GAS_LIMIT,
-    });
-    const [needed, performData] = s.executionUpkeep.interface.decodeFunctionResult("checkUpkeep", raw);
+    const { needed, performData } = await simulateCheck(ethers.provider, s.executionUpkeep, "checkUpkeep", [data0]);
     expect(needed).to.equal(true);
     await perform(s, s.executionForwarder, s.executionUpkeep, performData, UPKEEP_GAS_LIMIT.execute);
     expect((await s.engine.getPosition(t1.address, ETH)).size).to.equal(WAD);

@@ -14,6 +14,7 @@
  */
 import { AbiCoder, ZeroAddress } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
+import { automationLog, FORWARD_TX_GAS, PERFORM_GAS_LIMIT, performCall, simulateCheck } from "../chain/automation.js";
 import { mapLimit } from "../chain/concurrency.js";
 import { formatUnits } from "../chain/deployment.js";
 import { ToolError } from "../chain/errors.js";
@@ -31,12 +32,6 @@ import type { Scenario } from "./scenario.js";
 import type { StressSystem } from "./system.js";
 import type { AutomationForwarder, LiquidationUpkeep } from "../../../types/ethers-contracts/index.js";
 
-/** The check gas limit of the Automation 2.3 registries (docs/OPERATIONS.md): a check is simulated under it. */
-export const CHECK_GAS_LIMIT = 10_000_000n;
-/** The perform gas limit registered for the liquidation upkeep: the forwarder calls `performUpkeep` with this much. */
-export const PERFORM_GAS = 5_000_000n;
-/** The gas limit of the registry's `forward` transaction: the perform gas, the forwarder's cushion and 1/64 kept. */
-const FORWARD_TX_GAS = 6_000_000n;
 /**
  * Automation checks at every block; a check scans about 305 positions from a place that changes each block, so
  * while some remain it can come back empty. The lab mines a block and checks again, up to this many times in a row.
@@ -145,34 +140,20 @@ export async function deployUpkeep(connection: NetworkConnection, sys: StressSys
 }
 export type Upkeep = Awaited<ReturnType<typeof deployUpkeep>>;
 
-/** A check as the registry runs it: an eth_call from the zero address (tx.origin zero) under the check gas limit. */
-async function simulate(
-  connection: NetworkConnection,
-  u: Upkeep,
-  fn: "checkUpkeep" | "checkLog",
-  args: unknown[],
-): Promise<{ needed: boolean; performData: string }> {
-  const data = u.upkeep.interface.encodeFunctionData(fn as never, args as never);
-  const raw = await connection.ethers.provider.call({
-    to: u.upkeep.target,
-    data,
-    from: ZeroAddress,
-    gasLimit: CHECK_GAS_LIMIT,
-  });
-  const [needed, performData] = u.upkeep.interface.decodeFunctionResult(fn as never, raw);
-  return { needed: needed as boolean, performData: performData as string };
-}
+/** A check as the registry runs it (chain/automation.ts). */
+const simulate = (connection: NetworkConnection, u: Upkeep, fn: "checkUpkeep" | "checkLog", args: unknown[]) =>
+  simulateCheck(connection.ethers.provider, u.upkeep, fn, args);
 
 /**
- * `performUpkeep(data)` as the registry sends it: `forward(PERFORM_GAS, call)` on the registration's forwarder,
+ * `performUpkeep(data)` as the registry sends it: `forward(PERFORM_GAS_LIMIT, call)` on the registration's forwarder,
  * from the registry; the forwarder's answer (did the call succeed, the gas it used: what the registry bills) read
  * by a static call first, as Automation's simulation would.
  */
 async function perform(u: Upkeep, forwarder: Upkeep["logForwarder"], data: string) {
-  const call = u.upkeep.interface.encodeFunctionData("performUpkeep", [data]);
+  const call = performCall(u.upkeep, data);
   const f = forwarder.connect(u.registry);
-  const [success, forwarded] = await f.forward.staticCall(PERFORM_GAS, call, { gasLimit: FORWARD_TX_GAS });
-  const receipt = (await (await f.forward(PERFORM_GAS, call, { gasLimit: FORWARD_TX_GAS })).wait())!;
+  const [success, forwarded] = await f.forward.staticCall(PERFORM_GAS_LIMIT, call, { gasLimit: FORWARD_TX_GAS });
+  const receipt = (await (await f.forward(PERFORM_GAS_LIMIT, call, { gasLimit: FORWARD_TX_GAS })).wait())!;
   return { success: success as boolean, forwarded: forwarded as bigint, receipt };
 }
 
@@ -206,17 +187,7 @@ export async function listFromLogs(
   let [performs, gas] = [0, 0n];
   for (const log of logs) {
     if (!times.has(log.blockNumber)) times.set(log.blockNumber, (await provider.getBlock(log.blockNumber))!.timestamp);
-    const automationLog = {
-      index: log.index,
-      timestamp: times.get(log.blockNumber)!,
-      txHash: log.transactionHash,
-      blockNumber: log.blockNumber,
-      blockHash: log.blockHash,
-      source: log.address,
-      topics: [...log.topics],
-      data: log.data,
-    };
-    const c = await simulate(connection, u, "checkLog", [automationLog, "0x"]);
+    const c = await simulate(connection, u, "checkLog", [automationLog(log, times.get(log.blockNumber)!), "0x"]);
     if (!c.needed) continue;
     const p = await perform(u, u.logForwarder, c.performData);
     if (!p.success) throw new Error(`listing: the perform for the execution in ${log.transactionHash} failed`);
