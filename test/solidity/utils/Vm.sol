@@ -19,6 +19,10 @@ interface Vm {
     function label(address account, string calldata newLabel) external;
     function recordLogs() external;
     function getRecordedLogs() external returns (Log[] memory);
+    /// @dev `prank` that also sets tx.origin for the next call (an Automation check simulated from the zero address).
+    function prank(address sender, address origin) external;
+    function roll(uint256 blockNumber) external;
+    function skip(bool skipTest) external;
 }
 
 /// @dev The address at which Hardhat's EDR serves the cheatcodes.
