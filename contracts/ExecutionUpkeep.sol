@@ -326,8 +326,9 @@ contract ExecutionUpkeep is AutomationCompatible, ILogAutomation, ReentrancyGuar
             } else if (block.timestamp < notBefore) {
                 continue;
             } else if (e.marketId == LP) {
-                // The vault refuses deposits while the engine is paused: they wait, or expire and are cancelled.
-                if (paused && !vault.lpRequest(e.account).redeem) continue;
+                // The vault refuses a deposit while the engine is paused, and a redemption the pool's free liquidity
+                // cannot pay: they wait (or expire and are cancelled) instead of a refused perform every block.
+                if (vault.lpRequest(e.account).redeem ? !_payable(e.account) : paused) continue;
                 if (room < markets + 1) break;
                 (bool ready, uint80[] memory rounds) = _lpRounds(oracles, notBefore);
                 if (!ready) continue;
@@ -381,6 +382,17 @@ contract ExecutionUpkeep is AutomationCompatible, ILogAutomation, ReentrancyGuar
             if (rounds[id] == 0 || !_accepts(oracle, rounds[id], notBefore, false)) return (false, rounds);
         }
         return (true, rounds);
+    }
+
+    /// @dev Whether the pool's free liquidity pays `owner`'s redemption at the current mark (`convertToAssets`, at
+    /// least what the execution pays: it takes the lower of that mark and the rounds'); false while the pool
+    /// cannot be marked. A redemption that only the rounds' lower mark would fit waits for the next check.
+    function _payable(address owner) internal view returns (bool) {
+        try vault.convertToAssets(vault.lpRequest(owner).amount) returns (uint256 assets) {
+            return assets <= engine.freeLiquidity();
+        } catch {
+            return false;
+        }
     }
 
     function _oracle(IPriceOracle[] memory oracles, uint256 marketId) internal view returns (IPriceOracle) {

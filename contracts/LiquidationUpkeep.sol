@@ -205,13 +205,14 @@ contract LiquidationUpkeep is AutomationCompatible, ILogAutomation {
         return (uint256(uint160(account)) << 96) | marketId;
     }
 
-    /// @dev Whether the lens says the position is liquidatable, or it is gone (the lens reverts `NoPosition`); an
-    /// oracle that refuses a price makes it neither (the engine would refuse too).
+    /// @dev Whether the position is gone (the lens would say "not liquidatable" for it), or the lens says it is
+    /// liquidatable; an oracle that refuses a price makes it neither.
     function _liquidatableOrClosed(Tracked memory t) internal view returns (bool) {
+        if (engine.getPosition(t.account, t.marketId).size == 0) return true;
         try lens.isLiquidatable(t.account, t.marketId) returns (bool yes) {
             return yes;
         } catch {
-            return engine.getPosition(t.account, t.marketId).size == 0;
+            return false; // an oracle that refuses a price: the engine would refuse too
         }
     }
 

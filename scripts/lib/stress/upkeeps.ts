@@ -33,7 +33,7 @@ import type { StressSystem } from "./system.js";
 import type { AutomationForwarder, LiquidationUpkeep } from "../../../types/ethers-contracts/index.js";
 
 /**
- * Automation checks at every block; a check scans about 305 positions from a place that changes each block, so
+ * Automation checks at every block; a check scans about 283 positions from a place that changes each block, so
  * while some remain it can come back empty. The lab mines a block and checks again, up to this many times in a row.
  */
 export const MAX_IDLE_BLOCKS = 100;

@@ -137,12 +137,10 @@ contract UpkeepInvariantsTest is BaseTest {
 
     /// INV-UP-3b (handler): the automation step settles when an LP redemption is larger than the pool's free liquidity:
     /// the check does not return, block after block, a request the vault refuses.
-    /// @dev FOUND FAILING (InvariantsSpec.md): ExecutionUpkeep._check returns an LP redemption once its rounds exist
-    /// and are accepted, though the vault's execution reverts InsufficientLiquidity; the perform catches the revert
-    /// and keeps it queued, so every block's check returns it again (a perform, paid in LINK, every block until the
-    /// request expires). Skipped until fixed.
-    function invariant_INV_UP_3b_no_refused_redemption_is_performed_every_block() public {
-        vm.skip(true);
+    /// @dev Found failing at 35e7fb9 (InvariantsSpec.md): the check returned a redemption the vault refuses with
+    /// InsufficientLiquidity, every block until it expired. The check now leaves out a redemption the free liquidity
+    /// cannot pay at the current mark (`ExecutionUpkeep._payable`).
+    function invariant_INV_UP_3b_no_refused_redemption_is_performed_every_block() public view {
         _noViolation("INV-UP-3b");
     }
 
@@ -173,12 +171,10 @@ contract UpkeepInvariantsTest is BaseTest {
     }
 
     /// INV-UP-4b (handler): after the automation step every listed position exists.
-    /// @dev FOUND FAILING (InvariantsSpec.md): LiquidationUpkeep._liquidatableOrClosed expects `lens.isLiquidatable`
-    /// to revert for a closed position, but it returns false, so while its market has a price a check never reports
-    /// a position closed by a Close or liquidated in full by someone else: it stays listed (and scanned) for good.
-    /// Skipped until fixed.
-    function invariant_INV_UP_4b_every_listed_position_exists() public {
-        vm.skip(true);
+    /// @dev Found failing at 35e7fb9 (InvariantsSpec.md): the check asked `lens.isLiquidatable`, which returns false
+    /// (does not revert) for a closed position, so a closed position stayed listed. The check now reads the position
+    /// first (`LiquidationUpkeep._liquidatableOrClosed`).
+    function invariant_INV_UP_4b_every_listed_position_exists() public view {
         _noViolation("INV-UP-4b");
     }
 
@@ -346,9 +342,8 @@ contract UpkeepInvariantsTest is BaseTest {
 
     /// @dev INV-UP-4b, found failing: a position closed through the book stays listed, because the liquidation
     /// upkeep's check asks `lens.isLiquidatable`, which returns false (it does not revert) when there is no position.
-    /// Skipped until LiquidationUpkeep._liquidatableOrClosed reads a closed position as one to drop.
+    /// Fixed: LiquidationUpkeep._liquidatableOrClosed reads a closed position as one to drop.
     function test_INV_UP_4b_a_position_closed_through_the_book_is_dropped() public {
-        vm.skip(true);
         address a = handler.trader(0);
         handler.request(0, 0, 0, 20_000, 2, 1, 2);
         handler.postRound(0, 30, 10_000, 3, false);
@@ -365,9 +360,8 @@ contract UpkeepInvariantsTest is BaseTest {
     /// @dev INV-UP-3b, found failing: an LP's redemption of more than the pool's free liquidity (here the whole pool,
     /// with a position open) is returned by every check of the execution upkeep, and every perform's
     /// `vault.executeRequest` reverts InsufficientLiquidity inside its try: the registry performs every block until
-    /// the request expires. Skipped until the check leaves out what the vault would refuse.
+    /// the request expires. Fixed: the check leaves out what the free liquidity cannot pay.
     function test_INV_UP_3b_a_redemption_above_free_liquidity_is_not_performed_every_block() public {
-        vm.skip(true);
         handler.request(0, 0, 0, 20_000, 2, 1, 2); // an ETH open, executed by the upkeep
         handler.postRound(0, 30, 10_000, 3, false);
         handler.automate();
