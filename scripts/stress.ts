@@ -22,7 +22,7 @@ import { type Book, openBook, runScenario, type RunResult } from "./lib/stress/r
 import { frontierSpec, renderGuardHtml, renderHtml, scenarioSpec, toPng } from "./lib/stress/charts.js";
 import { renderFrontier, renderGuardedBooks } from "./lib/stress/guard-report.js";
 import { renderScenario, type ScenarioReport, type Sizing, toJson } from "./lib/stress/report.js";
-import { compareUpkeeps, renderUpkeeps } from "./lib/stress/upkeeps.js";
+import { compareUpkeeps, renderUpkeeps } from "./lib/stress/upkeep-compare.js";
 import {
   drawGuardedBooks,
   type Frontier,

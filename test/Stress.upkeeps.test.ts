@@ -3,7 +3,8 @@ import { network } from "hardhat";
 import { ToolError } from "../scripts/lib/chain/errors.js";
 import { loadScenarios } from "../scripts/lib/stress/scenario.js";
 import { deployStressSystem } from "../scripts/lib/stress/system.js";
-import { compareUpkeeps, freezeClock, type UpkeepComparison } from "../scripts/lib/stress/upkeeps.js";
+import { compareUpkeeps, type UpkeepComparison } from "../scripts/lib/stress/upkeep-compare.js";
+import { freezeClock } from "../scripts/lib/stress/upkeeps.js";
 
 // The upkeep-only run freezes the clock, which needs blocks that may share a timestamp.
 const connection = await network.create({ override: { allowBlocksWithSameTimestamp: true } });
