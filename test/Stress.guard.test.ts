@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { gapScenario, GUARD_DEFAULTS, type GuardedBookSpec, runGuardedBook, wad } from "../scripts/lib/stress/guard.js";
 import { validateScenario } from "../scripts/lib/stress/scenario.js";
-import { openBook, runScenario, stakeBackstop } from "../scripts/lib/stress/run.js";
+import { openBook } from "../scripts/lib/stress/book.js";
+import { runScenario, stakeBackstop } from "../scripts/lib/stress/run.js";
 import { deployStressSystem, setDesignGaps } from "../scripts/lib/stress/system.js";
 
 const connection = await network.create();

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import { validateScenario } from "../scripts/lib/stress/scenario.js";
-import { openBook, runScenario } from "../scripts/lib/stress/run.js";
+import { openBook } from "../scripts/lib/stress/book.js";
+import { runScenario } from "../scripts/lib/stress/run.js";
 import { deployStressSystem } from "../scripts/lib/stress/system.js";
 
 const connection = await network.create();

@@ -8,7 +8,8 @@
 import type { NetworkConnection } from "hardhat/types/network";
 import { gapShare } from "../chain/gap-guard.js";
 import { GAS_HEADROOM_PERCENT, TX_GAS_CAP } from "../keeper/gas.js";
-import { type Book, openBook, type RunResult, runScenario, stakeBackstop } from "./run.js";
+import { type Book, openBook } from "./book.js";
+import { type RunResult, runScenario, stakeBackstop } from "./run.js";
 import { MARKETS, type MarketName, prng, type Range, type Scenario, validateScenario } from "./scenario.js";
 import { setDesignGaps, type StressSystem } from "./system.js";
 

@@ -1,5 +1,6 @@
 import { formatUnits } from "../chain/deployment.js";
-import type { Book, RunResult } from "./run.js";
+import type { Book } from "./book.js";
+import type { RunResult } from "./run.js";
 
 /** The smallest backstop found (by bisection) at which a scenario socializes nothing. */
 export interface Sizing {

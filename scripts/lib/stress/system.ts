@@ -2,7 +2,7 @@ import { toBeHex, ZeroHash } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import { readParameters } from "../chain/deployment.js";
 import { deployLocal } from "../chain/local.js";
-import { MARKETS, START_PRICE } from "./scenario.js";
+import { type MarketName, MARKETS, START_PRICE } from "./scenario.js";
 
 const WAD = 10n ** 18n;
 /** Seconds after a sequencer restart during which new risk is refused (liquidations are not). */
@@ -58,4 +58,9 @@ export async function setDesignGaps(sys: StressSystem, gap: bigint): Promise<big
   for (const [id] of MARKETS.entries())
     if ((await sys.orderBook.designGap(id)) !== gap) throw new Error(`the timelock did not set market ${id}'s gap`);
   return sys.orderBook.totalGapExposure();
+}
+
+/** Sets every feed to `multiples` x its starting price (a fresh round). */
+export async function publish(sys: StressSystem, multiples: Record<MarketName, number>) {
+  for (const [i, m] of MARKETS.entries()) await (await sys.feeds[i].updateAnswer(feedAnswer(m, multiples[m]))).wait();
 }

@@ -7,7 +7,8 @@ import type { NetworkConnection } from "hardhat/types/network";
 import { formatUnits } from "../chain/deployment.js";
 import { ToolError } from "../chain/errors.js";
 import { pct, table } from "./report.js";
-import { type Book, keeperLiquidator, type Liquidator, openBook, type RunResult, runScenario } from "./run.js";
+import { type Book, openBook } from "./book.js";
+import { keeperLiquidator, type Liquidator, type RunResult, runScenario } from "./run.js";
 import type { Scenario } from "./scenario.js";
 import type { StressSystem } from "./system.js";
 import {
