@@ -12,40 +12,12 @@ import {
   priceExecutionFee,
   tradingFee,
 } from "../requests/orders.js";
-import { drawPopulation, MARKETS, type MarketName, type Scenario, START_PRICE } from "./scenario.js";
+import { type Book, drawPopulation, MARKETS, type MarketName, type Scenario, START_PRICE } from "./scenario.js";
+
+export type { Book };
 import { publish, type StressSystem } from "./system.js";
 
 const WAD = 10n ** 18n;
-
-export interface Book {
-  /** Positions open: the requests executed. */
-  positions: number;
-  /** Positions drawn (one request each). */
-  positionsAsked: number;
-  /** Open interest carried at the starting prices, in collateral units (the executed requests' drawn notionals). */
-  openInterest: bigint;
-  /** The drawn notionals of every request, executed or not. */
-  openInterestAsked: bigint;
-  /** Open interest carried per market and side (collateral units, at the starting prices). */
-  sides: Record<MarketName, { long: bigint; short: bigint }>;
-  /** The larger side's open interest, summed over the markets: what the gap guard bounds. */
-  largerSides: bigint;
-  lpCapital: bigint;
-  longShare: number;
-  /** First block with a position (the keeper scans events from here). */
-  startBlock: number;
-  /** The chain's clock when the book was complete. */
-  openedAt: number;
-  /** Requests made, each paying the book's minimum fee for an open at the network's gas price. */
-  requestsPaid: number;
-  /** Of those, executed by the project's keeper pricing gas at that gas price. */
-  requestsExecuted: number;
-  /**
-   * Of those, cancelled at execution by the order book's gap guard (`GapCoverExceeded`). Every paid request
-   * is executed or refused by the guard, or the run fails.
-   */
-  requestsRefusedByGuard: number;
-}
 
 /** The first account of the book's positions: position i trades from this address + i. */
 const FIRST_ACCOUNT = 0x5000000n;

@@ -1,8 +1,7 @@
 import { toBeHex } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import { Keeper } from "../keeper/loop.js";
-import type { Book } from "./book.js";
-import { MARKETS, type MarketName, type Scenario } from "./scenario.js";
+import { type Book, MARKETS, type MarketName, type Scenario } from "./scenario.js";
 import { publish, type StressSystem } from "./system.js";
 
 /**

@@ -171,3 +171,34 @@ export function drawPopulation(p: Population, seed: number): Draw[] {
     return { market, long, leverage, notionalUsd };
   });
 }
+
+/** A book opened for a scenario (book.ts `openBook`), as the runs and the reports read it. */
+export interface Book {
+  /** Positions open: the requests executed. */
+  positions: number;
+  /** Positions drawn (one request each). */
+  positionsAsked: number;
+  /** Open interest carried at the starting prices, in collateral units (the executed requests' drawn notionals). */
+  openInterest: bigint;
+  /** The drawn notionals of every request, executed or not. */
+  openInterestAsked: bigint;
+  /** Open interest carried per market and side (collateral units, at the starting prices). */
+  sides: Record<MarketName, { long: bigint; short: bigint }>;
+  /** The larger side's open interest, summed over the markets: what the gap guard bounds. */
+  largerSides: bigint;
+  lpCapital: bigint;
+  longShare: number;
+  /** First block with a position (the keeper scans events from here). */
+  startBlock: number;
+  /** The chain's clock when the book was complete. */
+  openedAt: number;
+  /** Requests made, each paying the book's minimum fee for an open at the network's gas price. */
+  requestsPaid: number;
+  /** Of those, executed by the project's keeper pricing gas at that gas price. */
+  requestsExecuted: number;
+  /**
+   * Of those, cancelled at execution by the order book's gap guard (`GapCoverExceeded`). Every paid request
+   * is executed or refused by the guard, or the run fails.
+   */
+  requestsRefusedByGuard: number;
+}
