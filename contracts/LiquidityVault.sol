@@ -11,6 +11,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
+import {ERC7540Operators} from "./base/ERC7540Operators.sol";
 import {ILiquidityVault} from "./interfaces/ILiquidityVault.sol";
 import {ExecutionClass, IOrderBook} from "./interfaces/IOrderBook.sol";
 import {IPerpEngine, Market, Pool} from "./interfaces/IPerpEngine.sol";
@@ -20,23 +21,22 @@ import {MathLib, WAD} from "./libraries/MathLib.sol";
 import {VestingLib} from "./libraries/VestingLib.sol";
 
 /// @title LiquidityVault
-/// @notice ERC-4626 shares of the LP pool, the traders' counterparty. The pool's tokens and its ledger
-/// live in the PerpEngine; `totalAssets` is the pool marked to the oracle, read from the engine's storage.
-/// @dev Entry and exit cannot be timed: while any market has positions, an LP deposits or redeems by a
-/// request (with the order book's delay, life and minimum execution fee: one request engine for trades and LP)
-/// priced at the first oracle round after the order book's delay in each such market, or at the
-/// current mark where that is worse for the LP (`executeRequest`, by the order book's executors only, so that
-/// nobody, the LP included, chooses when). An executed redemption is held for `EXIT_HOLD` with its shares still in
-/// the supply, then claimed by its owner at the lesser of its price and what the shares are worth: a loss that
-/// is not an oracle round (a socialization the mark netted away) cannot be escaped by leaving first, as gains
-/// that are not rounds cannot be taken by entering (they vest). While positions are open, the one-transaction
-/// ERC-4626 functions revert with `UseRequests`, and `max*` return zero, as ERC-4626 asks of a disabled path (ERC-7540
-/// makes the same split). With no positions the pool is its realized balance and they work as usual.
-/// Deposits follow the engine's pause; withdrawals never do, but only free liquidity (not reserved
-/// for open positions' capped profits) can leave. A 6-decimal offset of virtual shares defeats the
-/// first-depositor inflation attack, and the pool's value comes from the engine's ledger, so a donation
-/// to either contract moves no share price.
-contract LiquidityVault is ILiquidityVault, ERC4626 {
+/// @notice ERC-4626 shares of the LP pool, the traders' counterparty, entered and left through ERC-7540
+/// requests only (asynchronous deposit and redeem). The pool's tokens and its ledger live in the PerpEngine;
+/// `totalAssets` is the pool marked to the oracle, read from the engine's storage.
+/// @dev Entry and exit cannot be timed: an LP requests (with the order book's delay, life and minimum execution
+/// fee: one request engine for trades and LP), an executor of the order book fulfils the request at the first
+/// oracle round after the delay in each market with positions, or at the current mark where that is worse for
+/// the LP (`executeRequest`, so that nobody, the LP included, chooses when), and the controller claims: a
+/// deposit's shares at once, a redemption after `EXIT_HOLD`, at the lesser of its price and what the shares
+/// are worth then, so that a loss that is not an oracle round (a socialization the mark netted away) cannot be
+/// escaped by leaving first, as gains that are not rounds cannot be taken by entering (they vest). The same
+/// rules hold with no position open (the pool is then its realized balance and no round is read). Requests are
+/// aggregated per controller (request id 0), one pending at a time. Deposits follow the engine's pause;
+/// redemptions never do, but only free liquidity (not reserved for open positions' capped profits) can leave.
+/// A 6-decimal offset of virtual shares defeats the first-depositor inflation attack, and the pool's value
+/// comes from the engine's ledger, so a donation to either contract moves no share price.
+contract LiquidityVault is ILiquidityVault, ERC7540Operators, ERC4626 {
     using SafeERC20 for IERC20;
 
     /// @inheritdoc ILiquidityVault
@@ -50,8 +50,9 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     /// when keepers are slow; an executor present to execute the redemption was present to liquidate.
     uint256 public constant EXIT_HOLD = 1 hours;
 
-    mapping(address owner => LpRequest) internal _requests;
-    mapping(address owner => LpExit) internal _exits;
+    mapping(address controller => LpRequest) internal _requests;
+    mapping(address controller => LpDeposit) internal _deposits;
+    mapping(address controller => LpExit) internal _exits;
     /// @inheritdoc ILiquidityVault
     uint256 public heldAssets;
 
@@ -66,13 +67,22 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         DEN = WAD * SCALE;
     }
 
+    /// @notice ERC-165: ERC-7540's operators, asynchronous deposit and asynchronous redeem, and ERC-7575.
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return
+            interfaceId == 0x01ffc9a7 || // ERC-165
+            interfaceId == OPERATOR_INTERFACE ||
+            interfaceId == 0xce3bbe50 || // ERC-7540 asynchronous deposit
+            interfaceId == 0x620ee8e4 || // ERC-7540 asynchronous redeem
+            interfaceId == ERC7575_INTERFACE;
+    }
+
     /// @notice The LP pool marked to the oracle: the engine's realized LP balance, less the gains still vesting
     /// (`IPerpLens.unvestedGains`: covers the mark did not count and repayments, which are not oracle rounds),
     /// plus the held redemptions' assets (`heldAssets`, whose shares are still in the supply), plus what each
     /// market's open positions are worth to the pool at its price (`MarketLib.mark`, O(markets) from the engine's
     /// per-market sums). Reverts while the oracle of a market with open positions refuses a
-    /// price, so nobody deposits or withdraws at a stale share price; a settled market is marked at its
-    /// settlement price.
+    /// price; a settled market is marked at its settlement price.
     function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {
         IPerpEngine e = IPerpEngine(engine);
         (uint256 balance, uint256 reserved, uint256 unvested) = _pool(e);
@@ -85,201 +95,343 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         return MathLib.pos(value);
     }
 
-    /// @notice Zero while any market has positions (deposits then go through `requestDeposit`), while the
-    /// engine is paused, or while the pool cannot be marked: a deposit would revert then. Otherwise unlimited.
-    function maxDeposit(address) public view override(ERC4626, IERC4626) returns (uint256) {
-        return _acceptsDeposits() && !_anyPositions() ? type(uint256).max : 0;
-    }
-
-    /// @notice As `maxDeposit`.
-    function maxMint(address) public view override(ERC4626, IERC4626) returns (uint256) {
-        return _acceptsDeposits() && !_anyPositions() ? type(uint256).max : 0;
-    }
-
-    /// @notice The lesser of the owner's assets and the pool's free liquidity; zero while any market has
-    /// positions (withdrawals then go through `requestRedeem`) or the pool cannot be marked. Never reverts.
-    function maxWithdraw(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
-        (bool marked, uint256 assets) = _mark();
-        if (!marked || _anyPositions()) return 0;
-        uint256 own = _toAssets(balanceOf(owner), assets, Math.Rounding.Floor);
-        return Math.min(own, IPerpEngine(engine).freeLiquidity());
-    }
-
-    /// @notice The lesser of the owner's shares and the shares that free liquidity can redeem, or zero when
-    /// they would redeem for nothing (a redemption of zero assets reverts), while any market has positions
-    /// (see `requestRedeem`), or while the pool cannot be marked. Never reverts.
-    function maxRedeem(address owner) public view override(ERC4626, IERC4626) returns (uint256 shares) {
-        (bool marked, uint256 assets) = _mark();
-        return marked && !_anyPositions() ? _maxRedeem(owner, assets) : 0;
-    }
-
-    function _maxRedeem(address owner, uint256 total) internal view returns (uint256 shares) {
-        uint256 free = _toShares(IPerpEngine(engine).freeLiquidity(), total, Math.Rounding.Floor);
-        shares = Math.min(balanceOf(owner), free);
-        if (_toAssets(shares, total, Math.Rounding.Floor) == 0) return 0;
-    }
-
-    /// @dev ERC-4626's deposit, with the pool marked once (OpenZeppelin's reads `totalAssets` for the limit
-    /// and again for the preview; here the only limit is the pause).
-    function deposit(uint256 assets, address receiver) public override(ERC4626, IERC4626) returns (uint256 shares) {
-        if (Pausable(engine).paused()) revert DepositsPaused();
-        if (_anyPositions()) revert UseRequests();
-        shares = _toShares(assets, totalAssets(), Math.Rounding.Floor);
-        _deposit(_msgSender(), receiver, assets, shares);
-    }
-
-    /// @dev As `deposit`.
-    function mint(uint256 shares, address receiver) public override(ERC4626, IERC4626) returns (uint256 assets) {
-        if (Pausable(engine).paused()) revert DepositsPaused();
-        if (_anyPositions()) revert UseRequests();
-        assets = _toAssets(shares, totalAssets(), Math.Rounding.Ceil);
-        _deposit(_msgSender(), receiver, assets, shares);
-    }
-
-    /// @dev ERC-4626's withdraw with the pool marked once: the limit (`maxWithdraw`) and the shares come from
-    /// the same mark. A pool that cannot be marked reverts with the oracle's error.
-    function withdraw(
-        uint256 assets,
-        address receiver,
-        address owner
-    ) public override(ERC4626, IERC4626) returns (uint256 shares) {
-        if (_anyPositions()) revert UseRequests();
-        uint256 total = totalAssets();
-        uint256 max = Math.min(
-            _toAssets(balanceOf(owner), total, Math.Rounding.Floor),
-            IPerpEngine(engine).freeLiquidity()
-        );
-        if (assets > max) revert ERC4626ExceededMaxWithdraw(owner, assets, max);
-        shares = _toShares(assets, total, Math.Rounding.Ceil);
-        _withdraw(_msgSender(), receiver, owner, assets, shares);
-    }
-
-    /// @dev As `withdraw`, for shares (`maxRedeem`'s limit, from the same mark).
-    function redeem(
-        uint256 shares,
-        address receiver,
-        address owner
-    ) public override(ERC4626, IERC4626) returns (uint256 assets) {
-        if (_anyPositions()) revert UseRequests();
-        uint256 total = totalAssets();
-        uint256 max = _maxRedeem(owner, total);
-        if (shares > max) revert ERC4626ExceededMaxRedeem(owner, shares, max);
-        assets = _toAssets(shares, total, Math.Rounding.Floor);
-        _withdraw(_msgSender(), receiver, owner, assets, shares);
-    }
-
     // ================================================================ requests
 
+    /// @notice ERC-7540's request, with no bound and the order book's minimum fee (see the five-argument form).
+    function requestDeposit(uint256 assets, address controller, address owner) external returns (uint256) {
+        return requestDeposit(assets, controller, owner, 0, _book().minimumFee(ExecutionClass.Lp));
+    }
+
     /// @inheritdoc ILiquidityVault
-    function requestDeposit(uint256 assets, uint256 minShares, uint256 executionFee) external {
+    function requestDeposit(
+        uint256 assets,
+        address controller,
+        address owner,
+        uint256 minShares,
+        uint256 executionFee
+    ) public returns (uint256) {
         if (Pausable(engine).paused()) revert DepositsPaused();
-        _request(assets, minShares, executionFee, false);
-        _pull(msg.sender, address(this), assets + executionFee);
+        _checkOperator(owner);
+        _request(controller, assets, minShares, executionFee, false);
+        if (owner == msg.sender) {
+            _pull(owner, assets + executionFee);
+        } else {
+            _pull(owner, assets);
+            _pull(msg.sender, executionFee);
+        }
+        emit DepositRequest(controller, owner, 0, msg.sender, assets);
+        return 0;
+    }
+
+    /// @notice ERC-7540's request, with no bound and the order book's minimum fee (see the five-argument form).
+    function requestRedeem(uint256 shares, address controller, address owner) external returns (uint256) {
+        return requestRedeem(shares, controller, owner, 0, _book().minimumFee(ExecutionClass.Lp));
     }
 
     /// @inheritdoc ILiquidityVault
-    function requestRedeem(uint256 shares, uint256 minAssets, uint256 executionFee) external {
-        _request(shares, minAssets, executionFee, true);
-        _transfer(msg.sender, address(this), shares);
-        _pull(msg.sender, address(this), executionFee);
+    function requestRedeem(
+        uint256 shares,
+        address controller,
+        address owner,
+        uint256 minAssets,
+        uint256 executionFee
+    ) public returns (uint256) {
+        if (msg.sender != owner && !isOperator[owner][msg.sender]) _spendAllowance(owner, msg.sender, shares);
+        // Claimable shares never become pending again: a held redemption is claimed before the next is asked.
+        if (_exits[controller].shares != 0) revert LpExitUnclaimed(controller);
+        _request(controller, shares, minAssets, executionFee, true);
+        _transfer(owner, address(this), shares);
+        _pull(msg.sender, executionFee);
+        emit RedeemRequest(controller, owner, 0, msg.sender, shares);
+        return 0;
     }
 
     /// @inheritdoc ILiquidityVault
-    function executeRequest(address owner, uint80[] calldata roundIds) external returns (uint256 out) {
+    function executeRequest(address controller, uint80[] calldata roundIds) external returns (uint256 out) {
         // One rule for who executes, in one place: the order book's executor set.
         if (!_book().isExecutor(msg.sender)) revert NotExecutor(msg.sender);
-        LpRequest memory r = _requests[owner];
-        if (r.amount == 0) revert NoLpRequest(owner);
-        if (block.timestamp > r.expiresAt) revert LpRequestExpired(owner, r.expiresAt);
+        LpRequest memory r = _requests[controller];
+        if (r.amount == 0) revert NoLpRequest(controller);
+        if (block.timestamp > r.expiresAt) revert LpRequestExpired(controller, r.expiresAt);
         (uint256 atRounds, uint256 current) = _marks(roundIds, r.notBefore);
-        delete _requests[owner];
+        delete _requests[controller];
         uint256 total;
         if (r.redeem) {
             total = Math.min(atRounds, current);
             out = _toAssets(r.amount, total, Math.Rounding.Floor);
             if (out == 0) revert ZeroAmount();
-            if (out < r.limit) return _refuse(owner, r, out);
+            if (out < r.limit) return _refuse(controller, r, out);
             // The assets leave the pool's free liquidity now; the shares stay in the supply for the hold.
             IPerpEngine(engine).withdrawLiquidity(address(this), out);
             heldAssets += out;
-            LpExit storage x = _exits[owner];
-            (uint256 shares, uint256 assets) = (x.shares + r.amount, x.assets + out);
-            (x.shares, x.assets) = (SafeCast.toUint112(shares), SafeCast.toUint96(assets));
-            x.claimableAt = uint48(block.timestamp + EXIT_HOLD);
-            emit LpRequestExecuted(owner, true, out, r.amount, total, r.executionFee);
-            emit LpExitHeld(owner, shares, assets, block.timestamp + EXIT_HOLD);
+            uint256 claimableAt = block.timestamp + EXIT_HOLD;
+            _exits[controller] = LpExit(SafeCast.toUint112(r.amount), SafeCast.toUint96(out), uint48(claimableAt));
+            emit LpRequestExecuted(controller, true, out, r.amount, total, r.executionFee);
+            emit LpExitHeld(controller, r.amount, out, claimableAt);
         } else {
             if (Pausable(engine).paused()) revert DepositsPaused();
             total = Math.max(atRounds, current);
             out = _toShares(r.amount, total, Math.Rounding.Floor);
             if (out == 0) revert ZeroAmount();
-            if (out < r.limit) return _refuse(owner, r, out);
+            if (out < r.limit) return _refuse(controller, r, out);
             IERC20(asset()).safeTransfer(engine, r.amount);
             IPerpEngine(engine).creditLiquidity(r.amount);
-            _mint(owner, out);
-            emit Deposit(owner, owner, r.amount, out);
-            emit LpRequestExecuted(owner, false, r.amount, out, total, r.executionFee);
+            // The shares wait in the vault for the controller's claim (ERC-7540's claimable state).
+            _mint(address(this), out);
+            LpDeposit storage d = _deposits[controller];
+            (d.assets, d.shares) = (d.assets + uint128(r.amount), SafeCast.toUint128(d.shares + out));
+            emit LpRequestExecuted(controller, false, r.amount, out, total, r.executionFee);
         }
         _payExecutor(r.executionFee);
     }
 
     /// @inheritdoc ILiquidityVault
-    function claimExit(address receiver) external returns (uint256 paid) {
-        if (receiver == address(0)) revert ZeroReceiver();
-        LpExit memory x = _exits[msg.sender];
-        if (x.shares == 0) revert NoLpExit(msg.sender);
-        if (block.timestamp < x.claimableAt) revert LpExitNotClaimable(msg.sender, x.claimableAt);
-        paid = Math.min(x.assets, _toAssets(x.shares, totalAssets(), Math.Rounding.Floor));
-        delete _exits[msg.sender];
-        heldAssets -= x.assets;
-        _burn(address(this), x.shares);
+    function cancelRequest(address controller) external {
+        LpRequest memory r = _requests[controller];
+        if (r.amount == 0) revert NoLpRequest(controller);
+        if (block.timestamp <= r.expiresAt) revert LpRequestNotExpired(controller, r.expiresAt);
+        delete _requests[controller];
+        // Nobody executed it in the executors' window, and the controller could not: the fee is theirs again.
+        _returnEscrow(controller, r, r.executionFee);
+        emit LpRequestCancelled(controller, r.redeem, r.amount, r.executionFee);
+    }
+
+    /// @notice The pending deposit's assets (`requestId` 0; any other id has none).
+    function pendingDepositRequest(uint256 requestId, address controller) external view returns (uint256) {
+        LpRequest memory r = _requests[controller];
+        return requestId == 0 && !r.redeem ? r.amount : 0;
+    }
+
+    /// @notice The executed deposits' assets not yet claimed.
+    function claimableDepositRequest(uint256 requestId, address controller) external view returns (uint256) {
+        return requestId == 0 ? _deposits[controller].assets : 0;
+    }
+
+    /// @notice The pending redemption's shares, plus those of an executed one still in its hold.
+    function pendingRedeemRequest(uint256 requestId, address controller) external view returns (uint256 shares) {
+        if (requestId != 0) return 0;
+        LpRequest memory r = _requests[controller];
+        LpExit memory x = _exits[controller];
+        if (r.redeem) shares = r.amount;
+        if (block.timestamp < x.claimableAt) shares += x.shares;
+    }
+
+    /// @notice The held redemption's shares once its hold is over.
+    function claimableRedeemRequest(uint256 requestId, address controller) external view returns (uint256) {
+        LpExit memory x = _exits[controller];
+        return requestId == 0 && block.timestamp >= x.claimableAt ? x.shares : 0;
+    }
+
+    // ================================================================ claims
+
+    /// @notice `controller`'s claimable deposit assets (ERC-7540: what `deposit` can claim).
+    function maxDeposit(address controller) public view override(ERC4626, IERC4626) returns (uint256) {
+        return _deposits[controller].assets;
+    }
+
+    /// @notice `controller`'s claimable deposit shares (what `mint` can claim).
+    function maxMint(address controller) public view override(ERC4626, IERC4626) returns (uint256) {
+        return _deposits[controller].shares;
+    }
+
+    /// @notice What `withdraw` can claim of `controller`'s held redemption now: the lesser of its assets and
+    /// what its shares are worth; zero during the hold or while the pool cannot be marked. Never reverts.
+    function maxWithdraw(address controller) public view override(ERC4626, IERC4626) returns (uint256) {
+        LpExit memory x = _exits[controller];
+        (bool marked, uint256 total) = _mark();
+        if (!marked || block.timestamp < x.claimableAt) return 0;
+        return Math.min(x.assets, _toAssets(x.shares, total, Math.Rounding.Floor));
+    }
+
+    /// @notice The held redemption's shares once its hold is over (what `redeem` can claim).
+    function maxRedeem(address controller) public view override(ERC4626, IERC4626) returns (uint256) {
+        LpExit memory x = _exits[controller];
+        return block.timestamp >= x.claimableAt ? x.shares : 0;
+    }
+
+    /// @notice Claims `assets` of the caller's executed deposits (ERC-7540's `deposit` with the caller as
+    /// controller).
+    function deposit(uint256 assets, address receiver) public override(ERC4626, IERC4626) returns (uint256) {
+        return deposit(assets, receiver, msg.sender);
+    }
+
+    /// @notice Claims `assets` of `controller`'s executed deposits, sending the shares they bought to `receiver`
+    /// (a part at the executions' average price, rounded down). The caller is the controller or its operator.
+    function deposit(uint256 assets, address receiver, address controller) public returns (uint256 shares) {
+        _checkOperator(controller);
+        LpDeposit memory d = _deposits[controller];
+        if (assets > d.assets) revert ExceedsClaimable(controller, assets, d.assets);
+        shares = assets == d.assets ? d.shares : Math.mulDiv(d.shares, assets, d.assets);
+        _claimDeposit(controller, receiver, d, assets, shares);
+    }
+
+    /// @notice Claims `shares` of the caller's executed deposits.
+    function mint(uint256 shares, address receiver) public override(ERC4626, IERC4626) returns (uint256) {
+        return mint(shares, receiver, msg.sender);
+    }
+
+    /// @notice Claims `shares` of `controller`'s executed deposits for `receiver` (their assets rounded up).
+    function mint(uint256 shares, address receiver, address controller) public returns (uint256 assets) {
+        _checkOperator(controller);
+        LpDeposit memory d = _deposits[controller];
+        if (shares > d.shares) revert ExceedsClaimable(controller, shares, d.shares);
+        assets = shares == d.shares ? d.assets : Math.mulDiv(d.assets, shares, d.shares, Math.Rounding.Ceil);
+        _claimDeposit(controller, receiver, d, assets, shares);
+    }
+
+    /// @notice Claims `controller`'s held redemption for `shares` once its hold is over, paying `receiver` the
+    /// lesser of their part of the held assets and what they are worth now (`totalAssets` at the current
+    /// prices): a loss that landed during the hold is shared, a gain stays with the pool, and what is not paid
+    /// goes back to it. The caller is the controller or its operator (the moment can only lower the payout).
+    function redeem(
+        uint256 shares,
+        address receiver,
+        address controller
+    ) public override(ERC4626, IERC4626) returns (uint256 assets) {
+        LpExit memory x = _claimableExit(controller);
+        if (shares > x.shares) revert ExceedsClaimable(controller, shares, x.shares);
+        uint256 held = shares == x.shares ? x.assets : Math.mulDiv(x.assets, shares, x.shares);
+        assets = Math.min(held, _toAssets(shares, totalAssets(), Math.Rounding.Floor));
+        _claimExit(controller, receiver, x, shares, held, assets);
+    }
+
+    /// @notice Claims `assets` of `controller`'s held redemption (at most `maxWithdraw`), burning the part of
+    /// its shares they take at the claim's price (rounded up).
+    function withdraw(
+        uint256 assets,
+        address receiver,
+        address controller
+    ) public override(ERC4626, IERC4626) returns (uint256 shares) {
+        LpExit memory x = _claimableExit(controller);
+        uint256 worth = Math.min(x.assets, _toAssets(x.shares, totalAssets(), Math.Rounding.Floor));
+        if (assets > worth) revert ExceedsClaimable(controller, assets, worth);
+        shares = assets == worth ? x.shares : Math.mulDiv(x.shares, assets, worth, Math.Rounding.Ceil);
+        uint256 held = shares == x.shares ? x.assets : Math.mulDiv(x.assets, shares, x.shares);
+        _claimExit(controller, receiver, x, shares, held, assets);
+    }
+
+    /// @notice Reverts: a deposit is priced at a later round (ERC-7540).
+    function previewDeposit(uint256) public pure override(ERC4626, IERC4626) returns (uint256) {
+        revert AsyncFlow();
+    }
+
+    /// @notice Reverts, as `previewDeposit`.
+    function previewMint(uint256) public pure override(ERC4626, IERC4626) returns (uint256) {
+        revert AsyncFlow();
+    }
+
+    /// @notice Reverts: a redemption is priced at a later round and paid after its hold (ERC-7540).
+    function previewWithdraw(uint256) public pure override(ERC4626, IERC4626) returns (uint256) {
+        revert AsyncFlow();
+    }
+
+    /// @notice Reverts, as `previewWithdraw`.
+    function previewRedeem(uint256) public pure override(ERC4626, IERC4626) returns (uint256) {
+        revert AsyncFlow();
+    }
+
+    /// @inheritdoc ILiquidityVault
+    function lpRequest(address controller) external view returns (LpRequest memory) {
+        return _requests[controller];
+    }
+
+    /// @inheritdoc ILiquidityVault
+    function lpDeposit(address controller) external view returns (LpDeposit memory) {
+        return _deposits[controller];
+    }
+
+    /// @inheritdoc ILiquidityVault
+    function lpExit(address controller) external view returns (LpExit memory) {
+        return _exits[controller];
+    }
+
+    // ================================================================ internals
+
+    function _request(address controller, uint256 amount, uint256 limit, uint256 executionFee, bool isRedeem) internal {
+        if (amount == 0) revert ZeroAmount();
+        if (controller == address(0)) revert ZeroController();
+        if (_requests[controller].amount != 0) revert LpRequestPending(controller);
+        // The same delay, life and fee rule as trades: the order book's (it reverts `ExecutionFeeTooLow`).
+        (uint256 notBefore, uint256 expiresAt) = _book().requestTerms(ExecutionClass.Lp, executionFee);
+        _requests[controller] = LpRequest(
+            SafeCast.toUint128(amount),
+            uint32(notBefore),
+            uint32(expiresAt),
+            isRedeem,
+            SafeCast.toUint128(limit),
+            SafeCast.toUint96(executionFee)
+        );
+        emit LpRequested(controller, isRedeem, amount, limit, executionFee, notBefore, expiresAt);
+    }
+
+    function _claimDeposit(
+        address controller,
+        address receiver,
+        LpDeposit memory d,
+        uint256 assets,
+        uint256 shares
+    ) internal {
+        if (shares == 0) revert ZeroAmount();
+        (d.assets, d.shares) = (d.assets - uint128(assets), d.shares - uint128(shares));
+        _deposits[controller] = d;
+        _transfer(address(this), receiver, shares);
+        emit Deposit(controller, receiver, assets, shares);
+    }
+
+    /// @dev The controller's held redemption, once the caller may claim it and its hold is over.
+    function _claimableExit(address controller) internal view returns (LpExit memory x) {
+        _checkOperator(controller);
+        x = _exits[controller];
+        if (x.shares == 0) revert NoLpExit(controller);
+        if (block.timestamp < x.claimableAt) revert LpExitNotClaimable(controller, x.claimableAt);
+    }
+
+    /// @dev Burns `shares` of the held redemption, pays `paid` of their `held` assets to `receiver` and returns
+    /// the rest to the pool.
+    function _claimExit(
+        address controller,
+        address receiver,
+        LpExit memory x,
+        uint256 shares,
+        uint256 held,
+        uint256 paid
+    ) internal {
+        if (shares == 0) revert ZeroAmount();
+        if (shares == x.shares) delete _exits[controller];
+        else _exits[controller] = LpExit(x.shares - uint112(shares), x.assets - uint96(held), x.claimableAt);
+        heldAssets -= held;
+        _burn(address(this), shares);
         IERC20 token = IERC20(asset());
-        uint256 back = x.assets - paid;
+        uint256 back = held - paid;
         if (back > 0) {
             token.safeTransfer(engine, back);
             IPerpEngine(engine).creditLiquidity(back);
         }
         token.safeTransfer(receiver, paid);
-        emit Withdraw(msg.sender, receiver, msg.sender, paid, x.shares);
-        emit LpExitClaimed(msg.sender, receiver, x.shares, x.assets, paid);
+        emit Withdraw(msg.sender, receiver, controller, paid, shares);
+        emit LpExitClaimed(controller, receiver, shares, held, paid);
     }
 
-    /// @inheritdoc ILiquidityVault
-    function lpExit(address owner) external view returns (LpExit memory) {
-        return _exits[owner];
-    }
-
-    /// @inheritdoc ILiquidityVault
-    function cancelRequest(address owner) external {
-        LpRequest memory r = _requests[owner];
-        if (r.amount == 0) revert NoLpRequest(owner);
-        if (block.timestamp <= r.expiresAt) revert LpRequestNotExpired(owner, r.expiresAt);
-        delete _requests[owner];
-        // Nobody executed it in the executors' window, and the owner could not: the fee is theirs again.
-        _returnEscrow(owner, r, r.executionFee);
-        emit LpRequestCancelled(owner, r.redeem, r.amount, r.executionFee);
-    }
-
-    /// @dev Cancels a request (already deleted) that would pay `out`, below its owner's limit: the escrow goes
-    /// back, the fee to the executor who carried it out.
-    function _refuse(address owner, LpRequest memory r, uint256 out) internal returns (uint256) {
-        _returnEscrow(owner, r, 0);
+    /// @dev Cancels a request (already deleted) that would pay `out`, below its controller's limit: the escrow
+    /// goes back, the fee to the executor who carried it out.
+    function _refuse(address controller, LpRequest memory r, uint256 out) internal returns (uint256) {
+        _returnEscrow(controller, r, 0);
         _payExecutor(r.executionFee);
-        emit LpRequestRefused(owner, r.redeem, out, r.limit, r.executionFee);
+        emit LpRequestRefused(controller, r.redeem, out, r.limit, r.executionFee);
         return 0;
     }
 
-    /// @dev Returns a request's escrow to its owner, with `fee` of its execution fee: shares directly, collateral
-    /// through the order book, which keeps what the token refuses in its `claimable` (one ledger of refused
-    /// refunds, so that a blocklisted owner never reverts a cancellation or a refusal).
-    function _returnEscrow(address owner, LpRequest memory r, uint256 fee) internal {
+    /// @dev Returns a request's escrow to its controller, with `fee` of its execution fee: shares directly,
+    /// collateral through the order book, which keeps what the token refuses in its `claimable` (one ledger of
+    /// refused refunds, so that a blocklisted controller never reverts a cancellation or a refusal).
+    function _returnEscrow(address controller, LpRequest memory r, uint256 fee) internal {
         uint256 collateral = fee;
-        if (r.redeem) _transfer(address(this), owner, r.amount);
+        if (r.redeem) _transfer(address(this), controller, r.amount);
         else collateral += r.amount;
         if (collateral == 0) return;
         IOrderBook book = _book();
         IERC20(asset()).safeTransfer(address(book), collateral);
-        book.refund(owner, collateral);
+        book.refund(controller, collateral);
     }
 
     /// @dev Pays the execution fee to the executor (the caller), who checked that it can receive the token.
@@ -290,27 +442,6 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
     /// @dev The order book: who executes, the delay, the life and the minimum fee of every request.
     function _book() internal view returns (IOrderBook) {
         return IOrderBook(IPerpEngine(engine).orders());
-    }
-
-    /// @inheritdoc ILiquidityVault
-    function lpRequest(address owner) external view returns (LpRequest memory) {
-        return _requests[owner];
-    }
-
-    function _request(uint256 amount, uint256 limit, uint256 executionFee, bool isRedeem) internal {
-        if (amount == 0) revert ZeroAmount();
-        if (_requests[msg.sender].amount != 0) revert LpRequestPending(msg.sender);
-        // The same delay, life and fee rule as trades: the order book's (it reverts `ExecutionFeeTooLow`).
-        (uint256 notBefore, uint256 expiresAt) = _book().requestTerms(ExecutionClass.Lp, executionFee);
-        _requests[msg.sender] = LpRequest(
-            SafeCast.toUint128(amount),
-            uint32(notBefore),
-            uint32(expiresAt),
-            isRedeem,
-            SafeCast.toUint128(limit),
-            SafeCast.toUint96(executionFee)
-        );
-        emit LpRequested(msg.sender, isRedeem, amount, limit, executionFee, notBefore, expiresAt);
     }
 
     /// @dev The pool marked at the first round at or after `notBefore` of each market with positions, and at
@@ -346,54 +477,15 @@ contract LiquidityVault is ILiquidityVault, ERC4626 {
         );
     }
 
-    /// @dev Whether any market has positions: then deposits and withdrawals in one transaction are closed.
-    function _anyPositions() internal view returns (bool) {
-        IPerpEngine e = IPerpEngine(engine);
-        uint256 count = e.marketCount();
-        for (uint256 id; id < count; ++id) {
-            (bool open, ) = EngineStorage.marketForMark(e, id, 0, 0);
-            if (open) return true;
-        }
-        return false;
-    }
-
-    /// @dev Moves `assets` from `from` to `to`, refusing a token that delivers less than asked (fee on transfer).
-    function _pull(address from, address to, uint256 assets) private {
+    /// @dev Moves `assets` from `from` into the vault, refusing a token that delivers less than asked (fee on
+    /// transfer).
+    function _pull(address from, uint256 assets) private {
+        if (assets == 0) return;
         IERC20 token = IERC20(asset());
-        uint256 before = token.balanceOf(to);
-        token.safeTransferFrom(from, to, assets);
-        uint256 received = token.balanceOf(to) - before;
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(from, address(this), assets);
+        uint256 received = token.balanceOf(address(this)) - before;
         if (received != assets) revert TransferAmountMismatch(assets, received);
-    }
-
-    /// @dev The LP's tokens go straight to the engine, which books them; a token that delivers less than
-    /// asked (fee on transfer) is refused.
-    function _deposit(address caller, address receiver, uint256 assets, uint256 shares) internal override {
-        if (assets == 0 || shares == 0) revert ZeroAmount();
-        _pull(caller, engine, assets);
-        IPerpEngine(engine).creditLiquidity(assets);
-        _mint(receiver, shares);
-        emit Deposit(caller, receiver, assets, shares);
-    }
-
-    /// @dev The engine pays the LP from free liquidity, or reverts with `InsufficientLiquidity`.
-    function _withdraw(
-        address caller,
-        address receiver,
-        address owner,
-        uint256 assets,
-        uint256 shares
-    ) internal override {
-        if (assets == 0 || shares == 0) revert ZeroAmount();
-        if (caller != owner) _spendAllowance(owner, caller, shares);
-        _burn(owner, shares);
-        IPerpEngine(engine).withdrawLiquidity(receiver, assets);
-        emit Withdraw(caller, receiver, owner, assets, shares);
-    }
-
-    function _acceptsDeposits() internal view returns (bool marked) {
-        if (Pausable(engine).paused()) return false;
-        (marked, ) = _mark();
     }
 
     /// @dev `totalAssets`, and whether the engine could mark the pool (it reverts on a refused price).

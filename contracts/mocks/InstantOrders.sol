@@ -46,6 +46,11 @@ contract InstantOrders {
         return (block.timestamp + 30, block.timestamp + 3_600);
     }
 
+    /// @notice The least execution fee of an LP request: none here (the vault asks it for ERC-7540's requests).
+    function minimumFee(uint8) external pure returns (uint256) {
+        return 0;
+    }
+
     /// @notice Refunds the vault hands over, kept when the token refuses them, as the OrderBook does.
     mapping(address account => uint256) public claimable;
 

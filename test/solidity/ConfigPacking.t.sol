@@ -77,8 +77,7 @@ contract ConfigPackingTest is BaseTest {
         uint256 elapsed
     ) public {
         _fund(LP, 1e15 * UNIT);
-        vm.prank(LP);
-        vault.deposit(1e15 * UNIT, LP);
+        _depositLp(LP, 1e15 * UNIT);
         _fund(LONG, 1e6 * UNIT);
         _fund(SHORT, 1e6 * UNIT);
         vm.prank(LONG);

@@ -26,8 +26,7 @@ contract EngineStorageTest is BaseTest {
     function setUp() public {
         _deploySystem();
         _fund(LP, 1_000_000 * UNIT);
-        vm.prank(LP);
-        vault.deposit(1_000_000 * UNIT, LP);
+        _depositLp(LP, 1_000_000 * UNIT);
         _fund(STAKER, 100_000 * UNIT);
         vm.prank(STAKER);
         backstop.deposit(100_000 * UNIT, STAKER);

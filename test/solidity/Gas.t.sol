@@ -73,8 +73,7 @@ contract GasTest {
         engine.addMarket(btcOracle, defaultMarketConfig(true));
 
         for (uint160 who = 0x1001; who <= 0x1005; ++who) _fund(address(who));
-        GAS_VM.prank(LP);
-        vault.deposit(1_000_000 * USD, LP);
+        _depositLp(LP, 1_000_000 * USD);
         GAS_VM.prank(STAKER);
         backstop.deposit(100_000 * USD, STAKER);
         GAS_VM.prank(ALICE);
@@ -92,30 +91,44 @@ contract GasTest {
     function test_Gas_LpDeposit() public {
         address lp = _freshAccount();
         GAS_VM.prank(lp);
-        vault.requestDeposit(10_000 * USD, 0, 0);
+        vault.requestDeposit(10_000 * USD, lp, lp, 0, 0);
         GAS_VM.snapshotGasLastCall("lpRequestDeposit");
         uint80[] memory rounds = _roundAfterDelay();
         vault.executeRequest(lp, rounds);
         GAS_VM.snapshotGasLastCall("lpExecuteDeposit");
+        GAS_VM.prank(lp);
+        vault.deposit(10_000 * USD, lp);
+        GAS_VM.snapshotGasLastCall("lpClaimDeposit");
+    }
+
+    /// @dev An LP's deposit before any position is open: request, execution (no round to read), claim.
+    function _depositLp(address lp, uint256 assets) private {
+        GAS_VM.prank(lp);
+        vault.requestDeposit(assets, lp, lp, 0, 0);
+        vault.executeRequest(lp, new uint80[](engine.marketCount()));
+        GAS_VM.prank(lp);
+        vault.deposit(assets, lp);
     }
 
     /// @dev ... and leaves by request the same way, then claims the exit at the end of its hold.
     function test_Gas_LpWithdraw() public {
         address lp = _freshAccount();
         GAS_VM.prank(lp);
-        vault.requestDeposit(10_000 * USD, 0, 0);
+        vault.requestDeposit(10_000 * USD, lp, lp, 0, 0);
         vault.executeRequest(lp, _roundAfterDelay());
+        GAS_VM.prank(lp);
+        vault.deposit(10_000 * USD, lp);
         _tick(600, ETH_PRICE);
         uint256 shares = vault.balanceOf(lp) / 2;
         GAS_VM.prank(lp);
-        vault.requestRedeem(shares, 0, 0);
+        vault.requestRedeem(shares, lp, lp, 0, 0);
         GAS_VM.snapshotGasLastCall("lpRequestRedeem");
         uint80[] memory rounds = _roundAfterDelay();
         vault.executeRequest(lp, rounds);
         GAS_VM.snapshotGasLastCall("lpExecuteRedeem");
         _tick(vault.EXIT_HOLD(), ETH_PRICE);
         GAS_VM.prank(lp);
-        vault.claimExit(lp);
+        vault.redeem(shares, lp, lp);
         GAS_VM.snapshotGasLastCall("lpClaimExit");
     }
 

@@ -164,8 +164,7 @@ contract PositionMathTest is BaseTest {
         _fund(address(0x1), 100_000_000 * UNIT);
         _fund(alice, 100_000_000 * UNIT);
         _fund(bob, 100_000_000 * UNIT);
-        vm.prank(address(0x1));
-        vault.deposit(100_000_000 * UNIT, address(0x1));
+        _depositLp(address(0x1), 100_000_000 * UNIT);
         // Margin of half the notional: well above the 10 % initial margin.
         vm.prank(alice);
         orders.openPosition(ETH, int256(longSize), (longSize * 3_000) / 2e12 + 10 * UNIT);

@@ -5,8 +5,9 @@ import {BaseTest} from "./utils/BaseTest.sol";
 import {Model} from "./utils/Model.sol";
 import {vm} from "./utils/Vm.sol";
 
-/// @notice Share math of both ERC-4626 vaults (6-decimal virtual-share offset), fuzzed over pools whose
-/// share price is not 1: rounding always goes against the user, so a round trip never gains.
+/// @notice Share math of both vaults (6-decimal virtual-share offset), fuzzed over pools whose share price is
+/// not 1: rounding always goes against the user, so a round trip never gains; the LP vault's requests and their
+/// partial ERC-7540 claims included.
 contract ShareMathTest is BaseTest {
     uint256 private constant OFFSET = 1e6; // 10 ** _decimalsOffset()
     address private constant LP = address(0x1001);
@@ -23,20 +24,32 @@ contract ShareMathTest is BaseTest {
     }
 
     /// @dev Seeds the LP pool and moves its share price off 1: an open position marked at a moved price
-    /// (its unrealized PnL and the fee both count in totalAssets).
+    /// (its unrealized PnL and the fee both count in totalAssets), then closed, so that no round is needed to
+    /// price the requests under test (the rounds' part is in test/Vault.requests.test.ts and INV-LP-2).
     function _seedVault(uint256 seed, uint256 moveBps, bool long) private {
-        vm.prank(LP);
-        vault.deposit(_bound(seed, 20_000 * UNIT, 10 ** 12 * UNIT), LP);
+        _depositLp(LP, _bound(seed, 20_000 * UNIT, 10 ** 12 * UNIT));
         vm.prank(TRADER);
         orders.openPosition(ETH, long ? int256(1e18) : -int256(1e18), 1_000 * UNIT);
         // 3,000 x (1 ± 5 %): the position stays healthy.
         uint256 price = 3_000e8 - 150e8 + (_bound(moveBps, 0, 1_000) * 3_000e8) / 10_000;
         ethFeed.updateAnswer(int256(price));
-        // The trader closes: the pool realizes the PnL and fees, so the share price has moved, and with no
-        // positions open the one-transaction ERC-4626 paths under test are available (with positions they
-        // revert UseRequests; the request path's rounding is in test/Vault.requests.test.ts and INV-LP-2).
         vm.prank(TRADER);
         orders.closePosition(ETH);
+    }
+
+    /// @dev Requests and executes `USER`'s deposit of `assets` (left claimable); returns the shares it bought.
+    function _executedDeposit(uint256 assets) private returns (uint256) {
+        vm.prank(USER);
+        vault.requestDeposit(assets, USER, USER);
+        return vault.executeRequest(USER, new uint80[](engine.marketCount()));
+    }
+
+    /// @dev Requests and executes `USER`'s redemption of `shares`, then waits out its hold; returns the assets held.
+    function _heldRedemption(uint256 shares) private returns (uint256 held) {
+        vm.prank(USER);
+        vault.requestRedeem(shares, USER, USER);
+        held = vault.executeRequest(USER, new uint80[](engine.marketCount()));
+        vm.warp(block.timestamp + vault.EXIT_HOLD());
     }
 
     function testFuzz_vault_deposit_mints_floor_shares_and_redeem_never_returns_more(
@@ -50,47 +63,62 @@ contract ShareMathTest is BaseTest {
         uint256 totalAssets = vault.totalAssets();
         uint256 supply = vault.totalSupply();
 
+        // A deposit buying no whole share is refused (ZeroAmount) rather than executed.
+        if ((assets * (supply + OFFSET)) / (totalAssets + 1) == 0) return;
+        uint256 shares = _executedDeposit(assets);
+        _assertEq(shares, (assets * (supply + OFFSET)) / (totalAssets + 1), "an executed deposit mints floor shares");
         vm.prank(USER);
-        uint256 shares = vault.deposit(assets, USER);
-        _assertEq(shares, (assets * (supply + OFFSET)) / (totalAssets + 1), "deposit mints floor shares");
+        _assertEq(vault.deposit(assets, USER), shares, "the claim of all its assets takes all its shares");
 
         // A round trip worth zero assets is refused (ZeroAmount) rather than paid: still <= a.
-        uint256 quoted = vault.previewRedeem(shares);
-        _assertLe(quoted, assets, "previewRedeem(deposit(a)) <= a");
-        if (quoted == 0) return;
+        if (vault.convertToAssets(shares) == 0) return;
+        uint256 held = _heldRedemption(shares);
+        _assertLe(held, assets, "held(redemption(deposit(a))) <= a");
         vm.prank(USER);
         uint256 back = vault.redeem(shares, USER, USER);
-        _assertLe(back, assets, "redeem(deposit(a)) <= a");
+        _assertLe(back, held, "the claim pays no more than was held");
     }
 
-    function testFuzz_vault_withdraw_burns_ceiling_shares_and_mint_charges_ceiling_assets(
+    function testFuzz_vault_partial_claims_round_against_the_claimant(
         uint256 seed,
         uint256 moveBps,
         bool long,
-        uint256 assets,
-        uint256 shares
+        uint256 part,
+        uint256 sharesPart
     ) public {
         _seedVault(seed, moveBps, long);
-        vm.prank(USER);
-        vault.deposit(10 ** 11 * UNIT, USER);
+        uint256 assets = 10 ** 11 * UNIT;
+        uint256 shares = _executedDeposit(assets);
 
-        uint256 totalAssets = vault.totalAssets();
-        uint256 supply = vault.totalSupply();
-        assets = _bound(assets, 1, vault.maxWithdraw(USER));
-        uint256 sharesBefore = vault.balanceOf(USER);
+        // `deposit` of part of the claimable assets takes the floor of their shares, `mint` charges the ceiling.
+        part = _bound(part, 1, assets - 1);
         vm.prank(USER);
-        uint256 burned = vault.withdraw(assets, USER, USER);
-        _assertEq(burned, Model.ceilDivU(assets * (supply + OFFSET), totalAssets + 1), "withdraw burns ceil shares");
-        _assertEq(sharesBefore - vault.balanceOf(USER), burned, "burned what it reported");
+        uint256 got = vault.deposit(part, USER);
+        _assertEq(got, (shares * part) / assets, "deposit(part) takes floor shares");
+        sharesPart = _bound(sharesPart, 1, shares - got - 1);
+        vm.prank(USER);
+        uint256 charged = vault.mint(sharesPart, USER);
+        _assertEq(
+            charged,
+            Model.ceilDivU((assets - part) * sharesPart, shares - got),
+            "mint(part) charges ceiling assets"
+        );
+        uint256 rest = vault.maxMint(USER);
+        vm.prank(USER);
+        vault.mint(rest, USER);
+        _assertEq(vault.balanceOf(USER), shares, "the claims together take exactly the shares bought");
+        _assertEq(vault.maxDeposit(USER), 0, "nothing left to claim");
 
-        totalAssets = vault.totalAssets();
-        supply = vault.totalSupply();
-        shares = _bound(shares, 1, 10 ** 15 * OFFSET);
-        uint256 balanceBefore = token.balanceOf(USER);
+        // `withdraw` of part of a held redemption burns the ceiling of its shares; its part of the held assets
+        // covers what it pays.
+        uint256 held = _heldRedemption(shares);
+        uint256 worth = vault.maxWithdraw(USER);
+        _assertLe(worth, held, "maxWithdraw <= the assets held");
+        uint256 pay = worth / 3 + 1;
         vm.prank(USER);
-        uint256 paid = vault.mint(shares, USER);
-        _assertEq(paid, Model.ceilDivU(shares * (totalAssets + 1), supply + OFFSET), "mint charges ceil assets");
-        _assertEq(balanceBefore - token.balanceOf(USER), paid, "paid what it reported");
+        uint256 burned = vault.withdraw(pay, USER, USER);
+        _assertEq(burned, Model.ceilDivU(shares * pay, worth), "withdraw(part) burns ceiling shares");
+        _assertLe(pay, (held * burned) / shares, "its part of the held assets covers the payment");
     }
 
     /// @dev Seeds the backstop and moves its share price: vested income up, an optional cover down.

@@ -57,8 +57,7 @@ contract InvariantsTest is BaseTest {
         // Seed liquidity and stake so that trading can start at once.
         address firstLp = lps.lp(0);
         address firstStaker = stakers.staker(0);
-        vm.prank(firstLp);
-        vault.deposit(5_000_000 * UNIT, firstLp);
+        _depositLp(firstLp, 5_000_000 * UNIT);
         vm.prank(firstStaker);
         backstop.deposit(20_000 * UNIT, firstStaker); // small: bad debt can exceed its cover cap
         engineBase = token.balanceOf(address(engine));
@@ -216,8 +215,9 @@ contract InvariantsTest is BaseTest {
 
     // ---------------------------------------------------------------- INV-LP
 
-    /// INV-LP-1: the vault holds exactly the pending requests' escrows and the held redemptions: tokens for
-    /// deposits and held assets, its own shares for redemptions, pending or held.
+    /// INV-LP-1: the vault holds exactly the pending requests' escrows, the held redemptions and the executed
+    /// deposits not yet claimed: tokens for deposits and held assets, its own shares for redemptions, pending or
+    /// held, and for claimable deposits.
     function invariant_INV_LP_1_vault_holds_exactly_the_pending_escrows() public view {
         uint256 assets;
         uint256 shares;
@@ -227,12 +227,12 @@ contract InvariantsTest is BaseTest {
             if (r.redeem) shares += r.amount;
             else assets += r.amount;
             ILiquidityVault.LpExit memory x = vault.lpExit(lps.lp(i));
-            shares += x.shares;
+            shares += x.shares + vault.lpDeposit(lps.lp(i)).shares;
             held += x.assets;
         }
         _assertEq(vault.heldAssets(), held, "INV-LP-1 heldAssets == the held redemptions' assets");
         _assertEq(token.balanceOf(address(vault)), assets + held, "INV-LP-1 vault tokens == deposit escrows + held");
-        _assertEq(vault.balanceOf(address(vault)), shares, "INV-LP-1 vault shares == redemption escrows + held");
+        _assertEq(vault.balanceOf(address(vault)), shares, "INV-LP-1 vault shares == redemption escrows + held + claimable deposits");
     }
 
     /// INV-LP-2: no executed LP request lowers the value per share of the shares outside it.
@@ -249,6 +249,26 @@ contract InvariantsTest is BaseTest {
     /// INV-LP-4: a held redemption is claimed only by its owner after its hold, for no more than it was executed at.
     function invariant_INV_LP_4_a_held_exit_pays_no_more_than_its_execution() public view {
         _noViolation("INV-LP-4");
+    }
+
+    /// INV-7540: each controller's pending and claimable amounts add up to what it requested and has not
+    /// claimed; claims take exactly what they report; a redemption is never requested over an unclaimed held one.
+    function invariant_INV_7540_requests_pass_through_pending_and_claimable_exactly() public view {
+        for (uint256 i; i < 2; ++i) {
+            address a = lps.lp(i);
+            ILiquidityVault.LpRequest memory r = vault.lpRequest(a);
+            ILiquidityVault.LpExit memory x = vault.lpExit(a);
+            uint256 redeeming = (r.redeem ? r.amount : 0) + x.shares;
+            _assertEq(
+                vault.pendingRedeemRequest(0, a) + vault.claimableRedeemRequest(0, a),
+                redeeming,
+                "INV-7540 pending + claimable redeem == requested shares not yet claimed"
+            );
+            _assertEq(vault.pendingDepositRequest(0, a), r.redeem ? 0 : r.amount, "INV-7540 pending deposit");
+            _assertEq(vault.claimableDepositRequest(0, a), vault.lpDeposit(a).assets, "INV-7540 claimable deposit");
+            _assertEq(vault.maxMint(a), vault.lpDeposit(a).shares, "INV-7540 maxMint == claimable shares");
+        }
+        _noViolation("INV-7540");
     }
 
     // ---------------------------------------------------------------- INV-AGG

@@ -29,8 +29,7 @@ contract OrderBookInvariantsTest is BaseTest {
         for (uint256 i; i < handler.TRADERS(); ++i) _fund(handler.trader(i), 10_000_000 * UNIT);
         _fund(LP, 5_000_000 * UNIT);
         _fund(STAKER, 20_000 * UNIT);
-        vm.prank(LP);
-        vault.deposit(5_000_000 * UNIT, LP);
+        _depositLp(LP, 5_000_000 * UNIT);
         vm.prank(STAKER);
         backstop.deposit(20_000 * UNIT, STAKER);
         // BTC is guarded (6,000 of cover a window carry about $19,900 of its larger side); ETH is not.

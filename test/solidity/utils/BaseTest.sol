@@ -9,7 +9,7 @@ import {LiquidityVault} from "../../../contracts/LiquidityVault.sol";
 import {OrderBook} from "../../../contracts/OrderBook.sol";
 import {PerpEngine} from "../../../contracts/PerpEngine.sol";
 import {PerpLens} from "../../../contracts/PerpLens.sol";
-import {ExecutionGas} from "../../../contracts/interfaces/IOrderBook.sol";
+import {ExecutionClass, ExecutionGas} from "../../../contracts/interfaces/IOrderBook.sol";
 import {MarketConfig} from "../../../contracts/interfaces/IPerpEngine.sol";
 import {BlocklistToken} from "../../../contracts/mocks/BlocklistToken.sol";
 import {InstantOrders} from "../../../contracts/mocks/InstantOrders.sol";
@@ -107,6 +107,23 @@ abstract contract BaseTest {
         token.approve(address(backstop), type(uint256).max);
         token.approve(address(orders) == address(0) ? address(book) : address(orders), type(uint256).max);
         vm.stopPrank();
+    }
+
+    /// @dev An LP's deposit the ERC-7540 way while no market has positions (no round to price): the standard
+    /// request, its execution by this contract (made an executor), and the claim. Returns the shares.
+    function _depositLp(address lp, uint256 assets) internal returns (uint256 shares) {
+        if (address(book) != address(0)) {
+            // The book's minimum fee on top, paid to this contract as the executor.
+            token.mint(lp, book.minimumFee(ExecutionClass.Lp));
+            book.grantRole(book.EXECUTOR_ROLE(), address(this));
+        } else {
+            orders.setExecutor(address(this), true);
+        }
+        vm.prank(lp);
+        vault.requestDeposit(assets, lp, lp);
+        vault.executeRequest(lp, new uint80[](engine.marketCount()));
+        vm.prank(lp);
+        return vault.deposit(assets, lp);
     }
 
     // ---------------------------------------------------------------- assertions

@@ -8,11 +8,11 @@ import {IPerpEngine, Market} from "../../../../contracts/interfaces/IPerpEngine.
 import {vm} from "../../utils/Vm.sol";
 import {HandlerBase, System} from "./HandlerBase.sol";
 
-/// @notice Liquidity providers deposit and withdraw. With no positions anywhere they use the one-transaction
-/// ERC-4626 paths: a withdrawal within maxWithdraw must succeed, paused or not (INV-LIVE); a deposit while
-/// paused reverts with DepositsPaused (INV-PAUSE). While a market has positions those revert UseRequests, so
-/// they request (requestDeposit / requestRedeem, escrowed in the vault) and a later call executes the request at
-/// the first round of each market with positions at or after its notBefore, or cancels it once expired.
+/// @notice Liquidity providers deposit and withdraw through ERC-7540 requests only: they request
+/// (requestDeposit / requestRedeem, escrowed in the vault; a deposit request while paused reverts with
+/// DepositsPaused, INV-PAUSE) and a later call executes the request at the first round of each market with
+/// positions at or after its notBefore, or cancels it once expired; executed deposits are claimed in whole or in
+/// part (`deposit`, `mint`), and claims take exactly what they report (INV-7540).
 /// A redemption's execution must succeed unless free liquidity, the oracle or a zero payout refuses it
 /// (INV-LIVE, paused or not); execution never dilutes the shares outside the request (INV-LP-2). Only an
 /// executor (this handler, as the keeper) executes; an LP who tries on their own request is refused (INV-LP-3).
@@ -28,71 +28,46 @@ contract LpHandler is HandlerBase {
 
     constructor(System memory system) HandlerBase(system) {}
 
+    /// @notice An LP requests a deposit (the ERC-7540 way: escrowed, priced later), or settles the pending
+    /// one, or claims part of what executed deposits left claimable.
     function deposit(uint256 actorSeed, uint256 amountSeed) external action {
         address a = lp(actorSeed % LPS);
+        if (vault.lpRequest(a).amount != 0) return _settle(a, amountSeed);
+        if (vault.lpDeposit(a).shares != 0 && amountSeed % 2 == 0) return _claimDeposit(a, amountSeed);
         uint256 amount = _bound(amountSeed, 1, 2_000_000) * UNIT;
         bool paused = engine.paused();
         uint256 before = _balance(a);
-        if (_anyPositions()) {
-            if (vault.lpRequest(a).amount != 0) return _settle(a, amountSeed);
-            vm.prank(a);
-            try vault.requestDeposit(amount, 0, 0) {
-                pathCount["requestDeposit"] += 1;
-                if (before - _balance(a) != amount)
-                    ghosts.fail("INV-CONS", "requestDeposit escrowed other than the amount");
-                if (paused) ghosts.fail("INV-PAUSE", "an LP deposit request succeeded while paused");
-            } catch (bytes memory reason) {
-                if (paused && _selector(reason) != ILiquidityVault.DepositsPaused.selector) {
-                    ghosts.fail("INV-PAUSE", "an LP deposit request reverted other than DepositsPaused while paused");
-                }
-            }
-            return;
-        }
         vm.prank(a);
-        try vault.deposit(amount, a) {
-            uint256 paid = before - _balance(a);
-            ghosts.engineFlow("lp.deposit", paid, 0);
-            if (paid != amount) ghosts.fail("INV-CONS", "deposit pulled other than the amount");
-            if (paused) ghosts.fail("INV-PAUSE", "an LP deposit succeeded while paused");
+        try vault.requestDeposit(amount, a, a, 0, 0) {
+            pathCount["requestDeposit"] += 1;
+            if (before - _balance(a) != amount)
+                ghosts.fail("INV-CONS", "requestDeposit escrowed other than the amount");
+            if (paused) ghosts.fail("INV-PAUSE", "an LP deposit request succeeded while paused");
         } catch (bytes memory reason) {
             if (paused && _selector(reason) != ILiquidityVault.DepositsPaused.selector) {
-                ghosts.fail("INV-PAUSE", "an LP deposit reverted other than DepositsPaused while paused");
+                ghosts.fail("INV-PAUSE", "an LP deposit request reverted other than DepositsPaused while paused");
             }
         }
     }
 
+    /// @notice An LP requests a redemption of part of their shares, or settles the pending request. While a
+    /// held redemption is unclaimed the request is refused (claimable shares never become pending again).
     function withdraw(uint256 actorSeed, uint256 bpsSeed) external action {
         address a = lp(actorSeed % LPS);
-        if (_anyPositions()) {
-            if (vault.lpRequest(a).amount != 0) return _settle(a, bpsSeed);
-            uint256 shares = (vault.balanceOf(a) * _bound(bpsSeed, 1, 10_000)) / 10_000;
-            if (shares == 0) return;
-            vm.prank(a);
-            // Escrowing one's own shares needs no price and ignores the pause.
-            try vault.requestRedeem(shares, 0, 0) {
-                pathCount["requestRedeem"] += 1;
-            } catch {
-                ghosts.fail("INV-LIVE", "a redemption request of owned shares reverted");
-            }
-            return;
-        }
-        uint256 max;
-        try vault.maxWithdraw(a) returns (uint256 m) {
-            max = m;
-        } catch {
-            return; // an oracle refuses a price: the share price is unknown
-        }
-        uint256 amount = (max * _bound(bpsSeed, 1, 10_000)) / 10_000;
-        if (amount == 0) return;
-        uint256 before = _balance(a);
+        if (vault.lpRequest(a).amount != 0) return _settle(a, bpsSeed);
+        uint256 shares = (vault.balanceOf(a) * _bound(bpsSeed, 1, 10_000)) / 10_000;
+        if (shares == 0) return;
+        bool held = vault.lpExit(a).shares != 0;
         vm.prank(a);
-        try vault.withdraw(amount, a, a) {
-            uint256 received = _balance(a) - before;
-            ghosts.engineFlow("lp.withdraw", 0, received);
-            if (received != amount) ghosts.fail("INV-CONS", "withdraw paid other than the amount");
-        } catch {
-            // Withdrawals ignore the pause: this also holds while paused (INV-PAUSE-2).
-            ghosts.fail("INV-LIVE", "a withdrawal within maxWithdraw reverted");
+        // Escrowing one's own shares needs no price and ignores the pause.
+        try vault.requestRedeem(shares, a, a, 0, 0) {
+            pathCount["requestRedeem"] += 1;
+            if (held) ghosts.fail("INV-7540", "a redemption was requested over an unclaimed held one");
+        } catch (bytes memory reason) {
+            if (!held) return ghosts.fail("INV-LIVE", "a redemption request of owned shares reverted");
+            pathCount["requestRedeem.heldRefused"] += 1;
+            if (_selector(reason) != ILiquidityVault.LpExitUnclaimed.selector)
+                ghosts.fail("INV-7540", "a request over a held redemption was refused for another reason");
         }
     }
 
@@ -118,27 +93,91 @@ contract LpHandler is HandlerBase {
         }
         (bool probed, uint256 valueBefore) = _probe();
         uint256 tokens = _balance(a);
-        vm.prank(a);
-        try vault.claimExit(a) returns (uint256 paid) {
-            pathCount["claimExit"] += 1;
-            ghosts.engineFlow("lp.claimExit", x.assets - paid, 0);
-            if (_balance(a) - tokens != paid) ghosts.fail("INV-CONS", "a claim paid other than its return value");
-            if (paid > x.assets) ghosts.fail("INV-LP-4", "a claim paid more than its redemption was executed at");
-            (bool after_, uint256 valueAfter) = _probe();
-            if (probed && after_ && valueAfter + PROBE_TOLERANCE < valueBefore) {
-                ghosts.fail("INV-LP-2", "a claimed exit diluted the other shares");
-            }
-        } catch {
+        (bool claimed, uint256 paid, uint256 shares) = _claimExit(a, x, seed);
+        if (!claimed) {
             // Only a price the oracle refuses may hold a claim back once its hold is over.
             if (probed) ghosts.fail("INV-LIVE", "a claim after its hold reverted with the pool marked");
+            return;
         }
+        ILiquidityVault.LpExit memory left = vault.lpExit(a);
+        uint256 held = x.assets - left.assets;
+        ghosts.engineFlow("lp.claimExit", held - paid, 0);
+        if (_balance(a) - tokens != paid) ghosts.fail("INV-CONS", "a claim paid other than its return value");
+        if (paid > held) ghosts.fail("INV-LP-4", "a claim paid more than its part of the redemption's price");
+        if (x.shares - left.shares != shares) ghosts.fail("INV-7540", "a claim took other shares than it burned");
+        (bool after_, uint256 valueAfter) = _probe();
+        if (probed && after_ && valueAfter + PROBE_TOLERANCE < valueBefore) {
+            ghosts.fail("INV-LP-2", "a claimed exit diluted the other shares");
+        }
+    }
+
+    /// @dev Claims the whole held redemption by `redeem`, half of its shares by `redeem`, or half of what it
+    /// pays by `withdraw` (ERC-7540's claims, with the LP as controller).
+    function _claimExit(
+        address a,
+        ILiquidityVault.LpExit memory x,
+        uint256 seed
+    ) internal returns (bool claimed, uint256 paid, uint256 shares) {
+        uint256 mode = (seed / 2) % 3;
+        if (mode == 2) {
+            uint256 assets = vault.maxWithdraw(a) / 2;
+            if (assets != 0) {
+                vm.prank(a);
+                try vault.withdraw(assets, a, a) returns (uint256 burned) {
+                    pathCount["claim.withdraw"] += 1;
+                    return (true, assets, burned);
+                } catch {
+                    return (false, 0, 0);
+                }
+            }
+        }
+        shares = mode == 1 && x.shares > 1 ? x.shares / 2 : x.shares;
+        vm.prank(a);
+        try vault.redeem(shares, a, a) returns (uint256 assets) {
+            pathCount[shares == x.shares ? bytes32("claim.redeem") : bytes32("claim.redeemPart")] += 1;
+            return (true, assets, shares);
+        } catch {
+            return (false, 0, 0);
+        }
+    }
+
+    /// @dev Claims all, half the assets (`deposit`) or half the shares (`mint`) of `a`'s executed deposits: the
+    /// shares move from the vault to the LP, and what stays claimable goes down by exactly what was claimed.
+    function _claimDeposit(address a, uint256 seed) internal {
+        ILiquidityVault.LpDeposit memory d = vault.lpDeposit(a);
+        uint256 mode = (seed / 2) % 3;
+        uint256 sharesBefore = vault.balanceOf(a);
+        uint256 assets;
+        uint256 shares;
+        vm.startPrank(a);
+        if (mode == 1 && d.assets > 1) {
+            assets = d.assets / 2;
+            try vault.deposit(assets, a) returns (uint256 s_) {
+                shares = s_;
+            } catch {
+                assets = 0; // a part worth no whole share is refused (ZeroAmount)
+            }
+        } else if (mode == 2 && d.shares > 1) {
+            shares = d.shares / 2;
+            assets = vault.mint(shares, a);
+        } else {
+            shares = vault.mint(d.shares, a);
+            (assets, shares) = (d.assets, d.shares);
+        }
+        vm.stopPrank();
+        if (shares == 0) return;
+        pathCount["claimDeposit"] += 1;
+        ILiquidityVault.LpDeposit memory left = vault.lpDeposit(a);
+        if (vault.balanceOf(a) - sharesBefore != shares) ghosts.fail("INV-7540", "a deposit claim moved other shares");
+        if (d.shares - left.shares != shares || d.assets - left.assets != assets)
+            ghosts.fail("INV-7540", "a deposit claim took other than it reported");
     }
 
     // ================================================================ internals
 
     function _claimTooEarly(address a, ILiquidityVault.LpExit memory x) internal {
         vm.prank(a);
-        try vault.claimExit(a) {
+        try vault.redeem(x.shares, a, a) {
             ghosts.fail("INV-LP-4", "a held redemption was claimed before its hold ended");
         } catch (bytes memory reason) {
             pathCount["claimExit.tooEarly"] += 1;
@@ -254,15 +293,6 @@ contract LpHandler is HandlerBase {
         } catch {
             return (false, 0);
         }
-    }
-
-    function _anyPositions() internal view returns (bool) {
-        uint256 count = engine.marketCount();
-        for (uint256 id; id < count; ++id) {
-            Market memory m = lens.getMarket(id);
-            if (m.longSize != 0 || m.shortSize != 0) return true;
-        }
-        return false;
     }
 
     /// @dev The first round of `feed` updated at or after `notBefore` (0 when none), as OrderBookHandler does.
