@@ -97,13 +97,13 @@ contract LiquidityVault is ILiquidityVault, ERC7540Operators, ERC4626 {
 
     // ================================================================ requests
 
-    /// @notice ERC-7540's request, with no bound and the order book's minimum fee (see the five-argument form).
+    /// @notice ERC-7540's request, with no bound and the order book's minimum fee (see `requestDepositWithLimit`).
     function requestDeposit(uint256 assets, address controller, address owner) external returns (uint256) {
-        return requestDeposit(assets, controller, owner, 0, _book().minimumFee(ExecutionClass.Lp));
+        return requestDepositWithLimit(assets, controller, owner, 0, _book().minimumFee(ExecutionClass.Lp));
     }
 
     /// @inheritdoc ILiquidityVault
-    function requestDeposit(
+    function requestDepositWithLimit(
         uint256 assets,
         address controller,
         address owner,
@@ -123,13 +123,13 @@ contract LiquidityVault is ILiquidityVault, ERC7540Operators, ERC4626 {
         return 0;
     }
 
-    /// @notice ERC-7540's request, with no bound and the order book's minimum fee (see the five-argument form).
+    /// @notice ERC-7540's request, with no bound and the order book's minimum fee (see `requestRedeemWithLimit`).
     function requestRedeem(uint256 shares, address controller, address owner) external returns (uint256) {
-        return requestRedeem(shares, controller, owner, 0, _book().minimumFee(ExecutionClass.Lp));
+        return requestRedeemWithLimit(shares, controller, owner, 0, _book().minimumFee(ExecutionClass.Lp));
     }
 
     /// @inheritdoc ILiquidityVault
-    function requestRedeem(
+    function requestRedeemWithLimit(
         uint256 shares,
         address controller,
         address owner,

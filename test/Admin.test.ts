@@ -345,7 +345,7 @@ describe("PerpEngine admin", function () {
         const u = s.unit;
         const reserve = sideReserve(300n * u, notionalUsd(WAD, usd(3_000)), IMR, 9n * WAD, s.decimals);
         const lpFee = splitFee(tradingFee(WAD, usd(3_000), FEE_RATIO, s.decimals)).lp;
-        await s.vault.connect(s.lp).deposit(reserve - lpFee, s.lp);
+        await lpDeposit(s, s.lp, reserve - lpFee);
         await s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * u);
         expect([await s.engine.lpBalance(), await s.engine.totalReserved()]).to.deep.equal([reserve, reserve]);
         return s;
@@ -392,7 +392,7 @@ describe("PerpEngine admin", function () {
         const s = await networkHelpers.loadFixture(noFundingFixture);
         const u = s.unit;
         const lpFee = splitFee(tradingFee(WAD, usd(3_000), FEE_RATIO, s.decimals)).lp;
-        await s.vault.connect(s.lp).deposit(2_700n * u - lpFee, s.lp);
+        await lpDeposit(s, s.lp, 2_700n * u - lpFee);
         // Margin 500 against an entry initial margin of 300: reserve 9 x 300.
         await s.orders.connect(s.alice).openPosition(ETH, WAD, 500n * u);
         const entry = notionalUsd(WAD, usd(3_000));

@@ -15,6 +15,7 @@ import {
   toShares,
   usd,
 } from "./helpers/liq.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 const DAY = 86_400n;
 const COOLDOWN = 7n * DAY;
@@ -32,7 +33,7 @@ for (const decimals of [6, 18]) {
      */
     async function shortfallPending() {
       const s = await deploySystem({ decimals });
-      await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+      await lpDeposit(s, s.lp, tokens(1_000_000n));
       await s.backstop.connect(s.staker).deposit(tokens(5_000n), s.staker);
       await s.backstop.connect(s.carol).deposit(tokens(5_000n), s.carol);
       await s.orders.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
@@ -177,7 +178,7 @@ for (const decimals of [6, 18]) {
     describe("self-liquidation", function () {
       async function aliceLong() {
         const s = await deploySystem({ decimals });
-        await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+        await lpDeposit(s, s.lp, tokens(1_000_000n));
         await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
         await s.orders.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
         await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
@@ -225,7 +226,7 @@ for (const decimals of [6, 18]) {
     describe("dust", function () {
       async function dustBook() {
         const s = await deploySystem({ decimals });
-        await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+        await lpDeposit(s, s.lp, tokens(1_000_000n));
         await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
         await setPrice(s.ethFeed, usd(2_500n));
         return s;
@@ -258,7 +259,7 @@ for (const decimals of [6, 18]) {
       async function griefBook() {
         const s = await deployWithToken("BlocklistToken", { decimals });
         const [btcTrader] = await extraTraders(s, 1);
-        await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+        await lpDeposit(s, s.lp, tokens(1_000_000n));
         await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
         await s.orders.connect(s.dave).openPosition(ETH, -20n * WAD, tokens(20_000n));
         await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));

@@ -13,7 +13,7 @@ import {
   WAD,
 } from "./helpers/system.js";
 import { DAY, deployFunded, funded6, fundedNoFunding6, usd } from "./helpers/trading.js";
-import { executeLpRequest } from "./helpers/lp.js";
+import { executeLpRequest, lpDeposit } from "./helpers/lp.js";
 import { deployWithToken } from "./helpers/liq.js";
 import { sentRequest } from "./helpers/book.js";
 
@@ -61,7 +61,7 @@ async function governed() {
   await s.engine.renounceRole(marketAdmin, s.admin);
   await s.engine.renounceRole(engineAdmin, s.admin);
 
-  await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
+  await lpDeposit(s, s.lp, 1_000_000n * s.unit);
   await s.backstop.connect(s.staker).deposit(100_000n * s.unit, s.staker);
   await s.token.mint(s.admin, 10_000_000n * s.unit);
   await s.token.connect(s.admin).approve(s.orders, ethers.MaxUint256);
@@ -434,7 +434,7 @@ describe("Limits that hold while LPs cannot leave", function () {
   it("attack_blockedTreasuryStopsFees: a treasury the token refuses no longer stops distributeFees; its share waits in claimable (before: every distribution reverted Blocked(treasury))", async function () {
     const s = await deployWithToken("BlocklistToken", { decimals: 6 });
     const u = s.unit;
-    await s.vault.connect(s.lp).deposit(1_000_000n * u, s.lp);
+    await lpDeposit(s, s.lp, 1_000_000n * u);
     await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, 3_000n * u);
     await s.orders.connect(s.alice).closePosition(ETH);
     await s.token.setBlocked(s.treasury, true);

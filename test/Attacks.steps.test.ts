@@ -2,6 +2,7 @@ import { expect } from "chai";
 import type { Log, Signer } from "ethers";
 import { sentRequest } from "./helpers/book.js";
 import { deploySystem, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/system.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 /**
  * No step that is not an oracle round can be captured or escaped. A backstop cover landing in the LP pool and a
@@ -36,7 +37,7 @@ function stepsSystem(staked: bigint) {
       ethConfig: { maxFundingRatePerDay: 0n },
       btcConfig: { maxFundingRatePerDay: 0n },
     });
-    await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
+    await lpDeposit(s, s.lp, 1_000_000n * s.unit);
     await s.backstop.connect(s.staker).deposit(staked * s.unit, s.staker);
     return s;
   };
@@ -170,7 +171,7 @@ async function depositBeforeRepayment() {
 async function exitBeforeSlowLiquidation(liquidationDelay: bigint) {
   const s = await networkHelpers.loadFixture(smallBackstop);
   const u = s.unit;
-  await s.vault.connect(s.dave).deposit(1_000_000n * u, s.dave);
+  await lpDeposit(s, s.dave, 1_000_000n * u);
   const open = async (who: Signer, size: bigint, amount: bigint, dollars: number) => {
     const sent = await sentRequest(
       s.book,

@@ -11,6 +11,7 @@ import {
   ORDER_MAX_AGE,
   WAD,
 } from "./helpers/system.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 /**
  * Nobody chooses when a request executes. Each `attack_*` test plays an attack in which whoever executed a
@@ -49,7 +50,7 @@ async function timingSystem() {
     ethConfig: { maxFundingRatePerDay: 0n },
     btcConfig: { maxFundingRatePerDay: 0n },
   });
-  await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
+  await lpDeposit(s, s.lp, 1_000_000n * s.unit);
   await s.backstop.connect(s.staker).deposit(100_000n * s.unit, s.staker);
   return s;
 }
@@ -177,7 +178,7 @@ async function standingDeposit(keeperDelay: bigint | null, crashTo = 2_400) {
 async function lateRedemption(act: boolean, keeperDelay: bigint) {
   const s = await networkHelpers.loadFixture(timingSystem);
   const u = s.unit;
-  await s.vault.connect(s.dave).deposit(1_000_000n * u, s.dave);
+  await lpDeposit(s, s.dave, 1_000_000n * u);
   const bob = await ask(s, s.bob, OPEN, 300n * WAD, 90_450n * u, u);
   const opened = await roundAt(s, bob.notBefore, 3_000);
   await s.book.connect(s.keeper).execute(s.bob, ETH, bob.request, opened);

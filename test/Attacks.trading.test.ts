@@ -13,7 +13,7 @@ import {
   usd,
 } from "./helpers/trading.js";
 import { deployAround } from "./helpers/tokens.js";
-import { lpRedeem } from "./helpers/lp.js";
+import { lpDeposit, lpRedeem } from "./helpers/lp.js";
 
 const OFFSET = 10n ** 6n;
 const FEE_RATIO = (5n * WAD) / 10_000n;
@@ -28,7 +28,7 @@ async function feeOnTransferSystem18() {
 }
 async function reentrantSystem() {
   const s = await deployAround(await ethers.deployContract("ReentrantToken"));
-  await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
+  await lpDeposit(s, s.lp, 1_000_000n * s.unit);
   return s;
 }
 
@@ -60,7 +60,7 @@ for (const [name, bare, funded] of [
       const s = await networkHelpers.loadFixture(bare);
       const attacker = s.dave;
       const victim = s.carol;
-      await s.vault.connect(attacker).deposit(1n, attacker);
+      await lpDeposit(s, attacker, 1n);
       expect(await s.vault.balanceOf(attacker)).to.equal(OFFSET);
       const donation = 100_000n * s.unit;
       await s.token.connect(attacker).transfer(s.engine, donation);
@@ -68,7 +68,7 @@ for (const [name, bare, funded] of [
       expect(await s.vault.totalAssets()).to.equal(1n); // donations are not booked
 
       const deposit = 10_000n * s.unit;
-      await s.vault.connect(victim).deposit(deposit, victim);
+      await lpDeposit(s, victim, deposit);
       const victimShares = mulDivDown(deposit, OFFSET + OFFSET, 1n + 1n);
       expect(await s.vault.balanceOf(victim)).to.equal(victimShares);
 
@@ -213,7 +213,7 @@ describe("Attacks with hostile collateral tokens", function () {
     it(`defence: a fee switched on after listing makes an open revert with nothing moved, and addMargin is refused with TransferAmountMismatch (${name})`, async function () {
       const s = await networkHelpers.loadFixture(fixture);
       await s.token.setFeeOn(false);
-      await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
+      await lpDeposit(s, s.lp, 1_000_000n * s.unit);
       await s.orders.connect(s.bob).openPosition(ETH, WAD, 500n * s.unit);
       await s.token.setFeeOn(true);
       const pulled = 500n * s.unit + tradingFee(WAD, usd(3_000), FEE_RATIO, s.decimals);

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { deploySystem, ethers, ETH, networkHelpers, WAD } from "./helpers/system.js";
 import { addIncome, blockTime, min, OFFSET, standaloneBackstop, toAssets, toShares } from "./helpers/liq.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 const DAY = 86_400n;
 const COOLDOWN = 7n * DAY;
@@ -783,7 +784,7 @@ for (const decimals of [6, 18]) {
     describe("coverageRatio", function () {
       it("coverageRatio is max with no open interest, then assets / open-interest notional (rounded down)", async function () {
         const s = await deploySystem({ decimals });
-        await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+        await lpDeposit(s, s.lp, tokens(1_000_000n));
         await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
         expect(await s.lens.coverageRatio()).to.equal(ethers.MaxUint256);
         await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { deploySystem, ethers, ETH, networkHelpers, WAD } from "./helpers/system.js";
 import { blockTime, extraTraders, setPrice, standaloneBackstop, usd } from "./helpers/liq.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 /**
  * Named attacks on the backstop's cover limit and cooldown (issue 10, issue 8's cooldown lever). Each
@@ -47,7 +48,7 @@ for (const decimals of [6, 18]) {
     async function crashWith(leaverStake: bigint, otherStake: bigint, positions: number) {
       const s = await deploySystem({ decimals });
       const traders = await extraTraders(s, positions);
-      await s.vault.connect(s.lp).deposit(tokens(2_000_000n), s.lp);
+      await lpDeposit(s, s.lp, tokens(2_000_000n));
       await s.backstop.connect(s.staker).deposit(tokens(leaverStake), s.staker);
       await s.backstop.connect(s.carol).deposit(tokens(otherStake), s.carol);
       const leaverShares: bigint = await s.backstop.balanceOf(s.staker);

@@ -33,6 +33,7 @@ import {
   networkHelpers as bookHelpers,
 } from "./helpers/system.js";
 import { deployFunded, mulDivUp } from "./helpers/trading.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 const GWEI = 10n ** 9n;
 /** wei x an 18-decimal USD price over this is 6-decimal collateral. */
@@ -328,7 +329,7 @@ describe("LP requests share the book's fee rule", function () {
   /** Bob holds an ETH position through the book, so LPs use requests. */
   async function lpSystem(token?: unknown) {
     const s = await deploySystem({ decimals: 6, orders: "book", token, ethConfig: { maxFundingRatePerDay: 0n } });
-    await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
+    await lpDeposit(s, s.lp, 1_000_000n * s.unit);
     await s.book.connect(s.bob).request(ETH, OrderKind.Open, WAD, 400n * s.unit, 2n ** 128n - 1n, s.unit);
     await bookHelpers.time.increase(30);
     await s.ethFeed.updateAnswer(feedPrice(3_000));

@@ -14,6 +14,7 @@ import {
   usd,
   type System,
 } from "./helpers/trading.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 const MAX_RATE = WAD / 1_000n; // 0.1 % a day, the fixture's default
 const SKEW_SCALE = 1_000n * WAD;
@@ -66,7 +67,7 @@ for (const [name, fixture] of cases) {
       const u = s.unit;
       const long = 300n * WAD;
       const short = -100n * WAD;
-      await s.vault.connect(s.lp).deposit(1_000_000n * u, s.lp); // room to reserve both profit caps
+      await lpDeposit(s, s.lp, 1_000_000n * u); // room to reserve both profit caps
       const t0 = await start(s);
       await at(t0);
       await s.orders.connect(s.alice).openPosition(ETH, long, 100_000n * u);

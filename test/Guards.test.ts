@@ -1,11 +1,12 @@
 import { expect } from "chai";
 import { deploySystem, ETH, ethers, networkHelpers, WAD } from "./helpers/system.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 /** Defensive paths that the vault's and the engine's own limits normally keep out of reach. */
 describe("guards", function () {
   async function funded() {
     const s = await deploySystem({ decimals: 6, ethConfig: { tradingFeeRatio: 0n, maxFundingRatePerDay: 0n } });
-    await s.vault.connect(s.lp).deposit(100_000n * s.unit, s.lp);
+    await lpDeposit(s, s.lp, 100_000n * s.unit);
     return s;
   }
 

@@ -26,6 +26,7 @@ import {
   inOneBlock,
   GAS,
 } from "./helpers/liq.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 const CENT = WAD / 100n;
 
@@ -40,7 +41,7 @@ for (const decimals of [6, 18]) {
     function book(stake: bigint, ethConfig = {}) {
       return async function lensBook() {
         const s = await deploySystem({ decimals, ethConfig });
-        await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+        await lpDeposit(s, s.lp, tokens(1_000_000n));
         if (stake > 0n) await s.backstop.connect(s.staker).deposit(stake, s.staker);
         await s.orders.connect(s.bob).openPosition(ETH, -20n * WAD, tokens(20_000n));
         await s.orders.connect(s.alice).openPosition(ETH, 20n * WAD, tokens(6_000n));
@@ -146,7 +147,7 @@ for (const decimals of [6, 18]) {
       /** Alice long 2 BTC, Bob short 1 BTC (skew +1 of 50: longs pay), ten days pass, BTC moves. */
       async function skewed() {
         const s = await deploySystem({ decimals });
-        await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+        await lpDeposit(s, s.lp, tokens(1_000_000n));
         await s.orders.connect(s.alice).openPosition(BTC, 2n * WAD, tokens(15_000n));
         await s.orders.connect(s.bob).openPosition(BTC, -WAD, tokens(8_000n));
         await networkHelpers.time.increase(10n * 86_400n);
@@ -273,7 +274,7 @@ for (const decimals of [6, 18]) {
        */
       async function smallBook() {
         const s = await deploySystem({ decimals });
-        await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+        await lpDeposit(s, s.lp, tokens(1_000_000n));
         await inOneBlock([
           () => s.orders.connect(s.alice).openPosition(ETH, -WAD, tokens(300n), GAS),
           () => s.orders.connect(s.carol).openPosition(ETH, WAD, tokens(300n), GAS),

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import type { BaseContract } from "ethers";
 import { deploySystem, ETH, ethers, feedPrice, marketConfig, networkHelpers, WAD } from "./helpers/system.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 /**
  * Every admin lever sits behind a TimelockController (two days here, as on the testnets): after a change is
@@ -21,7 +22,7 @@ async function governed() {
   await s.engine.renounceRole(engineAdmin, s.admin);
   await s.backstop.renounceRole(engineAdmin, s.admin);
 
-  await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
+  await lpDeposit(s, s.lp, 1_000_000n * s.unit);
   await s.backstop.connect(s.staker).deposit(100_000n * s.unit, s.staker);
   let salt = 0n;
   /** Schedules `target.fn(args)` through the timelock; returns a function that executes it. */
@@ -82,7 +83,7 @@ describe("levers behind the timelock", function () {
     const u = s.unit;
     // Before, the raise took effect over open positions: a long of $3M notional with 300k margin went from
     // reserving 2.7M to 3.6M of a 4M pool, and LPs who had not left in the delay were held in by it.
-    await s.vault.connect(s.bob).deposit(3_000_000n * u, s.bob);
+    await lpDeposit(s, s.bob, 3_000_000n * u);
     await s.orders.connect(s.alice).openPosition(ETH, 1_000n * WAD, 300_000n * u);
     const reservedBefore = await s.engine.totalReserved();
     const raised = marketConfig(6, { maxFundingRatePerDay: 0n, maxProfitFactor: 12n * WAD });

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { BTC, deploySystem, ethers, ETH, networkHelpers, WAD } from "./helpers/system.js";
 import { blockTime, checkedBatch, extraTraders, GAS, inOneBlock, setPrice, usd } from "./helpers/liq.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 for (const decimals of [6, 18]) {
   describe(`LiquidateBatch (${decimals}-decimal collateral)`, function () {
@@ -16,7 +17,7 @@ for (const decimals of [6, 18]) {
     async function mixedBook() {
       const s = await deploySystem({ decimals });
       const [btcTrader] = await extraTraders(s, 1);
-      await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+      await lpDeposit(s, s.lp, tokens(1_000_000n));
       await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
       await s.orders.connect(s.lp).openPosition(ETH, WAD, tokens(1_000n));
       await s.orders.connect(s.lp).closePosition(ETH);
@@ -106,7 +107,7 @@ describe("LiquidateBatch gas", function () {
     async function tenLiquidatable() {
       const s = await deploySystem({ decimals: 6 });
       const traders = await extraTraders(s, 10);
-      await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
+      await lpDeposit(s, s.lp, 1_000_000n * s.unit);
       await s.backstop.connect(s.staker).deposit(10_000n * s.unit, s.staker);
       await s.orders.connect(s.dave).openPosition(ETH, -10n * WAD, 10_000n * s.unit);
       await inOneBlock(traders.map((t) => () => s.orders.connect(t).openPosition(ETH, WAD, 300n * s.unit, GAS)));

@@ -22,6 +22,7 @@ import {
   inOneBlock,
   GAS,
 } from "./helpers/liq.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 for (const decimals of [6, 18]) {
   describe(`Liquidation (${decimals}-decimal collateral)`, function () {
@@ -40,7 +41,7 @@ for (const decimals of [6, 18]) {
 
       async function edgePositions() {
         const s = await deploySystem({ decimals });
-        await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+        await lpDeposit(s, s.lp, tokens(1_000_000n));
         await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
         // Opposite books first, then the two positions under test in one block: skew is zero after.
         await s.orders.connect(s.bob).openPosition(ETH, -20n * WAD, tokens(20_000n));
@@ -53,7 +54,7 @@ for (const decimals of [6, 18]) {
 
       async function shortEdgePositions() {
         const s = await deploySystem({ decimals });
-        await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+        await lpDeposit(s, s.lp, tokens(1_000_000n));
         await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
         await s.orders.connect(s.bob).openPosition(ETH, 20n * WAD, tokens(20_000n));
         await inOneBlock([
@@ -151,7 +152,7 @@ for (const decimals of [6, 18]) {
         // Notional 2,850: maintenance 142.5, keeper fee 0.5 % = 14.25 (inside its floor and cap).
         async function small() {
           const s = await deploySystem({ decimals });
-          await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+          await lpDeposit(s, s.lp, tokens(1_000_000n));
           await s.orders.connect(s.bob).openPosition(ETH, -2n * WAD, tokens(1_000n));
           const margin = (tokens(30_675n) / 100n) as bigint;
           await inOneBlock([
@@ -183,7 +184,7 @@ for (const decimals of [6, 18]) {
             decimals,
             ethConfig: { partialLiquidationThreshold: 10_000n * WAD, ...overrides },
           });
-          await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+          await lpDeposit(s, s.lp, tokens(1_000_000n));
           await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
           await s.orders.connect(s.bob).openPosition(ETH, -20n * WAD, tokens(20_000n));
           await s.orders.connect(s.alice).openPosition(ETH, 20n * WAD, tokens(6_000n));
@@ -224,7 +225,7 @@ for (const decimals of [6, 18]) {
       /** Long 10 ETH from $3,000 with 3,000 margin (Bob's short first), partial threshold $10k, at $2,850. */
       async function tenEth() {
         const s = await deploySystem({ decimals, ethConfig: { partialLiquidationThreshold: 10_000n * WAD } });
-        await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+        await lpDeposit(s, s.lp, tokens(1_000_000n));
         await s.orders.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
         await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
         await setPrice(s.ethFeed, usd(2_850n));
@@ -265,7 +266,7 @@ for (const decimals of [6, 18]) {
 
       it("a partial close is not attempted below partialLiquidationThreshold (full liquidation)", async function () {
         const s = await deploySystem({ decimals });
-        await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+        await lpDeposit(s, s.lp, tokens(1_000_000n));
         await s.orders.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
         await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
         await setPrice(s.ethFeed, usd(2_850n));
@@ -300,7 +301,7 @@ for (const decimals of [6, 18]) {
         // capped-fee bound closes about 94 % and leaves the rest healthy with the buffer.
         const s = await networkHelpers.loadFixture(async function whale() {
           const s = await deploySystem({ decimals });
-          await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+          await lpDeposit(s, s.lp, tokens(1_000_000n));
           await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
           await s.orders.connect(s.bob).openPosition(ETH, -100n * WAD, tokens(100_000n));
           await s.orders.connect(s.alice).openPosition(ETH, 100n * WAD, tokens(30_000n));
@@ -338,7 +339,7 @@ for (const decimals of [6, 18]) {
     describe("refund deferral", function () {
       async function blocklisted() {
         const s = await deployWithToken("BlocklistToken", { decimals });
-        await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+        await lpDeposit(s, s.lp, tokens(1_000_000n));
         await s.orders.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
         await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
         await setPrice(s.ethFeed, usd(2_800n)); // equity 1,000: refund 620
@@ -380,7 +381,7 @@ for (const decimals of [6, 18]) {
     describe("inputs and conditions", function () {
       async function opened() {
         const s = await deploySystem({ decimals });
-        await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+        await lpDeposit(s, s.lp, tokens(1_000_000n));
         await s.orders.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
         await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
         return s;

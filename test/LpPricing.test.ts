@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { ETH, feedPrice, networkHelpers, WAD } from "./helpers/system.js";
 import { fundedNoFunding6 } from "./helpers/trading.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 /** A round of the ETH feed at `dollars`, `seconds` after the last block; returns its id. */
 async function round(s: Awaited<ReturnType<typeof fundedNoFunding6>>, dollars: number, seconds: bigint) {
@@ -116,7 +117,7 @@ describe("LP entry and exit that cannot be played", function () {
     // On one-step LP exits (main before this change), the same two LPs: Carol redeemed 1,020,070.00 before
     // the liquidation, and the LP who stayed was left with 989,970.00: 15,050 each way of the equal split.
     const s = await networkHelpers.loadFixture(fundedNoFunding6);
-    await s.vault.connect(s.carol).deposit(1_000_000n * s.unit, s.carol);
+    await lpDeposit(s, s.carol, 1_000_000n * s.unit);
     await round(s, 2_000, 1n);
     await s.orders.connect(s.bob).openPosition(ETH, 50n * WAD, 10_000n * s.unit); // long at 2,000
     await round(s, 3_000, 1n);

@@ -104,7 +104,7 @@ describe("Operations on a localhost deployment", function () {
 
   it("runs deploy, verify, keeper and the staker, LP and operator tools end to end", async function () {
     const s = await networkHelpers.loadFixture(localhostDeployment);
-    await s.vault.connect(s.lp).deposit(500_000n * s.unit, s.lp.address);
+    await lpDeposit(s, s.lp, 500_000n * s.unit);
 
     // Staker: stake 1,000 through the tool; the report (from the Deposit event) and the chain agree.
     const staked = await ok(s, s.staker, stake, { amount: "1000" });

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { deploySystem, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/system.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 /**
  * Loss recovery: what the backstop could not cover and the LPs absorbed is a debt that a share of later
@@ -11,7 +12,7 @@ const name32 = (s: string) => ethers.encodeBytes32String(s);
 async function crashed() {
   const s = await deploySystem({ decimals: 6, ethConfig: { maxFundingRatePerDay: 0n } });
   const u = s.unit;
-  await s.vault.connect(s.lp).deposit(1_000_000n * u, s.lp);
+  await lpDeposit(s, s.lp, 1_000_000n * u);
   await s.backstop.connect(s.staker).deposit(1_000n * u, s.staker);
   // 100 ETH at $3,000 with 30,000 margin, then -20 %: equity -30,000, keeper fee 100 (its cap), bad debt
   // 30,100; the window's limit is 30 % of the 1,000 staked, so 29,800 is socialized.
@@ -72,7 +73,7 @@ describe("loss recovery", function () {
   it("repays no more than is outstanding; once repaid, all income goes to the stakers", async function () {
     const s = await deploySystem({ decimals: 6, ethConfig: { maxFundingRatePerDay: 0n } });
     const u = s.unit;
-    await s.vault.connect(s.lp).deposit(1_000_000n * u, s.lp);
+    await lpDeposit(s, s.lp, 1_000_000n * u);
     // An empty backstop covers nothing: a small bad debt is socialized whole (the cover pays 0).
     await s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * u);
     await s.ethFeed.updateAnswer(feedPrice(2_705)); // equity 5, keeper fee 13.525: bad debt 8.525

@@ -20,6 +20,7 @@ import {
   type System,
 } from "./helpers/trading.js";
 import { deployAround } from "./helpers/tokens.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 const FEE_RATIO = (5n * WAD) / 10_000n; // 5 bps, the fixture's default
 const IMR = WAD / 10n;
@@ -173,7 +174,7 @@ for (const [name, fixture, bareFixture] of cases) {
         await expect(s.orders.connect(s.alice).openPosition(ETH, WAD, margin))
           .to.be.revertedWithCustomError(s.engine, "InsufficientLiquidity")
           .withArgs(reserve, lpFee);
-        await s.vault.connect(s.lp).deposit(reserve - lpFee, s.lp);
+        await lpDeposit(s, s.lp, reserve - lpFee);
         await s.orders.connect(s.alice).openPosition(ETH, WAD, margin);
         expect(await s.engine.lpBalance()).to.equal(reserve);
         expect(await s.engine.totalReserved()).to.equal(reserve);
@@ -614,7 +615,7 @@ for (const [name, fixture, bareFixture] of cases) {
 
 async function blocklistSystem() {
   const s = await deployAround(await ethers.deployContract("BlocklistToken", ["Blocklist USD", "blUSD", 6]));
-  await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
+  await lpDeposit(s, s.lp, 1_000_000n * s.unit);
   return s;
 }
 

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { ETH, feedPrice, networkHelpers, WAD } from "./helpers/system.js";
 import { fundedNoFunding6 } from "./helpers/trading.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 /** Issue "LP capital", limits that tell the truth: ERC-4626's max* never offer what would revert. */
 describe("LiquidityVault limits", function () {
@@ -37,7 +38,7 @@ describe("LiquidityVault limits", function () {
     // On the old code the dust holder was offered 1,000,000 shares whose previewRedeem was 0, and redeem
     // reverted with ZeroAmount.
     const s = await networkHelpers.loadFixture(fundedNoFunding6);
-    await s.vault.connect(s.dave).deposit(1n, s.dave);
+    await lpDeposit(s, s.dave, 1n);
     const shares = await s.vault.balanceOf(s.dave);
     expect(shares).to.equal(1_000_000n);
     // A trader's profit: the pool loses 1,000 (of 1,000,000), so a share is worth less than it was, and

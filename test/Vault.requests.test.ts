@@ -2,7 +2,7 @@ import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs
 import { expect } from "chai";
 import { BTC, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/system.js";
 import { fundedNoFunding18, fundedNoFunding6, mulDivDown } from "./helpers/trading.js";
-import { executeLpRequest, lpDelay, pushRounds } from "./helpers/lp.js";
+import { executeLpRequest, lpDelay, lpDeposit, pushRounds } from "./helpers/lp.js";
 
 const OFFSET = 10n ** 6n; // virtual shares of the vault's 6-decimal offset
 const DELAY = 30n; // InstantOrders.minDelay
@@ -215,7 +215,7 @@ describe("LiquidityVault requests (positions open)", function () {
       const big = 6_000_000_000n * s.unit;
       await s.token.mint(s.dave, big);
       await s.token.connect(s.dave).approve(s.vault, big);
-      await s.vault.connect(s.dave).deposit(big, s.dave);
+      await lpDeposit(s, s.dave, big);
       await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, 3_000n * s.unit);
       const shares: bigint = await s.vault.balanceOf(s.dave);
       expect(shares).to.be.greaterThan(2n ** 112n);

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { deploySystem, ethers, ETH, networkHelpers, WAD } from "./helpers/system.js";
 import { checkedLiquidation, coverCap, FEED_STEP, setPrice, usd } from "./helpers/liq.js";
+import { lpDeposit } from "./helpers/lp.js";
 
 /**
  * The loss waterfall of a full liquidation, edge by edge, for 6- and 18-decimal collateral.
@@ -19,7 +20,7 @@ for (const decimals of [6, 18]) {
 
     async function positionsOpen() {
       const s = await deploySystem({ decimals });
-      await s.vault.connect(s.lp).deposit(tokens(1_000_000n), s.lp);
+      await lpDeposit(s, s.lp, tokens(1_000_000n));
       // Bob first: the one second of skew before Alice opens is funding Bob pays, not Alice.
       await s.orders.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
       await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));

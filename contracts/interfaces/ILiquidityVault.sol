@@ -11,8 +11,8 @@ import {IERC7540Deposit, IERC7540Operator, IERC7540Redeem, IERC7575} from "./IER
 /// (`EngineStorage`, `MarketLib`), entered and left only through ERC-7540 requests (asynchronous deposit and
 /// redeem, one aggregated request per controller, request id 0).
 /// @dev Where the project's rules go beyond the standard: a request carries the least its controller accepts
-/// and an execution fee (the standard's three-argument requests pay the order book's minimum fee and accept
-/// any amount); only the order book's executors fulfil requests (`executeRequest`), each at the worse for
+/// and an execution fee (the standard's requests pay the order book's minimum fee and accept any amount;
+/// `requestDepositWithLimit`/`requestRedeemWithLimit` set both); only the order book's executors fulfil requests (`executeRequest`), each at the worse for
 /// the LP of the first oracle round after the book's delay and the current mark; an executed redemption is
 /// pending for `EXIT_HOLD` more and then claimed at the lesser of its price and what its shares are worth at
 /// the claim, not at a price fixed at fulfilment; a controller with a held redemption requests no other until
@@ -112,10 +112,10 @@ interface ILiquidityVault is IERC4626, IERC7540Operator, IERC7540Deposit, IERC75
     /// (zero for no bound): fewer cancels the request at execution and returns the assets to `controller`. The
     /// caller must be `owner` or its operator. The fee must be at least the order book's
     /// `minimumFee(ExecutionClass.Lp)` at this transaction's gas price (the book reverts `ExecutionFeeTooLow`);
-    /// the delay and life are the book's. The standard's `requestDeposit(assets, controller, owner)` is this
-    /// with no bound and the minimum fee.
+    /// the delay and life are the book's. ERC-7540's `requestDeposit(assets, controller, owner)` is this with no
+    /// bound and the minimum fee.
     /// @return requestId Always 0.
-    function requestDeposit(
+    function requestDepositWithLimit(
         uint256 assets,
         address controller,
         address owner,
@@ -126,10 +126,10 @@ interface ILiquidityVault is IERC4626, IERC7540Operator, IERC7540Deposit, IERC75
     /// @notice Escrows `shares` of `owner` (the caller must be `owner`, its operator, or hold an allowance over
     /// the shares), and `executionFee` in collateral from the caller, for a redemption priced at a later oracle
     /// round for `controller`, for at least `minAssets` (zero for no bound): fewer cancels the request at
-    /// execution and returns the shares to `controller`. The fee as for `requestDeposit`. The standard's
+    /// execution and returns the shares to `controller`. The fee as for `requestDeposit`. ERC-7540's
     /// `requestRedeem(shares, controller, owner)` is this with no bound and the minimum fee.
     /// @return requestId Always 0.
-    function requestRedeem(
+    function requestRedeemWithLimit(
         uint256 shares,
         address controller,
         address owner,

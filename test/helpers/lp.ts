@@ -16,13 +16,6 @@ export async function marketState(s: Sys, id: bigint) {
   return { oracle: m.oracle as string, open, settled };
 }
 
-/** Whether any market has open positions (the one-transaction ERC-4626 paths then revert UseRequests). */
-export async function anyPositions(s: Sys) {
-  const count: bigint = await s.engine.marketCount();
-  for (let id = 0n; id < count; id++) if ((await marketState(s, id)).open) return true;
-  return false;
-}
-
 /** The feed (MockV3Aggregator) behind market `id`'s ChainlinkOracle. */
 export async function feedOf(s: Sys, id: bigint) {
   const { oracle } = await marketState(s, id);
@@ -111,21 +104,30 @@ export async function executeLpRequest(s: Sys, owner: Signer, executor?: Signer)
   throw new Error("no LpRequestExecuted");
 }
 
-/** An LP deposit through a request (escrow, delay, a round per market with positions, execution); returns shares. */
+/**
+ * An LP deposit the ERC-7540 way: the standard request (the order book's minimum fee, no bound), its execution by
+ * the fixture's keeper (delay, a round per market with positions) and the claim of all its shares. Returns the
+ * shares.
+ */
 export async function lpDeposit(s: Sys, lp: Signer, assets: bigint) {
-  await s.vault.connect(lp).requestDeposit(assets, 0n, 0n);
-  return (await executeLpRequest(s, lp)).shares;
+  const who = await lp.getAddress();
+  await (await s.vault.connect(lp).requestDeposit(assets, who, who)).wait();
+  const { shares } = await executeLpRequest(s, lp);
+  await (await s.vault.connect(lp)["deposit(uint256,address)"](assets, who)).wait();
+  return shares;
 }
 
 /**
- * Claims `owner`'s held redemption at the end of its hold, with a new round (the same answer) in each market with
- * positions, since the hold outlasts a feed's heartbeat. Returns what was paid and what was held.
+ * Claims `owner`'s held redemption, all its shares, at the end of its hold (ERC-7540's `redeem` with the owner as
+ * controller), with a new round (the same answer) in each market with positions, since the hold outlasts a feed's
+ * heartbeat. Returns what was paid and what was held.
  */
 export async function claimHeldExit(s: Sys, owner: Signer) {
-  const { claimableAt } = await s.vault.lpExit(await owner.getAddress());
+  const who = await owner.getAddress();
+  const { shares, claimableAt } = await s.vault.lpExit(who);
   if (BigInt(await networkHelpers.time.latest()) < claimableAt) await networkHelpers.time.increaseTo(claimableAt);
   await pushRounds(s);
-  const receipt = await (await s.vault.connect(owner).claimExit(await owner.getAddress())).wait();
+  const receipt = await (await s.vault.connect(owner).redeem(shares, who, who)).wait();
   for (const log of receipt.logs) {
     const parsed = s.vault.interface.parseLog(log);
     if (parsed?.name === "LpExitClaimed") return { paid: parsed.args.paid as bigint, held: parsed.args.held as bigint };
@@ -133,9 +135,10 @@ export async function claimHeldExit(s: Sys, owner: Signer) {
   throw new Error("no LpExitClaimed");
 }
 
-/** An LP redemption through a request, executed and then claimed at the end of its hold; returns the assets paid. */
+/** An LP redemption through the standard request, executed and then claimed at the end of its hold; returns the assets paid. */
 export async function lpRedeem(s: Sys, lp: Signer, shares: bigint) {
-  await s.vault.connect(lp).requestRedeem(shares, 0n, 0n);
+  const who = await lp.getAddress();
+  await (await s.vault.connect(lp).requestRedeem(shares, who, who)).wait();
   await executeLpRequest(s, lp);
   return (await claimHeldExit(s, lp)).paid;
 }

@@ -30,7 +30,11 @@ export async function deployThroughIgnition() {
       await d.collateral.connect(who).approve(spender, ethers.MaxUint256);
     }
   }
-  await d.vault.connect(lp).deposit(1_000_000n * unit, lp.address);
+  // The LP enters the ERC-7540 way before any position is open (nothing to price): request, execution by the
+  // deployer (an executor of the deployment), claim.
+  await d.vault.connect(lp).requestDeposit(1_000_000n * unit, lp.address, lp.address);
+  await d.vault.connect(admin).executeRequest(lp.address, Array(Number(await d.engine.marketCount())).fill(0n));
+  await d.vault.connect(lp)["deposit(uint256,address)"](1_000_000n * unit, lp.address);
   await d.backstop.connect(staker).deposit(100_000n * unit, staker.address);
   // The deployment made the deployer (the `orderExecutor` default) an executor; the named keeper becomes one
   // as a second keeper would, through the timelock (no delay on hardhat).

@@ -1,4 +1,5 @@
 import { deploySystem, WAD, type SystemOptions } from "./system.js";
+import { lpDeposit } from "./lp.js";
 
 /** Independent re-implementation of the brief's formulas, in bigint math, for expected values. */
 
@@ -103,7 +104,7 @@ export const deployNoFunding18 = () =>
 /** As `deploySystem`, with `lp` having deposited 1M tokens in the LP vault. */
 export async function deployFunded(options: SystemOptions) {
   const s = await deploySystem(options);
-  await s.vault.connect(s.lp).deposit(1_000_000n * s.unit, s.lp);
+  await lpDeposit(s, s.lp, 1_000_000n * s.unit);
   return s;
 }
 export const funded6 = () => deployFunded({ decimals: 6 });

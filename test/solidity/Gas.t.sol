@@ -91,7 +91,7 @@ contract GasTest {
     function test_Gas_LpDeposit() public {
         address lp = _freshAccount();
         GAS_VM.prank(lp);
-        vault.requestDeposit(10_000 * USD, lp, lp, 0, 0);
+        vault.requestDepositWithLimit(10_000 * USD, lp, lp, 0, 0);
         GAS_VM.snapshotGasLastCall("lpRequestDeposit");
         uint80[] memory rounds = _roundAfterDelay();
         vault.executeRequest(lp, rounds);
@@ -104,7 +104,7 @@ contract GasTest {
     /// @dev An LP's deposit before any position is open: request, execution (no round to read), claim.
     function _depositLp(address lp, uint256 assets) private {
         GAS_VM.prank(lp);
-        vault.requestDeposit(assets, lp, lp, 0, 0);
+        vault.requestDepositWithLimit(assets, lp, lp, 0, 0);
         vault.executeRequest(lp, new uint80[](engine.marketCount()));
         GAS_VM.prank(lp);
         vault.deposit(assets, lp);
@@ -114,14 +114,14 @@ contract GasTest {
     function test_Gas_LpWithdraw() public {
         address lp = _freshAccount();
         GAS_VM.prank(lp);
-        vault.requestDeposit(10_000 * USD, lp, lp, 0, 0);
+        vault.requestDepositWithLimit(10_000 * USD, lp, lp, 0, 0);
         vault.executeRequest(lp, _roundAfterDelay());
         GAS_VM.prank(lp);
         vault.deposit(10_000 * USD, lp);
         _tick(600, ETH_PRICE);
         uint256 shares = vault.balanceOf(lp) / 2;
         GAS_VM.prank(lp);
-        vault.requestRedeem(shares, lp, lp, 0, 0);
+        vault.requestRedeemWithLimit(shares, lp, lp, 0, 0);
         GAS_VM.snapshotGasLastCall("lpRequestRedeem");
         uint80[] memory rounds = _roundAfterDelay();
         vault.executeRequest(lp, rounds);

@@ -450,7 +450,7 @@ contract UpkeepInvariantsTest is BaseTest {
         }
         address depositor = handler.lp(1);
         vm.prank(depositor);
-        vault.requestDeposit(10_000 * UNIT, depositor, depositor, 0, UNIT);
+        vault.requestDepositWithLimit(10_000 * UNIT, depositor, depositor, 0, UNIT);
         executions.enqueueLp(depositor);
         fees += UNIT;
         vm.warp(START_TIME + ORDER_DELAY);

@@ -38,7 +38,7 @@ contract LpHandler is HandlerBase {
         bool paused = engine.paused();
         uint256 before = _balance(a);
         vm.prank(a);
-        try vault.requestDeposit(amount, a, a, 0, 0) {
+        try vault.requestDepositWithLimit(amount, a, a, 0, 0) {
             pathCount["requestDeposit"] += 1;
             if (before - _balance(a) != amount)
                 ghosts.fail("INV-CONS", "requestDeposit escrowed other than the amount");
@@ -60,7 +60,7 @@ contract LpHandler is HandlerBase {
         bool held = vault.lpExit(a).shares != 0;
         vm.prank(a);
         // Escrowing one's own shares needs no price and ignores the pause.
-        try vault.requestRedeem(shares, a, a, 0, 0) {
+        try vault.requestRedeemWithLimit(shares, a, a, 0, 0) {
             pathCount["requestRedeem"] += 1;
             if (held) ghosts.fail("INV-7540", "a redemption was requested over an unclaimed held one");
         } catch (bytes memory reason) {

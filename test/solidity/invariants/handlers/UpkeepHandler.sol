@@ -275,13 +275,13 @@ contract UpkeepHandler {
     function _lpRequest(address o, bool redeem, uint256 amount, uint256 limit, uint256 fee) internal returns (bool) {
         vm.prank(o);
         if (redeem) {
-            try VAULT.requestRedeem(amount, o, o, limit, fee) {
+            try VAULT.requestRedeemWithLimit(amount, o, o, limit, fee) {
                 return true;
             } catch {
                 return false;
             }
         }
-        try VAULT.requestDeposit(amount, o, o, limit, fee) {
+        try VAULT.requestDepositWithLimit(amount, o, o, limit, fee) {
             return true;
         } catch {
             return false;
