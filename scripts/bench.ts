@@ -23,6 +23,7 @@ import {
   ORDER_DELAY,
   WAD,
 } from "../test/helpers/system.js";
+import { lpDeposit } from "../test/helpers/lp.js";
 import {
   OrderKind,
   type PendingRequest,
@@ -172,10 +173,13 @@ async function main() {
 
   // A market in use: LP and backstop funded, both sides open, fee income streaming to the backstop, and
   // fees charged since the last distribution (the first fee after `distributeFees` pays 17.1k more: GAS.md).
-  await s.vault.connect(s.lp).deposit(1_000_000n * u, s.lp);
-  // LP in one transaction: open only while no market has positions (before trading starts).
+  await lpDeposit(s, s.lp, 1_000_000n * u);
+  // An LP's deposit before trading starts (no round to price it): ERC-7540's request, execution and claim.
   const lp0 = await freshAccount(s);
-  report.lpDeposit = await gasOf(s.vault.connect(lp0).deposit(10_000n * u, lp0.address), "lpDeposit");
+  report.lpDeposit =
+    (await gasOf(s.vault.connect(lp0).requestDeposit(10_000n * u, lp0.address, lp0.address), "lpDeposit.request")) +
+    (await gasOf(s.vault.connect(s.keeper).executeRequest(lp0.address, [0n, 0n]), "lpDeposit.execute")) +
+    (await gasOf(s.vault.connect(lp0)["deposit(uint256,address)"](10_000n * u, lp0.address), "lpDeposit.claim"));
   await s.backstop.connect(s.staker).deposit(100_000n * u, s.staker);
   await openAll(s, [{ trader: s.alice, size: 10n * WAD, margin: 10_000n * u }]);
   await s.engine.connect(s.keeper).distributeFees();
@@ -186,22 +190,29 @@ async function main() {
   // LP while positions are open: by request, executed at the first round after the delay (by anyone).
   const lp = await freshAccount(s);
   report.lpRequestDeposit = await gasOf(
-    s.vault.connect(lp).requestDeposit(10_000n * u, 0n, s.unit),
+    s.vault.connect(lp).requestDepositWithLimit(10_000n * u, lp.address, lp.address, 0n, s.unit),
     "lpRequestDeposit",
   );
   report.lpExecuteDeposit = await gasOf(
     s.vault.connect(s.keeper).executeRequest(lp.address, await lpRounds(s)),
     "lpExecuteDeposit",
   );
+  report.lpClaimDeposit = await gasOf(
+    s.vault.connect(lp)["deposit(uint256,address)"](10_000n * u, lp.address),
+    "lpClaimDeposit",
+  );
   await tick(s, 600);
   const half = (await s.vault.balanceOf(lp.address)) / 2n;
-  report.lpRequestRedeem = await gasOf(s.vault.connect(lp).requestRedeem(half, 0n, s.unit), "lpRequestRedeem");
+  report.lpRequestRedeem = await gasOf(
+    s.vault.connect(lp).requestRedeemWithLimit(half, lp.address, lp.address, 0n, s.unit),
+    "lpRequestRedeem",
+  );
   report.lpExecuteRedeem = await gasOf(
     s.vault.connect(s.keeper).executeRequest(lp.address, await lpRounds(s)),
     "lpExecuteRedeem",
   );
   await tick(s, Number(await s.vault.EXIT_HOLD()));
-  report.lpClaimExit = await gasOf(s.vault.connect(lp).claimExit(lp.address), "lpClaimExit");
+  report.lpClaimExit = await gasOf(s.vault.connect(lp).redeem(half, lp.address, lp.address), "lpClaimExit");
   // An LP's request and its execution while one market (ETH) holds positions; the 16-market row is below.
   report.lpRequestAndExecute1Market = report.lpRequestDeposit + report.lpExecuteDeposit;
 
@@ -372,7 +383,7 @@ async function main() {
   const lp16 = await freshAccount(s);
   const lpFee = 5n * s.unit; // the LP class's minimum grows with the number of markets
   const request16 = await gasOf(
-    s.vault.connect(lp16).requestDeposit(10_000n * u, 0n, lpFee),
+    s.vault.connect(lp16).requestDepositWithLimit(10_000n * u, lp16.address, lp16.address, 0n, lpFee),
     "lpRequestDeposit16Markets",
   );
   const execute16 = await gasOf(

@@ -13,6 +13,7 @@ import { AbiCoder, keccak256, toBeHex, zeroPadValue } from "ethers";
 import { network } from "hardhat";
 import { deployLocal } from "./lib/chain/local.js";
 import { Keeper, type TickResult } from "./lib/keeper/loop.js";
+import { seedLpDeposit } from "./lib/requests/lp.js";
 import { ExecutionClass, OrderKind, executeRequests, priceExecutionFee, tradingFee } from "./lib/requests/orders.js";
 
 const N = Number(process.env.KEEPER_SCALE_POSITIONS ?? 10_000);
@@ -38,9 +39,9 @@ const token = d.addresses.collateral;
 const setStorage = (slot: string, value: bigint) =>
   provider.send("hardhat_setStorageAt", [token, slot, zeroPadValue(toBeHex(value), 32)]);
 
-await d.collateral.mint(lp.address, 50_000_000n * unit);
-await d.collateral.connect(lp).approve(d.addresses.vault, ethers.MaxUint256);
-await d.vault.connect(lp).deposit(50_000_000n * unit, lp.address);
+// The capital and its request's execution fee (the book's minimum; well under 1,000 tokens).
+await d.collateral.mint(lp.address, 50_000_000n * unit + 1_000n * unit);
+await seedLpDeposit(d, lp, deployer, 50_000_000n * unit); // the deployer is the book's executor
 
 const [ethPrice, btcPrice] = await Promise.all([d.ethOracle.price(), d.btcOracle.price()]);
 const setupStart = Date.now();

@@ -13,17 +13,33 @@ async function withPositions() {
   return s;
 }
 
-describe("Tools: LP requests (deposit and withdraw by request while positions are open, execute, cancel)", function () {
+describe("Tools: LP requests (deposit and withdraw by ERC-7540 request, execute, claim, cancel)", function () {
   let s: System;
 
-  it("lp_deposit_is_one_transaction_while_no_market_has_positions", async function () {
+  it("lp_deposit_requests_even_with_no_position_open_and_lp_claim_takes_the_shares", async function () {
     s = await networkHelpers.loadFixture(deployThroughIgnition);
     const lp = s.traders[1];
     const r = await run(lpDeposit, { amount: "1000", json: true }, s, lp);
     expect(r.code, r.err.join("\n")).to.equal(0);
     const data = JSON.parse(r.out[0]);
-    expect([data.action, data.mode, data.assets]).to.deep.equal(["deposit", "direct", (1_000n * s.unit).toString()]);
-    expect((await s.vault.lpRequest(lp.address)).amount).to.equal(0n);
+    expect([data.action, data.mode, data.amount]).to.deep.equal([
+      "requestDeposit",
+      "request",
+      (1_000n * s.unit).toString(),
+    ]);
+    expect((await s.vault.lpRequest(lp.address)).amount).to.equal(1_000n * s.unit);
+    await expectRefusal(() => run(lpClaim, {}, s, lp), "NothingToClaim");
+    // No market has positions: the deployer (an executor) executes it at once, with no round to wait for.
+    const x = await run(lpExecute, { account: lp.address, json: true }, s, s.admin);
+    expect(x.code, x.err.join("\n")).to.equal(0);
+    const shares = BigInt(JSON.parse(x.out[0]).shares);
+    expect(await s.vault.balanceOf(lp.address), "claimable, not yet the LP's").to.equal(0n);
+    const status = await run(lpStatus, {}, s, lp);
+    expect(status.out.join("\n")).to.include("Executed deposit:");
+    const c = await run(lpClaim, { json: true }, s, lp);
+    expect(c.code, c.err.join("\n")).to.equal(0);
+    expect(BigInt(JSON.parse(c.out[0]).deposit.shares)).to.equal(shares);
+    expect(await s.vault.balanceOf(lp.address)).to.equal(shares);
   });
 
   it("lp_tools_refuse_bad_input_with_one_line_and_send_nothing", async function () {
@@ -63,8 +79,11 @@ describe("Tools: LP requests (deposit and withdraw by request while positions ar
   it("lp_deposit_requests_while_positions_are_open_and_lp_execute_executes_it_at_the_next_round", async function () {
     s = await networkHelpers.loadFixture(withPositions);
     const lp = s.traders[1];
-    // The one-transaction path is closed; the tool sends a request and says so.
-    await expect(s.vault.connect(lp).deposit(1n, lp.address)).to.be.revertedWithCustomError(s.vault, "UseRequests");
+    // There is no one-transaction path; the tool sends a request and says so.
+    await expect(s.vault.connect(lp)["deposit(uint256,address)"](1n, lp.address)).to.be.revertedWithCustomError(
+      s.vault,
+      "ExceedsClaimable",
+    );
     const r = await run(lpDeposit, { amount: "1000", json: true }, s, lp);
     expect(r.code, r.err.join("\n")).to.equal(0);
     const data = JSON.parse(r.out[0]);
@@ -82,8 +101,9 @@ describe("Tools: LP requests (deposit and withdraw by request while positions ar
     expect(x.code, x.err.join("\n")).to.equal(0);
     const executed = JSON.parse(x.out[0]);
     expect(executed.assets).to.equal((1_000n * s.unit).toString());
-    expect(BigInt(executed.shares)).to.equal(await s.vault.balanceOf(lp.address));
     expect((await s.vault.lpRequest(lp.address)).amount).to.equal(0n);
+    expect((await run(lpClaim, {}, s, lp)).code).to.equal(0);
+    expect(BigInt(executed.shares)).to.equal(await s.vault.balanceOf(lp.address));
 
     // A redemption by request, executed by the keeper after the next round.
     const w = await run(lpWithdraw, { amount: "500", json: true }, s, lp);
@@ -115,7 +135,7 @@ describe("Tools: LP requests (deposit and withdraw by request while positions ar
     const paid = (await s.collateral.balanceOf(lp.address)) - before;
     expect(paid > 490n * s.unit && paid <= 500n * s.unit, `paid ${paid}`).to.equal(true);
     expect(BigInt(JSON.parse(claimed.out[0]).paid)).to.equal(paid);
-    await expectRefusal(() => run(lpClaim, {}, s, lp), "NoLpExit");
+    await expectRefusal(() => run(lpClaim, {}, s, lp), "NothingToClaim");
   });
 
   it("the_keeper_cancels_an_expired_lp_request", async function () {

@@ -2,6 +2,7 @@ import type { NetworkConnection } from "hardhat/types/network";
 import { type Deployment, formatUnits } from "./chain/deployment.js";
 import { Keeper } from "./keeper/loop.js";
 import { deployLocal } from "./chain/local.js";
+import { seedLpDeposit } from "./requests/lp.js";
 import { ExecutionClass, OrderKind, acceptablePrice, priceExecutionFee, tradingFee } from "./requests/orders.js";
 
 const WAD = 10n ** 18n;
@@ -160,10 +161,14 @@ export async function runDemo(
     [lp1, 4_000_000n],
     [lp2, 3_000_000n],
   ] as const) {
-    await fund(who, amount * unit);
+    // The LP's tokens and the request's execution fee (the order book's minimum: ERC-7540's requestDeposit).
+    const fee = (await priceExecutionFee(ethers, d, ExecutionClass.Lp)).minimum;
+    await fund(who, amount * unit + 2n * fee);
     await approveAll(who);
-    await d.vault.connect(who).deposit(amount * unit, who.address);
-    log(`LP ${who.address.slice(0, 10)} deposits ${usd(amount * unit)}`);
+    await seedLpDeposit(d, who, keeperSigner, amount * unit);
+    log(
+      `LP ${who.address.slice(0, 10)} deposits ${usd(amount * unit)} (ERC-7540: requestDeposit, executed at once with no position open, then deposit to claim)`,
+    );
   }
   for (const [who, amount] of [
     [staker1, 120_000n],
@@ -303,10 +308,9 @@ export async function runDemo(
   const lpTopUp = 50_000n * unit;
   const lpFee = (await priceExecutionFee(ethers, d, ExecutionClass.Lp)).fee;
   await fund(lp2, lpTopUp + lpFee);
-  await (await d.vault.connect(lp2).requestDeposit(lpTopUp, 0n, lpFee)).wait();
-  log(
-    `LP ${lp2.address.slice(0, 10)} requests a deposit of ${usd(lpTopUp)} (positions are open: one-transaction deposits are closed)`,
-  );
+  // ERC-7540's standard request: the order book's minimum fee at this gas price, no bound.
+  await (await d.vault.connect(lp2).requestDeposit(lpTopUp, lp2.address, lp2.address)).wait();
+  log(`LP ${lp2.address.slice(0, 10)} requests a deposit of ${usd(lpTopUp)} (priced at the next round, claimed after)`);
   const lpFrom = await ethers.provider.getBlockNumber();
   const closedWinners = await settle();
   const [lpDone] = await d.vault.queryFilter(d.vault.filters.LpRequestExecuted(lp2.address), lpFrom);
@@ -314,6 +318,9 @@ export async function runDemo(
   log(
     `  keeper executed the LP deposit: ${usd(lpDone.args.assets)} for ${ethers.formatUnits(lpDone.args.shares, await d.vault.decimals())} LP shares`,
   );
+  // The shares wait in the vault until the LP claims them (ERC-7540's claim: the standard deposit).
+  await (await d.vault.connect(lp2)["deposit(uint256,address)"](lpTopUp, lp2.address)).wait();
+  log(`  LP ${lp2.address.slice(0, 10)} claims them (deposit)`);
   for (const t of winners) {
     const e = closedWinners.get(`${t.wallet.address}/${t.plan.market}`);
     const paid = (await d.collateral.balanceOf(t.wallet.address)) - balances.get(t.wallet.address)!;

@@ -369,8 +369,22 @@ export function renderRevert(e: DecodedError, u: Units): string {
       return "a buy needs an acceptable price above 0";
     case "PriceNotAcceptable":
       return `execution price ${usd(a[0])} is beyond the acceptable ${usd(a[1])}`;
-    case "UseRequests":
-      return "a market has open positions: LP deposits and withdrawals go by request (`lp deposit` / `lp withdraw` send one; `lp execute` executes it after the next round)";
+    case "AsyncFlow":
+      return "the LP vault prices deposits and redemptions at a later round (ERC-7540): it has no preview; `lp deposit` / `lp withdraw` send a request";
+    case "ExceedsClaimable":
+      return `${a[1]} is more than ${a[0]} can claim now (${a[2]}): \`lp status\` shows what executed`;
+    case "LpExitUnclaimed":
+      return `${a[0]} has a held redemption: claim it (\`lp claim\`) before requesting another`;
+    case "NoLpExit":
+      return `${a[0]} has no held redemption (claimed, or none executed)`;
+    case "LpExitNotClaimable":
+      return `${a[0]}'s held redemption is claimable ${when(a[1], u.now)}`;
+    case "ZeroController":
+      return "a request needs a controller (who claims it), not the zero address";
+    case "NotControllerOrOperator":
+      return `${a[1]} acts neither as ${a[0]} nor as an operator ${a[0]} approved (\`setOperator\`)`;
+    case "OperatorIsSelf":
+      return `${a[0]} cannot approve themselves as an operator: they already act for themselves`;
     case "LpRequestPending":
       return `${a[0]} already has a pending LP request: execute it (\`lp execute\`) or, once expired, cancel it (\`lp cancel\`)`;
     case "NoLpRequest":

@@ -9,7 +9,7 @@ type LpEvents = Awaited<ReturnType<LpRequests["events"]>>;
 
 /** The vault's pending LP requests and their execution. */
 export class LpRequests {
-  /** LP requests seen in LpRequested events and not yet executed or cancelled, by owner (lower case). */
+  /** LP requests seen in LpRequested events and not yet executed or cancelled, by controller (lower case). */
   readonly requests = new Map<string, LpRequest>();
 
   constructor(private readonly ctx: KeeperContext) {}
@@ -38,17 +38,17 @@ export class LpRequests {
     ].sort((a, b) => a.e.blockNumber - b.e.blockNumber || a.e.index - b.e.index);
     for (const { e, pending } of lpEvents) {
       const a = e.args as unknown as {
-        owner: string;
+        controller: string;
         redeem: boolean;
         amount: bigint;
         notBefore: bigint;
         expiresAt: bigint;
         executionFee: bigint;
       };
-      if (!pending) this.requests.delete(a.owner.toLowerCase());
+      if (!pending) this.requests.delete(a.controller.toLowerCase());
       else
-        this.requests.set(a.owner.toLowerCase(), {
-          owner: a.owner,
+        this.requests.set(a.controller.toLowerCase(), {
+          owner: a.controller,
           redeem: a.redeem,
           amount: a.amount,
           notBefore: a.notBefore,

@@ -4,6 +4,7 @@ import { AbiCoder, keccak256, toBeHex, zeroPadValue } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import { mapLimit } from "../chain/concurrency.js";
 import { Keeper } from "../keeper/loop.js";
+import { seedLpDeposit } from "../requests/lp.js";
 import {
   ExecutionClass,
   OrderKind,
@@ -53,9 +54,9 @@ export async function openBook(
   const openInterestAsked = draws.reduce((sum, d) => sum + BigInt(d.notionalUsd) * unit, 0n);
   const lpCapital = (openInterestAsked * BigInt(Math.round(scenario.lpCapital * 1_000))) / 1_000n;
   const lp = sys.admin;
-  await (await sys.collateral.mint(lp.address, lpCapital)).wait();
-  await (await sys.collateral.connect(lp).approve(sys.addresses.vault, ethers.MaxUint256)).wait();
-  await (await sys.vault.connect(lp).deposit(lpCapital, lp.address)).wait();
+  // The capital and its request's execution fee (the book's minimum; well under 1,000 tokens).
+  await (await sys.collateral.mint(lp.address, lpCapital + 1_000n * unit)).wait();
+  await seedLpDeposit(sys, lp, lp, lpCapital);
 
   const token = sys.addresses.collateral;
   const setStorage = (slot: string, value: bigint) =>

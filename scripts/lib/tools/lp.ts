@@ -1,12 +1,12 @@
-// LP tools: deposit and withdraw (at once while no market has positions, else by request), execute, claim and
-// cancel a request, and see an LP's position. Each checks its input before it sends anything and reports what
+// LP tools: deposit and withdraw (always by ERC-7540 request), execute, claim what executed and cancel a request,
+// and see an LP's position. Each checks its input before it sends anything and reports what
 // the transaction did from the receipt's events (shares minted, assets paid), never from a preview.
 import type { ContractTransactionReceipt } from "ethers";
 import { type CommonArgs, type Tool, type ToolContext, amountOption, optionalAddress } from "../chain/cli.js";
 import { ToolError, describeError } from "../chain/errors.js";
 import { type Units, date, decimal, when } from "../chain/format.js";
 import { mined, oneEvent } from "../chain/receipts.js";
-import { anyPositions, lpRoundIds, readLpRequest } from "../requests/lp.js";
+import { lpRoundIds, readLpRequest } from "../requests/lp.js";
 import { ExecutionClass, atGasPrice, parseSlippage, priceExecutionFee, refuseNonExecutor } from "../requests/orders.js";
 import { type Account, type Amount, checkBalance, ensureAllowance, t } from "./common.js";
 
@@ -15,20 +15,20 @@ const vaultShares = (u: Units, x: bigint) => `${decimal(x, u.vaultShareDecimals,
 type LpArgs = { slippage?: string; executionFee?: string };
 
 /**
- * An LP request's limit and fee: the least out the owner accepts, `--slippage` (default 1 %) below the
- * vault's preview at the current mark, and the order book's minimum fee for an LP execution at the gas price
+ * An LP request's limit and fee: the least out the owner accepts, `--slippage` (default 1 %) below what the
+ * amount converts to at the current mark (the vault's previews revert: requests are priced later), and the order book's minimum fee for an LP execution at the gas price
  * the request is sent at (or `--execution-fee`, refused below that minimum before anything is sent).
  */
 async function lpTerms(ctx: ToolContext, args: LpArgs, previewOf: () => Promise<bigint>) {
   const slippage = args.slippage === undefined ? 100n : parseSlippage(args.slippage);
-  // A pool that cannot be marked now (a stale feed) gives no preview: the request is still taken (it is
-  // priced after the next round), with no limit unless --slippage asked for one, which then cannot be set.
+  // A pool that cannot be marked now (a stale feed) converts nothing: the request is still taken (it is priced
+  // after the next round), with no limit unless --slippage asked for one, which then cannot be set.
   const preview = await previewOf().catch((error: unknown) => {
     if (args.slippage !== undefined) {
       const why = describeError(error, ctx.units);
       throw new ToolError(
         "NoPreview",
-        `--slippage needs the vault's preview, which the pool cannot give now (${why.name}: ${why.message})`,
+        `--slippage needs the pool's mark, which it cannot give now (${why.name}: ${why.message})`,
       );
     }
     return 0n;
@@ -48,7 +48,7 @@ async function lpTerms(ctx: ToolContext, args: LpArgs, previewOf: () => Promise<
 }
 /**
  * Throws `code` naming the oracle's refusal when the vault cannot mark the pool (its `totalAssets` reverts):
- * then its maxDeposit and maxWithdraw are 0 and a deposit or withdrawal would revert.
+ * then its maxWithdraw is 0 and a claim would revert.
  */
 async function refuseUnmarked(ctx: ToolContext, code: string, what: string) {
   const why = await ctx.d.vault.totalAssets().then(
@@ -97,7 +97,7 @@ function requested(ctx: ToolContext, receipt: ContractTransactionReceipt, action
   return {
     lines: [
       `Requested ${redeem ? "a redemption of" : "a deposit of"} ${lpAmount(ctx, { redeem, amount })} (tx ${receipt.hash}): ` +
-        "a market has open positions, so the vault takes it by request",
+        "the vault takes every deposit and redemption by request (ERC-7540)",
       `It is priced at the worse for you of the pool's mark at the first oracle round from ${date(notBefore)} and its mark at execution ` +
         `(by a keeper: only executors execute requests); if none has by ${date(expiresAt)}, anyone may cancel it after that (\`lp cancel\`)`,
       `  at least ${redeem ? t(ctx, limit) : vaultShares(ctx.units, limit)} or it is refused and returned; execution fee ${t(ctx, executionFee)} for the keeper (back to you if it expires)`,
@@ -105,7 +105,7 @@ function requested(ctx: ToolContext, receipt: ContractTransactionReceipt, action
         ? [
             "  once executed, the redemption is held for an hour with its shares in the pool, then you claim the lesser of its price and their value (`lp claim`)",
           ]
-        : []),
+        : ["  once executed, its shares wait in the vault until you claim them (`lp claim`)"]),
     ],
     data: {
       action,
@@ -124,41 +124,24 @@ function requested(ctx: ToolContext, receipt: ContractTransactionReceipt, action
 
 export const lpDeposit: Tool<Amount & LpArgs> = {
   async run(ctx, args) {
-    const { d, signer, units } = ctx;
+    const { d, signer } = ctx;
     const assets = amountOption(args.amount, "amount", d.decimals, `the collateral to deposit, in ${d.symbol}`);
     await checkBalance(ctx, assets, "depositing");
     if (await d.engine.paused()) {
       throw new ToolError("DepositsPaused", "LP deposits are paused while the engine is paused");
     }
-    if (await anyPositions(d)) {
-      // One-transaction deposits revert UseRequests while positions are open: escrow a request instead.
-      await refusePendingLp(ctx, signer.address);
-      const terms = await lpTerms(ctx, args, () => d.vault.previewDeposit(assets));
-      await checkBalance(ctx, assets + terms.fee, "depositing");
-      await ensureAllowance(d, signer, d.addresses.vault, assets + terms.fee);
-      return requested(
-        ctx,
-        await mined(d.vault.connect(signer).requestDeposit(assets, terms.limit, terms.fee, terms.overrides)),
-        "requestDeposit",
-      );
-    }
-    if ((await d.vault.maxDeposit(signer.address)) === 0n)
-      await refuseUnmarked(ctx, "ERC4626ExceededMaxDeposit", "deposited");
-    await ensureAllowance(d, signer, d.addresses.vault, assets);
-    const receipt = await mined(d.vault.connect(signer).deposit(assets, signer.address));
-    const e = oneEvent(receipt, d.vault, "Deposit");
-    const [paid, minted] = [e.args.assets as bigint, e.args.shares as bigint];
-    return {
-      lines: [`Deposited ${t(ctx, paid)} for ${vaultShares(units, minted)} (tx ${receipt.hash})`],
-      data: {
-        action: "deposit",
-        mode: "direct",
-        account: signer.address,
-        assets: paid,
-        shares: minted,
-        tx: receipt.hash,
-      },
-    };
+    await refusePendingLp(ctx, signer.address);
+    const terms = await lpTerms(ctx, args, () => d.vault.convertToShares(assets));
+    await checkBalance(ctx, assets + terms.fee, "depositing");
+    await ensureAllowance(d, signer, d.addresses.vault, assets + terms.fee);
+    const who = signer.address;
+    return requested(
+      ctx,
+      await mined(
+        d.vault.connect(signer).requestDepositWithLimit(assets, who, who, terms.limit, terms.fee, terms.overrides),
+      ),
+      "requestDeposit",
+    );
   },
 };
 
@@ -181,52 +164,39 @@ export const lpWithdraw: Tool<Withdrawal> = {
         `--shares ${vaultShares(units, amount)} is more than the ${vaultShares(units, balance)} held`,
       );
     }
-    if (await anyPositions(d)) {
-      // One-transaction withdrawals revert UseRequests while positions are open: escrow shares instead.
-      await refusePendingLp(ctx, signer.address);
-      let shares = amount;
-      if (!byShares) {
-        await refuseUnmarked(ctx, "ERC4626ExceededMaxWithdraw", "withdrawn");
-        shares = await d.vault.previewWithdraw(amount);
-        if (shares > balance) {
-          throw new ToolError(
-            "InsufficientShares",
-            `--amount ${t(ctx, amount)} needs ${vaultShares(units, shares)}; ${signer.address} holds ${vaultShares(units, balance)}`,
-          );
-        }
-      }
-      if (shares === 0n) throw new ToolError("ZeroAmount", "the amount is zero shares");
-      const terms = await lpTerms(ctx, args, () => d.vault.previewRedeem(shares));
-      await checkBalance(ctx, terms.fee, "paying the execution fee");
-      await ensureAllowance(d, signer, d.addresses.vault, terms.fee);
-      return requested(
-        ctx,
-        await mined(d.vault.connect(signer).requestRedeem(shares, terms.limit, terms.fee, terms.overrides)),
-        "requestRedeem",
+    await refusePendingLp(ctx, signer.address);
+    const exit = await d.vault.lpExit(signer.address);
+    if (exit.shares > 0n) {
+      throw new ToolError(
+        "LpExitUnclaimed",
+        `${signer.address} has a held redemption of ${vaultShares(units, exit.shares)}: claim it first (\`lp claim\`, ${when(exit.claimableAt, units.now)})`,
+        { claimableAt: exit.claimableAt },
       );
     }
-    // The vault allows no withdrawal (maxWithdraw 0, no revert) while it cannot mark the pool: say why.
-    if ((await d.vault.maxWithdraw(signer.address)) === 0n)
-      await refuseUnmarked(ctx, "ERC4626ExceededMaxWithdraw", "withdrawn");
-    const vault = d.vault.connect(signer);
-    const receipt = await mined(
-      byShares
-        ? vault.redeem(amount, signer.address, signer.address)
-        : vault.withdraw(amount, signer.address, signer.address),
+    let shares = amount;
+    if (!byShares) {
+      await refuseUnmarked(ctx, "LpUnpriced", "converted to shares");
+      // The shares that amount is worth at the current mark (rounded down): the request is priced later.
+      shares = await d.vault.convertToShares(amount);
+      if (shares > balance) {
+        throw new ToolError(
+          "InsufficientShares",
+          `--amount ${t(ctx, amount)} needs ${vaultShares(units, shares)}; ${signer.address} holds ${vaultShares(units, balance)}`,
+        );
+      }
+    }
+    if (shares === 0n) throw new ToolError("ZeroAmount", "the amount is zero shares");
+    const terms = await lpTerms(ctx, args, () => d.vault.convertToAssets(shares));
+    await checkBalance(ctx, terms.fee, "paying the execution fee");
+    await ensureAllowance(d, signer, d.addresses.vault, terms.fee);
+    const who = signer.address;
+    return requested(
+      ctx,
+      await mined(
+        d.vault.connect(signer).requestRedeemWithLimit(shares, who, who, terms.limit, terms.fee, terms.overrides),
+      ),
+      "requestRedeem",
     );
-    const e = oneEvent(receipt, d.vault, "Withdraw");
-    const [paid, burned] = [e.args.assets as bigint, e.args.shares as bigint];
-    return {
-      lines: [`Withdrew ${t(ctx, paid)} for ${vaultShares(units, burned)} (tx ${receipt.hash})`],
-      data: {
-        action: "withdraw",
-        mode: "direct",
-        account: signer.address,
-        assets: paid,
-        shares: burned,
-        tx: receipt.hash,
-      },
-    };
   },
 };
 
@@ -262,7 +232,7 @@ export const lpExecute: Tool<Account> = {
       lines: [
         redeem
           ? `Executed ${owner}'s redemption: ${vaultShares(units, shares)} for ${t(ctx, assets)}, held until ${date(claimableAt!)}: its owner claims it then (\`lp claim\`) (tx ${receipt.hash})`
-          : `Executed ${owner}'s deposit: ${t(ctx, assets)} for ${vaultShares(units, shares)} (tx ${receipt.hash})`,
+          : `Executed ${owner}'s deposit: ${t(ctx, assets)} for ${vaultShares(units, shares)}, claimable now by its owner (\`lp claim\`) (tx ${receipt.hash})`,
         `Priced with the pool at ${t(ctx, pricedAt)} (rounds ${rounds.join(", ")})`,
       ],
       data: {
@@ -282,34 +252,55 @@ export const lpExecute: Tool<Account> = {
 
 type Claim = CommonArgs & { to?: string };
 
-/** Claims the signer's held redemption once its hold is over: the lesser of its price and its shares' value now. */
+/**
+ * Claims what the signer's executed requests left claimable (ERC-7540's claims, the signer as controller): the
+ * shares of executed deposits (`mint`), and a held redemption once its hold is over (`redeem`: the lesser of its
+ * price and its shares' value now).
+ */
 export const lpClaim: Tool<Claim> = {
   async run(ctx, args) {
     const { d, signer, units } = ctx;
-    const receiver = optionalAddress(args.to, "to") ?? signer.address;
-    const exit = await d.vault.lpExit(signer.address);
-    if (exit.shares === 0n)
-      throw new ToolError("NoLpExit", `${signer.address} has no held redemption (claimed, or none executed)`);
-    if (units.now < exit.claimableAt) {
-      throw new ToolError(
-        "LpExitNotClaimable",
-        `${signer.address}'s redemption of ${t(ctx, exit.assets)} is held until ${when(exit.claimableAt, units.now)}`,
-        { claimableAt: exit.claimableAt },
-      );
+    const who = signer.address;
+    const receiver = optionalAddress(args.to, "to") ?? who;
+    const [deposit, exit] = await Promise.all([d.vault.lpDeposit(who), d.vault.lpExit(who)]);
+    const exitDue = exit.shares > 0n && units.now >= exit.claimableAt;
+    if (deposit.shares === 0n && !exitDue) {
+      if (exit.shares > 0n) {
+        throw new ToolError(
+          "LpExitNotClaimable",
+          `${who}'s redemption of ${t(ctx, exit.assets)} is held until ${when(exit.claimableAt, units.now)}`,
+          { claimableAt: exit.claimableAt },
+        );
+      }
+      throw new ToolError("NothingToClaim", `${who} has no executed deposit or held redemption to claim`);
     }
-    // The claim values the shares at the current prices: while an oracle refuses one, say so before sending.
-    await refuseUnmarked(ctx, "LpExitUnpriced", "claimed");
-    const receipt = await mined(d.vault.connect(signer).claimExit(receiver));
-    const e = oneEvent(receipt, d.vault, "LpExitClaimed");
-    const [shares, held, paid] = [e.args.shares as bigint, e.args.held as bigint, e.args.paid as bigint];
-    return {
-      lines: [
+    const lines: string[] = [];
+    const data: Record<string, unknown> = { action: "claim", account: who, receiver };
+    if (deposit.shares > 0n) {
+      const receipt = await mined(d.vault.connect(signer)["mint(uint256,address)"](deposit.shares, receiver));
+      const e = oneEvent(receipt, d.vault, "Deposit");
+      const [assets, shares] = [e.args.assets as bigint, e.args.shares as bigint];
+      lines.push(
+        `Claimed ${vaultShares(units, shares)} bought for ${t(ctx, assets)} to ${receiver} (tx ${receipt.hash})`,
+      );
+      data.deposit = { assets, shares, tx: receipt.hash };
+    }
+    if (exitDue) {
+      // The claim values the shares at the current prices: while an oracle refuses one, say so before sending.
+      await refuseUnmarked(ctx, "LpExitUnpriced", "claimed");
+      const receipt = await mined(d.vault.connect(signer).redeem(exit.shares, receiver, who));
+      const e = oneEvent(receipt, d.vault, "LpExitClaimed");
+      const [shares, held, paid] = [e.args.shares as bigint, e.args.held as bigint, e.args.paid as bigint];
+      lines.push(
         `Claimed ${t(ctx, paid)} of a redemption executed at ${t(ctx, held)} for ${vaultShares(units, shares)}` +
           (paid < held ? ` (its shares were worth less at the claim: ${t(ctx, held - paid)} stays in the pool)` : "") +
           ` to ${receiver} (tx ${receipt.hash})`,
-      ],
-      data: { action: "claim", account: signer.address, receiver, shares, held, paid, tx: receipt.hash },
-    };
+      );
+      Object.assign(data, { shares, held, paid, tx: receipt.hash });
+    } else if (exit.shares > 0n) {
+      lines.push(`Held redemption of ${t(ctx, exit.assets)}: claimable ${when(exit.claimableAt, units.now)}`);
+    }
+    return { lines, data };
   },
 };
 
@@ -346,14 +337,14 @@ export const lpStatus: Tool<Account> = {
     const shares = await d.vault.balanceOf(account);
     // The vault marks to the oracles: while one refuses a price, its value and withdrawals are unavailable.
     const marked = <T>(p: Promise<T>) => p.catch((error: unknown) => describeError(error, units));
-    const [value, maxWithdraw, totalAssets, free, reserved, request, byRequest, exit] = await Promise.all([
+    const [value, maxWithdraw, totalAssets, free, reserved, request, deposit, exit] = await Promise.all([
       marked(d.vault.convertToAssets(shares)),
       marked(d.vault.maxWithdraw(account)),
       marked(d.vault.totalAssets()),
       d.engine.freeLiquidity(),
       d.engine.totalReserved(),
       readLpRequest(d, account),
-      anyPositions(d),
+      d.vault.lpDeposit(account),
       d.vault.lpExit(account),
     ]);
     const now = units.now;
@@ -369,11 +360,14 @@ export const lpStatus: Tool<Account> = {
     const refusal = [value, maxWithdraw, totalAssets].find((x) => typeof x !== "bigint") as { message: string };
     return {
       lines: [
-        `LP ${account}: ${vaultShares(units, shares)} worth ${show(value)}; withdrawable now ${show(maxWithdraw)}`,
+        `LP ${account}: ${vaultShares(units, shares)} worth ${show(value)}; claimable from a held redemption now ${show(maxWithdraw)}`,
         `Vault: assets ${show(totalAssets)}, reserved for open profits ${t(ctx, reserved)}, free ${t(ctx, free)}`,
-        byRequest
-          ? "Markets have open positions: deposits and withdrawals go by request (`lp deposit` / `lp withdraw` send one)"
-          : "No market has positions: deposits and withdrawals are immediate",
+        "Deposits and withdrawals go by request (ERC-7540: `lp deposit` / `lp withdraw` send one, `lp claim` takes what executed)",
+        ...(deposit.shares > 0n
+          ? [
+              `Executed deposit: ${vaultShares(units, deposit.shares)} bought for ${t(ctx, deposit.assets)}, claimable now (\`lp claim\`)`,
+            ]
+          : []),
         ...(request
           ? [
               `Pending LP request: ${request.redeem ? "redeem" : "deposit"} ${lpAmount(ctx, request)}, ${requestState}; expires ${date(request.expiresAt)}`,
@@ -397,7 +391,7 @@ export const lpStatus: Tool<Account> = {
         vaultAssets: raw(totalAssets),
         reserved,
         freeLiquidity: free,
-        byRequest,
+        claimableDeposit: deposit.shares > 0n ? { assets: deposit.assets, shares: deposit.shares } : null,
         lpRequest: request
           ? {
               redeem: request.redeem,

@@ -23,6 +23,7 @@ import {
   tradingFee,
 } from "../requests/orders.js";
 import { parseDuration } from "./timelock.js";
+import { seedLpDeposit } from "../requests/lp.js";
 import { parseDecimal } from "../chain/numbers.js";
 
 const LOCAL_CHAIN_ID = 31_337n;
@@ -255,7 +256,9 @@ export const seed: Tool<CommonArgs> = {
     }
 
     if (lpShares === 0n) {
-      await mined(d.vault.connect(lp).deposit(500_000n * unit, lp.address));
+      // Account #4 executes the LP's request (as it executes the seed's trades below).
+      await grantExecutor(ctx, signers[4].address);
+      await seedLpDeposit(d, lp, signers[4], 500_000n * unit);
       say(`LP ${lp.address} deposited ${tokens(units, 500_000n * unit)}`, true);
     } else say(`LP ${lp.address} holds ${decimal(lpShares, units.vaultShareDecimals, 0, 2)} LP shares`, false);
     if (stakerShares === 0n && stakerCooldown === 0n) {
