@@ -4,7 +4,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { toJson } from "../scripts/lib/chain/format.js";
 import { Keeper } from "../scripts/lib/keeper/loop.js";
-import { lpDeposit, lpStatus, lpWithdraw } from "../scripts/lib/tools/lp.js";
+import { lpClaim, lpDeposit, lpExecute, lpStatus, lpWithdraw } from "../scripts/lib/tools/lp.js";
 import { addMarket, pause, setParameter, systemStatus, unpause } from "../scripts/lib/tools/operator.js";
 import { cooldown, stake, stakerStatus, unstake } from "../scripts/lib/tools/staker.js";
 import { type CommonArgs, type Tool, execute } from "../scripts/lib/chain/cli.js";
@@ -16,6 +16,7 @@ import { deployLocal } from "../scripts/lib/chain/local.js";
 import { addressesOfModule, attach, readParameters } from "../scripts/lib/chain/deployment.js";
 import Bulwark from "../deploy/modules/Bulwark.js";
 import LocalMocks from "../deploy/modules/LocalMocks.js";
+import { seedLpDeposit } from "../scripts/lib/requests/lp.js";
 import { executeRequests } from "../scripts/lib/requests/orders.js";
 import {
   BTC,
@@ -104,7 +105,7 @@ describe("Operations on a localhost deployment", function () {
 
   it("runs deploy, verify, keeper and the staker, LP and operator tools end to end", async function () {
     const s = await networkHelpers.loadFixture(localhostDeployment);
-    await lpDeposit(s, s.lp, 500_000n * s.unit);
+    await seedLpDeposit(s, s.lp, s.deployer, 500_000n * s.unit);
 
     // Staker: stake 1,000 through the tool; the report (from the Deposit event) and the chain agree.
     const staked = await ok(s, s.staker, stake, { amount: "1000" });
@@ -236,11 +237,24 @@ describe("Operations on a localhost deployment", function () {
   it("LP tools move exactly the amounts asked; operator tools add a market and refuse a parameter outside its bounds", async function () {
     const s = await networkHelpers.loadFixture(localhostDeployment);
     const before = await s.collateral.balanceOf(s.lp.address);
+    const shares = await s.vault.balanceOf(s.lp.address);
+    // A deposit by request (ERC-7540), executed by the deployer (an executor) at once with no position open,
+    // then claimed: the LP pays the amount and the execution fee, and gets exactly the shares executed.
     const deposited = await ok(s, s.lp, lpDeposit, { amount: "1000.5" });
-    expect(deposited.assets).to.equal("1000500000");
-    expect((await s.vault.balanceOf(s.lp.address)).toString()).to.equal(deposited.shares);
-    await ok(s, s.lp, lpWithdraw, { amount: "400" });
-    expect(before - (await s.collateral.balanceOf(s.lp.address))).to.equal(600_500_000n);
+    expect(deposited.amount).to.equal("1000500000");
+    const executed = await ok(s, s.deployer, lpExecute, { account: s.lp.address });
+    await ok(s, s.lp, lpClaim, {});
+    expect((await s.vault.balanceOf(s.lp.address)) - shares).to.equal(BigInt(executed.shares));
+    // A withdrawal of 400 by request: executed, held for the hour, claimed for at most 400 (the shares that 400
+    // converts to, rounded down).
+    const requested = await ok(s, s.lp, lpWithdraw, { amount: "400" });
+    await ok(s, s.deployer, lpExecute, { account: s.lp.address });
+    await networkHelpers.time.increase(Number(await s.vault.EXIT_HOLD()));
+    const claimed = await ok(s, s.lp, lpClaim, {});
+    const paid = BigInt(claimed.paid);
+    expect(paid <= 400n * s.unit && paid >= 400n * s.unit - 1n, `paid ${paid}`).to.equal(true);
+    const fees = BigInt(deposited.executionFee) + BigInt(requested.executionFee);
+    expect(before - (await s.collateral.balanceOf(s.lp.address))).to.equal(1_000_500_000n + fees - paid);
 
     const feed = await ethers.deployContract("MockV3Aggregator", [8, feedPrice(150n)]);
     const oracle = await ethers.deployContract("ChainlinkOracle", [
