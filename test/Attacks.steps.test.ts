@@ -87,13 +87,13 @@ async function streamShare(s: S, entryBlock: number, exitBlock: number, added: b
 }
 
 /**
- * `who` claims their held redemption as soon as the hold allows, with a round at `dollars` then (the feed's last
- * one is older than its heartbeat by then). Nothing on the code before exits were held: it paid at execution.
+ * `who` claims their held redemption (all its shares, ERC-7540's `redeem`) as soon as the hold allows, with a round
+ * at `dollars` then (the feed's last one is older than its heartbeat by then).
  */
 async function claimWhenHeld(s: S, who: Signer, dollars: number) {
-  if (!s.vault.claimExit) return; // the code before exits were held
-  await roundAt(s, (await s.vault.lpExit(who)).claimableAt, dollars);
-  await s.vault.connect(who).claimExit(who);
+  const exit = await s.vault.lpExit(who);
+  await roundAt(s, exit.claimableAt, dollars);
+  await s.vault.connect(who).redeem(exit.shares, who, who);
 }
 
 /** Dave's exit: he redeems every share at his request's first round, executed on time, and claims at the end of the
@@ -102,7 +102,7 @@ async function claimWhenHeld(s: S, who: Signer, dollars: number) {
 async function daveLeaves(s: S, dollars: number, entryBlock: number, added: bigint) {
   const shares: bigint = await s.vault.balanceOf(s.dave);
   const supply: bigint = await s.vault.totalSupply();
-  await s.vault.connect(s.dave).requestRedeem(shares, 0n, LP_FEE);
+  await s.vault.connect(s.dave).requestRedeemWithLimit(shares, s.dave.address, s.dave.address, 0n, LP_FEE);
   const exit = await roundAt(s, (await s.vault.lpRequest(s.dave)).notBefore, dollars);
   const before: bigint = await s.token.balanceOf(s.dave);
   const receipt = await (await s.vault.connect(s.keeper).executeRequest(s.dave, [exit, 0n])).wait();
@@ -123,7 +123,7 @@ async function depositAtCrash(liquidationDelay: bigint) {
   const u = s.unit;
   await openBook(s);
   const deposit = 9_000_000n * u;
-  await s.vault.connect(s.dave).requestDeposit(deposit, 0n, LP_FEE);
+  await s.vault.connect(s.dave).requestDepositWithLimit(deposit, s.dave.address, s.dave.address, 0n, LP_FEE);
   const crash = await roundAt(s, (await s.vault.lpRequest(s.dave)).notBefore, 2_400);
   const entry = await (await s.vault.connect(s.keeper).executeRequest(s.dave, [crash, 0n])).wait();
   if (liquidationDelay > 0n) await at((await now()) + liquidationDelay);
@@ -131,6 +131,7 @@ async function depositAtCrash(liquidationDelay: bigint) {
     await s.engine.connect(liquidationDelay === 0n ? s.dave : s.keeper).liquidate(s.bob, ETH, s.keeper)
   ).wait();
   const unvested = vestingGain(s, liquidation);
+  await s.vault.connect(s.dave)["deposit(uint256,address)"](deposit, s.dave); // the executed deposit's shares
   const { paid, share } = await daveLeaves(s, 2_400, entry!.blockNumber, unvested);
   const gain = paid - deposit - 2n * LP_FEE; // both requests paid the fee
   return { s, gain, share, unvested };
@@ -148,13 +149,14 @@ async function depositBeforeRepayment() {
   await roundAt(s, (await now()) + 5n, 2_400);
   await s.engine.connect(s.keeper).liquidate(s.bob, ETH, s.keeper);
   const deposit = 9_000_000n * u;
-  await s.vault.connect(s.dave).requestDeposit(deposit, 0n, LP_FEE);
+  await s.vault.connect(s.dave).requestDepositWithLimit(deposit, s.dave.address, s.dave.address, 0n, LP_FEE);
   const first = await roundAt(s, (await s.vault.lpRequest(s.dave)).notBefore, 2_400);
   const entry = await (await s.vault.connect(s.keeper).executeRequest(s.dave, [first, 0n])).wait();
   const lpBefore: bigint = await s.engine.lpBalance();
   const distribution = await (await s.engine.connect(s.dave).distributeFees()).wait();
   const repaid = (await s.engine.lpBalance()) - lpBefore;
   const unvested = vestingGain(s, distribution);
+  await s.vault.connect(s.dave)["deposit(uint256,address)"](deposit, s.dave); // the executed deposit's shares
   const { paid, share } = await daveLeaves(s, 2_400, entry!.blockNumber, unvested);
   const gain = paid - deposit - 2n * LP_FEE; // both requests paid the fee
   return { s, gain, share, repaid, unvested };
@@ -185,7 +187,7 @@ async function exitBeforeSlowLiquidation(liquidationDelay: bigint) {
   await open(s.carol, -WAD, 402n * u, 3_000);
   const shares: bigint = await s.vault.balanceOf(s.dave);
   const before: bigint = await s.token.balanceOf(s.dave);
-  await s.vault.connect(s.dave).requestRedeem(shares, 0n, LP_FEE);
+  await s.vault.connect(s.dave).requestRedeemWithLimit(shares, s.dave.address, s.dave.address, 0n, LP_FEE);
   const crash = await roundAt(s, (await s.vault.lpRequest(s.dave)).notBefore, 2_400);
   await s.vault.connect(s.keeper).executeRequest(s.dave, [crash, 0n]);
   await at((await now()) + (liquidationDelay > 0n ? liquidationDelay : 1n));

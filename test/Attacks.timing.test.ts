@@ -126,7 +126,8 @@ async function ownKeeperAttempt(favourable: boolean, keeperDelay: bigint | null)
  * $2,400 (−20 %) makes Bob bankrupt. In the crash block Dave executes his own deposit and liquidates Bob (the
  * backstop's cover lands in the pool), then redeems everything through a request. Executors, if present, come
  * `keeperDelay` seconds after the first round (the crash lands 5 s after it). Returns Dave's gain as an LP
- * (redemption less deposit; the liquidation's keeper fee is counted apart).
+ * (the redemption's held assets, the most its claim pays, less the deposit; the liquidation's keeper fee is
+ * counted apart).
  */
 async function standingDeposit(keeperDelay: bigint | null, crashTo = 2_400) {
   const s = await networkHelpers.loadFixture(timingSystem);
@@ -140,7 +141,7 @@ async function standingDeposit(keeperDelay: bigint | null, crashTo = 2_400) {
 
   const dave = s.dave;
   const deposit = 9_000_000n * u;
-  await s.vault.connect(dave).requestDeposit(deposit, 0n, LP_FEE);
+  await s.vault.connect(dave).requestDepositWithLimit(deposit, dave.address, dave.address, 0n, LP_FEE);
   const { notBefore } = await s.vault.lpRequest(dave);
   const first = await roundAt(s, notBefore, 3_000);
   if (keeperDelay === 0n) await s.vault.connect(s.keeper).executeRequest(dave, [first, 0n]);
@@ -160,11 +161,14 @@ async function standingDeposit(keeperDelay: bigint | null, crashTo = 2_400) {
     await at(notBefore + keeperDelay);
     await s.vault.connect(s.keeper).executeRequest(dave, [first, 0n]);
   }
-  await s.vault.connect(dave).requestRedeem(await s.vault.balanceOf(dave), 0n, LP_FEE);
+  await s.vault.connect(dave)["deposit(uint256,address)"](deposit, dave); // the executed deposit's shares
+  await s.vault
+    .connect(dave)
+    .requestRedeemWithLimit(await s.vault.balanceOf(dave), dave.address, dave.address, 0n, LP_FEE);
   const exit = await roundAt(s, (await s.vault.lpRequest(dave)).notBefore, crashTo);
-  const beforeExit: bigint = await s.token.balanceOf(dave);
   await s.vault.connect(s.keeper).executeRequest(dave, [exit, 0n]);
-  const gain = (await s.token.balanceOf(dave)) - beforeExit - deposit;
+  // The redemption is held (EXIT_HOLD) at the assets of its execution, the most its claim can pay.
+  const gain = (await s.vault.lpExit(dave)).assets - deposit;
   return { gain, selfExecuted, keeperFee, liquidated };
 }
 
@@ -173,7 +177,8 @@ async function standingDeposit(keeperDelay: bigint | null, crashTo = 2_400) {
  * a 300 ETH long on 90,000 at $3,000. The LP asks to redeem a tenth of their shares; its first round is at
  * $3,000; 10 s later ETH spikes +10 % for a minute (a round at $3,300, then one back at $3,000). Dave executes
  * the redemption during the spike (`act`), when it pays least; otherwise the executor executes it when it
- * comes, `keeperDelay` seconds after the first round. Returns what the LP was paid and Dave's pool value.
+ * comes, `keeperDelay` seconds after the first round. Returns what the LP's redemption was executed at (its held
+ * assets, the most its claim pays) and Dave's pool value.
  */
 async function lateRedemption(act: boolean, keeperDelay: bigint) {
   const s = await networkHelpers.loadFixture(timingSystem);
@@ -183,10 +188,11 @@ async function lateRedemption(act: boolean, keeperDelay: bigint) {
   const opened = await roundAt(s, bob.notBefore, 3_000);
   await s.book.connect(s.keeper).execute(s.bob, ETH, bob.request, opened);
 
-  await s.vault.connect(s.lp).requestRedeem((await s.vault.balanceOf(s.lp)) / 10n, 0n, LP_FEE);
+  await s.vault
+    .connect(s.lp)
+    .requestRedeemWithLimit((await s.vault.balanceOf(s.lp)) / 10n, s.lp.address, s.lp.address, 0n, LP_FEE);
   const { notBefore } = await s.vault.lpRequest(s.lp);
   const first = await roundAt(s, notBefore, 3_000);
-  const before: bigint = await s.token.balanceOf(s.lp);
   let executedBy = "";
   if (keeperDelay === 0n) {
     await s.vault.connect(s.keeper).executeRequest(s.lp, [first, 0n]);
@@ -202,7 +208,7 @@ async function lateRedemption(act: boolean, keeperDelay: bigint) {
     await s.vault.connect(s.keeper).executeRequest(s.lp, [first, 0n]);
     executedBy = "keeper";
   }
-  const paid = (await s.token.balanceOf(s.lp)) - before;
+  const paid = (await s.vault.lpExit(s.lp)).assets;
   const daveValue: bigint = await s.vault.convertToAssets(await s.vault.balanceOf(s.dave));
   return { paid, daveValue, executedBy };
 }

@@ -13,7 +13,7 @@ import {
   usd,
 } from "./helpers/trading.js";
 import { deployAround } from "./helpers/tokens.js";
-import { lpDeposit, lpRedeem } from "./helpers/lp.js";
+import { executeLpRequest, lpDeposit, lpRedeem } from "./helpers/lp.js";
 
 const OFFSET = 10n ** 6n;
 const FEE_RATIO = (5n * WAD) / 10_000n;
@@ -56,7 +56,7 @@ for (const [name, bare, funded] of [
   ["18-decimal", deploy18, fundedNoFunding18],
 ] as const) {
   describe(`Attacks on trading and the LP vault (${name} collateral)`, function () {
-    it("defence: virtual shares + ledger accounting defeat first-depositor inflation (1 wei deposit, large donations)", async function () {
+    it("defence: virtual shares + ledger accounting defeat first-depositor inflation (1 wei deposit, large donations), each step a request, its execution and its claim", async function () {
       const s = await networkHelpers.loadFixture(bare);
       const attacker = s.dave;
       const victim = s.carol;
@@ -73,12 +73,13 @@ for (const [name, bare, funded] of [
       expect(await s.vault.balanceOf(victim)).to.equal(victimShares);
 
       const victimBefore = await s.token.balanceOf(victim);
-      await s.vault.connect(victim).redeem(victimShares, victim, victim);
-      expect((await s.token.balanceOf(victim)) - victimBefore).to.be.greaterThanOrEqual(deposit - 1n);
+      const victimPaid = await lpRedeem(s, victim, victimShares);
+      expect((await s.token.balanceOf(victim)) - victimBefore).to.equal(victimPaid);
+      expect(victimPaid).to.be.greaterThanOrEqual(deposit - 1n);
 
       const attackerBefore = await s.token.balanceOf(attacker);
       const attackerShares = await s.vault.balanceOf(attacker);
-      await s.vault.connect(attacker).redeem(attackerShares, attacker, attacker);
+      await lpRedeem(s, attacker, attackerShares);
       expect((await s.token.balanceOf(attacker)) - attackerBefore).to.be.lessThanOrEqual(1n);
     });
 
@@ -86,11 +87,16 @@ for (const [name, bare, funded] of [
       const s = await networkHelpers.loadFixture(funded);
       const price = await s.vault.convertToAssets(WAD);
       const total = await s.vault.totalAssets();
+      const shares = (await s.vault.balanceOf(s.lp)) / 10n;
+      const value = await s.vault.convertToAssets(shares);
       await s.token.connect(s.dave).transfer(s.engine, 500_000n * s.unit);
       await s.token.connect(s.dave).transfer(s.vault, 500_000n * s.unit);
       expect(await s.vault.totalAssets()).to.equal(total);
       expect(await s.vault.convertToAssets(WAD)).to.equal(price);
-      expect(await s.vault.maxWithdraw(s.lp)).to.equal(await s.engine.freeLiquidity());
+      // A donation makes nothing claimable, and a redemption executes at the price it did not move.
+      expect(await s.vault.maxWithdraw(s.lp)).to.equal(0n);
+      await s.vault.connect(s.lp).requestRedeem(shares, s.lp, s.lp);
+      expect((await executeLpRequest(s, s.lp)).assets).to.equal(value);
     });
 
     it("defence: opening and closing at one price moves the LP share price by exactly the LP part of the fees", async function () {
@@ -144,7 +150,7 @@ for (const [name, bare, funded] of [
       expect(await s.engine.totalReserved()).to.equal(270n * u);
       const lpBalance = await s.engine.lpBalance();
       expect(await s.engine.freeLiquidity()).to.equal(lpBalance - 270n * u);
-      // With a position open the one-transaction exit is closed (maxWithdraw is zero); LPs leave by request.
+      // Nothing is held for the LP (maxWithdraw is zero): LPs leave only by request.
       expect(await s.vault.maxWithdraw(s.lp)).to.equal(0n);
 
       // New traders still open; the long side reserves 9 x the initial margin of its entries.
@@ -204,7 +210,7 @@ describe("Attacks with hostile collateral tokens", function () {
     it(`defence: a fee-on-transfer token is refused on LP deposit with TransferAmountMismatch (${name})`, async function () {
       const s = await networkHelpers.loadFixture(fixture);
       const assets = 1_000n * s.unit;
-      await expect(s.vault.connect(s.lp).deposit(assets, s.lp))
+      await expect(s.vault.connect(s.lp).requestDeposit(assets, s.lp, s.lp))
         .to.be.revertedWithCustomError(s.vault, "TransferAmountMismatch")
         .withArgs(assets, assets - assets / 100n);
       expect(await s.engine.lpBalance()).to.equal(0n);
@@ -259,7 +265,7 @@ describe("Attacks with hostile collateral tokens", function () {
     await expect(s.engine.connect(s.alice).claim(s.alice)).to.changeTokenBalance(ethers, s.token, s.alice, payout);
   });
 
-  it("defence: a token re-entering during an open's pull by the engine or withdrawLiquidity's payment hits ReentrancyGuardReentrantCall", async function () {
+  it("defence: a token re-entering during an open's pull by the engine or withdrawLiquidity's payment (a redemption's execution) hits ReentrancyGuardReentrantCall", async function () {
     const s = await networkHelpers.loadFixture(reentrantSystem);
     // The engine pulls an open's collateral from its orders contract: play InstantOrders, holding the
     // collateral, so that the engine's pull is the first (armed) transfer.
@@ -275,8 +281,9 @@ describe("Attacks with hostile collateral tokens", function () {
       .withArgs();
     expect((await s.engine.getPosition(s.alice, ETH)).size).to.equal(0n);
     await networkHelpers.stopImpersonatingAccount(orders);
+    await s.vault.connect(s.lp).requestRedeem(await s.vault.convertToShares(1_000n * s.unit), s.lp, s.lp);
     await s.token.arm(s.engine, s.engine.interface.encodeFunctionData("distributeFees"));
-    await expect(s.vault.connect(s.lp).withdraw(1_000n * s.unit, s.lp, s.lp))
+    await expect(executeLpRequest(s, s.lp))
       .to.be.revertedWithCustomError(s.engine, "ReentrancyGuardReentrantCall")
       .withArgs();
     expect(await s.engine.lpBalance()).to.equal(1_000_000n * s.unit);

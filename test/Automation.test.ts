@@ -244,7 +244,9 @@ describe("Chainlink Automation: upkeeps in place of the keeper", function () {
     const s = await networkHelpers.loadFixture(system);
     await openByUpkeep(s, s.alice, ETH, ethers.parseEther("1"), 300n * s.unit);
     await openByUpkeep(s, s.bob, BTC, ethers.parseEther("0.01"), 100n * s.unit, 60_000);
-    const tx = await s.vault.connect(s.carol).requestDeposit(10_000n * s.unit, 0n, s.unit);
+    const tx = await s.vault
+      .connect(s.carol)
+      .requestDepositWithLimit(10_000n * s.unit, s.carol.address, s.carol.address, 0n, s.unit);
     await queueFrom(s, (await tx.wait())!, await s.vault.getAddress());
     expect(await s.executions.isQueued(s.carol, await s.executions.LP())).to.equal(true);
 
@@ -255,7 +257,9 @@ describe("Chainlink Automation: upkeeps in place of the keeper", function () {
     const c = await check(s.executions);
     expect(c.needed).to.equal(true);
     await perform(s, s.executionForwarder, s.executions, c.performData);
-    expect(await s.vault.balanceOf(s.carol)).to.be.greaterThan(0n);
+    // Executed: the shares wait in the vault for Carol's claim (ERC-7540's claimable state).
+    expect(await s.vault.maxMint(s.carol)).to.be.greaterThan(0n);
+    expect(await s.vault.maxDeposit(s.carol)).to.equal(10_000n * s.unit);
     expect((await s.vault.lpRequest(s.carol)).amount).to.equal(0n);
     expect(await s.executions.queueLength()).to.equal(0n);
   });
@@ -409,7 +413,9 @@ describe("Chainlink Automation: the execution queue", function () {
   it("an LP deposit waits while the engine is paused (the vault would refuse it), and executes after", async function () {
     const s = await networkHelpers.loadFixture(system);
     await openByUpkeep(s, s.alice, ETH, ethers.parseEther("1"), 300n * s.unit);
-    const tx = await s.vault.connect(s.carol).requestDeposit(10_000n * s.unit, 0n, s.unit);
+    const tx = await s.vault
+      .connect(s.carol)
+      .requestDepositWithLimit(10_000n * s.unit, s.carol.address, s.carol.address, 0n, s.unit);
     await queueFrom(s, (await tx.wait())!, await s.vault.getAddress());
     await s.engine.connect(s.admin).pause();
     await round(s, s.ethFeed, 2_000);
@@ -418,7 +424,9 @@ describe("Chainlink Automation: the execution queue", function () {
     const c = await check(s.executions);
     expect(c.needed).to.equal(true);
     await perform(s, s.executionForwarder, s.executions, c.performData);
-    expect(await s.vault.balanceOf(s.carol)).to.be.greaterThan(0n);
+    // Executed: the shares wait in the vault for Carol's claim (ERC-7540's claimable state).
+    expect(await s.vault.maxMint(s.carol)).to.be.greaterThan(0n);
+    expect(await s.vault.maxDeposit(s.carol)).to.equal(10_000n * s.unit);
   });
 
   it("a queueing perform for a request an executor was quicker to execute does nothing and does not revert", async function () {

@@ -79,8 +79,16 @@ async function requestEverything(s: System, gasPrice: bigint) {
     await (await s.orderBook.connect(t.who).request(t.market, t.kind, t.size, t.amount, bound, f, at)).wait();
   }
   const lpFee = await fee(ExecutionClass.Lp);
-  await (await s.vault.connect(s.staker).requestDeposit(10_000n * s.unit, 0n, lpFee, at)).wait();
-  await (await s.vault.connect(s.lp).requestRedeem((await s.vault.balanceOf(s.lp)) / 100n, 0n, lpFee, at)).wait();
+  await (
+    await s.vault
+      .connect(s.staker)
+      .requestDepositWithLimit(10_000n * s.unit, s.staker.address, s.staker.address, 0n, lpFee, at)
+  ).wait();
+  await (
+    await s.vault
+      .connect(s.lp)
+      .requestRedeemWithLimit((await s.vault.balanceOf(s.lp)) / 100n, s.lp.address, s.lp.address, 0n, lpFee, at)
+  ).wait();
   return { trades: trades.length, lp: 2, fees: paid, lpFee };
 }
 
@@ -185,7 +193,11 @@ describe("Execution fee: a fee that always pays", function () {
       .to.be.revertedWithCustomError(s.orderBook, "ExecutionFeeTooLow")
       .withArgs(fee - 1n, fee);
     const lpFee = (await priceExecutionFee(ethers, s, ExecutionClass.Lp, gasPrice)).fee;
-    await expect(s.vault.connect(s.staker).requestDeposit(s.unit, 0n, lpFee - 1n, atGasPrice(gasPrice)))
+    await expect(
+      s.vault
+        .connect(s.staker)
+        .requestDepositWithLimit(s.unit, s.staker.address, s.staker.address, 0n, lpFee - 1n, atGasPrice(gasPrice)),
+    )
       .to.be.revertedWithCustomError(s.orderBook, "ExecutionFeeTooLow")
       .withArgs(lpFee - 1n, lpFee);
     // The request tool refuses before sending anything, at the gas price it would send at (1 gwei here).
@@ -263,13 +275,18 @@ describe("Execution fee: the rule's edges", function () {
       s.book,
       "OrderRequested",
     );
-    await expect(s.vault.connect(s.carol).requestDeposit(s.unit, 0n, lp - 1n, atGasPrice(gasPrice)))
+    await expect(
+      s.vault
+        .connect(s.carol)
+        .requestDepositWithLimit(s.unit, s.carol.address, s.carol.address, 0n, lp - 1n, atGasPrice(gasPrice)),
+    )
       .to.be.revertedWithCustomError(s.book, "ExecutionFeeTooLow")
       .withArgs(lp - 1n, lp);
-    await expect(s.vault.connect(s.carol).requestDeposit(s.unit, 0n, lp, atGasPrice(gasPrice))).to.emit(
-      s.vault,
-      "LpRequested",
-    );
+    await expect(
+      s.vault
+        .connect(s.carol)
+        .requestDepositWithLimit(s.unit, s.carol.address, s.carol.address, 0n, lp, atGasPrice(gasPrice)),
+    ).to.emit(s.vault, "LpRequested");
   });
 
   it("a_broken_gas_token_feed_falls_back_to_the_floor: a BTC close is never blocked by the ETH feed", async function () {
@@ -353,10 +370,14 @@ describe("LP requests share the book's fee rule", function () {
     const fee = s.unit;
     const bal = (who: { getAddress(): Promise<string> } | string) => s.token.balanceOf(who);
     const [carol0, lp0, vault0] = [await bal(s.carol), await bal(s.lp), await bal(s.vault)];
-    await (await s.vault.connect(s.carol).requestDeposit(1_000n * s.unit, 0n, fee)).wait();
+    await (
+      await s.vault.connect(s.carol).requestDepositWithLimit(1_000n * s.unit, s.carol.address, s.carol.address, 0n, fee)
+    ).wait();
     expect(carol0 - (await bal(s.carol)), "assets and fee pulled").to.equal(1_000n * s.unit + fee);
     const shares = await s.vault.balanceOf(s.lp);
-    await (await s.vault.connect(s.lp).requestRedeem(shares / 100n, 0n, fee)).wait();
+    await (
+      await s.vault.connect(s.lp).requestRedeemWithLimit(shares / 100n, s.lp.address, s.lp.address, 0n, fee)
+    ).wait();
     expect(lp0 - (await bal(s.lp)), "the fee pulled in collateral").to.equal(fee);
     expect((await bal(s.vault)) - vault0, "both escrowed in the vault").to.equal(1_000n * s.unit + 2n * fee);
     const r = await rounds(s);
@@ -373,7 +394,9 @@ describe("LP requests share the book's fee rule", function () {
 
   it("lp_fee_goes_to_the_executor_when_the_request_is_refused_below_its_limit", async function () {
     const s = await bookHelpers.loadFixture(plain);
-    await s.vault.connect(s.carol).requestDeposit(1_000n * s.unit, 2n ** 120n, s.unit); // no deposit mints that
+    await s.vault
+      .connect(s.carol)
+      .requestDepositWithLimit(1_000n * s.unit, s.carol.address, s.carol.address, 2n ** 120n, s.unit); // no deposit mints that
     const r = await rounds(s);
     const exec = s.vault.connect(s.keeper).executeRequest(s.carol, r);
     await expect(exec).to.changeTokenBalances(bookEthers, s.token, [s.keeper, s.carol], [s.unit, 1_000n * s.unit]);
@@ -382,7 +405,9 @@ describe("LP requests share the book's fee rule", function () {
 
   it("lp_cancellation_after_expiry_refunds_escrow_and_fee_to_the_owner", async function () {
     const s = await bookHelpers.loadFixture(plain);
-    await s.vault.connect(s.carol).requestDeposit(1_000n * s.unit, 0n, 2n * s.unit);
+    await s.vault
+      .connect(s.carol)
+      .requestDepositWithLimit(1_000n * s.unit, s.carol.address, s.carol.address, 0n, 2n * s.unit);
     await bookHelpers.time.increase(3_601);
     const cancel = s.vault.connect(s.dave).cancelRequest(s.carol);
     await expect(cancel).to.changeTokenBalances(bookEthers, s.token, [s.carol, s.dave], [1_002n * s.unit, 0n]);
@@ -393,7 +418,9 @@ describe("LP requests share the book's fee rule", function () {
 
   it("defence: an LP refund the token refuses waits in the book's claimable instead of reverting the cancellation", async function () {
     const s = await bookHelpers.loadFixture(blocklisted);
-    await s.vault.connect(s.carol).requestDeposit(1_000n * s.unit, 0n, s.unit);
+    await s.vault
+      .connect(s.carol)
+      .requestDepositWithLimit(1_000n * s.unit, s.carol.address, s.carol.address, 0n, s.unit);
     await bookHelpers.time.increase(3_601);
     await s.token.setBlocked(s.carol, true);
     await expect(s.vault.connect(s.dave).cancelRequest(s.carol))

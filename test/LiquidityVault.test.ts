@@ -14,14 +14,13 @@ import {
   usd,
   type System,
 } from "./helpers/trading.js";
-import { lpDelay, lpRedeem, pushRounds } from "./helpers/lp.js";
+import { claimHeldExit, executeLpRequest, lpDelay, lpDeposit, lpRedeem, pushRounds } from "./helpers/lp.js";
 
 const OFFSET = 10n ** 6n; // virtual shares of the vault's 6-decimal offset
 
 /** OpenZeppelin ERC-4626 conversions with the virtual share and asset, computed here. */
 const sharesForDeposit = (assets: bigint, supply: bigint, total: bigint) =>
   mulDivDown(assets, supply + OFFSET, total + 1n);
-const assetsForMint = (shares: bigint, supply: bigint, total: bigint) => mulDivUp(shares, total + 1n, supply + OFFSET);
 const sharesForWithdraw = (assets: bigint, supply: bigint, total: bigint) =>
   mulDivUp(assets, supply + OFFSET, total + 1n);
 const assetsForRedeem = (shares: bigint, supply: bigint, total: bigint) =>
@@ -34,23 +33,35 @@ const cases = [
 
 for (const [name, bare, funded, fundedWithFunding] of cases) {
   describe(`LiquidityVault (${name} collateral)`, function () {
-    describe("deposit, mint, withdraw, redeem", function () {
-      it("deposit sends the tokens straight to the engine, books them and mints assets x 1e6 shares to an empty vault", async function () {
+    describe("requests and claims (ERC-7540): the one-transaction path is gone", function () {
+      it("a deposit into an empty vault goes by request: the execution sends the tokens straight to the engine, books them and mints assets x 1e6 shares to the vault; the claim sends them to the receiver (Deposit)", async function () {
         const s = await networkHelpers.loadFixture(bare);
         const assets = 1_000n * s.unit;
-        const tx = s.vault.connect(s.lp).deposit(assets, s.carol);
-        await expect(tx)
+        const request = s.vault.connect(s.lp).requestDeposit(assets, s.lp, s.lp);
+        await expect(request).to.changeTokenBalances(ethers, s.token, [s.lp, s.vault], [-assets, assets]);
+        // Nothing is claimable before the execution: a deposit in one transaction reverts.
+        await expect(s.vault.connect(s.lp)["deposit(uint256,address)"](assets, s.carol))
+          .to.be.revertedWithCustomError(s.vault, "ExceedsClaimable")
+          .withArgs(s.lp.address, assets, 0n);
+        const { notBefore } = await s.vault.lpRequest(s.lp);
+        await networkHelpers.time.increaseTo(notBefore);
+        const exec = s.vault.connect(s.keeper).executeRequest(s.lp, await pushRounds(s));
+        await expect(exec).to.emit(s.engine, "LiquidityAdded").withArgs(assets, assets);
+        await expect(exec).to.changeTokenBalances(ethers, s.token, [s.vault, s.engine], [-assets, assets]);
+        expect(await s.vault.balanceOf(s.vault)).to.equal(assets * OFFSET);
+        const claim = s.vault.connect(s.lp)["deposit(uint256,address)"](assets, s.carol);
+        await expect(claim)
           .to.emit(s.vault, "Deposit")
           .withArgs(s.lp.address, s.carol.address, assets, assets * OFFSET);
-        await expect(tx).to.emit(s.engine, "LiquidityAdded").withArgs(assets, assets);
-        await expect(tx).to.changeTokenBalances(ethers, s.token, [s.lp, s.engine, s.vault], [-assets, assets, 0n]);
+        await expect(claim).to.changeTokenBalances(ethers, s.token, [s.lp, s.engine, s.vault], [0n, 0n, 0n]);
         expect(await s.vault.balanceOf(s.carol)).to.equal(assets * OFFSET);
+        expect(await s.vault.balanceOf(s.vault)).to.equal(0n);
         expect(await s.engine.lpBalance()).to.equal(assets);
         expect(await s.vault.totalAssets()).to.equal(assets);
         expect(await s.vault.engine()).to.equal(await s.engine.getAddress());
       });
 
-      it("mint, withdraw and redeem convert with the virtual offset, rounding against the caller", async function () {
+      it("executions convert with the virtual offset, rounding against the LP (a deposit's shares and a redemption's assets down), and a round trip gains nothing", async function () {
         const s = await networkHelpers.loadFixture(funded);
         const u = s.unit;
         // Give the pool a non-round share price: a trader loses 123.456789 to it.
@@ -61,62 +72,58 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
         let total = await s.engine.lpBalance();
         expect(await s.vault.totalAssets()).to.equal(total);
 
-        const shares = 777_777_777_777n;
-        const paid = assetsForMint(shares, supply, total);
-        await expect(s.vault.connect(s.bob).mint(shares, s.bob)).to.changeTokenBalances(
-          ethers,
-          s.token,
-          [s.bob, s.engine],
-          [-paid, paid],
-        );
+        const assets = 333n * u + 1n;
+        await s.vault.connect(s.bob).requestDeposit(assets, s.bob, s.bob);
+        const { shares } = await executeLpRequest(s, s.bob);
+        expect(shares).to.equal(sharesForDeposit(assets, supply, total));
+        await s.vault.connect(s.bob)["deposit(uint256,address)"](assets, s.bob);
         expect(await s.vault.balanceOf(s.bob)).to.equal(shares);
         supply += shares;
-        total += paid;
+        total += assets;
+        expect(await s.vault.totalAssets()).to.equal(total);
 
-        const assets = 333n * u + 1n;
-        const burnt = sharesForWithdraw(assets, supply, total);
-        const tx = s.vault.connect(s.lp).withdraw(assets, s.dave, s.lp);
-        await expect(tx)
-          .to.emit(s.engine, "LiquidityRemoved")
-          .withArgs(s.dave.address, assets, total - assets);
-        await expect(tx).to.changeTokenBalances(ethers, s.token, [s.dave, s.engine], [assets, -assets]);
-        supply -= burnt;
-        total -= assets;
-        expect(await s.vault.totalSupply()).to.equal(supply);
-
-        const redeemed = assetsForRedeem(shares, supply, total);
-        await expect(s.vault.connect(s.bob).redeem(shares, s.bob, s.bob)).to.changeTokenBalance(
-          ethers,
-          s.token,
-          s.bob,
-          redeemed,
-        );
-        expect(redeemed).to.be.lessThanOrEqual(paid); // no round trip gains
+        await s.vault.connect(s.bob).requestRedeem(shares, s.bob, s.bob);
+        const redeemed = await executeLpRequest(s, s.bob);
+        expect(redeemed.assets).to.equal(assetsForRedeem(shares, supply, total));
+        const { paid } = await claimHeldExit(s, s.bob);
+        expect(paid).to.equal(redeemed.assets); // nothing moved during the hold
+        expect(paid).to.be.lessThanOrEqual(assets); // no round trip gains
         expect(await s.vault.balanceOf(s.bob)).to.equal(0n);
       });
 
-      it("withdraw on behalf of an owner spends the caller's share allowance", async function () {
+      it("requestRedeem on behalf of an owner spends the caller's share allowance (the shares of a redemption leave the owner at the request)", async function () {
         const s = await networkHelpers.loadFixture(funded);
-        const assets = 100n * s.unit;
-        const shares = sharesForWithdraw(assets, await s.vault.totalSupply(), await s.vault.totalAssets());
-        await expect(s.vault.connect(s.bob).withdraw(assets, s.bob, s.lp))
+        const shares = sharesForWithdraw(100n * s.unit, await s.vault.totalSupply(), await s.vault.totalAssets());
+        await expect(s.vault.connect(s.bob).requestRedeem(shares, s.bob, s.lp))
           .to.be.revertedWithCustomError(s.vault, "ERC20InsufficientAllowance")
           .withArgs(s.bob.address, 0n, shares);
         await s.vault.connect(s.lp).approve(s.bob, shares);
-        await expect(s.vault.connect(s.bob).withdraw(assets, s.bob, s.lp)).to.changeTokenBalance(
+        await expect(s.vault.connect(s.bob).requestRedeem(shares, s.bob, s.lp)).to.changeTokenBalances(
           ethers,
-          s.token,
-          s.bob,
-          assets,
+          s.vault,
+          [s.lp, s.vault],
+          [-shares, shares],
         );
         expect(await s.vault.allowance(s.lp, s.bob)).to.equal(0n);
+        expect((await s.vault.lpRequest(s.bob)).amount).to.equal(shares);
       });
 
-      it("reverts with ZeroAmount on a zero deposit, mint, withdraw or redeem", async function () {
+      it("reverts with ZeroAmount on a zero deposit, mint, withdraw or redeem claim", async function () {
         const s = await networkHelpers.loadFixture(funded);
+        // Something to claim of each kind: Bob's executed deposit, the LP's held exit after its hold.
+        await s.vault.connect(s.bob).requestDeposit(s.unit, s.bob, s.bob);
+        await executeLpRequest(s, s.bob);
+        await s.vault.connect(s.lp).requestRedeem(OFFSET, s.lp, s.lp);
+        await executeLpRequest(s, s.lp);
+        await networkHelpers.time.increaseTo((await s.vault.lpExit(s.lp)).claimableAt);
+        const b = s.vault.connect(s.bob);
         const v = s.vault.connect(s.lp);
-        await expect(v.deposit(0n, s.lp)).to.be.revertedWithCustomError(s.vault, "ZeroAmount").withArgs();
-        await expect(v.mint(0n, s.lp)).to.be.revertedWithCustomError(s.vault, "ZeroAmount").withArgs();
+        await expect(b["deposit(uint256,address)"](0n, s.bob))
+          .to.be.revertedWithCustomError(s.vault, "ZeroAmount")
+          .withArgs();
+        await expect(b["mint(uint256,address)"](0n, s.bob))
+          .to.be.revertedWithCustomError(s.vault, "ZeroAmount")
+          .withArgs();
         await expect(v.withdraw(0n, s.lp, s.lp))
           .to.be.revertedWithCustomError(s.vault, "ZeroAmount")
           .withArgs();
@@ -124,33 +131,65 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
           .to.be.revertedWithCustomError(s.vault, "ZeroAmount")
           .withArgs();
       });
+
+      it("previews revert AsyncFlow; maxDeposit and maxMint report only what is claimable, maxWithdraw and maxRedeem only a held exit after its hold", async function () {
+        const s = await networkHelpers.loadFixture(funded);
+        for (const preview of ["previewDeposit", "previewMint", "previewWithdraw", "previewRedeem"] as const) {
+          await expect(s.vault[preview](s.unit), preview).to.be.revertedWithCustomError(s.vault, "AsyncFlow");
+        }
+        expect(await s.vault.maxDeposit(s.bob)).to.equal(0n);
+        expect(await s.vault.maxMint(s.bob)).to.equal(0n);
+        expect(await s.vault.maxWithdraw(s.lp)).to.equal(0n);
+        expect(await s.vault.maxRedeem(s.lp)).to.equal(0n);
+        await s.vault.connect(s.bob).requestDeposit(s.unit, s.bob, s.bob);
+        expect(await s.vault.maxDeposit(s.bob), "pending is not claimable").to.equal(0n);
+        const { shares } = await executeLpRequest(s, s.bob);
+        expect(await s.vault.maxDeposit(s.bob)).to.equal(s.unit);
+        expect(await s.vault.maxMint(s.bob)).to.equal(shares);
+        await s.vault.connect(s.lp).requestRedeem(OFFSET * s.unit, s.lp, s.lp);
+        const { assets } = await executeLpRequest(s, s.lp);
+        expect(await s.vault.maxRedeem(s.lp), "held").to.equal(0n);
+        expect(await s.vault.maxWithdraw(s.lp), "held").to.equal(0n);
+        await networkHelpers.time.increaseTo((await s.vault.lpExit(s.lp)).claimableAt);
+        expect(await s.vault.maxRedeem(s.lp)).to.equal(OFFSET * s.unit);
+        expect(await s.vault.maxWithdraw(s.lp)).to.equal(assets);
+      });
     });
 
     describe("pause", function () {
-      it("refuses deposits and mints with DepositsPaused (maxDeposit = maxMint = 0) but lets LPs withdraw", async function () {
+      it("refuses deposit requests and their execution with DepositsPaused, lets an executed deposit be claimed (maxDeposit is what is claimable) and LPs redeem", async function () {
         const s = await networkHelpers.loadFixture(funded);
+        await s.vault.connect(s.bob).requestDeposit(s.unit, s.bob, s.bob);
+        const { shares } = await executeLpRequest(s, s.bob);
+        await s.vault.connect(s.carol).requestDeposit(s.unit, s.carol, s.carol);
         await s.engine.pause();
-        await expect(s.vault.connect(s.bob).deposit(s.unit, s.bob))
+        await expect(s.vault.connect(s.dave).requestDeposit(s.unit, s.dave, s.dave))
           .to.be.revertedWithCustomError(s.vault, "DepositsPaused")
           .withArgs();
-        await expect(s.vault.connect(s.bob).mint(OFFSET, s.bob))
+        await networkHelpers.time.increaseTo((await s.vault.lpRequest(s.carol)).notBefore);
+        await expect(s.vault.connect(s.keeper).executeRequest(s.carol, await pushRounds(s)))
           .to.be.revertedWithCustomError(s.vault, "DepositsPaused")
           .withArgs();
-        expect(await s.vault.maxDeposit(s.bob)).to.equal(0n);
-        expect(await s.vault.maxMint(s.bob)).to.equal(0n);
-        await expect(s.vault.connect(s.lp).withdraw(1_000n * s.unit, s.lp, s.lp)).to.changeTokenBalance(
+        expect(await s.vault.maxDeposit(s.carol)).to.equal(0n);
+        expect(await s.vault.maxDeposit(s.bob)).to.equal(s.unit);
+        expect(await s.vault.maxMint(s.bob)).to.equal(shares);
+        await expect(s.vault.connect(s.bob)["mint(uint256,address)"](shares, s.bob)).to.changeTokenBalance(
           ethers,
-          s.token,
-          s.lp,
-          1_000n * s.unit,
+          s.vault,
+          s.bob,
+          shares,
         );
+        const lpShares = await s.vault.convertToShares(1_000n * s.unit);
+        const held = assetsForRedeem(lpShares, await s.vault.totalSupply(), await s.vault.totalAssets());
+        expect(await lpRedeem(s, s.lp, lpShares)).to.equal(held);
         await s.engine.unpause();
-        expect(await s.vault.maxDeposit(s.bob)).to.equal(ethers.MaxUint256);
+        await s.vault.connect(s.dave).requestDeposit(s.unit, s.dave, s.dave);
+        expect((await s.vault.lpRequest(s.dave)).amount).to.equal(s.unit);
       });
     });
 
     describe("free liquidity", function () {
-      it("with positions open maxWithdraw and maxRedeem are zero, and redemptions by request stop at free liquidity (LP balance less reserved profit caps)", async function () {
+      it("with nothing held maxWithdraw and maxRedeem are zero and a claim reverts NoLpExit, and redemptions by request stop at free liquidity (LP balance less reserved profit caps)", async function () {
         const s = await networkHelpers.loadFixture(funded);
         const u = s.unit;
         await s.orders.connect(s.alice).openPosition(ETH, 300n * WAD, 100_000n * u);
@@ -160,17 +199,15 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
         expect(reserve).to.equal(810_000n * u);
         const free = lpBalance - reserve;
         expect(await s.engine.freeLiquidity()).to.equal(free);
-        // The one-transaction paths are closed while a market has positions.
+        // No one-transaction exit: only a held redemption is claimed.
         expect(await s.vault.maxWithdraw(s.lp)).to.equal(0n);
         expect(await s.vault.maxRedeem(s.lp)).to.equal(0n);
-        await expect(s.vault.connect(s.lp).withdraw(u, s.lp, s.lp)).to.be.revertedWithCustomError(
-          s.vault,
-          "UseRequests",
-        );
-        await expect(s.vault.connect(s.lp).redeem(OFFSET, s.lp, s.lp)).to.be.revertedWithCustomError(
-          s.vault,
-          "UseRequests",
-        );
+        await expect(s.vault.connect(s.lp).withdraw(u, s.lp, s.lp))
+          .to.be.revertedWithCustomError(s.vault, "NoLpExit")
+          .withArgs(s.lp.address);
+        await expect(s.vault.connect(s.lp).redeem(OFFSET, s.lp, s.lp))
+          .to.be.revertedWithCustomError(s.vault, "NoLpExit")
+          .withArgs(s.lp.address);
         // A redemption of the shares free liquidity can pay (no funding, no borrowing here: the delay moves no mark).
         const supply = await s.vault.totalSupply();
         const freeShares = mulDivDown(free, supply + OFFSET, lpBalance + 1n);
@@ -180,7 +217,7 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
         expect(left).to.equal(free - paid);
         expect(left).to.be.lessThanOrEqual(1n);
         // Beyond it, the execution reverts with the engine's InsufficientLiquidity (the request stays pending).
-        await s.vault.connect(s.lp).requestRedeem(3n * OFFSET, 0n, 0n);
+        await s.vault.connect(s.lp).requestRedeemWithLimit(3n * OFFSET, s.lp.address, s.lp.address, 0n, 0n);
         await networkHelpers.time.increase(await lpDelay(s));
         const rounds = await pushRounds(s);
         await expect(s.vault.connect(s.keeper).executeRequest(s.lp, rounds)).to.be.revertedWithCustomError(
@@ -249,11 +286,11 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
         expect(await s.vault.totalAssets()).to.equal(lpBalance + pending);
       });
 
-      it("with positions open and a stale feed, the one-transaction paths revert UseRequests and a request's execution the oracle's StalePrice", async function () {
+      it("with positions open and a stale feed, claims of nothing revert (NoLpExit, ExceedsClaimable) and a request's execution the oracle's StalePrice", async function () {
         const s = await networkHelpers.loadFixture(funded);
         await s.orders.connect(s.alice).openPosition(ETH, WAD, 300n * s.unit);
-        await s.vault.connect(s.lp).requestRedeem(OFFSET, 0n, 0n);
-        await s.vault.connect(s.bob).requestDeposit(s.unit, 0n, 0n);
+        await s.vault.connect(s.lp).requestRedeemWithLimit(OFFSET, s.lp.address, s.lp.address, 0n, 0n);
+        await s.vault.connect(s.bob).requestDepositWithLimit(s.unit, s.bob.address, s.bob.address, 0n, 0n);
         // A first round after the delay, then a later round that is already stale (updated more than the
         // oracle's hour ago): the feed's latest answer is stale while the request is still live.
         await networkHelpers.time.increase(await lpDelay(s));
@@ -262,18 +299,15 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
         await s.ethFeed.updateRoundData(rounds[0] + 1n, feedPrice(3_000), stale, stale);
         const [, , , updatedAt] = await s.ethFeed.latestRoundData();
         expect(updatedAt).to.equal(stale);
-        await expect(s.vault.connect(s.lp).withdraw(s.unit, s.lp, s.lp)).to.be.revertedWithCustomError(
-          s.vault,
-          "UseRequests",
-        );
-        await expect(s.vault.connect(s.lp).redeem(OFFSET, s.lp, s.lp)).to.be.revertedWithCustomError(
-          s.vault,
-          "UseRequests",
-        );
-        await expect(s.vault.connect(s.bob).deposit(s.unit, s.bob)).to.be.revertedWithCustomError(
-          s.vault,
-          "UseRequests",
-        );
+        await expect(s.vault.connect(s.lp).withdraw(s.unit, s.lp, s.lp))
+          .to.be.revertedWithCustomError(s.vault, "NoLpExit")
+          .withArgs(s.lp.address);
+        await expect(s.vault.connect(s.lp).redeem(OFFSET, s.lp, s.lp))
+          .to.be.revertedWithCustomError(s.vault, "NoLpExit")
+          .withArgs(s.lp.address);
+        await expect(s.vault.connect(s.bob)["deposit(uint256,address)"](s.unit, s.bob))
+          .to.be.revertedWithCustomError(s.vault, "ExceedsClaimable")
+          .withArgs(s.bob.address, s.unit, 0n);
         await expect(s.vault.connect(s.keeper).executeRequest(s.lp, rounds))
           .to.be.revertedWithCustomError(s.ethOracle, "StalePrice")
           .withArgs(updatedAt, 3_600n);
@@ -282,36 +316,30 @@ for (const [name, bare, funded, fundedWithFunding] of cases) {
           .withArgs(updatedAt, 3_600n);
       });
 
-      it("a stale feed of a market without positions blocks neither deposits nor withdrawals", async function () {
+      it("a stale feed of a market without positions blocks neither deposits nor redemptions (request, execution, claim)", async function () {
         const s = await networkHelpers.loadFixture(funded);
         await networkHelpers.time.increase(3_601);
         await expect(s.ethOracle.price()).to.be.revertedWithCustomError(s.ethOracle, "StalePrice");
         const lpBalance = await s.engine.lpBalance();
         expect(await s.vault.totalAssets()).to.equal(lpBalance);
-        await expect(s.vault.connect(s.lp).withdraw(s.unit, s.lp, s.lp)).to.changeTokenBalance(
-          ethers,
-          s.token,
-          s.lp,
-          s.unit,
-        );
-        await expect(s.vault.connect(s.bob).deposit(s.unit, s.bob)).to.changeTokenBalance(
-          ethers,
-          s.token,
-          s.bob,
-          -s.unit,
-        );
+        const shares = await s.vault.convertToShares(s.unit);
+        const held = assetsForRedeem(shares, await s.vault.totalSupply(), lpBalance);
+        expect(await lpRedeem(s, s.lp, shares)).to.equal(held);
+        const bobBefore: bigint = await s.token.balanceOf(s.bob);
+        expect(await lpDeposit(s, s.bob, s.unit)).to.be.greaterThan(0n);
+        expect(await s.token.balanceOf(s.bob)).to.equal(bobBefore - s.unit);
       });
 
       it("share price follows trader losses: an LP redeems more after a trader's loss is realized", async function () {
         const s = await networkHelpers.loadFixture(funded);
         const shares = await s.vault.balanceOf(s.lp);
-        const before = await s.vault.previewRedeem(shares);
+        const before = await s.vault.convertToAssets(shares);
         await s.orders.connect(s.alice).openPosition(ETH, WAD, 500n * s.unit);
         await s.ethFeed.updateAnswer(feedPrice(2_900));
         await s.orders.connect(s.alice).closePosition(ETH);
         const total = await s.engine.lpBalance();
-        expect(await s.vault.previewRedeem(shares)).to.equal(assetsForRedeem(shares, shares, total));
-        expect(await s.vault.previewRedeem(shares)).to.be.greaterThan(before + 100n * s.unit - 1n);
+        expect(await s.vault.convertToAssets(shares)).to.equal(assetsForRedeem(shares, shares, total));
+        expect(await s.vault.convertToAssets(shares)).to.be.greaterThan(before + 100n * s.unit - 1n);
       });
     });
   });

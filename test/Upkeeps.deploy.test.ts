@@ -207,7 +207,9 @@ describe("Chainlink Automation upkeeps: deployed through Ignition", function () 
     const { fee } = await priceExecutionFee(ethers, s, ExecutionClass.Lp);
     await s.collateral.mint(s.lp2.address, 10_000n * s.unit);
     await s.collateral.connect(s.lp2).approve(s.addresses.vault, ethers.MaxUint256);
-    const lpRequested = await (await s.vault.connect(s.lp2).requestDeposit(5_000n * s.unit, 1n, fee)).wait();
+    const lpRequested = await (
+      await s.vault.connect(s.lp2).requestDepositWithLimit(5_000n * s.unit, s.lp2.address, s.lp2.address, 1n, fee)
+    ).wait();
     const enqueueLpData = await checkLog(s.executionUpkeep, logOf(lpRequested!, s.addresses.vault));
     const enqueueLp = await leastPerformGas(s, s.executionForwarder, s.executionUpkeep, enqueueLpData);
     await perform(s, s.executionForwarder, s.executionUpkeep, enqueueLpData, UPKEEP_GAS_LIMIT.enqueueLp);
@@ -247,7 +249,9 @@ describe("Chainlink Automation upkeeps: deployed through Ignition", function () 
     const requested = await requestOpen(s, t1, ETH, WAD, 1_000n * s.unit);
     await openThroughBook(s, s.keeper, [{ trader: t2, market: ETH, size: WAD, margin: 1_000n * s.unit }]);
     const executed = await executedLog(s, t2.address);
-    const lpRequested = await (await s.vault.connect(s.lp).requestDeposit(1_000n * s.unit, 1n, 5n * s.unit)).wait();
+    const lpRequested = await (
+      await s.vault.connect(s.lp).requestDepositWithLimit(1_000n * s.unit, s.lp.address, s.lp.address, 1n, 5n * s.unit)
+    ).wait();
     // The local mock feeds emit no AnswerUpdated; a feed that does (as a Chainlink aggregator) gives the real topic.
     const emitting = await ethers.deployContract("EmittingFeed", [8, 3_000n * 10n ** 8n]);
     const round = (await (await emitting.updateAnswer(3_100n * 10n ** 8n)).wait())!;

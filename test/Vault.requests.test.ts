@@ -27,10 +27,10 @@ describe("LiquidityVault requests (positions open)", function () {
     expect(await s.orders.maxAge()).to.equal(MAX_AGE);
   });
 
-  it("requestDeposit escrows the tokens in the vault and emits LpRequested; executeRequest (by an executor) books them and emits Deposit and LpRequestExecuted", async function () {
+  it("requestDeposit escrows the tokens in the vault and emits LpRequested; executeRequest (by an executor) books them and mints the shares to the vault, claimable (LpRequestExecuted); the claim sends them and emits Deposit", async function () {
     const s = await networkHelpers.loadFixture(withPosition);
     const assets = 10_000n * s.unit;
-    const tx = s.vault.connect(s.bob).requestDeposit(assets, 0n, 0n);
+    const tx = s.vault.connect(s.bob).requestDepositWithLimit(assets, s.bob.address, s.bob.address, 0n, 0n);
     await expect(tx).to.changeTokenBalances(ethers, s.token, [s.bob, s.vault], [-assets, assets]);
     const at = BigInt(await networkHelpers.time.latest());
     await expect(tx)
@@ -50,13 +50,21 @@ describe("LiquidityVault requests (positions open)", function () {
     ];
     const shares = sharesForDeposit(assets, supply, total);
     const exec = s.vault.connect(s.keeper).executeRequest(s.bob, rounds);
-    // The sender is the LP who asked, not the executor.
-    await expect(exec).to.emit(s.vault, "Deposit").withArgs(s.bob.address, s.bob.address, assets, shares);
     await expect(exec).to.emit(s.vault, "LpRequestExecuted").withArgs(s.bob.address, false, assets, shares, total, 0n);
-    expect(await s.vault.balanceOf(s.bob)).to.equal(shares);
+    await expect(exec).not.to.emit(s.vault, "Deposit");
+    expect(await s.vault.balanceOf(s.bob)).to.equal(0n);
+    expect(await s.vault.balanceOf(s.vault), "the shares wait in the vault").to.equal(shares);
+    const claimable = await s.vault.lpDeposit(s.bob);
+    expect([claimable.assets, claimable.shares]).to.deep.equal([assets, shares]);
     expect(await s.engine.lpBalance()).to.equal(lpBalance + assets);
     expect(await s.token.balanceOf(s.vault)).to.equal(0n);
     expect((await s.vault.lpRequest(s.bob)).amount).to.equal(0n);
+    // The claim's Deposit names the LP who asked (the controller), not the executor.
+    await expect(s.vault.connect(s.bob)["deposit(uint256,address)"](assets, s.bob))
+      .to.emit(s.vault, "Deposit")
+      .withArgs(s.bob.address, s.bob.address, assets, shares);
+    expect(await s.vault.balanceOf(s.bob)).to.equal(shares);
+    expect(await s.vault.balanceOf(s.vault)).to.equal(0n);
   });
 
   it("the owner's limit: one share (or unit) short of it cancels the request at execution and returns the whole escrow; exactly at it executes", async function () {
@@ -68,7 +76,7 @@ describe("LiquidityVault requests (positions open)", function () {
     let [supply, total] = await quote();
     const shares = sharesForDeposit(assets, supply, total);
     const bobBefore = await s.token.balanceOf(s.bob);
-    await s.vault.connect(s.bob).requestDeposit(assets, shares + 1n, 0n);
+    await s.vault.connect(s.bob).requestDepositWithLimit(assets, s.bob.address, s.bob.address, shares + 1n, 0n);
     expect((await s.vault.lpRequest(s.bob)).limit).to.equal(shares + 1n);
     await networkHelpers.time.increase(DELAY);
     await expect(s.vault.connect(s.keeper).executeRequest(s.bob, await pushRounds(s)))
@@ -78,22 +86,23 @@ describe("LiquidityVault requests (positions open)", function () {
     expect(await s.token.balanceOf(s.bob)).to.equal(bobBefore);
     expect(await s.vault.balanceOf(s.bob)).to.equal(0n);
     expect((await s.vault.lpRequest(s.bob)).amount).to.equal(0n);
-    await s.vault.connect(s.bob).requestDeposit(assets, shares, 0n);
+    await s.vault.connect(s.bob).requestDepositWithLimit(assets, s.bob.address, s.bob.address, shares, 0n);
     await networkHelpers.time.increase(DELAY);
     await expect(s.vault.connect(s.keeper).executeRequest(s.bob, await pushRounds(s)))
-      .to.emit(s.vault, "Deposit")
-      .withArgs(s.bob.address, s.bob.address, assets, shares);
+      .to.emit(s.vault, "LpRequestExecuted")
+      .withArgs(s.bob.address, false, assets, shares, anyValue, 0n);
+    await s.vault.connect(s.bob)["deposit(uint256,address)"](assets, s.bob);
 
     // A redemption, bounded by the assets out.
     [supply, total] = await quote();
     const out = assetsForRedeem(shares, supply, total);
-    await s.vault.connect(s.bob).requestRedeem(shares, out + 1n, 0n);
+    await s.vault.connect(s.bob).requestRedeemWithLimit(shares, s.bob.address, s.bob.address, out + 1n, 0n);
     await networkHelpers.time.increase(DELAY);
     await expect(s.vault.connect(s.keeper).executeRequest(s.bob, await pushRounds(s)))
       .to.emit(s.vault, "LpRequestRefused")
       .withArgs(s.bob.address, true, out, out + 1n, 0n);
     expect(await s.vault.balanceOf(s.bob)).to.equal(shares);
-    await s.vault.connect(s.bob).requestRedeem(shares, out, 0n);
+    await s.vault.connect(s.bob).requestRedeemWithLimit(shares, s.bob.address, s.bob.address, out, 0n);
     await networkHelpers.time.increase(DELAY);
     await expect(s.vault.connect(s.keeper).executeRequest(s.bob, await pushRounds(s)))
       .to.emit(s.vault, "LpExitHeld")
@@ -104,7 +113,7 @@ describe("LiquidityVault requests (positions open)", function () {
     const s = await networkHelpers.loadFixture(withPosition);
     const shares = 5_000n * s.unit * OFFSET;
     const owned = await s.vault.balanceOf(s.lp);
-    const tx = await s.vault.connect(s.lp).requestRedeem(shares, 0n, 0n);
+    const tx = await s.vault.connect(s.lp).requestRedeemWithLimit(shares, s.lp.address, s.lp.address, 0n, 0n);
     const at = BigInt(await networkHelpers.time.latest());
     await expect(tx)
       .to.emit(s.vault, "LpRequested")
@@ -138,7 +147,7 @@ describe("LiquidityVault requests (positions open)", function () {
     async function heldExit() {
       const s = await networkHelpers.loadFixture(withPosition);
       const shares = 5_000n * s.unit * OFFSET;
-      await s.vault.connect(s.lp).requestRedeem(shares, 0n, 0n);
+      await s.vault.connect(s.lp).requestRedeemWithLimit(shares, s.lp.address, s.lp.address, 0n, 0n);
       await executeLpRequest(s, s.lp);
       return { s, shares, exit: await s.vault.lpExit(s.lp) };
     }
@@ -149,11 +158,11 @@ describe("LiquidityVault requests (positions open)", function () {
       await networkHelpers.time.increaseTo(exit.claimableAt - 10n);
       await pushRounds(s);
       await networkHelpers.time.setNextBlockTimestamp(exit.claimableAt - 1n);
-      await expect(s.vault.connect(s.lp).claimExit(s.lp))
+      await expect(s.vault.connect(s.lp).redeem(exit.shares, s.lp, s.lp))
         .to.be.revertedWithCustomError(s.vault, "LpExitNotClaimable")
         .withArgs(s.lp.address, exit.claimableAt);
       await networkHelpers.time.setNextBlockTimestamp(exit.claimableAt);
-      await expect(s.vault.connect(s.lp).claimExit(s.lp)).to.emit(s.vault, "LpExitClaimed");
+      await expect(s.vault.connect(s.lp).redeem(exit.shares, s.lp, s.lp)).to.emit(s.vault, "LpExitClaimed");
     });
 
     it("a claim burns the shares and pays the assets it was executed at when the shares are worth at least that (Withdraw, LpExitClaimed); the rest stays in the pool", async function () {
@@ -164,7 +173,7 @@ describe("LiquidityVault requests (positions open)", function () {
       const value = await s.vault.convertToAssets(shares);
       expect(value).to.be.greaterThan(exit.assets);
       const [supply, lpBalance] = [await s.vault.totalSupply(), await s.engine.lpBalance()];
-      const claim = s.vault.connect(s.lp).claimExit(s.carol);
+      const claim = s.vault.connect(s.lp).redeem(shares, s.carol, s.lp);
       await expect(claim).to.changeTokenBalances(ethers, s.token, [s.carol, s.vault], [exit.assets, -exit.assets]);
       await expect(claim)
         .to.emit(s.vault, "Withdraw")
@@ -176,7 +185,7 @@ describe("LiquidityVault requests (positions open)", function () {
       expect(await s.vault.heldAssets()).to.equal(0n);
       expect(await s.engine.lpBalance(), "what the shares earned beyond it stays in the pool").to.equal(lpBalance);
       expect((await s.vault.lpExit(s.lp)).shares).to.equal(0n);
-      await expect(s.vault.connect(s.lp).claimExit(s.lp))
+      await expect(s.vault.connect(s.lp).redeem(shares, s.lp, s.lp))
         .to.be.revertedWithCustomError(s.vault, "NoLpExit")
         .withArgs(s.lp.address);
     });
@@ -189,7 +198,7 @@ describe("LiquidityVault requests (positions open)", function () {
       const value = await s.vault.convertToAssets(shares);
       expect(value).to.be.lessThan(exit.assets);
       const lpBalance: bigint = await s.engine.lpBalance();
-      const claim = s.vault.connect(s.lp).claimExit(s.lp);
+      const claim = s.vault.connect(s.lp).redeem(shares, s.lp, s.lp);
       await expect(claim).to.changeTokenBalance(ethers, s.token, s.lp, value);
       await expect(claim)
         .to.emit(s.vault, "LpExitClaimed")
@@ -198,14 +207,25 @@ describe("LiquidityVault requests (positions open)", function () {
       expect(await s.vault.heldAssets()).to.equal(0n);
     });
 
-    it("a second redemption executed during the hold adds to the held exit and restarts its hold", async function () {
+    it("a second redemption cannot be requested while the held exit is unclaimed (LpExitUnclaimed), during its hold or after; once claimed it can", async function () {
       const { s, shares, exit } = await heldExit();
-      await s.vault.connect(s.lp).requestRedeem(shares, 0n, 0n);
+      await expect(s.vault.connect(s.lp).requestRedeemWithLimit(shares, s.lp.address, s.lp.address, 0n, 0n))
+        .to.be.revertedWithCustomError(s.vault, "LpExitUnclaimed")
+        .withArgs(s.lp.address);
+      await networkHelpers.time.increaseTo(exit.claimableAt);
+      await expect(s.vault.connect(s.lp).requestRedeem(shares, s.lp, s.lp))
+        .to.be.revertedWithCustomError(s.vault, "LpExitUnclaimed")
+        .withArgs(s.lp.address);
+      const held = await s.vault.lpExit(s.lp);
+      expect([held.shares, held.assets, held.claimableAt]).to.deep.equal([exit.shares, exit.assets, exit.claimableAt]);
+      await pushRounds(s);
+      await s.vault.connect(s.lp).redeem(shares, s.lp, s.lp);
+      await s.vault.connect(s.lp).requestRedeemWithLimit(shares, s.lp.address, s.lp.address, 0n, 0n);
       const { assets } = await executeLpRequest(s, s.lp);
-      const both = await s.vault.lpExit(s.lp);
-      expect([both.shares, both.assets]).to.deep.equal([2n * shares, exit.assets + assets]);
-      expect(both.claimableAt).to.equal(BigInt(await networkHelpers.time.latest()) + HOLD);
-      expect(await s.vault.heldAssets()).to.equal(both.assets);
+      const next = await s.vault.lpExit(s.lp);
+      expect([next.shares, next.assets]).to.deep.equal([shares, assets]);
+      expect(next.claimableAt).to.equal(BigInt(await networkHelpers.time.latest()) + HOLD);
+      expect(await s.vault.heldAssets()).to.equal(assets);
     });
 
     it("a held exit is one word: a redemption of more than 2^112 shares is refused at execution (SafeCast) and can be split", async function () {
@@ -219,7 +239,7 @@ describe("LiquidityVault requests (positions open)", function () {
       await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, 3_000n * s.unit);
       const shares: bigint = await s.vault.balanceOf(s.dave);
       expect(shares).to.be.greaterThan(2n ** 112n);
-      await s.vault.connect(s.dave).requestRedeem(shares, 0n, 0n);
+      await s.vault.connect(s.dave).requestRedeemWithLimit(shares, s.dave.address, s.dave.address, 0n, 0n);
       const { notBefore } = await s.vault.lpRequest(s.dave);
       await networkHelpers.time.increaseTo(notBefore);
       await expect(s.vault.connect(s.keeper).executeRequest(s.dave, await pushRounds(s)))
@@ -227,23 +247,26 @@ describe("LiquidityVault requests (positions open)", function () {
         .withArgs(112, shares);
       await networkHelpers.time.increaseTo((await s.vault.lpRequest(s.dave)).expiresAt + 1n);
       await s.vault.cancelRequest(s.dave);
-      await s.vault.connect(s.dave).requestRedeem(2n ** 112n - 1n, 0n, 0n);
+      await s.vault.connect(s.dave).requestRedeemWithLimit(2n ** 112n - 1n, s.dave.address, s.dave.address, 0n, 0n);
       const { assets } = await executeLpRequest(s, s.dave);
       expect((await s.vault.lpExit(s.dave)).shares).to.equal(2n ** 112n - 1n);
       expect(assets).to.be.greaterThan(5_000_000_000n * s.unit);
     });
 
-    it("claimExit refuses the zero receiver (ZeroReceiver), a caller with nothing held (NoLpExit), and another account's exit is not the caller's to claim", async function () {
+    it("redeem refuses the zero receiver (the token's ERC20InvalidReceiver), a controller with nothing held (NoLpExit), and another account's exit is not the caller's to claim (NotControllerOrOperator)", async function () {
       const { s, exit } = await heldExit();
       await networkHelpers.time.increaseTo(exit.claimableAt);
       await pushRounds(s);
-      await expect(s.vault.connect(s.lp).claimExit(ethers.ZeroAddress)).to.be.revertedWithCustomError(
-        s.vault,
-        "ZeroReceiver",
+      await expect(s.vault.connect(s.lp).redeem(exit.shares, ethers.ZeroAddress, s.lp)).to.be.revertedWithCustomError(
+        s.token,
+        "ERC20InvalidReceiver",
       );
-      await expect(s.vault.connect(s.bob).claimExit(s.bob))
+      await expect(s.vault.connect(s.bob).redeem(exit.shares, s.bob, s.bob))
         .to.be.revertedWithCustomError(s.vault, "NoLpExit")
         .withArgs(s.bob.address);
+      await expect(s.vault.connect(s.bob).redeem(exit.shares, s.bob, s.lp))
+        .to.be.revertedWithCustomError(s.vault, "NotControllerOrOperator")
+        .withArgs(s.lp.address, s.bob.address);
       expect((await s.vault.lpExit(s.lp)).shares, "nothing changed").to.equal(exit.shares);
     });
   });
@@ -252,7 +275,7 @@ describe("LiquidityVault requests (positions open)", function () {
     it("a deposit executed after the mark rose (the long lost) buys at the higher current mark", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
       const assets = 10_000n * s.unit;
-      await s.vault.connect(s.bob).requestDeposit(assets, 0n, 0n);
+      await s.vault.connect(s.bob).requestDepositWithLimit(assets, s.bob.address, s.bob.address, 0n, 0n);
       await networkHelpers.time.increase(DELAY);
       const rounds = await pushRounds(s); // the first round: $3,000
       const atRound = await s.vault.totalAssets();
@@ -269,7 +292,7 @@ describe("LiquidityVault requests (positions open)", function () {
     it("a deposit whose round marked higher than now buys at the round's mark", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
       const assets = 10_000n * s.unit;
-      await s.vault.connect(s.bob).requestDeposit(assets, 0n, 0n);
+      await s.vault.connect(s.bob).requestDepositWithLimit(assets, s.bob.address, s.bob.address, 0n, 0n);
       await networkHelpers.time.increase(DELAY);
       await s.ethFeed.updateAnswer(feedPrice(2_900)); // the first round: the pool marked 1,000 higher
       const rounds = [await s.ethFeed.latestRound(), 0n];
@@ -285,7 +308,7 @@ describe("LiquidityVault requests (positions open)", function () {
     it("a redemption executed after the mark fell (the long gained) gets the lower current mark", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
       const shares = 5_000n * s.unit * OFFSET;
-      await s.vault.connect(s.lp).requestRedeem(shares, 0n, 0n);
+      await s.vault.connect(s.lp).requestRedeemWithLimit(shares, s.lp.address, s.lp.address, 0n, 0n);
       await networkHelpers.time.increase(DELAY);
       const rounds = await pushRounds(s);
       const atRound = await s.vault.totalAssets();
@@ -302,7 +325,7 @@ describe("LiquidityVault requests (positions open)", function () {
     it("a redemption whose round marked lower than now gets the round's mark", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
       const shares = 5_000n * s.unit * OFFSET;
-      await s.vault.connect(s.lp).requestRedeem(shares, 0n, 0n);
+      await s.vault.connect(s.lp).requestRedeemWithLimit(shares, s.lp.address, s.lp.address, 0n, 0n);
       await networkHelpers.time.increase(DELAY);
       await s.ethFeed.updateAnswer(feedPrice(3_100));
       const rounds = [await s.ethFeed.latestRound(), 0n];
@@ -318,7 +341,7 @@ describe("LiquidityVault requests (positions open)", function () {
   describe("rounds", function () {
     it("reverts with the oracle's RoundTooEarly for a round before notBefore, and NotFirstRound for a later one than the first", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
-      await s.vault.connect(s.bob).requestDeposit(s.unit, 0n, 0n);
+      await s.vault.connect(s.bob).requestDepositWithLimit(s.unit, s.bob.address, s.bob.address, 0n, 0n);
       const { notBefore } = await s.vault.lpRequest(s.bob);
       const early = await s.ethFeed.latestRound();
       const [, , , earlyAt] = await s.ethFeed.getRoundData(early);
@@ -337,7 +360,7 @@ describe("LiquidityVault requests (positions open)", function () {
 
     it("reverts with RoundCount when the array's length is not the number of markets", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
-      await s.vault.connect(s.bob).requestDeposit(s.unit, 0n, 0n);
+      await s.vault.connect(s.bob).requestDepositWithLimit(s.unit, s.bob.address, s.bob.address, 0n, 0n);
       await networkHelpers.time.increase(DELAY);
       const rounds = await pushRounds(s);
       await expect(s.vault.connect(s.keeper).executeRequest(s.bob, [rounds[0]]))
@@ -351,9 +374,9 @@ describe("LiquidityVault requests (positions open)", function () {
     it("a settled market needs no round: it is marked at its settlement price", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
       await s.engine.settleMarket(ETH, 0n); // at the oracle's current price, $3,000; Alice's long stays open
-      expect(await s.vault.maxRedeem(s.lp)).to.equal(0n); // positions remain: requests only
+      expect(await s.vault.maxRedeem(s.lp)).to.equal(0n); // nothing held: maxRedeem is the claimable exit only
       const shares = 1_000n * s.unit * OFFSET;
-      await s.vault.connect(s.lp).requestRedeem(shares, 0n, 0n);
+      await s.vault.connect(s.lp).requestRedeemWithLimit(shares, s.lp.address, s.lp.address, 0n, 0n);
       await networkHelpers.time.increase(DELAY);
       const total = await s.vault.totalAssets();
       const assets = assetsForRedeem(shares, await s.vault.totalSupply(), total);
@@ -367,23 +390,21 @@ describe("LiquidityVault requests (positions open)", function () {
   describe("request state", function () {
     it("reverts with ZeroAmount on a request of nothing", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
-      await expect(s.vault.connect(s.bob).requestDeposit(0n, 0n, 0n)).to.be.revertedWithCustomError(
-        s.vault,
-        "ZeroAmount",
-      );
-      await expect(s.vault.connect(s.lp).requestRedeem(0n, 0n, 0n)).to.be.revertedWithCustomError(
-        s.vault,
-        "ZeroAmount",
-      );
+      await expect(
+        s.vault.connect(s.bob).requestDepositWithLimit(0n, s.bob.address, s.bob.address, 0n, 0n),
+      ).to.be.revertedWithCustomError(s.vault, "ZeroAmount");
+      await expect(
+        s.vault.connect(s.lp).requestRedeemWithLimit(0n, s.lp.address, s.lp.address, 0n, 0n),
+      ).to.be.revertedWithCustomError(s.vault, "ZeroAmount");
     });
 
     it("reverts with LpRequestPending on a second request of either kind", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
-      await s.vault.connect(s.lp).requestDeposit(s.unit, 0n, 0n);
-      await expect(s.vault.connect(s.lp).requestDeposit(s.unit, 0n, 0n))
+      await s.vault.connect(s.lp).requestDepositWithLimit(s.unit, s.lp.address, s.lp.address, 0n, 0n);
+      await expect(s.vault.connect(s.lp).requestDepositWithLimit(s.unit, s.lp.address, s.lp.address, 0n, 0n))
         .to.be.revertedWithCustomError(s.vault, "LpRequestPending")
         .withArgs(s.lp.address);
-      await expect(s.vault.connect(s.lp).requestRedeem(OFFSET, 0n, 0n))
+      await expect(s.vault.connect(s.lp).requestRedeemWithLimit(OFFSET, s.lp.address, s.lp.address, 0n, 0n))
         .to.be.revertedWithCustomError(s.vault, "LpRequestPending")
         .withArgs(s.lp.address);
     });
@@ -402,7 +423,7 @@ describe("LiquidityVault requests (positions open)", function () {
       const s = await networkHelpers.loadFixture(withPosition);
       const assets = 12_345n * s.unit + 6n;
       const before = await s.token.balanceOf(s.bob);
-      await s.vault.connect(s.bob).requestDeposit(assets, 0n, 0n);
+      await s.vault.connect(s.bob).requestDepositWithLimit(assets, s.bob.address, s.bob.address, 0n, 0n);
       const { expiresAt } = await s.vault.lpRequest(s.bob);
       await networkHelpers.time.increase(DELAY);
       const rounds = await pushRounds(s);
@@ -423,7 +444,7 @@ describe("LiquidityVault requests (positions open)", function () {
 
     it("executeRequest_reverts_when_caller_is_not_an_executor: the owner and third parties get NotExecutor; the wired orders contract decides", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
-      await s.vault.connect(s.bob).requestDeposit(s.unit, 0n, 0n);
+      await s.vault.connect(s.bob).requestDepositWithLimit(s.unit, s.bob.address, s.bob.address, 0n, 0n);
       await networkHelpers.time.increase(DELAY);
       const rounds = await pushRounds(s);
       for (const who of [s.bob, s.carol, s.admin]) {
@@ -439,8 +460,8 @@ describe("LiquidityVault requests (positions open)", function () {
 
     it("cancelRequest_reverts_at_exactly_expiry: an executor may still execute at expiresAt; cancelling needs a later block", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
-      await s.vault.connect(s.bob).requestDeposit(s.unit, 0n, 0n);
-      await s.vault.connect(s.carol).requestDeposit(s.unit, 0n, 0n);
+      await s.vault.connect(s.bob).requestDepositWithLimit(s.unit, s.bob.address, s.bob.address, 0n, 0n);
+      await s.vault.connect(s.carol).requestDepositWithLimit(s.unit, s.carol.address, s.carol.address, 0n, 0n);
       const bob = await s.vault.lpRequest(s.bob);
       await networkHelpers.time.increase(DELAY);
       const rounds = await pushRounds(s);
@@ -459,7 +480,7 @@ describe("LiquidityVault requests (positions open)", function () {
       const s = await networkHelpers.loadFixture(withPosition);
       const owned = await s.vault.balanceOf(s.lp);
       const shares = 777n * OFFSET + 3n;
-      await s.vault.connect(s.lp).requestRedeem(shares, 0n, 0n);
+      await s.vault.connect(s.lp).requestRedeemWithLimit(shares, s.lp.address, s.lp.address, 0n, 0n);
       const { expiresAt } = await s.vault.lpRequest(s.lp);
       await expect(s.vault.cancelRequest(s.lp))
         .to.be.revertedWithCustomError(s.vault, "LpRequestNotExpired")
@@ -476,13 +497,12 @@ describe("LiquidityVault requests (positions open)", function () {
   describe("pause", function () {
     it("a paused engine refuses requestDeposit and a deposit's execution with DepositsPaused, but not redemptions", async function () {
       const s = await networkHelpers.loadFixture(withPosition);
-      await s.vault.connect(s.bob).requestDeposit(s.unit, 0n, 0n);
+      await s.vault.connect(s.bob).requestDepositWithLimit(s.unit, s.bob.address, s.bob.address, 0n, 0n);
       await s.engine.pause();
-      await expect(s.vault.connect(s.carol).requestDeposit(s.unit, 0n, 0n)).to.be.revertedWithCustomError(
-        s.vault,
-        "DepositsPaused",
-      );
-      await s.vault.connect(s.lp).requestRedeem(1_000n * s.unit * OFFSET, 0n, 0n);
+      await expect(
+        s.vault.connect(s.carol).requestDepositWithLimit(s.unit, s.carol.address, s.carol.address, 0n, 0n),
+      ).to.be.revertedWithCustomError(s.vault, "DepositsPaused");
+      await s.vault.connect(s.lp).requestRedeemWithLimit(1_000n * s.unit * OFFSET, s.lp.address, s.lp.address, 0n, 0n);
       await networkHelpers.time.increase(DELAY);
       const rounds = await pushRounds(s);
       await expect(s.vault.connect(s.keeper).executeRequest(s.bob, rounds)).to.be.revertedWithCustomError(
@@ -492,11 +512,11 @@ describe("LiquidityVault requests (positions open)", function () {
       await expect(s.vault.connect(s.keeper).executeRequest(s.lp, rounds)).to.emit(s.vault, "LpRequestExecuted");
       // The deposit's escrow stays pending; it executes once unpaused (still at its first round).
       await s.engine.unpause();
-      await expect(s.vault.connect(s.keeper).executeRequest(s.bob, rounds)).to.emit(s.vault, "Deposit");
+      await expect(s.vault.connect(s.keeper).executeRequest(s.bob, rounds)).to.emit(s.vault, "LpRequestExecuted");
     });
   });
 
-  it("escrow accounting: the vault's tokens are the pending deposit escrows and the held exits' assets, its own shares the pending and held redemptions", async function () {
+  it("escrow accounting: the vault's tokens are the pending deposit escrows and the held exits' assets, its own shares the pending and held redemptions and the executed deposits not yet claimed", async function () {
     const s = await networkHelpers.loadFixture(withPosition);
     const u = s.unit;
     // Carol and Dave hold shares too: deposited before any position.
@@ -509,23 +529,29 @@ describe("LiquidityVault requests (positions open)", function () {
         else assets += r.amount;
       }
       // Beside them: the held exits' assets and shares.
-      let [held, heldShares] = [0n, 0n];
+      let [held, heldShares, claimable] = [0n, 0n, 0n];
       for (const who of [s.lp, s.bob, s.carol, s.dave]) {
         const x = await s.vault.lpExit(who);
         [held, heldShares] = [held + x.assets, heldShares + x.shares];
+        claimable += (await s.vault.lpDeposit(who)).shares;
       }
       expect(await s.vault.heldAssets()).to.equal(held);
       expect(await s.token.balanceOf(s.vault)).to.equal(assets + held);
-      expect(await s.vault.balanceOf(s.vault)).to.equal(shares + heldShares);
+      expect(await s.vault.balanceOf(s.vault)).to.equal(shares + heldShares + claimable);
       return [assets, shares];
     };
-    await s.vault.connect(s.bob).requestDeposit(1_000n * u, 0n, 0n);
-    await s.vault.connect(s.carol).requestDeposit(2_000n * u + 1n, 0n, 0n);
-    await s.vault.connect(s.lp).requestRedeem(3_000n * u * OFFSET, 0n, 0n);
+    await s.vault.connect(s.bob).requestDepositWithLimit(1_000n * u, s.bob.address, s.bob.address, 0n, 0n);
+    await s.vault.connect(s.carol).requestDepositWithLimit(2_000n * u + 1n, s.carol.address, s.carol.address, 0n, 0n);
+    await s.vault.connect(s.lp).requestRedeemWithLimit(3_000n * u * OFFSET, s.lp.address, s.lp.address, 0n, 0n);
     expect(await check()).to.deep.equal([3_000n * u + 1n, 3_000n * u * OFFSET]);
-    await executeLpRequest(s, s.bob);
+    const { shares: bobClaimable } = await executeLpRequest(s, s.bob);
     expect(await check()).to.deep.equal([2_000n * u + 1n, 3_000n * u * OFFSET]);
-    await s.vault.connect(s.bob).requestRedeem(await s.vault.balanceOf(s.bob), 0n, 0n);
+    expect(await s.vault.balanceOf(s.vault)).to.equal(3_000n * u * OFFSET + bobClaimable);
+    await s.vault.connect(s.bob)["deposit(uint256,address)"](1_000n * u, s.bob);
+    expect(await check()).to.deep.equal([2_000n * u + 1n, 3_000n * u * OFFSET]);
+    await s.vault
+      .connect(s.bob)
+      .requestRedeemWithLimit(await s.vault.balanceOf(s.bob), s.bob.address, s.bob.address, 0n, 0n);
     const bobShares = (await s.vault.lpRequest(s.bob)).amount;
     expect(await check()).to.deep.equal([2_000n * u + 1n, 3_000n * u * OFFSET + bobShares]);
     await executeLpRequest(s, s.lp);
