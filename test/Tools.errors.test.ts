@@ -257,11 +257,11 @@ describe("Tools refuse bad input with one line, a non-zero exit and nothing sent
     expect(r.out[0]).to.match(
       /Unavailable while an oracle refuses a price: the price feed is stale: its last round is from .* UTC \(1 h 1 min ago\), older than its heartbeat of 1 h$/,
     );
-    // The vault allows nothing (maxWithdraw and maxDeposit are 0, no revert) while it cannot mark the pool:
-    // the tools name why before sending anything.
-    const withdraw = await expectRefusal(() => run(lpWithdraw, { amount: "1" }, s, s.lp), "ERC4626ExceededMaxWithdraw");
+    // A withdrawal of an amount is a redemption request for the shares it is worth at the current mark: while the
+    // vault cannot mark the pool the tool names why before sending anything.
+    const withdraw = await expectRefusal(() => run(lpWithdraw, { amount: "1" }, s, s.lp), "LpUnpriced");
     expect(withdraw).to.match(
-      /^error: nothing can be withdrawn while the vault cannot mark the pool \(StalePrice: the price feed is stale: its last round is from .* UTC \(1 h 1 min ago\), older than its heartbeat of 1 h\)/,
+      /^error: nothing can be converted to shares while the vault cannot mark the pool \(StalePrice: the price feed is stale: its last round is from .* UTC \(1 h 1 min ago\), older than its heartbeat of 1 h\)/,
     );
     // A deposit is taken by request while positions are open: it needs no mark until it executes, after
     // the next round.
