@@ -243,10 +243,13 @@ contract LiquidityVault is ILiquidityVault, ERC7540Operators, ERC4626 {
         return Math.min(x.assets, _toAssets(x.shares, total, Math.Rounding.Floor));
     }
 
-    /// @notice The held redemption's shares once its hold is over (what `redeem` can claim).
+    /// @notice The held redemption's shares once its hold is over (what `redeem` can claim); zero while the pool
+    /// cannot be marked (the claim values the shares, so it would revert). Never reverts.
     function maxRedeem(address controller) public view override(ERC4626, IERC4626) returns (uint256) {
         LpExit memory x = _exits[controller];
-        return block.timestamp >= x.claimableAt ? x.shares : 0;
+        if (block.timestamp < x.claimableAt) return 0;
+        (bool marked, ) = _mark();
+        return marked ? x.shares : 0;
     }
 
     /// @notice Claims `assets` of the caller's executed deposits (ERC-7540's `deposit` with the caller as
@@ -397,6 +400,7 @@ contract LiquidityVault is ILiquidityVault, ERC7540Operators, ERC4626 {
         uint256 paid
     ) internal {
         if (shares == 0) revert ZeroAmount();
+        if (receiver == address(0)) revert ZeroReceiver();
         if (shares == x.shares) delete _exits[controller];
         else _exits[controller] = LpExit(x.shares - uint112(shares), x.assets - uint96(held), x.claimableAt);
         heldAssets -= held;

@@ -244,16 +244,16 @@ describe("Operations on a localhost deployment", function () {
     expect(deposited.amount).to.equal("1000500000");
     const executed = await ok(s, s.deployer, lpExecute, { account: s.lp.address });
     await ok(s, s.lp, lpClaim, {});
-    expect((await s.vault.balanceOf(s.lp.address)) - shares).to.equal(BigInt(executed.shares));
+    expect((await s.vault.balanceOf(s.lp.address)) - shares).to.equal(BigInt(executed.shares as string));
     // A withdrawal of 400 by request: executed, held for the hour, claimed for at most 400 (the shares that 400
     // converts to, rounded down).
     const requested = await ok(s, s.lp, lpWithdraw, { amount: "400" });
     await ok(s, s.deployer, lpExecute, { account: s.lp.address });
     await networkHelpers.time.increase(Number(await s.vault.EXIT_HOLD()));
     const claimed = await ok(s, s.lp, lpClaim, {});
-    const paid = BigInt(claimed.paid);
+    const paid = BigInt(claimed.paid as string);
     expect(paid <= 400n * s.unit && paid >= 400n * s.unit - 1n, `paid ${paid}`).to.equal(true);
-    const fees = BigInt(deposited.executionFee) + BigInt(requested.executionFee);
+    const fees = BigInt(deposited.executionFee as string) + BigInt(requested.executionFee as string);
     expect(before - (await s.collateral.balanceOf(s.lp.address))).to.equal(1_000_500_000n + fees - paid);
 
     const feed = await ethers.deployContract("MockV3Aggregator", [8, feedPrice(150n)]);

@@ -8,7 +8,7 @@ import { executeLpRequest, lpDeposit, pushRounds } from "./helpers/lp.js";
  * left claimable, `maxWithdraw`/`maxRedeem` what a held redemption offers once its hold is over; none reverts.
  */
 describe("LiquidityVault limits", function () {
-  it("maxDeposit, maxMint, maxWithdraw and maxRedeem do not revert while a market with positions has a stale price: the claimable deposit is offered, maxWithdraw is zero until the pool can be marked", async function () {
+  it("maxDeposit, maxMint, maxWithdraw and maxRedeem do not revert while a market with positions has a stale price: the claimable deposit is offered, maxWithdraw and maxRedeem are zero until the pool can be marked", async function () {
     const s = await networkHelpers.loadFixture(fundedNoFunding6);
     await s.orders.connect(s.alice).openPosition(ETH, WAD, 400n * s.unit);
     // The LP's redemption executed and held; then a deposit executed and left claimable.
@@ -23,8 +23,8 @@ describe("LiquidityVault limits", function () {
     expect(await s.vault.maxDeposit(s.lp)).to.equal(s.unit);
     expect(await s.vault.maxMint(s.lp)).to.equal(shares);
     expect(await s.vault.maxWithdraw(s.lp), "the pool cannot be marked").to.equal(0n);
-    // maxRedeem is the exit's claimable shares (ERC-7540); their claim itself needs the mark.
-    expect(await s.vault.maxRedeem(s.lp)).to.equal(redeemed);
+    // The exit's claim values its shares, so it waits for the mark: maxRedeem offers nothing meanwhile.
+    expect(await s.vault.maxRedeem(s.lp), "the pool cannot be marked").to.equal(0n);
     await expect(s.vault.connect(s.lp).redeem(redeemed, s.lp, s.lp)).to.be.revertedWithCustomError(
       s.ethOracle,
       "StalePrice",
@@ -36,6 +36,7 @@ describe("LiquidityVault limits", function () {
     // A fresh round: the pool can be marked again, and maxWithdraw offers the held assets (nothing moved).
     await pushRounds(s);
     expect(await s.vault.totalAssets()).to.be.greaterThan(0n);
+    expect(await s.vault.maxRedeem(s.lp)).to.equal(redeemed);
     expect(await s.vault.maxWithdraw(s.lp)).to.equal(held);
     await s.vault.connect(s.lp).withdraw(held, s.lp, s.lp);
     expect(await s.vault.maxWithdraw(s.lp)).to.equal(0n);

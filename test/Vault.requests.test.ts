@@ -253,13 +253,13 @@ describe("LiquidityVault requests (positions open)", function () {
       expect(assets).to.be.greaterThan(5_000_000_000n * s.unit);
     });
 
-    it("redeem refuses the zero receiver (the token's ERC20InvalidReceiver), a controller with nothing held (NoLpExit), and another account's exit is not the caller's to claim (NotControllerOrOperator)", async function () {
+    it("redeem refuses the zero receiver (ZeroReceiver), a controller with nothing held (NoLpExit), and another account's exit is not the caller's to claim (NotControllerOrOperator)", async function () {
       const { s, exit } = await heldExit();
       await networkHelpers.time.increaseTo(exit.claimableAt);
       await pushRounds(s);
       await expect(s.vault.connect(s.lp).redeem(exit.shares, ethers.ZeroAddress, s.lp)).to.be.revertedWithCustomError(
-        s.token,
-        "ERC20InvalidReceiver",
+        s.vault,
+        "ZeroReceiver",
       );
       await expect(s.vault.connect(s.bob).redeem(exit.shares, s.bob, s.bob))
         .to.be.revertedWithCustomError(s.vault, "NoLpExit")

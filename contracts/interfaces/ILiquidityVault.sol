@@ -97,6 +97,8 @@ interface ILiquidityVault is IERC4626, IERC7540Operator, IERC7540Deposit, IERC75
     error DepositsPaused();
     error ZeroAmount();
     error ZeroController();
+    /// @notice A claim would pay the zero address.
+    error ZeroReceiver();
     error TransferAmountMismatch(uint256 expected, uint256 received);
     error NoLpExit(address controller);
     error LpExitNotClaimable(address controller, uint256 claimableAt);
