@@ -135,8 +135,7 @@ contract BackstopModule is IBackstopModule, ERC7540Operators, ERC4626, AccessCon
         return _storedAssets + vested;
     }
 
-    /// @inheritdoc IERC7540Redeem
-    /// @dev See IBackstopModule.requestRedeem: a top-up adds to the request and restarts its clock.
+    /// @inheritdoc IBackstopModule
     function requestRedeem(uint256 shares, address controller, address owner) external returns (uint256) {
         if (shares == 0) revert ZeroAmount();
         if (controller == address(0)) revert ZeroController();
@@ -162,8 +161,8 @@ contract BackstopModule is IBackstopModule, ERC7540Operators, ERC4626, AccessCon
         return REQUEST_ID;
     }
 
-    /// @inheritdoc IERC7540Redeem
-    /// @dev The request's shares while its cooldown runs; 0 from the window's opening on.
+    /// @notice ERC-7540: the shares of `controller`'s request (id 0) while its cooldown runs; 0 from the
+    /// window's opening on, for a controller without a request and for any other id.
     function pendingRedeemRequest(uint256 requestId, address controller) external view returns (uint256) {
         Cooldown memory cd = cooldowns[controller];
         if (requestId != REQUEST_ID || cd.shares == 0) return 0;
@@ -171,9 +170,10 @@ contract BackstopModule is IBackstopModule, ERC7540Operators, ERC4626, AccessCon
         return block.timestamp < windowStart ? cd.shares : 0;
     }
 
-    /// @inheritdoc IERC7540Redeem
-    /// @dev The request's shares inside its window (both ends included), whatever the cover-window limits
-    /// let leave now (`maxRedeem`); 0 before and after it.
+    /// @notice ERC-7540: the shares of `controller`'s request (id 0) inside its window (both ends included),
+    /// whatever the cover-window limits let leave now (`maxRedeem`); 0 before and after it, and for any
+    /// other id. A lapsed request is neither pending nor claimable: its shares wait in custody until
+    /// `cancelRedeemRequest` or a new request.
     function claimableRedeemRequest(uint256 requestId, address controller) external view returns (uint256) {
         if (requestId != REQUEST_ID) return 0;
         Cooldown memory cd = cooldowns[controller];
