@@ -12,21 +12,26 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
+import {ERC7540Operators} from "./base/ERC7540Operators.sol";
 import {IBackstopModule} from "./interfaces/IBackstopModule.sol";
+import {IERC7540Redeem} from "./interfaces/IERC7540.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
 import {MathLib} from "./libraries/MathLib.sol";
 
 /// @title BackstopModule
-/// @notice Stakers' capital, first to cover a bankrupt position's shortfall. ERC-4626 over the collateral
-/// token; its value is its own stored accounting (a donation moves nothing) plus income streamed in
-/// linearly (so staking just before income arrives earns only its time-weighted part).
-/// @dev Leaving takes `cooldown`, which fixes the shares, their value and the window (the leaving rules in
-/// force then) at the request; after the cooldown the shares may leave during the window for the lesser
-/// of that value and their value then. Covers are limited over every interval of `coverWindow` (a rolling
-/// limit, IBackstopModule), and while covers lie within the last `coverWindow`, exits leave the remaining
-/// capacity behind. Income vests by epochs of `incomePeriod`: what is notified during one epoch vests
-/// linearly over the next, whatever the number of notifications.
-contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
+/// @notice Stakers' capital, first to cover a bankrupt position's shortfall. ERC-4626 deposits over the
+/// collateral token, ERC-7540 asynchronous redeems; its value is its own stored accounting (a donation
+/// moves nothing) plus income streamed in linearly (so staking just before income arrives earns only its
+/// time-weighted part).
+/// @dev Leaving is an ERC-7540 redeem request whose fulfilment is the clock: `requestRedeem` moves the
+/// shares into the module's custody (still in the supply, so they keep bearing covers) and fixes their
+/// value and the window (the leaving rules in force then); the request is pending during the cooldown and
+/// claimable during the window, where the shares may leave for the lesser of that value and their value
+/// then. Where this differs from the standard is listed in IBackstopModule. Covers are limited over every
+/// interval of `coverWindow` (a rolling limit, IBackstopModule), and while covers lie within the last
+/// `coverWindow`, exits leave the remaining capacity behind. Income vests by epochs of `incomePeriod`:
+/// what is notified during one epoch vests linearly over the next, whatever the number of notifications.
+contract BackstopModule is IBackstopModule, ERC7540Operators, ERC4626, AccessControl {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
     using MathLib for uint256;
@@ -68,7 +73,10 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     /// @inheritdoc IBackstopModule
     address public immutable engine;
 
-    // One slot that cooldown, unstake and cover each read once: the parameters (durations fit uint32,
+    /// @dev Every request of a controller is one aggregated request (ERC-7540's fungible requests).
+    uint256 private constant REQUEST_ID = 0;
+
+    // One slot that a request, a claim and a cover each read once: the parameters (durations fit uint32,
     // ConstantsLib bounds them to days) and the leaving rules' version.
     /// @inheritdoc IBackstopModule
     uint32 public cooldownPeriod = 7 days;
@@ -100,7 +108,8 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     uint64 public recoveryShare = 0.5e18;
 
     mapping(uint16 version => LeaveRules) private _pastRules;
-    mapping(address account => Cooldown) public cooldowns;
+    /// @inheritdoc IBackstopModule
+    mapping(address controller => Cooldown) public cooldowns;
 
     constructor(
         IERC20Metadata asset_,
@@ -127,99 +136,148 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     }
 
     /// @inheritdoc IBackstopModule
-    function cooldown(uint256 shares) external {
+    function requestRedeem(uint256 shares, address controller, address owner) external returns (uint256) {
         if (shares == 0) revert ZeroAmount();
-        uint256 balance = balanceOf(msg.sender);
+        if (controller == address(0)) revert ZeroController();
+        if (msg.sender != owner && !isOperator[owner][msg.sender]) _spendAllowance(owner, msg.sender, shares);
+        uint256 balance = balanceOf(owner);
         if (shares > balance) revert InsufficientShares(shares, balance);
+        Cooldown memory cd = cooldowns[controller];
+        // A top-up restarts the controller's clock: only they (or their operator) may choose that.
+        if (cd.shares != 0) _checkOperator(controller);
         uint256 value = _convertToAssets(shares, Math.Rounding.Floor);
-        cooldowns[msg.sender] = Cooldown(
+        uint256 total = cd.shares + shares;
+        uint256 totalValue = cd.value + value;
+        cooldowns[controller] = Cooldown(
             block.timestamp.toUint32(),
             rulesVersion,
-            shares.toUint112(),
-            value.toUint96()
+            total.toUint112(),
+            totalValue.toUint96()
         );
+        _transfer(owner, address(this), shares);
         uint256 windowStart = block.timestamp + cooldownPeriod;
-        emit CooldownStarted(msg.sender, shares, value, windowStart, windowStart + unstakeWindow);
+        emit RedeemRequest(controller, owner, REQUEST_ID, msg.sender, shares);
+        emit CooldownStarted(controller, total, totalValue, windowStart, windowStart + unstakeWindow);
+        return REQUEST_ID;
     }
 
-    /// @notice Shares `owner` may redeem now: their cooled-down shares inside their window, else zero;
+    /// @notice ERC-7540: the shares of `controller`'s request (id 0) while its cooldown runs; 0 from the
+    /// window's opening on, for a controller without a request and for any other id.
+    function pendingRedeemRequest(uint256 requestId, address controller) external view returns (uint256) {
+        Cooldown memory cd = cooldowns[controller];
+        if (requestId != REQUEST_ID || cd.shares == 0) return 0;
+        (uint256 windowStart, ) = _windowOf(cd);
+        return block.timestamp < windowStart ? cd.shares : 0;
+    }
+
+    /// @notice ERC-7540: the shares of `controller`'s request (id 0) inside its window (both ends included),
+    /// whatever the cover-window limits let leave now (`maxRedeem`); 0 before and after it, and for any
+    /// other id. A lapsed request is neither pending nor claimable: its shares wait in custody until
+    /// `cancelRedeemRequest` or a new request.
+    function claimableRedeemRequest(uint256 requestId, address controller) external view returns (uint256) {
+        if (requestId != REQUEST_ID) return 0;
+        Cooldown memory cd = cooldowns[controller];
+        return _inWindow(cd) ? cd.shares : 0;
+    }
+
+    /// @inheritdoc IBackstopModule
+    function cancelRedeemRequest(uint256 requestId, address controller) external {
+        if (requestId != REQUEST_ID) revert UnknownRequestId(requestId);
+        _checkOperator(controller);
+        uint256 shares = cooldowns[controller].shares;
+        if (shares == 0) revert NoCooldown(controller);
+        delete cooldowns[controller];
+        _transfer(address(this), controller, shares);
+        emit CancelRedeemRequest(controller, REQUEST_ID, msg.sender);
+        emit CancelRedeemClaim(controller, controller, REQUEST_ID, msg.sender, shares);
+    }
+
+    /// @inheritdoc IBackstopModule
+    function pendingCancelRedeemRequest(uint256, address) external pure returns (bool) {
+        return false;
+    }
+
+    /// @inheritdoc IBackstopModule
+    function claimableCancelRedeemRequest(uint256, address) external pure returns (uint256) {
+        return 0;
+    }
+
+    /// @notice Shares `controller` may claim now: their request's shares inside its window, else zero;
     /// while covers lie within the last `coverWindow`, no more than leaves the remaining capacity behind;
     /// zero if they would pay nothing.
-    function maxRedeem(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
-        Cooldown memory cd = cooldowns[owner];
+    function maxRedeem(address controller) public view override(ERC4626, IERC4626) returns (uint256) {
+        Cooldown memory cd = cooldowns[controller];
         if (!_inWindow(cd)) return 0;
-        uint256 shares = Math.min(cd.shares, balanceOf(owner));
+        uint256 shares = cd.shares;
         uint256 available = _exitCapacity();
         if (available != type(uint256).max) shares = shares.min(_convertToShares(available, Math.Rounding.Floor));
         return _assetsOut(cd, shares) == 0 ? 0 : shares;
     }
 
-    /// @notice Assets `owner` may withdraw now: the lesser of the cooled shares' value now and the
-    /// cooldown's value, inside their window (else zero); while covers lie within the last `coverWindow`, no
+    /// @notice Assets `controller` may claim now: the lesser of the requested shares' value now and the
+    /// request's value, inside its window (else zero); while covers lie within the last `coverWindow`, no
     /// more than leaves the remaining capacity plus the floor behind.
-    function maxWithdraw(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
-        Cooldown memory cd = cooldowns[owner];
+    function maxWithdraw(address controller) public view override(ERC4626, IERC4626) returns (uint256) {
+        Cooldown memory cd = cooldowns[controller];
         if (!_inWindow(cd)) return 0;
         return _assetsOut(cd, cd.shares).min(_exitCapacity());
     }
 
-    /// @notice What `redeem(shares, _, msg.sender)` pays in this transaction (window and limits aside).
-    /// @dev A preview cannot know the owner: it quotes for the caller as owner, exactly what the caller's
-    /// own redeem pays (never more). For another owner use `previewRedeemFor`; an operator redeeming for
-    /// an owner can receive less than this quote. Without a cooldown it quotes the current price.
-    function previewRedeem(uint256 shares) public view override(ERC4626, IERC4626) returns (uint256) {
-        return previewRedeemFor(_msgSender(), shares);
+    /// @notice Reverts (`AsyncRedeem`): ERC-7540 forbids the synchronous preview of an asynchronous redeem.
+    /// Quotes: `previewRedeemFor(controller, shares)`.
+    function previewRedeem(uint256) public pure override(ERC4626, IERC4626) returns (uint256) {
+        revert AsyncRedeem();
     }
 
-    /// @notice The shares `withdraw(assets, _, msg.sender)` burns in this transaction (window and limits
-    /// aside).
-    /// @dev Quotes for the caller as owner, exactly what the caller's own withdraw burns (never fewer);
-    /// for another owner use `previewWithdrawFor`. Without a cooldown (or one worth nothing, which cannot
-    /// withdraw) it quotes the current price.
-    function previewWithdraw(uint256 assets) public view override(ERC4626, IERC4626) returns (uint256) {
-        return previewWithdrawFor(_msgSender(), assets);
+    /// @notice Reverts (`AsyncRedeem`), as `previewRedeem`. Quotes: `previewWithdrawFor(controller, assets)`.
+    function previewWithdraw(uint256) public pure override(ERC4626, IERC4626) returns (uint256) {
+        revert AsyncRedeem();
     }
 
     /// @inheritdoc IBackstopModule
-    function previewRedeemFor(address owner, uint256 shares) public view returns (uint256) {
-        Cooldown memory cd = cooldowns[owner];
+    function previewRedeemFor(address controller, uint256 shares) public view returns (uint256) {
+        Cooldown memory cd = cooldowns[controller];
         if (cd.shares == 0) return _convertToAssets(shares, Math.Rounding.Floor);
         return _assetsOut(cd, shares);
     }
 
     /// @inheritdoc IBackstopModule
-    function previewWithdrawFor(address owner, uint256 assets) public view returns (uint256) {
-        Cooldown memory cd = cooldowns[owner];
+    function previewWithdrawFor(address controller, uint256 assets) public view returns (uint256) {
+        Cooldown memory cd = cooldowns[controller];
         if (cd.value == 0) return _convertToShares(assets, Math.Rounding.Ceil);
         return _sharesIn(cd, assets);
     }
 
-    /// @notice Redeems cooled-down shares inside the unstake window; refuses a redeem that would pay 0.
+    /// @notice Claims `shares` of `controller`'s request inside its window, paying `receiver`; refuses a
+    /// claim that would pay 0. The caller is the controller or its operator.
     function redeem(
         uint256 shares,
         address receiver,
-        address owner
+        address controller
     ) public override(ERC4626, IERC4626) returns (uint256 assets) {
-        Cooldown memory cd = _checkWindow(owner);
+        _checkOperator(controller);
+        Cooldown memory cd = _checkWindow(controller);
         if (shares == 0) revert ZeroAmount();
         if (shares > cd.shares) revert ExceedsCooldownShares(shares, cd.shares);
         assets = _assetsOut(cd, shares);
         if (assets == 0) revert ExitPaysNothing(shares);
-        _leave(_msgSender(), receiver, owner, assets, shares, cd);
+        _leave(receiver, controller, assets, shares, cd);
     }
 
-    /// @notice Withdraws `assets` by burning cooled-down shares inside the unstake window.
+    /// @notice Claims `assets` from `controller`'s request inside its window, burning its shares from
+    /// custody, paying `receiver`. The caller is the controller or its operator.
     function withdraw(
         uint256 assets,
         address receiver,
-        address owner
+        address controller
     ) public override(ERC4626, IERC4626) returns (uint256 shares) {
-        Cooldown memory cd = _checkWindow(owner);
+        _checkOperator(controller);
+        Cooldown memory cd = _checkWindow(controller);
         if (assets == 0) revert ZeroAmount();
         uint256 maxAssets = _assetsOut(cd, cd.shares);
         if (assets > maxAssets) revert ExceedsCooldownAssets(assets, maxAssets);
         shares = _sharesIn(cd, assets);
-        _leave(_msgSender(), receiver, owner, assets, shares, cd);
+        _leave(receiver, controller, assets, shares, cd);
     }
 
     // ================================================================ engine
@@ -355,8 +413,8 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
     }
 
     /// @inheritdoc IBackstopModule
-    function cooldownStatus(address account) external view returns (CooldownStatus memory s) {
-        Cooldown memory cd = cooldowns[account];
+    function cooldownStatus(address controller) external view returns (CooldownStatus memory s) {
+        Cooldown memory cd = cooldowns[controller];
         if (cd.start == 0) return s;
         s.start = cd.start;
         (s.windowStart, s.windowEnd) = _windowOf(cd);
@@ -403,8 +461,16 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         return (st.vestingAmount, st.vestingStart, st.vestingEnd, pendingNow, st.pendingStart);
     }
 
+    /// @notice ERC-165: this module's interface, AccessControl's, the ERC-7540 operator and asynchronous
+    /// redeem interfaces and ERC-7575; not ERC-7540's asynchronous deposit (deposits are synchronous) nor
+    /// ERC-7887's redeem cancellation (cancelling is synchronous, without its claim function).
     function supportsInterface(bytes4 interfaceId) public view override returns (bool) {
-        return interfaceId == type(IBackstopModule).interfaceId || super.supportsInterface(interfaceId);
+        return
+            interfaceId == type(IBackstopModule).interfaceId ||
+            interfaceId == type(IERC7540Redeem).interfaceId ||
+            interfaceId == OPERATOR_INTERFACE ||
+            interfaceId == ERC7575_INTERFACE ||
+            super.supportsInterface(interfaceId);
     }
 
     // ================================================================ internal
@@ -421,14 +487,8 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         emit Deposit(caller, receiver, assets, shares);
     }
 
-    function _leave(
-        address caller,
-        address receiver,
-        address owner,
-        uint256 assets,
-        uint256 shares,
-        Cooldown memory cd
-    ) internal {
+    /// @dev Pays `assets` to `receiver` for `shares` of `controller`'s request, burnt from custody.
+    function _leave(address receiver, address controller, uint256 assets, uint256 shares, Cooldown memory cd) internal {
         uint256 available = _exitCapacity();
         if (assets > available) revert ExitExceedsCoverReserve(assets, available);
         // A held exit stays in the rolling base until it leaves the interval, so that it lowers no capacity.
@@ -437,33 +497,20 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
             _history.heldExits.push(uint32(block.timestamp), uint224(held)); // timestamps fit until 2106
             emit ExitHeldInBase(assets, held);
         }
-        // What leaves is taken off the cooldown: its shares, and from its value exactly the assets paid.
+        // What leaves is taken off the request: its shares, and from its value exactly the assets paid.
         // Neither underflows: shares <= cd.shares and assets <= cd.value (redeem and withdraw check both).
-        // A cooldown whose shares have all left is over: deleted, whatever value the price left unpaid.
+        // A request whose shares have all left is over: deleted, whatever value the price left unpaid.
         if (shares == cd.shares) {
-            delete cooldowns[owner];
+            delete cooldowns[controller];
         } else {
             uint112 sharesLeft = cd.shares - uint112(shares);
-            cooldowns[owner] = Cooldown(cd.start, cd.rulesVersion, sharesLeft, cd.value - uint96(assets));
+            cooldowns[controller] = Cooldown(cd.start, cd.rulesVersion, sharesLeft, cd.value - uint96(assets));
         }
         _accrue();
         _storedAssets -= assets.toUint128();
-        super._withdraw(caller, receiver, owner, assets, shares);
-    }
-
-    /// @dev A transfer (or burn) that leaves an account with fewer shares than its cooldown shrinks the
-    /// cooldown to the balance, value pro rata: cooled shares cannot be moved out and still leave.
-    function _update(address from, address to, uint256 value) internal override {
-        super._update(from, to, value);
-        if (from == address(0)) return;
-        Cooldown memory cd = cooldowns[from];
-        uint256 balance = balanceOf(from);
-        if (cd.shares > balance) {
-            uint256 reducedValue = uint256(cd.value).mulDivDown(balance, cd.shares);
-            // Both shrink: balance < cd.shares and reducedValue <= cd.value.
-            cooldowns[from] = Cooldown(cd.start, cd.rulesVersion, uint112(balance), uint96(reducedValue));
-            emit CooldownReduced(from, balance, reducedValue);
-        }
+        _burn(address(this), shares); // the request's shares are in custody: shares <= cd.shares
+        IERC20(asset()).safeTransfer(receiver, assets);
+        emit Withdraw(msg.sender, receiver, controller, assets, shares);
     }
 
     /// @dev What `shares` of the cooldown pay: the lesser of their value now and their part of the
@@ -525,9 +572,9 @@ contract BackstopModule is IBackstopModule, ERC4626, AccessControl {
         windowEnd = windowStart + length;
     }
 
-    function _checkWindow(address owner) internal view returns (Cooldown memory cd) {
-        cd = cooldowns[owner];
-        if (cd.shares == 0) revert NoCooldown(owner);
+    function _checkWindow(address controller) internal view returns (Cooldown memory cd) {
+        cd = cooldowns[controller];
+        if (cd.shares == 0) revert NoCooldown(controller);
         (uint256 windowStart, uint256 windowEnd) = _windowOf(cd);
         if (block.timestamp < windowStart || block.timestamp > windowEnd) {
             revert OutsideUnstakeWindow(block.timestamp, windowStart, windowEnd);

@@ -324,7 +324,10 @@ async function main() {
   report.backstopStake = await gasOf(s.backstop.connect(staker).deposit(10_000n * u, staker.address), "backstopStake");
   await tick(s, 600);
   const shares = await s.backstop.balanceOf(staker.address);
-  report.backstopCooldown = await gasOf(s.backstop.connect(staker).cooldown(shares), "backstopCooldown");
+  report.backstopCooldown = await gasOf(
+    s.backstop.connect(staker).requestRedeem(shares, staker.address, staker.address),
+    "backstopCooldown",
+  );
   await networkHelpers.time.increase(7 * 86_400 + 3_600);
   report.backstopUnstake = await gasOf(
     s.backstop.connect(staker).redeem(shares, staker.address, staker.address),

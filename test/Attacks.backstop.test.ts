@@ -39,7 +39,7 @@ for (const decimals of [6, 18]) {
       await s.orders.connect(s.bob).openPosition(ETH, -10n * WAD, tokens(10_000n));
       await s.orders.connect(s.alice).openPosition(ETH, 10n * WAD, tokens(3_000n));
       const shares: bigint = await s.backstop.balanceOf(s.staker);
-      const start = await blockTime(await s.backstop.connect(s.staker).cooldown(shares));
+      const start = await blockTime(await s.backstop.connect(s.staker).requestRedeem(shares, s.staker, s.staker));
       await setPrice(s.ethFeed, usd(2_650n));
       return { ...s, shares, start };
     }
@@ -80,31 +80,44 @@ for (const decimals of [6, 18]) {
         expect(await s.backstop.maxWithdraw(s.staker)).to.equal(0n);
       });
 
-      it("defence: moving cooled shares to another account shrinks the cooldown; the receiver has none", async function () {
+      it("defence: cooling shares sit in the module's custody: they bear the cover while they cannot leave, and cannot be moved to a fresh address", async function () {
         const s = await networkHelpers.loadFixture(shortfallPending);
-        const moved = (s.shares * 2n) / 5n;
-        const left = s.shares - moved;
-        const value = (tokens(5_000n) * left) / s.shares;
-        await expect(s.backstop.connect(s.staker).transfer(s.dave, moved))
-          .to.emit(s.backstop, "CooldownReduced")
-          .withArgs(s.staker.address, left, value);
-        const cd = await s.backstop.cooldowns(s.staker);
-        expect([cd.shares, cd.value]).to.deep.equal([left, value]);
-        // Moving them back does not restore the cooldown.
-        await s.backstop.connect(s.dave).transfer(s.staker, moved);
-        expect((await s.backstop.cooldowns(s.staker)).shares).to.equal(left);
-        // The cover lands on everyone's stake, cooled or not.
+        const supply: bigint = await s.backstop.totalSupply();
+        // The request took the staker's shares into the module: still in the supply, no longer the staker's.
+        expect(await s.backstop.balanceOf(s.staker)).to.equal(0n);
+        expect(await s.backstop.balanceOf(s.backstop)).to.equal(s.shares);
+        // So they cannot be moved to a fresh address, and the fresh address has no claim on the request.
+        await expect(s.backstop.connect(s.staker).transfer(s.dave, s.shares))
+          .to.be.revertedWithCustomError(s.backstop, "ERC20InsufficientBalance")
+          .withArgs(s.staker.address, 0n, s.shares);
+        await expect(s.backstop.connect(s.dave).redeem(1n, s.dave, s.staker))
+          .to.be.revertedWithCustomError(s.backstop, "NotControllerOrOperator")
+          .withArgs(s.staker.address, s.dave.address);
+        await expect(s.backstop.connect(s.dave).cancelRedeemRequest(0n, s.staker))
+          .to.be.revertedWithCustomError(s.backstop, "NotControllerOrOperator")
+          .withArgs(s.staker.address, s.dave.address);
+        // The cover lands on all 10,000 staked, the 5,000 in cooldown included (600 of bad debt).
         await s.engine.connect(s.keeper).liquidate(s.alice, ETH, s.keeper);
+        expect(await s.backstop.totalCovered()).to.equal(tokens(600n));
+        expect(await s.backstop.totalSupply(), "no share escaped the cover").to.equal(supply);
+        const worth = toAssets(s.shares, tokens(9_400n), supply);
+        expect(worth).to.be.lt(tokens(5_000n));
+        expect((await s.backstop.cooldownStatus(s.staker)).valueNow).to.equal(worth);
+        // Cancelling escapes nothing: the shares come back worth their part of what is left.
+        const snapshot = await networkHelpers.takeSnapshot();
+        await s.backstop.connect(s.staker).cancelRedeemRequest(0n, s.staker);
+        expect(await s.backstop.convertToAssets(await s.backstop.balanceOf(s.staker))).to.equal(worth);
+        await snapshot.restore();
+        // In the window the staker leaves with the value after the cover; the fresh address has nothing.
         await networkHelpers.time.increaseTo(s.start + COOLDOWN);
         expect(await s.backstop.maxRedeem(s.dave)).to.equal(0n);
-        expect(await s.backstop.maxRedeem(s.staker)).to.equal(left);
-        await expect(s.backstop.connect(s.staker).redeem(left + 1n, s.staker, s.staker))
-          .to.be.revertedWithCustomError(s.backstop, "ExceedsCooldownShares")
-          .withArgs(left + 1n, left);
-        await s.backstop.connect(s.staker).transfer(s.dave, 1n);
-        await expect(s.backstop.connect(s.dave).redeem(1n, s.dave, s.dave))
-          .to.be.revertedWithCustomError(s.backstop, "NoCooldown")
-          .withArgs(s.dave.address);
+        expect(await s.backstop.maxWithdraw(s.staker)).to.equal(worth);
+        await expect(s.backstop.connect(s.staker).redeem(s.shares, s.staker, s.staker)).to.changeTokenBalance(
+          ethers,
+          s.token,
+          s.staker,
+          worth,
+        );
       });
     });
 

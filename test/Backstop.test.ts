@@ -15,13 +15,13 @@ for (const decimals of [6, 18]) {
     const tokens = (n: bigint) => n * unit;
     const fresh = () => standaloneBackstop(decimals);
 
-    /** Alice and Bob each stake 1,000 tokens; Alice starts a cooldown for all her shares. */
+    /** Alice and Bob each stake 1,000 tokens; Alice requests the redemption of all her shares. */
     async function twoStakersAliceCooling() {
       const b = await standaloneBackstop(decimals);
       await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
       await b.backstop.connect(b.bob).deposit(tokens(1_000n), b.bob);
       const shares: bigint = await b.backstop.balanceOf(b.alice);
-      const start = await blockTime(await b.backstop.connect(b.alice).cooldown(shares));
+      const start = await blockTime(await b.backstop.connect(b.alice).requestRedeem(shares, b.alice, b.alice));
       return { ...b, shares, start, windowStart: start + COOLDOWN, windowEnd: start + COOLDOWN + WINDOW };
     }
 
@@ -72,16 +72,28 @@ for (const decimals of [6, 18]) {
       });
     });
 
-    describe("cooldown", function () {
-      it("cooldown fixes shares and value and emits CooldownStarted with the window", async function () {
+    describe("requestRedeem (the cooldown)", function () {
+      it("requestRedeem moves the shares into custody, fixes shares and value, emits RedeemRequest and CooldownStarted with the window, returns request 0", async function () {
         const b = await networkHelpers.loadFixture(fresh);
         await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
-        const half = (await b.backstop.balanceOf(b.alice)) / 2n;
+        const all: bigint = await b.backstop.balanceOf(b.alice);
+        const half = all / 2n;
+        expect(await b.backstop.connect(b.alice).requestRedeem.staticCall(half, b.alice, b.alice)).to.equal(0n);
         const latest = BigInt(await networkHelpers.time.latest());
         await networkHelpers.time.setNextBlockTimestamp(latest + 10n);
-        await expect(b.backstop.connect(b.alice).cooldown(half))
+        const tx = b.backstop.connect(b.alice).requestRedeem(half, b.alice, b.alice);
+        await expect(tx)
+          .to.emit(b.backstop, "RedeemRequest")
+          .withArgs(b.alice.address, b.alice.address, 0n, b.alice.address, half);
+        await expect(tx)
           .to.emit(b.backstop, "CooldownStarted")
           .withArgs(b.alice.address, half, tokens(500n), latest + 10n + COOLDOWN, latest + 10n + COOLDOWN + WINDOW);
+        await expect(tx)
+          .to.emit(b.backstop, "Transfer")
+          .withArgs(b.alice.address, await b.backstop.getAddress(), half);
+        expect(await b.backstop.balanceOf(b.alice), "the requested shares left the wallet").to.equal(all - half);
+        expect(await b.backstop.balanceOf(b.backstop), "into the module's custody").to.equal(half);
+        expect(await b.backstop.totalSupply(), "still in the supply").to.equal(all);
         const s = await b.backstop.cooldownStatus(b.alice);
         expect([s.start, s.windowStart, s.windowEnd, s.shares, s.valueAtRequest, s.valueNow, s.inWindow]).to.deep.equal(
           [
@@ -96,14 +108,21 @@ for (const decimals of [6, 18]) {
         );
       });
 
-      it("cooldown reverts with ZeroAmount for zero shares and InsufficientShares above the balance", async function () {
+      it("requestRedeem reverts with ZeroAmount for zero shares, ZeroController for the zero controller and InsufficientShares above the balance", async function () {
         const b = await networkHelpers.loadFixture(fresh);
         await b.backstop.connect(b.alice).deposit(tokens(1n), b.alice);
         const balance: bigint = await b.backstop.balanceOf(b.alice);
-        await expect(b.backstop.connect(b.alice).cooldown(0n)).to.be.revertedWithCustomError(b.backstop, "ZeroAmount");
-        await expect(b.backstop.connect(b.alice).cooldown(balance + 1n))
+        await expect(b.backstop.connect(b.alice).requestRedeem(0n, b.alice, b.alice)).to.be.revertedWithCustomError(
+          b.backstop,
+          "ZeroAmount",
+        );
+        await expect(
+          b.backstop.connect(b.alice).requestRedeem(balance, ethers.ZeroAddress, b.alice),
+        ).to.be.revertedWithCustomError(b.backstop, "ZeroController");
+        await expect(b.backstop.connect(b.alice).requestRedeem(balance + 1n, b.alice, b.alice))
           .to.be.revertedWithCustomError(b.backstop, "InsufficientShares")
           .withArgs(balance + 1n, balance);
+        expect(await b.backstop.balanceOf(b.alice), "nothing moved").to.equal(balance);
       });
 
       it("cooldownStatus of an account without a cooldown is all zero", async function () {
@@ -183,7 +202,7 @@ for (const decimals of [6, 18]) {
         await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
         const supply: bigint = await b.backstop.totalSupply();
         const half = (await b.backstop.balanceOf(b.alice)) / 2n;
-        const start = await blockTime(await b.backstop.connect(b.alice).cooldown(half));
+        const start = await blockTime(await b.backstop.connect(b.alice).requestRedeem(half, b.alice, b.alice));
         const value = toAssets(half, tokens(1_000n), supply);
         expect((await b.backstop.cooldowns(b.alice)).value).to.equal(value);
         await networkHelpers.time.setNextBlockTimestamp(start + COOLDOWN);
@@ -209,7 +228,7 @@ for (const decimals of [6, 18]) {
         const b = await networkHelpers.loadFixture(fresh);
         await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
         const supply: bigint = await b.backstop.totalSupply();
-        const start = await blockTime(await b.backstop.connect(b.alice).cooldown(1n));
+        const start = await blockTime(await b.backstop.connect(b.alice).requestRedeem(1n, b.alice, b.alice));
         expect(toAssets(1n, tokens(1_000n), supply)).to.equal(0n);
         expect((await b.backstop.cooldowns(b.alice)).value).to.equal(0n);
         await networkHelpers.time.setNextBlockTimestamp(start + COOLDOWN);
@@ -217,7 +236,8 @@ for (const decimals of [6, 18]) {
           .to.be.revertedWithCustomError(b.backstop, "ExceedsCooldownAssets")
           .withArgs(1n, 0n);
         expect(await b.backstop.maxWithdraw(b.alice)).to.equal(0n);
-        expect(await b.backstop.balanceOf(b.alice)).to.equal(supply);
+        expect(await b.backstop.balanceOf(b.backstop), "the share stays in custody").to.equal(1n);
+        expect(await b.backstop.totalSupply()).to.equal(supply);
       });
 
       it("redeem and withdraw of zero revert with ZeroAmount inside the window", async function () {
@@ -274,7 +294,8 @@ for (const decimals of [6, 18]) {
         await expect(b.backstop.connect(b.alice).withdraw(assets, b.alice, b.alice))
           .to.emit(b.backstop, "Withdraw")
           .withArgs(b.alice.address, b.alice.address, b.alice.address, assets, sharesAtNow);
-        expect(await b.backstop.balanceOf(b.alice)).to.equal(b.shares - sharesAtNow);
+        expect((await b.backstop.cooldowns(b.alice)).shares).to.equal(b.shares - sharesAtNow);
+        expect(await b.backstop.balanceOf(b.backstop), "burnt from custody").to.equal(b.shares - sharesAtNow);
       });
 
       it("income during the cooldown does not raise what the leaver gets (redeem pays the value at request)", async function () {
@@ -561,7 +582,7 @@ for (const decimals of [6, 18]) {
         const bobShares: bigint = await b.backstop.balanceOf(b.bob);
         const latest = BigInt(await networkHelpers.time.latest());
         await networkHelpers.time.setNextBlockTimestamp(latest + 1n);
-        await expect(b.backstop.connect(b.bob).cooldown(bobShares))
+        await expect(b.backstop.connect(b.bob).requestRedeem(bobShares, b.bob, b.bob))
           .to.emit(b.backstop, "CooldownStarted")
           .withArgs(b.bob.address, bobShares, tokens(1_000n), latest + 1n + 30n * DAY, latest + 1n + 31n * DAY);
         expect((await b.backstop.cooldowns(b.bob)).rulesVersion).to.equal(1n);
@@ -606,34 +627,43 @@ for (const decimals of [6, 18]) {
         const free = b.backstop.connect(b.alice).redeem(rest, b.alice, b.alice);
         await expect(free).to.emit(b.backstop, "Withdraw");
         await expect(free).not.to.emit(b.backstop, "ExitHeldInBase");
-        expect(await b.backstop.balanceOf(b.alice), "all of the cooldown has left").to.equal(0n);
+        expect(await b.backstop.balanceOf(b.backstop), "all of the request has left custody").to.equal(0n);
       });
     });
 
     describe("previews", function () {
-      it("previewRedeem and previewWithdraw quote for the caller as owner; previewRedeemFor/previewWithdrawFor for any owner", async function () {
+      it("previewRedeem and previewWithdraw revert with AsyncRedeem; previewRedeemFor/previewWithdrawFor quote a controller's claim, which its operator receives", async function () {
         const b = await networkHelpers.loadFixture(twoStakersAliceCooling);
         await addIncome(b, tokens(200n));
         await networkHelpers.time.increaseTo(b.windowStart + 2n);
         const half = b.shares / 2n;
-        // Income raised the price since the request: Alice's exit pays the value at request.
+        await expect(b.backstop.connect(b.alice).previewRedeem(half)).to.be.revertedWithCustomError(
+          b.backstop,
+          "AsyncRedeem",
+        );
+        await expect(b.backstop.connect(b.alice).previewWithdraw(1n)).to.be.revertedWithCustomError(
+          b.backstop,
+          "AsyncRedeem",
+        );
+        // Income raised the price since the request: Alice's claim pays the value at request.
         const atRequest = (tokens(1_000n) * half) / b.shares;
-        expect(await b.backstop.connect(b.alice).previewRedeem(half)).to.equal(atRequest);
         expect(await b.backstop.previewRedeemFor(b.alice, half)).to.equal(atRequest);
         const atNow: bigint = await b.backstop.convertToAssets(half);
         expect(atNow).to.be.gt(atRequest);
-        expect(await b.backstop.connect(b.carol).previewRedeem(half), "no cooldown: the current price").to.equal(atNow);
+        expect(await b.backstop.previewRedeemFor(b.carol, half), "no request: the current price").to.equal(atNow);
         const assets = tokens(300n);
         const burns = (assets * b.shares + tokens(1_000n) - 1n) / tokens(1_000n);
-        expect(await b.backstop.connect(b.alice).previewWithdraw(assets)).to.equal(burns);
         expect(await b.backstop.previewWithdrawFor(b.alice, assets)).to.equal(burns);
         const supply: bigint = await b.backstop.totalSupply();
         const ta: bigint = await b.backstop.totalAssets();
-        expect(await b.backstop.previewWithdrawFor(b.carol, assets), "no cooldown: the current price").to.equal(
+        expect(await b.backstop.previewWithdrawFor(b.carol, assets), "no request: the current price").to.equal(
           toShares(assets, ta, supply, true),
         );
-        // An operator approved by Alice gets what Alice's own preview says, not the operator's.
-        await b.backstop.connect(b.alice).approve(b.carol, ethers.MaxUint256);
+        // An operator of Alice's claims what Alice's quote says, paid to whom the operator names.
+        await expect(b.backstop.connect(b.carol).withdraw(assets, b.carol, b.alice))
+          .to.be.revertedWithCustomError(b.backstop, "NotControllerOrOperator")
+          .withArgs(b.alice.address, b.carol.address);
+        await b.backstop.connect(b.alice).setOperator(b.carol, true);
         await expect(b.backstop.connect(b.carol).withdraw(assets, b.carol, b.alice))
           .to.emit(b.backstop, "Withdraw")
           .withArgs(b.carol.address, b.carol.address, b.alice.address, assets, burns);
@@ -642,7 +672,7 @@ for (const decimals of [6, 18]) {
       it("redeem of shares worth nothing reverts with ExitPaysNothing and burns nothing", async function () {
         const b = await networkHelpers.loadFixture(fresh);
         await b.backstop.connect(b.alice).deposit(tokens(1_000n), b.alice);
-        const start = await blockTime(await b.backstop.connect(b.alice).cooldown(1n));
+        const start = await blockTime(await b.backstop.connect(b.alice).requestRedeem(1n, b.alice, b.alice));
         await networkHelpers.time.setNextBlockTimestamp(start + COOLDOWN);
         await expect(b.backstop.connect(b.alice).redeem(1n, b.alice, b.alice))
           .to.be.revertedWithCustomError(b.backstop, "ExitPaysNothing")

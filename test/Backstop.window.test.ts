@@ -52,7 +52,9 @@ for (const decimals of [6, 18]) {
       await s.backstop.connect(s.staker).deposit(tokens(leaverStake), s.staker);
       await s.backstop.connect(s.carol).deposit(tokens(otherStake), s.carol);
       const leaverShares: bigint = await s.backstop.balanceOf(s.staker);
-      const cooldownStart = await blockTime(await s.backstop.connect(s.staker).cooldown(leaverShares));
+      const cooldownStart = await blockTime(
+        await s.backstop.connect(s.staker).requestRedeem(leaverShares, s.staker, s.staker),
+      );
       await networkHelpers.time.increaseTo(cooldownStart + COOLDOWN);
       await setPrice(s.ethFeed, usd(3_000n));
       for (const t of traders) await s.orders.connect(t).openPosition(ETH, 50n * WAD, tokens(15_000n));
@@ -224,7 +226,7 @@ describe("Backstop cooldown lever: attack (c)", function () {
     await s.backstop.connect(s.staker).deposit(tokens(10_000n), s.staker);
     await s.backstop.connect(s.carol).deposit(tokens(10_000n), s.carol);
     const shares: bigint = await s.backstop.balanceOf(s.staker);
-    const start = await blockTime(await s.backstop.connect(s.staker).cooldown(shares));
+    const start = await blockTime(await s.backstop.connect(s.staker).requestRedeem(shares, s.staker, s.staker));
     return { ...s, shares, start };
   }
 
@@ -249,7 +251,7 @@ describe("Backstop cooldown lever: attack (c)", function () {
     );
     // A cooldown started after the change runs on the new rule.
     const carolShares: bigint = await s.backstop.balanceOf(s.carol);
-    const carolStart = await blockTime(await s.backstop.connect(s.carol).cooldown(carolShares));
+    const carolStart = await blockTime(await s.backstop.connect(s.carol).requestRedeem(carolShares, s.carol, s.carol));
     expect((await s.backstop.cooldownStatus(s.carol)).windowStart).to.equal(carolStart + 30n * DAY);
   });
 

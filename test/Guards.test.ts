@@ -57,9 +57,13 @@ describe("guards", function () {
           f.type === "function" ? [(f as unknown as { selector: string }).selector] : [],
         ),
       );
-    // ILiquidityVault is IERC4626 plus engine(), which IBackstopModule declares as well.
+    // ILiquidityVault is IERC4626 plus engine(), which IBackstopModule declares as well. IERC7540Redeem's
+    // functions are inherited too, except requestRedeem, which IBackstopModule declares again (with the
+    // project's rules), so that it counts.
     const inherited = await selectors("ILiquidityVault");
     inherited.delete(ethers.id("engine()").slice(0, 10));
+    for (const selector of await selectors("IERC7540Redeem")) inherited.add(selector);
+    inherited.delete(ethers.id("requestRedeem(uint256,address,address)").slice(0, 10));
     let id = 0n;
     for (const selector of await selectors("IBackstopModule")) if (!inherited.has(selector)) id ^= BigInt(selector);
     expect(await s.backstop.supportsInterface(ethers.toBeHex(id, 4)), "IBackstopModule").to.equal(true);

@@ -126,7 +126,7 @@ describe("levers behind the timelock", function () {
   it("lever_cooldownPeriod: a staker in their window unstakes before a longer cooldown takes effect", async function () {
     const s = await networkHelpers.loadFixture(governed);
     const shares = await s.backstop.balanceOf(s.staker);
-    await s.backstop.connect(s.staker).cooldown(shares);
+    await s.backstop.connect(s.staker).requestRedeem(shares, s.staker, s.staker);
     await s.wait(7n * 86_400n);
     const execute = await s.schedule(s.backstop, "setParameters", [
       30n * 86_400n,
@@ -152,7 +152,7 @@ describe("levers behind the timelock", function () {
     const s = await networkHelpers.loadFixture(governed);
     await s.backstop.connect(s.carol).deposit(1_000n * s.unit, s.carol);
     const shares = await s.backstop.balanceOf(s.carol);
-    await s.backstop.connect(s.carol).cooldown(shares);
+    await s.backstop.connect(s.carol).requestRedeem(shares, s.carol, s.carol);
     const start = (await s.backstop.cooldownStatus(s.carol)).start;
     const args = [30n * 86_400n, 2n * 86_400n, (WAD / 10n) * 3n, 0n, 7n * 86_400n];
     const execute = await s.schedule(s.backstop, "setParameters", args);

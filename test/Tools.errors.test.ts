@@ -15,7 +15,7 @@ import { Keeper } from "../scripts/lib/keeper/loop.js";
 import { seed } from "../scripts/lib/tools/playground.js";
 import { lpDeposit, lpStatus, lpWithdraw } from "../scripts/lib/tools/lp.js";
 import { addMarket, pause, setParameter } from "../scripts/lib/tools/operator.js";
-import { cooldown, stake, stakerStatus, unstake } from "../scripts/lib/tools/staker.js";
+import { cancel, cooldown, stake, stakerStatus, unstake } from "../scripts/lib/tools/staker.js";
 import { BTC, connection, deployThroughIgnition, ethers, networkHelpers, openThroughBook } from "./helpers/ops.js";
 
 type System = Awaited<ReturnType<typeof deployThroughIgnition>>;
@@ -234,6 +234,10 @@ describe("Tools refuse bad input with one line, a non-zero exit and nothing sent
     expect(tooMany).to.equal(
       "error: --shares 100.5 shares is more than the 100 shares in cooldown [ExceedsCooldownShares]",
     );
+    // Cancelling returns the 100 shares at once; a second cancel has nothing to cancel.
+    const back = await run(cancel, { json: true }, s, s.staker);
+    expect(JSON.parse(back.out[0]).shares).to.equal((100n * 10n ** BigInt(s.backstopShareDecimals)).toString());
+    await expectRefusal(() => run(cancel, {}, s, s.staker), "NoCooldown");
   });
 
   it("with_json_a_failure_is_one_error_object_on_stderr", async function () {

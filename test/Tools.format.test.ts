@@ -48,7 +48,7 @@ describe("Tools: numbers, times and errors as people read them", function () {
       "the unstake window opens on 2026-12-08 14:34 UTC (in 6 d 23 h) and closes on 2026-12-10 14:34 UTC",
     );
     expect(render("OutsideUnstakeWindow(uint256,uint256,uint256)", [NOW, NOW - 200_000n, NOW - 3_600n])).to.equal(
-      "the unstake window closed on 2026-12-01 13:34 UTC (1 h ago): start a new cooldown",
+      "the unstake window closed on 2026-12-01 13:34 UTC (1 h ago): cancel the cooldown or start it again",
     );
     expect(
       render("ParameterOutOfBounds(bytes32,uint256,uint256,uint256)", [

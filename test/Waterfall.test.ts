@@ -111,7 +111,7 @@ for (const decimals of [6, 18]) {
 
     it("a backstop whose whole stake is in cooldown still covers", async function () {
       const s = await at(usd(2_650n), tokens(10_000n));
-      await s.backstop.connect(s.staker).cooldown(await s.backstop.balanceOf(s.staker));
+      await s.backstop.connect(s.staker).requestRedeem(await s.backstop.balanceOf(s.staker), s.staker, s.staker);
       const r = await checkedLiquidation(s, s.alice, ETH, { coverCap: tokens(3_000n), accounts: accountsOf(s) });
       expect([r.covered, r.socialized]).to.deep.equal([tokens(600n), 0n]);
     });

@@ -3,6 +3,8 @@ pragma solidity 0.8.34;
 
 import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 
+import {IERC7540Redeem} from "./IERC7540.sol";
+
 /// @title IBackstopModule
 /// @notice Stakers' capital that covers bankrupt positions' shortfall before any loss is socialized.
 /// An ERC-4626 vault over the collateral token whose value comes from its own stored accounting.
@@ -21,15 +23,34 @@ import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 /// Income vests by epochs of `incomePeriod` aligned to the Unix epoch: income notified during epoch k
 /// vests linearly over epoch k + 1, so the schedule depends on when income arrives, never on how often it
 /// is notified.
-interface IBackstopModule is IERC4626 {
-    /// @notice A staker's request to leave, fixed when it is made (one storage slot).
-    /// @param start When `cooldown` was called (uint32: fits until 2106).
+///
+/// Leaving is ERC-7540's asynchronous redeem (deposits stay synchronous ERC-4626), with the cooldown as the
+/// fulfilment: `requestRedeem` moves the shares into the module's custody (they stay in the supply, so
+/// they keep covering losses and nobody can move them to dodge a cover); the request is pending for
+/// `cooldownPeriod`, then claimable during `unstakeWindow` (both fixed at the request). Where the module
+/// departs from the standard, or adds to it:
+/// - the payout is not a price fixed at fulfilment: a claim pays the lesser of the shares' value at the
+///   request and their value at the claim, so a cover during the cooldown lowers it and income does not
+///   raise it;
+/// - claims are accepted only inside the window and under the cover-window limits (`maxRedeem`,
+///   `maxWithdraw`); after the window the request is neither pending nor claimable: its shares wait in
+///   custody until `cancelRedeemRequest` returns them (or a new request adds to them and restarts the clock);
+/// - a request that adds to a controller's request adds its shares and value and restarts the clock from
+///   now (nobody shortens a cooldown by topping it up), and only the controller or its operator may do it;
+/// - cancellation (ERC-7887's names) is synchronous: `cancelRedeemRequest` returns the shares at once, so
+///   there is never a pending or claimable cancellation and no claim function (ERC-7887's interface id is
+///   not claimed);
+/// - `previewRedeem` and `previewWithdraw` revert as ERC-7540 requires; `previewRedeemFor` and
+///   `previewWithdrawFor` quote a controller's claim.
+interface IBackstopModule is IERC4626, IERC7540Redeem {
+    /// @notice A controller's redeem request, fixed when it is made (one storage slot).
+    /// @param start When the request was made or last topped up (uint32: fits until 2106).
     /// @param rulesVersion The leaving rules (`cooldownPeriod`, `unstakeWindow`) in force at `start`: the
     /// window is computed from them, whatever the admin sets later.
-    /// @param shares Shares that may leave in the window (reduced if the staker transfers shares away).
-    /// @param value The most those shares can still take out: their value at the request, less what
-    /// partial exits already paid. uint96: a cooldown carries at most 2^96 - 1 units, about 7.9e10 tokens
-    /// at 18 decimals (7.9e22 at 6); `cooldown` of more reverts (SafeCast) and the staker cools down less.
+    /// @param shares Shares in custody for this request, which may leave in the window.
+    /// @param value The most those shares can still take out: their value at the request (summed over
+    /// top-ups), less what partial claims already paid. uint96: a request carries at most 2^96 - 1 units,
+    /// about 7.9e10 tokens at 18 decimals (7.9e22 at 6); a request of more reverts (SafeCast).
     struct Cooldown {
         uint32 start;
         uint16 rulesVersion;
@@ -75,14 +96,27 @@ interface IBackstopModule is IERC4626 {
         uint256 exitsHeldUntil;
     }
 
+    /// @notice `controller`'s request now holds `shares` worth at most `value`, claimable over
+    /// [windowStart, windowEnd]: the whole request after a top-up (ERC-7540's `RedeemRequest`, emitted
+    /// before it, carries the shares just added).
     event CooldownStarted(
-        address indexed account,
+        address indexed controller,
         uint256 shares,
         uint256 value,
         uint256 windowStart,
         uint256 windowEnd
     );
-    event CooldownReduced(address indexed account, uint256 shares, uint256 value);
+    /// @notice ERC-7887: `sender` cancelled `controller`'s redeem request.
+    event CancelRedeemRequest(address indexed controller, uint256 indexed requestId, address sender);
+    /// @notice ERC-7887: the cancelled request's `shares` went back to `receiver` (the controller) in the
+    /// same call.
+    event CancelRedeemClaim(
+        address indexed controller,
+        address indexed receiver,
+        uint256 indexed requestId,
+        address sender,
+        uint256 shares
+    );
     event Covered(uint256 requested, uint256 paid, uint256 assetsAfter);
     /// @notice A cover asked for more than the rolling limit left: it paid up to the limit (the engine
     /// socializes the rest). Over the interval (since, now], `used` is what covers took, this one included,
@@ -113,7 +147,14 @@ interface IBackstopModule is IERC4626 {
 
     error OnlyEngine(address caller);
     error ZeroAmount();
-    error NoCooldown(address account);
+    error NoCooldown(address controller);
+    /// @notice A redeem request named no controller.
+    error ZeroController();
+    /// @notice Only request 0 exists: every request of a controller is one aggregated request.
+    error UnknownRequestId(uint256 requestId);
+    /// @notice `previewRedeem` and `previewWithdraw` cannot quote an asynchronous redeem (ERC-7540); use
+    /// `previewRedeemFor` and `previewWithdrawFor`.
+    error AsyncRedeem();
     error OutsideUnstakeWindow(uint256 timestamp, uint256 windowStart, uint256 windowEnd);
     error ExceedsCooldownShares(uint256 shares, uint256 cooldownShares);
     error ExceedsCooldownAssets(uint256 assets, uint256 maxAssets);
@@ -132,12 +173,42 @@ interface IBackstopModule is IERC4626 {
     /// @notice `coveredBetween(from, to)` with `from` after `to`.
     error InvalidInterval(uint256 from, uint256 to);
 
-    /// @notice Starts (or restarts) the caller's cooldown for `shares`, fixing their value and the window
-    /// (`cooldownPeriod` and `unstakeWindow` as they are now) at this moment.
-    /// @dev The shares keep covering losses during the cooldown and the window; at withdrawal the staker
-    /// receives the lesser of the value fixed here and the value then. Reverts (SafeCast) if the value
-    /// exceeds 2^96 - 1 units or the shares 2^112 - 1.
-    function cooldown(uint256 shares) external;
+    /// @notice Requests the redemption of `shares` of `owner` for `controller`: the shares move into the
+    /// module's custody and the controller's cooldown starts, fixing their value and the window
+    /// (`cooldownPeriod` and `unstakeWindow` as they are now). Returns request id 0.
+    /// @dev The caller is `owner`, an operator of `owner`, or spends its ERC-20 allowance over `owner`'s
+    /// shares. If `controller` already has a request (pending, claimable or lapsed), the shares and their
+    /// value add to it and its clock restarts from now, under the rules in force now: topping up never
+    /// shortens a cooldown, and only the controller or its operator may do it (NotControllerOrOperator), so
+    /// that nobody restarts another's clock. The shares keep covering losses during the cooldown and the
+    /// window; a claim pays the lesser of the value fixed here and the value then. Emits `RedeemRequest`
+    /// and `CooldownStarted`. Reverts with ZeroAmount, ZeroController, InsufficientShares, and (SafeCast)
+    /// if the request's value would exceed 2^96 - 1 units or its shares 2^112 - 1.
+    function requestRedeem(
+        uint256 shares,
+        address controller,
+        address owner
+    ) external override returns (uint256 requestId);
+
+    /// @notice Cancels `controller`'s redeem request (id 0) and returns all its shares to the controller at
+    /// once, at any time: while cooling down, in the window or after it. The caller is the controller or its
+    /// operator.
+    /// @dev ERC-7887's cancellation, synchronous: the request goes straight to claimed, emitting
+    /// `CancelRedeemRequest` and `CancelRedeemClaim`. The shares bore covers all along, so cancelling escapes
+    /// nothing; requesting again starts a full cooldown. Reverts with UnknownRequestId for another id and
+    /// NoCooldown without a request.
+    function cancelRedeemRequest(uint256 requestId, address controller) external;
+
+    /// @notice ERC-7887: always false, cancellation being synchronous.
+    function pendingCancelRedeemRequest(uint256 requestId, address controller) external view returns (bool);
+
+    /// @notice ERC-7887: always 0, a cancellation's shares having gone back in the cancelling call.
+    function claimableCancelRedeemRequest(uint256 requestId, address controller) external view returns (uint256);
+
+    /// @notice `controller`'s request as stored: start, rules version, shares in custody, value left.
+    function cooldowns(
+        address controller
+    ) external view returns (uint32 start, uint16 rulesVersion, uint112 shares, uint96 value);
 
     /// @notice Pays up to `amount` of a shortfall to the engine. Only the engine may call it.
     /// @dev Pays at most what the rolling limit leaves over (now - coverWindow, now]. Emits
@@ -186,17 +257,19 @@ interface IBackstopModule is IERC4626 {
     /// @notice What covers paid in (from, to], exact to the second (a `to` in the future reads now).
     function coveredBetween(uint256 from, uint256 to) external view returns (uint256);
 
-    /// @notice What `redeem(shares, _, owner)` would pay in this transaction, ignoring the window and
-    /// the limits that `maxRedeem` reports: the lesser of the shares' value now and their part of the
-    /// cooldown's value (at the current price if `owner` has no cooldown).
-    function previewRedeemFor(address owner, uint256 shares) external view returns (uint256 assets);
+    /// @notice What claiming `shares` of `controller`'s request (`redeem(shares, _, controller)`) would pay
+    /// in this transaction, ignoring the window and the limits that `maxRedeem` reports: the lesser of the
+    /// shares' value now and their part of the request's value (at the current price without a request).
+    /// @dev The project's quote, whoever calls: `previewRedeem` reverts for an asynchronous redeem.
+    function previewRedeemFor(address controller, uint256 shares) external view returns (uint256 assets);
 
-    /// @notice The shares `withdraw(assets, _, owner)` would burn in this transaction, ignoring the
-    /// window and the limits that `maxWithdraw` reports (at the current price if `owner` has no cooldown).
-    function previewWithdrawFor(address owner, uint256 assets) external view returns (uint256 shares);
+    /// @notice The shares claiming `assets` from `controller`'s request (`withdraw(assets, _, controller)`)
+    /// would burn in this transaction, ignoring the window and the limits that `maxWithdraw` reports (at the
+    /// current price without a request, or with one worth nothing, which cannot withdraw).
+    function previewWithdrawFor(address controller, uint256 assets) external view returns (uint256 shares);
 
-    /// @notice The caller-independent state of `account`'s cooldown, with the window fixed at its request.
-    function cooldownStatus(address account) external view returns (CooldownStatus memory);
+    /// @notice The caller-independent state of `controller`'s request, with the window fixed at its start.
+    function cooldownStatus(address controller) external view returns (CooldownStatus memory);
 
     /// @notice Income booked but not yet in the share price (streaming now or pending its epoch's end).
     function incomeStreaming() external view returns (uint256);
@@ -222,6 +295,6 @@ interface IBackstopModule is IERC4626 {
     function incomePeriod() external view returns (uint32);
     /// @notice The rolling cover interval's length (24 hours by default).
     function coverWindow() external view returns (uint32);
-    /// @notice The version of the leaving rules in force; a cooldown requested now records it.
+    /// @notice The version of the leaving rules in force; a request made now records it.
     function rulesVersion() external view returns (uint16);
 }

@@ -18,6 +18,7 @@ const action =
 export const stake = action(staker.stake);
 export const cooldown = action(staker.cooldown);
 export const unstake = action(staker.unstake);
+export const cancel = action(staker.cancel);
 export const stakerStatus = action(staker.stakerStatus);
 export const lpDeposit = action(lp.lpDeposit);
 export const lpWithdraw = action(lp.lpWithdraw);

@@ -86,13 +86,16 @@ export const bulwarkTasks = [
     .addOption(text("amount", "Collateral to stake in tokens, e.g. 1000.5 (required)"))
     .setAction(() => import("./actions.js").then((m) => ({ default: m.stake })))
     .build(),
-  toolTask(["backstop", "cooldown"], "Start the cooldown for shares (default: all)")
-    .addOption(text("shares", "Shares to cool down, e.g. 1000.5 (default: all)"))
+  toolTask(["backstop", "cooldown"], "Request the redemption of shares: the cooldown starts (default: all)")
+    .addOption(text("shares", "Shares to cool down, e.g. 1000.5 (default: all; adds to a request and restarts it)"))
     .setAction(() => import("./actions.js").then((m) => ({ default: m.cooldown })))
     .build(),
   toolTask(["backstop", "unstake"], "Redeem shares in the unstake window (default: all cooled down)")
     .addOption(text("shares", "Shares to redeem, e.g. 1000.5 (default: all in cooldown)"))
     .setAction(() => import("./actions.js").then((m) => ({ default: m.unstake })))
+    .build(),
+  toolTask(["backstop", "cancel"], "Cancel the cooldown: its shares come back to the wallet at once")
+    .setAction(() => import("./actions.js").then((m) => ({ default: m.cancel })))
     .build(),
   toolTask(["backstop", "status"], "A staker's cooldown timeline, value, income streaming, coverage")
     .addOption(text("account", "Staker (default: the signer)"))

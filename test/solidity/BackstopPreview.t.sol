@@ -5,10 +5,11 @@ import {IBackstopModule} from "../../contracts/interfaces/IBackstopModule.sol";
 import {BaseTest} from "./utils/BaseTest.sol";
 import {vm} from "./utils/Vm.sol";
 
-/// @notice The backstop's exits for an owner inside their unstake window, fuzzed with income vesting and
-/// covers between the request and the exit (issue 10):
-/// - `previewRedeem` / `previewWithdraw`, called by the owner, quote exactly what the owner's redeem pays /
-///   withdraw burns in the same transaction (so never better), and `previewRedeemFor(owner)` agrees;
+/// @notice The backstop's claims for a controller inside their unstake window, fuzzed with income vesting
+/// and covers between the request and the claim (issue 10):
+/// - `previewRedeemFor` / `previewWithdrawFor` quote exactly what the controller's redeem pays / withdraw
+///   burns in the same transaction (so never better); `previewRedeem` / `previewWithdraw` revert
+///   (ERC-7540, Erc7540Backstop.t.sol);
 /// - an exit that would pay 0 is refused with `ExitPaysNothing` and changes nothing;
 /// - an exit takes off the cooldown's value exactly what it paid, and a cooldown never pays out more than
 ///   its value at the request;
@@ -36,7 +37,7 @@ contract BackstopPreviewTest is BaseTest {
         _fund(BOB, 10 ** 12 * UNIT);
     }
 
-    /// @dev Alice and Bob stake; income may be streaming; Alice cools down part of her shares; then income
+    /// @dev Alice and Bob stake; income may be streaming; Alice requests the redemption of part of her shares; then income
     /// arrives and a cover is paid during the cooldown (its window over before Alice's opens); Alice's
     /// window opens and time moves `delay` into it. Returns Alice's cooldown as requested.
     function _cooledInWindow(Setup memory s) private returns (IBackstopModule.Cooldown memory cd) {
@@ -47,7 +48,7 @@ contract BackstopPreviewTest is BaseTest {
         uint256 shares = (backstop.balanceOf(ALICE) * _bound(s.cooledBps, 1, 10_000)) / 10_000;
         if (shares == 0) shares = 1;
         vm.prank(ALICE);
-        backstop.cooldown(shares);
+        backstop.requestRedeem(shares, ALICE, ALICE);
         cd = _cooldown(ALICE);
         vm.warp(block.timestamp + 1 days);
         _income(_bound(s.incomeDuring, 0, 10 ** 7 * UNIT));
@@ -77,15 +78,16 @@ contract BackstopPreviewTest is BaseTest {
         (cd.start, cd.rulesVersion, cd.shares, cd.value) = backstop.cooldowns(who);
     }
 
-    function testFuzz_previewRedeem_is_exactly_what_the_owners_redeem_pays(Setup memory s, uint256 sharesBps) public {
+    function testFuzz_previewRedeemFor_is_exactly_what_the_controllers_redeem_pays(
+        Setup memory s,
+        uint256 sharesBps
+    ) public {
         IBackstopModule.Cooldown memory requested = _cooledInWindow(s);
         IBackstopModule.Cooldown memory cd = _cooldown(ALICE);
         uint256 shares = (uint256(cd.shares) * _bound(sharesBps, 1, 10_000)) / 10_000;
         if (shares == 0) shares = 1;
 
-        vm.prank(ALICE);
-        uint256 quoted = backstop.previewRedeem(shares);
-        _assertEq(backstop.previewRedeemFor(ALICE, shares), quoted, "previewRedeemFor(owner) = owner's preview");
+        uint256 quoted = backstop.previewRedeemFor(ALICE, shares);
         uint256 balanceBefore = token.balanceOf(ALICE);
         uint256 supplyBefore = backstop.totalSupply();
 
@@ -102,14 +104,15 @@ contract BackstopPreviewTest is BaseTest {
 
         vm.prank(ALICE);
         uint256 paid = backstop.redeem(shares, ALICE, ALICE);
-        _assertEq(paid, quoted, "redeem pays exactly the owner's previewRedeem");
+        _assertEq(paid, quoted, "redeem pays exactly the controller's previewRedeemFor");
         _assertEq(token.balanceOf(ALICE) - balanceBefore, paid, "the tokens received are what redeem reports");
         _assertEq(supplyBefore - backstop.totalSupply(), shares, "redeem burns the shares asked");
+        _assertEq(backstop.balanceOf(address(backstop)), cd.shares - shares, "burnt from the request's custody");
         _assertLe(paid, (uint256(requested.value) * shares) / requested.shares, "never above the value at request");
         _checkTakenOff(cd, shares, paid);
     }
 
-    function testFuzz_previewWithdraw_is_exactly_what_the_owners_withdraw_burns(
+    function testFuzz_previewWithdrawFor_is_exactly_what_the_controllers_withdraw_burns(
         Setup memory s,
         uint256 assetsSeed
     ) public {
@@ -122,13 +125,11 @@ contract BackstopPreviewTest is BaseTest {
         }
         uint256 assets = _bound(assetsSeed, 1, most);
 
-        vm.prank(ALICE);
-        uint256 quoted = backstop.previewWithdraw(assets);
-        _assertEq(backstop.previewWithdrawFor(ALICE, assets), quoted, "previewWithdrawFor(owner) = owner's preview");
+        uint256 quoted = backstop.previewWithdrawFor(ALICE, assets);
         uint256 supplyBefore = backstop.totalSupply();
         vm.prank(ALICE);
         uint256 burnt = backstop.withdraw(assets, ALICE, ALICE);
-        _assertEq(burnt, quoted, "withdraw burns exactly the owner's previewWithdraw");
+        _assertEq(burnt, quoted, "withdraw burns exactly the controller's previewWithdrawFor");
         _assertEq(supplyBefore - backstop.totalSupply(), burnt, "withdraw burns what it reports");
         _assertLe(burnt, cd.shares, "never more than the cooled shares");
         _checkTakenOff(cd, burnt, assets);
@@ -196,13 +197,14 @@ contract BackstopPreviewTest is BaseTest {
     function test_an_exit_worth_nothing_is_refused_and_burns_nothing() public {
         _stake(ALICE, 1_000 * UNIT);
         vm.prank(ALICE);
-        backstop.cooldown(1); // one share: 10^-6 of a unit, worth 0
+        backstop.requestRedeem(1, ALICE, ALICE); // one share: 10^-6 of a unit, worth 0
         vm.warp(block.timestamp + COOLDOWN);
         _assertEq(backstop.maxRedeem(ALICE), 0, "maxRedeem of a cooldown worth nothing is 0");
         vm.expectRevert(abi.encodeWithSelector(IBackstopModule.ExitPaysNothing.selector, 1));
         vm.prank(ALICE);
         backstop.redeem(1, ALICE, ALICE);
-        _assertEq(backstop.balanceOf(ALICE), 1_000 * UNIT * 1e6, "no share burnt");
+        _assertEq(backstop.totalSupply(), 1_000 * UNIT * 1e6, "no share burnt");
+        _assertEq(backstop.balanceOf(address(backstop)), 1, "the share stays in custody");
     }
 
     /// @dev The cooldown after an exit of `shares` paying `paid`: deleted if all its shares left, else

@@ -78,7 +78,7 @@ contract CoverWindowTest is BaseTest {
         bs.deposit(stake, STAKER);
         uint256 shares = bs.balanceOf(STAKER);
         vm.prank(STAKER);
-        bs.cooldown(shares);
+        bs.requestRedeem(shares, STAKER, STAKER);
         _observe();
 
         for (uint256 i; i < STEPS; ++i) {
@@ -239,7 +239,7 @@ contract CoverWindowTest is BaseTest {
         bs.setParameters(1 days, 14 days, 0.3e18, 0, 7 days);
         uint256 shares = bs.balanceOf(STAKER);
         vm.prank(STAKER);
-        bs.cooldown(shares);
+        bs.requestRedeem(shares, STAKER, STAKER);
         vm.warp(block.timestamp + 1 days);
         bs.cover(100 * UNIT); // base 1,000: 200 remains; 700 may leave
         uint256 t0 = bs.lastCoverTime();

@@ -226,7 +226,7 @@ contract GasTest {
         uint256 shares = backstop.deposit(10_000 * USD, staker);
         _tick(600, ETH_PRICE);
         GAS_VM.prank(staker);
-        backstop.cooldown(shares);
+        backstop.requestRedeem(shares, staker, staker);
         GAS_VM.snapshotGasLastCall("backstopCooldown");
     }
 
@@ -236,7 +236,7 @@ contract GasTest {
         uint256 shares = backstop.deposit(10_000 * USD, staker);
         _tick(600, ETH_PRICE);
         GAS_VM.prank(staker);
-        backstop.cooldown(shares);
+        backstop.requestRedeem(shares, staker, staker);
         GAS_VM.warp(block.timestamp + 7 days + 1 hours);
         GAS_VM.prank(staker);
         backstop.redeem(shares, staker, staker);

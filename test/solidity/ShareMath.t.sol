@@ -158,7 +158,7 @@ contract ShareMathTest is BaseTest {
         _assertEq(shares, (assets * (supply + OFFSET)) / (totalAssets + 1), "stake mints floor shares");
 
         vm.prank(USER);
-        backstop.cooldown(shares);
+        backstop.requestRedeem(shares, USER, USER);
         // Anywhere inside the unstake window; income keeps vesting meanwhile.
         vm.warp(block.timestamp + 7 days + _bound(wait, 0, 2 days));
         uint256 balanceBefore = token.balanceOf(USER);
@@ -179,7 +179,7 @@ contract ShareMathTest is BaseTest {
         vm.prank(USER);
         uint256 shares = backstop.deposit(10 ** 10 * UNIT, USER);
         vm.prank(USER);
-        backstop.cooldown(shares);
+        backstop.requestRedeem(shares, USER, USER);
         vm.warp(block.timestamp + 7 days);
 
         uint256 totalAssets = backstop.totalAssets();

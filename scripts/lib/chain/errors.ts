@@ -254,7 +254,7 @@ export function renderRevert(e: DecodedError, u: Units): string {
       const [now, start, end] = [a[0], a[1], a[2]] as bigint[];
       return now < start
         ? `the unstake window opens on ${when(start, now)} and closes on ${date(end)}`
-        : `the unstake window closed on ${when(end, now)}: start a new cooldown`;
+        : `the unstake window closed on ${when(end, now)}: cancel the cooldown or start it again`;
     }
     case "ParameterOutOfBounds": {
       const name = bytes32Text(a[0] as string);
@@ -296,6 +296,14 @@ export function renderRevert(e: DecodedError, u: Units): string {
       return `${t(a[0])} is more than the ${t(a[1])} the cooldown allows`;
     case "InsufficientShares":
       return `${shares(a[0])} is more than the ${shares(a[1])} held`;
+    case "NotControllerOrOperator":
+      return `${a[1]} acts neither as ${a[0]} nor as an operator ${a[0]} approved`;
+    case "ZeroController":
+      return "the request names no controller (the zero address)";
+    case "UnknownRequestId":
+      return `request ${a[0]} does not exist: every request of a controller is request 0`;
+    case "AsyncRedeem":
+      return "the backstop's redeem is asynchronous: quote with previewRedeemFor / previewWithdrawFor";
     case "ZeroAmount":
       return "the amount is zero";
     case "UnknownMarket":

@@ -1,5 +1,6 @@
-// Staker tools: stake collateral in the backstop, start a cooldown, unstake after it, and see a staker's
-// shares, value and window. Each checks its input before it sends anything and reports what the transaction
+// Staker tools: stake collateral in the backstop, start a cooldown (an ERC-7540 redeem request: the shares
+// go into the backstop's custody), unstake in its window or cancel it, and see a staker's shares, value and
+// window. Each checks its input before it sends anything and reports what the transaction
 // did from the receipt's events, never from a preview.
 import { type CommonArgs, type Tool, amountOption, optionalAddress, optionalAmount } from "../chain/cli.js";
 import { ToolError, describeError } from "../chain/errors.js";
@@ -41,7 +42,8 @@ export const cooldown: Tool<Shares> = {
         `--shares ${backstopShares(units, shares)} is more than the ${backstopShares(units, balance)} held`,
       );
     }
-    const receipt = await mined(d.backstop.connect(signer).cooldown(shares));
+    const topUp = (await d.backstop.cooldownStatus(signer.address)).start !== 0n;
+    const receipt = await mined(d.backstop.connect(signer).requestRedeem(shares, signer.address, signer.address));
     const e = oneEvent(receipt, d.backstop, "CooldownStarted");
     const [cooled, value, windowStart, windowEnd] = ["shares", "value", "windowStart", "windowEnd"].map(
       (k) => e.args[k] as bigint,
@@ -50,6 +52,7 @@ export const cooldown: Tool<Shares> = {
     return {
       lines: [
         `Cooldown started for ${backstopShares(units, cooled)} worth ${t(ctx, value)} (tx ${receipt.hash})`,
+        ...(topUp ? [`  added to your earlier request: its clock restarted with it`] : []),
         `Unstake window: opens ${when(windowStart, now)}, closes ${date(windowEnd)}`,
       ],
       data: { action: "cooldown", account: signer.address, shares: cooled, value, windowStart, windowEnd },
@@ -82,6 +85,21 @@ export const unstake: Tool<Shares> = {
   },
 };
 
+export const cancel: Tool<CommonArgs> = {
+  async run(ctx) {
+    const { d, signer, units } = ctx;
+    const status = await d.backstop.cooldownStatus(signer.address);
+    if (status.start === 0n) throw new ToolError("NoCooldown", `${signer.address} has no cooldown to cancel`);
+    const receipt = await mined(d.backstop.connect(signer).cancelRedeemRequest(0n, signer.address));
+    const e = oneEvent(receipt, d.backstop, "CancelRedeemClaim");
+    const back = e.args.shares as bigint;
+    return {
+      lines: [`Cooldown cancelled: ${backstopShares(units, back)} back in your wallet (tx ${receipt.hash})`],
+      data: { action: "cancel", account: signer.address, shares: back, tx: receipt.hash },
+    };
+  },
+};
+
 export const stakerStatus: Tool<Account> = {
   async run(ctx, args) {
     const { d, signer, units } = ctx;
@@ -107,7 +125,7 @@ export const stakerStatus: Tool<Account> = {
           ? `cooling down: the unstake window opens on ${when(s.windowStart, now)}`
           : now <= s.windowEnd
             ? `in the unstake window until ${when(s.windowEnd, now)}`
-            : `window closed on ${date(s.windowEnd)}: start a new cooldown`;
+            : `window closed on ${date(s.windowEnd)}: \`backstop cancel\` returns the shares, \`backstop cooldown\` restarts it`;
     const coverageText =
       typeof coverage === "bigint"
         ? coverage === 2n ** 256n - 1n

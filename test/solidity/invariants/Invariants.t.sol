@@ -95,10 +95,11 @@ contract InvariantsTest is BaseTest {
         l[2] = LpHandler.settle.selector;
         l[3] = LpHandler.claim.selector;
         s[1] = FuzzSelector(address(lps), l);
-        bytes4[] memory st = new bytes4[](3);
+        bytes4[] memory st = new bytes4[](4);
         st[0] = StakerHandler.stake.selector;
-        st[1] = StakerHandler.cooldown.selector;
+        st[1] = StakerHandler.requestRedeem.selector;
         st[2] = StakerHandler.unstake.selector;
+        st[3] = StakerHandler.cancel.selector;
         s[2] = FuzzSelector(address(stakers), st);
         bytes4[] memory k = new bytes4[](3);
         k[0] = KeeperHandler.liquidate.selector;
