@@ -296,10 +296,6 @@ export function renderRevert(e: DecodedError, u: Units): string {
       return `${t(a[0])} is more than the ${t(a[1])} the cooldown allows`;
     case "InsufficientShares":
       return `${shares(a[0])} is more than the ${shares(a[1])} held`;
-    case "NotControllerOrOperator":
-      return `${a[1]} acts neither as ${a[0]} nor as an operator ${a[0]} approved`;
-    case "ZeroController":
-      return "the request names no controller (the zero address)";
     case "UnknownRequestId":
       return `request ${a[0]} does not exist: every request of a controller is request 0`;
     case "AsyncRedeem":
