@@ -12,8 +12,9 @@ import {IERC7540Deposit, IERC7540Operator, IERC7540Redeem, IERC7575} from "./IER
 /// redeem, one aggregated request per controller, request id 0).
 /// @dev Where the project's rules go beyond the standard: a request carries the least its controller accepts
 /// and an execution fee (the standard's requests pay the order book's minimum fee and accept any amount;
-/// `requestDepositWithLimit`/`requestRedeemWithLimit` set both); only the order book's executors fulfil requests (`executeRequest`), each at the worse for
-/// the LP of the first oracle round after the book's delay and the current mark; an executed redemption is
+/// `requestDepositWithLimit`/`requestRedeemWithLimit` set both); only the order book's executors fulfil
+/// requests (`executeRequest`), each at the worse for the LP of the first oracle round after the book's delay
+/// and the current mark; an executed redemption is
 /// pending for `EXIT_HOLD` more and then claimed at the lesser of its price and what its shares are worth at
 /// the claim, not at a price fixed at fulfilment; a controller with a held redemption requests no other until
 /// it is claimed (claimable shares never become pending again). Everything a request escrowed goes back to its
