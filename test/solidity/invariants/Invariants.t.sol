@@ -233,7 +233,11 @@ contract InvariantsTest is BaseTest {
         }
         _assertEq(vault.heldAssets(), held, "INV-LP-1 heldAssets == the held redemptions' assets");
         _assertEq(token.balanceOf(address(vault)), assets + held, "INV-LP-1 vault tokens == deposit escrows + held");
-        _assertEq(vault.balanceOf(address(vault)), shares, "INV-LP-1 vault shares == redemption escrows + held + claimable deposits");
+        _assertEq(
+            vault.balanceOf(address(vault)),
+            shares,
+            "INV-LP-1 vault shares == redemption escrows + held + claimable deposits"
+        );
     }
 
     /// INV-LP-2: no executed LP request lowers the value per share of the shares outside it.
