@@ -61,9 +61,7 @@ contract ChainlinkOracle is IPriceOracle {
     /// @inheritdoc IPriceOracle
     function price() public view returns (uint256) {
         (, int256 answer, , uint256 updatedAt, ) = AggregatorV3Interface(feed).latestRoundData();
-        // Written as an addition so that an answer stamped in the future cannot underflow.
-        if (updatedAt + maxAge < block.timestamp) revert StalePrice(updatedAt, maxAge);
-        return _scaled(answer);
+        return _fresh(answer, updatedAt);
     }
 
     /// @inheritdoc IPriceOracle
@@ -73,16 +71,20 @@ contract ChainlinkOracle is IPriceOracle {
         bool newRisk
     ) external view returns (uint256 roundAnswer, uint256 latest) {
         if (newRisk) _checkSequencer();
-        (, int256 answer, , uint256 updatedAt, ) = AggregatorV3Interface(feed).getRoundData(roundId);
+        AggregatorV3Interface source = AggregatorV3Interface(feed);
+        // The latest round is read first: a request is usually executed at it, and then it is the round too.
+        (uint80 latestId, int256 latestAnswer, , uint256 latestAt, ) = source.latestRoundData();
+        (int256 answer, uint256 updatedAt) = (latestAnswer, latestAt);
+        if (roundId != latestId) (, answer, , updatedAt, ) = source.getRoundData(roundId);
         if (updatedAt < notBefore) revert RoundTooEarly(roundId, updatedAt, notBefore);
         // Only the first round at or after `notBefore` is accepted, so nobody can wait for a friendlier
         // one. Chainlink numbers a proxy's rounds (phase << 64 | round); the first round of a phase has no
         // predecessor in it, and is accepted as the first.
         if (uint64(roundId) > 1) {
-            (, , , uint256 previousAt, ) = AggregatorV3Interface(feed).getRoundData(roundId - 1);
+            (, , , uint256 previousAt, ) = source.getRoundData(roundId - 1);
             if (previousAt >= notBefore) revert NotFirstRound(roundId, previousAt);
         }
-        return (_scaled(answer), price());
+        return (_scaled(answer), _fresh(latestAnswer, latestAt));
     }
 
     /// @inheritdoc IPriceOracle
@@ -119,6 +121,13 @@ contract ChainlinkOracle is IPriceOracle {
     function _good(int256 answer) private view returns (bool) {
         // Compared before scaling, so that no answer, however large, overflows.
         return answer > 0 && uint256(answer) <= maxPrice / SCALE && uint256(answer) * SCALE >= minPrice;
+    }
+
+    /// @dev The latest round's `answer` as `price()` returns it: refused when older than `maxAge`, then as `_scaled`.
+    function _fresh(int256 answer, uint256 updatedAt) private view returns (uint256) {
+        // Written as an addition so that an answer stamped in the future cannot underflow.
+        if (updatedAt + maxAge < block.timestamp) revert StalePrice(updatedAt, maxAge);
+        return _scaled(answer);
     }
 
     /// @dev `answer` as an 18-decimal price, refused when non-positive or out of bounds.

@@ -464,8 +464,10 @@ contract LiquidityVault is ILiquidityVault, ERC7540Operators, ERC4626 {
             (uint256 roundPrice, uint256 latest) = m.settlementPrice != 0
                 ? (m.settlementPrice, m.settlementPrice)
                 : m.oracle.roundPrice(roundIds[id], notBefore, false);
-            atRounds += MarketLib.mark(m, roundPrice, SCALE, DEN);
-            current += MarketLib.mark(m, latest, SCALE, DEN);
+            int256 atRound = MarketLib.mark(m, roundPrice, SCALE, DEN);
+            atRounds += atRound;
+            // Executed at the latest round (the usual case), the market is marked once.
+            current += latest == roundPrice ? atRound : MarketLib.mark(m, latest, SCALE, DEN);
         }
         return (MathLib.pos(atRounds), MathLib.pos(current));
     }

@@ -12,7 +12,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { ContractTransactionResponse } from "ethers";
-import { gasBreakdown } from "./lib/chain/gas-trace.js";
+import { describeBreakdown, gasBreakdown } from "./lib/chain/gas-trace.js";
 import {
   deploySystem,
   ETH,
@@ -429,8 +429,11 @@ async function main() {
       labels[(await contract.getAddress()).toLowerCase()] = name;
     }
     const traces: Record<string, unknown> = {};
+    console.log("\nWhere each measured transaction's gas goes:");
     for (const [operation, hash] of Object.entries(hashes)) {
-      traces[operation] = await gasBreakdown(ethers.provider, hash, labels);
+      const breakdown = await gasBreakdown(ethers.provider, hash, labels);
+      traces[operation] = breakdown;
+      console.log(`- ${operation}: ${describeBreakdown(breakdown)}`);
     }
     writeFileSync("gas-trace.json", JSON.stringify(traces, null, 2) + "\n");
     console.log("Wrote gas-trace.json (where each operation's gas goes)");

@@ -26,9 +26,13 @@ export interface GasBreakdown {
   storageByContract: Record<string, string>;
   calls: string[];
   coldAccounts: number;
+  /** Gas of account accesses: 2,600 for a cold account, 100 for a warm one (calls and code or balance reads). */
+  accountGas: number;
   logs: number;
   logGas: number;
   other: number;
+  /** `other` per contract: the gas of its own computation and memory (every opcode but storage, logs and calls). */
+  otherByContract: Record<string, number>;
 }
 
 const ACCOUNT_OPS = new Set(["CALL", "STATICCALL", "DELEGATECALL", "CALLCODE"]);
@@ -67,9 +71,11 @@ export async function gasBreakdown(
     storageByContract: {},
     calls: [],
     coldAccounts: 0,
+    accountGas: 0,
     logs: 0,
     logGas: 0,
     other: 0,
+    otherByContract: {},
   };
   const byContract: Record<string, { reads: number; writes: number }> = {};
   const tally = (kind: "reads" | "writes") => {
@@ -105,12 +111,16 @@ export async function gasBreakdown(
       const cold = !warm.has(target);
       warm.add(target);
       if (cold) result.coldAccounts++;
+      result.accountGas += cold ? 2_600 : 100;
       accounted += cold ? 2_600 : 100;
       if (ACCOUNT_OPS.has(step.op)) {
         result.calls.push(`${label(frames[frames.length - 1])}->${label(target)}${cold ? " (cold)" : ""}`);
         const next = steps[i + 1];
         if (next !== undefined && next.depth > step.depth) frames.push(target);
       }
+    } else {
+      const name = label(frames[frames.length - 1]);
+      result.otherByContract[name] = (result.otherByContract[name] ?? 0) + step.gasCost;
     }
     if (step.refund !== undefined) result.refund = step.refund;
   }
@@ -122,4 +132,29 @@ export async function gasBreakdown(
     Object.entries(byContract).map(([name, { reads, writes }]) => [name, `${reads}/${writes}`]),
   );
   return result;
+}
+
+/** A breakdown in one line, each term's gas and what it counts; the terms add up to `gasUsed`. */
+export function describeBreakdown(b: GasBreakdown): string {
+  const n = (x: number) => x.toLocaleString("en-US");
+  const warmCalls = b.calls.filter((call) => !call.endsWith("(cold)")).length;
+  const { set, reset, dirty } = b.sstore;
+  const reads = b.sloadCold * 2_100 + b.sloadWarm * 100;
+  const computation = Object.entries(b.otherByContract)
+    .sort(([, x], [, y]) => y - x)
+    .map(([name, gas]) => `${name} ${n(gas)}`)
+    .join(", ");
+  const byContract = Object.entries(b.storageByContract)
+    .map(([name, rw]) => `${name} ${rw}`)
+    .join(", ");
+  return [
+    `${n(b.gasUsed)} = intrinsic ${n(b.intrinsic)}`,
+    `reads ${n(reads)} (${b.sloadCold} cold, ${b.sloadWarm} warm; cold reads/writes by contract: ${byContract})`,
+    `new words ${n(set.gas)} (${set.count})`,
+    `rewrites ${n(reset.gas + dirty.gas)} (${reset.count} + ${dirty.count} again)`,
+    `accounts ${n(b.accountGas)} (${b.coldAccounts} cold, ${warmCalls} warm calls)`,
+    `events ${n(b.logGas)} (${b.logs})`,
+    `computation ${n(b.other)} (${computation})`,
+    `refund -${n(b.refund)}`,
+  ].join("; ");
 }
