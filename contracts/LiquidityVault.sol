@@ -264,7 +264,7 @@ contract LiquidityVault is ILiquidityVault, ERC7540Operators, ERC4626 {
         _checkOperator(controller);
         LpDeposit memory d = _deposits[controller];
         if (assets > d.assets) revert ExceedsClaimable(controller, assets, d.assets);
-        shares = assets == d.assets ? d.shares : Math.mulDiv(d.shares, assets, d.assets);
+        shares = _part(d.shares, assets, d.assets, Math.Rounding.Floor);
         _claimDeposit(controller, receiver, d, assets, shares);
     }
 
@@ -278,7 +278,7 @@ contract LiquidityVault is ILiquidityVault, ERC7540Operators, ERC4626 {
         _checkOperator(controller);
         LpDeposit memory d = _deposits[controller];
         if (shares > d.shares) revert ExceedsClaimable(controller, shares, d.shares);
-        assets = shares == d.shares ? d.assets : Math.mulDiv(d.assets, shares, d.shares, Math.Rounding.Ceil);
+        assets = _part(d.assets, shares, d.shares, Math.Rounding.Ceil);
         _claimDeposit(controller, receiver, d, assets, shares);
     }
 
@@ -293,7 +293,7 @@ contract LiquidityVault is ILiquidityVault, ERC7540Operators, ERC4626 {
     ) public override(ERC4626, IERC4626) returns (uint256 assets) {
         LpExit memory x = _claimableExit(controller);
         if (shares > x.shares) revert ExceedsClaimable(controller, shares, x.shares);
-        uint256 held = shares == x.shares ? x.assets : Math.mulDiv(x.assets, shares, x.shares);
+        uint256 held = _part(x.assets, shares, x.shares, Math.Rounding.Floor);
         assets = Math.min(held, _toAssets(shares, totalAssets(), Math.Rounding.Floor));
         _claimExit(controller, receiver, x, shares, held, assets);
     }
@@ -308,8 +308,8 @@ contract LiquidityVault is ILiquidityVault, ERC7540Operators, ERC4626 {
         LpExit memory x = _claimableExit(controller);
         uint256 worth = Math.min(x.assets, _toAssets(x.shares, totalAssets(), Math.Rounding.Floor));
         if (assets > worth) revert ExceedsClaimable(controller, assets, worth);
-        shares = assets == worth ? x.shares : Math.mulDiv(x.shares, assets, worth, Math.Rounding.Ceil);
-        uint256 held = shares == x.shares ? x.assets : Math.mulDiv(x.assets, shares, x.shares);
+        shares = _part(x.shares, assets, worth, Math.Rounding.Ceil);
+        uint256 held = _part(x.assets, shares, x.shares, Math.Rounding.Floor);
         _claimExit(controller, receiver, x, shares, held, assets);
     }
 
@@ -492,6 +492,12 @@ contract LiquidityVault is ILiquidityVault, ERC7540Operators, ERC4626 {
         token.safeTransferFrom(from, address(this), assets);
         uint256 received = token.balanceOf(address(this)) - before;
         if (received != assets) revert TransferAmountMismatch(assets, received);
+    }
+
+    /// @dev `whole x part / all`, rounded as asked, and exactly `whole` when `part` is `all`: what a claim of
+    /// `part` takes of the record's other side.
+    function _part(uint256 whole, uint256 part, uint256 all, Math.Rounding rounding) private pure returns (uint256) {
+        return part == all ? whole : Math.mulDiv(whole, part, all, rounding);
     }
 
     /// @dev `totalAssets`, and whether the engine could mark the pool (it reverts on a refused price).
