@@ -76,8 +76,12 @@ export async function openBook(
   for (let from = 0; from < draws.length; from += chunk) {
     const indices = Array.from({ length: Math.min(chunk, draws.length - from) }, (_, k) => from + k);
     const chunkStart = (await provider.getBlockNumber()) + 1; // the chunk's requests are in its blocks
-    // The accounts are funded concurrently; the requests are sent in the draw's order when `ordered` (the
-    // keeper executes them in the order they landed, and the gap guard's decisions depend on that order).
+    // The accounts are funded concurrently. The requests are sent in the draw's order when `ordered`, each mined in
+    // its own block (the keeper executes them in the order they landed, and the gap guard's decisions depend on that
+    // order); otherwise they wait in the mempool and are mined together (one block takes a chunk's 400): a block with
+    // transactions costs the in-process network more as the state grows, so a block per request made opening a
+    // large book grow faster than the book.
+    if (!options.ordered) await provider.send("evm_setAutomine", [false]);
     const sent = await mapLimit(indices, 16, async (i) => {
       const d = draws[i];
       const address = ethers.getAddress(toBeHex(FIRST_ACCOUNT + BigInt(i), 20));
@@ -98,25 +102,28 @@ export async function openBook(
       ]);
       const trader = await ethers.getSigner(address);
       const bound = acceptablePrice(OrderKind.Open, signed, price, 100n);
-      const send = async () => {
-        const tx = await sys.orderBook
-          .connect(trader)
-          .request(BigInt(marketId), OrderKind.Open, signed, amount, bound, executionFee, {
-            gasLimit: 1_000_000n,
-            ...atGasPrice(gasPrice),
-          });
-        await tx.wait();
-      };
+      const send = () =>
+        sys.orderBook.connect(trader).request(BigInt(marketId), OrderKind.Open, signed, amount, bound, executionFee, {
+          gasLimit: 1_000_000n,
+          ...atGasPrice(gasPrice),
+        });
       if (!options.ordered) await send();
       return send;
     });
-    if (options.ordered) for (const send of sent) await send();
+    if (options.ordered) for (const send of sent) await (await send()).wait();
+    else {
+      for (let mined = 0; mined < indices.length;) {
+        await provider.send("evm_mine", []);
+        mined += (await provider.getBlock("latest"))!.transactions.length;
+      }
+      await provider.send("evm_setAutomine", [true]);
+    }
     await provider.send("evm_increaseTime", [Number(minDelay)]);
     await publish(sys, { ETH: 1, BTC: 1 });
     // The project's keeper executes them, pricing gas at the gas price they were paid at: every one must go.
     const keeper = new Keeper(ethers, sys, lp, {
       minProfit: 0n,
-      batchSize: 40,
+      batchSize: 100,
       startBlock: chunkStart,
       dryRun: false,
       gasPrice,

@@ -94,7 +94,11 @@ export interface Liquidator {
   afterRound(): Promise<RoundLiquidations>;
 }
 
-/** The project's keeper (signer 1, fees to itself), ticking after each round until it liquidates nothing more (at most 10 ticks). */
+/**
+ * The project's keeper (signer 1, fees to itself), ticking after each round until it liquidates nothing more (at most
+ * 10 ticks). Its order and LP duties are off: every request executed before the book's snapshot, so they would only
+ * read the book's request events again each run to find nothing.
+ */
 export async function keeperLiquidator(
   connection: NetworkConnection,
   sys: StressSystem,
@@ -108,6 +112,8 @@ export async function keeperLiquidator(
     startBlock: book.startBlock,
     dryRun: false,
     concurrency: 16,
+    orders: false,
+    lpRequests: false,
     log: (line) => options.log?.(line),
   });
   return {
@@ -161,31 +167,30 @@ export async function runScenario(
 
   const one = (decimals: number) => 10n ** BigInt(decimals);
   const lpSharePrice = () => vault.convertToAssets(one(sys.vaultShareDecimals)).catch(() => null as bigint | null);
-  const marginSum = async () => {
-    let sum = 0n;
-    for (let id = 0; id < MARKETS.length; id++) {
-      const m = await lens.getMarket(id);
-      sum += m.longMargin + m.shortMargin;
-    }
-    return sum;
+  const marginSum = async () =>
+    (await Promise.all(MARKETS.map((_m, id) => lens.getMarket(id)))).reduce(
+      (sum, m) => sum + m.longMargin + m.shortMargin,
+      0n,
+    );
+  const state = async () => {
+    const [backstopAssets, backstopSharePrice, lpShare, lpBalance, margins, engineBalance] = await Promise.all([
+      backstop.totalAssets(),
+      backstop.convertToAssets(one(sys.backstopShareDecimals)),
+      lpSharePrice(),
+      engine.lpBalance(),
+      marginSum(),
+      sys.collateral.balanceOf(sys.addresses.engine),
+    ]);
+    return { backstopAssets, backstopSharePrice, lpSharePrice: lpShare, lpBalance, margins, engineBalance };
   };
-  const before = {
-    backstopAssets: await backstop.totalAssets(),
-    backstopSharePrice: await backstop.convertToAssets(one(sys.backstopShareDecimals)),
-    lpSharePrice: (await lpSharePrice()) ?? 0n,
-    lpBalance: await engine.lpBalance(),
-    margins: await marginSum(),
-    engineBalance: await sys.collateral.balanceOf(sys.addresses.engine),
-  };
+  const before = await state();
   const firstBlock = (await provider.getBlockNumber()) + 1;
   const start = clock;
 
   const prices: Record<MarketName, number> = { ETH: 1, BTC: 1 };
   let sequencer: "up" | "down" = "up";
-  const rounds: RoundRecord[] = [];
-  const totals = { badDebt: 0n, covered: 0n, socialized: 0n };
+  const rounds: (RoundRecord & { lastBlock: number })[] = [];
   for (const [i, r] of scenario.rounds.entries()) {
-    const roundFrom = (await provider.getBlockNumber()) + 1;
     const latest = (await provider.getBlock("latest"))!.timestamp;
     clock = Math.max(clock + r.after, latest + 1);
     await setTime(clock);
@@ -207,14 +212,11 @@ export async function runScenario(
       keeperErrors += t.errors;
       ({ liquidated, oracleRefused } = t);
     }
-    const to = await provider.getBlockNumber();
-    const covers = await engine.queryFilter(engine.filters.BadDebtCovered(), roundFrom, to);
-    const social = await engine.queryFilter(engine.filters.LossSocialized(), roundFrom, to);
-    for (const e of covers) {
-      totals.badDebt += e.args.badDebt;
-      totals.covered += e.args.covered;
-    }
-    for (const e of social) totals.socialized += e.args.amount;
+    const [lastBlock, backstopAssets, lpShare] = await Promise.all([
+      provider.getBlockNumber(),
+      backstop.totalAssets(),
+      lpSharePrice(),
+    ]);
     rounds.push({
       round: i + 1,
       label: r.label,
@@ -224,9 +226,13 @@ export async function runScenario(
       sequencer,
       oracleRefused,
       liquidated,
-      backstopAssets: await backstop.totalAssets(),
-      lpSharePrice: await lpSharePrice(),
-      ...totals,
+      backstopAssets,
+      lpSharePrice: lpShare,
+      // The waterfall's running totals, filled in from the run's events below.
+      badDebt: 0n,
+      covered: 0n,
+      socialized: 0n,
+      lastBlock,
     });
   }
 
@@ -275,13 +281,14 @@ export async function runScenario(
   }
   const full = liqs.filter((e) => e.args.remainingSize === 0n).length;
 
-  const after = {
-    backstopAssets: await backstop.totalAssets(),
-    backstopSharePrice: await backstop.convertToAssets(one(sys.backstopShareDecimals)),
-    lpBalance: await engine.lpBalance(),
-    margins: await marginSum(),
-    engineBalance: await sys.collateral.balanceOf(sys.addresses.engine),
-  };
+  const after = await state();
+  for (const round of rounds) {
+    const upTo = <T extends { blockNumber: number }>(events: T[]) =>
+      events.filter((e) => e.blockNumber <= round.lastBlock);
+    round.badDebt = sum(upTo(bad), "badDebt");
+    round.covered = sum(upTo(bad), "covered");
+    round.socialized = sum(upTo(social), "amount");
+  }
   const keeperFees = sum(kept, "fee");
   const penalties = sum(pens, "penalty");
   const refunds = sum(liqs, "refund");
@@ -316,7 +323,7 @@ export async function runScenario(
     backstopDrawdown: drawdown,
     backstopSharePriceBefore: before.backstopSharePrice,
     backstopSharePriceAfter: after.backstopSharePrice,
-    lpSharePriceBefore: before.lpSharePrice,
+    lpSharePriceBefore: before.lpSharePrice ?? 0n,
     lpSharePriceAfter: lpAfter ?? 0n,
     liquidations: { full, partial: liqs.length - full },
     keeperFees,
@@ -336,6 +343,6 @@ export async function runScenario(
     },
     keeperErrors,
     conservation,
-    rounds,
+    rounds: rounds.map(({ lastBlock: _, ...round }) => round),
   };
 }
