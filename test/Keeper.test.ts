@@ -139,6 +139,24 @@ describe("Keeper", function () {
     }
   });
 
+  it("keeper_splits_without_estimating_a_batch_that_would_pass_the_cap_at_the_rate_of_the_largest_estimated_batch", async function () {
+    if (hre.globalOptions.coverage === true) this.skip();
+    const s = await networkHelpers.loadFixture(openedAndMoved);
+    const lines: string[] = [];
+    // At a 200,000 cap the batch of three (276,606 gas estimated, 342,992 with the headroom) is split into two and
+    // one; the two would cost about two thirds of the three's estimate (228,661 with the headroom, over the cap), so
+    // they are split at that rate without an estimate, whose figure (230,578) would only have said the same.
+    const keeper = keeperFor(s, { batchSize: 3, maxTxGas: 200_000n, log: (line) => lines.push(line) });
+    const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
+    expect((await keeper.tick())?.liquidated).to.equal(3);
+    const splits = lines.filter((line) => line.startsWith("split a batch"));
+    expect(splits.map((line) => line.split(":")[0])).to.deep.equal(["split a batch of 3", "split a batch of 2"]);
+    expect(splits[0]).to.not.contain("about");
+    expect(splits[1]).to.contain("about");
+    const batches = await s.engine.queryFilter(s.engine.filters.BatchLiquidated(), fromBlock);
+    expect(batches.map((b) => Number(b.args.liquidated))).to.deep.equal([1, 1, 1]);
+  });
+
   it("keeper_refuses_to_start_from_an_account_that_is_not_an_executor_before_sending_anything", async function () {
     const s = await networkHelpers.loadFixture(openedAndMoved);
     const outsider = s.traders[5];

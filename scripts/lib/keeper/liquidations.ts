@@ -177,7 +177,16 @@ export class Liquidations {
     // Batches of at most `batchSize`; one whose gas (with headroom) would pass the transaction cap is split
     // in two and both halves go back to the front of the queue, so no batch ever asks for more than the cap.
     const cap = this.ctx.options.maxTxGas ?? TX_GAS_CAP;
+    // Gas per position of the largest batch estimated so far: a batch that would pass the cap at that rate is
+    // split without asking the node, whose estimate of a batch over the cap fails, and slowly (a bisection).
+    let rate = { gas: 0n, positions: 0 };
     const queue: Candidate[][] = [];
+    const overCap = (gas: bigint, batch: Candidate[]) => (gas * GAS_HEADROOM_PERCENT) / 100n > cap && batch.length > 1;
+    const split = (batch: Candidate[], gas: string) => {
+      const half = Math.ceil(batch.length / 2);
+      queue.unshift(batch.slice(0, half), batch.slice(half));
+      this.ctx.log(`split a batch of ${batch.length}: ${gas} gas (+24 %) would pass the ${cap} transaction cap`);
+    };
     for (let i = 0; i < candidates.length; i += this.ctx.options.batchSize) {
       queue.push(candidates.slice(i, i + this.ctx.options.batchSize));
     }
@@ -187,19 +196,23 @@ export class Liquidations {
       const ids = batch.map((c) => c.marketId);
       const expectedFee = batch.reduce((sum, c) => sum + c.keeperFee, 0n);
       const engine = this.ctx.d.engine.connect(this.ctx.signer);
+      const predicted = rate.positions === 0 ? 0n : (rate.gas * BigInt(batch.length)) / BigInt(rate.positions);
+      if (overCap(predicted, batch)) {
+        split(batch, `about ${predicted}`);
+        continue;
+      }
       try {
         let gas: bigint;
         try {
           gas = await engine.liquidateBatch.estimateGas(accounts, ids, this.ctx.feeRecipient);
+          if (batch.length > rate.positions) rate = { gas, positions: batch.length };
         } catch (error) {
           // A batch too large for a block cannot even be estimated: split it.
           if (batch.length === 1) throw error;
           gas = cap + 1n;
         }
-        if ((gas * GAS_HEADROOM_PERCENT) / 100n > cap && batch.length > 1) {
-          const half = Math.ceil(batch.length / 2);
-          queue.unshift(batch.slice(0, half), batch.slice(half));
-          this.ctx.log(`split a batch of ${batch.length}: ${gas} gas (+24 %) would pass the ${cap} transaction cap`);
+        if (overCap(gas, batch)) {
+          split(batch, `${gas}`);
           continue;
         }
         const cost = await gasCostInCollateral(this.ctx, gas);
