@@ -41,3 +41,46 @@ export async function ethUsd(ctx: KeeperContext): Promise<bigint> {
     return (answer as bigint) * 10n ** (18n - BigInt(decimals));
   }
 }
+
+/**
+ * A duty's work in batches of at most `size` whose gas (with the headroom) stays under the transaction cap: a batch
+ * over it is split in two and both halves go back to the front of the queue. A batch that would pass the cap at
+ * the gas per item of the largest batch estimated so far is split without asking the node, whose estimate of a
+ * batch over the cap bisects and then fails (the slowest call a keeper makes).
+ */
+export class GasBatches<T> {
+  readonly queue: T[][] = [];
+  private rate = { gas: 0n, items: 0 };
+
+  constructor(
+    items: T[],
+    size: number,
+    private readonly cap: bigint,
+    private readonly log: (line: string) => void,
+    private readonly noun = "",
+  ) {
+    for (let i = 0; i < items.length; i += size) this.queue.push(items.slice(i, i + size));
+  }
+
+  /** Whether `batch` would pass the cap at the rate seen so far; if so it is split (and need not be estimated). */
+  splitAhead(batch: T[]): boolean {
+    if (this.rate.items === 0) return false;
+    return this.splitOver(batch, (this.rate.gas * BigInt(batch.length)) / BigInt(this.rate.items), "about ");
+  }
+
+  /** Records `batch`'s estimate (undefined: the estimate failed) and splits it if it would pass the cap. */
+  splitAfter(batch: T[], gas: bigint | undefined): boolean {
+    if (gas !== undefined && batch.length > this.rate.items) this.rate = { gas, items: batch.length };
+    return this.splitOver(batch, gas ?? this.cap + 1n, "");
+  }
+
+  private splitOver(batch: T[], gas: bigint, about: string): boolean {
+    if ((gas * GAS_HEADROOM_PERCENT) / 100n <= this.cap || batch.length === 1) return false;
+    const half = Math.ceil(batch.length / 2);
+    this.queue.unshift(batch.slice(0, half), batch.slice(half));
+    this.log(
+      `split a batch of ${batch.length}${this.noun}: ${about}${gas} gas (+24 %) would pass the ${this.cap} transaction cap`,
+    );
+    return true;
+  }
+}

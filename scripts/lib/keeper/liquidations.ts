@@ -6,7 +6,7 @@ import { mapLimit } from "../chain/concurrency.js";
 import type { Deployment } from "../chain/deployment.js";
 import { positionChanges, positionEvents } from "../chain/positions.js";
 import { type KeeperContext, describe, key } from "./context.js";
-import { GAS_HEADROOM_PERCENT, TX_GAS_CAP, gasCostInCollateral } from "./gas.js";
+import { GAS_HEADROOM_PERCENT, GasBatches, TX_GAS_CAP, gasCostInCollateral } from "./gas.js";
 import { checkFeeRecipient } from "./guard.js";
 
 const WAD = 10n ** 18n;
@@ -174,47 +174,24 @@ export class Liquidations {
     let skipped = 0;
     let errors = 0;
     const fmt = (x: bigint) => this.ctx.fmt(x);
-    // Batches of at most `batchSize`; one whose gas (with headroom) would pass the transaction cap is split
-    // in two and both halves go back to the front of the queue, so no batch ever asks for more than the cap.
     const cap = this.ctx.options.maxTxGas ?? TX_GAS_CAP;
-    // Gas per position of the largest batch estimated so far: a batch that would pass the cap at that rate is
-    // split without asking the node, whose estimate of a batch over the cap fails, and slowly (a bisection).
-    let rate = { gas: 0n, positions: 0 };
-    const queue: Candidate[][] = [];
-    const overCap = (gas: bigint, batch: Candidate[]) => (gas * GAS_HEADROOM_PERCENT) / 100n > cap && batch.length > 1;
-    const split = (batch: Candidate[], gas: string) => {
-      const half = Math.ceil(batch.length / 2);
-      queue.unshift(batch.slice(0, half), batch.slice(half));
-      this.ctx.log(`split a batch of ${batch.length}: ${gas} gas (+24 %) would pass the ${cap} transaction cap`);
-    };
-    for (let i = 0; i < candidates.length; i += this.ctx.options.batchSize) {
-      queue.push(candidates.slice(i, i + this.ctx.options.batchSize));
-    }
-    while (queue.length > 0) {
-      const batch = queue.shift()!;
+    const batches = new GasBatches(candidates, this.ctx.options.batchSize, cap, this.ctx.log);
+    while (batches.queue.length > 0) {
+      const batch = batches.queue.shift()!;
+      if (batches.splitAhead(batch)) continue;
       const accounts = batch.map((c) => c.account);
       const ids = batch.map((c) => c.marketId);
       const expectedFee = batch.reduce((sum, c) => sum + c.keeperFee, 0n);
       const engine = this.ctx.d.engine.connect(this.ctx.signer);
-      const predicted = rate.positions === 0 ? 0n : (rate.gas * BigInt(batch.length)) / BigInt(rate.positions);
-      if (overCap(predicted, batch)) {
-        split(batch, `about ${predicted}`);
-        continue;
-      }
       try {
-        let gas: bigint;
+        let gas: bigint | undefined;
         try {
           gas = await engine.liquidateBatch.estimateGas(accounts, ids, this.ctx.feeRecipient);
-          if (batch.length > rate.positions) rate = { gas, positions: batch.length };
         } catch (error) {
           // A batch too large for a block cannot even be estimated: split it.
           if (batch.length === 1) throw error;
-          gas = cap + 1n;
         }
-        if (overCap(gas, batch)) {
-          split(batch, `${gas}`);
-          continue;
-        }
+        if (batches.splitAfter(batch, gas) || gas === undefined) continue;
         const cost = await gasCostInCollateral(this.ctx, gas);
         if (expectedFee < cost + this.ctx.options.minProfit) {
           skipped += batch.length;

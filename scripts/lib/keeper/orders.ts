@@ -12,7 +12,7 @@ import {
 } from "../requests/orders.js";
 import { type KeeperContext, type OrderCandidate, describe, key } from "./context.js";
 import { expiredByNextBlock } from "./expiry.js";
-import { GAS_HEADROOM_PERCENT, TX_GAS_CAP, gasCostInCollateral } from "./gas.js";
+import { GAS_HEADROOM_PERCENT, GasBatches, TX_GAS_CAP, gasCostInCollateral } from "./gas.js";
 
 type OrderEvents = Awaited<ReturnType<Orders["events"]>>;
 
@@ -104,29 +104,20 @@ export class Orders {
     let fees = 0n;
     const fmt = (x: bigint) => this.ctx.fmt(x);
     const cap = this.ctx.options.maxTxGas ?? TX_GAS_CAP;
-    const queue: OrderCandidate[][] = [];
-    for (let i = 0; i < ready.length; i += this.ctx.options.batchSize)
-      queue.push(ready.slice(i, i + this.ctx.options.batchSize));
+    const batches = new GasBatches(ready, this.ctx.options.batchSize, cap, this.ctx.log, " requests");
     const book = this.ctx.d.orderBook.connect(this.ctx.signer);
-    while (queue.length > 0) {
-      const batch = queue.shift()!;
+    while (batches.queue.length > 0) {
+      const batch = batches.queue.shift()!;
+      if (batches.splitAhead(batch)) continue;
       const args = [batch.map((c) => execution(c.request, c.roundId!))] as const;
       try {
-        let gas: bigint;
+        let gas: bigint | undefined;
         try {
           gas = await book.executeBatch.estimateGas(...args);
         } catch (error) {
           if (batch.length === 1) throw error;
-          gas = cap + 1n;
         }
-        if ((gas * GAS_HEADROOM_PERCENT) / 100n > cap && batch.length > 1) {
-          const half = Math.ceil(batch.length / 2);
-          queue.unshift(batch.slice(0, half), batch.slice(half));
-          this.ctx.log(
-            `split a batch of ${batch.length} requests: ${gas} gas (+24 %) would pass the ${cap} transaction cap`,
-          );
-          continue;
-        }
+        if (batches.splitAfter(batch, gas) || gas === undefined) continue;
         const cost = await gasCostInCollateral(this.ctx, gas);
         const weights = await classGas(this.ctx.d);
         const weightOf = (c: OrderCandidate) => weights[classOf(c.request.kind)];
@@ -139,7 +130,7 @@ export class Orders {
             `skip ${unpaid.length} request(s) (${describe(unpaid)}): fee below their share of the gas (${unpaid.map((c) => fmt(shareOf(c))).join(", ")})`,
           );
           const paid = batch.filter((c) => c.executionFee >= shareOf(c));
-          if (paid.length > 0) queue.unshift(paid); // re-estimated without them
+          if (paid.length > 0) batches.queue.unshift(paid); // re-estimated without them
           continue;
         }
         const expectedFee = batch.reduce((sum, c) => sum + c.executionFee, 0n);
