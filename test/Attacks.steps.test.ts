@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import type { Log, Signer } from "ethers";
 import { sentRequest } from "./helpers/book.js";
-import { deploySystem, ETH, ethers, feedPrice, networkHelpers, WAD } from "./helpers/system.js";
+import { deploySystem, ETH, FLOOR_FEE_BOOK, ethers, feedPrice, networkHelpers, WAD } from "./helpers/system.js";
 import { lpDeposit } from "./helpers/lp.js";
 
 /**
@@ -29,11 +29,7 @@ function stepsSystem(staked: bigint) {
     const s = await deploySystem({
       decimals: 6,
       orders: "book",
-      // Estimates at their lowest bound: at the network's 1 gwei the minimum is the 0.5 floor for every class.
-      orderBook: {
-        minExecutionFee: 500_000n,
-        executionGas: { open: 100_000n, close: 100_000n, lp: 100_000n, lpPerMarket: 0n },
-      },
+      orderBook: FLOOR_FEE_BOOK,
       ethConfig: { maxFundingRatePerDay: 0n },
       btcConfig: { maxFundingRatePerDay: 0n },
     });

@@ -4,6 +4,7 @@ import { sentRequest } from "./helpers/book.js";
 import {
   deploySystem,
   ETH,
+  FLOOR_FEE_BOOK,
   ethers,
   feedPrice,
   networkHelpers,
@@ -41,12 +42,7 @@ async function timingSystem() {
   const s = await deploySystem({
     decimals: 6,
     orders: "book",
-    // Estimates at their lowest bound: at the network's 1 gwei every class's gas term is below the floor, so
-    // the minimum is the 0.5 floor, as the figures below were measured with.
-    orderBook: {
-      minExecutionFee: 500_000n,
-      executionGas: { open: 100_000n, close: 100_000n, lp: 100_000n, lpPerMarket: 0n },
-    },
+    orderBook: FLOOR_FEE_BOOK,
     ethConfig: { maxFundingRatePerDay: 0n },
     btcConfig: { maxFundingRatePerDay: 0n },
   });

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { deploySystem, ethers, networkHelpers } from "./helpers/system.js";
+import { deploySystem, ethers, FLOOR_FEE_BOOK, networkHelpers } from "./helpers/system.js";
 import { mulDivDown, mulDivUp } from "./helpers/trading.js";
 import { executeLpRequest, lpDeposit } from "./helpers/lp.js";
 
@@ -15,11 +15,7 @@ async function erc7540System() {
   const s = await deploySystem({
     decimals: 6,
     orders: "book",
-    // Estimates at their lowest bound: at the network's 1 gwei every class's gas term is below the 0.5 floor.
-    orderBook: {
-      minExecutionFee: 500_000n,
-      executionGas: { open: 100_000n, close: 100_000n, lp: 100_000n, lpPerMarket: 0n },
-    },
+    orderBook: FLOOR_FEE_BOOK,
   });
   await lpDeposit(s, s.lp, 1_000_000n * s.unit);
   return s;
