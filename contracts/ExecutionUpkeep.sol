@@ -316,7 +316,7 @@ contract ExecutionUpkeep is AutomationCompatible, ILogAutomation, ReentrancyGuar
             // A trade before its notBefore is neither due nor expired nor done: skipped on two words.
             if (marketId != LP && block.timestamp < queued.request.notBefore) continue;
             Entry memory e = queued;
-            (uint256 notBefore, uint256 expiresAt, ILiquidityVault.LpRequest memory lp) = _window(e);
+            (uint256 notBefore, uint256 expiresAt) = _window(e);
             uint256 key = _key(e.account, e.marketId);
             if (notBefore == 0 || block.timestamp > expiresAt) {
                 if (room == 0) break;
@@ -328,7 +328,7 @@ contract ExecutionUpkeep is AutomationCompatible, ILogAutomation, ReentrancyGuar
             } else if (e.marketId == LP) {
                 // The vault refuses a deposit while the engine is paused, and a redemption the pool's free liquidity
                 // cannot pay: they wait (or expire and are cancelled) instead of a refused perform every block.
-                if (lp.redeem ? !_payable(lp.amount) : paused) continue;
+                if (vault.lpRequest(e.account).redeem ? !_payable(e.account) : paused) continue;
                 if (room < markets + 1) break;
                 (bool ready, uint80[] memory rounds) = _lpRounds(oracles, notBefore);
                 if (!ready) continue;
@@ -357,17 +357,14 @@ contract ExecutionUpkeep is AutomationCompatible, ILogAutomation, ReentrancyGuar
         return (true, abi.encode(Action.Execute, trades, lps, settle));
     }
 
-    /// @dev A queued request's window; `notBefore == 0` when it is no longer pending. For an LP entry, also the
-    /// vault's request (read once for the check).
-    function _window(
-        Entry memory e
-    ) internal view returns (uint256 notBefore, uint256 expiresAt, ILiquidityVault.LpRequest memory lp) {
+    /// @dev A queued request's window; `notBefore == 0` when it is no longer pending.
+    function _window(Entry memory e) internal view returns (uint256 notBefore, uint256 expiresAt) {
         if (e.marketId == LP) {
-            lp = vault.lpRequest(e.account);
-            return lp.amount == 0 ? (0, 0, lp) : (lp.notBefore, lp.expiresAt, lp);
+            ILiquidityVault.LpRequest memory r = vault.lpRequest(e.account);
+            return r.amount == 0 ? (0, 0) : (r.notBefore, r.expiresAt);
         }
-        if (!book.isPending(e.account, e.marketId, e.request)) return (0, 0, lp);
-        return (e.request.notBefore, e.request.expiresAt, lp);
+        if (!book.isPending(e.account, e.marketId, e.request)) return (0, 0);
+        return (e.request.notBefore, e.request.expiresAt);
     }
 
     /// @dev The rounds an LP request executes at: for each market with positions (not settled), the first round
@@ -387,11 +384,11 @@ contract ExecutionUpkeep is AutomationCompatible, ILogAutomation, ReentrancyGuar
         return (true, rounds);
     }
 
-    /// @dev Whether the pool's free liquidity pays a redemption of `shares` at the current mark (`convertToAssets`, at
+    /// @dev Whether the pool's free liquidity pays `owner`'s redemption at the current mark (`convertToAssets`, at
     /// least what the execution pays: it takes the lower of that mark and the rounds'); false while the pool
     /// cannot be marked. A redemption that only the rounds' lower mark would fit waits for the next check.
-    function _payable(uint256 shares) internal view returns (bool) {
-        try vault.convertToAssets(shares) returns (uint256 assets) {
+    function _payable(address owner) internal view returns (bool) {
+        try vault.convertToAssets(vault.lpRequest(owner).amount) returns (uint256 assets) {
             return assets <= engine.freeLiquidity();
         } catch {
             return false;

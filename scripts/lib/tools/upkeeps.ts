@@ -30,7 +30,7 @@ export const TRIGGER = { custom: 0, log: 1 } as const;
  * (81,700; the same perform once the position is listed, the batch path, 77,199), the first trade request (an open)
  * queued on an empty queue, the first LP request queued; a new array length, element and mapping slot cost the most.
  */
-export const MEASURED_PERFORM_GAS = { track: 81_700n, enqueue: 148_243n, enqueueLp: 72_895n };
+export const MEASURED_PERFORM_GAS = { track: 81_700n, enqueue: 148_243n, enqueueLp: 72_853n };
 
 /**
  * The perform gas limit to register for each upkeep. The registry calls `performUpkeep` with exactly this much gas
